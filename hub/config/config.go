@@ -1,0 +1,353 @@
+// Package config reads acme-dns's TOML configuration file (config.cfg) unchanged,
+// fills in defaults and validates it. acmehub's own settings live in an extra
+// [acmehub] section that acme-dns ignores, so one file serves both.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	General  General  `toml:"general"`
+	Database Database `toml:"database"`
+	API      API      `toml:"api"`
+	Log      Log      `toml:"logconfig"`
+	Hub      Hub      `toml:"acmehub"`
+}
+
+// General is the [general] section: the DNS side.
+type General struct {
+	// Listen is the DNS address, host:port.
+	Listen string `toml:"listen"`
+	// Protocol is one of both, both4, both6, udp, udp4, udp6, tcp, tcp4, tcp6.
+	Protocol string `toml:"protocol"`
+	// Domain is the zone served, e.g. auth.example.org.
+	Domain string `toml:"domain"`
+	// NSName is the primary name server written into the SOA.
+	NSName string `toml:"nsname"`
+	// NSAdmin is the SOA mailbox, with @ written as a dot.
+	NSAdmin string `toml:"nsadmin"`
+	// Records are static records in zone-file syntax, served beside the TXT values.
+	Records []string `toml:"records"`
+	// Debug turns on debug logging, as loglevel = "debug" does.
+	Debug bool `toml:"debug"`
+}
+
+// Database is the [database] section.
+type Database struct {
+	// Engine is sqlite3 or sqlite (both SQLite) or postgres.
+	Engine string `toml:"engine"`
+	// Connection is a SQLite file path (or :memory:) or a postgres:// URL.
+	Connection string `toml:"connection"`
+}
+
+// API is the [api] section: the acme-dns HTTP API.
+type API struct {
+	IP                  string   `toml:"ip"`
+	Port                Port     `toml:"port"`
+	DisableRegistration bool     `toml:"disable_registration"`
+	TLS                 string   `toml:"tls"`
+	TLSCertPrivkey      string   `toml:"tls_cert_privkey"`
+	TLSCertFullchain    string   `toml:"tls_cert_fullchain"`
+	ACMECacheDir        string   `toml:"acme_cache_dir"`
+	NotificationEmail   string   `toml:"notification_email"`
+	CORSOrigins         []string `toml:"corsorigins"`
+	UseHeader           bool     `toml:"use_header"`
+	HeaderName          string   `toml:"header_name"`
+	HSTSEnabled         bool     `toml:"hsts_enabled"`
+	HSTSMaxAge          int      `toml:"hsts_max_age"`
+	HSTSIncludeSubdoms  bool     `toml:"hsts_include_subdomains"`
+	HSTSPreload         bool     `toml:"hsts_preload"`
+}
+
+// Addr is the API's listen address, ip:port.
+func (a API) Addr() string { return net.JoinHostPort(a.IP, string(a.Port)) }
+
+// Log is the [logconfig] section.
+type Log struct {
+	Level  string `toml:"loglevel"`
+	Type   string `toml:"logtype"`
+	File   string `toml:"logfile"`
+	Format string `toml:"logformat"`
+}
+
+// Hub is the [acmehub] section: settings acme-dns does not have.
+type Hub struct {
+	// TXTTTL is the TTL of TXT answers, and of the SOA in negative answers, so
+	// that resolvers never cache the absence of a challenge for long.
+	TXTTTL uint32 `toml:"txt_ttl"`
+	// TXTLimit is how many TXT values an account keeps by default; acme-dns keeps two.
+	TXTLimit int `toml:"txt_limit"`
+	// MaxTXTLimit is the highest per-account limit a registration may ask for.
+	MaxTXTLimit int `toml:"max_txt_limit"`
+	// RegistrationUser and RegistrationPassword, when set, protect POST /register
+	// with HTTP basic auth. The password may come from the environment variable
+	// ACMEHUB_REGISTRATION_PASSWORD instead.
+	RegistrationUser     string `toml:"registration_user"`
+	RegistrationPassword string `toml:"registration_password"`
+	// MetricsListen serves /metrics on its own address; empty serves it on the API.
+	MetricsListen string `toml:"metrics_listen"`
+	// CredentialCacheSize bounds the cache of verified /update credentials; 0 disables it.
+	CredentialCacheSize int `toml:"credential_cache_size"`
+}
+
+// Port is the API port. acme-dns writes it as a string ("443"); a bare number
+// is accepted too.
+type Port string
+
+// UnmarshalTOML accepts a string or an integer.
+func (p *Port) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*p = Port(v)
+	case int64:
+		*p = Port(strconv.FormatInt(v, 10))
+	default:
+		return fmt.Errorf("port must be a string or a number, not %T", v)
+	}
+	return nil
+}
+
+// RegistrationPasswordEnv is the environment variable that may hold
+// [acmehub] registration_password.
+const RegistrationPasswordEnv = "ACMEHUB_REGISTRATION_PASSWORD"
+
+// Default is the configuration used without a file: everything on loopback,
+// SQLite under ./data, a demonstration zone auth.example.org.
+func Default() Config {
+	c := baseline()
+	c.General.Listen = "127.0.0.1:5353"
+	c.General.Domain = "auth.example.org"
+	c.General.NSName = "auth.example.org"
+	c.General.NSAdmin = "admin.example.org"
+	c.General.Records = []string{
+		"auth.example.org. A 127.0.0.1",
+		"auth.example.org. NS auth.example.org.",
+	}
+	c.Database.Connection = "data/acmehub.db"
+	c.API.IP = "127.0.0.1"
+	c.API.Port = "8080"
+	c.Log.Format = "text"
+	return c
+}
+
+// baseline holds the defaults applied beneath a configuration file: the values a
+// file may leave out. A file must still name its domain.
+func baseline() Config {
+	return Config{
+		General:  General{Listen: "127.0.0.1:5353", Protocol: "both"},
+		Database: Database{Engine: "sqlite", Connection: "acme-dns.db"},
+		API: API{
+			IP: "127.0.0.1", Port: "8080", TLS: "none",
+			CORSOrigins: []string{"*"}, HeaderName: "X-Forwarded-For",
+			HSTSMaxAge: 31536000,
+		},
+		Log: Log{Level: "info", Type: "stdout", Format: "json"},
+		Hub: Hub{TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000},
+	}
+}
+
+// Load reads the file at path over the baseline defaults. Keys the file has
+// that acmehub does not know are returned as warnings, never as errors. The
+// result is not validated: apply overrides, then call Validate.
+func Load(path string) (Config, []string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse is Load on bytes; name is used in messages.
+func Parse(data []byte, name string) (Config, []string, error) {
+	c := baseline()
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	var warnings []string
+	for _, k := range md.Undecoded() {
+		warnings = append(warnings, fmt.Sprintf("config %s: unknown key %q ignored", name, k.String()))
+	}
+	if c.General.NSName == "" {
+		c.General.NSName = c.General.Domain
+	}
+	return c, warnings, nil
+}
+
+// Finish applies settings derived from others. Call it after overrides and before Validate.
+func (c *Config) Finish() {
+	c.General.Domain = strings.ToLower(strings.TrimSuffix(c.General.Domain, "."))
+	if c.General.Debug {
+		c.Log.Level = "debug"
+	}
+	if c.Hub.RegistrationPassword == "" {
+		c.Hub.RegistrationPassword = os.Getenv(RegistrationPasswordEnv)
+	}
+	switch c.Database.Engine {
+	case "sqlite3":
+		c.Database.Engine = EngineSQLite
+	case "postgresql":
+		c.Database.Engine = EnginePostgres
+	}
+}
+
+// Engines accepted in [database] engine, after Finish.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+var protocols = []string{"both", "both4", "both6", "udp", "udp4", "udp6", "tcp", "tcp4", "tcp6"}
+
+// Validate reports every problem in the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	g := c.General
+	if g.Domain == "" {
+		bad("[general] domain is required")
+	} else if !validName(g.Domain) {
+		bad("[general] domain %q is not a valid domain name", g.Domain)
+	}
+	if g.NSName != "" && !validName(strings.TrimSuffix(g.NSName, ".")) {
+		bad("[general] nsname %q is not a valid domain name", g.NSName)
+	}
+	if g.NSAdmin != "" && !validName(strings.TrimSuffix(g.NSAdmin, ".")) {
+		bad("[general] nsadmin %q must be a mailbox written as a name (admin.example.org)", g.NSAdmin)
+	}
+	if _, _, err := splitHostPort(g.Listen); err != nil {
+		bad("[general] listen %q: %w", g.Listen, err)
+	}
+	if !slices.Contains(protocols, g.Protocol) {
+		bad("[general] protocol %q: must be one of %s", g.Protocol, strings.Join(protocols, ", "))
+	}
+
+	switch c.Database.Engine {
+	case EngineSQLite, EnginePostgres:
+	default:
+		bad("[database] engine %q: must be sqlite3, sqlite or postgres", c.Database.Engine)
+	}
+	if c.Database.Connection == "" {
+		bad("[database] connection is required")
+	}
+
+	a := c.API
+	if a.IP != "" {
+		if _, err := netip.ParseAddr(strings.Trim(a.IP, "[]")); err != nil {
+			bad("[api] ip %q is not an IP address", a.IP)
+		}
+	}
+	if n, err := strconv.Atoi(string(a.Port)); err != nil || n < 0 || n > 65535 {
+		bad("[api] port %q: must be a number from 0 to 65535", a.Port)
+	}
+	switch a.TLS {
+	case "none":
+	case "cert":
+		if a.TLSCertFullchain == "" || a.TLSCertPrivkey == "" {
+			bad("[api] tls = \"cert\" needs tls_cert_fullchain and tls_cert_privkey")
+		}
+	case "letsencrypt", "letsencryptstaging":
+		bad("[api] tls = %q is not supported: obtain a certificate elsewhere (cert-manager, certbot) and use tls = \"cert\"", a.TLS)
+	default:
+		bad("[api] tls %q: must be none or cert", a.TLS)
+	}
+	if a.UseHeader && a.HeaderName == "" {
+		bad("[api] use_header needs header_name")
+	}
+
+	switch strings.ToLower(c.Log.Level) {
+	case "error", "warning", "warn", "info", "debug":
+	default:
+		bad("[logconfig] loglevel %q: must be error, warning, info or debug", c.Log.Level)
+	}
+	switch c.Log.Type {
+	case "stdout":
+	case "file":
+		if c.Log.File == "" {
+			bad("[logconfig] logtype = \"file\" needs logfile")
+		}
+	default:
+		bad("[logconfig] logtype %q: must be stdout or file", c.Log.Type)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("[logconfig] logformat %q: must be json or text", c.Log.Format)
+	}
+
+	h := c.Hub
+	if h.TXTLimit < 1 {
+		bad("[acmehub] txt_limit %d: must be at least 1", h.TXTLimit)
+	}
+	if h.MaxTXTLimit < h.TXTLimit {
+		bad("[acmehub] max_txt_limit %d: must be at least txt_limit (%d)", h.MaxTXTLimit, h.TXTLimit)
+	}
+	if (h.RegistrationUser == "") != (h.RegistrationPassword == "") {
+		bad("[acmehub] registration_user and registration_password (or $%s) go together", RegistrationPasswordEnv)
+	}
+	if h.MetricsListen != "" {
+		if _, _, err := splitHostPort(h.MetricsListen); err != nil {
+			bad("[acmehub] metrics_listen %q: %w", h.MetricsListen, err)
+		}
+	}
+	if h.CredentialCacheSize < 0 {
+		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
+	}
+	return errors.Join(errs...)
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return host, n, nil
+}
+
+// validName reports whether s is a plausible DNS name without the trailing dot.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if len(label) == 0 || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// DNSNetworks expands General.Protocol into the networks to listen on.
+func (g General) DNSNetworks() []string {
+	switch g.Protocol {
+	case "both":
+		return []string{"udp", "tcp"}
+	case "both4":
+		return []string{"udp4", "tcp4"}
+	case "both6":
+		return []string{"udp6", "tcp6"}
+	default:
+		return []string{g.Protocol}
+	}
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// notifyChannel is the PostgreSQL channel on which every write names the
+// subdomain it changed, so that each acmehub process sharing the database
+// refreshes its in-memory view.
+const notifyChannel = "acmehub_txt"
+
+var postgresDialect = dialect{
+	name:        "postgres",
+	positional:  true,
+	lockAccount: " FOR UPDATE",
+	// acme-dns's own statements.
+	tables: []string{
+		`CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT)`,
+		`CREATE TABLE IF NOT EXISTS records(
+			Username TEXT UNIQUE NOT NULL PRIMARY KEY,
+			Password TEXT UNIQUE NOT NULL,
+			Subdomain TEXT UNIQUE NOT NULL,
+			AllowFrom TEXT)`,
+		`CREATE TABLE IF NOT EXISTS txt(
+			rowid SERIAL,
+			Subdomain TEXT NOT NULL,
+			Value TEXT NOT NULL DEFAULT '',
+			LastUpdate INT)`,
+	},
+	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
+		return n > 0, err
+	},
+	// Processes starting together must not race to create the same tables.
+	lockSchema: `SELECT pg_advisory_xact_lock(7271837)`,
+	notify:     `SELECT pg_notify('` + notifyChannel + `', ?)`,
+}
+
+// OpenPostgres connects to the PostgreSQL database at connection (a postgres://
+// URL or key=value DSN) and brings its schema up to date.
+func OpenPostgres(ctx context.Context, connection string, opts Options) (Store, error) {
+	cfg, err := pgx.ParseConfig(connection)
+	if err != nil {
+		return nil, fmt.Errorf("postgres connection %q: %w", redact(connection), err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := newSQLStore(db, postgresDialect, opts)
+	if err := s.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres %s: %w", redact(connection), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres %s: %w", redact(connection), err)
+	}
+	s.w = txWriter{db: db}
+	s.watch = func(ctx context.Context, fn func(string)) error { return listen(ctx, cfg, s.opts.Log, fn) }
+	return s, nil
+}
+
+// listen delivers every notification on notifyChannel to fn until ctx ends,
+// reconnecting after failures. After each (re)connection it calls fn("") since
+// notifications sent while disconnected are lost.
+func listen(ctx context.Context, cfg *pgx.ConnConfig, log *slog.Logger, fn func(string)) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := listenOnce(ctx, cfg, fn, func() { backoff = 100 * time.Millisecond })
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("postgres listener disconnected; reconnecting", "channel", notifyChannel, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, fn func(string), connected func()) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	connected()
+	fn("")
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		fn(n.Payload)
+	}
+}

@@ -1,0 +1,423 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dialect holds what differs between SQLite and PostgreSQL.
+type dialect struct {
+	name string
+	// positional turns ? placeholders into $1, $2, ….
+	positional bool
+	// lockAccount is appended to the query that reads the account's limit in a
+	// write, serialising concurrent writes to one account across processes.
+	lockAccount string
+	// tables create acme-dns's schema in a new database.
+	tables []string
+	// hasColumn reports whether table has column.
+	hasColumn func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error)
+	// lockSchema, when set, runs first in the migration transaction.
+	lockSchema string
+	// notify, when set, tells other processes that an account changed.
+	notify string
+}
+
+// queries are the statements a store runs, in the dialect's placeholder style.
+type queries struct {
+	account, accountLimit, rows, insertAccount, insertRow, updateRow,
+	deleteRows, deleteAccount, subdomainOf, exists, all, notify string
+}
+
+func newQueries(d dialect) queries {
+	q := queries{
+		account:       `SELECT username, password, subdomain, allowfrom, txtlimit FROM records WHERE username = ?`,
+		accountLimit:  `SELECT txtlimit FROM records WHERE subdomain = ?` + d.lockAccount,
+		rows:          `SELECT rowid, value, seq, COALESCE(lastupdate, 0) FROM txt WHERE subdomain = ?`,
+		insertAccount: `INSERT INTO records (username, password, subdomain, allowfrom, txtlimit) VALUES (?, ?, ?, ?, ?)`,
+		insertRow:     `INSERT INTO txt (subdomain, value, lastupdate, seq) VALUES (?, ?, ?, ?)`,
+		updateRow:     `UPDATE txt SET value = ?, lastupdate = ?, seq = ? WHERE rowid = ?`,
+		deleteRows:    `DELETE FROM txt WHERE subdomain = ?`,
+		deleteAccount: `DELETE FROM records WHERE username = ?`,
+		subdomainOf:   `SELECT subdomain FROM records WHERE username = ?` + d.lockAccount,
+		exists:        `SELECT 1 FROM records WHERE subdomain = ?`,
+		all: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0)
+			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain ORDER BY r.subdomain`,
+		notify: d.notify,
+	}
+	if d.positional {
+		for _, p := range []*string{&q.account, &q.accountLimit, &q.rows, &q.insertAccount, &q.insertRow,
+			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.notify} {
+			*p = positional(*p)
+		}
+	}
+	return q
+}
+
+func positional(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// writer runs fn in a transaction and returns once it is durable.
+type writer interface {
+	write(ctx context.Context, fn func(*sql.Tx) error) error
+	close()
+}
+
+// sqlStore implements Store over database/sql for both engines.
+type sqlStore struct {
+	db    *sql.DB
+	d     dialect
+	q     queries
+	opts  Options
+	w     writer
+	watch func(ctx context.Context, fn func(string)) error
+	now   func() time.Time
+}
+
+func newSQLStore(db *sql.DB, d dialect, opts Options) *sqlStore {
+	return &sqlStore{db: db, d: d, q: newQueries(d), opts: opts.withDefaults(), now: time.Now}
+}
+
+// migrate creates acme-dns's tables when missing and adds acmehub's columns and index.
+func (s *sqlStore) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrating schema: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if s.d.lockSchema != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockSchema); err != nil {
+			return fmt.Errorf("migrating schema: locking: %w", err)
+		}
+	}
+	for _, stmt := range s.d.tables {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrating schema: %q: %w", stmt, err)
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM acmedns WHERE name = 'db_version'`).Scan(&n); err != nil {
+		return fmt.Errorf("migrating schema: reading db_version: %w", err)
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO acmedns (name, value) VALUES ('db_version', '1')`); err != nil {
+			return fmt.Errorf("migrating schema: writing db_version: %w", err)
+		}
+	}
+	columns := []struct{ table, column, decl string }{
+		{"txt", "seq", "BIGINT NOT NULL DEFAULT 0"},
+		{"records", "txtlimit", "INTEGER"},
+	}
+	for _, c := range columns {
+		ok, err := s.d.hasColumn(ctx, tx, c.table, c.column)
+		if err != nil {
+			return fmt.Errorf("migrating schema: inspecting %s: %w", c.table, err)
+		}
+		if !ok {
+			stmt := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.table, c.column, c.decl)
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrating schema: %q: %w", stmt, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS idx_txt_subdomain ON txt (subdomain)`); err != nil {
+		return fmt.Errorf("migrating schema: creating idx_txt_subdomain: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrating schema: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) notify(ctx context.Context, tx *sql.Tx, subdomain string) error {
+	if s.q.notify == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q.notify, subdomain)
+	return err
+}
+
+func (s *sqlStore) Register(ctx context.Context, a Account) error {
+	allow, err := json.Marshal(nonNil(a.AllowFrom))
+	if err != nil {
+		return err
+	}
+	var limit sql.NullInt64
+	if a.TXTLimit > 0 {
+		limit = sql.NullInt64{Int64: int64(a.TXTLimit), Valid: true}
+	}
+	err = s.w.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q.insertAccount, a.Username, string(a.PasswordHash), a.Subdomain, string(allow), limit); err != nil {
+			return err
+		}
+		// Two free slots, as acme-dns creates, so acme-dns could still serve this database.
+		for range 2 {
+			if _, err := tx.ExecContext(ctx, s.q.insertRow, a.Subdomain, "", 0, 0); err != nil {
+				return err
+			}
+		}
+		return s.notify(ctx, tx, a.Subdomain)
+	})
+	if err != nil {
+		return fmt.Errorf("registering account %s: %w", a.Username, err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *sqlStore) Account(ctx context.Context, username string) (Account, error) {
+	var (
+		a     Account
+		allow sql.NullString
+		limit sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, s.q.account, username).Scan(&a.Username, &a.PasswordHash, &a.Subdomain, &allow, &limit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, ErrNotFound
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("reading account %s: %w", username, err)
+	}
+	if allow.String != "" {
+		if err := json.Unmarshal([]byte(allow.String), &a.AllowFrom); err != nil {
+			return Account{}, fmt.Errorf("account %s: allowfrom %q is not a JSON list: %w", username, allow.String, err)
+		}
+	}
+	a.TXTLimit = int(limit.Int64)
+	return a, nil
+}
+
+// readRows reads the txt rows of subdomain.
+func readRows(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query, subdomain string) ([]row, error) {
+	rs, err := q.QueryContext(ctx, query, subdomain)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var rows []row
+	for rs.Next() {
+		var r row
+		if err := rs.Scan(&r.id, &r.value, &r.seq, &r.last); err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, rs.Err()
+}
+
+// change runs plan on the rows of subdomain's account inside a write and
+// returns the resulting set.
+func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func(rows []row, limit int) []change) (TXTSet, error) {
+	var set TXTSet
+	err := s.w.write(ctx, func(tx *sql.Tx) error {
+		var limit sql.NullInt64
+		if err := tx.QueryRowContext(ctx, s.q.accountLimit, subdomain).Scan(&limit); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		n := s.opts.DefaultTXTLimit
+		if limit.Valid && limit.Int64 > 0 {
+			n = int(limit.Int64)
+		}
+		rows, err := readRows(ctx, tx, s.q.rows, subdomain)
+		if err != nil {
+			return err
+		}
+		now := s.now().Unix()
+		changes := plan(rows, n)
+		for _, c := range changes {
+			if c.id == 0 {
+				_, err = tx.ExecContext(ctx, s.q.insertRow, subdomain, c.value, now, c.seq)
+			} else {
+				_, err = tx.ExecContext(ctx, s.q.updateRow, c.value, now, c.seq, c.id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if len(changes) > 0 {
+			if err := s.notify(ctx, tx, subdomain); err != nil {
+				return err
+			}
+		}
+		set = setOf(apply(rows, changes, now))
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return TXTSet{}, ErrNotFound
+	}
+	if err != nil {
+		return TXTSet{}, fmt.Errorf("%s TXT of %s: %w", what, subdomain, err)
+	}
+	return set, nil
+}
+
+func (s *sqlStore) AddTXT(ctx context.Context, subdomain, value string) (TXTSet, error) {
+	if value == "" {
+		return TXTSet{}, errors.New("adding TXT: empty value")
+	}
+	return s.change(ctx, "adding", subdomain, func(rows []row, limit int) []change {
+		return planAdd(rows, value, limit)
+	})
+}
+
+func (s *sqlStore) DeleteTXT(ctx context.Context, subdomain, value string) (TXTSet, error) {
+	return s.change(ctx, "deleting", subdomain, func(rows []row, _ int) []change {
+		return planDelete(rows, value)
+	})
+}
+
+func (s *sqlStore) Deregister(ctx context.Context, username string) (string, error) {
+	var subdomain string
+	err := s.w.write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, s.q.subdomainOf, username).Scan(&subdomain); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.deleteRows, subdomain); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.deleteAccount, username); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, subdomain)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("deregistering account %s: %w", username, err)
+	}
+	return subdomain, nil
+}
+
+func (s *sqlStore) TXT(ctx context.Context, subdomain string) (TXTSet, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return TXTSet{}, fmt.Errorf("reading TXT of %s: %w", subdomain, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var one int
+	if err := tx.QueryRowContext(ctx, s.q.exists, subdomain).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return TXTSet{}, ErrNotFound
+		}
+		return TXTSet{}, fmt.Errorf("reading account of %s: %w", subdomain, err)
+	}
+	rows, err := readRows(ctx, tx, s.q.rows, subdomain)
+	if err != nil {
+		return TXTSet{}, fmt.Errorf("reading TXT of %s: %w", subdomain, err)
+	}
+	return setOf(rows), nil
+}
+
+func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) error {
+	rs, err := s.db.QueryContext(ctx, s.q.all)
+	if err != nil {
+		return fmt.Errorf("reading all accounts: %w", err)
+	}
+	defer rs.Close()
+	var (
+		cur  string
+		rows []row
+		have bool
+	)
+	flush := func() error {
+		if !have {
+			return nil
+		}
+		return fn(cur, setOf(rows))
+	}
+	for rs.Next() {
+		var (
+			sub   string
+			id    sql.NullInt64
+			value sql.NullString
+			seq   sql.NullInt64
+			last  int64
+		)
+		if err := rs.Scan(&sub, &id, &value, &seq, &last); err != nil {
+			return fmt.Errorf("reading all accounts: %w", err)
+		}
+		if !have || sub != cur {
+			if err := flush(); err != nil {
+				return err
+			}
+			cur, rows, have = sub, rows[:0], true
+		}
+		if id.Valid {
+			rows = append(rows, row{id: id.Int64, value: value.String, seq: seq.Int64, last: last})
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("reading all accounts: %w", err)
+	}
+	return flush()
+}
+
+func (s *sqlStore) Watch(ctx context.Context, fn func(string)) error {
+	if s.watch == nil {
+		return nil
+	}
+	return s.watch(ctx, fn)
+}
+
+func (s *sqlStore) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("%s does not answer: %w", s.d.name, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Close() error {
+	s.w.close()
+	return s.db.Close()
+}
+
+// txWriter runs each write in its own transaction; the database groups
+// concurrent commits itself (PostgreSQL).
+type txWriter struct{ db *sql.DB }
+
+func (w txWriter) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback() //nolint:errcheck // the first error is the one to report
+		return err
+	}
+	return tx.Commit()
+}
+
+func (txWriter) close() {}

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+)
+
+var sqliteDialect = dialect{
+	name: "sqlite",
+	// acme-dns's own statements, so a new database is one acme-dns can open too.
+	tables: []string{
+		`CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT)`,
+		`CREATE TABLE IF NOT EXISTS records(
+			Username TEXT UNIQUE NOT NULL PRIMARY KEY,
+			Password TEXT UNIQUE NOT NULL,
+			Subdomain TEXT UNIQUE NOT NULL,
+			AllowFrom TEXT)`,
+		`CREATE TABLE IF NOT EXISTS txt(
+			Subdomain TEXT NOT NULL,
+			Value TEXT NOT NULL DEFAULT '',
+			LastUpdate INT)`,
+	},
+	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE`, table, column).Scan(&n)
+		return n > 0, err
+	},
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path, in WAL
+// mode with synchronous=FULL so that every commit is on disk before it is
+// acknowledged. ":memory:" gives a database that lives as long as the store.
+func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
+	memory := path == ":memory:"
+	if strings.ContainsAny(path, "?#") && !memory {
+		return nil, fmt.Errorf("sqlite database path %q must not contain ? or #", path)
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_txlock=immediate"
+	if !memory {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("creating directory for sqlite database %s: %w", path, err)
+			}
+		}
+		pragmas += "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	}
+	db, err := sql.Open("sqlite", path+"?"+pragmas)
+	if err != nil {
+		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
+	}
+	if memory {
+		// Every connection to :memory: is a database of its own: keep one.
+		db.SetMaxOpenConns(1)
+	}
+	db.SetConnMaxIdleTime(0)
+	s := newSQLStore(db, sqliteDialect, opts)
+	if err := s.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
+	}
+	s.w = newBatcher(db)
+	return s, nil
+}
+
+// batcher is SQLite's writer. SQLite takes one writer at a time and a durable
+// commit costs an fsync, so the batcher commits the writes that arrive while
+// the previous commit is on its way together, each in a savepoint so that one
+// failing write does not undo the others: group commit.
+type batcher struct {
+	db     *sql.DB
+	reqs   chan *writeReq
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}
+}
+
+type writeReq struct {
+	ctx context.Context
+	fn  func(*sql.Tx) error
+	err chan error
+}
+
+// maxBatch bounds the writes one commit carries.
+const maxBatch = 128
+
+var errClosed = errors.New("store is closed")
+
+func newBatcher(db *sql.DB) *batcher {
+	b := &batcher{db: db, reqs: make(chan *writeReq, maxBatch), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+func (b *batcher) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case b.reqs <- req:
+	case <-ctx.Done():
+		b.mu.RUnlock()
+		return ctx.Err()
+	}
+	b.mu.RUnlock()
+	// Once queued, wait for the outcome even if ctx ends: an answer must not
+	// claim a write failed that then commits.
+	return <-req.err
+}
+
+func (b *batcher) run() {
+	defer close(b.done)
+	for req := range b.reqs {
+		batch := []*writeReq{req}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-b.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		b.commit(batch)
+	}
+}
+
+func (b *batcher) commit(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	tx, err := b.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, r := range batch {
+			r.err <- err
+		}
+		return
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = inSavepoint(tx, r.fn)
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	for i, r := range batch {
+		r.err <- errs[i]
+	}
+}
+
+func inSavepoint(tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		tx.Exec(`RELEASE w`) //nolint:errcheck // the savepoint is empty after ROLLBACK TO
+		return err
+	}
+	_, err := tx.Exec(`RELEASE w`)
+	return err
+}
+
+func (b *batcher) close() {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.reqs)
+	}
+	b.mu.Unlock()
+	<-b.done
+}

@@ -1,0 +1,114 @@
+// Package store keeps accounts and their TXT values in SQLite or PostgreSQL,
+// in the tables acme-dns itself uses (records, txt, acmedns), so an existing
+// acme-dns database works unchanged. Columns acmehub needs beyond acme-dns's
+// are added by idempotent migrations that acme-dns ignores.
+//
+// Every method that changes data returns only after the change is durable.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// ErrNotFound is returned when the account asked for does not exist.
+var ErrNotFound = errors.New("account not found")
+
+// Account is one row of the records table.
+type Account struct {
+	Username string
+	// PasswordHash is the bcrypt hash of the account's API key.
+	PasswordHash []byte
+	Subdomain    string
+	// AllowFrom holds the CIDRs updates may come from; empty means anywhere.
+	AllowFrom []string
+	// TXTLimit is how many values the account keeps; 0 means the store's default.
+	TXTLimit int
+}
+
+// TXTSet is the state of one account's TXT values.
+type TXTSet struct {
+	// Values are the non-empty values, newest first.
+	Values []string
+	// Version grows with every change to the account's values, so that a reader
+	// holding two states of one account can tell which is newer.
+	Version int64
+}
+
+// Store is the persistence every acmehub server process shares.
+type Store interface {
+	// Register creates the account.
+	Register(ctx context.Context, a Account) error
+	// Account returns the account with this username, or ErrNotFound.
+	Account(ctx context.Context, username string) (Account, error)
+	// AddTXT adds value to the account owning subdomain. A value the account
+	// already holds becomes its newest; past the account's limit the oldest
+	// value is dropped. It returns the resulting set, or ErrNotFound.
+	AddTXT(ctx context.Context, subdomain, value string) (TXTSet, error)
+	// DeleteTXT removes value from the account owning subdomain; removing a
+	// value it does not hold changes nothing. It returns the resulting set, or ErrNotFound.
+	DeleteTXT(ctx context.Context, subdomain, value string) (TXTSet, error)
+	// Deregister deletes the account and its values and returns its subdomain, or ErrNotFound.
+	Deregister(ctx context.Context, username string) (string, error)
+	// TXT returns the current set of the account owning subdomain, or ErrNotFound.
+	TXT(ctx context.Context, subdomain string) (TXTSet, error)
+	// Each calls fn for every account, including those holding no value.
+	Each(ctx context.Context, fn func(subdomain string, set TXTSet) error) error
+	// Watch calls fn with the subdomain of every account that another process
+	// changed, and with "" whenever changes may have been missed and everything
+	// must be read again. It returns when ctx ends. A store that only one
+	// process writes returns at once.
+	Watch(ctx context.Context, fn func(subdomain string)) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close waits for writes under way and closes the database.
+	Close() error
+}
+
+// Options tune a store.
+type Options struct {
+	// DefaultTXTLimit is the number of values an account without its own limit keeps.
+	DefaultTXTLimit int
+	// Log receives the store's own events (a lost PostgreSQL listener); nil discards them.
+	Log *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.DefaultTXTLimit < 1 {
+		o.DefaultTXTLimit = 2
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Open opens the database of engine ("sqlite" or "postgres") at connection and
+// brings its schema up to date.
+func Open(ctx context.Context, engine, connection string, opts Options) (Store, error) {
+	switch engine {
+	case "sqlite", "sqlite3":
+		return OpenSQLite(ctx, connection, opts)
+	case "postgres", "postgresql":
+		return OpenPostgres(ctx, connection, opts)
+	default:
+		return nil, fmt.Errorf("unknown database engine %q", engine)
+	}
+}
+
+// redact hides the password of a postgres:// URL for messages.
+func redact(conn string) string {
+	at := strings.LastIndex(conn, "@")
+	scheme := strings.Index(conn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return conn
+	}
+	userinfo := conn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return conn[:scheme+3] + userinfo[:i] + ":xxxxx" + conn[at:]
+	}
+	return conn
+}
