@@ -1,0 +1,279 @@
+// Package accounts holds acme-dns's account rules: registration, credential
+// checks, TXT value validation and the in-memory index of TXT values that the
+// DNS server answers from, kept in step with every write to the store and,
+// when several processes share a PostgreSQL database, with theirs.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Errors callers map to answers.
+var (
+	// ErrForbidden covers every authentication failure alike.
+	ErrForbidden = errors.New("forbidden")
+	// ErrBadTXT is a TXT value that is not an ACME key authorisation digest.
+	ErrBadTXT = errors.New("bad_txt")
+	// ErrInvalidCIDR is an allowfrom entry that is not a CIDR.
+	ErrInvalidCIDR = errors.New("invalid_allowfrom_cidr")
+	// ErrTXTLimit is a requested per-account limit out of range.
+	ErrTXTLimit = errors.New("invalid_txtlimit")
+)
+
+// BcryptCost is the cost of stored password hashes, as acme-dns uses.
+const BcryptCost = 10
+
+// dummyHash is compared against for unknown users, so that their answer takes
+// as long as a wrong password's.
+var dummyHash = []byte("$2a$10$HSP31nD.pzguqWc.9czIHuhAV.aNNEDyjq3OH4TI6wSIc8eBSKYze")
+
+// Options configure a Service.
+type Options struct {
+	// Domain is the zone; an account's full domain is <subdomain>.<Domain>.
+	Domain string
+	// MaxTXTLimit is the highest per-account value limit a registration may ask for.
+	MaxTXTLimit int
+	// CredentialCacheSize bounds the cache of verified credentials; 0 disables it.
+	CredentialCacheSize int
+	Log                 *slog.Logger
+}
+
+// Service applies account operations to the store and the index.
+type Service struct {
+	store store.Store
+	index *Index
+	creds *credCache
+	opts  Options
+	log   *slog.Logger
+}
+
+// New returns a service over st. Call Load before serving.
+func New(st store.Store, opts Options) *Service {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), opts: opts, log: log}
+}
+
+// Index is the in-memory view of TXT values.
+func (s *Service) Index() *Index { return s.index }
+
+// Domain is the zone accounts live under.
+func (s *Service) Domain() string { return s.opts.Domain }
+
+// Load reads every account from the store into the index.
+func (s *Service) Load(ctx context.Context) error {
+	snap := s.index.BeginSnapshot()
+	err := s.store.Each(ctx, func(sub string, set store.TXTSet) error {
+		snap.Add(strings.ToLower(sub), set.Values, set.Version)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("loading accounts: %w", err)
+	}
+	s.index.Replace(snap)
+	return nil
+}
+
+// Run keeps the index in step with writes by other processes until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	return s.store.Watch(ctx, func(sub string) {
+		if sub == "" {
+			if err := s.Load(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("reloading accounts after a gap in notifications", "err", err)
+			}
+			return
+		}
+		s.refresh(ctx, sub)
+	})
+}
+
+func (s *Service) refresh(ctx context.Context, sub string) {
+	set, err := s.store.TXT(ctx, sub)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.index.Remove(strings.ToLower(sub))
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.Error("refreshing account", "subdomain", sub, "err", err)
+		}
+	default:
+		s.index.Set(strings.ToLower(sub), set.Values, set.Version)
+	}
+}
+
+// Registration is a new account's credentials, shown once.
+type Registration struct {
+	Username   string
+	Password   string
+	FullDomain string
+	Subdomain  string
+	AllowFrom  []string
+	TXTLimit   int
+}
+
+// Register creates an account whose updates may come from allowFrom (CIDRs;
+// empty means anywhere) and which keeps txtLimit values (0: the default).
+func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int) (Registration, error) {
+	cidrs := make([]string, 0, len(allowFrom))
+	for _, c := range allowFrom {
+		c = strings.NewReplacer("[", "", "]", "").Replace(strings.TrimSpace(c))
+		if _, err := netip.ParsePrefix(c); err != nil {
+			return Registration{}, fmt.Errorf("%w: %q", ErrInvalidCIDR, c)
+		}
+		cidrs = append(cidrs, c)
+	}
+	if txtLimit < 0 || txtLimit > s.opts.MaxTXTLimit {
+		return Registration{}, fmt.Errorf("%w: %d is not between 1 and %d", ErrTXTLimit, txtLimit, s.opts.MaxTXTLimit)
+	}
+	password := NewPassword()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	if err != nil {
+		return Registration{}, fmt.Errorf("hashing password: %w", err)
+	}
+	reg := Registration{
+		Username:  uuid.NewString(),
+		Password:  password,
+		Subdomain: uuid.NewString(),
+		AllowFrom: cidrs,
+		TXTLimit:  txtLimit,
+	}
+	reg.FullDomain = reg.Subdomain + "." + s.opts.Domain
+	err = s.store.Register(ctx, store.Account{
+		Username: reg.Username, PasswordHash: hash, Subdomain: reg.Subdomain,
+		AllowFrom: cidrs, TXTLimit: txtLimit,
+	})
+	if err != nil {
+		return Registration{}, err
+	}
+	s.index.Set(reg.Subdomain, nil, 0)
+	s.log.Info("registered account", "username", reg.Username, "subdomain", reg.Subdomain, "allowfrom", cidrs)
+	return reg, nil
+}
+
+const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// NewPassword returns 40 characters from crypto/rand over A-Za-z0-9-_.
+func NewPassword() string {
+	b := make([]byte, 40)
+	rand.Read(b)
+	for i := range b {
+		b[i] = passwordAlphabet[b[i]&63]
+	}
+	return string(b)
+}
+
+// ValidAPIKey reports whether key has the form acme-dns gives passwords.
+func ValidAPIKey(key string) bool { return len(key) == 40 && urlSafe(key) }
+
+// ValidTXT reports whether value is an ACME key authorisation digest: 43
+// characters of base64url.
+func ValidTXT(value string) bool { return len(value) == 43 && urlSafe(value) }
+
+func urlSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Authenticate returns the account of username if apiKey is its password.
+// Every failure is ErrForbidden, except a failing store.
+func (s *Service) Authenticate(ctx context.Context, username, apiKey string) (store.Account, error) {
+	if _, err := uuid.Parse(username); err != nil || !ValidAPIKey(apiKey) {
+		return store.Account{}, ErrForbidden
+	}
+	acct, err := s.store.Account(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(apiKey)) //nolint:errcheck // for timing only
+		return store.Account{}, ErrForbidden
+	}
+	if err != nil {
+		return store.Account{}, err
+	}
+	if s.creds.verified(username, apiKey, acct.PasswordHash) {
+		return acct, nil
+	}
+	if bcrypt.CompareHashAndPassword(acct.PasswordHash, []byte(apiKey)) != nil {
+		return store.Account{}, ErrForbidden
+	}
+	s.creds.add(username, apiKey, acct.PasswordHash)
+	return acct, nil
+}
+
+// Allowed reports whether an update from any of ips may change acct.
+func Allowed(acct store.Account, ips []netip.Addr) bool {
+	if len(acct.AllowFrom) == 0 {
+		return true
+	}
+	for _, c := range acct.AllowFrom {
+		prefix, err := netip.ParsePrefix(c)
+		if err != nil {
+			continue
+		}
+		for _, ip := range ips {
+			if prefix.Contains(ip.Unmap()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AddTXT adds value to the account owning subdomain.
+func (s *Service) AddTXT(ctx context.Context, subdomain, value string) error {
+	if !ValidTXT(value) {
+		return ErrBadTXT
+	}
+	set, err := s.store.AddTXT(ctx, subdomain, value)
+	if err != nil {
+		return err
+	}
+	s.index.Set(strings.ToLower(subdomain), set.Values, set.Version)
+	s.log.Debug("TXT added", "subdomain", subdomain, "value", value, "held", len(set.Values))
+	return nil
+}
+
+// DeleteTXT removes value from the account owning subdomain.
+func (s *Service) DeleteTXT(ctx context.Context, subdomain, value string) error {
+	if !ValidTXT(value) {
+		return ErrBadTXT
+	}
+	set, err := s.store.DeleteTXT(ctx, subdomain, value)
+	if err != nil {
+		return err
+	}
+	s.index.Set(strings.ToLower(subdomain), set.Values, set.Version)
+	s.log.Debug("TXT deleted", "subdomain", subdomain, "value", value, "held", len(set.Values))
+	return nil
+}
+
+// Deregister deletes the account of username with its values.
+func (s *Service) Deregister(ctx context.Context, username string) error {
+	sub, err := s.store.Deregister(ctx, username)
+	if err != nil {
+		return err
+	}
+	s.creds.drop(username)
+	s.index.Remove(strings.ToLower(sub))
+	s.log.Info("deregistered account", "username", username, "subdomain", sub)
+	return nil
+}
+
+// Ping reports whether the store answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -1,0 +1,322 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+var ctx = context.Background()
+
+func newService(t testing.TB, cacheSize int) *Service {
+	t.Helper()
+	st, err := store.OpenSQLite(ctx, ":memory:", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10, CredentialCacheSize: cacheSize})
+	if err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const (
+	valueA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"
+	valueB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2"
+	valueC = "ccccccccccccccccccccccccccccccccccccccccccc"
+)
+
+func TestRegister(t *testing.T) {
+	s := newService(t, 10)
+	reg, err := s.Register(ctx, []string{"192.0.2.0/24", "[2001:db8::]/32"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{"username": reg.Username, "subdomain": reg.Subdomain} {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 4 || id != strings.ToLower(id) {
+			t.Errorf("%s %q is not a lower-case UUIDv4", name, id)
+		}
+	}
+	if reg.Username == reg.Subdomain {
+		t.Error("username and subdomain are the same UUID")
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{40}$`).MatchString(reg.Password) {
+		t.Errorf("password %q is not 40 characters of A-Za-z0-9-_", reg.Password)
+	}
+	if reg.FullDomain != reg.Subdomain+".auth.example.org" {
+		t.Errorf("fulldomain = %q", reg.FullDomain)
+	}
+	if !slices.Equal(reg.AllowFrom, []string{"192.0.2.0/24", "2001:db8::/32"}) {
+		t.Errorf("allowfrom = %q, want brackets stripped", reg.AllowFrom)
+	}
+	acct, err := s.store.Account(ctx, reg.Username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost(acct.PasswordHash); err != nil || cost != BcryptCost {
+		t.Errorf("stored hash cost = %d, %v; want bcrypt cost %d", cost, err, BcryptCost)
+	}
+	if strings.Contains(string(acct.PasswordHash), reg.Password) {
+		t.Error("the password is stored in clear")
+	}
+	if values, ok := s.Index().Lookup(reg.Subdomain); !ok || len(values) != 0 {
+		t.Errorf("index after registration: %q, %v; want an account without values", values, ok)
+	}
+
+	for _, bad := range [][]string{{"1.2.3.4"}, {"192.0.2.0/33"}, {"not a cidr"}} {
+		if _, err := s.Register(ctx, bad, 0); !errors.Is(err, ErrInvalidCIDR) {
+			t.Errorf("Register(%q) err = %v, want ErrInvalidCIDR", bad, err)
+		}
+	}
+	for _, bad := range []int{-1, 11} {
+		if _, err := s.Register(ctx, nil, bad); !errors.Is(err, ErrTXTLimit) {
+			t.Errorf("Register(txtlimit %d) err = %v, want ErrTXTLimit", bad, err)
+		}
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	s := newService(t, 10)
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := NewPassword()
+	tests := []struct {
+		name, user, key string
+		ok              bool
+	}{
+		{"right", reg.Username, reg.Password, true},
+		{"right again (cached)", reg.Username, reg.Password, true},
+		{"wrong key", reg.Username, wrong, false},
+		{"unknown user", uuid.NewString(), reg.Password, false},
+		{"user not a UUID", "admin", reg.Password, false},
+		{"key too short", reg.Username, reg.Password[:39], false},
+		{"key with bad characters", reg.Username, reg.Password[:39] + "!", false},
+		{"empty", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acct, err := s.Authenticate(ctx, tt.user, tt.key)
+			if tt.ok && (err != nil || acct.Subdomain != reg.Subdomain) {
+				t.Errorf("Authenticate = %+v, %v; want the account", acct, err)
+			}
+			if !tt.ok && !errors.Is(err, ErrForbidden) {
+				t.Errorf("Authenticate err = %v, want ErrForbidden", err)
+			}
+		})
+	}
+	if s.creds.verified(reg.Username, wrong, nil) {
+		t.Error("a failed attempt was cached")
+	}
+}
+
+func TestCredentialCache(t *testing.T) {
+	s := newService(t, 10)
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, _ := s.store.Account(ctx, reg.Username)
+	if s.creds.verified(reg.Username, reg.Password, acct.PasswordHash) {
+		t.Fatal("cached before any authentication")
+	}
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+		t.Fatal(err)
+	}
+	if !s.creds.verified(reg.Username, reg.Password, acct.PasswordHash) {
+		t.Fatal("verified credentials were not cached")
+	}
+	if s.creds.verified(reg.Username, reg.Password, []byte("$2a$10$another-hash")) {
+		t.Error("cache matched after the stored hash changed")
+	}
+	if err := s.Deregister(ctx, reg.Username); err != nil {
+		t.Fatal(err)
+	}
+	if s.creds.verified(reg.Username, reg.Password, acct.PasswordHash) {
+		t.Error("credentials still cached after deregistration")
+	}
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); !errors.Is(err, ErrForbidden) {
+		t.Errorf("deregistered account authenticated: %v", err)
+	}
+
+	bounded := newCredCache(3)
+	for i := range 10 {
+		bounded.add(uuid.NewString(), "k", []byte{byte(i)})
+	}
+	if len(bounded.m) != 3 {
+		t.Errorf("cache of size 3 holds %d entries", len(bounded.m))
+	}
+	off := newCredCache(0)
+	off.add("u", "k", nil)
+	if off.verified("u", "k", nil) {
+		t.Error("a disabled cache remembered credentials")
+	}
+}
+
+func TestTXTKeepsIndexInStep(t *testing.T) {
+	s := newService(t, 10)
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func() []string {
+		values, ok := s.Index().Lookup(reg.Subdomain)
+		if !ok {
+			t.Fatal("account missing from the index")
+		}
+		return values
+	}
+	steps := []struct {
+		add   bool
+		value string
+		want  []string
+	}{
+		{true, valueA, []string{valueA}},
+		{true, valueB, []string{valueB, valueA}},
+		{true, valueC, []string{valueC, valueB}},
+		{false, valueB, []string{valueC}},
+		{false, valueB, []string{valueC}},
+	}
+	for _, st := range steps {
+		op := s.AddTXT
+		if !st.add {
+			op = s.DeleteTXT
+		}
+		if err := op(ctx, reg.Subdomain, st.value); err != nil {
+			t.Fatal(err)
+		}
+		if got := lookup(); !slices.Equal(got, st.want) {
+			t.Fatalf("index = %q, want %q", got, st.want)
+		}
+	}
+	for _, bad := range []string{"", "short", valueA + "x", strings.Repeat("!", 43)} {
+		if err := s.AddTXT(ctx, reg.Subdomain, bad); !errors.Is(err, ErrBadTXT) {
+			t.Errorf("AddTXT(%q) err = %v, want ErrBadTXT", bad, err)
+		}
+	}
+	if err := s.AddTXT(ctx, "unknown", valueA); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AddTXT on unknown subdomain err = %v", err)
+	}
+
+	// A fresh service over the same store reads the same state.
+	other := New(s.store, Options{Domain: "auth.example.org"})
+	if err := other.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := other.Index().Lookup(reg.Subdomain); !slices.Equal(got, []string{valueC}) {
+		t.Errorf("loaded index = %q", got)
+	}
+	if err := s.Deregister(ctx, reg.Username); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Index().Lookup(reg.Subdomain); ok {
+		t.Error("deregistered account still in the index")
+	}
+	if s.Index().Len() != 0 {
+		t.Errorf("Len = %d after deregistering the only account", s.Index().Len())
+	}
+}
+
+func TestAllowed(t *testing.T) {
+	acct := store.Account{AllowFrom: []string{"192.0.2.0/24", "2001:db8::/32"}}
+	ip := netip.MustParseAddr
+	tests := []struct {
+		name string
+		acct store.Account
+		ips  []netip.Addr
+		want bool
+	}{
+		{"no allowfrom: anywhere", store.Account{}, []netip.Addr{ip("203.0.113.9")}, true},
+		{"v4 inside", acct, []netip.Addr{ip("192.0.2.77")}, true},
+		{"v4-mapped v6 inside", acct, []netip.Addr{ip("::ffff:192.0.2.77")}, true},
+		{"v6 inside", acct, []netip.Addr{ip("2001:db8::1")}, true},
+		{"outside", acct, []netip.Addr{ip("198.51.100.1")}, false},
+		{"any of several", acct, []netip.Addr{ip("198.51.100.1"), ip("192.0.2.1")}, true},
+		{"none", acct, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Allowed(tt.acct, tt.ips); got != tt.want {
+				t.Errorf("Allowed = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIndexOrdering(t *testing.T) {
+	x := NewIndex()
+	x.Set("a", []string{"new"}, 5)
+	x.Set("a", []string{"old"}, 3) // a late, stale state
+	if v, _ := x.Lookup("a"); !slices.Equal(v, []string{"new"}) {
+		t.Errorf("stale state applied: %q", v)
+	}
+	x.Remove("a")
+	x.Set("a", []string{"zombie"}, 9)
+	if _, ok := x.Lookup("a"); ok {
+		t.Error("a removed account came back")
+	}
+
+	// A snapshot read while writes happen keeps the writes made during it.
+	x = NewIndex()
+	x.Set("kept", []string{"v1"}, 1)
+	x.Set("gone", nil, 0)
+	snap := x.BeginSnapshot()
+	x.Set("during", []string{"d"}, 1) // registered while the snapshot read
+	x.Set("kept", []string{"v2"}, 2)  // changed while the snapshot read
+	snap.Add("kept", []string{"v1"}, 1)
+	snap.Add("other", []string{"o"}, 4)
+	x.Replace(snap)
+	for name, want := range map[string][]string{"kept": {"v2"}, "during": {"d"}, "other": {"o"}} {
+		if v, ok := x.Lookup(name); !ok || !slices.Equal(v, want) {
+			t.Errorf("%s = %q, %v; want %q", name, v, ok, want)
+		}
+	}
+	if _, ok := x.Lookup("gone"); ok {
+		t.Error("an account the snapshot no longer found is still there")
+	}
+	if x.Len() != 3 {
+		t.Errorf("Len = %d, want 3", x.Len())
+	}
+}
+
+func TestDummyHashCostsAsMuchAsARealOne(t *testing.T) {
+	if cost, err := bcrypt.Cost(dummyHash); err != nil || cost != BcryptCost {
+		t.Fatalf("dummy hash cost = %d, %v", cost, err)
+	}
+	if err := bcrypt.CompareHashAndPassword(dummyHash, []byte(NewPassword())); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		t.Errorf("comparing against the dummy hash: %v, want a mismatch after full work", err)
+	}
+}
+
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cache int
+	}{{"cached", 10}, {"bcrypt", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := newService(b, bc.cache)
+			reg, err := s.Register(ctx, nil, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

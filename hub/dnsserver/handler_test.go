@@ -1,0 +1,405 @@
+package dnsserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// mapSource is a Source over a map; an entry with nil values is an account without values.
+type mapSource struct {
+	mu sync.RWMutex
+	m  map[string][]string
+}
+
+func (s *mapSource) Lookup(sub string) ([]string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.m[sub]
+	return v, ok
+}
+
+const (
+	withValues = "3cdc87f8-09d8-436c-8848-e0dbe65ffbf6"
+	noValues   = "d725dcc1-1f4a-4de6-8d6a-484ea0414231"
+	valueA     = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"
+	valueB     = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2"
+)
+
+var testZone = Zone{
+	Domain:  "auth.example.org",
+	NSName:  "ns1.auth.example.org",
+	NSAdmin: "admin.example.org",
+	Records: []string{
+		"auth.example.org. A 198.51.100.1",
+		"auth.example.org. NS ns1.auth.example.org.",
+		"ns1.auth.example.org. 300 A 198.51.100.2",
+		"www.auth.example.org. CNAME auth.example.org.",
+		"deep.under.auth.example.org. TXT \"static\"",
+		"big.auth.example.org. TXT \"" + strings.Repeat("x", 250) + "\"",
+		"big.auth.example.org. TXT \"" + strings.Repeat("y", 250) + "\"",
+		"big.auth.example.org. TXT \"" + strings.Repeat("z", 250) + "\"",
+	},
+	TXTTTL: 1,
+	Serial: 2026112301,
+}
+
+// startServer serves the test zone on 127.0.0.1 over UDP and TCP.
+func startServer(t *testing.T) (udp, tcp string, reg *prometheus.Registry) {
+	t.Helper()
+	src := &mapSource{m: map[string][]string{withValues: {valueB, valueA}, noValues: nil}}
+	reg = prometheus.NewRegistry()
+	h, err := NewHandler(testZone, src, NewMetrics(reg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Listen([]string{"udp", "tcp"}, "127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv.Addrs()[0].String(), srv.Addrs()[1].String(), reg
+}
+
+func exchange(t *testing.T, network, addr string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: network, Timeout: 3 * time.Second}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s exchange with %s: %v", network, addr, err)
+	}
+	if r.Id != m.Id || !r.Response {
+		t.Fatalf("reply id %d response %v, want id %d", r.Id, r.Response, m.Id)
+	}
+	return r
+}
+
+func question(name string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = false
+	return m
+}
+
+func txtValues(rrs []dns.RR) []string {
+	var out []string
+	for _, rr := range rrs {
+		if txt, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(txt.Txt, ""))
+		}
+	}
+	return out
+}
+
+func TestAnswers(t *testing.T) {
+	udp, tcp, _ := startServer(t)
+	type want struct {
+		rcode  int
+		aa     bool
+		answer []string // the answers' String(), in any order
+		soa    bool     // SOA in the authority section
+	}
+	tests := []struct {
+		name  string
+		qname string
+		qtype uint16
+		want  want
+	}{
+		{"TXT values of an account, TTL 1, question's case",
+			"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.\t1\tIN\tTXT\t\"" + valueB + "\"",
+				"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.\t1\tIN\tTXT\t\"" + valueA + "\"",
+			}}},
+		{"account without values: NODATA, not NXDOMAIN",
+			noValues + ".auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+		{"account asked another type: NODATA",
+			withValues + ".auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+		{"unknown name: NXDOMAIN with SOA",
+			"0e0e0e0e-0000-4000-8000-000000000000.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
+		{"below an account: NXDOMAIN",
+			"x." + withValues + ".auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
+		{"out of zone: REFUSED",
+			withValues + ".example.com.", dns.TypeTXT, want{rcode: dns.RcodeRefused}},
+		{"parent of the zone: REFUSED",
+			"example.org.", dns.TypeSOA, want{rcode: dns.RcodeRefused}},
+		{"SOA",
+			"auth.example.org.", dns.TypeSOA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"auth.example.org.\t3600\tIN\tSOA\tns1.auth.example.org. admin.example.org. 2026112301 28800 7200 604800 86400"}}},
+		{"NS",
+			"AUTH.example.org.", dns.TypeNS, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"AUTH.example.org.\t3600\tIN\tNS\tns1.auth.example.org."}}},
+		{"static A",
+			"auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"auth.example.org.\t3600\tIN\tA\t198.51.100.1"}}},
+		{"static A with its own TTL",
+			"ns1.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"ns1.auth.example.org.\t300\tIN\tA\t198.51.100.2"}}},
+		{"static name lacking the type: NODATA",
+			"ns1.auth.example.org.", dns.TypeAAAA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+		{"CNAME answers other types, not followed",
+			"www.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org."}}},
+		{"empty non-terminal: NODATA",
+			"under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+		{"static TXT deep in the zone",
+			"deep.under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"deep.under.auth.example.org.\t3600\tIN\tTXT\t\"static\""}}},
+		{"zone transfer: REFUSED",
+			"auth.example.org.", dns.TypeAXFR, want{rcode: dns.RcodeRefused}},
+	}
+	for _, tt := range tests {
+		for _, network := range []string{"udp", "tcp"} {
+			t.Run(network+"/"+tt.name, func(t *testing.T) {
+				addr := udp
+				if network == "tcp" {
+					addr = tcp
+				}
+				r := exchange(t, network, addr, question(tt.qname, tt.qtype))
+				if r.Rcode != tt.want.rcode {
+					t.Errorf("rcode = %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.want.rcode])
+				}
+				if r.Authoritative != tt.want.aa {
+					t.Errorf("AA = %v, want %v", r.Authoritative, tt.want.aa)
+				}
+				if r.Question[0].Name != tt.qname {
+					t.Errorf("question echoed as %q", r.Question[0].Name)
+				}
+				var got []string
+				for _, rr := range r.Answer {
+					got = append(got, rr.String())
+				}
+				slices.Sort(got)
+				wantAnswer := slices.Sorted(slices.Values(tt.want.answer))
+				if !slices.Equal(got, wantAnswer) {
+					t.Errorf("answer:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantAnswer, "\n"))
+				}
+				hasSOA := len(r.Ns) == 1 && r.Ns[0].Header().Rrtype == dns.TypeSOA
+				if hasSOA != tt.want.soa {
+					t.Errorf("authority = %v, want SOA: %v", r.Ns, tt.want.soa)
+				}
+				if hasSOA && r.Ns[0].Header().Ttl != 1 {
+					t.Errorf("negative answer's SOA TTL = %d, want 1 so the absence is not cached", r.Ns[0].Header().Ttl)
+				}
+			})
+		}
+	}
+}
+
+func TestEDNSAndTruncation(t *testing.T) {
+	udp, tcp, _ := startServer(t)
+
+	t.Run("OPT echoed with 1232", func(t *testing.T) {
+		m := question(withValues+".auth.example.org.", dns.TypeTXT)
+		m.SetEdns0(4096, false)
+		r := exchange(t, "udp", udp, m)
+		opt := r.IsEdns0()
+		if opt == nil || opt.UDPSize() != maxUDPSize || opt.Version() != 0 {
+			t.Fatalf("OPT = %v, want UDP size %d", opt, maxUDPSize)
+		}
+		if len(r.Answer) != 2 {
+			t.Errorf("%d answers", len(r.Answer))
+		}
+	})
+	t.Run("no OPT without EDNS", func(t *testing.T) {
+		r := exchange(t, "udp", udp, question("auth.example.org.", dns.TypeSOA))
+		if r.IsEdns0() != nil {
+			t.Error("OPT in the answer to a question without EDNS")
+		}
+	})
+	t.Run("EDNS version 1: BADVERS", func(t *testing.T) {
+		m := question("auth.example.org.", dns.TypeSOA)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().SetVersion(1)
+		r := exchange(t, "udp", udp, m)
+		if r.Rcode != dns.RcodeBadVers || r.IsEdns0() == nil || len(r.Answer) != 0 {
+			t.Errorf("rcode %s, OPT %v, %d answers; want BADVERS with OPT", dns.RcodeToString[r.Rcode], r.IsEdns0(), len(r.Answer))
+		}
+	})
+	bigName := "big.auth.example.org."
+	t.Run("answer larger than 512 without EDNS: TC over UDP", func(t *testing.T) {
+		r := exchange(t, "udp", udp, question(bigName, dns.TypeTXT))
+		if !r.Truncated {
+			t.Errorf("TC not set; %d answers", len(r.Answer))
+		}
+	})
+	t.Run("the same fits with EDNS 1232", func(t *testing.T) {
+		m := question(bigName, dns.TypeTXT)
+		m.SetEdns0(1232, false)
+		r := exchange(t, "udp", udp, m)
+		if r.Truncated || len(r.Answer) != 3 {
+			t.Errorf("TC %v, %d answers; want all 3", r.Truncated, len(r.Answer))
+		}
+	})
+	t.Run("client retries over TCP and gets everything", func(t *testing.T) {
+		r := exchange(t, "tcp", tcp, question(bigName, dns.TypeTXT))
+		if r.Truncated || len(r.Answer) != 3 {
+			t.Errorf("TC %v, %d answers over TCP", r.Truncated, len(r.Answer))
+		}
+	})
+}
+
+func TestMalformedQuestions(t *testing.T) {
+	udp, _, reg := startServer(t)
+	two := question("auth.example.org.", dns.TypeSOA)
+	two.Question = append(two.Question, dns.Question{Name: "auth.example.org.", Qtype: dns.TypeNS, Qclass: dns.ClassINET})
+	chaos := question("version.bind.", dns.TypeTXT)
+	chaos.Question[0].Qclass = dns.ClassCHAOS
+	chaosInZone := question("auth.example.org.", dns.TypeTXT)
+	chaosInZone.Question[0].Qclass = dns.ClassCHAOS
+	notify := question("auth.example.org.", dns.TypeSOA)
+	notify.Opcode = dns.OpcodeNotify
+	tests := []struct {
+		name  string
+		m     *dns.Msg
+		rcode int
+	}{
+		{"two questions", two, dns.RcodeFormatError},
+		{"CHAOS version.bind", chaos, dns.RcodeRefused},
+		{"CHAOS in the zone", chaosInZone, dns.RcodeRefused},
+		{"NOTIFY", notify, dns.RcodeNotImplemented},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := exchange(t, "udp", udp, tt.m)
+			if r.Rcode != tt.rcode {
+				t.Errorf("rcode = %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.rcode])
+			}
+		})
+	}
+	// The server still answers after garbage.
+	conn, err := net.Dial("udp", udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte{0, 1, 2, 3, 4})
+	conn.Close()
+	exchange(t, "udp", udp, question("auth.example.org.", dns.TypeSOA))
+	if n := questionsWithRcode(t, reg, "FORMERR"); n < 1 {
+		t.Errorf("FORMERR count = %v", n)
+	}
+}
+
+func questionsWithRcode(t *testing.T, reg *prometheus.Registry, rcode string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "acmehub_dns_questions_total" {
+			continue
+		}
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "rcode" && l.GetValue() == rcode {
+					total += m.Counter.GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+func TestZoneErrors(t *testing.T) {
+	tests := []struct {
+		records []string
+		want    string
+	}{
+		{[]string{"other.example.com. A 192.0.2.1"}, "outside the zone"},
+		{[]string{"auth.example.org. A not-an-ip"}, `records[0] "auth.example.org. A not-an-ip"`},
+		{[]string{"x.auth.example.org. CNAME auth.example.org.", "x.auth.example.org. A 192.0.2.1"}, "has a CNAME and other records"},
+		{[]string{"auth.example.org. SOA a. b. 1 2 3 4 5"}, "SOA is generated"},
+	}
+	for _, tt := range tests {
+		z := testZone
+		z.Records = tt.records
+		_, err := NewHandler(z, &mapSource{}, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("records %q: err = %v, want %q", tt.records, err, tt.want)
+		}
+	}
+	if _, err := NewHandler(Zone{Domain: "bad..name"}, &mapSource{}, nil, nil); err == nil {
+		t.Error("accepted an invalid zone name")
+	}
+}
+
+func TestSynthesizedNS(t *testing.T) {
+	z := Zone{Domain: "acme.example.net", NSName: "ns.example.net", TXTTTL: 1}
+	h, err := NewHandler(z, &mapSource{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.answer(question("acme.example.net.", dns.TypeNS))
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.NS).Ns != "ns.example.net." {
+		t.Errorf("NS = %v, want one generated from nsname", r.Answer)
+	}
+}
+
+func TestBusyPort(t *testing.T) {
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = Listen([]string{"tcp", "udp"}, l.LocalAddr().String(), dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {}))
+	if err == nil || !strings.Contains(err.Error(), "udp "+l.LocalAddr().String()) {
+		t.Fatalf("err = %v, want one naming udp %s", err, l.LocalAddr())
+	}
+	// The TCP socket bound before the failure was released.
+	tl, err := net.Listen("tcp", l.LocalAddr().String())
+	if err != nil {
+		t.Errorf("TCP port still held after the failed Listen: %v", err)
+	} else {
+		tl.Close()
+	}
+}
+
+func TestValuesFollowTheSource(t *testing.T) {
+	src := &mapSource{m: map[string][]string{}}
+	h, err := NewHandler(testZone, src, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := withValues + ".auth.example.org."
+	for i, values := range [][]string{nil, {valueA}, {valueB, valueA}, {valueB}} {
+		src.mu.Lock()
+		src.m[withValues] = values
+		src.mu.Unlock()
+		r := h.answer(question(name, dns.TypeTXT))
+		if got := txtValues(r.Answer); !slices.Equal(got, values) {
+			t.Errorf("step %d: %q, want %q", i, got, values)
+		}
+	}
+}
+
+func BenchmarkAnswer(b *testing.B) {
+	src := &mapSource{m: map[string][]string{}}
+	for i := range 100000 {
+		src.m[fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)] = []string{valueA}
+	}
+	h, err := NewHandler(testZone, src, NewMetrics(prometheus.NewRegistry()), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := question("00000042-0000-4000-8000-000000000000.auth.example.org.", dns.TypeTXT)
+	for b.Loop() {
+		r := h.answer(q)
+		if _, err := r.Pack(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

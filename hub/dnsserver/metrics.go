@@ -1,0 +1,55 @@
+package dnsserver
+
+import (
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts DNS questions. A nil *Metrics counts nothing.
+type Metrics struct {
+	questions *prometheus.CounterVec
+	duration  prometheus.Histogram
+}
+
+// NewMetrics registers the DNS metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		questions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acmehub_dns_questions_total",
+			Help: "DNS questions answered, by question type and response code.",
+		}, []string{"qtype", "rcode"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "acmehub_dns_answer_duration_seconds",
+			Help:    "Time from a parsed DNS question to its answer being written.",
+			Buckets: []float64{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
+		}),
+	}
+	reg.MustRegister(m.questions, m.duration)
+	return m
+}
+
+// countedTypes are the question types counted under their own name; others
+// count as "other", so that a client cannot create label values at will.
+var countedTypes = map[uint16]bool{
+	dns.TypeA: true, dns.TypeAAAA: true, dns.TypeTXT: true, dns.TypeSOA: true, dns.TypeNS: true,
+	dns.TypeCNAME: true, dns.TypeMX: true, dns.TypeCAA: true, dns.TypeANY: true, dns.TypeAXFR: true,
+	dns.TypeIXFR: true, dns.TypeSRV: true, dns.TypePTR: true, dns.TypeHTTPS: true, dns.TypeDS: true,
+	dns.TypeDNSKEY: true,
+}
+
+func (m *Metrics) observe(r, reply *dns.Msg, d time.Duration) {
+	if m == nil {
+		return
+	}
+	qtype := "none"
+	if len(r.Question) > 0 {
+		qtype = "other"
+		if t := r.Question[0].Qtype; countedTypes[t] {
+			qtype = dns.TypeToString[t]
+		}
+	}
+	m.questions.WithLabelValues(qtype, dns.RcodeToString[reply.Rcode]).Inc()
+	m.duration.Observe(d.Seconds())
+}

@@ -1,0 +1,102 @@
+package dnsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Server serves a handler on UDP and TCP sockets.
+type Server struct {
+	servers []*dns.Server
+	addrs   []net.Addr
+}
+
+// Listen binds addr on each network ("udp", "tcp4", …). It fails at once,
+// naming the address, when one cannot be bound.
+func Listen(networks []string, addr string, h dns.Handler) (*Server, error) {
+	s := &Server{}
+	for _, network := range networks {
+		srv := &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries}
+		switch network {
+		case "udp", "udp4", "udp6":
+			pc, err := net.ListenPacket(network, addr)
+			if err != nil {
+				s.close()
+				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
+			}
+			srv.PacketConn = pc
+			s.addrs = append(s.addrs, pc.LocalAddr())
+		case "tcp", "tcp4", "tcp6":
+			l, err := net.Listen(network, addr)
+			if err != nil {
+				s.close()
+				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
+			}
+			srv.Listener = l
+			srv.ReadTimeout = 5 * time.Second
+			srv.WriteTimeout = 5 * time.Second
+			srv.IdleTimeout = func() time.Duration { return 10 * time.Second }
+			s.addrs = append(s.addrs, l.Addr())
+		default:
+			s.close()
+			return nil, fmt.Errorf("DNS: unknown network %q", network)
+		}
+		s.servers = append(s.servers, srv)
+	}
+	return s, nil
+}
+
+// acceptQueries drops responses and leaves every other judgement (opcode,
+// question count) to the handler, so that it answers and counts them.
+func acceptQueries(dh dns.Header) dns.MsgAcceptAction {
+	if dh.Bits&(1<<15) != 0 { // QR: a response, never answered
+		return dns.MsgIgnore
+	}
+	return dns.MsgAccept
+}
+
+// Addrs are the bound addresses, in the order of the networks given to Listen.
+func (s *Server) Addrs() []net.Addr { return s.addrs }
+
+// Serve answers until Shutdown; it returns the first serving error.
+func (s *Server) Serve() error {
+	errs := make(chan error, len(s.servers))
+	for _, srv := range s.servers {
+		go func() { errs <- srv.ActivateAndServe() }()
+	}
+	var first error
+	for range s.servers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			s.close()
+		}
+	}
+	return first
+}
+
+// Shutdown stops listening and waits for answers under way.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range s.servers {
+		if err := srv.ShutdownContext(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) close() {
+	for _, srv := range s.servers {
+		if srv.PacketConn != nil {
+			srv.PacketConn.Close()
+		}
+		if srv.Listener != nil {
+			srv.Listener.Close()
+		}
+	}
+}
