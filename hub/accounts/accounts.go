@@ -46,7 +46,9 @@ type Options struct {
 	MaxTXTLimit int
 	// CredentialCacheSize bounds the cache of verified credentials; 0 disables it.
 	CredentialCacheSize int
-	Log                 *slog.Logger
+	// BcryptCost is the cost of new password hashes; 0 means BcryptCost.
+	BcryptCost int
+	Log        *slog.Logger
 }
 
 // Service applies account operations to the store and the index.
@@ -63,6 +65,9 @@ func New(st store.Store, opts Options) *Service {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = BcryptCost
 	}
 	return &Service{store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), opts: opts, log: log}
 }
@@ -139,7 +144,7 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 		return Registration{}, fmt.Errorf("%w: %d is not between 1 and %d", ErrTXTLimit, txtLimit, s.opts.MaxTXTLimit)
 	}
 	password := NewPassword()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
 	if err != nil {
 		return Registration{}, fmt.Errorf("hashing password: %w", err)
 	}

@@ -26,7 +26,7 @@ func Listen(networks []string, addr string, h dns.Handler) (*Server, error) {
 		case "udp", "udp4", "udp6":
 			pc, err := net.ListenPacket(network, addr)
 			if err != nil {
-				s.close()
+				s.Close()
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
 			srv.PacketConn = pc
@@ -34,7 +34,7 @@ func Listen(networks []string, addr string, h dns.Handler) (*Server, error) {
 		case "tcp", "tcp4", "tcp6":
 			l, err := net.Listen(network, addr)
 			if err != nil {
-				s.close()
+				s.Close()
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
 			srv.Listener = l
@@ -43,7 +43,7 @@ func Listen(networks []string, addr string, h dns.Handler) (*Server, error) {
 			srv.IdleTimeout = func() time.Duration { return 10 * time.Second }
 			s.addrs = append(s.addrs, l.Addr())
 		default:
-			s.close()
+			s.Close()
 			return nil, fmt.Errorf("DNS: unknown network %q", network)
 		}
 		s.servers = append(s.servers, srv)
@@ -73,7 +73,7 @@ func (s *Server) Serve() error {
 	for range s.servers {
 		if err := <-errs; err != nil && first == nil {
 			first = err
-			s.close()
+			s.Close()
 		}
 	}
 	return first
@@ -90,7 +90,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) close() {
+// Close releases the sockets of a server that is not serving.
+func (s *Server) Close() {
 	for _, srv := range s.servers {
 		if srv.PacketConn != nil {
 			srv.PacketConn.Close()

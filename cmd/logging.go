@@ -1,0 +1,41 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/acmehub/acmehub/hub/config"
+)
+
+// newLogger builds the structured logger [logconfig] describes. The returned
+// closer closes the log file, if any.
+func newLogger(c config.Log, stderr io.Writer) (*slog.Logger, func() error, error) {
+	var level slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warning", "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	out, closer := stderr, func() error { return nil }
+	if c.Type == "file" {
+		f, err := os.OpenFile(c.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("[logconfig] logfile: %w", err)
+		}
+		out, closer = f, f.Close
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(out, opts)
+	if c.Format == "text" {
+		h = slog.NewTextHandler(out, opts)
+	}
+	return slog.New(h), closer, nil
+}

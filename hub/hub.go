@@ -1,0 +1,231 @@
+// Package hub assembles an acmehub server from its configuration: the store,
+// the accounts service with its in-memory index, the authoritative DNS server
+// and the acme-dns HTTP API. It runs standalone (acmehub server) or embedded in
+// the cert-manager webhook.
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/api"
+	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnsserver"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// ShutdownTimeout bounds how long Run waits for answers under way once asked to stop.
+const ShutdownTimeout = 10 * time.Second
+
+// Server is a running acmehub server: listeners bound, accounts loaded.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    store.Store
+	accounts *accounts.Service
+	dns      *dnsserver.Server
+	api      *http.Server
+	apiLn    net.Listener
+	metrics  *http.Server
+	metricLn net.Listener
+}
+
+// New opens the store, loads every account into memory and binds the DNS, API
+// and metrics addresses, so that a busy port fails here, at once. cfg must be
+// validated.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+	s = &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
+		DefaultTXTLimit: cfg.Hub.TXTLimit,
+		Log:             log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.accounts = accounts.New(s.store, accounts.Options{
+		Domain:              cfg.General.Domain,
+		MaxTXTLimit:         cfg.Hub.MaxTXTLimit,
+		CredentialCacheSize: cfg.Hub.CredentialCacheSize,
+		Log:                 log.With("component", "accounts"),
+	})
+	if err := s.accounts.Load(ctx); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "acmehub_accounts",
+			Help: "Registered accounts.",
+		}, func() float64 { return float64(s.accounts.Index().Len()) }),
+	)
+
+	handler, err := dnsserver.NewHandler(dnsserver.Zone{
+		Domain:  cfg.General.Domain,
+		NSName:  cfg.General.NSName,
+		NSAdmin: cfg.General.NSAdmin,
+		Records: cfg.General.Records,
+		TXTTTL:  cfg.Hub.TXTTTL,
+		Serial:  uint32(time.Now().Unix()),
+	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
+	if err != nil {
+		return nil, fmt.Errorf("[general]: %w", err)
+	}
+	s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, handler)
+	if err != nil {
+		return nil, err
+	}
+
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	opts := api.Options{
+		DisableRegistration:  cfg.API.DisableRegistration,
+		RegistrationUser:     cfg.Hub.RegistrationUser,
+		RegistrationPassword: cfg.Hub.RegistrationPassword,
+		CORSOrigins:          cfg.API.CORSOrigins,
+		UseHeader:            cfg.API.UseHeader,
+		HeaderName:           cfg.API.HeaderName,
+		HSTS:                 hsts(cfg.API),
+		Registerer:           reg,
+		Log:                  log.With("component", "api"),
+	}
+	if cfg.Hub.MetricsListen == "" {
+		opts.Metrics = metricsHandler
+	} else {
+		if s.metricLn, err = net.Listen("tcp", cfg.Hub.MetricsListen); err != nil {
+			return nil, fmt.Errorf("metrics: listening on %s: %w", cfg.Hub.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler)
+		s.metrics = newHTTPServer(mux)
+	}
+	s.api = newHTTPServer(api.New(s.accounts, opts))
+	if s.apiLn, err = net.Listen("tcp", cfg.API.Addr()); err != nil {
+		return nil, fmt.Errorf("API: listening on %s: %w", cfg.API.Addr(), err)
+	}
+	if cfg.API.TLS == "cert" {
+		certs, err := newCertLoader(cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey)
+		if err != nil {
+			return nil, fmt.Errorf("[api] tls: %w", err)
+		}
+		s.apiLn = tls.NewListener(s.apiLn, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	}
+	return s, nil
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+func hsts(a config.API) string {
+	if a.TLS == "none" || !a.HSTSEnabled {
+		return ""
+	}
+	v := "max-age=" + strconv.Itoa(a.HSTSMaxAge)
+	if a.HSTSIncludeSubdoms {
+		v += "; includeSubDomains"
+	}
+	if a.HSTSPreload {
+		v += "; preload"
+	}
+	return v
+}
+
+// Accounts is the server's account service, for callers in the same process.
+func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// DNSAddrs are the bound DNS addresses.
+func (s *Server) DNSAddrs() []net.Addr { return s.dns.Addrs() }
+
+// APIAddr is the bound API address.
+func (s *Server) APIAddr() net.Addr { return s.apiLn.Addr() }
+
+// Run serves until ctx ends or a listener fails, then stops listening, lets
+// answers under way finish and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	serve := func(name string, fn func() error) {
+		wg.Go(func() {
+			if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	serve("DNS", s.dns.Serve)
+	serve("API", func() error { return s.api.Serve(s.apiLn) })
+	if s.metrics != nil {
+		serve("metrics", func() error { return s.metrics.Serve(s.metricLn) })
+	}
+	serve("account sync", func() error { return s.accounts.Run(ctx) })
+
+	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}
+	for _, a := range s.dns.Addrs() {
+		attrs = append(attrs, "dns_"+a.Network(), a.String())
+	}
+	s.log.Info("acmehub server ready", append(attrs, "accounts", s.accounts.Index().Len())...)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+	}
+	s.log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer scancel()
+	var shutdownErrs []error
+	shutdownErrs = append(shutdownErrs, s.dns.Shutdown(sctx), s.api.Shutdown(sctx))
+	if s.metrics != nil {
+		shutdownErrs = append(shutdownErrs, s.metrics.Shutdown(sctx))
+	}
+	cancel()
+	wg.Wait()
+	shutdownErrs = append(shutdownErrs, s.store.Close())
+	s.log.Info("stopped")
+	return errors.Join(append([]error{err}, shutdownErrs...)...)
+}
+
+// close releases what New acquired, when New fails.
+func (s *Server) close() {
+	if s.apiLn != nil {
+		s.apiLn.Close()
+	}
+	if s.metricLn != nil {
+		s.metricLn.Close()
+	}
+	if s.dns != nil {
+		s.dns.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}

@@ -1,0 +1,14 @@
+// Command acmehub answers ACME dns-01 challenges for a whole organisation:
+// an acme-dns-compatible server (acmehub server) and, built on it, a
+// cert-manager webhook solver.
+package main
+
+import (
+	"os"
+
+	"github.com/acmehub/acmehub/cmd"
+)
+
+func main() {
+	os.Exit(cmd.Execute())
+}
