@@ -46,8 +46,8 @@ type Server struct {
 // New opens the store, loads every account into memory and binds the DNS, API
 // and metrics addresses, so that a busy port fails here, at once. cfg must be
 // validated.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
-	s = &Server{cfg: cfg, log: log}
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			s.close()

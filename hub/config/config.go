@@ -175,9 +175,15 @@ func Parse(data []byte, name string) (Config, []string, error) {
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("config %s: %w", name, err)
 	}
-	var warnings []string
+	var unknown, warnings []string
 	for _, k := range md.Undecoded() {
-		warnings = append(warnings, fmt.Sprintf("config %s: unknown key %q ignored", name, k.String()))
+		unknown = append(unknown, k.String())
+	}
+	for _, k := range unknown {
+		// An unknown table is reported through its keys.
+		if !slices.ContainsFunc(unknown, func(other string) bool { return strings.HasPrefix(other, k+".") }) {
+			warnings = append(warnings, fmt.Sprintf("config %s: unknown key %q ignored", name, k))
+		}
 	}
 	if c.General.NSName == "" {
 		c.General.NSName = c.General.Domain

@@ -1,0 +1,155 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// brokenStore is a store whose database has gone away.
+type brokenStore struct{ store.Store }
+
+var errGone = errors.New("connection refused")
+
+func (brokenStore) Ping(context.Context) error { return errGone }
+func (brokenStore) Account(context.Context, string) (store.Account, error) {
+	return store.Account{}, errGone
+}
+func (brokenStore) Register(context.Context, store.Account) error { return errGone }
+
+func TestStoreFailures(t *testing.T) {
+	a := New(accounts.New(brokenStore{}, accounts.Options{Domain: "auth.example.org", MaxTXTLimit: 10, BcryptCost: bcrypt.MinCost}), Options{})
+	tests := []struct {
+		method, path string
+		header       map[string]string
+		status       int
+		body         string
+	}{
+		{"GET", "/health", nil, 503, `{"error": "db_unavailable"}`},
+		{"POST", "/register", nil, 500, `{"error": "db_error"}`},
+		{"POST", "/update", map[string]string{"X-Api-User": "3f2c1a2b-0000-4000-8000-000000000000", "X-Api-Key": accounts.NewPassword()}, 500, `{"error": "db_error"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(""))
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			a.ServeHTTP(rec, req)
+			if rec.Code != tt.status || rec.Body.String() != tt.body {
+				t.Errorf("got %d %s, want %d %s", rec.Code, rec.Body, tt.status, tt.body)
+			}
+			if strings.Contains(rec.Body.String(), errGone.Error()) {
+				t.Error("the database error leaks to the client")
+			}
+		})
+	}
+}
+
+func FuzzDecodeRegister(f *testing.F) {
+	for _, seed := range []string{"", "null", "{}", `{"allowfrom":["192.0.2.0/24"]}`, `{"AllowFrom":["[::1]/64"],"txtlimit":3}`,
+		`{"allowfrom":"x"}`, `{"allowfrom":[1]}`, `[]`, `{"allowfrom":null}`, "\x00"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := decodeRegister(body)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(req); err != nil {
+			t.Fatalf("decoded request does not encode: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeUpdate(f *testing.F) {
+	for _, seed := range []string{`{"subdomain":"a","txt":"b"}`, `{"SubDomain":"a","Txt":"b"}`, `{"subdomain":1}`, "", "null", `{"txt":"\u0000"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		decodeUpdate(body) //nolint:errcheck // must only not panic
+	})
+}
+
+// FuzzAPI sends arbitrary requests through the whole handler: it must never
+// panic, answer only with the statuses the API documents, and give every
+// error as {"error": "<code>"}.
+func FuzzAPI(f *testing.F) {
+	svc := accounts.New(memStore(f), accounts.Options{Domain: "auth.example.org", MaxTXTLimit: 10, BcryptCost: bcrypt.MinCost})
+	reg, err := svc.Register(context.Background(), nil, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	a := New(svc, Options{CORSOrigins: []string{"*"}})
+	valid := `{"subdomain":"` + reg.Subdomain + `","txt":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"}`
+	f.Add("POST", "/update", reg.Username, reg.Password, valid)
+	f.Add("POST", "/delete", reg.Username, reg.Password, valid)
+	f.Add("POST", "/update", reg.Username, reg.Password, `{"subdomain":"`+reg.Subdomain+`","txt":"short"}`)
+	f.Add("POST", "/register", "", "", `{"allowfrom":["192.0.2.0/24"],"txtlimit":4}`)
+	f.Add("POST", "/register", "", "", `{"allowfrom":["x"]}`)
+	f.Add("GET", "/health", "", "", "")
+	f.Add("OPTIONS", "/update", "", "", "")
+	f.Add("PUT", "/nothing", "", "", "")
+	allowed := map[int]bool{200: true, 201: true, 204: true, 400: true, 401: true, 404: true, 405: true, 413: true}
+	f.Fuzz(func(t *testing.T, method, path, user, key, body string) {
+		if path == "/deregister" {
+			return // would end the fuzzed account
+		}
+		req := &http.Request{
+			Method: method, URL: &url.URL{Path: path}, RemoteAddr: "127.0.0.1:40000",
+			Header: http.Header{"X-Api-User": {user}, "X-Api-Key": {key}, "Origin": {"https://example.org"}},
+			Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
+		}
+		req = req.WithContext(context.Background())
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		if !allowed[rec.Code] {
+			t.Fatalf("%s %s: status %d: %s", method, path, rec.Code, rec.Body)
+		}
+		if rec.Code >= 400 {
+			var e struct{ Error string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" {
+				t.Fatalf("%s %s: error body %q", method, path, rec.Body)
+			}
+		}
+		if rec.Header().Get("Vary") != "Origin" {
+			t.Fatalf("no Vary: Origin")
+		}
+	})
+}
+
+func memStore(tb testing.TB) store.Store {
+	st, err := store.OpenSQLite(context.Background(), ":memory:", store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestOriginPatterns(t *testing.T) {
+	a := New(nil, Options{CORSOrigins: []string{"https://*.example.org", "http://localhost:3000"}})
+	for origin, want := range map[string]bool{
+		"https://app.example.org":  true,
+		"https://example.org":      false,
+		"http://localhost:3000":    true,
+		"http://localhost:3001":    false,
+		"https://app.example.org.": false,
+	} {
+		if got := a.originAllowed(origin); got != want {
+			t.Errorf("%s: %v, want %v", origin, got, want)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestAcmeDNSSampleConfig(t *testing.T) {
+	c, warnings, err := Load(filepath.Join("..", "..", "testdata", "acme-dns.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("acme-dns's own keys gave warnings: %q", warnings)
+	}
+	c.Finish()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("acme-dns's sample config does not validate: %v", err)
+	}
+	want := Config{
+		General: General{
+			Listen: "127.0.0.1:53", Protocol: "both", Domain: "auth.example.org",
+			NSName: "auth.example.org", NSAdmin: "admin.example.org",
+			Records: []string{"auth.example.org. A 198.51.100.1", "auth.example.org. NS auth.example.org."},
+		},
+		Database: Database{Engine: EngineSQLite, Connection: "acme-dns.db"},
+		API: API{
+			IP: "0.0.0.0", Port: "443", TLS: "none",
+			TLSCertPrivkey: "/etc/tls/example.org/privkey.pem", TLSCertFullchain: "/etc/tls/example.org/fullchain.pem",
+			ACMECacheDir: "api-certs", CORSOrigins: []string{"*"}, HeaderName: "X-Forwarded-For",
+			HSTSMaxAge: 31536000,
+		},
+		Log: Log{Level: "info", Type: "stdout", File: "./acme-dns.log", Format: "json"},
+		Hub: baseline().Hub,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("parsed:\n%+v\nwant:\n%+v", c, want)
+	}
+	if got := c.API.Addr(); got != "0.0.0.0:443" {
+		t.Errorf("API address = %q", got)
+	}
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	c.Finish()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.General.Listen != "127.0.0.1:5353" || c.API.Addr() != "127.0.0.1:8080" ||
+		c.Database.Engine != EngineSQLite || !strings.HasPrefix(c.Database.Connection, "data/") {
+		t.Errorf("default = %+v, want loopback DNS :5353, API :8080, SQLite under data/", c)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		check    func(t *testing.T, c Config)
+		warnings []string
+	}{
+		{"sqlite3 means SQLite", "[general]\ndomain='a.example'\n[database]\nengine='sqlite3'", func(t *testing.T, c Config) {
+			if c.Database.Engine != EngineSQLite {
+				t.Errorf("engine = %q", c.Database.Engine)
+			}
+		}, nil},
+		{"postgresql means postgres", "[general]\ndomain='a.example'\n[database]\nengine='postgresql'\nconnection='postgres://x@y/z'", func(t *testing.T, c Config) {
+			if c.Database.Engine != EnginePostgres {
+				t.Errorf("engine = %q", c.Database.Engine)
+			}
+		}, nil},
+		{"port as a number", "[general]\ndomain='a.example'\n[api]\nport=8443", func(t *testing.T, c Config) {
+			if c.API.Port != "8443" {
+				t.Errorf("port = %q", c.API.Port)
+			}
+		}, nil},
+		{"nsname defaults to domain", "[general]\ndomain='a.example'", func(t *testing.T, c Config) {
+			if c.General.NSName != "a.example" {
+				t.Errorf("nsname = %q", c.General.NSName)
+			}
+		}, nil},
+		{"domain lower-cased, trailing dot dropped", "[general]\ndomain='Auth.Example.'", func(t *testing.T, c Config) {
+			if c.General.Domain != "auth.example" {
+				t.Errorf("domain = %q", c.General.Domain)
+			}
+		}, nil},
+		{"debug means loglevel debug", "[general]\ndomain='a.example'\ndebug=true", func(t *testing.T, c Config) {
+			if c.Log.Level != "debug" {
+				t.Errorf("loglevel = %q", c.Log.Level)
+			}
+		}, nil},
+		{"warning is a level", "[general]\ndomain='a.example'\n[logconfig]\nloglevel='warning'", nil, nil},
+		{"acmehub section", "[general]\ndomain='a.example'\n[acmehub]\ntxt_ttl=5\ntxt_limit=3\nmax_txt_limit=20\nregistration_user='reg'\nregistration_password='pw'", func(t *testing.T, c Config) {
+			if c.Hub.TXTTTL != 5 || c.Hub.TXTLimit != 3 || c.Hub.MaxTXTLimit != 20 || c.Hub.RegistrationUser != "reg" {
+				t.Errorf("acmehub = %+v", c.Hub)
+			}
+		}, nil},
+		{"unknown keys warn", "[general]\ndomain='a.example'\ncolour='blue'\n[extra]\nx=1", nil,
+			[]string{`"general.colour"`, `"extra.x"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, warnings, err := Parse([]byte(tt.file), "test.cfg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Finish()
+			if err := c.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+			if len(warnings) != len(tt.warnings) {
+				t.Fatalf("warnings = %q, want %d", warnings, len(tt.warnings))
+			}
+			for i, w := range tt.warnings {
+				if !strings.Contains(warnings[i], w) || !strings.Contains(warnings[i], "test.cfg") {
+					t.Errorf("warning %q does not name %s and the file", warnings[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(c *Config)
+		want   string
+	}{
+		{"no domain", func(c *Config) { c.General.Domain = "" }, "[general] domain is required"},
+		{"bad domain", func(c *Config) { c.General.Domain = "a..b" }, `domain "a..b"`},
+		{"bad listen", func(c *Config) { c.General.Listen = "localhost" }, `[general] listen "localhost"`},
+		{"bad protocol", func(c *Config) { c.General.Protocol = "sctp" }, `protocol "sctp"`},
+		{"bad engine", func(c *Config) { c.Database.Engine = "mysql" }, `engine "mysql"`},
+		{"no connection", func(c *Config) { c.Database.Connection = "" }, "connection is required"},
+		{"bad ip", func(c *Config) { c.API.IP = "localhost" }, `[api] ip "localhost"`},
+		{"bad port", func(c *Config) { c.API.Port = "https" }, `[api] port "https"`},
+		{"letsencrypt", func(c *Config) { c.API.TLS = "letsencrypt" }, `tls = "letsencrypt" is not supported`},
+		{"cert without files", func(c *Config) { c.API.TLS = "cert" }, "needs tls_cert_fullchain"},
+		{"bad loglevel", func(c *Config) { c.Log.Level = "loud" }, `loglevel "loud"`},
+		{"logfile missing", func(c *Config) { c.Log.Type = "file" }, "needs logfile"},
+		{"bad logformat", func(c *Config) { c.Log.Format = "xml" }, `logformat "xml"`},
+		{"txt_limit 0", func(c *Config) { c.Hub.TXTLimit = 0 }, "txt_limit 0"},
+		{"max below default", func(c *Config) { c.Hub.MaxTXTLimit = 1 }, "max_txt_limit 1"},
+		{"user without password", func(c *Config) { c.Hub.RegistrationUser = "u" }, "go together"},
+		{"bad metrics address", func(c *Config) { c.Hub.MetricsListen = "9090" }, "metrics_listen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(RegistrationPasswordEnv, "")
+			c := Default()
+			tt.modify(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	// Every problem is reported at once.
+	c := Default()
+	c.General.Protocol, c.API.Port = "x", "y"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "protocol") || !strings.Contains(err.Error(), "port") {
+		t.Errorf("Validate = %v, want both problems", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, _, err := Load(filepath.Join(t.TempDir(), "missing.cfg")); err == nil || !strings.Contains(err.Error(), "missing.cfg") {
+		t.Errorf("missing file: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "broken.cfg")
+	os.WriteFile(path, []byte("[general]\ndomain = \n"), 0o600)
+	if _, _, err := Load(path); err == nil || !strings.Contains(err.Error(), "broken.cfg") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("broken file: %v", err)
+	}
+	if _, _, err := Parse([]byte("[api]\nport = true"), "x.cfg"); err == nil || !strings.Contains(err.Error(), "port") {
+		t.Errorf("boolean port: %v", err)
+	}
+}
+
+func TestRegistrationPasswordFromEnvironment(t *testing.T) {
+	t.Setenv(RegistrationPasswordEnv, "from-env")
+	c := Default()
+	c.Hub.RegistrationUser = "reg"
+	c.Finish()
+	if c.Hub.RegistrationPassword != "from-env" {
+		t.Errorf("password = %q", c.Hub.RegistrationPassword)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestDNSNetworks(t *testing.T) {
+	for proto, want := range map[string][]string{
+		"both": {"udp", "tcp"}, "both4": {"udp4", "tcp4"}, "both6": {"udp6", "tcp6"},
+		"udp": {"udp"}, "tcp6": {"tcp6"},
+	} {
+		if got := (General{Protocol: proto}).DNSNetworks(); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", proto, got, want)
+		}
+	}
+}
