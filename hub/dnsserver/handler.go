@@ -148,7 +148,13 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	if opt := r.IsEdns0(); opt != nil {
 		size = max(size, min(int(opt.UDPSize()), maxUDPSize))
 	}
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+	if _, udp := w.RemoteAddr().(*net.UDPAddr); !udp {
+		size = dns.MaxMsgSize
+	}
+	// Name compression costs time on every answer; it is used only for
+	// answers that do not fit without it, which are then truncated if needed.
+	if m.Len() > size {
+		m.Compress = true
 		m.Truncate(size)
 	}
 	if err := w.WriteMsg(m); err != nil {
@@ -166,7 +172,6 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(r)
-	m.Compress = true
 	opt := r.IsEdns0()
 	if opt != nil {
 		m.SetEdns0(maxUDPSize, false)

@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -11,6 +12,7 @@ import (
 type Metrics struct {
 	questions *prometheus.CounterVec
 	duration  prometheus.Histogram
+	counters  sync.Map // counterKey -> prometheus.Counter, saving label lookups per answer
 }
 
 // NewMetrics registers the DNS metrics with reg.
@@ -39,17 +41,33 @@ var countedTypes = map[uint16]bool{
 	dns.TypeDNSKEY: true,
 }
 
+type counterKey struct {
+	qtype uint16
+	rcode int
+	none  bool // no question
+}
+
 func (m *Metrics) observe(r, reply *dns.Msg, d time.Duration) {
 	if m == nil {
 		return
 	}
-	qtype := "none"
-	if len(r.Question) > 0 {
-		qtype = "other"
-		if t := r.Question[0].Qtype; countedTypes[t] {
-			qtype = dns.TypeToString[t]
-		}
+	key := counterKey{rcode: reply.Rcode, none: len(r.Question) == 0}
+	var qtype uint16
+	if !key.none {
+		qtype = r.Question[0].Qtype
+		key.qtype = qtype
 	}
-	m.questions.WithLabelValues(qtype, dns.RcodeToString[reply.Rcode]).Inc()
+	c, ok := m.counters.Load(key)
+	if !ok {
+		label := "none"
+		if len(r.Question) > 0 {
+			label = "other"
+			if countedTypes[qtype] {
+				label = dns.TypeToString[qtype]
+			}
+		}
+		c, _ = m.counters.LoadOrStore(key, m.questions.WithLabelValues(label, dns.RcodeToString[reply.Rcode]))
+	}
+	c.(prometheus.Counter).Inc()
 	m.duration.Observe(d.Seconds())
 }
