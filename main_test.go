@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -76,19 +75,24 @@ func start(t *testing.T, args ...string) *process {
 	t.Helper()
 	p := &process{t: t, cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	p.cmd.Dir = t.TempDir()
-	stderr, _ := p.cmd.StderrPipe()
-	p.cmd.Stdout = io.Discard
+	out, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	w.Close()
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			p.mu.Lock()
 			p.output.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
 		}
 		p.cmd.Wait()
+		out.Close()
 		close(p.done)
 	}()
 	t.Cleanup(func() {

@@ -12,7 +12,7 @@ import (
 
 // newLogger builds the structured logger [logconfig] describes. The returned
 // closer closes the log file, if any.
-func newLogger(c config.Log, stderr io.Writer) (*slog.Logger, func() error, error) {
+func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func() error, error) {
 	var level slog.Level
 	switch strings.ToLower(c.Level) {
 	case "debug":
@@ -24,7 +24,7 @@ func newLogger(c config.Log, stderr io.Writer) (*slog.Logger, func() error, erro
 	default:
 		level = slog.LevelInfo
 	}
-	out, closer := stderr, func() error { return nil }
+	out, closer := stdout, func() error { return nil }
 	if c.Type == "file" {
 		f, err := os.OpenFile(c.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {

@@ -94,7 +94,7 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 			if err != nil {
 				return err
 			}
-			log, closeLog, err := newLogger(cfg.Log, cmd.ErrOrStderr())
+			log, closeLog, err := newLogger(cfg.Log, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}

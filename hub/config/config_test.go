@@ -208,3 +208,23 @@ func TestDNSNetworks(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any file gives a configuration or an error, never a panic, and
+// validation of whatever was parsed never panics either.
+func FuzzParse(f *testing.F) {
+	sample, err := os.ReadFile(filepath.Join("..", "..", "testdata", "acme-dns.cfg"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sample)
+	f.Add([]byte("[general]\ndomain='a.example'\n[api]\nport=443\n[acmehub]\ntxt_limit=-1"))
+	f.Add([]byte("[general]\nrecords = [1, 2]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, _, err := Parse(data, "fuzz.cfg")
+		if err != nil {
+			return
+		}
+		c.Finish()
+		c.Validate() //nolint:errcheck // must only not panic
+	})
+}

@@ -1,0 +1,59 @@
+# acmehub — see README.md. `make run` starts the server on its built-in default;
+# `make test` runs every test (the control-plane binaries are built first).
+
+GO        ?= go
+BIN       := bin/acmehub
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/acmehub/acmehub/cmd.Version=$(VERSION)
+
+# Kubernetes control plane for the webhook tests, built from the Go module proxy.
+K8S_VERSION := v1.36.3
+K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 \
+	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36
+ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl
+export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
+export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
+export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
+
+.PHONY: build run test test-unit test-assets bench lint clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+run: build
+	@echo 'acmehub server: DNS on 127.0.0.1:5353 (UDP+TCP), API on http://127.0.0.1:8080, SQLite in ./data'
+	@echo 'Try it from another terminal:'
+	@echo '  curl -s -X POST http://127.0.0.1:8080/register'
+	@echo '  curl -s -X POST http://127.0.0.1:8080/update -H "X-Api-User: <username>" -H "X-Api-Key: <password>" \'
+	@echo '       -d '"'"'{"subdomain": "<subdomain>", "txt": "___validation_token_received_from_the_ca___"}'"'"
+	@echo '  dig @127.0.0.1 -p 5353 <subdomain>.auth.example.org TXT'
+	$(BIN) server
+
+# Every test: vet and format checks, unit and integration tests with the race
+# detector, fuzz seed corpora. PostgreSQL tests need $$ACMEHUB_TEST_POSTGRES.
+test: lint test-assets
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+test-assets: $(ASSETS)
+
+$(ASSETS) &: hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
+	cd hack/tools && $(GO) build -ldflags '$(K8S_LDFLAGS)' -o ../../_bin/ \
+		./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+
+# Go benchmarks, then the load against real processes (needs dnsperf).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./hub/...
+	hack/bench.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd hack/tools && $(GO) vet ./...
+
+clean:
+	rm -rf bin _bin

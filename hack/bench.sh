@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Measures acmehub server against its goals, on loopback, and prints the figures:
+#   - TXT queries/s with dnsperf (20 clients), with 1 and with 100,000 accounts,
+#     beside the bare miekg/dns responder (hack/bare) measured in the same run;
+#   - resident memory with 100,000 accounts;
+#   - POST /update requests/s and latency with 8 clients, durable SQLite writes.
+# Needs dnsperf (Debian package dnsperf).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+ACCOUNTS=${ACCOUNTS:-100000}
+DNS=127.0.0.1:15353
+API=127.0.0.1:18080
+BARE=127.0.0.1:15454
+
+command -v dnsperf >/dev/null || { echo "dnsperf is missing: apt-get install -y dnsperf" >&2; exit 1; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/acmehub" .
+go build -o "$work/bare" ./hack/bare
+go build -o "$work/seed" ./hack/seed
+go build -o "$work/loadgen" ./hack/loadgen
+
+start_server() { # db
+  "$work/acmehub" server --db-connection "$1" --dns-listen "$DNS" --api-listen "$API" --log-level warning \
+    >"$work/server.log" 2>&1 &
+  server=$!; pids+=("$server")
+  for _ in $(seq 200); do
+    curl -sf "http://$API/health" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  cat "$work/server.log" >&2; exit 1
+}
+stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+
+qps() { # addr queryfile
+  dnsperf -s "${1%:*}" -p "${1#*:}" -d "$2" -c 20 -l "$DURATION" 2>&1 | awk '/Queries per second/ {printf "%d", $4}'
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+dns_bench() { # accounts
+  local n=$1 db="$work/dns-$1.db" q="$work/queries-$1.txt"
+  "$work/seed" -db "$db" -accounts "$n" -queries "$q" -sample 10000
+  start_server "$db"
+  "$work/bare" -listen "$BARE" -names "$q" & bare=$!; pids+=("$bare")
+  sleep 0.3
+  local ours=() theirs=()
+  for _ in $(seq "$ROUNDS"); do
+    ours+=("$(qps "$DNS" "$q")")
+    theirs+=("$(qps "$BARE" "$q")")
+  done
+  local rss heap
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
+  heap=$(curl -s "http://$API/metrics" | awk '/^go_memstats_heap_inuse_bytes/ {printf "%d", $2/1048576}')
+  stop "$server"; stop "$bare"
+  local m b
+  m=$(median "${ours[@]}"); b=$(median "${theirs[@]}")
+  printf 'TXT, %6d accounts: acmehub %6d q/s (runs: %s), bare responder %6d q/s (runs: %s), ratio %s\n' \
+    "$n" "$m" "${ours[*]}" "$b" "${theirs[*]}" "$(awk -v a="$m" -v b="$b" 'BEGIN {printf "%.2f", a/b}')"
+  if [ "$n" -gt 1 ]; then
+    printf 'memory, %d accounts: resident %d MiB, Go heap in use %d MiB\n' "$n" "$((rss / 1024))" "$heap"
+  fi
+}
+
+echo "== acmehub benchmarks ($(nproc) cores, dnsperf ${DURATION}s x ${ROUNDS} rounds, 20 clients)"
+dns_bench 1
+dns_bench "$ACCOUNTS"
+
+start_server "$work/update.db"
+"$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s"
+stop "$server"
