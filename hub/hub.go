@@ -65,6 +65,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		Domain:              cfg.General.Domain,
 		MaxTXTLimit:         cfg.Hub.MaxTXTLimit,
 		CredentialCacheSize: cfg.Hub.CredentialCacheSize,
+		AnyTXT:              cfg.Hub.TXTFormat == config.TXTFormatAny,
 		Log:                 log.With("component", "accounts"),
 	})
 	if err := s.accounts.Load(ctx); err != nil {

@@ -48,6 +48,9 @@ type Options struct {
 	CredentialCacheSize int
 	// BcryptCost is the cost of new password hashes; 0 means BcryptCost.
 	BcryptCost int
+	// AnyTXT accepts any TXT value of 1 to 255 printable ASCII characters
+	// instead of only ACME key authorisation digests.
+	AnyTXT bool
 	Log        *slog.Logger
 }
 
@@ -187,6 +190,26 @@ func ValidAPIKey(key string) bool { return len(key) == 40 && urlSafe(key) }
 // characters of base64url.
 func ValidTXT(value string) bool { return len(value) == 43 && urlSafe(value) }
 
+// printableTXT reports whether value is 1 to 255 printable ASCII characters.
+func printableTXT(value string) bool {
+	if len(value) == 0 || len(value) > 255 {
+		return false
+	}
+	for i := 0; i < len(value); i++ {
+		if value[i] < 0x20 || value[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) validTXT(value string) bool {
+	if s.opts.AnyTXT {
+		return printableTXT(value)
+	}
+	return ValidTXT(value)
+}
+
 func urlSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -242,7 +265,7 @@ func Allowed(acct store.Account, ips []netip.Addr) bool {
 
 // AddTXT adds value to the account owning subdomain.
 func (s *Service) AddTXT(ctx context.Context, subdomain, value string) error {
-	if !ValidTXT(value) {
+	if !s.validTXT(value) {
 		return ErrBadTXT
 	}
 	set, err := s.store.AddTXT(ctx, subdomain, value)
@@ -256,7 +279,7 @@ func (s *Service) AddTXT(ctx context.Context, subdomain, value string) error {
 
 // DeleteTXT removes value from the account owning subdomain.
 func (s *Service) DeleteTXT(ctx context.Context, subdomain, value string) error {
-	if !ValidTXT(value) {
+	if !s.validTXT(value) {
 		return ErrBadTXT
 	}
 	set, err := s.store.DeleteTXT(ctx, subdomain, value)

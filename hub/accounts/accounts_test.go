@@ -207,6 +207,17 @@ func TestTXTKeepsIndexInStep(t *testing.T) {
 			t.Errorf("AddTXT(%q) err = %v, want ErrBadTXT", bad, err)
 		}
 	}
+	anyTXT := New(s.store, Options{Domain: "auth.example.org", MaxTXTLimit: 10, AnyTXT: true})
+	loose, err := anyTXT.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for value, ok := range map[string]bool{"anothertestingkey": true, `with "quotes" and spaces`: true,
+		"": false, strings.Repeat("x", 256): false, "tab\there": false, `caf\u00e9`: true, "café": false} {
+		if err := anyTXT.AddTXT(ctx, loose.Subdomain, value); (err == nil) != ok {
+			t.Errorf("with any TXT format, AddTXT(%q) = %v, want accepted %v", value, err, ok)
+		}
+	}
 	if err := s.AddTXT(ctx, "unknown", valueA); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AddTXT on unknown subdomain err = %v", err)
 	}

@@ -99,7 +99,16 @@ type Hub struct {
 	MetricsListen string `toml:"metrics_listen"`
 	// CredentialCacheSize bounds the cache of verified /update credentials; 0 disables it.
 	CredentialCacheSize int `toml:"credential_cache_size"`
+	// TXTFormat is "acme": only ACME key authorisation digests (43 characters
+	// of base64url), as acme-dns; or "any": 1 to 255 printable ASCII characters.
+	TXTFormat string `toml:"txt_format"`
 }
+
+// TXT formats accepted in [acmehub] txt_format.
+const (
+	TXTFormatACME = "acme"
+	TXTFormatAny  = "any"
+)
 
 // Port is the API port. acme-dns writes it as a string ("443"); a bare number
 // is accepted too.
@@ -153,7 +162,7 @@ func baseline() Config {
 			HSTSMaxAge: 31536000,
 		},
 		Log: Log{Level: "info", Type: "stdout", Format: "json"},
-		Hub: Hub{TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000},
+		Hub: Hub{TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME},
 	}
 }
 
@@ -307,6 +316,9 @@ func (c *Config) Validate() error {
 		if _, _, err := splitHostPort(h.MetricsListen); err != nil {
 			bad("[acmehub] metrics_listen %q: %w", h.MetricsListen, err)
 		}
+	}
+	if h.TXTFormat != TXTFormatACME && h.TXTFormat != TXTFormatAny {
+		bad("[acmehub] txt_format %q: must be acme or any", h.TXTFormat)
 	}
 	if h.CredentialCacheSize < 0 {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
