@@ -27,6 +27,13 @@ type serverFlags struct {
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, prefix string) {
+	if prefix == "" {
+		fs.StringVarP(&f.config, "config", "c", "", "acme-dns configuration file (config.cfg)")
+	} else {
+		fs.StringVar(&f.config, prefix+"config", "", "acme-dns configuration file (config.cfg) of the embedded server")
+	}
+	fs.StringVar(&f.logLevel, prefix+"log-level", "", "error, warning, info or debug ([logconfig] loglevel)")
+	fs.StringVar(&f.logFormat, prefix+"log-format", "", "json or text ([logconfig] logformat)")
 	fs.StringVar(&f.listen, prefix+"dns-listen", "", "DNS address host:port ([general] listen)")
 	fs.StringVar(&f.protocol, prefix+"dns-protocol", "", "DNS protocols: both, both4, both6, udp, tcp… ([general] protocol)")
 	fs.StringVar(&f.domain, prefix+"domain", "", "zone served ([general] domain)")
@@ -114,9 +121,6 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&f.config, "config", "c", "", "acme-dns configuration file (config.cfg)")
-	cmd.Flags().StringVar(&f.logLevel, "log-level", "", "error, warning, info or debug ([logconfig] loglevel)")
-	cmd.Flags().StringVar(&f.logFormat, "log-format", "", "json or text ([logconfig] logformat)")
 	f.register(cmd.Flags(), "")
 	return cmd
 }

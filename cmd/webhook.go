@@ -1,0 +1,173 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	whcmd "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/acmehub/acmehub/hub"
+	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/solver"
+	"github.com/acmehub/acmehub/solver/acmedns"
+)
+
+// GroupNameEnv names the API group the webhook serves.
+const GroupNameEnv = "GROUP_NAME"
+
+// webhookFlags are acmehub's own flags of `acmehub webhook`; every other flag
+// belongs to the Kubernetes extension apiserver (--secure-port, --tls-cert-file…).
+type webhookFlags struct {
+	server          serverFlags
+	embedded        bool
+	delegationCheck string
+	resolvers       []string
+}
+
+func (f *webhookFlags) flagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("acmehub webhook", pflag.ContinueOnError)
+	fs.BoolVar(&f.embedded, "server", false, "run the acmehub server embedded, on the built-in default unless --server-config is given")
+	f.server.register(fs, "server-")
+	fs.StringVar(&f.delegationCheck, "delegation-check", "warn", "check that _acme-challenge.<name> is a CNAME to the account before presenting: off, warn or enforce (an Issuer's delegationCheck overrides it)")
+	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers (host:port) for the delegation check; default: /etc/resolv.conf")
+	return fs
+}
+
+func newWebhookCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "webhook [acmehub flags] [apiserver flags]",
+		Short: "Run the cert-manager DNS01 webhook solver (an extension apiserver)",
+		Long: `Run the cert-manager DNS01 webhook solver: an extension apiserver serving the
+solver "acme-dns" in the API group $GROUP_NAME.
+
+acmehub's own flags are listed below; every other flag is the extension
+apiserver's (--secure-port, --tls-cert-file, --tls-private-key-file,
+--kubeconfig, -v, …: see "acmehub webhook --help" after this text).`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var f webhookFlags
+			fs := f.flagSet()
+			ours, rest := splitArgs(fs, args)
+			if err := fs.Parse(ours); err != nil {
+				return err
+			}
+			if hasHelp(rest) {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\n\nacmehub flags:\n%s\nextension apiserver flags:\n", cmd.Long, fs.FlagUsages())
+			}
+			return runWebhook(cmd.Context(), cmd.ErrOrStderr(), fs, &f, rest)
+		},
+	}
+}
+
+func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *webhookFlags, apiserverArgs []string) error {
+	groupName := os.Getenv(GroupNameEnv)
+	if groupName == "" && !hasHelp(apiserverArgs) {
+		return fmt.Errorf("$%s is not set: it must be the API group Issuers name as groupName (e.g. acme.example.org)", GroupNameEnv)
+	}
+	mode, err := solver.ParseDelegationMode(f.delegationCheck)
+	if err != nil {
+		return fmt.Errorf("--delegation-check: %w", err)
+	}
+	resolver := solver.Resolver{Servers: f.resolvers}
+	if len(resolver.Servers) == 0 && mode != solver.DelegationOff {
+		if resolver, err = solver.SystemResolver(); err != nil {
+			return fmt.Errorf("delegation check: %w (give --resolvers)", err)
+		}
+	}
+
+	embedded := f.embedded || f.server.config != "" || changedWithPrefix(fs, "server-")
+	logCfg := config.Default().Log
+	logCfg.Format = "json"
+	var cfg config.Config
+	if embedded {
+		if cfg, _, err = f.server.load(fs, "server-"); err != nil {
+			return err
+		}
+		logCfg = cfg.Log
+	}
+	log, closeLog, err := newLogger(logCfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	var (
+		svc  *accounts.Service
+		wg   sync.WaitGroup
+		stop = func() {}
+	)
+	if embedded {
+		srv, err := hub.New(ctx, cfg, log.With("component", "server"))
+		if err != nil {
+			return fmt.Errorf("embedded acmehub server: %w", err)
+		}
+		svc = srv.Accounts()
+		srvCtx, cancel := context.WithCancel(ctx)
+		stop = cancel
+		wg.Go(func() {
+			if err := srv.Run(srvCtx); err != nil {
+				log.Error("embedded acmehub server stopped", "err", err)
+			}
+		})
+	}
+	s := acmedns.New(acmedns.Options{
+		Embedded:        svc,
+		DelegationCheck: mode,
+		Resolver:        resolver,
+		Log:             log,
+	})
+	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name()}, "embedded_server", embedded)
+
+	// The extension apiserver reads its flags from the command line.
+	os.Args = append([]string{os.Args[0]}, apiserverArgs...)
+	whcmd.RunWebhookServer(groupName, s)
+	stop()
+	wg.Wait()
+	return nil
+}
+
+// splitArgs separates the flags fs defines from the others, keeping order.
+func splitArgs(fs *pflag.FlagSet, args []string) (ours, rest []string) {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
+		flag := fs.Lookup(name)
+		if !strings.HasPrefix(arg, "--") || flag == nil {
+			rest = append(rest, arg)
+			continue
+		}
+		ours = append(ours, arg)
+		if !hasValue && flag.NoOptDefVal == "" && i+1 < len(args) {
+			i++
+			ours = append(ours, args[i])
+		}
+	}
+	return ours, rest
+}
+
+func hasHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" {
+			return true
+		}
+	}
+	return false
+}
+
+func changedWithPrefix(fs *pflag.FlagSet, prefix string) bool {
+	changed := false
+	fs.Visit(func(f *pflag.Flag) {
+		if strings.HasPrefix(f.Name, prefix) {
+			changed = true
+		}
+	})
+	return changed
+}
+

@@ -1,0 +1,234 @@
+// Package acmedns is the cert-manager webhook solver "acme-dns". Its Issuer
+// config mirrors cert-manager's built-in acmeDNS block (host,
+// accountSecretRef): the account Secret holds acme-dns registrations by
+// domain, and the challenge's value is written to the account's subdomain,
+// either through acme-dns's HTTP API at host, or, when host is omitted, into
+// the acmehub server embedded in the webhook process.
+package acmedns
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
+	"k8s.io/client-go/rest"
+
+	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/solver"
+)
+
+// Name is the solverName Issuers use.
+const Name = "acme-dns"
+
+// DefaultKey is the Secret key read when accountSecretRef has none.
+const DefaultKey = "acmedns.json"
+
+// Config is the Issuer's webhook config block.
+type Config struct {
+	// Host is the acme-dns (or acmehub server) API, e.g. https://acme-dns.example.org.
+	// Empty: the server embedded in the webhook.
+	Host string `json:"host,omitempty"`
+	// AccountSecretRef names the Secret, in the challenge's resource
+	// namespace, holding the account file.
+	AccountSecretRef SecretKeyRef `json:"accountSecretRef"`
+	// DelegationCheck overrides the webhook's default: off, warn or enforce.
+	DelegationCheck string `json:"delegationCheck,omitempty"`
+}
+
+// SecretKeyRef is a key of a Secret in the challenge's namespace.
+type SecretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key,omitempty"`
+}
+
+// ParseConfig decodes and checks an Issuer's config block.
+func ParseConfig(raw []byte) (Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return c, errors.New("the webhook config is empty: it needs accountSecretRef")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("decoding the webhook config: %w", err)
+	}
+	if c.AccountSecretRef.Name == "" {
+		return c, errors.New("the webhook config has no accountSecretRef.name")
+	}
+	if c.AccountSecretRef.Key == "" {
+		c.AccountSecretRef.Key = DefaultKey
+	}
+	if c.DelegationCheck != "" {
+		if _, err := solver.ParseDelegationMode(c.DelegationCheck); err != nil {
+			return c, fmt.Errorf("the webhook config: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Options configure the solver.
+type Options struct {
+	// Embedded is the account service of the acmehub server running in this
+	// process, for Issuers without host; nil when none runs.
+	Embedded *accounts.Service
+	// DelegationCheck is the mode for Issuers that do not choose one.
+	DelegationCheck solver.DelegationMode
+	// Resolver answers the delegation check.
+	Resolver solver.Resolver
+	// HTTPClient talks to remote acme-dns servers; nil means a default with timeouts.
+	HTTPClient *HTTPClient
+	Log        *slog.Logger
+}
+
+// Solver implements cert-manager's webhook.Solver.
+type Solver struct {
+	opts   Options
+	log    *slog.Logger
+	remote *HTTPClient
+	mu     sync.RWMutex
+	// secrets is replaced by every Initialize: cert-manager's test suite
+	// initialises the solver again for each fresh control plane.
+	secrets *solver.Secrets
+}
+
+// New returns the solver.
+func New(opts Options) *Solver {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.DelegationCheck == "" {
+		opts.DelegationCheck = solver.DelegationWarn
+	}
+	remote := opts.HTTPClient
+	if remote == nil {
+		remote = NewHTTPClient(nil)
+	}
+	return &Solver{opts: opts, log: opts.Log.With("solver", Name), remote: remote}
+}
+
+// Name is the solverName.
+func (s *Solver) Name() string { return Name }
+
+// Initialize connects to the cluster. It may be called more than once.
+func (s *Solver) Initialize(cfg *rest.Config, stop <-chan struct{}) error {
+	secrets, err := solver.NewSecrets(cfg, stop)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.secrets = secrets
+	s.mu.Unlock()
+	return nil
+}
+
+// requestTimeout bounds one Present or CleanUp.
+const requestTimeout = 30 * time.Second
+
+// Present writes the challenge's value to its account. Presenting a value
+// already held changes nothing.
+func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	t, err := s.target(ctx, ch)
+	if err != nil {
+		return err
+	}
+	if err := s.checkDelegation(ctx, ch, t); err != nil {
+		return err
+	}
+	if err := t.backend.present(ctx, t.account, ch.Key); err != nil {
+		return err
+	}
+	s.log.Info("presented", "dnsName", ch.DNSName, "account", t.found, "fulldomain", t.account.FullDomain, "backend", t.backend.name())
+	return nil
+}
+
+// CleanUp removes exactly the challenge's value from its account, leaving
+// others (a wildcard and its apex share an account). Cleaning up twice is fine.
+func (s *Solver) CleanUp(ch *whapi.ChallengeRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	t, err := s.target(ctx, ch)
+	if err != nil {
+		return err
+	}
+	if err := t.backend.cleanUp(ctx, t.account, ch.Key); err != nil {
+		return err
+	}
+	s.log.Info("cleaned up", "dnsName", ch.DNSName, "account", t.found, "fulldomain", t.account.FullDomain, "backend", t.backend.name())
+	return nil
+}
+
+// target is where a challenge goes.
+type target struct {
+	cfg     Config
+	account solver.Account
+	found   string // the name the account was found under
+	backend backend
+}
+
+func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target, error) {
+	var raw []byte
+	if ch.Config != nil {
+		raw = ch.Config.Raw
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return target{}, err
+	}
+	s.mu.RLock()
+	secrets := s.secrets
+	s.mu.RUnlock()
+	if secrets == nil {
+		return target{}, errors.New("the solver is not initialised")
+	}
+	ref := cfg.AccountSecretRef
+	data, err := secrets.Key(ctx, ch.ResourceNamespace, ref.Name, ref.Key)
+	if err != nil {
+		return target{}, err
+	}
+	accts, err := solver.ParseAccounts(data)
+	if err != nil {
+		return target{}, fmt.Errorf("secret %s/%s key %s: %w", ch.ResourceNamespace, ref.Name, ref.Key, err)
+	}
+	acct, found, err := accts.Lookup(ch.DNSName)
+	if err != nil {
+		return target{}, fmt.Errorf("secret %s/%s key %s: %w", ch.ResourceNamespace, ref.Name, ref.Key, err)
+	}
+	t := target{cfg: cfg, account: acct, found: found}
+	switch {
+	case cfg.Host != "":
+		t.backend = remoteBackend{client: s.remote, host: cfg.Host, log: s.log}
+	case s.opts.Embedded != nil:
+		t.backend = embeddedBackend{svc: s.opts.Embedded}
+	default:
+		return target{}, errors.New("the webhook config has no host and this webhook runs no embedded acmehub server " +
+			"(set host, or start the webhook with --server-config)")
+	}
+	return t, nil
+}
+
+func (s *Solver) checkDelegation(ctx context.Context, ch *whapi.ChallengeRequest, t target) error {
+	mode := s.opts.DelegationCheck
+	if t.cfg.DelegationCheck != "" {
+		mode, _ = solver.ParseDelegationMode(t.cfg.DelegationCheck)
+	}
+	if mode == solver.DelegationOff {
+		return nil
+	}
+	err := s.opts.Resolver.CheckDelegation(ctx, ch.DNSName, t.account.FullDomain)
+	if err == nil {
+		return nil
+	}
+	if mode == solver.DelegationEnforce {
+		return err
+	}
+	s.log.Warn("challenge name not delegated to its account; validation will fail until it is", "dnsName", ch.DNSName, "problem", err.Error())
+	return nil
+}

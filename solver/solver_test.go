@@ -1,0 +1,196 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+const accountFile = `{
+  "example.com": {"username":"u1","password":"p1","fulldomain":"s1.auth.example.org","subdomain":"s1","allowfrom":[]},
+  "*.Wild.Example.com.": {"username":"u2","password":"p2","fulldomain":"S2.auth.example.org.","subdomain":"s2","allowfrom":[],"server_url":"https://acme-dns.example.org"}
+}`
+
+func TestCandidates(t *testing.T) {
+	for name, want := range map[string][]string{
+		"app.example.com":   {"app.example.com", "*.app.example.com", "example.com", "com"},
+		"*.App.Example.COM": {"app.example.com", "*.app.example.com", "example.com", "com"},
+		"example.com.":      {"example.com", "*.example.com", "com"},
+	} {
+		if got := Candidates(name); !slices.Equal(got, want) {
+			t.Errorf("Candidates(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	accts, err := ParseAccounts([]byte(accountFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dnsName, user, found string
+	}{
+		{"example.com", "u1", "example.com"},
+		{"app.example.com", "u1", "example.com"},         // parent domain
+		{"wild.example.com", "u2", "*.wild.example.com"}, // the wildcard's bare name, as cert-manager sends it
+		{"deep.wild.example.com", "u1", "example.com"},
+	}
+	for _, tt := range tests {
+		acct, found, err := accts.Lookup(tt.dnsName)
+		if err != nil || acct.Username != tt.user || found != tt.found {
+			t.Errorf("Lookup(%s) = %s via %s, %v; want %s via %s", tt.dnsName, acct.Username, found, err, tt.user, tt.found)
+		}
+	}
+	if acct, _, _ := accts.Lookup("wild.example.com"); acct.FullDomain != "s2.auth.example.org" || acct.ServerURL == "" {
+		t.Errorf("account fields not kept or normalised: %+v", acct)
+	}
+	_, _, err = accts.Lookup("other.org")
+	if err == nil || !strings.Contains(err.Error(), "tried other.org, *.other.org, org") {
+		t.Errorf("error %v does not list the names tried", err)
+	}
+}
+
+func TestParseAccountsErrors(t *testing.T) {
+	for data, want := range map[string]string{
+		`not json`:       "not a JSON map",
+		`{"a.com": "x"}`: "not a JSON map",
+		`{"a.com": {"username":"u","password":"p"}}`:                 `account for "a.com" lacks username, password or subdomain`,
+		`{"a.com": {"username":"u","password":"p","subdomain":"s"}}`: `account for "a.com" lacks fulldomain`,
+	} {
+		if _, err := ParseAccounts([]byte(data)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseAccounts(%s) = %v, want %q", data, err, want)
+		}
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	client := fake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "acme-dns"},
+		Data:       map[string][]byte{"acmedns.json": []byte(accountFile)},
+	})
+	stop := make(chan struct{})
+	defer close(stop)
+	s := NewSecretsForClient(client, stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	data, err := s.Key(ctx, "team-a", "acme-dns", "acmedns.json")
+	if err != nil || string(data) != accountFile {
+		t.Fatalf("Key = %q, %v", data, err)
+	}
+	for _, tt := range []struct{ ns, name, key, want string }{
+		{"team-a", "acme-dns", "other.json", "secret team-a/acme-dns has no key other.json"},
+		{"team-a", "missing", "acmedns.json", "secret team-a/missing not found"},
+		{"team-b", "acme-dns", "acmedns.json", "secret team-b/acme-dns not found"},
+	} {
+		if _, err := s.Key(ctx, tt.ns, tt.name, tt.key); err == nil || err.Error() != tt.want {
+			t.Errorf("Key(%s/%s %s) = %v, want %q", tt.ns, tt.name, tt.key, err, tt.want)
+		}
+	}
+
+	// A Secret created later is seen through the watch, without a new informer.
+	client.CoreV1().Secrets("team-b").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "acme-dns"},
+		Data:       map[string][]byte{"acmedns.json": []byte("{}")},
+	}, metav1.CreateOptions{})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := s.Key(ctx, "team-b", "acme-dns", "acmedns.json"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a new Secret was not seen within 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(s.listers); n != 2 {
+		t.Errorf("%d informers for 2 namespaces", n)
+	}
+}
+
+// fakeResolver answers TXT questions for _acme-challenge names from a table
+// of CNAMEs, as a recursive resolver returns a chain.
+func fakeResolver(t *testing.T, cnames map[string]string) string {
+	t.Helper()
+	srv := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		name := strings.ToLower(r.Question[0].Name)
+		for i := 0; i < 10; i++ {
+			target, ok := cnames[name]
+			if !ok {
+				break
+			}
+			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: target})
+			name = target
+		}
+		if len(m.Answer) == 0 {
+			m.Rcode = dns.RcodeNameError
+		}
+		w.WriteMsg(m)
+	})}
+	ready := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(ready) }
+	go srv.ListenAndServe()
+	<-ready
+	t.Cleanup(func() { srv.Shutdown() })
+	return srv.PacketConn.LocalAddr().String()
+}
+
+func TestCheckDelegation(t *testing.T) {
+	addr := fakeResolver(t, map[string]string{
+		"_acme-challenge.good.example.com.":    "3f2c.auth.example.org.",
+		"_acme-challenge.chain.example.com.":   "_acme-challenge.central.example.net.",
+		"_acme-challenge.central.example.net.": "3f2c.auth.example.org.",
+		"_acme-challenge.wrong.example.com.":   "9999.auth.example.org.",
+	})
+	r := Resolver{Servers: []string{addr}, Timeout: time.Second}
+	ctx := context.Background()
+	tests := []struct {
+		dnsName string
+		want    string // "" for delegated
+	}{
+		{"good.example.com", ""},
+		{"*.good.example.com", ""},
+		{"chain.example.com", ""},
+		{"wrong.example.com", "_acme-challenge.wrong.example.com must be a CNAME to 3f2c.auth.example.org (found: 9999.auth.example.org)"},
+		{"missing.example.com", "_acme-challenge.missing.example.com must be a CNAME to 3f2c.auth.example.org (found: none)"},
+	}
+	for _, tt := range tests {
+		err := r.CheckDelegation(ctx, tt.dnsName, "3f2c.auth.example.org")
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.dnsName, err)
+		case tt.want != "" && (err == nil || err.Error() != tt.want):
+			t.Errorf("%s: %v, want %q", tt.dnsName, err, tt.want)
+		}
+		var de *DelegationError
+		if err != nil && !errors.As(err, &de) {
+			t.Errorf("%s: error is not a *DelegationError", tt.dnsName)
+		}
+	}
+	dead := Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 200 * time.Millisecond}
+	if err := dead.CheckDelegation(ctx, "good.example.com", "3f2c.auth.example.org"); err == nil || !strings.Contains(err.Error(), "found: no answer") {
+		t.Errorf("unreachable resolver: %v", err)
+	}
+}
+
+func TestParseDelegationMode(t *testing.T) {
+	for in, want := range map[string]DelegationMode{"off": DelegationOff, "WARN": DelegationWarn, "enforce": DelegationEnforce} {
+		if got, err := ParseDelegationMode(in); err != nil || got != want {
+			t.Errorf("%s: %v, %v", in, got, err)
+		}
+	}
+	if _, err := ParseDelegationMode("strict"); err == nil || !strings.Contains(err.Error(), "off, warn or enforce") {
+		t.Errorf("strict: %v", err)
+	}
+}
