@@ -17,7 +17,7 @@ export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
 export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
 export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
 
-.PHONY: build run test test-unit test-assets bench lint clean
+.PHONY: build run test test-unit test-conformance test-e2e test-assets bench lint clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -32,9 +32,21 @@ run: build
 	$(BIN) server
 
 # Every test: vet and format checks, unit and integration tests with the race
-# detector, fuzz seed corpora. PostgreSQL tests need $$ACMEHUB_TEST_POSTGRES.
+# detector, fuzz seed corpora, cert-manager's conformance suite and the
+# end-to-end test through kube-apiserver. PostgreSQL tests need
+# $$ACMEHUB_TEST_POSTGRES.
 test: lint test-assets
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory test-conformance test-e2e
+
+# cert-manager's DNS01 webhook conformance suite, strict, for the embedded and
+# the remote backend (-v: every subtest's PASS is shown).
+test-conformance: test-assets
+	$(GO) test -count=1 -v -timeout 20m -tags conformance -run Conformance ./solver/acmedns/
+
+# The webhook binary behind a real kube-apiserver's aggregation layer.
+test-e2e: test-assets
+	$(GO) test -count=1 -v -timeout 20m -tags e2e -run E2E .
 
 test-unit:
 	$(GO) test -count=1 ./...

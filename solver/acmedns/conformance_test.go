@@ -1,0 +1,105 @@
+//go:build conformance
+
+// cert-manager's DNS01 webhook conformance suite, in strict mode, on a real
+// control plane (etcd, kube-apiserver, kubectl: $TEST_ASSET_*, built by
+// `make test-assets`). The suite's package panics on import without those
+// binaries, hence the build tag: `make test-conformance` runs it.
+package acmedns_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	acmetest "github.com/cert-manager/cert-manager/test/acme"
+
+	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/hub"
+	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/solver"
+	"github.com/acmehub/acmehub/solver/acmedns"
+)
+
+const (
+	manifests = "../../testdata/conformance"
+	zone      = "auth.example.org."
+	// The account of testdata/conformance/account-secret.yaml, which lives in
+	// the acme-dns database testdata/acme-dns-v2.db.
+	fulldomain = "c5daca05-0c55-497b-b4e2-694c51a204db.auth.example.org."
+	// An ACME key authorisation digest; the suite's second key is its own.
+	challengeKey = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycHk"
+)
+
+func options(dnsServer string) []acmetest.Option {
+	return []acmetest.Option{
+		acmetest.SetResolvedZone(zone),
+		acmetest.SetResolvedFQDN(fulldomain),
+		acmetest.SetManifestPath(manifests),
+		acmetest.SetDNSServer(dnsServer),
+		acmetest.SetUseAuthoritative(false),
+		acmetest.SetDNSChallengeKey(challengeKey),
+		acmetest.SetStrict(true),
+		acmetest.SetPollInterval(250 * time.Millisecond),
+		acmetest.SetPropagationLimit(30 * time.Second),
+	}
+}
+
+// TestConformanceEmbedded runs the suite against the acmehub server embedded
+// in the solver's process, on a copy of a database acme-dns wrote.
+func TestConformanceEmbedded(t *testing.T) {
+	cfg := config.Default()
+	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
+	cfg.Database.Connection = testenv.CopyFile(t, "../../testdata/acme-dns-v2.db")
+	cfg.Hub.TXTFormat = config.TXTFormatAny // the suite presents "anothertestingkey"
+	cfg.Finish()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := hub.New(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	var udp string
+	for _, a := range srv.DNSAddrs() {
+		if a.Network() == "udp" {
+			udp = a.String()
+		}
+	}
+	s := acmedns.New(acmedns.Options{Embedded: srv.Accounts(), DelegationCheck: solver.DelegationOff})
+	acmetest.NewFixture(s, options(udp)...).RunConformance(t)
+}
+
+// TestConformanceRemote runs the suite against an `acmehub server` process,
+// reached through acme-dns's HTTP API and acmehub's /delete.
+func TestConformanceRemote(t *testing.T) {
+	db := testenv.CopyFile(t, "../../testdata/acme-dns-v2.db")
+	cfg, err := filepath.Abs("../../testdata/conformance-server.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testenv.StartServer(t, "-c", cfg, "--db-connection", db)
+
+	// config.json with host pointed at the server this test started.
+	raw, err := os.ReadFile(filepath.Join(manifests, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var solverConfig map[string]any
+	if err := json.Unmarshal(raw, &solverConfig); err != nil {
+		t.Fatal(err)
+	}
+	solverConfig["host"] = p.API
+
+	s := acmedns.New(acmedns.Options{DelegationCheck: solver.DelegationOff})
+	opts := append(options(p.DNSUDP), acmetest.SetConfig(solverConfig))
+	acmetest.NewFixture(s, opts...).RunConformance(t)
+}
