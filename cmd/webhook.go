@@ -170,4 +170,3 @@ func changedWithPrefix(fs *pflag.FlagSet, prefix string) bool {
 	})
 	return changed
 }
-

@@ -31,6 +31,11 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		// Readable by all: a test may run it as an unprivileged user.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			buildErr = err
+			return
+		}
 		binary = filepath.Join(dir, "acmehub")
 		out, err := exec.Command("go", "build", "-o", binary, "github.com/acmehub/acmehub").CombinedOutput()
 		if err != nil {
@@ -62,9 +67,17 @@ type Process struct {
 // in a temporary working directory. It is killed when the test ends.
 func Start(t testing.TB, env []string, args ...string) *Process {
 	t.Helper()
+	return StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: env}, args...)
+}
+
+// StartCmd is Start with the working directory, environment (added to the
+// test's) and process attributes of base.
+func StartCmd(t testing.TB, base *exec.Cmd, args ...string) *Process {
+	t.Helper()
 	p := &Process{t: t, Cmd: exec.Command(Binary(t), args...), lines: make(chan string, 1024), done: make(chan struct{})}
-	p.Cmd.Dir = t.TempDir()
-	p.Cmd.Env = append(os.Environ(), env...)
+	p.Cmd.Dir = base.Dir
+	p.Cmd.Env = append(os.Environ(), base.Env...)
+	p.Cmd.SysProcAttr = base.SysProcAttr
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ type Options struct {
 	// AnyTXT accepts any TXT value of 1 to 255 printable ASCII characters
 	// instead of only ACME key authorisation digests.
 	AnyTXT bool
-	Log        *slog.Logger
+	Log    *slog.Logger
 }
 
 // Service applies account operations to the store and the index.

@@ -1,0 +1,421 @@
+//go:build e2e
+
+// End to end through a real kube-apiserver's aggregation layer: the acmehub
+// webhook binary, with its embedded server, is registered as an APIService
+// and driven as cert-manager's controller drives webhook solvers. Needs
+// $TEST_ASSET_ETCD, $TEST_ASSET_KUBE_APISERVER, $TEST_ASSET_KUBECTL
+// (`make test-assets`); run with `make test-e2e`.
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
+	cmwebhook "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/webhook"
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/solver"
+)
+
+const (
+	groupName = "acme.acmehub.test"
+	webhookNS = "acmehub"
+	teamNS    = "team-a"
+	// A key authorisation digest, as cert-manager computes them.
+	e2eKey = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+)
+
+func TestE2EAggregatedWebhook(t *testing.T) {
+	dir := worldReadableDir(t)
+
+	// kube-apiserver with the aggregation layer: a front-proxy CA and the
+	// client certificate the aggregator presents to extension apiservers.
+	ca, caKey := newCA(t, "front-proxy-ca")
+	writePEM(t, filepath.Join(dir, "front-proxy-ca.crt"), "CERTIFICATE", ca.Raw)
+	clientCert, clientKey := newClientCert(t, ca, caKey, "front-proxy-client")
+	writePEM(t, filepath.Join(dir, "front-proxy-client.crt"), "CERTIFICATE", clientCert)
+	writePEM(t, filepath.Join(dir, "front-proxy-client.key"), "EC PRIVATE KEY", clientKey)
+
+	env := &envtest.Environment{}
+	apiserver := env.ControlPlane.GetAPIServer()
+	args := apiserver.Configure()
+	args.Set("requestheader-client-ca-file", filepath.Join(dir, "front-proxy-ca.crt"))
+	args.Set("requestheader-allowed-names", "front-proxy-client")
+	args.Set("requestheader-username-headers", "X-Remote-User")
+	args.Set("requestheader-group-headers", "X-Remote-Group")
+	args.Set("requestheader-extra-headers-prefix", "X-Remote-Extra-")
+	args.Set("proxy-client-cert-file", filepath.Join(dir, "front-proxy-client.crt"))
+	args.Set("proxy-client-key-file", filepath.Join(dir, "front-proxy-client.key"))
+	admin, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting the control plane: %v", err)
+	}
+	t.Cleanup(func() { env.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	kube := kubernetes.NewForConfigOrDie(admin)
+
+	// Identities: the webhook, cert-manager's controller, and a stranger.
+	webhookUser := addUser(t, env, admin, "acmehub-webhook")
+	certManager := addUser(t, env, admin, "cert-manager")
+	stranger := addUser(t, env, admin, "mallory")
+	grantRBAC(t, ctx, kube)
+
+	kubeconfig := filepath.Join(dir, "webhook.kubeconfig")
+	kc, err := webhookUser.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kubeconfig, kc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The real webhook binary, as the unprivileged user of a container, with
+	// its embedded acmehub server.
+	port := freeTCPPort(t)
+	cmd := &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=" + groupName}}
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	webhook := testenv.StartCmd(t, cmd, "webhook",
+		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", filepath.Join(dir, "certs"),
+		"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+		"--server", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
+		"--server-db-connection", filepath.Join(dir, "data", "acmehub.db"), "--server-log-format", "json",
+		"--delegation-check", "off")
+	if err := webhook.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	registerAPIService(t, ctx, admin, kube, port)
+
+	// An account registered through the embedded server's acme-dns API, stored
+	// as a registration job stores it.
+	acct := register(t, webhook.API)
+	file, _ := json.Marshal(map[string]solver.Account{"app.example.com": acct})
+	mustCreate(t, func() error {
+		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: teamNS}}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := kube.CoreV1().Secrets(teamNS).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "acme-dns-app"},
+			Data:       map[string][]byte{"acmedns.json": file},
+		}, metav1.CreateOptions{})
+		return err
+	})
+
+	issuerConfig := func(config map[string]any) *apiextensionsv1.JSON {
+		raw, _ := json.Marshal(map[string]any{"groupName": groupName, "solverName": "acme-dns", "config": config})
+		return &apiextensionsv1.JSON{Raw: raw}
+	}
+	good := issuerConfig(map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app", "key": "acmedns.json"}})
+	request := func(cfg *apiextensionsv1.JSON) *whapi.ChallengeRequest {
+		return &whapi.ChallengeRequest{
+			UID: "e2e-1", Type: "dns-01", DNSName: "app.example.com", Key: e2eKey,
+			ResourceNamespace: teamNS, ResolvedFQDN: "_acme-challenge.app.example.com.", ResolvedZone: "example.com.",
+			Config: cfg,
+		}
+	}
+	// cert-manager's own client for webhook solvers.
+	solverFor := func(user *envtest.AuthenticatedUser) *cmwebhook.Webhook {
+		w := &cmwebhook.Webhook{}
+		if err := w.Initialize(user.Config(), ctx.Done()); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	cm := solverFor(certManager)
+
+	t.Run("Present then CleanUp through the aggregated API", func(t *testing.T) {
+		if err := cm.Present(request(good)); err != nil {
+			t.Fatalf("Present: %v", err)
+		}
+		if got := txt(t, webhook.DNSUDP, acct.FullDomain); !slices.Equal(got, []string{e2eKey}) {
+			t.Fatalf("TXT %s after Present = %q", acct.FullDomain, got)
+		}
+		for range 2 { // cert-manager may clean up twice
+			if err := cm.CleanUp(request(good)); err != nil {
+				t.Fatalf("CleanUp: %v", err)
+			}
+		}
+		if got := txt(t, webhook.DNSUDP, acct.FullDomain); len(got) != 0 {
+			t.Fatalf("TXT %s after CleanUp = %q", acct.FullDomain, got)
+		}
+	})
+
+	t.Run("a user without RBAC is refused", func(t *testing.T) {
+		err := solverFor(stranger).Present(request(good))
+		if err == nil || !strings.Contains(err.Error(), "forbidden") {
+			t.Fatalf("Present as mallory = %v, want forbidden", err)
+		}
+		if got := txt(t, webhook.DNSUDP, acct.FullDomain); len(got) != 0 {
+			t.Fatalf("a refused request changed DNS: %q", got)
+		}
+	})
+
+	t.Run("a bad config is a failed ChallengeResponse, not a crash", func(t *testing.T) {
+		for cfg, want := range map[string]string{
+			`{"accountSecretRef":{"name":"missing"}}`:                                 "secret team-a/missing not found",
+			`{"acountSecretRef":{"name":"acme-dns-app"}}`:                             `unknown field "acountSecretRef"`,
+			`{"accountSecretRef":{"name":"acme-dns-app"}, "delegationCheck":"maybe"}`: "must be off, warn or enforce",
+		} {
+			err := cm.Present(request(&apiextensionsv1.JSON{Raw: []byte(`{"groupName":"` + groupName + `","solverName":"acme-dns","config":` + cfg + `}`)}))
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("config %s: Present = %v, want %q", cfg, err, want)
+			}
+		}
+		select {
+		case <-webhook.Done():
+			t.Fatalf("the webhook exited:\n%s", webhook.Output())
+		default:
+		}
+		if err := cm.Present(request(good)); err != nil {
+			t.Errorf("Present after bad requests: %v", err)
+		}
+	})
+}
+
+func worldReadableDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "acmehub-e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, d := range []string{dir, filepath.Join(dir, "data"), filepath.Join(dir, "certs")} {
+		os.MkdirAll(d, 0o777)
+		os.Chmod(d, 0o777)
+	}
+	return dir
+}
+
+func newCA(t *testing.T, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return cert, key
+}
+
+func newClientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string) (der, keyDER []byte) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ = x509.MarshalECPrivateKey(key)
+	return der, keyDER
+}
+
+func writePEM(t *testing.T, path, kind string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func addUser(t *testing.T, env *envtest.Environment, admin *rest.Config, name string) *envtest.AuthenticatedUser {
+	t.Helper()
+	u, err := env.AddUser(envtest.User{Name: name}, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mustCreate(t *testing.T, create func() error) {
+	t.Helper()
+	if err := create(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grantRBAC grants what the Helm chart grants: the webhook may delegate
+// authentication and authorisation and read Secrets; cert-manager may create
+// challenge payloads in the solver's group.
+func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
+	t.Helper()
+	user := func(name string) []rbacv1.Subject {
+		return []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}}
+	}
+	rbac := kube.RbacV1()
+	mustCreate(t, func() error {
+		_, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:auth-delegator"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:auth-delegator"},
+			Subjects:   user("acmehub-webhook"),
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := rbac.RoleBindings("kube-system").Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:webhook-authentication-reader"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "extension-apiserver-authentication-reader"},
+			Subjects:   user("acmehub-webhook"),
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:secret-reader"},
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:secret-reader"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "acmehub-webhook:secret-reader"},
+			Subjects:   user("acmehub-webhook"),
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:domain-solver"},
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{groupName}, Resources: []string{"*"}, Verbs: []string{"create"}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:domain-solver"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "acmehub-webhook:domain-solver"},
+			Subjects:   user("cert-manager"),
+		}, metav1.CreateOptions{})
+		return err
+	})
+}
+
+// registerAPIService points v1alpha1.<group> at the webhook on loopback: an
+// ExternalName Service for localhost (Endpoints refuse loopback addresses),
+// and waits until the aggregator reports it Available.
+func registerAPIService(t *testing.T, ctx context.Context, admin *rest.Config, kube kubernetes.Interface, port int) {
+	t.Helper()
+	mustCreate(t, func() error {
+		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: webhookNS}}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := kube.CoreV1().Services(webhookNS).Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
+				Ports: []corev1.ServicePort{{Name: "https", Port: int32(port)}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	agg := aggregator.NewForConfigOrDie(admin)
+	p := int32(port)
+	mustCreate(t, func() error {
+		_, err := agg.ApiregistrationV1().APIServices().Create(ctx, &apiregv1.APIService{
+			ObjectMeta: metav1.ObjectMeta{Name: "v1alpha1." + groupName},
+			Spec: apiregv1.APIServiceSpec{
+				Group: groupName, Version: "v1alpha1", GroupPriorityMinimum: 1000, VersionPriority: 15,
+				Service:               &apiregv1.ServiceReference{Namespace: webhookNS, Name: "acmehub-webhook", Port: &p},
+				InsecureSkipTLSVerify: true, // the webhook serves a self-signed certificate for localhost
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, "v1alpha1."+groupName, metav1.GetOptions{})
+		if err == nil {
+			for _, c := range svc.Status.Conditions {
+				if c.Type == apiregv1.Available && c.Status == apiregv1.ConditionTrue {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("APIService not available: %s: %s", c.Reason, c.Message)
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("APIService not available: %v", err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func register(t *testing.T, api string) solver.Account {
+	t.Helper()
+	resp, err := http.Post(api+"/register", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a solver.Account
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("register: %d %v", resp.StatusCode, err)
+	}
+	return a
+}
+
+func txt(t *testing.T, server, name string) []string {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	r, _, err := (&dns.Client{Timeout: 3 * time.Second}).Exchange(m, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
+	}
+	return out
+}
