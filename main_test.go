@@ -210,3 +210,24 @@ func TestAcknowledgedWritesSurviveACrash(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookNeedsGroupName(t *testing.T) {
+	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME="}}, "webhook", "--secure-port", "0")
+	if code := p.Wait(10 * time.Second); code == 0 {
+		t.Error("exit code 0 without GROUP_NAME")
+	}
+	if !strings.Contains(p.Output(), "$GROUP_NAME is not set") {
+		t.Errorf("no clear error:\n%s", p.Output())
+	}
+}
+
+func TestWebhookRefusesBadServerConfig(t *testing.T) {
+	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
+		"webhook", "--server", "--server-dns-protocol", "sctp", "--delegation-check", "off")
+	if code := p.Wait(10 * time.Second); code == 0 {
+		t.Error("exit code 0 with an invalid embedded server configuration")
+	}
+	if !strings.Contains(p.Output(), `protocol "sctp"`) {
+		t.Errorf("no clear error:\n%s", p.Output())
+	}
+}
