@@ -350,17 +350,31 @@ func TestSynthesizedNS(t *testing.T) {
 }
 
 func TestBusyPort(t *testing.T) {
-	l, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Hold the UDP side of a port whose TCP side is free.
+	var busy net.PacketConn
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			l.Close()
+			busy = pc
+			break
+		}
+		pc.Close()
 	}
-	defer l.Close()
-	_, err = Listen([]string{"tcp", "udp"}, l.LocalAddr().String(), dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {}))
-	if err == nil || !strings.Contains(err.Error(), "udp "+l.LocalAddr().String()) {
-		t.Fatalf("err = %v, want one naming udp %s", err, l.LocalAddr())
+	if busy == nil {
+		t.Fatal("no port with a free TCP side")
+	}
+	defer busy.Close()
+	addr := busy.LocalAddr().String()
+	_, err := Listen([]string{"tcp", "udp"}, addr, dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {}))
+	if err == nil || !strings.Contains(err.Error(), "udp "+addr) {
+		t.Fatalf("err = %v, want one naming udp %s", err, addr)
 	}
 	// The TCP socket bound before the failure was released.
-	tl, err := net.Listen("tcp", l.LocalAddr().String())
+	tl, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Errorf("TCP port still held after the failed Listen: %v", err)
 	} else {
