@@ -279,56 +279,37 @@ func mustCreate(t *testing.T, create func() error) {
 // challenge payloads in the solver's group.
 func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
 	t.Helper()
-	user := func(name string) []rbacv1.Subject {
-		return []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}}
-	}
 	rbac := kube.RbacV1()
-	mustCreate(t, func() error {
-		_, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:auth-delegator"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:auth-delegator"},
-			Subjects:   user("acmehub-webhook"),
-		}, metav1.CreateOptions{})
-		return err
-	})
-	mustCreate(t, func() error {
-		_, err := rbac.RoleBindings("kube-system").Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:webhook-authentication-reader"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "extension-apiserver-authentication-reader"},
-			Subjects:   user("acmehub-webhook"),
-		}, metav1.CreateOptions{})
-		return err
-	})
-	mustCreate(t, func() error {
-		_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:secret-reader"},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	mustCreate(t, func() error {
-		_, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:secret-reader"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "acmehub-webhook:secret-reader"},
-			Subjects:   user("acmehub-webhook"),
-		}, metav1.CreateOptions{})
-		return err
-	})
-	mustCreate(t, func() error {
-		_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:domain-solver"},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{groupName}, Resources: []string{"*"}, Verbs: []string{"create"}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	mustCreate(t, func() error {
-		_, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:domain-solver"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "acmehub-webhook:domain-solver"},
-			Subjects:   user("cert-manager"),
-		}, metav1.CreateOptions{})
-		return err
-	})
+	roles := map[string][]rbacv1.PolicyRule{
+		"acmehub-webhook:secret-reader": {{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}}},
+		"acmehub-webhook:domain-solver": {{APIGroups: []string{groupName}, Resources: []string{"*"}, Verbs: []string{"create"}}},
+	}
+	for name, rules := range roles {
+		if _, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bindings := []struct{ role, user string }{
+		{"system:auth-delegator", "acmehub-webhook"},
+		{"acmehub-webhook:secret-reader", "acmehub-webhook"},
+		{"acmehub-webhook:domain-solver", "cert-manager"},
+	}
+	for _, b := range bindings {
+		if _, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: b.user + ":" + b.role},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.role},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: b.user}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rbac.RoleBindings("kube-system").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook:webhook-authentication-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "extension-apiserver-authentication-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "acmehub-webhook"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // registerAPIService points v1alpha1.<group> at the webhook on loopback: an

@@ -78,9 +78,6 @@ func New(st store.Store, opts Options) *Service {
 // Index is the in-memory view of TXT values.
 func (s *Service) Index() *Index { return s.index }
 
-// Domain is the zone accounts live under.
-func (s *Service) Domain() string { return s.opts.Domain }
-
 // Load reads every account from the store into the index.
 func (s *Service) Load(ctx context.Context) error {
 	snap := s.index.BeginSnapshot()
@@ -265,29 +262,27 @@ func Allowed(acct store.Account, ips []netip.Addr) bool {
 
 // AddTXT adds value to the account owning subdomain.
 func (s *Service) AddTXT(ctx context.Context, subdomain, value string) error {
-	if !s.validTXT(value) {
-		return ErrBadTXT
-	}
-	set, err := s.store.AddTXT(ctx, subdomain, value)
-	if err != nil {
-		return err
-	}
-	s.index.Set(strings.ToLower(subdomain), set.Values, set.Version)
-	s.log.Debug("TXT added", "subdomain", subdomain, "value", value, "held", len(set.Values))
-	return nil
+	return s.changeTXT(ctx, subdomain, value, s.store.AddTXT, "TXT added")
 }
 
 // DeleteTXT removes value from the account owning subdomain.
 func (s *Service) DeleteTXT(ctx context.Context, subdomain, value string) error {
+	return s.changeTXT(ctx, subdomain, value, s.store.DeleteTXT, "TXT deleted")
+}
+
+// changeTXT validates value, applies change in the store, then gives the index
+// the resulting state.
+func (s *Service) changeTXT(ctx context.Context, subdomain, value string,
+	change func(ctx context.Context, subdomain, value string) (store.TXTSet, error), done string) error {
 	if !s.validTXT(value) {
 		return ErrBadTXT
 	}
-	set, err := s.store.DeleteTXT(ctx, subdomain, value)
+	set, err := change(ctx, subdomain, value)
 	if err != nil {
 		return err
 	}
 	s.index.Set(strings.ToLower(subdomain), set.Values, set.Version)
-	s.log.Debug("TXT deleted", "subdomain", subdomain, "value", value, "held", len(set.Values))
+	s.log.Debug(done, "subdomain", subdomain, "value", value, "held", len(set.Values))
 	return nil
 }
 

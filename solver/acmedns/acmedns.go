@@ -81,16 +81,14 @@ type Options struct {
 	DelegationCheck solver.DelegationMode
 	// Resolver answers the delegation check.
 	Resolver solver.Resolver
-	// HTTPClient talks to remote acme-dns servers; nil means a default with timeouts.
-	HTTPClient *HTTPClient
-	Log        *slog.Logger
+	Log      *slog.Logger
 }
 
 // Solver implements cert-manager's webhook.Solver.
 type Solver struct {
 	opts   Options
 	log    *slog.Logger
-	remote *HTTPClient
+	remote *httpClient
 	mu     sync.RWMutex
 	// secrets is replaced by every Initialize: cert-manager's test suite
 	// initialises the solver again for each fresh control plane.
@@ -105,11 +103,7 @@ func New(opts Options) *Solver {
 	if opts.DelegationCheck == "" {
 		opts.DelegationCheck = solver.DelegationWarn
 	}
-	remote := opts.HTTPClient
-	if remote == nil {
-		remote = NewHTTPClient(nil)
-	}
-	return &Solver{opts: opts, log: opts.Log.With("solver", Name), remote: remote}
+	return &Solver{opts: opts, log: opts.Log.With("solver", Name), remote: newHTTPClient()}
 }
 
 // Name is the solverName.

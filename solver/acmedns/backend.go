@@ -69,20 +69,17 @@ func (embeddedBackend) explain(err error, a solver.Account, value string) error 
 	}
 }
 
-// HTTPClient speaks acme-dns's HTTP API.
-type HTTPClient struct{ c *http.Client }
+// httpClient speaks acme-dns's HTTP API.
+type httpClient struct{ c *http.Client }
 
-// NewHTTPClient wraps c; nil gives a client with timeouts that honours the
-// HTTP(S)_PROXY environment.
-func NewHTTPClient(c *http.Client) *HTTPClient {
-	if c == nil {
-		c = &http.Client{Timeout: 15 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
-	return &HTTPClient{c: c}
+// newHTTPClient returns a client with timeouts that honours the HTTP(S)_PROXY
+// environment.
+func newHTTPClient() *httpClient {
+	return &httpClient{c: &http.Client{Timeout: 15 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 }
 
 // post sends an authenticated {"subdomain","txt"} request to host+path.
-func (h *HTTPClient) post(ctx context.Context, host, path string, a solver.Account, value string) (int, string, error) {
+func (h *httpClient) post(ctx context.Context, host, path string, a solver.Account, value string) (int, string, error) {
 	body, _ := json.Marshal(struct {
 		Subdomain string `json:"subdomain"`
 		TXT       string `json:"txt"`
@@ -106,7 +103,7 @@ func (h *HTTPClient) post(ctx context.Context, host, path string, a solver.Accou
 
 // remoteBackend writes through the HTTP API of acme-dns or another acmehub server.
 type remoteBackend struct {
-	client *HTTPClient
+	client *httpClient
 	host   string
 	log    *slog.Logger
 }
