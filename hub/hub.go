@@ -43,9 +43,9 @@ type Server struct {
 	metricLn net.Listener
 }
 
-// New opens the store, loads every account into memory and binds the DNS, API
-// and metrics addresses, so that a busy port fails here, at once. cfg must be
-// validated.
+// New opens the store, binds the DNS, API and metrics addresses, so that a
+// busy port fails here, at once, and loads every account into memory. cfg
+// must be validated.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{cfg: cfg, log: log}
 	defer func() {
@@ -68,10 +68,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		AnyTXT:              cfg.Hub.TXTFormat == config.TXTFormatAny,
 		Log:                 log.With("component", "accounts"),
 	})
-	if err := s.accounts.Load(ctx); err != nil {
-		return nil, err
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -130,6 +126,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 			return nil, fmt.Errorf("[api] tls: %w", err)
 		}
 		s.apiLn = tls.NewListener(s.apiLn, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	}
+	// Every address is bound, so a busy port has failed fast; now read the
+	// accounts, which takes a moment for many of them.
+	if err := s.accounts.Load(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -33,6 +33,8 @@ var postgresDialect = dialect{
 			Subdomain TEXT NOT NULL,
 			Value TEXT NOT NULL DEFAULT '',
 			LastUpdate INT)`,
+		// Rows are addressed by rowid; a txt table made without it gets one.
+		`ALTER TABLE txt ADD COLUMN IF NOT EXISTS rowid SERIAL`,
 	},
 	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
 		var n int

@@ -19,7 +19,8 @@ type dialect struct {
 	// lockAccount is appended to the query that reads the account's limit in a
 	// write, serialising concurrent writes to one account across processes.
 	lockAccount string
-	// tables create acme-dns's schema in a new database.
+	// tables create acme-dns's schema in a new database, and bring older
+	// acme-dns schemas to what acmehub reads.
 	tables []string
 	// hasColumn reports whether table has column.
 	hasColumn func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error)

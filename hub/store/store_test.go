@@ -518,3 +518,28 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresTxtWithoutRowid opens a PostgreSQL database whose txt table was
+// made without the rowid column acmehub addresses rows by.
+func TestPostgresTxtWithoutRowid(t *testing.T) {
+	dsn := pgtest.Database(t)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, stmt := range []string{
+		`CREATE TABLE records(Username TEXT UNIQUE NOT NULL PRIMARY KEY, Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL, AllowFrom TEXT)`,
+		`CREATE TABLE txt(Subdomain TEXT NOT NULL, Value TEXT NOT NULL DEFAULT '', LastUpdate INT)`,
+		`INSERT INTO records VALUES ('u', 'h', 'sub', '[]')`,
+		`INSERT INTO txt VALUES ('sub', 'old', 1), ('sub', '', 0)`,
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openOrFail(t, "postgres", dsn, store.Options{})
+	if set := mustAdd(t, s, "sub", "new"); !slices.Equal(set.Values, []string{"new", "old"}) {
+		t.Errorf("values = %q", set.Values)
+	}
+}
