@@ -2,6 +2,8 @@ package hub_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/acmehub/acmehub/hack/testenv"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/store/pgtest"
@@ -643,4 +646,34 @@ func sameElements(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+func TestTLSAndHSTS(t *testing.T) {
+	dir := t.TempDir()
+	chain, key := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	testenv.WriteSelfSignedCert(t, chain, key, "localhost")
+	h := startHub(t, func(c *config.Config) {
+		c.API.TLS, c.API.TLSCertFullchain, c.API.TLSCertPrivkey = "cert", chain, key
+		c.API.HSTSEnabled, c.API.HSTSMaxAge, c.API.HSTSIncludeSubdoms = true, 600, true
+	})
+	pool := x509.NewCertPool()
+	chainPEM, _ := os.ReadFile(chain)
+	pool.AppendCertsFromPEM(chainPEM)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
+	resp, err := client.Get("https://" + h.srv.APIAddr().String() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") != "max-age=600; includeSubDomains" {
+		t.Errorf("status %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+
+	cfg := config.Default()
+	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
+	cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
+	cfg.API.TLS, cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey = "cert", filepath.Join(dir, "nope.pem"), key
+	if _, err := hub.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "nope.pem") {
+		t.Errorf("missing certificate: %v", err)
+	}
 }
