@@ -231,3 +231,18 @@ func TestWebhookRefusesBadServerConfig(t *testing.T) {
 		t.Errorf("no clear error:\n%s", p.Output())
 	}
 }
+
+func TestWebhookEmbeddedServerWarnsUnknownKeys(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.cfg")
+	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\nflavour = \"vanilla\"\n"), 0o600)
+	p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org"}},
+		"webhook", "--server-config", cfg, "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
+		"--server-db-connection", filepath.Join(dir, "db"), "--delegation-check", "off", "--secure-port", "0")
+	if err := p.WaitReady(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Output(), `unknown key \"general.flavour\" ignored`) {
+		t.Errorf("no warning for the embedded server's unknown key:\n%s", p.Output())
+	}
+}

@@ -75,9 +75,11 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	if err != nil {
 		return fmt.Errorf("--delegation-check: %w", err)
 	}
+	// Issuers may turn the check on even when it is off by default, so the
+	// resolvers are always looked up; only a default that needs them fails.
 	resolver := solver.Resolver{Servers: f.resolvers}
-	if len(resolver.Servers) == 0 && mode != solver.DelegationOff {
-		if resolver, err = solver.SystemResolver(); err != nil {
+	if len(resolver.Servers) == 0 {
+		if resolver, err = solver.SystemResolver(); err != nil && mode != solver.DelegationOff {
 			return fmt.Errorf("delegation check: %w (give --resolvers)", err)
 		}
 	}
@@ -85,9 +87,12 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	embedded := f.embedded || f.server.config != "" || changedWithPrefix(fs, "server-")
 	logCfg := config.Default().Log
 	logCfg.Format = "json"
-	var cfg config.Config
+	var (
+		cfg      config.Config
+		warnings []string
+	)
 	if embedded {
-		if cfg, _, err = f.server.load(fs, "server-"); err != nil {
+		if cfg, warnings, err = f.server.load(fs, "server-"); err != nil {
 			return err
 		}
 		logCfg = cfg.Log
@@ -97,6 +102,9 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		return err
 	}
 	defer closeLog()
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 
 	var (
 		svc  *accounts.Service

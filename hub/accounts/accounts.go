@@ -141,7 +141,7 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 		cidrs = append(cidrs, c)
 	}
 	if txtLimit < 0 || txtLimit > s.opts.MaxTXTLimit {
-		return Registration{}, fmt.Errorf("%w: %d is not between 1 and %d", ErrTXTLimit, txtLimit, s.opts.MaxTXTLimit)
+		return Registration{}, fmt.Errorf("%w: %d (must be 1 to %d, or 0 for the default)", ErrTXTLimit, txtLimit, s.opts.MaxTXTLimit)
 	}
 	password := NewPassword()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
