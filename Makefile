@@ -59,7 +59,7 @@ $(ASSETS) &: hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
 
 # Go benchmarks, then the load against real processes (needs dnsperf).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./hub/...
+	$(GO) test -run '^$$' -bench . -benchmem ./hub/... ./solver/...
 	hack/bench.sh
 
 lint:

@@ -11,6 +11,7 @@ import (
 	whcmd "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/accounts"
@@ -129,7 +130,9 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		Embedded:        svc,
 		DelegationCheck: mode,
 		Resolver:        resolver,
-		Log:             log,
+		// Served with the extension apiserver's own metrics, on its secure port.
+		Registerer: legacyregistry.Registerer(),
+		Log:        log,
 	})
 	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name()}, "embedded_server", embedded)
 

@@ -56,6 +56,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 
 	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
 		DefaultTXTLimit: cfg.Hub.TXTLimit,
+		HoldLimit:       cfg.Hub.PresentLimit,
 		Log:             log.With("component", "store"),
 	})
 	if err != nil {
@@ -66,6 +67,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		MaxTXTLimit:         cfg.Hub.MaxTXTLimit,
 		CredentialCacheSize: cfg.Hub.CredentialCacheSize,
 		AnyTXT:              cfg.Hub.TXTFormat == config.TXTFormatAny,
+		PresentExpiry:       cfg.Hub.PresentExpiry,
 		Log:                 log.With("component", "accounts"),
 	})
 	reg := prometheus.NewRegistry()
@@ -76,6 +78,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 			Name: "acmehub_accounts",
 			Help: "Registered accounts.",
 		}, func() float64 { return float64(s.accounts.Index().Len()) }),
+		heldCollector{s.accounts.Index()},
 	)
 
 	handler, err := dnsserver.NewHandler(dnsserver.Zone{
@@ -214,6 +217,21 @@ func (s *Server) Run(ctx context.Context) error {
 	shutdownErrs = append(shutdownErrs, s.store.Close())
 	s.log.Info("stopped")
 	return errors.Join(append([]error{err}, shutdownErrs...)...)
+}
+
+// heldCollector exports how many presented values each account holding
+// any has: a challenge that stays here long was never cleaned up.
+type heldCollector struct{ index *accounts.Index }
+
+var heldDesc = prometheus.NewDesc("acmehub_live_challenge_values",
+	"Presented challenge values an account holds now (accounts holding none are not listed).", []string{"subdomain"}, nil)
+
+func (c heldCollector) Describe(ch chan<- *prometheus.Desc) { ch <- heldDesc }
+
+func (c heldCollector) Collect(ch chan<- prometheus.Metric) {
+	for sub, n := range c.index.Held() {
+		ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, float64(n), sub)
+	}
 }
 
 // close releases what New acquired, when New fails.

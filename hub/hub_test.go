@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -404,6 +405,57 @@ func TestExtensions(t *testing.T) {
 			t.Errorf("update after deregistration: %d %s (cached credentials must be dropped)", r.status, r.body)
 		}
 	})
+}
+
+// TestPresent: POST /present holds values that no /update evicts, each until
+// POST /delete; the account's limit of held values is answered 429, and the
+// metrics show each account's live values.
+func TestPresent(t *testing.T) {
+	h := startHub(t, func(c *config.Config) { c.Hub.PresentLimit = 20 })
+	reg := h.register("")
+	auth := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}
+	body := func(v string) string { return fmt.Sprintf(`{"subdomain":%q,"txt":%q}`, reg.Subdomain, v) }
+
+	values := make([]string, 20)
+	var wg sync.WaitGroup
+	for i := range values {
+		values[i] = fmt.Sprintf("%043d", i)
+		wg.Go(func() {
+			if r := h.do("POST", "/present", auth, body(values[i])); r.status != 200 || r.body != `{"txt": "`+values[i]+`"}` {
+				t.Errorf("present: %d %s", r.status, r.body)
+			}
+		})
+	}
+	wg.Wait()
+	for _, v := range []string{valueA, valueB, valueC} {
+		h.update(reg, v)
+	}
+	// Over UDP the answer is truncated (22 values pass 1232 bytes); TCP has them all.
+	_, got := h.txt("tcp", reg.FullDomain)
+	if want := append([]string{valueB, valueC}, values...); !sameElements(got, want) {
+		t.Fatalf("DNS serves %d values, want the %d presented and the 2 newest updated: %q", len(got), len(values), got)
+	}
+	r := h.do("POST", "/present", auth, body(valueA))
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || r.body != `{"error": "too_many_live_values"}` {
+		t.Errorf("present past the limit: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	if m := h.do("GET", "/metrics", nil, ""); !strings.Contains(m.body, `acmehub_live_challenge_values{subdomain="`+reg.Subdomain+`"} 20`) {
+		t.Errorf("/metrics lacks the account's 20 live values")
+	}
+	for i, v := range values {
+		if r := h.do("POST", "/delete", auth, body(v)); r.status != 200 {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		if _, got := h.txt("tcp", reg.FullDomain); len(got) != 2+len(values)-1-i || slices.Contains(got, v) {
+			t.Fatalf("after deleting %d values DNS serves %d", i+1, len(got))
+		}
+	}
+	if r := h.do("POST", "/present", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, body(valueA)); r.status != 401 {
+		t.Errorf("present with a wrong key: %d", r.status)
+	}
+	if r := h.do("POST", "/present", auth, body("x")); r.status != 400 {
+		t.Errorf("present of a malformed value: %d", r.status)
+	}
 }
 
 func TestHTTPRules(t *testing.T) {

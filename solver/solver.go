@@ -7,6 +7,7 @@ package solver
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -72,4 +73,18 @@ func (a Accounts) Lookup(dnsName string) (Account, string, error) {
 		}
 	}
 	return Account{}, "", fmt.Errorf("no account for %s (tried %s)", dnsName, strings.Join(tried, ", "))
+}
+
+// NamesOf returns, sorted, the names the file lists the account of username
+// under. An account listed under several names (or found for a name through
+// its parent) must hold the values of all their challenges at once.
+func (a Accounts) NamesOf(username string) []string {
+	var names []string
+	for name, acct := range a {
+		if acct.Username == username {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

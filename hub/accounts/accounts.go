@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -30,6 +32,9 @@ var (
 	// ErrTXTLimit is a requested per-account limit out of range.
 	ErrTXTLimit = errors.New("invalid_txtlimit")
 )
+
+// DefaultPresentExpiry is Options.PresentExpiry when unset.
+const DefaultPresentExpiry = time.Hour
 
 // BcryptCost is the cost of stored password hashes, as acme-dns uses.
 const BcryptCost = 10
@@ -51,7 +56,13 @@ type Options struct {
 	// AnyTXT accepts any TXT value of 1 to 255 printable ASCII characters
 	// instead of only ACME key authorisation digests.
 	AnyTXT bool
-	Log    *slog.Logger
+	// PresentExpiry is how long a presented value is held when it is never
+	// deleted; 0 means DefaultPresentExpiry.
+	PresentExpiry time.Duration
+	// Now is the clock presented values expire by; nil means time.Now. The
+	// store must use the same.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Service applies account operations to the store and the index.
@@ -72,6 +83,12 @@ func New(st store.Store, opts Options) *Service {
 	if opts.BcryptCost == 0 {
 		opts.BcryptCost = BcryptCost
 	}
+	if opts.PresentExpiry <= 0 {
+		opts.PresentExpiry = DefaultPresentExpiry
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Service{store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), opts: opts, log: log}
 }
 
@@ -82,7 +99,7 @@ func (s *Service) Index() *Index { return s.index }
 func (s *Service) Load(ctx context.Context) error {
 	snap := s.index.BeginSnapshot()
 	err := s.store.Each(ctx, func(sub string, set store.TXTSet) error {
-		snap.Add(strings.ToLower(sub), set.Values, set.Version)
+		snap.Add(strings.ToLower(sub), set)
 		return nil
 	})
 	if err != nil {
@@ -92,8 +109,12 @@ func (s *Service) Load(ctx context.Context) error {
 	return nil
 }
 
-// Run keeps the index in step with writes by other processes until ctx ends.
+// Run keeps the index in step with writes by other processes, and removes
+// presented values that were never deleted once they expire, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.sweepEvery(ctx, min(time.Minute, s.opts.PresentExpiry/4)) })
 	return s.store.Watch(ctx, func(sub string) {
 		if sub == "" {
 			if err := s.Load(ctx); err != nil && ctx.Err() == nil {
@@ -103,6 +124,31 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		s.refresh(ctx, sub)
 	})
+}
+
+func (s *Service) sweepEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(max(every, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("removing expired presented values", "err", err)
+			}
+		}
+	}
+}
+
+// Sweep removes the presented values whose hold has expired.
+func (s *Service) Sweep(ctx context.Context) error {
+	sets, err := s.store.ExpireTXT(ctx)
+	for sub, set := range sets {
+		s.index.Set(strings.ToLower(sub), set)
+		s.log.Info("presented value expired without being deleted", "subdomain", sub, "held", set.Held)
+	}
+	return err
 }
 
 func (s *Service) refresh(ctx context.Context, sub string) {
@@ -115,7 +161,7 @@ func (s *Service) refresh(ctx context.Context, sub string) {
 			s.log.Error("refreshing account", "subdomain", sub, "err", err)
 		}
 	default:
-		s.index.Set(strings.ToLower(sub), set.Values, set.Version)
+		s.index.Set(strings.ToLower(sub), set)
 	}
 }
 
@@ -163,7 +209,7 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 	if err != nil {
 		return Registration{}, err
 	}
-	s.index.Set(reg.Subdomain, nil, 0)
+	s.index.Set(reg.Subdomain, store.TXTSet{})
 	s.log.Info("registered account", "username", reg.Username, "subdomain", reg.Subdomain, "allowfrom", cidrs)
 	return reg, nil
 }
@@ -260,9 +306,22 @@ func Allowed(acct store.Account, ips []netip.Addr) bool {
 	return false
 }
 
-// AddTXT adds value to the account owning subdomain.
+// AddTXT adds value to the account owning subdomain as acme-dns's /update
+// does: a rolling value, which newer values evict past the account's limit.
 func (s *Service) AddTXT(ctx context.Context, subdomain, value string) error {
 	return s.changeTXT(ctx, subdomain, value, s.store.AddTXT, "TXT added")
+}
+
+// Present adds value to the account owning subdomain for a client that
+// deletes it when done: no newer value evicts it, and it goes when
+// DeleteTXT removes it or PresentExpiry after its last Present. An account
+// holding its limit of presented values refuses more with a
+// *store.HoldLimitError.
+func (s *Service) Present(ctx context.Context, subdomain, value string) error {
+	hold := func(ctx context.Context, subdomain, value string) (store.TXTSet, error) {
+		return s.store.HoldTXT(ctx, subdomain, value, s.opts.Now().Add(s.opts.PresentExpiry))
+	}
+	return s.changeTXT(ctx, subdomain, value, hold, "TXT presented")
 }
 
 // DeleteTXT removes value from the account owning subdomain.
@@ -271,18 +330,27 @@ func (s *Service) DeleteTXT(ctx context.Context, subdomain, value string) error 
 }
 
 // changeTXT validates value, applies change in the store, then gives the index
-// the resulting state.
+// the resulting state. When the store fails, whether the write took effect is
+// not known to the caller: the account is read again so the index keeps
+// matching the database.
 func (s *Service) changeTXT(ctx context.Context, subdomain, value string,
 	change func(ctx context.Context, subdomain, value string) (store.TXTSet, error), done string) error {
 	if !s.validTXT(value) {
 		return ErrBadTXT
 	}
 	set, err := change(ctx, subdomain, value)
-	if err != nil {
+	var limit *store.HoldLimitError
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.As(err, &limit):
+		return err
+	case err != nil:
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		s.refresh(rctx, subdomain)
 		return err
 	}
-	s.index.Set(strings.ToLower(subdomain), set.Values, set.Version)
-	s.log.Debug(done, "subdomain", subdomain, "value", value, "held", len(set.Values))
+	s.index.Set(strings.ToLower(subdomain), set)
+	s.log.Debug(done, "subdomain", subdomain, "value", value, "values", len(set.Values), "held", set.Held)
 	return nil
 }
 

@@ -3,11 +3,16 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -269,26 +274,26 @@ func TestAllowed(t *testing.T) {
 
 func TestIndexOrdering(t *testing.T) {
 	x := NewIndex()
-	x.Set("a", []string{"new"}, 5)
-	x.Set("a", []string{"old"}, 3) // a late, stale state
+	x.Set("a", store.TXTSet{Values: []string{"new"}, Version: 5})
+	x.Set("a", store.TXTSet{Values: []string{"old"}, Version: 3}) // a late, stale state
 	if v, _ := x.Lookup("a"); !slices.Equal(v, []string{"new"}) {
 		t.Errorf("stale state applied: %q", v)
 	}
 	x.Remove("a")
-	x.Set("a", []string{"zombie"}, 9)
+	x.Set("a", store.TXTSet{Values: []string{"zombie"}, Version: 9})
 	if _, ok := x.Lookup("a"); ok {
 		t.Error("a removed account came back")
 	}
 
 	// A snapshot read while writes happen keeps the writes made during it.
 	x = NewIndex()
-	x.Set("kept", []string{"v1"}, 1)
-	x.Set("gone", nil, 0)
+	x.Set("kept", store.TXTSet{Values: []string{"v1"}, Version: 1})
+	x.Set("gone", store.TXTSet{Values: nil, Version: 0})
 	snap := x.BeginSnapshot()
-	x.Set("during", []string{"d"}, 1) // registered while the snapshot read
-	x.Set("kept", []string{"v2"}, 2)  // changed while the snapshot read
-	snap.Add("kept", []string{"v1"}, 1)
-	snap.Add("other", []string{"o"}, 4)
+	x.Set("during", store.TXTSet{Values: []string{"d"}, Version: 1}) // registered while the snapshot read
+	x.Set("kept", store.TXTSet{Values: []string{"v2"}, Version: 2})  // changed while the snapshot read
+	snap.Add("kept", store.TXTSet{Values: []string{"v1"}, Version: 1})
+	snap.Add("other", store.TXTSet{Values: []string{"o"}, Version: 4})
 	x.Replace(snap)
 	for name, want := range map[string][]string{"kept": {"v2"}, "during": {"d"}, "other": {"o"}} {
 		if v, ok := x.Lookup(name); !ok || !slices.Equal(v, want) {
@@ -330,4 +335,81 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPresentHoldsUntilDeleted: concurrent presents on one account are all
+// served until each is deleted, rolling updates beside them keep acme-dns's
+// window, and a value never deleted goes once its hold expires.
+func TestPresentHoldsUntilDeleted(t *testing.T) {
+	var now atomic.Int64
+	now.Store(1_700_000_000)
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"), store.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10, PresentExpiry: time.Hour, Now: clock})
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() []string { v, _ := s.Index().Lookup(reg.Subdomain); return v }
+
+	const n = 30
+	values := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range values {
+		values[i] = fmt.Sprintf("%043d", i)
+		wg.Go(func() {
+			if err := s.Present(ctx, reg.Subdomain, values[i]); err != nil {
+				t.Errorf("Present: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := served(); !sameElements(got, values) {
+		t.Fatalf("served %d values after %d concurrent presents, want all: %q", len(got), n, got)
+	}
+	if held := s.Index().Held()[reg.Subdomain]; held != n {
+		t.Errorf("Held() = %d, want %d", held, n)
+	}
+	for _, v := range []string{valueA, valueB, valueC} {
+		if err := s.AddTXT(ctx, reg.Subdomain, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := served(); !sameElements(got, append([]string{valueB, valueC}, values...)) {
+		t.Fatalf("rolling updates beside presented values: %d served, want %d", len(got), n+2)
+	}
+	for i, v := range values[1:] {
+		if err := s.DeleteTXT(ctx, reg.Subdomain, v); err != nil {
+			t.Fatal(err)
+		}
+		if got := served(); slices.Contains(got, v) || len(got) != 2+n-1-i {
+			t.Fatalf("after deleting value %d: %d served", i+1, len(got))
+		}
+	}
+	// values[0] is never deleted: it is served until its hold expires.
+	now.Add(int64(59 * time.Minute / time.Second))
+	if err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(served(), values[0]) {
+		t.Fatal("a presented value went before its expiry")
+	}
+	now.Add(int64(time.Minute / time.Second))
+	if err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(); !sameElements(got, []string{valueB, valueC}) {
+		t.Fatalf("after expiry: %q", got)
+	}
+	if _, ok := s.Index().Held()[reg.Subdomain]; ok {
+		t.Error("Held() still lists the account")
+	}
+}
+
+func sameElements(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }

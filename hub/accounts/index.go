@@ -1,8 +1,11 @@
 package accounts
 
 import (
+	"maps"
 	"math"
 	"sync"
+
+	"github.com/acmehub/acmehub/hub/store"
 )
 
 // Index is the in-memory view of every account's TXT values that the DNS
@@ -13,8 +16,9 @@ import (
 type Index struct {
 	mu       sync.RWMutex
 	entries  map[string]*entry
-	gen      uint64 // counts mutations, for Replace
-	accounts int    // live entries
+	held     map[string]int // accounts holding presented values: how many
+	gen      uint64         // counts mutations, for Replace
+	accounts int            // live entries
 }
 
 type entry struct {
@@ -25,7 +29,7 @@ type entry struct {
 }
 
 // NewIndex returns an empty index.
-func NewIndex() *Index { return &Index{entries: make(map[string]*entry)} }
+func NewIndex() *Index { return &Index{entries: make(map[string]*entry), held: make(map[string]int)} }
 
 // Lookup returns the values of the account owning subdomain (lower case) and
 // whether that account exists. The slice must not be modified.
@@ -46,24 +50,36 @@ func (x *Index) Len() int {
 	return x.accounts
 }
 
-// Set records that the account owning subdomain holds values at version,
-// unless the index already holds a newer state.
-func (x *Index) Set(subdomain string, values []string, version int64) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.setLocked(subdomain, values, version)
+// Held returns, for every account holding presented values, how many.
+func (x *Index) Held() map[string]int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return maps.Clone(x.held)
 }
 
-func (x *Index) setLocked(subdomain string, values []string, version int64) {
+// Set records that the account owning subdomain is in state set, unless the
+// index already holds a newer state.
+func (x *Index) Set(subdomain string, set store.TXTSet) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.setLocked(subdomain, set)
+}
+
+func (x *Index) setLocked(subdomain string, set store.TXTSet) {
 	e := x.entries[subdomain]
-	if e != nil && (e.removed || e.version > version) {
+	if e != nil && (e.removed || e.version > set.Version) {
 		return
 	}
 	if e == nil || e.removed {
 		x.accounts++
 	}
 	x.gen++
-	x.entries[subdomain] = &entry{values: values, version: version, gen: x.gen}
+	x.entries[subdomain] = &entry{values: set.Values, version: set.Version, gen: x.gen}
+	if set.Held > 0 {
+		x.held[subdomain] = set.Held
+	} else {
+		delete(x.held, subdomain)
+	}
 }
 
 // Remove records that the account owning subdomain is gone for good.
@@ -75,25 +91,24 @@ func (x *Index) Remove(subdomain string) {
 	}
 	x.gen++
 	x.entries[subdomain] = &entry{removed: true, version: math.MaxInt64, gen: x.gen}
+	delete(x.held, subdomain)
 }
 
 // Snapshot is a full read of the store, to be applied with Replace.
 type Snapshot struct {
 	gen     uint64
-	entries map[string]*entry
+	entries map[string]store.TXTSet
 }
 
 // BeginSnapshot marks the start of a full read of the store.
 func (x *Index) BeginSnapshot() *Snapshot {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return &Snapshot{gen: x.gen, entries: make(map[string]*entry, len(x.entries))}
+	return &Snapshot{gen: x.gen, entries: make(map[string]store.TXTSet, len(x.entries))}
 }
 
 // Add records one account read by the snapshot.
-func (s *Snapshot) Add(subdomain string, values []string, version int64) {
-	s.entries[subdomain] = &entry{values: values, version: version}
-}
+func (s *Snapshot) Add(subdomain string, set store.TXTSet) { s.entries[subdomain] = set }
 
 // Replace makes the index hold what the snapshot read, keeping every entry the
 // index changed after the snapshot began (it is at least as new), and
@@ -110,9 +125,10 @@ func (x *Index) Replace(s *Snapshot) {
 				x.accounts--
 			}
 			delete(x.entries, sub)
+			delete(x.held, sub)
 		}
 	}
-	for sub, e := range s.entries {
-		x.setLocked(sub, e.values, e.version)
+	for sub, set := range s.entries {
+		x.setLocked(sub, set)
 	}
 }

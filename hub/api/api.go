@@ -1,7 +1,8 @@
 // Package api is acme-dns's HTTP API (POST /register, POST /update,
 // GET /health), byte-compatible with acme-dns so that its clients work
-// unchanged, plus acmehub's extensions: POST /delete removes one TXT value,
-// POST /deregister deletes an account.
+// unchanged, plus acmehub's extensions: POST /present adds a value that no
+// newer value evicts until POST /delete removes it (or it expires), POST
+// /delete removes one TXT value, POST /deregister deletes an account.
 package api
 
 import (
@@ -75,6 +76,7 @@ func New(svc *accounts.Service, opts Options) *API {
 	a.regAuth = [2][sha256.Size]byte{sha256.Sum256([]byte(opts.RegistrationUser)), sha256.Sum256([]byte(opts.RegistrationPassword))}
 	a.routes = map[string]map[string]http.HandlerFunc{
 		"/update":     {http.MethodPost: a.update},
+		"/present":    {http.MethodPost: a.present},
 		"/delete":     {http.MethodPost: a.delete},
 		"/deregister": {http.MethodPost: a.deregister},
 		"/health":     {http.MethodGet: a.health, http.MethodHead: a.health},
@@ -327,6 +329,10 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 	a.changeTXT(w, r, a.svc.AddTXT)
 }
 
+func (a *API) present(w http.ResponseWriter, r *http.Request) {
+	a.changeTXT(w, r, a.svc.Present)
+}
+
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 	a.changeTXT(w, r, a.svc.DeleteTXT)
 }
@@ -336,7 +342,13 @@ func (a *API) changeTXT(w http.ResponseWriter, r *http.Request, change func(ctx 
 	if !ok {
 		return
 	}
-	switch err := change(r.Context(), req.Subdomain, req.TXT); {
+	err := change(r.Context(), req.Subdomain, req.TXT)
+	var limit *store.HoldLimitError
+	switch {
+	case errors.As(err, &limit):
+		a.log.Info("present refused: the account holds its limit of live values", "subdomain", req.Subdomain, "limit", limit.Limit)
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusTooManyRequests, "too_many_live_values")
 	case errors.Is(err, accounts.ErrBadTXT):
 		writeError(w, http.StatusBadRequest, "bad_txt")
 	case errors.Is(err, store.ErrNotFound):

@@ -96,13 +96,14 @@ func FuzzAPI(f *testing.F) {
 	valid := `{"subdomain":"` + reg.Subdomain + `","txt":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"}`
 	f.Add("POST", "/update", reg.Username, reg.Password, valid)
 	f.Add("POST", "/delete", reg.Username, reg.Password, valid)
+	f.Add("POST", "/present", reg.Username, reg.Password, valid)
 	f.Add("POST", "/update", reg.Username, reg.Password, `{"subdomain":"`+reg.Subdomain+`","txt":"short"}`)
 	f.Add("POST", "/register", "", "", `{"allowfrom":["192.0.2.0/24"],"txtlimit":4}`)
 	f.Add("POST", "/register", "", "", `{"allowfrom":["x"]}`)
 	f.Add("GET", "/health", "", "", "")
 	f.Add("OPTIONS", "/update", "", "", "")
 	f.Add("PUT", "/nothing", "", "", "")
-	allowed := map[int]bool{200: true, 201: true, 204: true, 400: true, 401: true, 404: true, 405: true, 413: true}
+	allowed := map[int]bool{200: true, 201: true, 204: true, 400: true, 401: true, 404: true, 405: true, 413: true, 429: true}
 	f.Fuzz(func(t *testing.T, method, path, user, key, body string) {
 		if path == "/deregister" {
 			return // would end the fuzzed account

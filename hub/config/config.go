@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -102,6 +103,11 @@ type Hub struct {
 	// TXTFormat is "acme": only ACME key authorisation digests (43 characters
 	// of base64url), as acme-dns; or "any": 1 to 255 printable ASCII characters.
 	TXTFormat string `toml:"txt_format"`
+	// PresentExpiry is how long a value written by POST /present (or the
+	// webhook's embedded backend) stays when it is never deleted.
+	PresentExpiry time.Duration `toml:"present_expiry"`
+	// PresentLimit is how many presented values one account may hold at once.
+	PresentLimit int `toml:"present_limit"`
 }
 
 // TXT formats accepted in [acmehub] txt_format.
@@ -162,7 +168,10 @@ func baseline() Config {
 			HSTSMaxAge: 31536000,
 		},
 		Log: Log{Level: "info", Type: "stdout", Format: "json"},
-		Hub: Hub{TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME},
+		Hub: Hub{
+			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
+			PresentExpiry: time.Hour, PresentLimit: 100,
+		},
 	}
 }
 
@@ -319,6 +328,12 @@ func (c *Config) Validate() error {
 	}
 	if h.TXTFormat != TXTFormatACME && h.TXTFormat != TXTFormatAny {
 		bad("[acmehub] txt_format %q: must be acme or any", h.TXTFormat)
+	}
+	if h.PresentExpiry < time.Minute {
+		bad("[acmehub] present_expiry %s: must be at least 1m", h.PresentExpiry)
+	}
+	if h.PresentLimit < 1 {
+		bad("[acmehub] present_limit %d: must be at least 1", h.PresentLimit)
 	}
 	if h.CredentialCacheSize < 0 {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAcmeDNSSampleConfig(t *testing.T) {
@@ -100,6 +101,11 @@ func TestParse(t *testing.T) {
 				t.Errorf("acmehub = %+v", c.Hub)
 			}
 		}, nil},
+		{"present settings", "[general]\ndomain='a.example'\n[acmehub]\npresent_expiry='20m'\npresent_limit=7", func(t *testing.T, c Config) {
+			if c.Hub.PresentExpiry != 20*time.Minute || c.Hub.PresentLimit != 7 {
+				t.Errorf("present_expiry, present_limit = %s, %d", c.Hub.PresentExpiry, c.Hub.PresentLimit)
+			}
+		}, nil},
 		{"unknown keys warn", "[general]\ndomain='a.example'\ncolour='blue'\n[extra]\nx=1", nil,
 			[]string{`"general.colour"`, `"extra.x"`}},
 	}
@@ -151,6 +157,8 @@ func TestValidateErrors(t *testing.T) {
 		{"max below default", func(c *Config) { c.Hub.MaxTXTLimit = 1 }, "max_txt_limit 1"},
 		{"user without password", func(c *Config) { c.Hub.RegistrationUser = "u" }, "go together"},
 		{"bad metrics address", func(c *Config) { c.Hub.MetricsListen = "9090" }, "metrics_listen"},
+		{"present_expiry too short", func(c *Config) { c.Hub.PresentExpiry = time.Second }, "present_expiry 1s: must be at least 1m"},
+		{"present_limit 0", func(c *Config) { c.Hub.PresentLimit = 0 }, "present_limit 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,28 +33,29 @@ type dialect struct {
 // queries are the statements a store runs, in the dialect's placeholder style.
 type queries struct {
 	account, accountLimit, rows, insertAccount, insertRow, updateRow,
-	deleteRows, deleteAccount, subdomainOf, exists, all, notify string
+	deleteRows, deleteAccount, subdomainOf, exists, all, expired, notify string
 }
 
 func newQueries(d dialect) queries {
 	q := queries{
 		account:       `SELECT username, password, subdomain, allowfrom, txtlimit FROM records WHERE username = ?`,
 		accountLimit:  `SELECT txtlimit FROM records WHERE subdomain = ?` + d.lockAccount,
-		rows:          `SELECT rowid, value, seq, COALESCE(lastupdate, 0) FROM txt WHERE subdomain = ?`,
+		rows:          `SELECT rowid, value, seq, COALESCE(lastupdate, 0), expires FROM txt WHERE subdomain = ?`,
 		insertAccount: `INSERT INTO records (username, password, subdomain, allowfrom, txtlimit) VALUES (?, ?, ?, ?, ?)`,
-		insertRow:     `INSERT INTO txt (subdomain, value, lastupdate, seq) VALUES (?, ?, ?, ?)`,
-		updateRow:     `UPDATE txt SET value = ?, lastupdate = ?, seq = ? WHERE rowid = ?`,
+		insertRow:     `INSERT INTO txt (subdomain, value, lastupdate, seq, expires) VALUES (?, ?, ?, ?, ?)`,
+		updateRow:     `UPDATE txt SET value = ?, lastupdate = ?, seq = ?, expires = ? WHERE rowid = ?`,
 		deleteRows:    `DELETE FROM txt WHERE subdomain = ?`,
 		deleteAccount: `DELETE FROM records WHERE username = ?`,
 		subdomainOf:   `SELECT subdomain FROM records WHERE username = ?` + d.lockAccount,
 		exists:        `SELECT 1 FROM records WHERE subdomain = ?`,
-		all: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0)
+		all: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0), COALESCE(t.expires, 0)
 			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain ORDER BY r.subdomain`,
-		notify: d.notify,
+		expired: `SELECT DISTINCT subdomain FROM txt WHERE expires > 0 AND expires <= ? AND value <> ''`,
+		notify:  d.notify,
 	}
 	if d.positional {
 		for _, p := range []*string{&q.account, &q.accountLimit, &q.rows, &q.insertAccount, &q.insertRow,
-			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.notify} {
+			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.expired, &q.notify} {
 			*p = positional(*p)
 		}
 	}
@@ -75,9 +76,14 @@ func positional(q string) string {
 	return b.String()
 }
 
-// writer runs fn in a transaction and returns once it is durable.
+// writer runs fn in a transaction and returns once it is durable, or once it
+// is certain that nothing of it was. The caller's ctx only decides whether
+// the write starts: once started, fn runs to its end with the writer's own
+// context (which it must use for every statement), so that a client hanging
+// up can neither undo a write batched with others nor leave one committed but
+// reported as failed.
 type writer interface {
-	write(ctx context.Context, fn func(*sql.Tx) error) error
+	write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
 	close()
 }
 
@@ -89,11 +95,10 @@ type sqlStore struct {
 	opts  Options
 	w     writer
 	watch func(ctx context.Context, fn func(string)) error
-	now   func() time.Time
 }
 
 func newSQLStore(db *sql.DB, d dialect, opts Options) *sqlStore {
-	return &sqlStore{db: db, d: d, q: newQueries(d), opts: opts.withDefaults(), now: time.Now}
+	return &sqlStore{db: db, d: d, q: newQueries(d), opts: opts.withDefaults()}
 }
 
 // migrate creates acme-dns's tables when missing and adds acmehub's columns and index.
@@ -125,6 +130,7 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	columns := []struct{ table, column, decl string }{
 		{"txt", "seq", "BIGINT NOT NULL DEFAULT 0"},
 		{"records", "txtlimit", "INTEGER"},
+		{"txt", "expires", "BIGINT NOT NULL DEFAULT 0"},
 	}
 	for _, c := range columns {
 		ok, err := s.d.hasColumn(ctx, tx, c.table, c.column)
@@ -164,13 +170,13 @@ func (s *sqlStore) Register(ctx context.Context, a Account) error {
 	if a.TXTLimit > 0 {
 		limit = sql.NullInt64{Int64: int64(a.TXTLimit), Valid: true}
 	}
-	err = s.w.write(ctx, func(tx *sql.Tx) error {
+	err = s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q.insertAccount, a.Username, string(a.PasswordHash), a.Subdomain, string(allow), limit); err != nil {
 			return err
 		}
 		// Two free slots, as acme-dns creates, so acme-dns could still serve this database.
 		for range 2 {
-			if _, err := tx.ExecContext(ctx, s.q.insertRow, a.Subdomain, "", 0, 0); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.insertRow, a.Subdomain, "", 0, 0, 0); err != nil {
 				return err
 			}
 		}
@@ -223,7 +229,7 @@ func readRows(ctx context.Context, q interface {
 	var rows []row
 	for rs.Next() {
 		var r row
-		if err := rs.Scan(&r.id, &r.value, &r.seq, &r.last); err != nil {
+		if err := rs.Scan(&r.id, &r.value, &r.seq, &r.last, &r.expires); err != nil {
 			return nil, err
 		}
 		rows = append(rows, r)
@@ -231,11 +237,15 @@ func readRows(ctx context.Context, q interface {
 	return rows, rs.Err()
 }
 
+// errHoldLimit ends a write that would hold more values than the account may.
+var errHoldLimit = errors.New("hold limit")
+
 // change runs plan on the rows of subdomain's account inside a write and
-// returns the resulting set.
-func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func(rows []row, limit int) []change) (TXTSet, error) {
+// returns the resulting set. plan gets the account's rolling-value limit and
+// the time of the write.
+func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func(rows []row, limit int, now int64) ([]change, error)) (TXTSet, error) {
 	var set TXTSet
-	err := s.w.write(ctx, func(tx *sql.Tx) error {
+	err := s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var limit sql.NullInt64
 		if err := tx.QueryRowContext(ctx, s.q.accountLimit, subdomain).Scan(&limit); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -251,13 +261,16 @@ func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func
 		if err != nil {
 			return err
 		}
-		now := s.now().Unix()
-		changes := plan(rows, n)
+		now := s.opts.Now().Unix()
+		changes, err := plan(rows, n, now)
+		if err != nil {
+			return err
+		}
 		for _, c := range changes {
 			if c.id == 0 {
-				_, err = tx.ExecContext(ctx, s.q.insertRow, subdomain, c.value, now, c.seq)
+				_, err = tx.ExecContext(ctx, s.q.insertRow, subdomain, c.value, now, c.seq, c.expires)
 			} else {
-				_, err = tx.ExecContext(ctx, s.q.updateRow, c.value, now, c.seq, c.id)
+				_, err = tx.ExecContext(ctx, s.q.updateRow, c.value, now, c.seq, c.expires, c.id)
 			}
 			if err != nil {
 				return err
@@ -268,13 +281,15 @@ func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func
 				return err
 			}
 		}
-		set = setOf(apply(rows, changes, now))
+		set = setOf(apply(rows, changes, now), now)
 		return nil
 	})
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return TXTSet{}, ErrNotFound
-	}
-	if err != nil {
+	case errors.Is(err, errHoldLimit):
+		return TXTSet{}, fmt.Errorf("%s TXT of %s: %w", what, subdomain, &HoldLimitError{Limit: s.opts.HoldLimit})
+	case err != nil:
 		return TXTSet{}, fmt.Errorf("%s TXT of %s: %w", what, subdomain, err)
 	}
 	return set, nil
@@ -284,20 +299,67 @@ func (s *sqlStore) AddTXT(ctx context.Context, subdomain, value string) (TXTSet,
 	if value == "" {
 		return TXTSet{}, errors.New("adding TXT: empty value")
 	}
-	return s.change(ctx, "adding", subdomain, func(rows []row, limit int) []change {
-		return planAdd(rows, value, limit)
+	return s.change(ctx, "adding", subdomain, func(rows []row, limit int, now int64) ([]change, error) {
+		return planAdd(rows, value, limit, now), nil
+	})
+}
+
+func (s *sqlStore) HoldTXT(ctx context.Context, subdomain, value string, until time.Time) (TXTSet, error) {
+	if value == "" {
+		return TXTSet{}, errors.New("holding TXT: empty value")
+	}
+	return s.change(ctx, "holding", subdomain, func(rows []row, _ int, now int64) ([]change, error) {
+		changes, ok := planHold(rows, value, max(until.Unix(), now+1), int64(s.opts.HoldLimit), now)
+		if !ok {
+			return nil, errHoldLimit
+		}
+		return changes, nil
 	})
 }
 
 func (s *sqlStore) DeleteTXT(ctx context.Context, subdomain, value string) (TXTSet, error) {
-	return s.change(ctx, "deleting", subdomain, func(rows []row, _ int) []change {
-		return planDelete(rows, value)
+	return s.change(ctx, "deleting", subdomain, func(rows []row, _ int, _ int64) ([]change, error) {
+		return planDelete(rows, value), nil
 	})
+}
+
+func (s *sqlStore) ExpireTXT(ctx context.Context) (map[string]TXTSet, error) {
+	rs, err := s.db.QueryContext(ctx, s.q.expired, s.opts.Now().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("finding expired TXT values: %w", err)
+	}
+	var subs []string
+	for rs.Next() {
+		var sub string
+		if err := rs.Scan(&sub); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("finding expired TXT values: %w", err)
+		}
+		subs = append(subs, sub)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("finding expired TXT values: %w", err)
+	}
+	out := make(map[string]TXTSet, len(subs))
+	for _, sub := range subs {
+		set, err := s.change(ctx, "expiring", sub, func(rows []row, _ int, now int64) ([]change, error) {
+			return planExpire(rows, now), nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			continue // deregistered meanwhile
+		}
+		if err != nil {
+			return out, err
+		}
+		out[sub] = set
+	}
+	return out, nil
 }
 
 func (s *sqlStore) Deregister(ctx context.Context, username string) (string, error) {
 	var subdomain string
-	err := s.w.write(ctx, func(tx *sql.Tx) error {
+	err := s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, s.q.subdomainOf, username).Scan(&subdomain); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
@@ -338,7 +400,7 @@ func (s *sqlStore) TXT(ctx context.Context, subdomain string) (TXTSet, error) {
 	if err != nil {
 		return TXTSet{}, fmt.Errorf("reading TXT of %s: %w", subdomain, err)
 	}
-	return setOf(rows), nil
+	return setOf(rows, s.opts.Now().Unix()), nil
 }
 
 func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) error {
@@ -351,12 +413,13 @@ func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) erro
 		cur  string
 		rows []row
 		have bool
+		now  = s.opts.Now().Unix()
 	)
 	flush := func() error {
 		if !have {
 			return nil
 		}
-		return fn(cur, setOf(rows))
+		return fn(cur, setOf(rows, now))
 	}
 	for rs.Next() {
 		var (
@@ -365,8 +428,9 @@ func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) erro
 			value sql.NullString
 			seq   sql.NullInt64
 			last  int64
+			exp   int64
 		)
-		if err := rs.Scan(&sub, &id, &value, &seq, &last); err != nil {
+		if err := rs.Scan(&sub, &id, &value, &seq, &last, &exp); err != nil {
 			return fmt.Errorf("reading all accounts: %w", err)
 		}
 		if !have || sub != cur {
@@ -376,7 +440,7 @@ func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) erro
 			cur, rows, have = sub, rows[:0], true
 		}
 		if id.Valid {
-			rows = append(rows, row{id: id.Int64, value: value.String, seq: seq.Int64, last: last})
+			rows = append(rows, row{id: id.Int64, value: value.String, seq: seq.Int64, last: last, expires: exp})
 		}
 	}
 	if err := rs.Err(); err != nil {
@@ -405,16 +469,24 @@ func (s *sqlStore) Close() error {
 	return s.db.Close()
 }
 
+// writeTimeout bounds one write once it has started.
+const writeTimeout = 30 * time.Second
+
 // txWriter runs each write in its own transaction; the database groups
 // concurrent commits itself (PostgreSQL).
 type txWriter struct{ db *sql.DB }
 
-func (w txWriter) write(ctx context.Context, fn func(*sql.Tx) error) error {
+func (w txWriter) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err
 	}

@@ -88,7 +88,7 @@ type batcher struct {
 
 type writeReq struct {
 	ctx context.Context
-	fn  func(*sql.Tx) error
+	fn  func(context.Context, *sql.Tx) error
 	err chan error
 }
 
@@ -103,7 +103,7 @@ func newBatcher(db *sql.DB) *batcher {
 	return b
 }
 
-func (b *batcher) write(ctx context.Context, fn func(*sql.Tx) error) error {
+func (b *batcher) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	b.mu.RLock()
 	if b.closed {
@@ -142,9 +142,13 @@ func (b *batcher) run() {
 	}
 }
 
+// commit runs batch in one transaction. Its statements use a context of
+// their own, never a caller's: the driver interrupts the connection when a
+// statement's context ends, which would undo every write of the batch.
 func (b *batcher) commit(batch []*writeReq) {
+	ctx := context.Background()
 	errs := make([]error, len(batch))
-	tx, err := b.db.BeginTx(context.Background(), nil)
+	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		for _, r := range batch {
 			r.err <- err
@@ -153,10 +157,10 @@ func (b *batcher) commit(batch []*writeReq) {
 	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			errs[i] = err
+			errs[i] = err // not started: it has no effect
 			continue
 		}
-		errs[i] = inSavepoint(tx, r.fn)
+		errs[i] = inSavepoint(ctx, tx, r.fn)
 	}
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
@@ -170,18 +174,18 @@ func (b *batcher) commit(batch []*writeReq) {
 	}
 }
 
-func inSavepoint(tx *sql.Tx, fn func(*sql.Tx) error) error {
-	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+func inSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+	if err := fn(ctx, tx); err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO w`); rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		tx.Exec(`RELEASE w`) //nolint:errcheck // the savepoint is empty after ROLLBACK TO
+		tx.ExecContext(ctx, `RELEASE w`) //nolint:errcheck // the savepoint is empty after ROLLBACK TO
 		return err
 	}
-	_, err := tx.Exec(`RELEASE w`)
+	_, err := tx.ExecContext(ctx, `RELEASE w`)
 	return err
 }
 

@@ -12,10 +12,19 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is returned when the account asked for does not exist.
 var ErrNotFound = errors.New("account not found")
+
+// HoldLimitError is returned by HoldTXT when the account already holds as many
+// values as it may.
+type HoldLimitError struct{ Limit int }
+
+func (e *HoldLimitError) Error() string {
+	return fmt.Sprintf("the account already holds %d live values, its limit", e.Limit)
+}
 
 // Account is one row of the records table.
 type Account struct {
@@ -30,9 +39,17 @@ type Account struct {
 }
 
 // TXTSet is the state of one account's TXT values.
+//
+// An account's values are of two kinds. Rolling values, written by acme-dns's
+// /update, keep acme-dns's window: past the account's limit a new value
+// evicts the oldest. Held values, written by clients that clean up after
+// themselves, are never evicted by newer values: each stays until it is
+// deleted or its hold expires.
 type TXTSet struct {
 	// Values are the non-empty values, newest first.
 	Values []string
+	// Held is how many of Values are held.
+	Held int
 	// Version grows with every change to the account's values, so that a reader
 	// holding two states of one account can tell which is newer.
 	Version int64
@@ -44,13 +61,23 @@ type Store interface {
 	Register(ctx context.Context, a Account) error
 	// Account returns the account with this username, or ErrNotFound.
 	Account(ctx context.Context, username string) (Account, error)
-	// AddTXT adds value to the account owning subdomain. A value the account
-	// already holds becomes its newest; past the account's limit the oldest
-	// value is dropped. It returns the resulting set, or ErrNotFound.
+	// AddTXT adds value as a rolling value to the account owning subdomain. A
+	// rolling value the account already has becomes its newest; past the
+	// account's limit the oldest rolling value is dropped. Held values are left
+	// alone. It returns the resulting set, or ErrNotFound.
 	AddTXT(ctx context.Context, subdomain, value string) (TXTSet, error)
+	// HoldTXT adds value as a held value, kept until DeleteTXT removes it or
+	// until expires (whichever comes first); holding a value again moves its
+	// expiry later. It returns the resulting set, ErrNotFound, or a
+	// *HoldLimitError when the account already holds Options.HoldLimit values.
+	HoldTXT(ctx context.Context, subdomain, value string, expires time.Time) (TXTSet, error)
 	// DeleteTXT removes value from the account owning subdomain; removing a
 	// value it does not hold changes nothing. It returns the resulting set, or ErrNotFound.
 	DeleteTXT(ctx context.Context, subdomain, value string) (TXTSet, error)
+	// ExpireTXT removes every held value whose time has passed and returns
+	// the resulting sets of the accounts it changed, by subdomain. Expired
+	// values are never served, removed or not.
+	ExpireTXT(ctx context.Context) (map[string]TXTSet, error)
 	// Deregister deletes the account and its values and returns its subdomain, or ErrNotFound.
 	Deregister(ctx context.Context, username string) (string, error)
 	// TXT returns the current set of the account owning subdomain, or ErrNotFound.
@@ -72,6 +99,10 @@ type Store interface {
 type Options struct {
 	// DefaultTXTLimit is the number of values an account without its own limit keeps.
 	DefaultTXTLimit int
+	// HoldLimit is the number of held values an account may have at once.
+	HoldLimit int
+	// Now is the clock that writes and expiries read; nil means time.Now.
+	Now func() time.Time
 	// Log receives the store's own events (a lost PostgreSQL listener); nil discards them.
 	Log *slog.Logger
 }
@@ -80,11 +111,21 @@ func (o Options) withDefaults() Options {
 	if o.DefaultTXTLimit < 1 {
 		o.DefaultTXTLimit = 2
 	}
+	if o.HoldLimit < 1 {
+		o.HoldLimit = DefaultHoldLimit
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
+
+// DefaultHoldLimit is Options.HoldLimit when unset: more than cert-manager's
+// default of 60 concurrent challenges.
+const DefaultHoldLimit = 100
 
 // Open opens the database of engine ("sqlite" or "postgres") at connection and
 // brings its schema up to date.

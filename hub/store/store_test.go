@@ -40,25 +40,29 @@ func openOrFail(t *testing.T, eng, conn string, opts store.Options) store.Store 
 	return s
 }
 
-func engines() []engine {
+func engines(opts store.Options) []engine {
 	return []engine{
 		{"sqlite", func(t *testing.T) (store.Store, func() store.Store) {
 			path := filepath.Join(t.TempDir(), "sub", "acmehub.db")
-			return openOrFail(t, "sqlite", path, store.Options{}), func() store.Store {
-				return openOrFail(t, "sqlite", path, store.Options{})
+			return openOrFail(t, "sqlite", path, opts), func() store.Store {
+				return openOrFail(t, "sqlite", path, opts)
 			}
 		}},
 		{"postgres", func(t *testing.T) (store.Store, func() store.Store) {
 			dsn := pgtest.Database(t)
-			return openOrFail(t, "postgres", dsn, store.Options{}), func() store.Store {
-				return openOrFail(t, "postgres", dsn, store.Options{})
+			return openOrFail(t, "postgres", dsn, opts), func() store.Store {
+				return openOrFail(t, "postgres", dsn, opts)
 			}
 		}},
 	}
 }
 
 func forEachEngine(t *testing.T, fn func(t *testing.T, s store.Store, reopen func() store.Store)) {
-	for _, e := range engines() {
+	forEachEngineWith(t, store.Options{}, fn)
+}
+
+func forEachEngineWith(t *testing.T, opts store.Options, fn func(t *testing.T, s store.Store, reopen func() store.Store)) {
+	for _, e := range engines(opts) {
 		t.Run(e.name, func(t *testing.T) {
 			s, reopen := e.open(t)
 			fn(t, s, reopen)

@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
 	"github.com/acmehub/acmehub/hub/accounts"
@@ -81,7 +83,12 @@ type Options struct {
 	DelegationCheck solver.DelegationMode
 	// Resolver answers the delegation check.
 	Resolver solver.Resolver
-	Log      *slog.Logger
+	// LiveExpiry is how long a value presented to a plain acme-dns counts as
+	// live when it is never cleaned up; 0 means accounts.DefaultPresentExpiry.
+	LiveExpiry time.Duration
+	// Registerer receives the solver's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
 }
 
 // Solver implements cert-manager's webhook.Solver.
@@ -89,6 +96,7 @@ type Solver struct {
 	opts   Options
 	log    *slog.Logger
 	remote *httpClient
+	live   *liveValues
 	mu     sync.RWMutex
 	// secrets is replaced by every Initialize: cert-manager's test suite
 	// initialises the solver again for each fresh control plane.
@@ -103,7 +111,13 @@ func New(opts Options) *Solver {
 	if opts.DelegationCheck == "" {
 		opts.DelegationCheck = solver.DelegationWarn
 	}
-	return &Solver{opts: opts, log: opts.Log.With("solver", Name), remote: newHTTPClient()}
+	if opts.LiveExpiry <= 0 {
+		opts.LiveExpiry = accounts.DefaultPresentExpiry
+	}
+	return &Solver{
+		opts: opts, log: opts.Log.With("solver", Name), remote: newHTTPClient(),
+		live: newLiveValues(opts.LiveExpiry, newLiveMetrics(opts.Registerer)),
+	}
 }
 
 // Name is the solverName.
@@ -124,8 +138,10 @@ func (s *Solver) Initialize(cfg *rest.Config, stop <-chan struct{}) error {
 // requestTimeout bounds one Present or CleanUp.
 const requestTimeout = 30 * time.Second
 
-// Present writes the challenge's value to its account. Presenting a value
-// already held changes nothing.
+// Present writes the challenge's value to its account, where no value
+// presented later evicts it before its CleanUp. Presenting a value already
+// held changes nothing. An account that cannot hold one more value (a plain
+// acme-dns keeps two) refuses it with an error, and cert-manager retries.
 func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -136,7 +152,16 @@ func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
 	if err := s.checkDelegation(ctx, ch, t); err != nil {
 		return err
 	}
-	if err := t.backend.present(ctx, t.account, ch.Key); err != nil {
+	if err := t.backend.present(ctx, t.account, ch.Key, ch.DNSName); err != nil {
+		var busy *ErrAccountBusy
+		if errors.As(err, &busy) {
+			viaParent := solver.Candidates(ch.DNSName)[0] != strings.TrimPrefix(t.found, "*.")
+			if names := t.accounts.NamesOf(t.account.Username); len(names) > 1 || viaParent {
+				s.log.Warn("one account serves several names but the server holds only a few values at once: "+
+					"challenges wait for each other; give each name its own account, or use an acmehub server",
+					"fulldomain", t.account.FullDomain, "limit", busy.Limit, "names", names, "found_under", t.found)
+			}
+		}
 		return err
 	}
 	s.log.Info("presented", "dnsName", ch.DNSName, "account", t.found, "fulldomain", t.account.FullDomain, "backend", t.backend.name())
@@ -161,10 +186,11 @@ func (s *Solver) CleanUp(ch *whapi.ChallengeRequest) error {
 
 // target is where a challenge goes.
 type target struct {
-	cfg     Config
-	account solver.Account
-	found   string // the name the account was found under
-	backend backend
+	cfg      Config
+	accounts solver.Accounts
+	account  solver.Account
+	found    string // the name the account was found under
+	backend  backend
 }
 
 func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target, error) {
@@ -195,12 +221,12 @@ func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target
 	if err != nil {
 		return target{}, fmt.Errorf("secret %s/%s key %s: %w", ch.ResourceNamespace, ref.Name, ref.Key, err)
 	}
-	t := target{cfg: cfg, account: acct, found: found}
+	t := target{cfg: cfg, accounts: accts, account: acct, found: found}
 	switch {
 	case cfg.Host != "":
-		t.backend = remoteBackend{client: s.remote, host: cfg.Host, log: s.log}
+		t.backend = remoteBackend{client: s.remote, host: cfg.Host, live: s.live, log: s.log}
 	case s.opts.Embedded != nil:
-		t.backend = embeddedBackend{svc: s.opts.Embedded}
+		t.backend = embeddedBackend{svc: s.opts.Embedded, metrics: s.live.metrics}
 	default:
 		return target{}, errors.New("the webhook config has no host and this webhook runs no embedded acmehub server " +
 			"(set host, or start the webhook with --server-config)")

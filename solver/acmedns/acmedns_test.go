@@ -70,7 +70,7 @@ type env struct {
 	client *fake.Clientset
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
@@ -98,7 +98,7 @@ func newEnv(t *testing.T) *env {
 	return &env{srv: srv, svc: srv.Accounts(), api: "http://" + srv.APIAddr().String(), reg: reg, client: client}
 }
 
-func (e *env) solver(t *testing.T, opts Options) *Solver {
+func (e *env) solver(t testing.TB, opts Options) *Solver {
 	t.Helper()
 	if opts.DelegationCheck == "" {
 		opts.DelegationCheck = solver.DelegationOff
@@ -239,9 +239,9 @@ func TestErrors(t *testing.T) {
 		{"unknown credentials, embedded", Options{Embedded: e.svc}, "example.com",
 			map[string]any{"accountSecretRef": ref("bogus", "")}, "refuses the credentials of account 3f2c1a2b-0000-4000-8000-000000000000"},
 		{"unknown credentials, remote", Options{}, "example.com",
-			map[string]any{"host": e.api, "accountSecretRef": ref("bogus", "")}, "refused the update of " + e.reg.FullDomain},
+			map[string]any{"host": e.api, "accountSecretRef": ref("bogus", "")}, "refused to present the value of " + e.reg.FullDomain},
 		{"unreachable remote", Options{}, "example.com",
-			map[string]any{"host": "http://127.0.0.1:1", "accountSecretRef": ref("acme-dns", "")}, "POST http://127.0.0.1:1/update"},
+			map[string]any{"host": "http://127.0.0.1:1", "accountSecretRef": ref("acme-dns", "")}, "POST http://127.0.0.1:1/present"},
 		{"delegation enforced", Options{Embedded: e.svc, Resolver: solver.Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond}},
 			"example.com", map[string]any{"accountSecretRef": ref("acme-dns", ""), "delegationCheck": "enforce"},
 			"_acme-challenge.example.com must be a CNAME to " + e.reg.FullDomain},

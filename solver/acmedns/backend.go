@@ -13,19 +13,24 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/solver"
 )
 
-// backend writes values to acme-dns accounts.
+// backend writes values to acme-dns accounts. A value presented is held
+// until its cleanUp: no value presented after it may evict it.
 type backend interface {
 	name() string
-	present(ctx context.Context, a solver.Account, value string) error
+	present(ctx context.Context, a solver.Account, value, dnsName string) error
 	cleanUp(ctx context.Context, a solver.Account, value string) error
 }
 
 // embeddedBackend writes into the acmehub server of this process, with the
 // same credential check as its HTTP API.
-type embeddedBackend struct{ svc *accounts.Service }
+type embeddedBackend struct {
+	svc     *accounts.Service
+	metrics *liveMetrics
+}
 
 func (embeddedBackend) name() string { return "embedded" }
 
@@ -44,11 +49,11 @@ func (b embeddedBackend) authenticate(ctx context.Context, a solver.Account) err
 	return nil
 }
 
-func (b embeddedBackend) present(ctx context.Context, a solver.Account, value string) error {
+func (b embeddedBackend) present(ctx context.Context, a solver.Account, value, _ string) error {
 	if err := b.authenticate(ctx, a); err != nil {
 		return err
 	}
-	return b.explain(b.svc.AddTXT(ctx, a.SubDomain, value), a, value)
+	return b.explain(b.svc.Present(ctx, a.SubDomain, value), a, value)
 }
 
 func (b embeddedBackend) cleanUp(ctx context.Context, a solver.Account, value string) error {
@@ -58,12 +63,16 @@ func (b embeddedBackend) cleanUp(ctx context.Context, a solver.Account, value st
 	return b.explain(b.svc.DeleteTXT(ctx, a.SubDomain, value), a, value)
 }
 
-func (embeddedBackend) explain(err error, a solver.Account, value string) error {
+func (b embeddedBackend) explain(err error, a solver.Account, value string) error {
+	var limit *store.HoldLimitError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, accounts.ErrBadTXT):
 		return fmt.Errorf("the embedded acmehub server refuses the value %q for %s: not an ACME key authorisation digest", value, a.FullDomain)
+	case errors.As(err, &limit):
+		b.metrics.refused(a.FullDomain)
+		return fmt.Errorf("account %s already holds %d live challenge values, its limit ([acmehub] present_limit); this challenge will be retried", a.FullDomain, limit.Limit)
 	default:
 		return fmt.Errorf("writing %s in the embedded acmehub server: %w", a.FullDomain, err)
 	}
@@ -101,29 +110,59 @@ func (h *httpClient) post(ctx context.Context, host, path string, a solver.Accou
 	return resp.StatusCode, strings.TrimSpace(string(answer)), nil
 }
 
-// remoteBackend writes through the HTTP API of acme-dns or another acmehub server.
+// remoteBackend writes through the HTTP API of an acmehub server (POST
+// /present and /delete) or of a plain acme-dns (POST /update only).
 type remoteBackend struct {
 	client *httpClient
 	host   string
+	live   *liveValues
 	log    *slog.Logger
 }
 
 func (remoteBackend) name() string { return "remote" }
 
-func (b remoteBackend) present(ctx context.Context, a solver.Account, value string) error {
-	status, answer, err := b.client.post(ctx, b.host, "/update", a, value)
-	if err != nil {
+// notFound reports whether status says the server lacks the endpoint, as
+// acme-dns answers for acmehub's extensions.
+func notFound(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusMethodNotAllowed
+}
+
+func (b remoteBackend) present(ctx context.Context, a solver.Account, value, dnsName string) error {
+	status, answer, err := b.client.post(ctx, b.host, "/present", a, value)
+	switch {
+	case err != nil:
 		return err
+	case status/100 == 2:
+		return nil
+	case status == http.StatusTooManyRequests:
+		b.live.metrics.refused(a.FullDomain)
+		return fmt.Errorf("account %s already holds its limit of live challenge values at %s; this challenge will be retried (%d %s)",
+			a.FullDomain, b.host, status, answer)
+	case !notFound(status):
+		return fmt.Errorf("acmehub at %s refused to present the value of %s (account %s): %d %s", b.host, a.FullDomain, a.Username, status, answer)
 	}
-	if status/100 != 2 {
-		return fmt.Errorf("acme-dns at %s refused the update of %s (account %s): %d %s", b.host, a.FullDomain, a.Username, status, answer)
-	}
-	return nil
+	return b.update(ctx, a, value, dnsName)
+}
+
+// update presents value to a plain acme-dns, which keeps two values per
+// account and overwrites the oldest for a third: a value is only written
+// when that cannot evict a live one.
+func (b remoteBackend) update(ctx context.Context, a solver.Account, value, dnsName string) error {
+	return b.live.present(b.host+"\x00"+a.Username, a.FullDomain, value, dnsName, plainLimit, func() (bool, error) {
+		status, answer, err := b.client.post(ctx, b.host, "/update", a, value)
+		if err != nil {
+			return true, err // it may have arrived
+		}
+		if status/100 != 2 {
+			return false, fmt.Errorf("acme-dns at %s refused the update of %s (account %s): %d %s", b.host, a.FullDomain, a.Username, status, answer)
+		}
+		return true, nil
+	})
 }
 
 // cleanUp uses acmehub's POST /delete. A plain acme-dns has no such endpoint
 // (404): the value stays until newer ones push it out, as with cert-manager's
-// own acmeDNS solver.
+// own acmeDNS solver, but it no longer counts as live.
 func (b remoteBackend) cleanUp(ctx context.Context, a solver.Account, value string) error {
 	status, answer, err := b.client.post(ctx, b.host, "/delete", a, value)
 	if err != nil {
@@ -132,7 +171,8 @@ func (b remoteBackend) cleanUp(ctx context.Context, a solver.Account, value stri
 	switch {
 	case status/100 == 2:
 		return nil
-	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
+	case notFound(status):
+		b.live.release(b.host+"\x00"+a.Username, a.FullDomain, value)
 		b.log.Info("the acme-dns server cannot delete values; the value stays until newer ones replace it",
 			"host", b.host, "fulldomain", a.FullDomain)
 		return nil

@@ -1,0 +1,211 @@
+package acmedns
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// plainLimit is how many values a plain acme-dns server keeps per account:
+// a third /update evicts the oldest.
+const plainLimit = 2
+
+// ErrAccountBusy marks a Present refused because writing its value would make
+// the account evict a value a CA may still have to read; cert-manager retries
+// the challenge later.
+type ErrAccountBusy struct {
+	FullDomain string
+	Limit      int
+	// Names are the DNS names whose live values stand in the way.
+	Names []string
+	// Full is true when the account holds Limit live values; false when it
+	// has room but its next write would overwrite a live value (acme-dns
+	// overwrites its oldest row, whatever was cleaned up since).
+	Full bool
+}
+
+func (e *ErrAccountBusy) Error() string {
+	if e.Full {
+		return fmt.Sprintf("account %s already holds %d live challenge values (%s); this challenge will be retried",
+			e.FullDomain, e.Limit, strings.Join(e.Names, ", "))
+	}
+	return fmt.Sprintf("account %s would overwrite the live challenge value of %s (acme-dns replaces the oldest of its %d values); this challenge will be retried",
+		e.FullDomain, strings.Join(e.Names, ", "), e.Limit)
+}
+
+// liveValues keeps, per account of a plain acme-dns server, the values this
+// process presented and has not cleaned up, and the order it wrote them in,
+// so that it never writes a value that would make the server evict one a CA
+// has yet to read. What it knows is this process's own writes: several
+// webhook replicas each keep their own.
+type liveValues struct {
+	mu       sync.Mutex
+	expiry   time.Duration
+	now      func() time.Time
+	accounts map[string]*plainAccount
+	metrics  *liveMetrics
+}
+
+// plainAccount is what this process knows of one acme-dns account.
+type plainAccount struct {
+	// mu is held across an /update, so the order of writes is known.
+	mu   sync.Mutex
+	live map[string]liveValue
+	// window holds the last values written, oldest first: the rows acme-dns
+	// keeps, the oldest of which its next /update overwrites.
+	window []written
+}
+
+type liveValue struct {
+	dnsName string
+	expires time.Time
+}
+
+type written struct {
+	value string
+	at    time.Time
+}
+
+func newLiveValues(expiry time.Duration, m *liveMetrics) *liveValues {
+	return &liveValues{expiry: expiry, now: time.Now, accounts: map[string]*plainAccount{}, metrics: m}
+}
+
+func (l *liveValues) account(key string) *plainAccount {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.accounts[key]
+	if a == nil {
+		a = &plainAccount{live: map[string]liveValue{}}
+		l.accounts[key] = a
+	}
+	return a
+}
+
+// present writes value with write unless that could evict a live value of
+// the account at key, which keeps limit values. A value live already is not
+// written again (a second /update of it would overwrite the other row).
+// write reports whether the server may have stored the value, and its error.
+func (l *liveValues) present(key, fullDomain, value, dnsName string, limit int, write func() (bool, error)) error {
+	a := l.account(key)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := l.now()
+	for v, lv := range a.live {
+		if !now.Before(lv.expires) {
+			delete(a.live, v) // never cleaned up: no longer protected
+		}
+	}
+	if lv, ok := a.live[value]; ok {
+		lv.expires = now.Add(l.expiry)
+		a.live[value] = lv
+		return nil
+	}
+	if busy := a.busy(fullDomain, limit); busy != nil {
+		l.metrics.refused(fullDomain)
+		return busy
+	}
+	stored, err := write()
+	if stored {
+		// acme-dns stamps rows in whole seconds: a write in the same second
+		// as another may be taken for the older one.
+		a.window = append(a.window, written{value: value, at: l.now()})
+		if len(a.window) > limit {
+			a.window = a.window[len(a.window)-limit:]
+		}
+	}
+	if err == nil {
+		a.live[value] = liveValue{dnsName: dnsName, expires: now.Add(l.expiry)}
+	}
+	l.metrics.set(fullDomain, len(a.live))
+	return err
+}
+
+// busy returns why one more value may not be written, or nil.
+func (a *plainAccount) busy(fullDomain string, limit int) *ErrAccountBusy {
+	names := func(values []string) []string {
+		var out []string
+		for _, v := range values {
+			if lv, ok := a.live[v]; ok && !slices.Contains(out, lv.dnsName) {
+				out = append(out, lv.dnsName)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if len(a.live) >= limit {
+		var all []string
+		for v := range a.live {
+			all = append(all, v)
+		}
+		return &ErrAccountBusy{FullDomain: fullDomain, Limit: limit, Names: names(all), Full: true}
+	}
+	if len(a.window) < limit {
+		return nil // a row this process never wrote is older: that one goes
+	}
+	// The rows the next write may overwrite: the oldest, and any written
+	// within a second of it (acme-dns cannot tell them apart).
+	var candidates []string
+	for _, w := range a.window {
+		if w.at.Unix()-a.window[0].at.Unix() <= 1 {
+			candidates = append(candidates, w.value)
+		}
+	}
+	if n := names(candidates); len(n) > 0 {
+		return &ErrAccountBusy{FullDomain: fullDomain, Limit: limit, Names: n}
+	}
+	return nil
+}
+
+// release stops counting value as live for the account at key.
+func (l *liveValues) release(key, fullDomain, value string) {
+	a := l.account(key)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.live, value)
+	l.metrics.set(fullDomain, len(a.live))
+}
+
+// liveMetrics are the solver's metrics; nil records nothing.
+type liveMetrics struct {
+	live *prometheus.GaugeVec
+	busy *prometheus.CounterVec
+}
+
+func newLiveMetrics(reg prometheus.Registerer) *liveMetrics {
+	if reg == nil {
+		return nil
+	}
+	m := &liveMetrics{
+		live: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "acmehub_webhook_live_challenge_values",
+			Help: "Challenge values this webhook presented to a plain acme-dns account and has not cleaned up.",
+		}, []string{"fulldomain"}),
+		busy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acmehub_webhook_busy_account_refusals_total",
+			Help: "Presents refused because the account already held every value it can; cert-manager retries them.",
+		}, []string{"fulldomain"}),
+	}
+	reg.MustRegister(m.live, m.busy)
+	return m
+}
+
+func (m *liveMetrics) set(fullDomain string, n int) {
+	if m == nil {
+		return
+	}
+	if n == 0 {
+		m.live.DeleteLabelValues(fullDomain)
+		return
+	}
+	m.live.WithLabelValues(fullDomain).Set(float64(n))
+}
+
+func (m *liveMetrics) refused(fullDomain string) {
+	if m != nil {
+		m.busy.WithLabelValues(fullDomain).Inc()
+	}
+}
