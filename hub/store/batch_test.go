@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestBatchSurvivesACancelledWrite: one write of a group commit whose client
+// hangs up while it runs must neither undo the writes batched with it nor
+// leave them committed but reported as failed. The driver interrupts a
+// statement whose context ends, and SQLite then rolls back the whole
+// transaction: so no statement of a batch may run with a caller's context.
+func TestBatchSurvivesACancelledWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	st, err := OpenSQLite(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*sqlStore)
+	b := s.w.(*batcher)
+
+	// A write long enough to be cut short: many rows in one statement.
+	slow := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO txt (subdomain, value)
+			WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000)
+			SELECT 'slow', 'v' || x FROM c`)
+		return err
+	}
+	insert := func(value string) func(context.Context, *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO txt (subdomain, value) VALUES ('other', ?)`, value)
+			return err
+		}
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batch := []*writeReq{
+		{ctx: context.Background(), fn: insert("before"), err: make(chan error, 1)},
+		{ctx: cctx, fn: slow, err: make(chan error, 1)},
+		{ctx: context.Background(), fn: insert("after"), err: make(chan error, 1)},
+	}
+	time.AfterFunc(20*time.Millisecond, cancel)
+	b.commit(batch)
+
+	for i, value := range map[int]string{0: "before", 2: "after"} {
+		err := <-batch[i].err
+		var n int
+		if qerr := s.db.QueryRow(`SELECT COUNT(*) FROM txt WHERE subdomain = 'other' AND value = ?`, value).Scan(&n); qerr != nil {
+			t.Fatal(qerr)
+		}
+		if err != nil || n != 1 {
+			t.Errorf("write %q batched with a cancelled one: err %v, %d rows in the database; want acknowledged and stored", value, err, n)
+		}
+	}
+	// The slow write had started: it ran to its end, and says so truthfully.
+	err = <-batch[1].err
+	var n int
+	s.db.QueryRow(`SELECT COUNT(*) FROM txt WHERE subdomain = 'slow'`).Scan(&n)
+	if (err == nil) != (n == 400000) {
+		t.Errorf("the cancelled write reported %v with %d of its rows stored", err, n)
+	}
+}
