@@ -154,3 +154,55 @@ func TestOriginPatterns(t *testing.T) {
 		}
 	}
 }
+
+// slowCommitStore writes, then holds the write's return until released: a
+// commit on its way to disk.
+type slowCommitStore struct {
+	store.Store
+	written, release chan struct{}
+}
+
+func (s slowCommitStore) AddTXT(ctx context.Context, sub, value string) (store.TXTSet, error) {
+	set, err := s.Store.AddTXT(ctx, sub, value)
+	s.written <- struct{}{}
+	<-s.release
+	return set, err
+}
+
+// TestAcknowledgedOnlyAfterCommit: /update answers, and DNS serves the value,
+// only once the store's write has returned, never while its commit is on
+// its way.
+func TestAcknowledgedOnlyAfterCommit(t *testing.T) {
+	st := slowCommitStore{Store: memStore(t), written: make(chan struct{}), release: make(chan struct{})}
+	svc := accounts.New(st, accounts.Options{Domain: "auth.example.org", MaxTXTLimit: 10, BcryptCost: bcrypt.MinCost})
+	reg, err := svc.Register(context.Background(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(svc, Options{})
+	const value = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"
+	req := httptest.NewRequest("POST", "/update", strings.NewReader(`{"subdomain":"`+reg.Subdomain+`","txt":"`+value+`"}`))
+	req.Header.Set("X-Api-User", reg.Username)
+	req.Header.Set("X-Api-Key", reg.Password)
+	rec := httptest.NewRecorder()
+	answered := make(chan struct{})
+	go func() { a.ServeHTTP(rec, req); close(answered) }()
+
+	<-st.written // the row is written, the commit has not returned
+	select {
+	case <-answered:
+		t.Fatal("/update answered before the store's write returned")
+	default:
+	}
+	if values, _ := svc.Index().Lookup(reg.Subdomain); len(values) != 0 {
+		t.Errorf("DNS serves %q before the write returned", values)
+	}
+	close(st.release)
+	<-answered
+	if rec.Code != 200 {
+		t.Fatalf("/update: %d %s", rec.Code, rec.Body)
+	}
+	if values, _ := svc.Index().Lookup(reg.Subdomain); len(values) != 1 || values[0] != value {
+		t.Errorf("DNS serves %q after the write, want the value", values)
+	}
+}

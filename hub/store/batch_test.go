@@ -64,3 +64,31 @@ func TestBatchSurvivesACancelledWrite(t *testing.T) {
 		t.Errorf("the cancelled write reported %v with %d of its rows stored", err, n)
 	}
 }
+
+// TestEveryConnectionIsDurable: each connection the pool opens to a SQLite
+// file commits in WAL mode with synchronous=FULL, so a commit is on disk,
+// not only in the page cache, when a write is acknowledged.
+func TestEveryConnectionIsDurable(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := st.(*sqlStore).db
+	var conns []*sql.Conn
+	for range 4 { // held at once: four distinct connections
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		mode, sync, err := durability(ctx, c)
+		if err != nil || mode != "wal" || sync != syncFull {
+			t.Errorf("connection %d: journal_mode=%s synchronous=%d (%v), want wal and %d", i, mode, sync, err, syncFull)
+		}
+	}
+}

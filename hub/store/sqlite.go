@@ -66,12 +66,41 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
 	}
+	if !memory {
+		mode, sync, err := durability(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite database %s: reading its durability settings: %w", path, err)
+		}
+		if mode != "wal" || sync < syncFull {
+			db.Close()
+			return nil, fmt.Errorf("sqlite database %s: journal_mode=%s synchronous=%d, want wal and FULL (2): "+
+				"the file system may not support WAL (network file systems do not)", path, mode, sync)
+		}
+		s.opts.Log.Info("sqlite database open", "path", path, "journal_mode", mode, "synchronous", "full")
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
 	}
 	s.w = newBatcher(db)
 	return s, nil
+}
+
+// syncFull is PRAGMA synchronous=FULL: every commit is fsynced before it returns.
+const syncFull = 2
+
+// durability reads a connection's effective journal mode and synchronous level.
+func durability(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (mode string, sync int, err error) {
+	if err := q.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return "", 0, err
+	}
+	if err := q.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		return "", 0, err
+	}
+	return strings.ToLower(mode), sync, nil
 }
 
 // batcher is SQLite's writer. SQLite takes one writer at a time and a durable
