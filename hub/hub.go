@@ -57,6 +57,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
 		DefaultTXTLimit: cfg.Hub.TXTLimit,
 		HoldLimit:       cfg.Hub.PresentLimit,
+		ResyncInterval:  cfg.Hub.ResyncInterval,
 		Log:             log.With("component", "store"),
 	})
 	if err != nil {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +25,7 @@ import (
 	"github.com/acmehub/acmehub/hack/testenv"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/hub/store/pgtest"
 )
 
@@ -591,10 +594,16 @@ func TestEmbeddedUse(t *testing.T) {
 // eventually retries check until it passes or a second has gone by.
 func eventually(t *testing.T, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
+	within(t, time.Second, what, check)
+}
+
+// within retries check until it passes or limit has gone by.
+func within(t *testing.T, limit time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !check() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within one second", what)
+			t.Fatalf("%s: not within %v", what, limit)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -636,6 +645,133 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	if r := a.update(reg, valueC); r.status != 401 {
 		t.Errorf("A still accepts a deregistered account's key: %d", r.status)
 	}
+}
+
+// TestReplicaRecoversFromLostDatabase: two servers share a PostgreSQL
+// database and take writes; one loses the database (every connection cut and
+// new ones refused, as when PostgreSQL restarts) while the other keeps
+// writing. The cut server says so on /health. The database then comes back
+// turning most connections away at first, so the first full read fails; once
+// it is back for good both serve exactly what the database holds, without
+// any further write.
+func TestReplicaRecoversFromLostDatabase(t *testing.T) {
+	dsn := pgtest.Database(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	viaProxy := u.String()
+	a := startHub(t, func(c *config.Config) { c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn })
+	b := startHub(t, func(c *config.Config) { c.Database.Engine, c.Database.Connection = config.EnginePostgres, viaProxy })
+
+	regs := make([]registration, 4)
+	for i := range regs {
+		regs[i] = a.register("")
+	}
+	// Both servers write, each to every account, until told to stop.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for si, h := range []*testHub{a, b} {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				reg := regs[i%len(regs)]
+				req, _ := http.NewRequest("POST", h.api+"/update", strings.NewReader(
+					fmt.Sprintf(`{"subdomain":%q,"txt":"%d%042d"}`, reg.Subdomain, si, i)))
+				req.Header.Set("X-Api-User", reg.Username)
+				req.Header.Set("X-Api-Key", reg.Password)
+				if resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req); err == nil {
+					resp.Body.Close()
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+	health := func(h *testHub) int {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(h.api + "/health")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	within(t, 5*time.Second, "writes through both servers", func() bool {
+		_, va := a.txt("tcp", regs[0].FullDomain)
+		_, vb := b.txt("tcp", regs[0].FullDomain)
+		return len(va) == 2 && len(vb) == 2
+	})
+
+	proxy.Cut()
+	within(t, 5*time.Second, "the cut server's /health reports the lost database", func() bool { return health(b) == http.StatusServiceUnavailable })
+	if code := health(a); code != http.StatusOK {
+		t.Errorf("the other server's /health = %d", code)
+	}
+	// A keeps writing while B cannot see it.
+	_, before := a.txt("tcp", regs[1].FullDomain)
+	within(t, 5*time.Second, "A writing during the cut", func() bool {
+		_, now := a.txt("tcp", regs[1].FullDomain)
+		return !slices.Equal(now, before)
+	})
+	close(stop)
+	wg.Wait()
+	// The database comes back for one connection, the listener's, and turns
+	// the rest away for a while: reading everything again fails at first.
+	refused := proxy.Refused()
+	proxy.Allow(1)
+	within(t, 15*time.Second, "a read turned away after the listener reconnected", func() bool { return proxy.Refused() > refused })
+	proxy.Restore()
+
+	db, err := store.OpenPostgres(context.Background(), dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	within(t, 20*time.Second, "both servers serving the database's values", func() bool {
+		for _, reg := range regs {
+			set, err := db.TXT(context.Background(), reg.Subdomain)
+			if err != nil {
+				return false
+			}
+			_, va := a.txt("tcp", reg.FullDomain)
+			_, vb := b.txt("tcp", reg.FullDomain)
+			if !slices.Equal(va, set.Values) || !slices.Equal(vb, set.Values) {
+				return false
+			}
+		}
+		return true
+	})
+	within(t, 15*time.Second, "the cut server's /health back to 200", func() bool { return health(b) == http.StatusOK })
+}
+
+// TestPeriodicResync: a change another server makes that no notification
+// announces (written straight into the database) is served after the next
+// periodic resync.
+func TestPeriodicResync(t *testing.T) {
+	dsn := pgtest.Database(t)
+	h := startHub(t, func(c *config.Config) {
+		c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn
+		c.Hub.ResyncInterval = 300 * time.Millisecond
+	})
+	reg := h.register("")
+	h.update(reg, valueA)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE txt SET value = $1, seq = seq + 10 WHERE subdomain = $2 AND value = $3`, valueB, reg.Subdomain, valueA); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, "the silent change served after a resync", func() bool {
+		_, values := h.txt("udp", reg.FullDomain)
+		return slices.Equal(values, []string{valueB})
+	})
 }
 
 type fixture struct {

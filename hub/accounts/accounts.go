@@ -70,6 +70,7 @@ type Service struct {
 	store store.Store
 	index *Index
 	creds *credCache
+	sync  *syncer
 	opts  Options
 	log   *slog.Logger
 }
@@ -89,7 +90,7 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), opts: opts, log: log}
+	return &Service{store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), sync: newSyncer(), opts: opts, log: log}
 }
 
 // Index is the in-memory view of TXT values.
@@ -115,15 +116,8 @@ func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.sweepEvery(ctx, min(time.Minute, s.opts.PresentExpiry/4)) })
-	return s.store.Watch(ctx, func(sub string) {
-		if sub == "" {
-			if err := s.Load(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("reloading accounts after a gap in notifications", "err", err)
-			}
-			return
-		}
-		s.refresh(ctx, sub)
-	})
+	wg.Go(func() { s.sync.run(ctx, s) })
+	return s.store.Watch(ctx, s.sync.mark)
 }
 
 func (s *Service) sweepEvery(ctx context.Context, every time.Duration) {
@@ -151,18 +145,18 @@ func (s *Service) Sweep(ctx context.Context) error {
 	return err
 }
 
-func (s *Service) refresh(ctx context.Context, sub string) {
+// refresh reads one account again into the index.
+func (s *Service) refresh(ctx context.Context, sub string) error {
 	set, err := s.store.TXT(ctx, sub)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.index.Remove(strings.ToLower(sub))
 	case err != nil:
-		if ctx.Err() == nil {
-			s.log.Error("refreshing account", "subdomain", sub, "err", err)
-		}
+		return err
 	default:
 		s.index.Set(strings.ToLower(sub), set)
 	}
+	return nil
 }
 
 // Registration is a new account's credentials, shown once.
@@ -344,9 +338,7 @@ func (s *Service) changeTXT(ctx context.Context, subdomain, value string,
 	case errors.Is(err, store.ErrNotFound) || errors.As(err, &limit):
 		return err
 	case err != nil:
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		s.refresh(rctx, subdomain)
+		s.sync.mark(subdomain)
 		return err
 	}
 	s.index.Set(strings.ToLower(subdomain), set)
@@ -366,5 +358,10 @@ func (s *Service) Deregister(ctx context.Context, username string) error {
 	return nil
 }
 
-// Ping reports whether the store answers.
-func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+// Ping reports whether the store answers and the index is in step with it.
+func (s *Service) Ping(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return err
+	}
+	return s.sync.behind()
+}

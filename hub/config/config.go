@@ -108,6 +108,9 @@ type Hub struct {
 	PresentExpiry time.Duration `toml:"present_expiry"`
 	// PresentLimit is how many presented values one account may hold at once.
 	PresentLimit int `toml:"present_limit"`
+	// ResyncInterval is how often a server sharing a PostgreSQL database
+	// reads every account again, beside the notifications; 0 never.
+	ResyncInterval time.Duration `toml:"resync_interval"`
 }
 
 // TXT formats accepted in [acmehub] txt_format.
@@ -170,7 +173,7 @@ func baseline() Config {
 		Log: Log{Level: "info", Type: "stdout", Format: "json"},
 		Hub: Hub{
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
-			PresentExpiry: time.Hour, PresentLimit: 100,
+			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
 		},
 	}
 }
@@ -331,6 +334,9 @@ func (c *Config) Validate() error {
 	}
 	if h.PresentExpiry < time.Minute {
 		bad("[acmehub] present_expiry %s: must be at least 1m", h.PresentExpiry)
+	}
+	if h.ResyncInterval < 0 {
+		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval)
 	}
 	if h.PresentLimit < 1 {
 		bad("[acmehub] present_limit %d: must be at least 1", h.PresentLimit)

@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +17,8 @@ import (
 
 // notifyChannel is the PostgreSQL channel on which every write names the
 // subdomain it changed, so that each acmehub process sharing the database
-// refreshes its in-memory view.
+// refreshes its in-memory view. The payload is "<subdomain> <origin>", origin
+// naming the store that wrote, so that a process skips its own writes.
 const notifyChannel = "acmehub_txt"
 
 var postgresDialect = dialect{
@@ -68,17 +73,27 @@ func OpenPostgres(ctx context.Context, connection string, opts Options) (Store, 
 		return nil, fmt.Errorf("postgres %s: %w", redact(connection), err)
 	}
 	s.w = txWriter{db: db}
-	s.watch = func(ctx context.Context, fn func(string)) error { return listen(ctx, cfg, s.opts.Log, fn) }
+	s.origin = newOrigin()
+	s.watch = func(ctx context.Context, fn func(string)) error {
+		return listen(ctx, cfg, s.origin, s.opts.ResyncInterval, s.opts.Log, fn)
+	}
 	return s, nil
 }
 
-// listen delivers every notification on notifyChannel to fn until ctx ends,
-// reconnecting after failures. After each (re)connection it calls fn("") since
-// notifications sent while disconnected are lost.
-func listen(ctx context.Context, cfg *pgx.ConnConfig, log *slog.Logger, fn func(string)) error {
+func newOrigin() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// listen delivers every other store's notification on notifyChannel to fn
+// until ctx ends, reconnecting after failures. After each (re)connection it
+// calls fn("") since notifications sent while disconnected are lost, and
+// again every resync (when not 0) as a safety net.
+func listen(ctx context.Context, cfg *pgx.ConnConfig, origin string, resync time.Duration, log *slog.Logger, fn func(string)) error {
 	backoff := 100 * time.Millisecond
 	for {
-		err := listenOnce(ctx, cfg, fn, func() { backoff = 100 * time.Millisecond })
+		err := listenOnce(ctx, cfg, origin, resync, fn, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -92,8 +107,10 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, log *slog.Logger, fn func(
 	}
 }
 
-func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, fn func(string), connected func()) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, origin string, resync time.Duration, fn func(string), connected func()) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -103,11 +120,24 @@ func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, fn func(string), conne
 	}
 	connected()
 	fn("")
+	next := time.Now().Add(resync)
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if resync > 0 {
+			wctx, cancel = context.WithDeadline(ctx, next)
+		}
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			if sub, from, _ := strings.Cut(n.Payload, " "); from != origin {
+				fn(sub)
+			}
+		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			fn("")
+			next = time.Now().Add(resync)
+		default:
 			return err
 		}
-		fn(n.Payload)
 	}
 }

@@ -95,6 +95,8 @@ type sqlStore struct {
 	opts  Options
 	w     writer
 	watch func(ctx context.Context, fn func(string)) error
+	// origin tags this store's notifications, so its own Watch skips them.
+	origin string
 }
 
 func newSQLStore(db *sql.DB, d dialect, opts Options) *sqlStore {
@@ -157,7 +159,7 @@ func (s *sqlStore) notify(ctx context.Context, tx *sql.Tx, subdomain string) err
 	if s.q.notify == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q.notify, subdomain)
+	_, err := tx.ExecContext(ctx, s.q.notify, subdomain+" "+s.origin)
 	return err
 }
 

@@ -85,9 +85,10 @@ type Store interface {
 	// Each calls fn for every account, including those holding no value.
 	Each(ctx context.Context, fn func(subdomain string, set TXTSet) error) error
 	// Watch calls fn with the subdomain of every account that another process
-	// changed, and with "" whenever changes may have been missed and everything
-	// must be read again. It returns when ctx ends. A store that only one
-	// process writes returns at once.
+	// changed (never for this store's own writes), and with "" whenever
+	// changes may have been missed and everything must be read again: after
+	// each (re)connection, and every Options.ResyncInterval. It returns when
+	// ctx ends. A store that only one process writes returns at once.
 	Watch(ctx context.Context, fn func(subdomain string)) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -103,6 +104,9 @@ type Options struct {
 	HoldLimit int
 	// Now is the clock that writes and expiries read; nil means time.Now.
 	Now func() time.Time
+	// ResyncInterval is how often Watch asks for everything to be read again
+	// even without a sign of missed changes; 0 never.
+	ResyncInterval time.Duration
 	// Log receives the store's own events (a lost PostgreSQL listener); nil discards them.
 	Log *slog.Logger
 }

@@ -306,6 +306,28 @@ func TestConcurrentWrites(t *testing.T) {
 	})
 }
 
+// TestWatchResyncs: Watch asks for everything to be read again every
+// ResyncInterval, beside the notifications.
+func TestWatchResyncs(t *testing.T) {
+	dsn := pgtest.Database(t)
+	s := openOrFail(t, "postgres", dsn, store.Options{ResyncInterval: 100 * time.Millisecond})
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resyncs := make(chan struct{}, 16)
+	go s.Watch(wctx, func(sub string) {
+		if sub == "" {
+			resyncs <- struct{}{}
+		}
+	})
+	for i := range 3 { // the one on connecting, then periodic ones
+		select {
+		case <-resyncs:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("resync %d did not come", i)
+		}
+	}
+}
+
 func TestWatchSeesOtherProcess(t *testing.T) {
 	dsn := pgtest.Database(t)
 	a := openOrFail(t, "postgres", dsn, store.Options{})
@@ -337,6 +359,16 @@ func TestWatchSeesOtherProcess(t *testing.T) {
 	mustAdd(t, a, acct.Subdomain, "A")
 	if got := next(); got != acct.Subdomain {
 		t.Errorf("after AddTXT: event %q, want %q", got, acct.Subdomain)
+	}
+	// The watching store's own writes are not announced to it: it has them.
+	own := account(2)
+	if err := b.Register(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, b, own.Subdomain, "B")
+	mustAdd(t, a, acct.Subdomain, "C")
+	if got := next(); got != acct.Subdomain {
+		t.Errorf("after writes through both: event %q, want only %q", got, acct.Subdomain)
 	}
 	cancel()
 	if err := <-done; err != nil {
