@@ -109,7 +109,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 	webhook := testenv.StartCmd(t, cmd, "webhook",
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", filepath.Join(dir, "certs"),
 		"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
-		"--server", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
+		"--server-domain", "auth.example.org", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
 		"--server-db-connection", filepath.Join(dir, "data", "acmehub.db"), "--server-log-format", "json",
 		"--delegation-check", "off")
 	if err := webhook.WaitReady(30 * time.Second); err != nil {
@@ -201,6 +201,16 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 		if err := cm.Present(request(good)); err != nil {
 			t.Errorf("Present after bad requests: %v", err)
+		}
+	})
+
+	t.Run("SIGTERM closes the embedded server and exits 0", func(t *testing.T) {
+		webhook.Cmd.Process.Signal(syscall.SIGTERM)
+		if code := webhook.Wait(30 * time.Second); code != 0 {
+			t.Errorf("exit code %d after SIGTERM:\n%s", code, webhook.Output())
+		}
+		if !strings.Contains(webhook.Output(), `"msg":"stopped"`) {
+			t.Errorf("the embedded server did not stop in order:\n%s", webhook.Output())
 		}
 	})
 }

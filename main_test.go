@@ -245,12 +245,45 @@ func TestWebhookNeedsGroupName(t *testing.T) {
 
 func TestWebhookRefusesBadServerConfig(t *testing.T) {
 	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
-		"webhook", "--server", "--server-dns-protocol", "sctp", "--delegation-check", "off")
+		"webhook", "--server-domain", "acme.example.org", "--server-dns-protocol", "sctp", "--delegation-check", "off")
 	if code := p.Wait(10 * time.Second); code == 0 {
 		t.Error("exit code 0 with an invalid embedded server configuration")
 	}
 	if !strings.Contains(p.Output(), `protocol "sctp"`) {
 		t.Errorf("no clear error:\n%s", p.Output())
+	}
+}
+
+func TestWebhookEmbeddedServerNeedsAZone(t *testing.T) {
+	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
+		"webhook", "--server", "--delegation-check", "off")
+	if code := p.Wait(10 * time.Second); code == 0 {
+		t.Error("exit code 0 for an embedded server without a zone")
+	}
+	if !strings.Contains(p.Output(), "needs its zone: give --server-config") {
+		t.Errorf("no clear error:\n%s", p.Output())
+	}
+	if strings.Contains(p.Output(), "acmehub server ready") {
+		t.Error("the demo zone was served")
+	}
+}
+
+// TestWebhookClosesEmbeddedServer: when the extension apiserver cannot run
+// (here: no cluster to reach), the webhook exits non-zero, and only after
+// its embedded server has closed its listeners and database.
+func TestWebhookClosesEmbeddedServer(t *testing.T) {
+	dir := t.TempDir()
+	p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org", "KUBERNETES_SERVICE_HOST=", "KUBECONFIG="}},
+		"webhook", "--server-domain", "acme.example.org", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
+		"--server-db-connection", filepath.Join(dir, "db"), "--server-log-format", "json", "--delegation-check", "off",
+		"--secure-port", "0", "--kubeconfig", filepath.Join(dir, "missing.kubeconfig"))
+	if code := p.Wait(30 * time.Second); code == 0 {
+		t.Fatalf("exit code 0 although the apiserver could not run:\n%s", p.Output())
+	}
+	out := p.Output()
+	stopped, failed := strings.Index(out, `"msg":"stopped"`), strings.Index(out, `"msg":"webhook stopped"`)
+	if stopped < 0 || failed < stopped {
+		t.Errorf("the embedded server was not closed before the webhook ended:\n%s", out)
 	}
 }
 

@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,6 +59,11 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []s
 		if fs.Changed(prefix + name) {
 			*dst = value
 		}
+	}
+	if f.config == "" && fs.Changed(prefix+"domain") {
+		// The built-in default's name server and records are the demo zone's.
+		d := strings.TrimSuffix(f.domain, ".")
+		cfg.General.NSName, cfg.General.NSAdmin, cfg.General.Records = d, "hostmaster."+d, nil
 	}
 	set("dns-listen", &cfg.General.Listen, f.listen)
 	set("dns-protocol", &cfg.General.Protocol, f.protocol)

@@ -2,16 +2,19 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"sync"
 
-	whcmd "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd"
+	whserver "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd/server"
+	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/component-base/logs"
 	"k8s.io/component-base/metrics/legacyregistry"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/accounts"
@@ -34,7 +37,7 @@ type webhookFlags struct {
 
 func (f *webhookFlags) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("acmehub webhook", pflag.ContinueOnError)
-	fs.BoolVar(&f.embedded, "server", false, "run the acmehub server embedded, on the built-in default unless --server-config is given")
+	fs.BoolVar(&f.embedded, "server", false, "run an acmehub server embedded (implied by any --server-* flag); its zone comes from --server-config or --server-domain")
 	f.server.register(fs, "server-")
 	fs.StringVar(&f.delegationCheck, "delegation-check", "warn", "check that _acme-challenge.<name> is a CNAME to the account before presenting: off, warn or enforce (an Issuer's delegationCheck overrides it)")
 	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers (host:port) for the delegation check; default: /etc/resolv.conf")
@@ -86,6 +89,10 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	}
 
 	embedded := f.embedded || f.server.config != "" || changedWithPrefix(fs, "server-")
+	if embedded && f.server.config == "" && !fs.Changed("server-domain") {
+		return errors.New("the embedded acmehub server needs its zone: give --server-config (an acme-dns config.cfg) " +
+			"or --server-domain (the zone delegated to it, e.g. acme.example.org)")
+	}
 	logCfg := config.Default().Log
 	logCfg.Format = "json"
 	var (
@@ -108,23 +115,14 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	}
 
 	var (
-		svc  *accounts.Service
-		wg   sync.WaitGroup
-		stop = func() {}
+		srv *hub.Server
+		svc *accounts.Service
 	)
 	if embedded {
-		srv, err := hub.New(ctx, cfg, log.With("component", "server"))
-		if err != nil {
+		if srv, err = hub.New(ctx, cfg, log.With("component", "server")); err != nil {
 			return fmt.Errorf("embedded acmehub server: %w", err)
 		}
 		svc = srv.Accounts()
-		srvCtx, cancel := context.WithCancel(ctx)
-		stop = cancel
-		wg.Go(func() {
-			if err := srv.Run(srvCtx); err != nil {
-				log.Error("embedded acmehub server stopped", "err", err)
-			}
-		})
 	}
 	s := acmedns.New(acmedns.Options{
 		Embedded:        svc,
@@ -136,12 +134,59 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	})
 	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name()}, "embedded_server", embedded)
 
-	// The extension apiserver reads its flags from the command line.
-	os.Args = append([]string{os.Args[0]}, apiserverArgs...)
-	whcmd.RunWebhookServer(groupName, s)
-	stop()
-	wg.Wait()
+	apiserver := func(ctx context.Context) error {
+		// What cert-manager's RunWebhookServer does, without its process-wide
+		// exit handler: that would os.Exit past the embedded server's shutdown.
+		logs.InitLogs()
+		defer logs.FlushLogs()
+		ctrl.SetLogger(logf.Log)
+		cmd := whserver.NewCommandStartWebhookServer(ctx, groupName, s)
+		cmd.SetArgs(apiserverArgs)
+		cmd.SilenceUsage = true
+		return cmd.ExecuteContext(logf.NewContext(ctx, logf.Log, "acmehub-webhook"))
+	}
+	var embeddedRun func(context.Context) error
+	if srv != nil {
+		embeddedRun = srv.Run
+	}
+	if err := runTogether(ctx, apiserver, embeddedRun); err != nil {
+		log.Error("webhook stopped", "err", err)
+		return exitError{code: 1}
+	}
 	return nil
+}
+
+// errEmbeddedStopped ends the webhook when its embedded server stops on its
+// own: the webhook must not serve challenges nobody answers.
+var errEmbeddedStopped = errors.New("the embedded acmehub server stopped")
+
+// runTogether runs the extension apiserver and, when not nil, the embedded
+// server until ctx ends (SIGTERM) or either stops. Whichever way it ends, the
+// embedded server's listeners and database are closed before it returns. It
+// returns an error when either stopped with one, or when the embedded server
+// stopped while the webhook was still meant to run.
+func runTogether(ctx context.Context, apiserver, embedded func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	embeddedDone := make(chan error, 1)
+	if embedded != nil {
+		go func() {
+			err := embedded(ctx)
+			if ctx.Err() == nil {
+				err = errors.Join(errEmbeddedStopped, err)
+				cancel(err) // the apiserver shuts down
+			}
+			embeddedDone <- err
+		}()
+	} else {
+		embeddedDone <- nil
+	}
+	err := apiserver(ctx)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	cancel(nil)
+	return errors.Join(err, <-embeddedDone)
 }
 
 // splitArgs separates the flags fs defines from the others, keeping order.

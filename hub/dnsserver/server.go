@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -79,14 +80,17 @@ func (s *Server) Serve() error {
 	return first
 }
 
-// Shutdown stops listening and waits for answers under way.
+// Shutdown stops listening and waits for answers under way. It may come
+// before Serve has started every socket: the sockets are closed, so a Serve
+// starting late returns at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, srv := range s.servers {
-		if err := srv.ShutdownContext(ctx); err != nil {
+		if err := srv.ShutdownContext(ctx); err != nil && !strings.Contains(err.Error(), "server not started") {
 			errs = append(errs, err)
 		}
 	}
+	s.Close()
 	return errors.Join(errs...)
 }
 
