@@ -98,6 +98,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		return nil, err
 	}
 
+	trusted, err := config.ParsePrefixes(cfg.Hub.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("[acmehub] trusted_proxies: %w", err)
+	}
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	opts := api.Options{
 		DisableRegistration:  cfg.API.DisableRegistration,
@@ -106,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		CORSOrigins:          cfg.API.CORSOrigins,
 		UseHeader:            cfg.API.UseHeader,
 		HeaderName:           cfg.API.HeaderName,
+		TrustedProxies:       trusted,
 		HSTS:                 hsts(cfg.API),
 		Registerer:           reg,
 		Log:                  log.With("component", "api"),

@@ -329,6 +329,7 @@ func TestUseHeader(t *testing.T) {
 		{"", 401},
 		{"203.0.113.1", 401},
 		{"203.0.113.1, 192.0.2.7", 200},
+		{"192.0.2.7, 203.0.113.1", 401}, // the client prepended an allowed address
 		{"not-an-ip", 401},
 	} {
 		r := h.do("POST", "/update", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password, "X-Forwarded-For": tt.xff},

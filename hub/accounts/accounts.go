@@ -281,20 +281,17 @@ func (s *Service) Authenticate(ctx context.Context, username, apiKey string) (st
 	return acct, nil
 }
 
-// Allowed reports whether an update from any of ips may change acct.
-func Allowed(acct store.Account, ips []netip.Addr) bool {
+// Allowed reports whether an update from ip may change acct. An invalid ip
+// (the client's address is not known) passes only an account without
+// allowfrom.
+func Allowed(acct store.Account, ip netip.Addr) bool {
 	if len(acct.AllowFrom) == 0 {
 		return true
 	}
 	for _, c := range acct.AllowFrom {
 		prefix, err := netip.ParsePrefix(c)
-		if err != nil {
-			continue
-		}
-		for _, ip := range ips {
-			if prefix.Contains(ip.Unmap()) {
-				return true
-			}
+		if err == nil && ip.IsValid() && prefix.Contains(ip.Unmap()) {
+			return true
 		}
 	}
 	return false

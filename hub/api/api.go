@@ -39,11 +39,15 @@ type Options struct {
 	RegistrationUser, RegistrationPassword string
 	// CORSOrigins are the allowed browser origins; "*" and patterns with one * are accepted.
 	CORSOrigins []string
-	// UseHeader takes the client's addresses for allowfrom from HeaderName
-	// (comma-separated) instead of the connection. Only behind a trusted proxy:
-	// clients can set the header themselves.
+	// UseHeader takes the client's address for allowfrom from HeaderName
+	// (comma-separated, each proxy appending the address it saw) instead of
+	// the connection: the right-most address that is not a trusted proxy.
 	UseHeader  bool
 	HeaderName string
+	// TrustedProxies are the proxies whose addresses UseHeader skips. When
+	// set, the header is only read from a connection coming from one of
+	// them; when empty, the connection's peer is taken as the one proxy.
+	TrustedProxies []netip.Prefix
 	// HSTS is the Strict-Transport-Security value to send; empty sends none.
 	HSTS string
 	// Metrics, when set, is served at GET /metrics.
@@ -281,29 +285,51 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Accoun
 		writeError(w, http.StatusInternalServerError, "db_error")
 		return store.Account{}, false
 	}
-	if !accounts.Allowed(acct, a.clientIPs(r)) {
-		a.log.Info("update refused by allowfrom", "username", acct.Username, "remote", r.RemoteAddr)
+	if ip := a.clientIP(r); !accounts.Allowed(acct, ip) {
+		a.log.Info("update refused by allowfrom", "username", acct.Username, "client", ip, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
 	}
 	return acct, true
 }
 
-// clientIPs are the addresses allowfrom is checked against.
-func (a *API) clientIPs(r *http.Request) []netip.Addr {
-	var ips []netip.Addr
-	if a.opts.UseHeader {
-		for _, part := range strings.Split(r.Header.Get(a.opts.HeaderName), ",") {
-			if ip, err := netip.ParseAddr(strings.TrimSpace(part)); err == nil {
-				ips = append(ips, ip)
-			}
-		}
-		return ips
-	}
+// clientIP is the address allowfrom is checked against: the connection's
+// peer, or with UseHeader the right-most address of the header that is not a
+// trusted proxy. Addresses a client writes into the header itself stand to
+// the left of what its proxy appends, so they are never reached. The zero
+// Addr means the client's address is not known.
+func (a *API) clientIP(r *http.Request) netip.Addr {
+	peer := netip.Addr{}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		ips = append(ips, ap.Addr())
+		peer = ap.Addr().Unmap()
 	}
-	return ips
+	if !a.opts.UseHeader || len(a.opts.TrustedProxies) > 0 && !a.trusted(peer) {
+		return peer
+	}
+	header := strings.Join(r.Header.Values(a.opts.HeaderName), ",")
+	if strings.TrimSpace(header) == "" {
+		return peer
+	}
+	parts := strings.Split(header, ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			return netip.Addr{} // a proxy would not write this: unknown
+		}
+		if ip = ip.Unmap(); i == 0 || !a.trusted(ip) {
+			return ip
+		}
+	}
+	return netip.Addr{}
+}
+
+func (a *API) trusted(ip netip.Addr) bool {
+	for _, p := range a.opts.TrustedProxies {
+		if ip.IsValid() && p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // txtRequest authenticates a request changing one TXT value and decodes it.

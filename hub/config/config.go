@@ -108,6 +108,9 @@ type Hub struct {
 	PresentExpiry time.Duration `toml:"present_expiry"`
 	// PresentLimit is how many presented values one account may hold at once.
 	PresentLimit int `toml:"present_limit"`
+	// TrustedProxies are the proxies (addresses or CIDRs) in front of the
+	// API whose entries [api] use_header skips to find the client's address.
+	TrustedProxies []string `toml:"trusted_proxies"`
 	// ResyncInterval is how often a server sharing a PostgreSQL database
 	// reads every account again, beside the notifications; 0 never.
 	ResyncInterval time.Duration `toml:"resync_interval"`
@@ -335,6 +338,9 @@ func (c *Config) Validate() error {
 	if h.PresentExpiry < time.Minute {
 		bad("[acmehub] present_expiry %s: must be at least 1m", h.PresentExpiry)
 	}
+	if _, err := ParsePrefixes(h.TrustedProxies); err != nil {
+		bad("[acmehub] trusted_proxies: %w", err)
+	}
 	if h.ResyncInterval < 0 {
 		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval)
 	}
@@ -345,6 +351,24 @@ func (c *Config) Validate() error {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
 	}
 	return errors.Join(errs...)
+}
+
+// ParsePrefixes reads addresses and CIDRs ("10.0.0.1", "10.0.0.0/8", "::1").
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 func splitHostPort(addr string) (string, int, error) {

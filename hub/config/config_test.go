@@ -159,6 +159,7 @@ func TestValidateErrors(t *testing.T) {
 		{"bad metrics address", func(c *Config) { c.Hub.MetricsListen = "9090" }, "metrics_listen"},
 		{"present_expiry too short", func(c *Config) { c.Hub.PresentExpiry = time.Second }, "present_expiry 1s: must be at least 1m"},
 		{"present_limit 0", func(c *Config) { c.Hub.PresentLimit = 0 }, "present_limit 0"},
+		{"bad trusted proxy", func(c *Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, `trusted_proxies: "proxy.local" is neither`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
