@@ -462,6 +462,24 @@ func TestPresent(t *testing.T) {
 	}
 }
 
+// TestAPIOnIPv6 listens on ::1 written as acme-dns's sample writes it,
+// "[::1]", and plainly.
+func TestAPIOnIPv6(t *testing.T) {
+	for _, ip := range []string{"[::1]", "::1"} {
+		t.Run(ip, func(t *testing.T) {
+			h := startHub(t, func(c *config.Config) { c.API.IP = ip; c.General.Listen = "[::1]:0" })
+			if !strings.HasPrefix(h.api, "http://[::1]:") {
+				t.Fatalf("API bound at %s", h.api)
+			}
+			reg := h.register("")
+			if r := h.update(reg, valueA); r.status != 200 {
+				t.Fatalf("update over IPv6: %d %s", r.status, r.body)
+			}
+			h.wantTXT(reg.FullDomain, valueA)
+		})
+	}
+}
+
 func TestHTTPRules(t *testing.T) {
 	h := startHub(t, func(c *config.Config) { c.API.CORSOrigins = []string{"https://*.example.org"} })
 	tests := []struct {

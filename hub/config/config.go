@@ -71,8 +71,11 @@ type API struct {
 	HSTSPreload         bool     `toml:"hsts_preload"`
 }
 
-// Addr is the API's listen address, ip:port.
-func (a API) Addr() string { return net.JoinHostPort(a.IP, string(a.Port)) }
+// Addr is the API's listen address, ip:port. The ip may be written with
+// brackets, as acme-dns's sample configuration writes IPv6 ("[::1]").
+func (a API) Addr() string {
+	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(a.IP, "["), "]"), string(a.Port))
+}
 
 // Log is the [logconfig] section.
 type Log struct {
@@ -275,7 +278,7 @@ func (c *Config) Validate() error {
 
 	a := c.API
 	if a.IP != "" {
-		if _, err := netip.ParseAddr(strings.Trim(a.IP, "[]")); err != nil {
+		if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(a.IP, "["), "]")); err != nil {
 			bad("[api] ip %q is not an IP address", a.IP)
 		}
 	}

@@ -237,3 +237,23 @@ func FuzzParse(f *testing.F) {
 		c.Validate() //nolint:errcheck // must only not panic
 	})
 }
+
+func TestAPIAddr(t *testing.T) {
+	for ip, want := range map[string]string{
+		"127.0.0.1": "127.0.0.1:8080",
+		"::1":       "[::1]:8080",
+		"[::1]":     "[::1]:8080",
+		"[::]":      "[::]:8080",
+		"":          ":8080",
+	} {
+		a := API{IP: ip, Port: "8080"}
+		if got := a.Addr(); got != want {
+			t.Errorf("ip %q: Addr = %q, want %q", ip, got, want)
+		}
+	}
+	c := Default()
+	c.API.IP = "[[::1]]"
+	if err := c.Validate(); err == nil {
+		t.Error("[[::1]] accepted")
+	}
+}
