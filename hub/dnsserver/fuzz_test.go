@@ -35,6 +35,10 @@ func FuzzServeDNS(f *testing.F) {
 		question("big.auth.example.org.", dns.TypeTXT),
 		question("x.example.com.", dns.TypeA),
 		question("under.auth.example.org.", dns.TypeCNAME),
+		question("_acme-challenge.app.auth.example.org.", dns.TypeTXT),
+		question("loop1.auth.example.org.", dns.TypeA),
+		question("c0.auth.example.org.", dns.TypeANY),
+		question(`x\.auth.example.org.`, dns.TypeTXT),
 	} {
 		q.SetEdns0(4096, true)
 		b, err := q.Pack()
@@ -43,7 +47,7 @@ func FuzzServeDNS(f *testing.F) {
 		}
 		f.Add(b, true)
 	}
-	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{withValues: {valueA, valueB}, noValues: nil}}, nil, nil)
+	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{withValues: {valueA, `quote" back\slash`}, noValues: nil}}, nil, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

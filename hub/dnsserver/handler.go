@@ -95,7 +95,7 @@ func NewHandler(z Zone, src Source, m *Metrics, log *slog.Logger) (*Handler, err
 			return nil, fmt.Errorf("records[%d] %q: no record", i, text)
 		}
 		name := dns.CanonicalName(rr.Header().Name)
-		if name != origin && !strings.HasSuffix(name, h.suffix) {
+		if !dns.IsSubDomain(origin, name) {
 			return nil, fmt.Errorf("records[%d] %q: %s is outside the zone %s", i, text, name, origin)
 		}
 		if rr.Header().Rrtype == dns.TypeSOA {
@@ -190,7 +190,7 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(q.Name)
-	if name != h.origin && !strings.HasSuffix(name, h.suffix) {
+	if !h.inZone(name) {
 		m.Rcode = dns.RcodeRefused
 		return m
 	}
@@ -204,60 +204,103 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	}
 	m.Authoritative = true
 
-	exists := false
-	if n := h.names[name]; n != nil {
-		exists = true
-		h.static(m, n, q)
-	}
-	if sub, ok := h.accountLabel(name); ok && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY) {
-		if values, found := h.src.Lookup(sub); found {
-			exists = true
-			for _, v := range values {
-				m.Answer = append(m.Answer, &dns.TXT{
-					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: h.ttl},
-					Txt: []string{v},
-				})
-			}
+	// Follow in-zone CNAMEs as RFC 1034 section 4.3.2 says: the answer holds
+	// each CNAME and then the records of the asked type at its target; the
+	// rcode is the last name's (RFC 6604). A chain leaving the zone ends with
+	// its CNAME, for the resolver to follow; a loop or an overlong chain ends
+	// where it stands.
+	owner := q.Name
+	seen := map[string]bool{}
+	for hops := 0; ; hops++ {
+		seen[name] = true
+		rrs, cname, exists := h.lookup(name, owner, q.Qtype)
+		m.Answer = append(m.Answer, rrs...)
+		if !exists {
+			m.Rcode = dns.RcodeNameError
+			m.Ns = []dns.RR{h.negSOA}
+			return m
 		}
-	} else if ok && !exists {
-		_, exists = h.src.Lookup(sub)
+		if cname == nil {
+			break
+		}
+		m.Answer = append(m.Answer, cname)
+		target := strings.ToLower(cname.Target)
+		if !h.inZone(target) || seen[target] || hops+1 >= maxChain {
+			return m
+		}
+		name, owner = target, cname.Target
 	}
-	switch {
-	case !exists:
-		m.Rcode = dns.RcodeNameError
-		m.Ns = []dns.RR{h.negSOA}
-	case len(m.Answer) == 0:
+	if len(m.Answer) == 0 {
 		m.Ns = []dns.RR{h.negSOA} // NODATA
 	}
 	return m
 }
 
+// maxChain bounds the in-zone CNAMEs one answer follows.
+const maxChain = 8
+
+// inZone reports whether name (lower case, fully qualified) is the origin or
+// below it, label by label: x\.auth.example.org. is not below auth.example.org.
+func (h *Handler) inZone(name string) bool { return dns.IsSubDomain(h.origin, name) }
+
+// lookup returns the records of qtype at name (lower case), with owner as
+// their name; when name holds a CNAME and not the asked type, that CNAME
+// instead; and whether name exists.
+func (h *Handler) lookup(name, owner string, qtype uint16) (rrs []dns.RR, cname *dns.CNAME, exists bool) {
+	if n := h.names[name]; n != nil {
+		exists = true
+		var set []dns.RR
+		switch {
+		case qtype == dns.TypeANY:
+			for _, rs := range n.rrs {
+				set = append(set, rs...)
+			}
+		case len(n.rrs[qtype]) > 0:
+			set = n.rrs[qtype]
+		case len(n.rrs[dns.TypeCNAME]) > 0:
+			c := dns.Copy(n.rrs[dns.TypeCNAME][0]).(*dns.CNAME)
+			c.Hdr.Name = owner
+			return nil, c, true
+		}
+		for _, rr := range set {
+			c := dns.Copy(rr)
+			c.Header().Name = owner
+			rrs = append(rrs, c)
+		}
+	}
+	sub, ok := h.accountLabel(name)
+	if !ok {
+		return rrs, nil, exists
+	}
+	values, found := h.src.Lookup(sub)
+	if !found {
+		return rrs, nil, exists
+	}
+	if qtype == dns.TypeTXT || qtype == dns.TypeANY {
+		for _, v := range values {
+			rrs = append(rrs, &dns.TXT{
+				Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: h.ttl},
+				Txt: []string{escapeTXT(v)},
+			})
+		}
+	}
+	return rrs, nil, true
+}
+
+// escapeTXT writes value in the presentation form miekg/dns packs, so that
+// the wire carries exactly value, backslashes and quotes included.
+func escapeTXT(value string) string {
+	if !strings.ContainsAny(value, `\"`) {
+		return value
+	}
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value)
+}
+
 // accountLabel returns the single label name has under the origin.
 func (h *Handler) accountLabel(name string) (string, bool) {
 	label, ok := strings.CutSuffix(name, h.suffix)
-	if !ok || label == "" || strings.IndexByte(label, '.') >= 0 {
+	if !ok || label == "" || strings.IndexByte(label, '.') >= 0 || strings.IndexByte(label, '\\') >= 0 {
 		return "", false
 	}
 	return label, true
-}
-
-// static answers q from a node of the static zone. A CNAME answers every
-// type it does not hold itself; it is not followed.
-func (h *Handler) static(m *dns.Msg, n *node, q dns.Question) {
-	var rrs []dns.RR
-	switch {
-	case q.Qtype == dns.TypeANY:
-		for _, set := range n.rrs {
-			rrs = append(rrs, set...)
-		}
-	case len(n.rrs[q.Qtype]) > 0:
-		rrs = n.rrs[q.Qtype]
-	default:
-		rrs = n.rrs[dns.TypeCNAME]
-	}
-	for _, rr := range rrs {
-		c := dns.Copy(rr)
-		c.Header().Name = q.Name
-		m.Answer = append(m.Answer, c)
-	}
 }

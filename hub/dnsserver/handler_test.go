@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -43,6 +44,21 @@ var testZone = Zone{
 		"auth.example.org. NS ns1.auth.example.org.",
 		"ns1.auth.example.org. 300 A 198.51.100.2",
 		"www.auth.example.org. CNAME auth.example.org.",
+		"_acme-challenge.app.auth.example.org. CNAME 3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.",
+		"loop1.auth.example.org. CNAME loop2.auth.example.org.",
+		"loop2.auth.example.org. CNAME loop1.auth.example.org.",
+		"away.auth.example.org. CNAME _acme-challenge.app.example.com.",
+		"dangling.auth.example.org. CNAME nothing.auth.example.org.",
+		"c0.auth.example.org. CNAME c1.auth.example.org.",
+		"c1.auth.example.org. CNAME c2.auth.example.org.",
+		"c2.auth.example.org. CNAME c3.auth.example.org.",
+		"c3.auth.example.org. CNAME c4.auth.example.org.",
+		"c4.auth.example.org. CNAME c5.auth.example.org.",
+		"c5.auth.example.org. CNAME c6.auth.example.org.",
+		"c6.auth.example.org. CNAME c7.auth.example.org.",
+		"c7.auth.example.org. CNAME c8.auth.example.org.",
+		"c8.auth.example.org. CNAME c9.auth.example.org.",
+		"c9.auth.example.org. TXT \"end\"",
 		"deep.under.auth.example.org. TXT \"static\"",
 		"big.auth.example.org. TXT \"" + strings.Repeat("x", 250) + "\"",
 		"big.auth.example.org. TXT \"" + strings.Repeat("y", 250) + "\"",
@@ -149,9 +165,42 @@ func TestAnswers(t *testing.T) {
 				"ns1.auth.example.org.\t300\tIN\tA\t198.51.100.2"}}},
 		{"static name lacking the type: NODATA",
 			"ns1.auth.example.org.", dns.TypeAAAA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
-		{"CNAME answers other types, not followed",
+		{"in-zone CNAME followed to the target's records",
 			"www.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org.",
+				"auth.example.org.\t3600\tIN\tA\t198.51.100.1"}}},
+		{"a challenge name kept in the zone: CNAME, then the account's TXT values",
+			"_acme-challenge.APP.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"_acme-challenge.APP.auth.example.org.\t3600\tIN\tCNAME\t3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.",
+				"3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.\t1\tIN\tTXT\t\"" + valueB + "\"",
+				"3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.\t1\tIN\tTXT\t\"" + valueA + "\""}}},
+		{"asked for the CNAME itself: not followed",
+			"www.auth.example.org.", dns.TypeCNAME, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
 				"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org."}}},
+		{"a CNAME loop ends, answered",
+			"loop1.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"loop1.auth.example.org.\t3600\tIN\tCNAME\tloop2.auth.example.org.",
+				"loop2.auth.example.org.\t3600\tIN\tCNAME\tloop1.auth.example.org."}}},
+		{"a CNAME out of the zone is left to the resolver",
+			"away.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"away.auth.example.org.\t3600\tIN\tCNAME\t_acme-challenge.app.example.com."}}},
+		{"a CNAME to a missing name: NXDOMAIN, the CNAME kept (RFC 6604)",
+			"dangling.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true, answer: []string{
+				"dangling.auth.example.org.\t3600\tIN\tCNAME\tnothing.auth.example.org."}}},
+		{"a long chain is cut after 8 CNAMEs",
+			"c0.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+				"c0.auth.example.org.\t3600\tIN\tCNAME\tc1.auth.example.org.",
+				"c1.auth.example.org.\t3600\tIN\tCNAME\tc2.auth.example.org.",
+				"c2.auth.example.org.\t3600\tIN\tCNAME\tc3.auth.example.org.",
+				"c3.auth.example.org.\t3600\tIN\tCNAME\tc4.auth.example.org.",
+				"c4.auth.example.org.\t3600\tIN\tCNAME\tc5.auth.example.org.",
+				"c5.auth.example.org.\t3600\tIN\tCNAME\tc6.auth.example.org.",
+				"c6.auth.example.org.\t3600\tIN\tCNAME\tc7.auth.example.org.",
+				"c7.auth.example.org.\t3600\tIN\tCNAME\tc8.auth.example.org."}}},
+		{"zone membership by labels: x\\.auth.example.org. is outside",
+			"x\\.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeRefused}},
+		{"an account label with an escaped dot is no account",
+			"3cdc87f8\\.09d8.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
 		{"empty non-terminal: NODATA",
 			"under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
 		{"static TXT deep in the zone",
@@ -195,6 +244,30 @@ func TestAnswers(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestValuesServedExactly: a value with backslashes and quotes (txt_format
+// "any") is on the wire exactly as written, not read as escapes.
+func TestValuesServedExactly(t *testing.T) {
+	values := []string{`a\b"c`, `\\`, `"`, `\065`, `plain`}
+	src := &mapSource{m: map[string][]string{withValues: values}}
+	h, err := NewHandler(testZone, src, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := h.answer(question(withValues+".auth.example.org.", dns.TypeTXT)).Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range values {
+		if !bytes.Contains(wire, append([]byte{byte(len(v))}, v...)) {
+			t.Errorf("value %q is not on the wire as written", v)
+		}
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(wire); err != nil || len(r.Answer) != len(values) {
+		t.Fatalf("answer: %v, %v", r, err)
 	}
 }
 
@@ -279,16 +352,42 @@ func TestMalformedQuestions(t *testing.T) {
 			}
 		})
 	}
-	// The server still answers after garbage.
+	if n := questionsWithRcode(t, reg, "FORMERR"); n != 1 {
+		t.Errorf("FORMERR answers counted: %v, want 1 (two questions)", n)
+	}
+
+	// Garbage: shorter than a header it is dropped unanswered; with a header
+	// but no parsable question it is answered FORMERR with its ID.
 	conn, err := net.Dial("udp", udp)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	read := func() *dns.Msg {
+		t.Helper()
+		buf := make([]byte, 512)
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		r := new(dns.Msg)
+		if err := r.Unpack(buf[:n]); err != nil {
+			t.Fatalf("unparsable answer: %v", err)
+		}
+		return r
+	}
 	conn.Write([]byte{0, 1, 2, 3, 4})
-	conn.Close()
-	exchange(t, "udp", udp, question("auth.example.org.", dns.TypeSOA))
-	if n := questionsWithRcode(t, reg, "FORMERR"); n < 1 {
-		t.Errorf("FORMERR count = %v", n)
+	q := question("auth.example.org.", dns.TypeSOA)
+	q.Id = 4242
+	wire, _ := q.Pack()
+	conn.Write(wire)
+	if r := read(); r.Id != 4242 || r.Rcode != dns.RcodeSuccess {
+		t.Fatalf("first answer after a 5-byte packet: id %d %s, want the SOA question's (id 4242): the packet was answered", r.Id, dns.RcodeToString[r.Rcode])
+	}
+	conn.Write([]byte{0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xff, 0xff}) // QDCOUNT 1, a broken name
+	if r := read(); r.Id != 0x1234 || r.Rcode != dns.RcodeFormatError {
+		t.Errorf("header with a broken question: id %#x %s, want FORMERR for id 0x1234", r.Id, dns.RcodeToString[r.Rcode])
 	}
 }
 
