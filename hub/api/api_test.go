@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,9 +60,25 @@ func TestStoreFailures(t *testing.T) {
 	}
 }
 
+// fieldFold returns the value of the one key of obj equal to name without
+// regard to case, and whether there is exactly one.
+func fieldFold(obj map[string]json.RawMessage, name string) (json.RawMessage, bool) {
+	var found json.RawMessage
+	n := 0
+	for k, v := range obj {
+		if strings.EqualFold(k, name) {
+			found, n = v, n+1
+		}
+	}
+	return found, n == 1
+}
+
+// FuzzDecodeRegister: what the decoder accepts survives a round trip, and a
+// lone allowfrom or txtlimit key (in any case, as acme-dns matches keys) is
+// read as a generic JSON decoder reads it.
 func FuzzDecodeRegister(f *testing.F) {
 	for _, seed := range []string{"", "null", "{}", `{"allowfrom":["192.0.2.0/24"]}`, `{"AllowFrom":["[::1]/64"],"txtlimit":3}`,
-		`{"allowfrom":"x"}`, `{"allowfrom":[1]}`, `[]`, `{"allowfrom":null}`, "\x00"} {
+		`{"allowfrom":"x"}`, `{"allowfrom":[1]}`, `[]`, `{"allowfrom":null}`, "\x00", `{"ALLOWFROM":["10.0.0.0/8"],"TxtLimit":2}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -69,18 +86,61 @@ func FuzzDecodeRegister(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := json.Marshal(req); err != nil {
+		out, err := json.Marshal(req)
+		if err != nil {
 			t.Fatalf("decoded request does not encode: %v", err)
+		}
+		again, err := decodeRegister(out)
+		if err != nil || !slices.Equal(again.AllowFrom, req.AllowFrom) || again.TXTLimit != req.TXTLimit {
+			t.Fatalf("round trip: %+v -> %s -> %+v, %v", req, out, again, err)
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil {
+			return
+		}
+		if raw, ok := fieldFold(obj, "allowfrom"); ok {
+			var want []string
+			if json.Unmarshal(raw, &want) == nil && !slices.Equal(req.AllowFrom, want) {
+				t.Fatalf("allowfrom %s read as %q", raw, req.AllowFrom)
+			}
+		}
+		if raw, ok := fieldFold(obj, "txtlimit"); ok {
+			var want int
+			if json.Unmarshal(raw, &want) == nil && req.TXTLimit != want {
+				t.Fatalf("txtlimit %s read as %d", raw, req.TXTLimit)
+			}
 		}
 	})
 }
 
+// FuzzDecodeUpdate: what the decoder accepts survives a round trip, and lone
+// subdomain and txt keys are read as a generic JSON decoder reads them.
 func FuzzDecodeUpdate(f *testing.F) {
-	for _, seed := range []string{`{"subdomain":"a","txt":"b"}`, `{"SubDomain":"a","Txt":"b"}`, `{"subdomain":1}`, "", "null", `{"txt":"\u0000"}`} {
+	for _, seed := range []string{`{"subdomain":"a","txt":"b"}`, `{"SubDomain":"a","Txt":"b"}`, `{"subdomain":1}`, "", "null",
+		`{"txt":"\u0000"}`, `{"subdomain":"a","txt":"b"} trailing`, `{"TXT":"\ud800"}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		decodeUpdate(body) //nolint:errcheck // must only not panic
+		req, err := decodeUpdate(body)
+		if err != nil {
+			return
+		}
+		out, _ := json.Marshal(req)
+		if again, err := decodeUpdate(out); err != nil || again != req {
+			t.Fatalf("round trip: %+v -> %s -> %+v, %v", req, out, again, err)
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil {
+			return
+		}
+		for name, got := range map[string]string{"subdomain": req.Subdomain, "txt": req.TXT} {
+			if raw, ok := fieldFold(obj, name); ok {
+				var want string
+				if json.Unmarshal(raw, &want) == nil && got != want {
+					t.Fatalf("%s %s read as %q", name, raw, got)
+				}
+			}
+		}
 	})
 }
 
@@ -128,6 +188,30 @@ func FuzzAPI(f *testing.F) {
 		}
 		if rec.Header().Get("Vary") != "Origin" {
 			t.Fatalf("no Vary: Origin")
+		}
+		// Nothing outside the rules is ever accepted.
+		switch {
+		case rec.Code == 200 && method == "POST" && (path == "/update" || path == "/present"):
+			got, _ := decodeUpdate([]byte(body))
+			if got.Subdomain != reg.Subdomain || !accounts.ValidTXT(got.TXT) {
+				t.Fatalf("%s accepted %q", path, body)
+			}
+			if values, _ := svc.Index().Lookup(reg.Subdomain); !slices.Contains(values, got.TXT) {
+				t.Fatalf("%s answered 200 but %q is not served", path, got.TXT)
+			}
+		case rec.Code == 201:
+			var out registerResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("register answer %q: %v", rec.Body, err)
+			}
+			for _, c := range out.AllowFrom {
+				if _, err := netip.ParsePrefix(c); err != nil {
+					t.Fatalf("registered with allowfrom %q", c)
+				}
+			}
+			if out.TXTLimit < 0 || out.TXTLimit > 10 {
+				t.Fatalf("registered with txtlimit %d", out.TXTLimit)
+			}
 		}
 	})
 }
