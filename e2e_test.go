@@ -16,6 +16,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -204,6 +205,36 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 	})
 
+	t.Run("a Secret outside the webhook's resourceNames is refused clearly", func(t *testing.T) {
+		cfg := issuerConfig(map[string]any{"accountSecretRef": map[string]string{"name": "someone-elses"}})
+		err := cm.Present(request(cfg))
+		if err == nil || !strings.Contains(err.Error(), "secret team-a/someone-elses: the webhook's service account may not read it") {
+			t.Fatalf("Present = %v", err)
+		}
+	})
+
+	t.Run("memory stays flat with 1,000 unrelated Secrets in the namespace", func(t *testing.T) {
+		before := rssKiB(t, webhook.Cmd.Process.Pid)
+		payload := map[string][]byte{"blob": make([]byte, 32<<10)}
+		for i := range 1000 {
+			if _, err := kube.CoreV1().Secrets(teamNS).Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("unrelated-%04d", i)}, Data: payload,
+			}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 5 {
+			if err := cm.Present(request(good)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after := rssKiB(t, webhook.Cmd.Process.Pid)
+		t.Logf("webhook RSS: %d KiB before, %d KiB after 1,000 unrelated Secrets of 32 KiB (31 MiB) appeared", before, after)
+		if after-before > 16<<10 {
+			t.Errorf("RSS grew by %d KiB: unrelated Secrets are held", after-before)
+		}
+	})
+
 	t.Run("SIGTERM closes the embedded server and exits 0", func(t *testing.T) {
 		webhook.Cmd.Process.Signal(syscall.SIGTERM)
 		if code := webhook.Wait(30 * time.Second); code != 0 {
@@ -213,6 +244,24 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 			t.Errorf("the embedded server did not stop in order:\n%s", webhook.Output())
 		}
 	})
+}
+
+// rssKiB reads a process's resident set size.
+func rssKiB(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kib int
+			fmt.Sscan(rest, &kib)
+			return kib
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }
 
 func worldReadableDir(t *testing.T) string {
@@ -291,7 +340,9 @@ func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
 	t.Helper()
 	rbac := kube.RbacV1()
 	roles := map[string][]rbacv1.PolicyRule{
-		"acmehub-webhook:secret-reader": {{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}}},
+		// Narrowed to the account Secrets by name ("missing" is named but absent).
+		"acmehub-webhook:secret-reader": {{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"},
+			ResourceNames: []string{"acme-dns-app", "missing"}}},
 		"acmehub-webhook:domain-solver": {{APIGroups: []string{groupName}, Resources: []string{"*"}, Verbs: []string{"create"}}},
 	}
 	for name, rules := range roles {

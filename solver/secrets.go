@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
@@ -14,45 +17,100 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// Secrets reads Secrets through informer caches, one per namespace, started
-// the first time a challenge needs a Secret there: a challenge costs no API
-// request once its namespace is watched. The webhook's service account needs
-// get, list and watch on Secrets in those namespaces.
+// DefaultSecretIdle is how long a Secret's watch lives after its last read.
+const DefaultSecretIdle = 15 * time.Minute
+
+// Secrets reads Secrets through a watch of each Secret a challenge needs,
+// and only those: one watch per namespace and name (a metadata.name field
+// selector), started on first use and stopped once unused for an idle
+// period. A challenge costs no API request while its Secret is watched, and
+// the webhook holds nothing of the other Secrets of a namespace. The
+// webhook's service account needs get, list and watch on those Secrets,
+// which RBAC can grant by resourceNames.
 type Secrets struct {
 	client  kubernetes.Interface
 	stop    <-chan struct{}
+	idle    time.Duration
 	mu      sync.Mutex
-	listers map[string]*namespaceCache
+	watches map[string]*secretWatch // by namespace/name
 }
 
-type namespaceCache struct {
-	lister listersv1.SecretNamespaceLister
-	synced cache.InformerSynced
+type secretWatch struct {
+	lister   listersv1.SecretNamespaceLister
+	synced   cache.InformerSynced
+	stop     chan struct{}
+	mu       sync.Mutex
+	lastUsed time.Time
+	err      error // the last failed list or watch
 }
 
-// NewSecrets returns a Secret reader for the cluster of cfg; its informers stop with stop.
+// NewSecrets returns a Secret reader for the cluster of cfg; its watches stop with stop.
 func NewSecrets(cfg *rest.Config, stop <-chan struct{}) (*Secrets, error) {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return NewSecretsForClient(client, stop), nil
+	return NewSecretsForClient(client, stop, DefaultSecretIdle), nil
 }
 
-// NewSecretsForClient is NewSecrets with a client.
-func NewSecretsForClient(client kubernetes.Interface, stop <-chan struct{}) *Secrets {
-	return &Secrets{client: client, stop: stop, listers: map[string]*namespaceCache{}}
+// NewSecretsForClient is NewSecrets with a client and an idle period.
+func NewSecretsForClient(client kubernetes.Interface, stop <-chan struct{}, idle time.Duration) *Secrets {
+	s := &Secrets{client: client, stop: stop, idle: idle, watches: map[string]*secretWatch{}}
+	go s.expire()
+	return s
 }
 
-func (s *Secrets) namespace(ns string) *namespaceCache {
+// Watched returns the namespace/name of every Secret watched now.
+func (s *Secrets) Watched() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.listers[ns]; ok {
-		return c
+	var out []string
+	for k := range s.watches {
+		out = append(out, k)
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithNamespace(ns))
+	return out
+}
+
+// expire stops the watches unused for the idle period.
+func (s *Secrets) expire() {
+	t := time.NewTicker(max(s.idle/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		for k, w := range s.watches {
+			w.mu.Lock()
+			unused := time.Since(w.lastUsed) > s.idle
+			w.mu.Unlock()
+			if unused {
+				close(w.stop)
+				delete(s.watches, k)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Secrets) watch(ns, name string) *secretWatch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := ns + "/" + name
+	if w, ok := s.watches[key]; ok {
+		w.mu.Lock()
+		w.lastUsed = time.Now()
+		w.mu.Unlock()
+		return w
+	}
+	w := &secretWatch{stop: make(chan struct{}), lastUsed: time.Now()}
+	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+		}))
 	inf := factory.Core().V1().Secrets()
-	// Keep only what is read: the cache holds every Secret of the namespace.
 	_ = inf.Informer().SetTransform(func(obj any) (any, error) {
 		if sec, ok := obj.(*corev1.Secret); ok {
 			sec.ManagedFields = nil
@@ -60,20 +118,51 @@ func (s *Secrets) namespace(ns string) *namespaceCache {
 		}
 		return obj, nil
 	})
-	c := &namespaceCache{lister: inf.Lister().Secrets(ns), synced: inf.Informer().HasSynced}
-	factory.Start(s.stop)
-	s.listers[ns] = c
-	return c
+	_ = inf.Informer().SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+	})
+	w.lister, w.synced = inf.Lister().Secrets(ns), inf.Informer().HasSynced
+	factory.Start(stopEither(s.stop, w.stop))
+	s.watches[key] = w
+	return w
+}
+
+// stopEither closes when a or b does.
+func stopEither(a, b <-chan struct{}) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		select {
+		case <-a:
+		case <-b:
+		}
+		close(out)
+	}()
+	return out
 }
 
 // Key returns the value of key in the Secret ns/name.
 func (s *Secrets) Key(ctx context.Context, ns, name, key string) ([]byte, error) {
-	c := s.namespace(ns)
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return nil, fmt.Errorf("secret %s/%s: the secrets of namespace %s could not be listed in time "+
-			"(may the webhook's service account list and watch secrets there?)", ns, name, ns)
+	w := s.watch(ns, name)
+	for !w.synced() {
+		w.mu.Lock()
+		err := w.err
+		w.mu.Unlock()
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("secret %s/%s: the webhook's service account may not read it "+
+				"(grant get, list and watch on it, e.g. by resourceNames): %w", ns, name, err)
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return nil, fmt.Errorf("secret %s/%s could not be read in time: %w", ns, name, err)
+			}
+			return nil, fmt.Errorf("secret %s/%s could not be read in time: %w", ns, name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	sec, err := c.lister.Get(name)
+	sec, err := w.lister.Get(name)
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("secret %s/%s not found", ns, name)
 	}

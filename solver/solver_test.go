@@ -5,13 +5,19 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 const accountFile = `{
@@ -77,9 +83,19 @@ func TestSecrets(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "acme-dns"},
 		Data:       map[string][]byte{"acmedns.json": []byte(accountFile)},
 	})
+	var (
+		mu        sync.Mutex
+		selectors []string
+	)
+	client.PrependWatchReactor("secrets", func(action k8stesting.Action) (bool, watch.Interface, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		selectors = append(selectors, action.(k8stesting.WatchActionImpl).WatchRestrictions.Fields.String())
+		return false, nil, nil
+	})
 	stop := make(chan struct{})
 	defer close(stop)
-	s := NewSecretsForClient(client, stop)
+	s := NewSecretsForClient(client, stop, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -97,7 +113,7 @@ func TestSecrets(t *testing.T) {
 		}
 	}
 
-	// A Secret created later is seen through the watch, without a new informer.
+	// A Secret created later is seen through its watch.
 	client.CoreV1().Secrets("team-b").Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "acme-dns"},
 		Data:       map[string][]byte{"acmedns.json": []byte("{}")},
@@ -112,9 +128,72 @@ func TestSecrets(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := len(s.listers); n != 2 {
-		t.Errorf("%d informers for 2 namespaces", n)
+	// One watch per Secret read, each selecting that Secret by name.
+	if got := s.Watched(); !sameElements(got, []string{"team-a/acme-dns", "team-a/missing", "team-b/acme-dns"}) {
+		t.Errorf("watched %q", got)
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(selectors) < 3 {
+		t.Errorf("%d watches started, want one per Secret", len(selectors))
+	}
+	for _, sel := range selectors {
+		if !strings.HasPrefix(sel, "metadata.name=") {
+			t.Errorf("a watch without a name selector: %q", sel)
+		}
+	}
+}
+
+// TestSecretWatchesExpire: a watch unused for the idle period stops; the
+// next read starts it again.
+func TestSecretWatchesExpire(t *testing.T) {
+	client := fake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "acme-dns"},
+		Data:       map[string][]byte{"acmedns.json": []byte(accountFile)},
+	})
+	stop := make(chan struct{})
+	defer close(stop)
+	s := NewSecretsForClient(client, stop, 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Key(ctx, "team-a", "acme-dns", "acmedns.json"); err != nil {
+		t.Fatal(err)
+	}
+	for len(s.Watched()) != 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("an idle watch did not stop")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if _, err := s.Key(ctx, "team-a", "acme-dns", "acmedns.json"); err != nil || len(s.Watched()) != 1 {
+		t.Fatalf("read after expiry: %v, watched %q", err, s.Watched())
+	}
+}
+
+// TestSecretForbidden: a Secret the webhook may not read fails at once with
+// an error saying so, not after the challenge's timeout.
+func TestSecretForbidden(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("RBAC: access denied"))
+	})
+	stop := make(chan struct{})
+	defer close(stop)
+	s := NewSecretsForClient(client, stop, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.Key(ctx, "team-a", "other", "acmedns.json")
+	if err == nil || !strings.Contains(err.Error(), "secret team-a/other: the webhook's service account may not read it") {
+		t.Fatalf("Key = %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the refusal waited for the timeout")
+	}
+}
+
+func sameElements(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }
 
 // fakeResolver answers TXT questions for _acme-challenge names from a table

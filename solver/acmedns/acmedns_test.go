@@ -106,7 +106,7 @@ func (e *env) solver(t testing.TB, opts Options) *Solver {
 	s := New(opts)
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
-	s.secrets = solver.NewSecretsForClient(e.client, stop)
+	s.secrets = solver.NewSecretsForClient(e.client, stop, solver.DefaultSecretIdle)
 	return s
 }
 
