@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -44,16 +43,8 @@ type secretWatch struct {
 	err      error // the last failed list or watch
 }
 
-// NewSecrets returns a Secret reader for the cluster of cfg; its watches stop with stop.
-func NewSecrets(cfg *rest.Config, stop <-chan struct{}) (*Secrets, error) {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return NewSecretsForClient(client, stop, DefaultSecretIdle), nil
-}
-
-// NewSecretsForClient is NewSecrets with a client and an idle period.
+// NewSecretsForClient returns a Secret reader over client whose watches end
+// after idle unused, and all with stop.
 func NewSecretsForClient(client kubernetes.Interface, stop <-chan struct{}, idle time.Duration) *Secrets {
 	s := &Secrets{client: client, stop: stop, idle: idle, watches: map[string]*secretWatch{}}
 	go s.expire()

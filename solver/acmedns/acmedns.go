@@ -13,12 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
+	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/acmehub/acmehub/hub/accounts"
@@ -98,9 +102,10 @@ type Solver struct {
 	remote *httpClient
 	live   *liveValues
 	mu     sync.RWMutex
-	// secrets is replaced by every Initialize: cert-manager's test suite
-	// initialises the solver again for each fresh control plane.
+	// secrets and events are replaced by every Initialize: cert-manager's
+	// test suite initialises the solver again for each fresh control plane.
 	secrets *solver.Secrets
+	events  challengeEvents
 }
 
 // New returns the solver.
@@ -125,12 +130,17 @@ func (s *Solver) Name() string { return Name }
 
 // Initialize connects to the cluster. It may be called more than once.
 func (s *Solver) Initialize(cfg *rest.Config, stop <-chan struct{}) error {
-	secrets, err := solver.NewSecrets(cfg, stop)
+	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	cm, err := cmclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("cert-manager client: %w", err)
 	}
 	s.mu.Lock()
-	s.secrets = secrets
+	s.secrets = solver.NewSecretsForClient(kube, stop, solver.DefaultSecretIdle)
+	s.events = challengeEvents{cm: cm, kube: kube}
 	s.mu.Unlock()
 	return nil
 }
@@ -152,6 +162,7 @@ func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
 	if err := s.checkDelegation(ctx, ch, t); err != nil {
 		return err
 	}
+	s.warnInsecureHost(ctx, ch, t)
 	if err := t.backend.present(ctx, t.account, ch.Key, ch.DNSName); err != nil {
 		var busy *ErrAccountBusy
 		if errors.As(err, &busy) {
@@ -232,6 +243,31 @@ func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target
 			"(set host, or start the webhook with --server-config)")
 	}
 	return t, nil
+}
+
+// warnInsecureHost warns, in the log and with an Event on the Challenge,
+// when the account's credentials go in clear to another machine.
+func (s *Solver) warnInsecureHost(ctx context.Context, ch *whapi.ChallengeRequest, t target) {
+	u, err := url.Parse(t.cfg.Host)
+	if err != nil || u.Scheme != "http" || isLoopback(u.Hostname()) {
+		return
+	}
+	msg := fmt.Sprintf("the acme-dns host %s is plain http: the credentials of account %s cross the network in clear; use https", t.cfg.Host, t.account.FullDomain)
+	s.log.Warn(msg, "dnsName", ch.DNSName)
+	s.mu.RLock()
+	events := s.events
+	s.mu.RUnlock()
+	if err := events.warn(ctx, ch, "InsecureAcmeDNSHost", msg); err != nil {
+		s.log.Debug("no event recorded", "err", err)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func (s *Solver) checkDelegation(ctx context.Context, ch *whapi.ChallengeRequest, t target) error {

@@ -82,9 +82,28 @@ func (b embeddedBackend) explain(err error, a solver.Account, value string) erro
 type httpClient struct{ c *http.Client }
 
 // newHTTPClient returns a client with timeouts that honours the HTTP(S)_PROXY
-// environment.
+// environment and never takes the account's credentials to another host.
 func newHTTPClient() *httpClient {
-	return &httpClient{c: &http.Client{Timeout: 15 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+	return &httpClient{c: &http.Client{
+		Timeout:       15 * time.Second,
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		CheckRedirect: sameHostRedirect,
+	}}
+}
+
+// sameHostRedirect follows a redirect only to the same host, never from
+// https to http: Go would send X-Api-User and X-Api-Key along.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 5:
+		return errors.New("stopped after 5 redirects")
+	case req.URL.Host != first.Host:
+		return fmt.Errorf("redirected to %s, another host: the account's credentials are not sent there", req.URL.Host)
+	case first.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("redirected from https to %s: the account's credentials are not sent in clear", req.URL)
+	}
+	return nil
 }
 
 // post sends an authenticated {"subdomain","txt"} request to host+path.
