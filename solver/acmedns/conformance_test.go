@@ -34,10 +34,15 @@ const (
 	challengeKey = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycHk"
 )
 
-func options(dnsServer string) []acmetest.Option {
+// delegated is a challenge name kept in the zone as a CNAME to the account,
+// as a customer zone delegates _acme-challenge.<name>: the suite checks the
+// record there, not at the account's fulldomain.
+const delegated = "_acme-challenge.app.auth.example.org."
+
+func options(dnsServer, resolvedFQDN string) []acmetest.Option {
 	return []acmetest.Option{
 		acmetest.SetResolvedZone(zone),
-		acmetest.SetResolvedFQDN(fulldomain),
+		acmetest.SetResolvedFQDN(resolvedFQDN),
 		acmetest.SetManifestPath(manifests),
 		acmetest.SetDNSServer(dnsServer),
 		acmetest.SetUseAuthoritative(false),
@@ -49,9 +54,18 @@ func options(dnsServer string) []acmetest.Option {
 }
 
 // TestConformanceEmbedded runs the suite against the acmehub server embedded
-// in the solver's process, on a copy of a database acme-dns wrote.
+// in the solver's process, on a copy of a database acme-dns wrote: once
+// with the record checked at the account's fulldomain, once at a challenge
+// name that reaches it through a CNAME (ResolvedFQDN is not the fulldomain).
 func TestConformanceEmbedded(t *testing.T) {
+	for name, resolved := range map[string]string{"at the fulldomain": fulldomain, "through a CNAME": delegated} {
+		t.Run(name, func(t *testing.T) { conformanceEmbedded(t, resolved) })
+	}
+}
+
+func conformanceEmbedded(t *testing.T, resolvedFQDN string) {
 	cfg := config.Default()
+	cfg.General.Records = append(cfg.General.Records, delegated+" CNAME "+fulldomain)
 	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
 	cfg.Database.Connection = testenv.CopyFile(t, "../../testdata/acme-dns-v2.db")
 	cfg.Hub.TXTFormat = config.TXTFormatAny // the suite presents "anothertestingkey"
@@ -75,7 +89,7 @@ func TestConformanceEmbedded(t *testing.T) {
 		}
 	}
 	s := acmedns.New(acmedns.Options{Embedded: srv.Accounts(), DelegationCheck: solver.DelegationOff})
-	acmetest.NewFixture(s, options(udp)...).RunConformance(t)
+	acmetest.NewFixture(s, options(udp, resolvedFQDN)...).RunConformance(t)
 }
 
 // TestConformanceRemote runs the suite against an `acmehub server` process,
@@ -100,6 +114,6 @@ func TestConformanceRemote(t *testing.T) {
 	solverConfig["host"] = p.API
 
 	s := acmedns.New(acmedns.Options{DelegationCheck: solver.DelegationOff})
-	opts := append(options(p.DNSUDP), acmetest.SetConfig(solverConfig))
+	opts := append(options(p.DNSUDP, fulldomain), acmetest.SetConfig(solverConfig))
 	acmetest.NewFixture(s, opts...).RunConformance(t)
 }
