@@ -3,7 +3,9 @@
 #   - TXT queries/s with dnsperf (20 clients), with 1 and with 100,000 accounts,
 #     beside the bare miekg/dns responder (hack/bare) measured in the same run;
 #   - resident memory with 100,000 accounts;
-#   - POST /update requests/s and latency with 8 clients, durable SQLite writes.
+#   - POST /update requests/s and latency with 8 clients, durable SQLite writes,
+#     alone and while 200 clients (each from its own loopback address) send
+#     wrong credentials as fast as they are answered (goal: p99 under 50 ms).
 # Needs dnsperf (Debian package dnsperf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,4 +75,5 @@ dns_bench "$ACCOUNTS"
 
 start_server "$work/update.db"
 "$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s"
+"$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s" -attackers 200
 stop "$server"

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +71,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		CredentialCacheSize: cfg.Hub.CredentialCacheSize,
 		AnyTXT:              cfg.Hub.TXTFormat == config.TXTFormatAny,
 		PresentExpiry:       cfg.Hub.PresentExpiry,
+		BcryptConcurrency:   cfg.Hub.BcryptConcurrency,
 		Log:                 log.With("component", "accounts"),
 	})
 	reg := prometheus.NewRegistry()
@@ -111,6 +114,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		UseHeader:            cfg.API.UseHeader,
 		HeaderName:           cfg.API.HeaderName,
 		TrustedProxies:       trusted,
+		RegisterPerMinute:    cfg.Hub.RegisterPerMinute,
+		FailedAuthPerMinute:  cfg.Hub.FailedAuthPerMinute,
 		HSTS:                 hsts(cfg.API),
 		Registerer:           reg,
 		Log:                  log.With("component", "api"),
@@ -136,12 +141,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		}
 		s.apiLn = tls.NewListener(s.apiLn, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
 	}
+	if openRegistration(cfg) {
+		log.Warn("POST /register is open to anyone who can reach the API: set [acmehub] registration_user and "+
+			"registration_password, or [api] disable_registration = true", "api", cfg.API.Addr())
+	}
 	// Every address is bound, so a busy port has failed fast; now read the
 	// accounts, which takes a moment for many of them.
 	if err := s.accounts.Load(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openRegistration reports whether anyone who reaches the API can register:
+// /register is on, without basic auth, on an address that is not loopback.
+func openRegistration(cfg config.Config) bool {
+	addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(cfg.API.IP, "["), "]"))
+	loopback := err == nil && addr.Unmap().IsLoopback()
+	return !cfg.API.DisableRegistration && cfg.Hub.RegistrationUser == "" && !loopback
 }
 
 func newHTTPServer(h http.Handler) *http.Server {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -62,17 +63,24 @@ type Options struct {
 	// Now is the clock presented values expire by; nil means time.Now. The
 	// store must use the same.
 	Now func() time.Time
-	Log *slog.Logger
+	// BcryptConcurrency bounds the bcrypt computations running at once; 0
+	// means one per core but one, which stays free for DNS answers and
+	// writes whatever a flood of wrong credentials costs. BcryptWait is how long one waits for its turn
+	// before the request is refused with ErrBusy; 0 means one second.
+	BcryptConcurrency int
+	BcryptWait        time.Duration
+	Log               *slog.Logger
 }
 
 // Service applies account operations to the store and the index.
 type Service struct {
-	store store.Store
-	index *Index
-	creds *credCache
-	sync  *syncer
-	opts  Options
-	log   *slog.Logger
+	store  store.Store
+	index  *Index
+	creds  *credCache
+	sync   *syncer
+	bcrypt *gate
+	opts   Options
+	log    *slog.Logger
 }
 
 // New returns a service over st. Call Load before serving.
@@ -90,7 +98,16 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), sync: newSyncer(), opts: opts, log: log}
+	if opts.BcryptConcurrency <= 0 {
+		opts.BcryptConcurrency = max(1, runtime.NumCPU()-1)
+	}
+	if opts.BcryptWait <= 0 {
+		opts.BcryptWait = time.Second
+	}
+	return &Service{
+		store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), sync: newSyncer(),
+		bcrypt: newGate(opts.BcryptConcurrency, opts.BcryptWait), opts: opts, log: log,
+	}
 }
 
 // Index is the in-memory view of TXT values.
@@ -184,7 +201,13 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 		return Registration{}, fmt.Errorf("%w: %d (must be 1 to %d, or 0 for the default)", ErrTXTLimit, txtLimit, s.opts.MaxTXTLimit)
 	}
 	password := NewPassword()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
+	var (
+		hash []byte
+		err  error
+	)
+	if gerr := s.bcrypt.do(ctx, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost) }); gerr != nil {
+		return Registration{}, gerr
+	}
 	if err != nil {
 		return Registration{}, fmt.Errorf("hashing password: %w", err)
 	}
@@ -258,14 +281,18 @@ func urlSafe(s string) bool {
 }
 
 // Authenticate returns the account of username if apiKey is its password.
-// Every failure is ErrForbidden, except a failing store.
+// Every failure is ErrForbidden, except a failing store and ErrBusy.
 func (s *Service) Authenticate(ctx context.Context, username, apiKey string) (store.Account, error) {
 	if _, err := uuid.Parse(username); err != nil || !ValidAPIKey(apiKey) {
 		return store.Account{}, ErrForbidden
 	}
 	acct, err := s.store.Account(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(apiKey)) //nolint:errcheck // for timing only
+		// As long as a wrong password takes, so that usernames cannot be probed.
+		compare := func() { bcrypt.CompareHashAndPassword(dummyHash, []byte(apiKey)) } //nolint:errcheck // for timing only
+		if err := s.bcrypt.do(ctx, compare); err != nil {
+			return store.Account{}, err
+		}
 		return store.Account{}, ErrForbidden
 	}
 	if err != nil {
@@ -274,7 +301,11 @@ func (s *Service) Authenticate(ctx context.Context, username, apiKey string) (st
 	if s.creds.verified(username, apiKey, acct.PasswordHash) {
 		return acct, nil
 	}
-	if bcrypt.CompareHashAndPassword(acct.PasswordHash, []byte(apiKey)) != nil {
+	var mismatch error
+	if err := s.bcrypt.do(ctx, func() { mismatch = bcrypt.CompareHashAndPassword(acct.PasswordHash, []byte(apiKey)) }); err != nil {
+		return store.Account{}, err
+	}
+	if mismatch != nil {
 		return store.Account{}, ErrForbidden
 	}
 	s.creds.add(username, apiKey, acct.PasswordHash)

@@ -413,3 +413,45 @@ func TestPresentHoldsUntilDeleted(t *testing.T) {
 func sameElements(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }
+
+// TestBcryptGate: while every bcrypt slot is taken a credential check waits
+// briefly, then is refused ErrBusy; credentials already verified need no
+// slot, so a known client is served during a flood of wrong keys.
+func TestBcryptGate(t *testing.T) {
+	st, err := store.OpenSQLite(ctx, ":memory:", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10, CredentialCacheSize: 10,
+		BcryptCost: bcrypt.MinCost, BcryptConcurrency: 1, BcryptWait: 20 * time.Millisecond})
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+		t.Fatal(err)
+	}
+
+	s.bcrypt.slots <- struct{}{} // a flood holds the only slot
+	start := time.Now()
+	if _, err := s.Authenticate(ctx, reg.Username, NewPassword()); !errors.Is(err, ErrBusy) {
+		t.Errorf("wrong key while busy: %v, want ErrBusy", err)
+	}
+	if waited := time.Since(start); waited < 20*time.Millisecond {
+		t.Errorf("refused after %v, without waiting for a slot", waited)
+	}
+	if _, err := s.Authenticate(ctx, uuid.NewString(), NewPassword()); !errors.Is(err, ErrBusy) {
+		t.Errorf("unknown user while busy: %v, want ErrBusy", err)
+	}
+	if _, err := s.Register(ctx, nil, 0); !errors.Is(err, ErrBusy) {
+		t.Errorf("Register while busy: %v, want ErrBusy", err)
+	}
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+		t.Errorf("known credentials while busy: %v, want them served from the cache", err)
+	}
+	<-s.bcrypt.slots
+	if _, err := s.Authenticate(ctx, reg.Username, NewPassword()); !errors.Is(err, ErrForbidden) {
+		t.Errorf("wrong key once free: %v, want ErrForbidden", err)
+	}
+}

@@ -50,6 +50,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// HSTS is the Strict-Transport-Security value to send; empty sends none.
 	HSTS string
+	// RegisterPerMinute and FailedAuthPerMinute limit, per client address,
+	// registrations and failed authentications (past the limit: 429); 0
+	// means no limit.
+	RegisterPerMinute, FailedAuthPerMinute int
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
 	// Registerer receives the API's metrics; nil registers none.
@@ -66,11 +70,17 @@ type API struct {
 	allow   map[string]string // route -> Allow header value
 	regAuth [2][sha256.Size]byte
 	metrics *metrics
+	// registers and failures limit each client's registrations and failed
+	// authentications, which cost a bcrypt computation each.
+	registers, failures *clientLimits
 }
 
 // New returns the API handler.
 func New(svc *accounts.Service, opts Options) *API {
-	a := &API{svc: svc, opts: opts, log: opts.Log, allow: map[string]string{}}
+	a := &API{
+		svc: svc, opts: opts, log: opts.Log, allow: map[string]string{},
+		registers: newClientLimits(opts.RegisterPerMinute), failures: newClientLimits(opts.FailedAuthPerMinute),
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -224,9 +234,19 @@ type registerResponse struct {
 }
 
 func (a *API) register(w http.ResponseWriter, r *http.Request) {
+	ip := a.clientIP(r)
+	if a.opts.RegistrationUser != "" && a.failures.exhausted(ip) {
+		a.tooMany(w, a.failures)
+		return
+	}
 	if a.opts.RegistrationUser != "" && !a.registrationAuthorized(r) {
+		a.failures.allow(ip)
 		w.Header().Set("WWW-Authenticate", `Basic realm="acmehub registration", charset="UTF-8"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	if !a.registers.allow(ip) {
+		a.tooMany(w, a.registers)
 		return
 	}
 	body, err := readBody(r)
@@ -241,6 +261,9 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	}
 	reg, err := a.svc.Register(r.Context(), req.AllowFrom, req.TXTLimit)
 	switch {
+	case errors.Is(err, accounts.ErrBusy):
+		a.busy(w)
+		return
 	case errors.Is(err, accounts.ErrInvalidCIDR):
 		writeError(w, http.StatusBadRequest, "invalid_allowfrom_cidr")
 		return
@@ -274,23 +297,47 @@ func (a *API) registrationAuthorized(r *http.Request) bool {
 
 // authenticate applies acme-dns's checks, in its order, to a request carrying
 // X-Api-User and X-Api-Key. Every failure is answered 401 forbidden.
+// A client past its limit of failed authentications is answered 429 before
+// its credentials are checked, so it costs no bcrypt computation.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
-	acct, err := a.svc.Authenticate(r.Context(), r.Header.Get("X-Api-User"), r.Header.Get("X-Api-Key"))
-	if errors.Is(err, accounts.ErrForbidden) {
-		writeError(w, http.StatusUnauthorized, "forbidden")
+	ip := a.clientIP(r)
+	if a.failures.exhausted(ip) {
+		a.tooMany(w, a.failures)
 		return store.Account{}, false
 	}
-	if err != nil {
+	acct, err := a.svc.Authenticate(r.Context(), r.Header.Get("X-Api-User"), r.Header.Get("X-Api-Key"))
+	switch {
+	case errors.Is(err, accounts.ErrForbidden):
+		a.failures.allow(ip)
+		writeError(w, http.StatusUnauthorized, "forbidden")
+		return store.Account{}, false
+	case errors.Is(err, accounts.ErrBusy):
+		a.busy(w)
+		return store.Account{}, false
+	case err != nil:
 		a.log.Error("authenticating", "username", r.Header.Get("X-Api-User"), "err", err)
 		writeError(w, http.StatusInternalServerError, "db_error")
 		return store.Account{}, false
 	}
-	if ip := a.clientIP(r); !accounts.Allowed(acct, ip) {
+	if !accounts.Allowed(acct, ip) {
+		a.failures.allow(ip)
 		a.log.Info("update refused by allowfrom", "username", acct.Username, "client", ip, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
 	}
 	return acct, true
+}
+
+// tooMany answers a client past a limit.
+func (a *API) tooMany(w http.ResponseWriter, l *clientLimits) {
+	w.Header().Set("Retry-After", l.retryAfter())
+	writeError(w, http.StatusTooManyRequests, "too_many_requests")
+}
+
+// busy answers a request whose credential check found no free bcrypt slot.
+func (a *API) busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "busy")
 }
 
 // clientIP is the address allowfrom is checked against: the connection's

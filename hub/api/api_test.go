@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -330,5 +332,101 @@ func TestClientIP(t *testing.T) {
 				t.Errorf("clientIP = %v, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClientLimits: past its limit a client is answered 429 with
+// Retry-After before any bcrypt; other clients are not affected, and an IPv6
+// client is one per /64.
+func TestClientLimits(t *testing.T) {
+	svc := accounts.New(memStore(t), accounts.Options{Domain: "auth.example.org", MaxTXTLimit: 10, BcryptCost: bcrypt.MinCost, CredentialCacheSize: 10})
+	reg, err := svc.Register(context.Background(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(svc, Options{RegisterPerMinute: 2, FailedAuthPerMinute: 3})
+	send := func(path, remote, key string) *httptest.ResponseRecorder {
+		body := `{"subdomain":"` + reg.Subdomain + `","txt":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"}`
+		r := httptest.NewRequest("POST", path, strings.NewReader(body))
+		r.RemoteAddr = remote
+		r.Header.Set("X-Api-User", reg.Username)
+		r.Header.Set("X-Api-Key", key)
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, r)
+		return rec
+	}
+	wrong := accounts.NewPassword()
+	for i, want := range []int{401, 401, 401, 429, 429} {
+		if rec := send("/update", "192.0.2.1:1000", wrong); rec.Code != want {
+			t.Fatalf("wrong key %d: %d %s, want %d", i+1, rec.Code, rec.Body, want)
+		} else if want == 429 && (rec.Header().Get("Retry-After") != "20" || rec.Body.String() != `{"error": "too_many_requests"}`) {
+			t.Errorf("429 with Retry-After %q and %s", rec.Header().Get("Retry-After"), rec.Body)
+		}
+	}
+	if rec := send("/update", "192.0.2.2:1000", reg.Password); rec.Code != 200 {
+		t.Errorf("another client: %d %s", rec.Code, rec.Body)
+	}
+	for i, want := range []int{401, 401, 401, 429} {
+		remote := fmt.Sprintf("[2001:db8:1:2::%x]:1000", i+1) // one /64, four addresses
+		if rec := send("/update", remote, wrong); rec.Code != want {
+			t.Fatalf("IPv6 wrong key %d: %d, want %d", i+1, rec.Code, want)
+		}
+	}
+	if rec := send("/update", "[2001:db8:1:3::1]:1000", wrong); rec.Code != 401 {
+		t.Errorf("the next /64: %d, want 401", rec.Code)
+	}
+	for i, want := range []int{201, 201, 429} {
+		if rec := send("/register", "198.51.100.1:1000", ""); rec.Code != want {
+			t.Fatalf("register %d: %d %s, want %d", i+1, rec.Code, rec.Body, want)
+		}
+	}
+	if rec := send("/register", "198.51.100.2:1000", ""); rec.Code != 201 {
+		t.Errorf("register from another client: %d", rec.Code)
+	}
+}
+
+// TestBusy: a credential check that finds every bcrypt slot taken is
+// answered 503 with Retry-After.
+func TestBusy(t *testing.T) {
+	svc := accounts.New(memStore(t), accounts.Options{Domain: "auth.example.org", MaxTXTLimit: 10,
+		BcryptCost: 12, BcryptConcurrency: 1, BcryptWait: time.Millisecond})
+	reg, err := svc.Register(context.Background(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(svc, Options{})
+	send := func(remote string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/update", strings.NewReader(`{}`))
+		r.RemoteAddr = remote
+		r.Header.Set("X-Api-User", reg.Username)
+		r.Header.Set("X-Api-Key", accounts.NewPassword())
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, r)
+		return rec
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // keeps the only slot busy with wrong keys
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				send("192.0.2.1:1")
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec := send("192.0.2.2:1")
+		if rec.Code == http.StatusServiceUnavailable {
+			if rec.Header().Get("Retry-After") != "1" || rec.Body.String() != `{"error": "busy"}` {
+				t.Errorf("503 with Retry-After %q and %s", rec.Header().Get("Retry-After"), rec.Body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never refused while the only slot was busy")
+		}
 	}
 }

@@ -114,6 +114,14 @@ type Hub struct {
 	// TrustedProxies are the proxies (addresses or CIDRs) in front of the
 	// API whose entries [api] use_header skips to find the client's address.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// BcryptConcurrency bounds the bcrypt computations running at once; 0
+	// means one per core but one.
+	BcryptConcurrency int `toml:"bcrypt_concurrency"`
+	// RegisterPerMinute and FailedAuthPerMinute limit, per client address
+	// (IPv6: per /64), registrations and failed authentications; 0 means no
+	// limit.
+	RegisterPerMinute   int `toml:"register_per_minute"`
+	FailedAuthPerMinute int `toml:"failed_auth_per_minute"`
 	// ResyncInterval is how often a server sharing a PostgreSQL database
 	// reads every account again, beside the notifications; 0 never.
 	ResyncInterval time.Duration `toml:"resync_interval"`
@@ -180,6 +188,7 @@ func baseline() Config {
 		Hub: Hub{
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
 			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
+			RegisterPerMinute: 60, FailedAuthPerMinute: 120,
 		},
 	}
 }
@@ -343,6 +352,13 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParsePrefixes(h.TrustedProxies); err != nil {
 		bad("[acmehub] trusted_proxies: %w", err)
+	}
+	if h.BcryptConcurrency < 0 {
+		bad("[acmehub] bcrypt_concurrency %d: must not be negative (0: one per core but one)", h.BcryptConcurrency)
+	}
+	if h.RegisterPerMinute < 0 || h.FailedAuthPerMinute < 0 {
+		bad("[acmehub] register_per_minute %d, failed_auth_per_minute %d: must not be negative (0: no limit)",
+			h.RegisterPerMinute, h.FailedAuthPerMinute)
 	}
 	if h.ResyncInterval < 0 {
 		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval)

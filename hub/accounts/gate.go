@@ -1,0 +1,43 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrBusy is a credential check or registration refused because every
+// bcrypt slot stayed taken while it waited: the client should retry.
+var ErrBusy = errors.New("busy")
+
+// gate bounds the bcrypt computations running at once, so that a flood of
+// wrong credentials cannot take every core from the rest of the server. A
+// computation waits at most wait for a slot.
+type gate struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+func newGate(n int, wait time.Duration) *gate {
+	return &gate{slots: make(chan struct{}, n), wait: wait}
+}
+
+// do runs fn in a slot, or returns ErrBusy.
+func (g *gate) do(ctx context.Context, fn func()) error {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(g.wait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+		case <-t.C:
+			return ErrBusy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-g.slots }()
+	fn()
+	return nil
+}

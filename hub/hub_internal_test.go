@@ -1,0 +1,30 @@
+package hub
+
+import (
+	"testing"
+
+	"github.com/acmehub/acmehub/hub/config"
+)
+
+func TestOpenRegistration(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(c *config.Config)
+		open   bool
+	}{
+		{"loopback", func(c *config.Config) {}, false},
+		{"IPv6 loopback, bracketed", func(c *config.Config) { c.API.IP = "[::1]" }, false},
+		{"all addresses", func(c *config.Config) { c.API.IP = "0.0.0.0" }, true},
+		{"all addresses, empty", func(c *config.Config) { c.API.IP = "" }, true},
+		{"a LAN address", func(c *config.Config) { c.API.IP = "192.0.2.10" }, true},
+		{"basic auth", func(c *config.Config) { c.API.IP = "0.0.0.0"; c.Hub.RegistrationUser = "reg" }, false},
+		{"registration off", func(c *config.Config) { c.API.IP = "0.0.0.0"; c.API.DisableRegistration = true }, false},
+	}
+	for _, tt := range tests {
+		c := config.Default()
+		tt.modify(&c)
+		if got := openRegistration(c); got != tt.open {
+			t.Errorf("%s: openRegistration = %v, want %v", tt.name, got, tt.open)
+		}
+	}
+}
