@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Measures acmehub server against its goals, on loopback, and prints the figures:
-#   - TXT queries/s with dnsperf (20 clients), with 1 and with 100,000 accounts,
-#     beside the bare miekg/dns responder (hack/bare) measured in the same run;
-#   - resident memory with 100,000 accounts;
+#   - TXT queries/s with dnsperf (20 clients), with 1, 100,000 and 1,000,000
+#     accounts, beside the bare miekg/dns responder (hack/bare) measured in the
+#     same run;
+#   - start-up time (reading every account), resident memory and Go heap per
+#     account at 100,000 and 1,000,000 accounts (goals: at most 150 B of heap
+#     an account, start-up within 1 s and 5 s);
 #   - POST /update requests/s and latency with 8 clients, durable SQLite writes,
 #     alone and while 200 clients (each from its own loopback address) send
 #     wrong credentials as fast as they are answered (goal: p99 under 50 ms).
@@ -12,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
-ACCOUNTS=${ACCOUNTS:-100000}
+ACCOUNTS=${ACCOUNTS:-100000 1000000}
 DNS=127.0.0.1:15353
 API=127.0.0.1:18080
 BARE=127.0.0.1:15454
@@ -29,10 +32,10 @@ go build -o "$work/seed" ./hack/seed
 go build -o "$work/loadgen" ./hack/loadgen
 
 start_server() { # db
-  "$work/acmehub" server --db-connection "$1" --dns-listen "$DNS" --api-listen "$API" --log-level warning \
+  "$work/acmehub" server --db-connection "$1" --dns-listen "$DNS" --api-listen "$API" --log-level info --log-format json \
     >"$work/server.log" 2>&1 &
   server=$!; pids+=("$server")
-  for _ in $(seq 200); do
+  for _ in $(seq 600); do
     curl -sf "http://$API/health" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -56,22 +59,24 @@ dns_bench() { # accounts
     ours+=("$(qps "$DNS" "$q")")
     theirs+=("$(qps "$BARE" "$q")")
   done
-  local rss heap
+  local rss heap load
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
-  heap=$(curl -s "http://$API/metrics" | awk '/^go_memstats_heap_inuse_bytes/ {printf "%d", $2/1048576}')
+  heap=$(curl -s "http://$API/metrics" | awk '/^go_memstats_heap_alloc_bytes/ {printf "%d", $2}')
+  load=$(sed -n 's/.*"msg":"accounts loaded".*"seconds":\([0-9.]*\).*/\1/p' "$work/server.log")
   stop "$server"; stop "$bare"
   local m b
   m=$(median "${ours[@]}"); b=$(median "${theirs[@]}")
-  printf 'TXT, %6d accounts: acmehub %6d q/s (runs: %s), bare responder %6d q/s (runs: %s), ratio %s\n' \
+  printf 'TXT, %7d accounts: acmehub %6d q/s (runs: %s), bare responder %6d q/s (runs: %s), ratio %s\n' \
     "$n" "$m" "${ours[*]}" "$b" "${theirs[*]}" "$(awk -v a="$m" -v b="$b" 'BEGIN {printf "%.2f", a/b}')"
   if [ "$n" -gt 1 ]; then
-    printf 'memory, %d accounts: resident %d MiB, Go heap in use %d MiB\n' "$n" "$((rss / 1024))" "$heap"
+    printf 'scale, %7d accounts: start-up %.2f s, resident %d MiB, Go heap %d MiB (%d B an account)\n' \
+      "$n" "$load" "$((rss / 1024))" "$((heap / 1048576))" "$((heap / n))"
   fi
 }
 
 echo "== acmehub benchmarks ($(nproc) cores, dnsperf ${DURATION}s x ${ROUNDS} rounds, 20 clients)"
 dns_bench 1
-dns_bench "$ACCOUNTS"
+for n in $ACCOUNTS; do dns_bench "$n"; done
 
 start_server "$work/update.db"
 "$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s"

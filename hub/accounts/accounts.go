@@ -113,14 +113,43 @@ func New(st store.Store, opts Options) *Service {
 // Index is the in-memory view of TXT values.
 func (s *Service) Index() *Index { return s.index }
 
-// Load reads every account from the store into the index.
+// Load reads every account from the store into the index. The index is
+// built while the store is read, on another core.
 func (s *Service) Load(ctx context.Context) error {
-	snap := s.index.BeginSnapshot()
-	err := s.store.Each(ctx, func(sub string, set store.TXTSet) error {
-		snap.Add(strings.ToLower(sub), set)
+	n, err := s.store.Count(ctx)
+	if err != nil {
+		return fmt.Errorf("loading accounts: %w", err)
+	}
+	snap := s.index.BeginSnapshot(n + n/64)
+	type account struct {
+		sub string
+		set store.TXTSet
+	}
+	const batchSize = 1024
+	batches := make(chan []account, 4)
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		for batch := range batches {
+			for _, a := range batch {
+				snap.Add(a.sub, a.set)
+			}
+		}
+	}()
+	batch := make([]account, 0, batchSize)
+	err = s.store.Each(ctx, func(sub string, set store.TXTSet) error {
+		batch = append(batch, account{strings.ToLower(sub), set})
+		if len(batch) == batchSize {
+			batches <- batch
+			batch = make([]account, 0, batchSize)
+		}
 		return nil
 	})
+	batches <- batch
+	close(batches)
+	<-built
 	if err != nil {
+		s.index.Abandon(snap)
 		return fmt.Errorf("loading accounts: %w", err)
 	}
 	s.index.Replace(snap)

@@ -289,7 +289,7 @@ func TestIndexOrdering(t *testing.T) {
 	x = NewIndex()
 	x.Set("kept", store.TXTSet{Values: []string{"v1"}, Version: 1})
 	x.Set("gone", store.TXTSet{Values: nil, Version: 0})
-	snap := x.BeginSnapshot()
+	snap := x.BeginSnapshot(0)
 	x.Set("during", store.TXTSet{Values: []string{"d"}, Version: 1}) // registered while the snapshot read
 	x.Set("kept", store.TXTSet{Values: []string{"v2"}, Version: 2})  // changed while the snapshot read
 	snap.Add("kept", store.TXTSet{Values: []string{"v1"}, Version: 1})
@@ -453,5 +453,46 @@ func TestBcryptGate(t *testing.T) {
 	<-s.bcrypt.slots
 	if _, err := s.Authenticate(ctx, reg.Username, NewPassword()); !errors.Is(err, ErrForbidden) {
 		t.Errorf("wrong key once free: %v, want ErrForbidden", err)
+	}
+}
+
+// TestIndexSnapshotKeepsChanges: accounts kept as UUIDs and as other names
+// alike, a snapshot read while accounts change, are registered and are
+// deregistered keeps every change made during it.
+func TestIndexSnapshotKeepsChanges(t *testing.T) {
+	a, b, c, d := uuid.NewString(), uuid.NewString(), "custom-name", uuid.NewString()
+	x := NewIndex()
+	x.Set(a, store.TXTSet{Values: []string{"a1"}, Version: 1})
+	x.Set(b, store.TXTSet{Values: []string{"b1"}, Version: 1})
+	x.Set(c, store.TXTSet{Values: []string{"c1"}, Version: 1})
+	snap := x.BeginSnapshot(0)
+	x.Remove(b)                                                               // deregistered during the read
+	x.Set(c, store.TXTSet{Values: []string{"c2", "c1"}, Version: 2, Held: 1}) // changed during it
+	x.Set(d, store.TXTSet{Values: nil, Version: 0})                           // registered during it
+	snap.Add(a, store.TXTSet{Values: []string{"a1"}, Version: 1})
+	snap.Add(b, store.TXTSet{Values: []string{"b1"}, Version: 1}) // the read saw b before it went
+	snap.Add(c, store.TXTSet{Values: []string{"c1"}, Version: 1})
+	x.Replace(snap)
+	if v, ok := x.Lookup(a); !ok || !slices.Equal(v, []string{"a1"}) {
+		t.Errorf("a = %q, %v", v, ok)
+	}
+	if _, ok := x.Lookup(b); ok {
+		t.Error("an account deregistered during the read came back")
+	}
+	if v, ok := x.Lookup(c); !ok || !slices.Equal(v, []string{"c2", "c1"}) || x.Held()[c] != 1 {
+		t.Errorf("c = %q, %v, held %d", v, ok, x.Held()[c])
+	}
+	if v, ok := x.Lookup(d); !ok || len(v) != 0 {
+		t.Errorf("d = %q, %v; want an account without values", v, ok)
+	}
+	if x.Len() != 3 {
+		t.Errorf("Len = %d, want 3", x.Len())
+	}
+	x.Set(b, store.TXTSet{Values: []string{"late"}, Version: 5})
+	if _, ok := x.Lookup(b); ok {
+		t.Error("a late state brought a deregistered account back")
+	}
+	if _, ok := x.Lookup(strings.ToUpper(a)); ok {
+		t.Error("an upper-case subdomain found a lower-case account")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,7 +34,7 @@ type dialect struct {
 // queries are the statements a store runs, in the dialect's placeholder style.
 type queries struct {
 	account, accountLimit, rows, insertAccount, insertRow, updateRow,
-	deleteRows, deleteAccount, subdomainOf, exists, all, expired, notify string
+	deleteRows, deleteAccount, subdomainOf, exists, allFrom, allBetween, expired, notify string
 }
 
 func newQueries(d dialect) queries {
@@ -48,14 +49,16 @@ func newQueries(d dialect) queries {
 		deleteAccount: `DELETE FROM records WHERE username = ?`,
 		subdomainOf:   `SELECT subdomain FROM records WHERE username = ?` + d.lockAccount,
 		exists:        `SELECT 1 FROM records WHERE subdomain = ?`,
-		all: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0), COALESCE(t.expires, 0)
-			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain ORDER BY r.subdomain`,
+		allFrom: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0), COALESCE(t.expires, 0)
+			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain WHERE r.subdomain >= ? ORDER BY r.subdomain`,
+		allBetween: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0), COALESCE(t.expires, 0)
+			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain WHERE r.subdomain >= ? AND r.subdomain < ? ORDER BY r.subdomain`,
 		expired: `SELECT DISTINCT subdomain FROM txt WHERE expires > 0 AND expires <= ? AND value <> ''`,
 		notify:  d.notify,
 	}
 	if d.positional {
 		for _, p := range []*string{&q.account, &q.accountLimit, &q.rows, &q.insertAccount, &q.insertRow,
-			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.expired, &q.notify} {
+			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.allFrom, &q.allBetween, &q.expired, &q.notify} {
 			*p = positional(*p)
 		}
 	}
@@ -405,23 +408,86 @@ func (s *sqlStore) TXT(ctx context.Context, subdomain string) (TXTSet, error) {
 	return setOf(rows, s.opts.Now().Unix()), nil
 }
 
+// eachBounds split the subdomains into ranges read at once, on connections
+// of their own: acme-dns's subdomains are UUIDs, spread evenly over the hex
+// digits. Any string falls in exactly one range.
+var eachBounds = []string{"", "4", "8", "c"}
+
+// eachBatch is how many accounts a range reader hands over at a time.
+const eachBatch = 512
+
+type accountSet struct {
+	sub string
+	set TXTSet
+}
+
 func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) error {
-	rs, err := s.db.QueryContext(ctx, s.q.all)
-	if err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	now := s.opts.Now().Unix()
+	batches := make(chan []accountSet, 2*len(eachBounds))
+	errs := make([]error, len(eachBounds))
+	var wg sync.WaitGroup
+	for i, lo := range eachBounds {
+		query, args := s.q.allFrom, []any{lo}
+		if i+1 < len(eachBounds) {
+			query, args = s.q.allBetween, []any{lo, eachBounds[i+1]}
+		}
+		wg.Go(func() { errs[i] = s.eachRange(ctx, now, query, args, batches) })
+	}
+	go func() { wg.Wait(); close(batches) }()
+	// fn runs here, on one goroutine, while the ranges are read.
+	var failed error
+	for batch := range batches {
+		for _, a := range batch {
+			if failed != nil {
+				break
+			}
+			if failed = fn(a.sub, a.set); failed != nil {
+				cancel()
+			}
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("reading all accounts: %w", err)
+	}
+	return nil
+}
+
+// eachRange reads the accounts query selects and sends them in batches.
+func (s *sqlStore) eachRange(ctx context.Context, now int64, query string, args []any, out chan<- []accountSet) error {
+	rs, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
 	}
 	defer rs.Close()
 	var (
-		cur  string
-		rows []row
-		have bool
-		now  = s.opts.Now().Unix()
+		cur   string
+		rows  []row
+		have  bool
+		batch = make([]accountSet, 0, eachBatch)
 	)
+	send := func() error {
+		select {
+		case out <- batch:
+			batch = make([]accountSet, 0, eachBatch)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	flush := func() error {
 		if !have {
 			return nil
 		}
-		return fn(cur, setOf(rows, now))
+		batch = append(batch, accountSet{cur, setOf(rows, now)})
+		if len(batch) == eachBatch {
+			return send()
+		}
+		return nil
 	}
 	for rs.Next() {
 		var (
@@ -433,7 +499,7 @@ func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) erro
 			exp   int64
 		)
 		if err := rs.Scan(&sub, &id, &value, &seq, &last, &exp); err != nil {
-			return fmt.Errorf("reading all accounts: %w", err)
+			return err
 		}
 		if !have || sub != cur {
 			if err := flush(); err != nil {
@@ -446,9 +512,20 @@ func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) erro
 		}
 	}
 	if err := rs.Err(); err != nil {
-		return fmt.Errorf("reading all accounts: %w", err)
+		return err
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return send()
+}
+
+func (s *sqlStore) Count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting accounts: %w", err)
+	}
+	return n, nil
 }
 
 func (s *sqlStore) Watch(ctx context.Context, fn func(string)) error {

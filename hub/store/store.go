@@ -84,6 +84,8 @@ type Store interface {
 	TXT(ctx context.Context, subdomain string) (TXTSet, error)
 	// Each calls fn for every account, including those holding no value.
 	Each(ctx context.Context, fn func(subdomain string, set TXTSet) error) error
+	// Count returns the number of accounts.
+	Count(ctx context.Context) (int, error)
 	// Watch calls fn with the subdomain of every account that another process
 	// changed (never for this store's own writes), and with "" whenever
 	// changes may have been missed and everything must be read again: after

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acmehub/acmehub/hub/store"
@@ -218,8 +219,15 @@ func TestDeregister(t *testing.T) {
 func TestEachAndPersistence(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
 		want := map[string][]string{}
-		for i := range 5 {
+		// Subdomains over every range Each reads at once, and some that are
+		// not UUIDs, at the edges of those ranges.
+		names := []string{"", "4", "8", "c", "~custom", "Upper", "0-zero"}
+		for range 500 {
+			names = append(names, uuid.NewString())
+		}
+		for i, name := range names {
 			a := account(i)
+			a.Subdomain = name
 			if err := s.Register(ctx, a); err != nil {
 				t.Fatal(err)
 			}
@@ -253,6 +261,11 @@ func TestEachAndPersistence(t *testing.T) {
 			}
 		}
 		check(s)
+		stop := errors.New("stop")
+		calls := 0
+		if err := s.Each(ctx, func(string, store.TXTSet) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("Each after fn failed: %v after %d calls, want fn's error after 1", err, calls)
+		}
 		s.Close()
 		check(reopen())
 	})
