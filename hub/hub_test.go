@@ -411,6 +411,64 @@ func TestExtensions(t *testing.T) {
 	})
 }
 
+// TestClientsHangingUp: many concurrent updates through the HTTP API, a
+// share of whose clients hang up at random moments; afterwards every
+// account's values are the same in memory, in the database and over DNS.
+func TestClientsHangingUp(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acmehub.db")
+	h := startHub(t, func(c *config.Config) { c.Database.Connection = db; c.Hub.FailedAuthPerMinute = 0 })
+	regs := make([]registration, 6)
+	for i := range regs {
+		regs[i] = h.register("")
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range 600 {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			reg := regs[i%len(regs)]
+			path := "/update"
+			if i%3 == 0 {
+				path = "/present"
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if i%2 == 0 {
+				time.AfterFunc(time.Duration(i%7)*300*time.Microsecond, cancel)
+			}
+			req, _ := http.NewRequestWithContext(ctx, "POST", h.api+path,
+				strings.NewReader(fmt.Sprintf(`{"subdomain":%q,"txt":"%043d"}`, reg.Subdomain, i)))
+			req.Header.Set("X-Api-User", reg.Username)
+			req.Header.Set("X-Api-Key", reg.Password)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	// Requests cut off by their clients may still be finishing.
+	st, err := store.OpenSQLite(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	within(t, 5*time.Second, "memory, database and DNS agreeing", func() bool {
+		for _, reg := range regs {
+			set, err := st.TXT(context.Background(), reg.Subdomain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			memory, _ := h.srv.Accounts().Index().Lookup(reg.Subdomain)
+			_, served := h.txt("tcp", reg.FullDomain)
+			if !slices.Equal(memory, set.Values) || !slices.Equal(served, set.Values) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestPresent: POST /present holds values that no /update evicts, each until
 // POST /delete; the account's limit of held values is answered 429, and the
 // metrics show each account's live values.

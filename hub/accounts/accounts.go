@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -74,13 +75,14 @@ type Options struct {
 
 // Service applies account operations to the store and the index.
 type Service struct {
-	store  store.Store
-	index  *Index
-	creds  *credCache
-	sync   *syncer
-	bcrypt *gate
-	opts   Options
-	log    *slog.Logger
+	store   store.Store
+	index   *Index
+	creds   *credCache
+	sync    *syncer
+	bcrypt  *gate
+	flights singleflight.Group
+	opts    Options
+	log     *slog.Logger
 }
 
 // New returns a service over st. Call Load before serving.
@@ -330,15 +332,36 @@ func (s *Service) Authenticate(ctx context.Context, username, apiKey string) (st
 	if s.creds.verified(username, apiKey, acct.PasswordHash) {
 		return acct, nil
 	}
-	var mismatch error
-	if err := s.bcrypt.do(ctx, func() { mismatch = bcrypt.CompareHashAndPassword(acct.PasswordHash, []byte(apiKey)) }); err != nil {
+	if err := s.checkPassword(ctx, username, apiKey, acct.PasswordHash); err != nil {
 		return store.Account{}, err
 	}
-	if mismatch != nil {
-		return store.Account{}, ErrForbidden
-	}
-	s.creds.add(username, apiKey, acct.PasswordHash)
 	return acct, nil
+}
+
+// checkPassword compares apiKey with hash, once for all the requests that
+// bring the same credentials at the same time: twenty challenges presented
+// at once through one account cost one bcrypt computation, not twenty
+// waiting in line for the bcrypt slots.
+func (s *Service) checkPassword(ctx context.Context, username, apiKey string, hash []byte) error {
+	key := s.creds.digest(username, apiKey, hash)
+	result := s.flights.DoChan(string(key[:]), func() (any, error) {
+		var mismatch error
+		compare := func() { mismatch = bcrypt.CompareHashAndPassword(hash, []byte(apiKey)) }
+		if err := s.bcrypt.do(context.Background(), compare); err != nil {
+			return nil, err
+		}
+		if mismatch != nil {
+			return nil, ErrForbidden
+		}
+		s.creds.add(username, apiKey, hash)
+		return nil, nil
+	})
+	select {
+	case r := <-result:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Allowed reports whether an update from ip may change acct. An invalid ip

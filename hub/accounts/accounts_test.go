@@ -496,3 +496,31 @@ func TestIndexSnapshotKeepsChanges(t *testing.T) {
 		t.Error("an upper-case subdomain found a lower-case account")
 	}
 }
+
+// TestConcurrentFirstAuthentications: many requests bringing the same new
+// credentials at once share one bcrypt computation: none is refused busy,
+// even with one slot and almost no wait.
+func TestConcurrentFirstAuthentications(t *testing.T) {
+	st, err := store.OpenSQLite(ctx, ":memory:", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10, CredentialCacheSize: 10,
+		BcryptCost: 11, BcryptConcurrency: 1, BcryptWait: time.Millisecond})
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = s.Authenticate(ctx, reg.Username, reg.Password) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
+}
