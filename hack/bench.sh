@@ -61,7 +61,7 @@ dns_bench() { # accounts
   done
   local rss heap load
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
-  heap=$(curl -s "http://$API/metrics" | awk '/^go_memstats_heap_alloc_bytes/ {printf "%d", $2}')
+  heap=$(curl -s "http://$API/metrics" | awk '/^go_gc_heap_live_bytes/ {printf "%d", $2}')
   load=$(sed -n 's/.*"msg":"accounts loaded".*"seconds":\([0-9.]*\).*/\1/p' "$work/server.log")
   stop "$server"; stop "$bare"
   local m b
@@ -69,7 +69,7 @@ dns_bench() { # accounts
   printf 'TXT, %7d accounts: acmehub %6d q/s (runs: %s), bare responder %6d q/s (runs: %s), ratio %s\n' \
     "$n" "$m" "${ours[*]}" "$b" "${theirs[*]}" "$(awk -v a="$m" -v b="$b" 'BEGIN {printf "%.2f", a/b}')"
   if [ "$n" -gt 1 ]; then
-    printf 'scale, %7d accounts: start-up %.2f s, resident %d MiB, Go heap %d MiB (%d B an account)\n' \
+    printf 'scale, %7d accounts: start-up %.2f s, resident %d MiB, live Go heap %d MiB (%d B an account)\n' \
       "$n" "$load" "$((rss / 1024))" "$((heap / 1048576))" "$((heap / n))"
   fi
 }

@@ -596,6 +596,7 @@ func TestMetrics(t *testing.T) {
 		`acmehub_api_request_duration_seconds_bucket{route="/update"`,
 		`acmehub_dns_answer_duration_seconds_bucket`,
 		"acmehub_accounts 1",
+		"go_gc_heap_live_bytes ",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -66,8 +66,9 @@ type Options struct {
 	Now func() time.Time
 	// BcryptConcurrency bounds the bcrypt computations running at once; 0
 	// means one per core but one, which stays free for DNS answers and
-	// writes whatever a flood of wrong credentials costs. BcryptWait is how long one waits for its turn
-	// before the request is refused with ErrBusy; 0 means one second.
+	// writes whatever a flood of wrong credentials costs. BcryptWait is how
+	// long one waits for its turn before the request is refused with
+	// ErrBusy; 0 means one second.
 	BcryptConcurrency int
 	BcryptWait        time.Duration
 	Log               *slog.Logger
@@ -122,7 +123,7 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading accounts: %w", err)
 	}
-	snap := s.index.BeginSnapshot(n + n/64)
+	snap := s.index.BeginSnapshot(n + n/64) // room for registrations during the read
 	type account struct {
 		sub string
 		set store.TXTSet
@@ -405,8 +406,8 @@ func (s *Service) DeleteTXT(ctx context.Context, subdomain, value string) error 
 
 // changeTXT validates value, applies change in the store, then gives the index
 // the resulting state. When the store fails, whether the write took effect is
-// not known to the caller: the account is read again so the index keeps
-// matching the database.
+// not known here: the account is marked to be read again, so that the index
+// keeps matching the database.
 func (s *Service) changeTXT(ctx context.Context, subdomain, value string,
 	change func(ctx context.Context, subdomain, value string) (store.TXTSet, error), done string) error {
 	if !s.validTXT(value) {

@@ -235,15 +235,17 @@ type registerResponse struct {
 
 func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	ip := a.clientIP(r)
-	if a.opts.RegistrationUser != "" && a.failures.exhausted(ip) {
-		a.tooMany(w, a.failures)
-		return
-	}
-	if a.opts.RegistrationUser != "" && !a.registrationAuthorized(r) {
-		a.failures.allow(ip)
-		w.Header().Set("WWW-Authenticate", `Basic realm="acmehub registration", charset="UTF-8"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized")
-		return
+	if a.opts.RegistrationUser != "" {
+		if a.failures.exhausted(ip) {
+			a.tooMany(w, a.failures)
+			return
+		}
+		if !a.registrationAuthorized(r) {
+			a.failures.allow(ip)
+			w.Header().Set("WWW-Authenticate", `Basic realm="acmehub registration", charset="UTF-8"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
 	}
 	if !a.registers.allow(ip) {
 		a.tooMany(w, a.registers)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,6 +90,43 @@ func TestEveryConnectionIsDurable(t *testing.T) {
 		mode, sync, err := durability(ctx, c)
 		if err != nil || mode != "wal" || sync != syncFull {
 			t.Errorf("connection %d: journal_mode=%s synchronous=%d (%v), want wal and %d", i, mode, sync, err, syncFull)
+		}
+	}
+}
+
+// TestExpiredUsesIndex: looking for expired values, which runs every
+// minute, reads the held rows only, not the whole txt table.
+func TestExpiredUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*sqlStore)
+	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.q.expired, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !strings.Contains(strings.Join(plan, "; "), "idx_txt_expires") {
+		t.Errorf("query plan %q does not use idx_txt_expires", plan)
+	}
+}
+
+func TestHexBounds(t *testing.T) {
+	for n, want := range map[int]string{1: "", 2: ",8", 4: ",4,8,c", 3: ",5,a", 16: ",1,2,3,4,5,6,7,8,9,a,b,c,d,e,f"} {
+		if got := strings.Join(hexBounds(n), ","); got != want {
+			t.Errorf("hexBounds(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
