@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -235,6 +236,90 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 	})
 
+	t.Run("acmehub register writes the account Secret the webhook then uses", func(t *testing.T) {
+		// The registration Job's identity: Secrets and Events of its namespace.
+		registrar := addUser(t, env, admin, "acmehub-register")
+		mustCreate(t, func() error {
+			_, err := kube.RbacV1().Roles(teamNS).Create(ctx, &rbacv1.Role{
+				ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
+				Rules: []rbacv1.PolicyRule{
+					{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update"}},
+					{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
+				},
+			}, metav1.CreateOptions{})
+			return err
+		})
+		mustCreate(t, func() error {
+			_, err := kube.RbacV1().RoleBindings(teamNS).Create(ctx, &rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "acmehub-register"},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "acmehub-register"}},
+			}, metav1.CreateOptions{})
+			return err
+		})
+		kc, err := registrar.KubeConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		regKubeconfig := filepath.Join(dir, "register.kubeconfig")
+		if err := os.WriteFile(regKubeconfig, kc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		registrations := func() string {
+			resp, err := http.Get(webhook.API + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			for _, line := range strings.Split(string(body), "\n") {
+				if strings.HasPrefix(line, `acmehub_api_requests_total{code="201",route="/register"}`) {
+					return line
+				}
+			}
+			return ""
+		}
+		run := func() string {
+			p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "register", "--kubeconfig", regKubeconfig, "--api", webhook.API,
+				"--client", "shop", "--fqdn", "shop.example.com", "--fqdn", "*.shop.example.com", "--namespace", teamNS)
+			if code := p.Wait(30 * time.Second); code != 0 {
+				t.Fatalf("acmehub register: exit %d:\n%s", code, p.Output())
+			}
+			return p.Output()
+		}
+		before := registrations()
+		if out := run(); !strings.Contains(out, "Registered a new account") || !strings.Contains(out, "_acme-challenge.shop.example.com. CNAME ") {
+			t.Fatalf("first run:\n%s", out)
+		}
+		once := registrations()
+		if once == before {
+			t.Fatal("the first run did not register")
+		}
+		if out := run(); !strings.Contains(out, "is up to date") {
+			t.Fatalf("second run:\n%s", out)
+		}
+		if registrations() != once {
+			t.Error("the second run registered again")
+		}
+		shopKey := "c2hvcC1rZXktYXV0aG9yaXNhdGlvbi1kaWdlc3QtMDA"
+		shop := request(issuerConfig(map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-shop-client"}}))
+		shop.DNSName, shop.Key, shop.ResolvedFQDN = "shop.example.com", shopKey, "_acme-challenge.shop.example.com."
+		if err := cm.Present(shop); err != nil {
+			t.Fatalf("Present with the registered account: %v", err)
+		}
+		secret, err := kube.CoreV1().Secrets(teamNS).Get(ctx, "acme-dns-shop-client", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accts, err := solver.ParseAccounts(secret.Data["acmedns.json"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := txt(t, webhook.DNSUDP, accts["shop.example.com"].FullDomain); !slices.Contains(got, shopKey) {
+			t.Errorf("DNS serves %q for the registered account", got)
+		}
+	})
+
 	t.Run("SIGTERM closes the embedded server and exits 0", func(t *testing.T) {
 		webhook.Cmd.Process.Signal(syscall.SIGTERM)
 		if code := webhook.Wait(30 * time.Second); code != 0 {
@@ -342,7 +427,7 @@ func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
 	roles := map[string][]rbacv1.PolicyRule{
 		// Narrowed to the account Secrets by name ("missing" is named but absent).
 		"acmehub-webhook:secret-reader": {{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"},
-			ResourceNames: []string{"acme-dns-app", "missing"}}},
+			ResourceNames: []string{"acme-dns-app", "missing", "acme-dns-shop-client"}}},
 		"acmehub-webhook:domain-solver": {{APIGroups: []string{groupName}, Resources: []string{"*"}, Verbs: []string{"create"}}},
 	}
 	for name, rules := range roles {
