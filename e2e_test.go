@@ -46,6 +46,7 @@ import (
 
 	"github.com/acmehub/acmehub/hack/testenv"
 	"github.com/acmehub/acmehub/solver"
+	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
 
 const (
@@ -236,14 +237,14 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 	})
 
-	t.Run("acmehub register writes the account Secret the webhook then uses", func(t *testing.T) {
+	t.Run("acmehub register writes the account Secret the webhook uses; acmehub check finds the missing CNAME", func(t *testing.T) {
 		// The registration Job's identity: Secrets and Events of its namespace.
 		registrar := addUser(t, env, admin, "acmehub-register")
 		mustCreate(t, func() error {
 			_, err := kube.RbacV1().Roles(teamNS).Create(ctx, &rbacv1.Role{
 				ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
 				Rules: []rbacv1.PolicyRule{
-					{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update"}},
+					{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update"}},
 					{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
 				},
 			}, metav1.CreateOptions{})
@@ -317,6 +318,39 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 		if got := txt(t, webhook.DNSUDP, accts["shop.example.com"].FullDomain); !slices.Contains(got, shopKey) {
 			t.Errorf("DNS serves %q for the registered account", got)
+		}
+
+		// acmehub check: the credentials work and the probe is served, but no
+		// CNAME delegates the names yet (the resolver knows none).
+		check := func(args ...string) (int, string) {
+			p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, append([]string{"check", "--kubeconfig", regKubeconfig, "--namespace", teamNS,
+				"--nameservers", webhook.DNSUDP, "--resolvers", webhook.DNSUDP, "--timeout", "10s"}, args...)...)
+			return p.Wait(60 * time.Second), p.Output()
+		}
+		code, out := check("--client", "shop")
+		if code != 1 || !strings.Contains(out, "_acme-challenge.shop.example.com must be a CNAME to "+accts["shop.example.com"].FullDomain) {
+			t.Fatalf("check without the CNAMEs: exit %d:\n%s", code, out)
+		}
+		code, out = check("--output", "json")
+		var findings []registration.Finding
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &findings); err != nil || code != 1 {
+			t.Fatalf("check -o json: exit %d, %v:\n%s", code, err, out)
+		}
+		for _, f := range findings {
+			if f.Secret == teamNS+"/acme-dns-shop-client" && (f.Credentials != "ok" || f.Propagation != "ok" || f.Delegation == "ok") {
+				t.Errorf("finding %+v", f)
+			}
+		}
+		events, err := kube.CoreV1().Events(teamNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reported := false
+		for _, e := range events.Items {
+			reported = reported || e.Reason == "AccountCheckFailed" && e.InvolvedObject.Name == "acme-dns-shop-client"
+		}
+		if !reported {
+			t.Error("no Event on the Secret for the missing CNAME")
 		}
 	})
 

@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newWebhookCommand(), newRegisterCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newWebhookCommand(), newRegisterCommand(), newCheckCommand(), newVersionCommand())
 	return root
 }
 

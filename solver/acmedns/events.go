@@ -3,13 +3,14 @@ package acmedns
 import (
 	"context"
 	"fmt"
-	"time"
 
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/acmehub/acmehub/solver"
 )
 
 // challengeEvents records Kubernetes Events on the Challenge a request is
@@ -35,17 +36,10 @@ func (e challengeEvents) warn(ctx context.Context, ch *whapi.ChallengeRequest, r
 		if c.Spec.Key != ch.Key || c.Spec.DNSName != ch.DNSName {
 			continue
 		}
-		now := metav1.NewTime(time.Now())
-		_, err := e.kube.CoreV1().Events(c.Namespace).Create(ctx, &corev1.Event{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: c.Name + ".", Namespace: c.Namespace},
-			InvolvedObject: corev1.ObjectReference{
-				APIVersion: "acme.cert-manager.io/v1", Kind: "Challenge",
-				Namespace: c.Namespace, Name: c.Name, UID: c.UID, ResourceVersion: c.ResourceVersion,
-			},
-			Reason: reason, Message: message, Type: corev1.EventTypeWarning,
-			Source:         corev1.EventSource{Component: "acmehub-webhook"},
-			FirstTimestamp: now, LastTimestamp: now, Count: 1,
-		}, metav1.CreateOptions{})
+		_, err := e.kube.CoreV1().Events(c.Namespace).Create(ctx, solver.Event(corev1.ObjectReference{
+			APIVersion: "acme.cert-manager.io/v1", Kind: "Challenge",
+			Namespace: c.Namespace, Name: c.Name, UID: c.UID, ResourceVersion: c.ResourceVersion,
+		}, corev1.EventTypeWarning, reason, message, "acmehub-webhook"), metav1.CreateOptions{})
 		if err != nil {
 			return fmt.Errorf("recording an event on challenge %s/%s: %w", c.Namespace, c.Name, err)
 		}

@@ -167,7 +167,7 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 			return res, nil
 		}
 		err = r.write(ctx, cfg, secret, accounts, res.Rows)
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		if isRace(err) {
 			continue // changed meanwhile: read it again
 		}
 		if err != nil {
@@ -252,6 +252,13 @@ func (r *Registrar) register(ctx context.Context, cfg Config) (registerAnswer, [
 	return a, warnings, nil
 }
 
+func (r *Registrar) client() *http.Client {
+	if r.HTTP != nil {
+		return r.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
 func (r *Registrar) post(ctx context.Context, cfg Config, body map[string]any) (int, []byte, error) {
 	raw, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.API+"/register", bytes.NewReader(raw))
@@ -262,11 +269,7 @@ func (r *Registrar) post(ctx context.Context, cfg Config, body map[string]any) (
 	if cfg.BasicAuthUser != "" {
 		req.SetBasicAuth(cfg.BasicAuthUser, cfg.BasicAuthPassword)
 	}
-	client := r.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := client.Do(req)
+	resp, err := r.client().Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("POST %s/register: %w", cfg.API, err)
 	}
@@ -324,11 +327,14 @@ func (r *Registrar) write(ctx context.Context, cfg Config, secret *corev1.Secret
 		s.Data[cfg.Key] = data
 		_, err = secrets.Update(ctx, s, metav1.UpdateOptions{})
 	}
-	if err != nil && !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+	if err != nil && !isRace(err) {
 		return fmt.Errorf("writing secret %s/%s: %w", cfg.Namespace, cfg.SecretName, err)
 	}
 	return err
 }
+
+// isRace reports a write that lost to another writer: read again and retry.
+func isRace(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 
 // event records on the Secret what was done; failing to is only logged.
 func (r *Registrar) event(ctx context.Context, cfg Config, res Result, added []string) {
@@ -344,17 +350,10 @@ func (r *Registrar) event(ctx context.Context, cfg Config, res Result, added []s
 	for _, row := range res.Rows {
 		cnames = append(cnames, row.String())
 	}
-	now := metav1.NewTime(time.Now())
-	_, err = r.Kube.CoreV1().Events(cfg.Namespace).Create(ctx, &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: cfg.SecretName + ".", Namespace: cfg.Namespace},
-		InvolvedObject: corev1.ObjectReference{
-			APIVersion: "v1", Kind: "Secret", Namespace: cfg.Namespace, Name: cfg.SecretName,
-			UID: secret.UID, ResourceVersion: secret.ResourceVersion,
-		},
-		Reason: reason, Message: msg + "; create the CNAMEs: " + strings.Join(cnames, "; "), Type: corev1.EventTypeNormal,
-		Source:         corev1.EventSource{Component: "acmehub-register"},
-		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-	}, metav1.CreateOptions{})
+	_, err = r.Kube.CoreV1().Events(cfg.Namespace).Create(ctx, solver.Event(corev1.ObjectReference{
+		APIVersion: "v1", Kind: "Secret", Namespace: cfg.Namespace, Name: cfg.SecretName,
+		UID: secret.UID, ResourceVersion: secret.ResourceVersion,
+	}, corev1.EventTypeNormal, reason, msg+"; create the CNAMEs: "+strings.Join(cnames, "; "), "acmehub-register"), metav1.CreateOptions{})
 	if err != nil && r.Log != nil {
 		r.Log.Warn("no event recorded on the secret", "secret", cfg.Namespace+"/"+cfg.SecretName, "err", err)
 	}

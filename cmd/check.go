@@ -1,0 +1,151 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/acmehub/acmehub/solver"
+	"github.com/acmehub/acmehub/solver/acmedns/registration"
+)
+
+// checkEnv maps each flag of `acmehub check` to its environment variable.
+var checkEnv = map[string]string{
+	"client":                   "ACMEHUB_CLIENT",
+	"namespace":                "ACMEHUB_NAMESPACE",
+	"secret-name":              "ACMEHUB_SECRET_NAME",
+	"secret-key":               "ACMEHUB_SECRET_KEY",
+	"resolvers":                "ACMEHUB_RESOLVERS",
+	"nameservers":              "ACMEHUB_NAMESERVERS",
+	"basic-auth-user":          "ACMEHUB_BASIC_AUTH_USER",
+	"basic-auth-password-file": "ACMEHUB_BASIC_AUTH_PASSWORD_FILE",
+}
+
+func newCheckCommand() *cobra.Command {
+	var (
+		f         registerFlags // the Secret, the kube client and the registration password
+		resolvers []string
+		ns        []string
+		timeout   time.Duration
+		output    string
+	)
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check that acme-dns accounts in Kubernetes Secrets work end to end",
+		Long: `Check, for every account in the Secret of one client (--client or --secret-name)
+or in every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehub:
+
+  1. credentials: a fresh probe value is written through the API; when the
+     server refuses the credentials the client is registered anew and the
+     Secret rewritten, and the new CNAMEs are reported;
+  2. propagation: the zone's authoritative servers (from its NS records, or
+     --nameservers) serve the probe within --timeout;
+  3. delegation: _acme-challenge.<fqdn> resolves by CNAME to the account
+     through the recursive resolvers;
+  4. the probe is removed (an acmehub server deletes it; on a plain acme-dns,
+     which cannot delete, it stays as one of the account's two values).
+
+It prints a table (or JSON with --output json), records an Event on the
+Secret for each problem and exits 1 when there is any.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := fromEnv(cmd.Flags(), checkEnv); err != nil {
+				return err
+			}
+			if err := f.complete(); err != nil {
+				return err
+			}
+			if output != "table" && output != "json" {
+				return fmt.Errorf("--output %q: must be table or json", output)
+			}
+			if f.cfg.SecretName == "" && f.cfg.Client != "" {
+				f.cfg.SecretName = "acme-dns-" + f.cfg.Client + "-client"
+			}
+			r := solver.Resolver{Servers: resolvers, Timeout: 2 * time.Second}
+			if len(r.Servers) == 0 {
+				var err error
+				if r, err = solver.SystemResolver(); err != nil {
+					return fmt.Errorf("%w (give --resolvers)", err)
+				}
+			}
+			kube, err := kubeClient(f.kubeconfig)
+			if err != nil {
+				return err
+			}
+			log, closeLog, err := newLogger(cliLog(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			findings, err := (&registration.Registrar{Kube: kube, Log: log}).Check(cmd.Context(), registration.CheckConfig{
+				Namespace: f.cfg.Namespace, SecretName: f.cfg.SecretName, Key: f.cfg.Key,
+				Resolver: r, Nameservers: ns, Timeout: timeout,
+				BasicAuthUser: f.cfg.BasicAuthUser, BasicAuthPassword: f.cfg.BasicAuthPassword,
+			})
+			if err != nil {
+				return err
+			}
+			if err := printFindings(cmd.OutOrStdout(), output, findings); err != nil {
+				return err
+			}
+			for _, fd := range findings {
+				if len(fd.Problems) > 0 {
+					return exitError{code: 1}
+				}
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.cfg.Client, "client", "", "check the Secret acme-dns-<client>-client")
+	fs.StringVar(&f.cfg.SecretName, "secret-name", "", "check this Secret (default: every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehub)")
+	fs.StringVar(&f.cfg.Namespace, "namespace", "", "namespace of the Secrets (default: the pod's own)")
+	fs.StringVar(&f.cfg.Key, "secret-key", "acmedns.json", "Secret key of the account file")
+	fs.StringVar(&f.cfg.BasicAuthUser, "basic-auth-user", "", "user for /register's HTTP basic auth, when registering anew")
+	fs.StringVar(&f.passwordFile, "basic-auth-password-file", "", "file holding its password (or $"+basicAuthPasswordEnv+")")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account)")
+	fs.StringSliceVar(&resolvers, "resolvers", nil, "recursive resolvers host:port (default: /etc/resolv.conf)")
+	fs.StringSliceVar(&ns, "nameservers", nil, "the acme-dns zone's authoritative servers host:port (default: from its NS records)")
+	fs.DurationVar(&timeout, "timeout", time.Minute, "how long the probe may take to be served")
+	fs.StringVarP(&output, "output", "o", "table", "table or json")
+	for name, variable := range checkEnv {
+		fl := fs.Lookup(name)
+		fl.Usage += " [$" + variable + "]"
+	}
+	return cmd
+}
+
+// printFindings writes the findings as a table or as JSON.
+func printFindings(out io.Writer, format string, findings []registration.Finding) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if findings == nil {
+			findings = []registration.Finding{}
+		}
+		return enc.Encode(findings)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SECRET\tFQDN\tACCOUNT\tCREDENTIALS\tPROPAGATION\tDELEGATION\tACTION")
+	for _, f := range findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Secret, f.FQDN, f.Account, f.Credentials, f.Propagation, f.Delegation, f.Action)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var problems []string
+	for _, f := range findings {
+		for _, p := range f.Problems {
+			problems = append(problems, "  "+f.FQDN+": "+p)
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(out, "\nProblems:\n%s\n", strings.Join(problems, "\n"))
+	}
+	return nil
+}

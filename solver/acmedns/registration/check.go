@@ -1,0 +1,333 @@
+package registration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/acmehub/acmehub/solver"
+)
+
+// CheckConfig says which account Secrets to check, and how.
+type CheckConfig struct {
+	// Namespace holds the Secrets.
+	Namespace string
+	// SecretName names one Secret; empty checks every Secret of Namespace
+	// labelled app.kubernetes.io/managed-by=acmehub.
+	SecretName string
+	// Key is the account file's key (default acmedns.json).
+	Key string
+	// Resolver answers the delegation check and finds the zone's name servers.
+	Resolver solver.Resolver
+	// Nameservers are the acme-dns zone's authoritative servers (host:port);
+	// empty means those its NS records name.
+	Nameservers []string
+	// Timeout bounds the wait for the probe to be served (default 60 s).
+	Timeout time.Duration
+	// BasicAuthUser and BasicAuthPassword authenticate a re-registration.
+	BasicAuthUser, BasicAuthPassword string
+}
+
+// Finding is what the check found for one FQDN.
+type Finding struct {
+	Secret      string `json:"secret"`
+	FQDN        string `json:"fqdn"`
+	Account     string `json:"account"`
+	Credentials string `json:"credentials"`
+	Propagation string `json:"propagation"`
+	Delegation  string `json:"delegation"`
+	Action      string `json:"action,omitempty"`
+	// Problems are what needs a person; none means all is well.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Check verifies every account of the Secrets cfg names: that the server
+// takes its credentials (re-registering, and rewriting the Secret, when it
+// refuses them), that a probe value written through the API is served by the
+// zone's authoritative servers, and that each FQDN's challenge name is a
+// CNAME to the account. It records an Event on a Secret for each problem.
+func (r *Registrar) Check(ctx context.Context, cfg CheckConfig) ([]Finding, error) {
+	if cfg.Key == "" {
+		cfg.Key = "acmedns.json"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Minute
+	}
+	var secrets []corev1.Secret
+	if cfg.SecretName != "" {
+		s, err := r.Kube.CoreV1().Secrets(cfg.Namespace).Get(ctx, cfg.SecretName, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("secret %s/%s: %w", cfg.Namespace, cfg.SecretName, err)
+		}
+		secrets = append(secrets, *s)
+	} else {
+		list, err := r.Kube.CoreV1().Secrets(cfg.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy})
+		if err != nil {
+			return nil, fmt.Errorf("secrets of namespace %s labelled %s=%s: %w", cfg.Namespace, ManagedByLabel, ManagedBy, err)
+		}
+		secrets = list.Items
+	}
+	var all []Finding
+	for _, s := range secrets {
+		findings, err := r.checkSecret(ctx, cfg, s)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, findings...)
+	}
+	return all, nil
+}
+
+func (r *Registrar) checkSecret(ctx context.Context, cfg CheckConfig, secret corev1.Secret) ([]Finding, error) {
+	name := secret.Namespace + "/" + secret.Name
+	accounts, err := solver.ParseAccounts(secret.Data[cfg.Key])
+	if err != nil {
+		return nil, fmt.Errorf("secret %s key %s: %w", name, cfg.Key, err)
+	}
+	// The FQDNs of each account, checked together: one probe an account.
+	byUser := map[string][]string{}
+	for fqdn, a := range accounts {
+		byUser[a.Username] = append(byUser[a.Username], fqdn)
+	}
+	users := make([]string, 0, len(byUser))
+	for u := range byUser {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	var findings []Finding
+	for _, u := range users {
+		fqdns := byUser[u]
+		slices.Sort(fqdns)
+		fs, err := r.checkAccount(ctx, cfg, secret, accounts, fqdns)
+		if err != nil {
+			return findings, err
+		}
+		findings = append(findings, fs...)
+	}
+	for _, f := range findings {
+		for _, p := range f.Problems {
+			r.warnEvent(ctx, secret, "AccountCheckFailed", f.FQDN+": "+p)
+		}
+	}
+	return findings, nil
+}
+
+// checkAccount runs the checks for the account fqdns share.
+func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret corev1.Secret, accounts solver.Accounts, fqdns []string) ([]Finding, error) {
+	acct := accounts[fqdns[0]]
+	api := strings.TrimSuffix(acct.ServerURL, "/")
+	base := Finding{Secret: secret.Namespace + "/" + secret.Name, Account: acct.FullDomain}
+	if api == "" {
+		base.Credentials = "unknown: the account has no server_url"
+		base.Problems = []string{"the account file gives no server_url: the account cannot be checked"}
+		return each(base, fqdns), nil
+	}
+	probe := newProbe()
+	status, plain, err := r.probe(ctx, api, acct, probe)
+	if err != nil {
+		base.Credentials = "error: " + err.Error()
+		base.Problems = append(base.Problems, "the API could not be reached: "+err.Error())
+		return each(base, fqdns), nil
+	}
+	if status == http.StatusUnauthorized {
+		fresh, err := r.reregister(ctx, cfg, secret, api, acct, fqdns)
+		if err != nil {
+			base.Credentials = "refused"
+			base.Problems = append(base.Problems, "the server refuses the account's credentials, and registering anew failed: "+err.Error())
+			return each(base, fqdns), nil
+		}
+		acct = fresh
+		base.Account = acct.FullDomain
+		base.Credentials = "refused: registered anew"
+		base.Action = "registered a new account; create the new CNAMEs: _acme-challenge.<fqdn>. CNAME " + acct.FullDomain + "."
+		base.Problems = append(base.Problems, "the server refused the account's credentials: registered a new account, the CNAMEs changed to "+acct.FullDomain+".")
+		if status, plain, err = r.probe(ctx, api, acct, probe); err != nil || status/100 != 2 {
+			base.Problems = append(base.Problems, fmt.Sprintf("the new account's update failed: %d %v", status, err))
+			return each(base, fqdns), nil
+		}
+	} else if status/100 != 2 {
+		base.Credentials = fmt.Sprintf("error: %d", status)
+		base.Problems = append(base.Problems, fmt.Sprintf("the probe update was answered %d", status))
+		return each(base, fqdns), nil
+	} else {
+		base.Credentials = "ok"
+	}
+
+	base.Propagation = r.propagation(ctx, cfg, acct.FullDomain, probe)
+	if base.Propagation != "ok" {
+		base.Problems = append(base.Problems, "probe "+base.Propagation)
+	}
+	if plain {
+		base.Action = join(base.Action, "the probe stays as one of acme-dns's two values (it cannot delete)")
+		if len(fqdns) > 1 {
+			base.Action = join(base.Action, fmt.Sprintf("warning: this account serves %d names but acme-dns holds 2 values at once", len(fqdns)))
+		}
+	} else if err := r.deleteProbe(ctx, api, acct, probe); err != nil {
+		base.Problems = append(base.Problems, "removing the probe: "+err.Error())
+	}
+
+	out := each(base, fqdns)
+	for i := range out {
+		if err := cfg.Resolver.CheckDelegation(ctx, out[i].FQDN, acct.FullDomain); err != nil {
+			out[i].Delegation = err.Error()
+			out[i].Problems = append(slices.Clone(out[i].Problems), err.Error())
+		} else {
+			out[i].Delegation = "ok"
+		}
+	}
+	return out, nil
+}
+
+func each(base Finding, fqdns []string) []Finding {
+	out := make([]Finding, len(fqdns))
+	for i, f := range fqdns {
+		out[i] = base
+		out[i].FQDN = f
+		out[i].Problems = slices.Clone(base.Problems)
+	}
+	return out
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// newProbe is a fresh value in the form of an ACME digest.
+func newProbe() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// probe writes value to the account: held through acmehub's /present, or
+// through /update on a plain acme-dns (plain true), where it evicts the
+// account's oldest value.
+func (r *Registrar) probe(ctx context.Context, api string, a solver.Account, value string) (status int, plain bool, err error) {
+	status, err = r.txtRequest(ctx, api, "/present", a, value)
+	if err != nil || (status != http.StatusNotFound && status != http.StatusMethodNotAllowed) {
+		return status, false, err
+	}
+	status, err = r.txtRequest(ctx, api, "/update", a, value)
+	return status, true, err
+}
+
+func (r *Registrar) deleteProbe(ctx context.Context, api string, a solver.Account, value string) error {
+	status, err := r.txtRequest(ctx, api, "/delete", a, value)
+	if err == nil && status/100 != 2 {
+		err = fmt.Errorf("POST %s/delete: %d", api, status)
+	}
+	return err
+}
+
+func (r *Registrar) txtRequest(ctx context.Context, api, path string, a solver.Account, value string) (int, error) {
+	body, _ := json.Marshal(map[string]string{"subdomain": a.SubDomain, "txt": value})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+path, strings.NewReader(string(body)))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Api-User", a.Username)
+	req.Header.Set("X-Api-Key", a.Password)
+	resp, err := r.client().Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// propagation waits until every authoritative server of the account's zone
+// serves value, and says how that went: "ok", or what failed.
+func (r *Registrar) propagation(ctx context.Context, cfg CheckConfig, fullDomain, value string) string {
+	servers := cfg.Nameservers
+	if len(servers) == 0 {
+		_, zone, _ := strings.Cut(strings.TrimSuffix(fullDomain, "."), ".")
+		var err error
+		if servers, err = cfg.Resolver.Nameservers(ctx, zone); err != nil {
+			return "not checked: " + err.Error()
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	pending := slices.Clone(servers)
+	for {
+		var still []string
+		for _, s := range pending {
+			values, err := cfg.Resolver.ServedTXT(ctx, s, fullDomain)
+			if err != nil || !slices.Contains(values, value) {
+				still = append(still, s)
+			}
+		}
+		if pending = still; len(pending) == 0 {
+			return "ok"
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Sprintf("not served by %s within %v", strings.Join(pending, ", "), cfg.Timeout)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// reregister registers a new account for fqdns, whose account the server no
+// longer knows, and rewrites the Secret with it.
+func (r *Registrar) reregister(ctx context.Context, cfg CheckConfig, secret corev1.Secret, api string, old solver.Account, fqdns []string) (solver.Account, error) {
+	rc := Config{
+		API: api, Client: secret.Labels[ClientLabel], FQDNs: fqdns, AllowFrom: old.AllowFrom,
+		BasicAuthUser: cfg.BasicAuthUser, BasicAuthPassword: cfg.BasicAuthPassword,
+		Namespace: secret.Namespace, SecretName: secret.Name, Key: cfg.Key,
+	}
+	if rc.Client == "" {
+		rc.Client = secret.Name
+	}
+	rc, err := rc.withDefaults()
+	if err != nil {
+		return solver.Account{}, err
+	}
+	fresh, _, err := r.register(ctx, rc)
+	if err != nil {
+		return solver.Account{}, err
+	}
+	for range maxAttempts {
+		current, accounts, err := r.read(ctx, rc)
+		if err != nil {
+			return solver.Account{}, err
+		}
+		for _, f := range fqdns {
+			if accounts[f].Username == old.Username || accounts[f].Username == "" {
+				accounts[f] = fresh.Account
+			}
+		}
+		err = r.write(ctx, rc, current, accounts, rows(accounts, rc.FQDNs))
+		if err == nil {
+			return fresh.Account, nil
+		}
+		if !isRace(err) {
+			return solver.Account{}, err
+		}
+	}
+	return solver.Account{}, fmt.Errorf("secret %s/%s kept changing while it was written", secret.Namespace, secret.Name)
+}
+
+// warnEvent records a Warning Event on the Secret.
+func (r *Registrar) warnEvent(ctx context.Context, secret corev1.Secret, reason, message string) {
+	_, err := r.Kube.CoreV1().Events(secret.Namespace).Create(ctx, solver.Event(corev1.ObjectReference{
+		APIVersion: "v1", Kind: "Secret", Namespace: secret.Namespace, Name: secret.Name,
+		UID: secret.UID, ResourceVersion: secret.ResourceVersion,
+	}, corev1.EventTypeWarning, reason, message, "acmehub-check"), metav1.CreateOptions{})
+	if err != nil && r.Log != nil {
+		r.Log.Warn("no event recorded on the secret", "secret", secret.Namespace+"/"+secret.Name, "err", err)
+	}
+}

@@ -1,0 +1,165 @@
+package registration
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/acmehub/acmehub/solver"
+)
+
+// resolver is a recursive resolver on loopback answering CNAMEs from a
+// table that the test may change.
+type resolver struct {
+	mu     sync.Mutex
+	cnames map[string]string
+	addr   string
+}
+
+func newResolver(t *testing.T) *resolver {
+	t.Helper()
+	r := &resolver{cnames: map[string]string{}}
+	srv := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		r.mu.Lock()
+		target, ok := r.cnames[strings.ToLower(q.Question[0].Name)]
+		r.mu.Unlock()
+		if ok {
+			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: target})
+		} else {
+			m.Rcode = dns.RcodeNameError
+		}
+		w.WriteMsg(m)
+	})}
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	go srv.ListenAndServe()
+	<-started
+	t.Cleanup(func() { srv.Shutdown() })
+	r.addr = srv.PacketConn.LocalAddr().String()
+	return r
+}
+
+func (r *resolver) set(name, target string) {
+	r.mu.Lock()
+	r.cnames[dns.Fqdn(name)] = dns.Fqdn(target)
+	r.mu.Unlock()
+}
+
+func (r *resolver) solver() solver.Resolver {
+	return solver.Resolver{Servers: []string{r.addr}, Timeout: time.Second}
+}
+
+func TestCheck(t *testing.T) {
+	srv, api, _ := server(t, nil)
+	var dnsAddr string
+	for _, a := range srv.DNSAddrs() {
+		if a.Network() == "udp" {
+			dnsAddr = a.String()
+		}
+	}
+	kube := fake.NewClientset()
+	r := &Registrar{Kube: kube}
+	res, err := r.Register(ctx, Config{API: api, Client: "shop", FQDNs: []string{"shop.example.com", "www.shop.example.com"}, Namespace: "certs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fulldomain := res.Rows[0].FullDomain
+	res2, _ := r.Register(ctx, Config{API: api, Client: "unrelated", FQDNs: []string{"x.example.net"}, Namespace: "certs"})
+	rs := newResolver(t)
+	rs.set("_acme-challenge.shop.example.com", fulldomain)
+	rs.set("_acme-challenge.www.shop.example.com", fulldomain)
+	rs.set("_acme-challenge.x.example.net", res2.Rows[0].FullDomain)
+	cfg := CheckConfig{Namespace: "certs", Resolver: rs.solver(), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second}
+
+	t.Run("all well", func(t *testing.T) {
+		findings, err := r.Check(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(findings) != 3 {
+			t.Fatalf("%d findings, want one per FQDN of every labelled Secret: %+v", len(findings), findings)
+		}
+		for _, f := range findings {
+			if len(f.Problems) != 0 || f.Credentials != "ok" || f.Propagation != "ok" || f.Delegation != "ok" {
+				t.Errorf("finding %+v", f)
+			}
+		}
+		_, accts := secretAccounts(t, kube, "acme-dns-shop-client")
+		if values, _ := srv.Accounts().Index().Lookup(accts["shop.example.com"].SubDomain); len(values) != 0 {
+			t.Errorf("the probe was left in place: %q", values)
+		}
+	})
+
+	t.Run("a missing CNAME", func(t *testing.T) {
+		rs.set("_acme-challenge.www.shop.example.com", "elsewhere.example.org")
+		defer rs.set("_acme-challenge.www.shop.example.com", fulldomain)
+		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: rs.solver(), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bad []Finding
+		for _, f := range findings {
+			if len(f.Problems) > 0 {
+				bad = append(bad, f)
+			}
+		}
+		if len(bad) != 1 || bad[0].FQDN != "www.shop.example.com" || !strings.Contains(bad[0].Delegation, "must be a CNAME to "+strings.TrimSuffix(fulldomain, ".")) {
+			t.Errorf("findings %+v, want www.shop.example.com's delegation reported", findings)
+		}
+	})
+
+	t.Run("the probe not served", func(t *testing.T) {
+		c := cfg
+		c.SecretName, c.Nameservers, c.Timeout = "acme-dns-shop-client", []string{rs.addr}, 300*time.Millisecond
+		findings, err := r.Check(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(findings) == 0 || !strings.Contains(findings[0].Propagation, "not served by "+rs.addr) || len(findings[0].Problems) == 0 {
+			t.Errorf("findings %+v", findings)
+		}
+	})
+
+	t.Run("credentials refused: registered anew", func(t *testing.T) {
+		_, accts := secretAccounts(t, kube, "acme-dns-shop-client")
+		old := accts["shop.example.com"]
+		if err := srv.Accounts().Deregister(ctx, old.Username); err != nil {
+			t.Fatal(err)
+		}
+		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: rs.solver(), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, accts = secretAccounts(t, kube, "acme-dns-shop-client")
+		fresh := accts["shop.example.com"]
+		if fresh.Username == old.Username || accts["www.shop.example.com"].Username != fresh.Username {
+			t.Fatalf("the Secret still holds the refused account: %+v", accts)
+		}
+		if _, err := srv.Accounts().Authenticate(ctx, fresh.Username, fresh.Password); err != nil {
+			t.Errorf("the new account does not work: %v", err)
+		}
+		for _, f := range findings {
+			if f.Credentials != "refused: registered anew" || !strings.Contains(strings.Join(f.Problems, "; "), "the CNAMEs changed to "+fresh.FullDomain) ||
+				f.Propagation != "ok" || !strings.Contains(f.Delegation, "must be a CNAME to "+fresh.FullDomain) {
+				t.Errorf("finding %+v", f)
+			}
+		}
+		events, _ := kube.CoreV1().Events("certs").List(ctx, metav1.ListOptions{})
+		found := false
+		for _, e := range events.Items {
+			if e.Reason == "AccountCheckFailed" && e.InvolvedObject.Name == "acme-dns-shop-client" && strings.Contains(e.Message, "CNAMEs changed") {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("no Event on the Secret about the new CNAMEs")
+		}
+	})
+}
