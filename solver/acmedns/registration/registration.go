@@ -135,10 +135,7 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 		warnings   []string
 	)
 	for range maxAttempts {
-		res = Result{Registered: registered != nil, Warnings: warnings}
-		if registered != nil {
-			res.TXTLimit = registered.TXTLimit
-		}
+		res = Result{Warnings: warnings}
 		secret, accounts, err := r.read(ctx, cfg)
 		if err != nil {
 			return res, err
@@ -151,9 +148,9 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 					return res, err
 				}
 				registered, warnings = &a, w
-				res.Registered, res.TXTLimit, res.Warnings = true, a.TXTLimit, w
+				res.Warnings = w
 			}
-			acct = registered.Account
+			acct, res.Registered, res.TXTLimit = registered.Account, true, registered.TXTLimit
 		}
 		var missing []string
 		for _, f := range cfg.FQDNs {
