@@ -169,7 +169,7 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 	if plain {
 		base.Action = join(base.Action, "the probe stays as one of acme-dns's two values (it cannot delete)")
 		if len(fqdns) > 1 {
-			base.Action = join(base.Action, fmt.Sprintf("warning: this account serves %d names but acme-dns holds 2 values at once", len(fqdns)))
+			base.Action = join(base.Action, fmt.Sprintf("warning: this account serves %d names, whose challenges share acme-dns's two values and wait for each other", len(fqdns)))
 		}
 	} else if err := r.deleteProbe(ctx, api, acct, probe); err != nil {
 		base.Problems = append(base.Problems, "removing the probe: "+err.Error())

@@ -1,12 +1,17 @@
 package registration
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -162,4 +167,70 @@ func TestCheck(t *testing.T) {
 			t.Error("no Event on the Secret about the new CNAMEs")
 		}
 	})
+}
+
+// TestCheckPlainAcmeDNS: against acme-dns (no /present, no /delete) the
+// probe goes through /update and stays, which the check says, with a
+// warning for an account serving several names.
+func TestCheckPlainAcmeDNS(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		updates []string
+	)
+	acmeDNS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/update" {
+			http.NotFound(w, r)
+			return
+		}
+		var body struct{ Txt string }
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		updates = append(updates, body.Txt)
+		mu.Unlock()
+		fmt.Fprintf(w, `{"txt": %q}`, body.Txt)
+	}))
+	defer acmeDNS.Close()
+	acct := solver.Account{Username: "3f2c1a2b-0000-4000-8000-000000000000", Password: strings.Repeat("p", 40),
+		FullDomain: "d1.auth.example.org", SubDomain: "d1", AllowFrom: []string{}, ServerURL: acmeDNS.URL}
+	file, _ := json.Marshal(map[string]solver.Account{"a.example.com": acct, "b.example.com": acct})
+	kube := fake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "acme-dns-c-client", Labels: map[string]string{ManagedByLabel: ManagedBy}},
+		Data:       map[string][]byte{"acmedns.json": file},
+	})
+	rs := newResolver(t)
+	rs.set("_acme-challenge.a.example.com", "d1.auth.example.org")
+	rs.set("_acme-challenge.b.example.com", "d1.auth.example.org")
+	// The zone's server: serves whatever acme-dns was last given.
+	zone := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		mu.Lock()
+		for _, v := range updates {
+			m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 1}, Txt: []string{v}})
+		}
+		mu.Unlock()
+		w.WriteMsg(m)
+	})}
+	started := make(chan struct{})
+	zone.NotifyStartedFunc = func() { close(started) }
+	go zone.ListenAndServe()
+	<-started
+	defer zone.Shutdown()
+
+	r := &Registrar{Kube: kube}
+	findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", Resolver: rs.solver(),
+		Nameservers: []string{zone.PacketConn.LocalAddr().String()}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 2 || len(updates) != 1 {
+		t.Fatalf("%d findings, %d updates: %+v", len(findings), len(updates), findings)
+	}
+	for _, f := range findings {
+		if len(f.Problems) != 0 || f.Credentials != "ok" || f.Propagation != "ok" || f.Delegation != "ok" ||
+			!strings.Contains(f.Action, "the probe stays as one of acme-dns's two values") ||
+			!strings.Contains(f.Action, "serves 2 names, whose challenges share acme-dns's two values") {
+			t.Errorf("finding %+v", f)
+		}
+	}
 }
