@@ -157,6 +157,25 @@ func TestBusyPortExits(t *testing.T) {
 	}
 }
 
+// TestDomainWithoutConfig: --domain alone serves that zone, its own name
+// server, not the demo zone's records.
+func TestDomainWithoutConfig(t *testing.T) {
+	p := startServer(t, "--domain", "acme.example.net", "--db-connection", filepath.Join(t.TempDir(), "db"))
+	m := new(dns.Msg)
+	m.SetQuestion("acme.example.net.", dns.TypeSOA)
+	r, _, err := (&dns.Client{Timeout: 3 * time.Second}).Exchange(m, p.DNSUDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.SOA).Ns != "acme.example.net." || r.Answer[0].(*dns.SOA).Mbox != "hostmaster.acme.example.net." {
+		t.Errorf("SOA = %v", r.Answer)
+	}
+	m.SetQuestion("auth.example.org.", dns.TypeA)
+	if r, _, err := (&dns.Client{Timeout: 3 * time.Second}).Exchange(m, p.DNSUDP); err != nil || r.Rcode != dns.RcodeRefused {
+		t.Errorf("the demo zone is still served: %v, %v", r, err)
+	}
+}
+
 func TestGracefulShutdown(t *testing.T) {
 	p := startServer(t, "--db-connection", filepath.Join(t.TempDir(), "db"))
 	p.Cmd.Process.Signal(syscall.SIGTERM)
