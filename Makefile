@@ -12,12 +12,13 @@ K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36
-ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl
+ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm
 export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
 export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
 export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
+export TEST_ASSET_HELM           ?= $(CURDIR)/_bin/helm
 
-.PHONY: build run test test-unit test-conformance test-e2e test-assets bench lint clean
+.PHONY: build run test test-unit test-conformance test-e2e test-chart test-assets bench lint clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -37,7 +38,7 @@ run: build
 # $$ACMEHUB_TEST_POSTGRES.
 test: lint test-assets
 	$(GO) test -race -count=1 -timeout 30m ./...
-	$(MAKE) --no-print-directory test-conformance test-e2e
+	$(MAKE) --no-print-directory test-conformance test-e2e test-chart
 
 # cert-manager's DNS01 webhook conformance suite, strict, for the embedded and
 # the remote backend (-v: every subtest's PASS is shown).
@@ -48,14 +49,22 @@ test-conformance: test-assets
 test-e2e: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags e2e -run E2E .
 
+# The Helm chart: lint, render, and a server-side dry-run apply of every object
+# to kube-apiserver with cert-manager's CRDs.
+test-chart: test-assets
+	$(GO) test -count=1 -v -timeout 10m -tags chart -run Chart .
+
 test-unit:
 	$(GO) test -count=1 ./...
 
 test-assets: $(ASSETS)
 
-$(ASSETS) &: hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
+_bin/etcd _bin/kube-apiserver _bin/kubectl &: hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
 	cd hack/tools && $(GO) build -ldflags '$(K8S_LDFLAGS)' -o ../../_bin/ \
 		./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+
+_bin/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
+	cd hack/tools/helm && $(GO) build -o ../../../_bin/helm helm.sh/helm/v3/cmd/helm
 
 # Go benchmarks, then the load against real processes (needs dnsperf).
 bench:
