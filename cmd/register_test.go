@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/hub"
-	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
 
@@ -46,19 +44,7 @@ func TestRegisterFromEnvironment(t *testing.T) {
 
 // TestRunRegister prints what was done and the records to create.
 func TestRunRegister(t *testing.T) {
-	cfg := config.Default()
-	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
-	cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
-	cfg.Finish()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-
+	srv := hubtest.Start(t, nil)
 	r := &registration.Registrar{Kube: fake.NewClientset()}
 	rc := registration.Config{API: "http://" + srv.APIAddr().String(), Client: "shop", FQDNs: []string{"shop.example.com"}, Namespace: "certs"}
 	for i, want := range []string{"Registered a new account", "is up to date"} {

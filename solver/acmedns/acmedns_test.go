@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,9 +18,9 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
+	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/accounts"
-	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -72,19 +70,8 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	cfg := config.Default()
-	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
-	cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
-	cfg.Finish()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	reg, err := srv.Accounts().Register(ctx, nil, 0)
+	srv := hubtest.Start(t, nil)
+	reg, err := srv.Accounts().Register(context.Background(), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

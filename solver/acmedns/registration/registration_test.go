@@ -3,10 +3,8 @@ package registration
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/solver"
@@ -25,24 +24,7 @@ var ctx = context.Background()
 // server runs an acmehub server on loopback and counts /register calls.
 func server(t *testing.T, mutate func(*config.Config)) (*hub.Server, string, *atomic.Int32) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
-	cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	cfg.Finish()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	srv, err := hub.New(sctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Run(sctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	srv := hubtest.Start(t, mutate)
 	var calls atomic.Int32
 	api := "http://" + srv.APIAddr().String()
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
