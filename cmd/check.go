@@ -73,16 +73,11 @@ Secret for each problem and exits 1 when there is any.`,
 					return fmt.Errorf("%w (give --resolvers)", err)
 				}
 			}
-			kube, err := kubeClient(f.kubeconfig)
+			reg, err := f.registrar(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			log, closeLog, err := newLogger(cliLog(), cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			findings, err := (&registration.Registrar{Kube: kube, Log: log}).Check(cmd.Context(), registration.CheckConfig{
+			findings, err := reg.Check(cmd.Context(), registration.CheckConfig{
 				Namespace: f.cfg.Namespace, SecretName: f.cfg.SecretName, Key: f.cfg.Key,
 				Resolver: r, Nameservers: ns, Timeout: timeout,
 				BasicAuthUser: f.cfg.BasicAuthUser, BasicAuthPassword: f.cfg.BasicAuthPassword,

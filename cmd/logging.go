@@ -39,10 +39,3 @@ func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func() error, erro
 	}
 	return slog.New(h), closer, nil
 }
-
-// cliLog is the log of the one-shot commands: text on standard error.
-func cliLog() config.Log {
-	l := config.Default().Log
-	l.Format = "text"
-	return l
-}

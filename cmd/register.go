@@ -93,6 +93,15 @@ func (f *registerFlags) complete() error {
 	return nil
 }
 
+// registrar connects to the cluster; it logs, as text, to stderr.
+func (f *registerFlags) registrar(stderr io.Writer) (*registration.Registrar, error) {
+	kube, err := kubeClient(f.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return &registration.Registrar{Kube: kube, Log: slog.New(slog.NewTextHandler(stderr, nil))}, nil
+}
+
 // kubeClient connects with --kubeconfig or $KUBECONFIG when given, else as
 // the pod's service account, else with ~/.kube/config.
 func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
@@ -136,16 +145,11 @@ environment variable named in its help, for a Job.`,
 			if err := f.complete(); err != nil {
 				return err
 			}
-			kube, err := kubeClient(f.kubeconfig)
+			r, err := f.registrar(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			log, closeLog, err := newLogger(cliLog(), cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			return runRegister(cmd.Context(), cmd.OutOrStdout(), &registration.Registrar{Kube: kube, Log: log}, f.cfg, log)
+			return runRegister(cmd.Context(), cmd.OutOrStdout(), r, f.cfg)
 		},
 	}
 	f.register(cmd.Flags())
@@ -157,13 +161,13 @@ environment variable named in its help, for a Job.`,
 }
 
 // runRegister registers and prints what was done and the CNAMEs to create.
-func runRegister(ctx context.Context, out io.Writer, r *registration.Registrar, cfg registration.Config, log *slog.Logger) error {
+func runRegister(ctx context.Context, out io.Writer, r *registration.Registrar, cfg registration.Config) error {
 	res, err := r.Register(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
-		log.Warn(w)
+		r.Log.Warn(w)
 	}
 	switch {
 	case res.Registered:

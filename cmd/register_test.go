@@ -45,11 +45,11 @@ func TestRegisterFromEnvironment(t *testing.T) {
 // TestRunRegister prints what was done and the records to create.
 func TestRunRegister(t *testing.T) {
 	srv := hubtest.Start(t, nil)
-	r := &registration.Registrar{Kube: fake.NewClientset()}
+	r := &registration.Registrar{Kube: fake.NewClientset(), Log: slog.New(slog.DiscardHandler)}
 	rc := registration.Config{API: "http://" + srv.APIAddr().String(), Client: "shop", FQDNs: []string{"shop.example.com"}, Namespace: "certs"}
 	for i, want := range []string{"Registered a new account", "is up to date"} {
 		var out bytes.Buffer
-		if err := runRegister(context.Background(), &out, r, rc, slog.New(slog.DiscardHandler)); err != nil {
+		if err := runRegister(context.Background(), &out, r, rc); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "shop.example.com  _acme-challenge.shop.example.com. CNAME ") {

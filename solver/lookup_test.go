@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/hack/testenv"
 )
 
 // zoneResolver answers from a zone's records, as a recursive resolver would.
@@ -21,7 +23,7 @@ func zoneResolver(t *testing.T, records ...string) Resolver {
 		}
 		rrs = append(rrs, rr)
 	}
-	srv := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	addr := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		for _, rr := range rrs {
@@ -30,13 +32,8 @@ func zoneResolver(t *testing.T, records ...string) Resolver {
 			}
 		}
 		w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ListenAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return Resolver{Servers: []string{srv.PacketConn.LocalAddr().String()}, Timeout: time.Second}
+	})
+	return Resolver{Servers: []string{addr}, Timeout: time.Second}
 }
 
 func TestNameservers(t *testing.T) {

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/acmehub/acmehub/hack/testenv"
 )
 
 const accountFile = `{
@@ -200,7 +202,7 @@ func sameElements(a, b []string) bool {
 // of CNAMEs, as a recursive resolver returns a chain.
 func fakeResolver(t *testing.T, cnames map[string]string) string {
 	t.Helper()
-	srv := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	return testenv.DNS(t, func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		name := strings.ToLower(r.Question[0].Name)
@@ -216,13 +218,7 @@ func fakeResolver(t *testing.T, cnames map[string]string) string {
 			m.Rcode = dns.RcodeNameError
 		}
 		w.WriteMsg(m)
-	})}
-	ready := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(ready) }
-	go srv.ListenAndServe()
-	<-ready
-	t.Cleanup(func() { srv.Shutdown() })
-	return srv.PacketConn.LocalAddr().String()
+	})
 }
 
 func TestCheckDelegation(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/acmehub/acmehub/hack/testenv"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -29,7 +30,7 @@ type resolver struct {
 func newResolver(t *testing.T) *resolver {
 	t.Helper()
 	r := &resolver{cnames: map[string]string{}}
-	srv := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	r.addr = testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		r.mu.Lock()
@@ -41,13 +42,7 @@ func newResolver(t *testing.T) *resolver {
 			m.Rcode = dns.RcodeNameError
 		}
 		w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ListenAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	r.addr = srv.PacketConn.LocalAddr().String()
+	})
 	return r
 }
 
@@ -201,7 +196,7 @@ func TestCheckPlainAcmeDNS(t *testing.T) {
 	rs.set("_acme-challenge.a.example.com", "d1.auth.example.org")
 	rs.set("_acme-challenge.b.example.com", "d1.auth.example.org")
 	// The zone's server: serves whatever acme-dns was last given.
-	zone := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	zone := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		mu.Lock()
@@ -210,16 +205,11 @@ func TestCheckPlainAcmeDNS(t *testing.T) {
 		}
 		mu.Unlock()
 		w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	zone.NotifyStartedFunc = func() { close(started) }
-	go zone.ListenAndServe()
-	<-started
-	defer zone.Shutdown()
+	})
 
 	r := &Registrar{Kube: kube}
 	findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", Resolver: rs.solver(),
-		Nameservers: []string{zone.PacketConn.LocalAddr().String()}, Timeout: 5 * time.Second})
+		Nameservers: []string{zone}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
