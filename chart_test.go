@@ -10,11 +10,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +33,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/acmehub/acmehub/hub/config"
 )
 
 const chartDir = "deploy/charts/acmehub"
@@ -136,8 +141,8 @@ func TestChartRendersWhatUsersDependOn(t *testing.T) {
 				}
 				if strings.HasSuffix(f, "everything-values.yaml") {
 					secrets, _, _ := unstructured.NestedSlice(spec, "imagePullSecrets")
-					if len(secrets) != 1 || secrets[0].(map[string]any)["name"] != "internal-registry" {
-						t.Errorf("%s %s: imagePullSecrets %v", o.GetKind(), o.GetName(), secrets)
+					if !slices.ContainsFunc(secrets, func(s any) bool { return s.(map[string]any)["name"] == "internal-registry" }) {
+						t.Errorf("%s %s: imagePullSecrets %v lack the global internal-registry", o.GetKind(), o.GetName(), secrets)
 					}
 				}
 			}
@@ -146,35 +151,219 @@ func TestChartRendersWhatUsersDependOn(t *testing.T) {
 			}
 		})
 	}
-	refused := map[string][]string{
-		"groupName is required":                         {"groupName="},
-		"server.domain is required":                     {"server.domain="},
-		"replicaCount > 1 needs a database":             {"replicaCount=2"},
-		"at '/mode': value must be one of":              {"mode=server-only"},
-		"needs server.registration.passwordSecret.name": {"server.registration.user=reg"},
-		"additional properties 'sever' not allowed":     {"sever.domain=typo.example"},
-		"at '/webhook/delegationCheck'":                 {"webhook.delegationCheck=strict"},
-		"at '/replicaCount'":                            {"replicaCount=many"},
+}
+
+func TestChartRefusesBadValues(t *testing.T) {
+	defaults := filepath.Join(chartDir, "ci", "default-values.yaml")
+	server := filepath.Join(chartDir, "ci", "server-values.yaml")
+	webhookOnly := filepath.Join(chartDir, "ci", "webhook-only-values.yaml")
+	tests := []struct {
+		values string
+		set    []string
+		want   string
+	}{
+		{defaults, []string{"groupName="}, "groupName is required"},
+		{defaults, []string{"server.domain="}, "server.domain is required in mode webhook-embedded"},
+		{server, []string{"server.domain="}, "server.domain is required in mode server"},
+		{defaults, []string{"replicaCount=2"}, "replicaCount > 1 needs server.database.engine postgres: the SQLite file is one pod's"},
+		{server, []string{"replicaCount=3"}, "replicaCount > 1 needs server.database.engine postgres"},
+		{defaults, []string{"server.database.engine=postgres"}, "needs server.database.connectionSecret.name"},
+		{defaults, []string{"server.database.engine=mysql"}, "at '/server/database/engine': value must be one of"},
+		{defaults, []string{"mode=proxy"}, "at '/mode': value must be one of"},
+		{defaults, []string{"server.registration.user=reg"}, "needs server.registration.passwordSecret.name"},
+		{defaults, []string{"sever.domain=typo.example"}, "additional properties 'sever' not allowed"},
+		{defaults, []string{"webhook.delegationCheck=strict"}, "at '/webhook/delegationCheck'"},
+		{defaults, []string{"replicaCount=many"}, "at '/replicaCount'"},
+		{webhookOnly, []string{"acmeClients.team-c.fqdns={a.example.com}"}, "acmeClients.team-c.api is required in mode webhook"},
+		{defaults, []string{"acmeClients.team-c.allowfrom={10.0.0.0/8}"}, "missing property 'fqdns'"},
+		{defaults, []string{"acmeClients.team-c.fqdns={a.example.com}", "acmeClients.team-c.fqnds={b.example.com}"}, "additional properties 'fqnds' not allowed"},
+		{defaults, []string{"acmeClients.Team_C.fqdns={a.example.com}"}, "invalid propertyName 'Team_C'"},
 	}
-	for want, set := range refused {
-		args := []string{"template", "acmehub", chartDir, "--kube-version", "1.36.3", "-f", filepath.Join(chartDir, "ci", "default-values.yaml")}
-		for _, s := range set {
+	for _, tt := range tests {
+		args := []string{"template", "acmehub", chartDir, "--kube-version", "1.36.3", "-f", tt.values}
+		for _, s := range tt.set {
 			args = append(args, "--set", s)
 		}
-		if _, err := helm(t, args...); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("--set %v: %v, want an error saying %q", set, err, want)
+		if _, err := helm(t, args...); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("-f %s --set %v: %v, want an error saying %q", filepath.Base(tt.values), tt.set, err, tt.want)
 		}
 	}
 }
 
-// TestChartAppliesToKubeAPIServer server-side applies every rendered object,
-// as a dry run, to a real kube-apiserver that has cert-manager's CRDs.
-func TestChartAppliesToKubeAPIServer(t *testing.T) {
-	crds, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+// kinds counts the rendered objects by kind, and names them kind/name.
+func kinds(objs []*unstructured.Unstructured) (map[string]int, map[string]*unstructured.Unstructured) {
+	count, byName := map[string]int{}, map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		count[o.GetKind()]++
+		byName[o.GetKind()+"/"+o.GetName()] = o
+	}
+	return count, byName
+}
+
+// TestChartModes: each mode renders the objects it needs and none it does not.
+func TestChartModes(t *testing.T) {
+	tests := []struct {
+		values       string
+		want, absent []string
+		replicas     int64
+		recreate     bool
+	}{
+		{"default-values.yaml",
+			[]string{"APIService/v1alpha1.acme.example.org", "Certificate/acmehub-webhook-tls", "Service/acmehub", "Service/acmehub-dns", "Service/acmehub-api",
+				"ConfigMap/acmehub", "PersistentVolumeClaim/acmehub-data", "ClusterRoleBinding/acmehub:auth-delegator", "Service/acmehub-metrics"},
+			[]string{"ServiceMonitor/acmehub", "NetworkPolicy/acmehub", "PodDisruptionBudget/acmehub"}, 1, true},
+		{"webhook-only-values.yaml",
+			[]string{"APIService/v1alpha1.acme.example.org", "Service/acmehub", "ClusterRole/acmehub:secret-reader", "Job/acmehub-team-b-register"},
+			[]string{"Service/acmehub-dns", "Service/acmehub-api", "ConfigMap/acmehub", "PersistentVolumeClaim/acmehub-data"}, 1, false},
+		{"server-values.yaml",
+			[]string{"Service/acmehub-dns", "Service/acmehub-api", "ConfigMap/acmehub", "PersistentVolumeClaim/acmehub-data"},
+			[]string{"APIService/v1alpha1.", "Service/acmehub", "Certificate/acmehub-webhook-tls", "Issuer/acmehub-ca", "ClusterRoleBinding/acmehub:auth-delegator",
+				"ClusterRole/acmehub:domain-solver", "RoleBinding/acmehub:webhook-authentication-reader"}, 1, true},
+		{"everything-values.yaml",
+			[]string{"ServiceMonitor/acmehub", "NetworkPolicy/acmehub", "PodDisruptionBudget/acmehub", "Job/acmehub-team-a-register", "CronJob/acmehub-team-a-check",
+				"Job/acmehub-shop-register", "CronJob/acmehub-shop-check", "Secret/acme-dns-team-a-client", "Role/acmehub-team-a-client"},
+			[]string{"PersistentVolumeClaim/acmehub-data"}, 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.values, func(t *testing.T) {
+			_, byName := kinds(render(t, filepath.Join(chartDir, "ci", tt.values)))
+			for _, w := range tt.want {
+				if byName[w] == nil {
+					t.Errorf("%s not rendered", w)
+				}
+			}
+			for _, a := range tt.absent {
+				for name := range byName {
+					if name == a || strings.HasSuffix(a, ".") && strings.HasPrefix(name, a) {
+						t.Errorf("%s rendered", name)
+					}
+				}
+			}
+			d := byName["Deployment/acmehub"]
+			if d == nil {
+				t.Fatal("no Deployment")
+			}
+			if n, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas"); fmt.Sprint(n) != fmt.Sprint(tt.replicas) {
+				t.Errorf("replicas = %v, want %d", n, tt.replicas)
+			}
+			if s, _, _ := unstructured.NestedString(d.Object, "spec", "strategy", "type"); (s == "Recreate") != tt.recreate {
+				t.Errorf("strategy %q; Recreate wanted: %v (only for the SQLite volume)", s, tt.recreate)
+			}
+			// The server reads the rendered config.cfg as it is, with the
+			// environment the Deployment gives it from Secrets.
+			if cm := byName["ConfigMap/acmehub"]; cm != nil {
+				containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+				env, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+				for _, e := range env {
+					e := e.(map[string]any)
+					if _, fromSecret := e["valueFrom"]; fromSecret {
+						t.Setenv(e["name"].(string), "postgres://from-a-secret@db/acmehub")
+					}
+				}
+				file, _, _ := unstructured.NestedString(cm.Object, "data", "config.cfg")
+				cfg, warnings, err := config.Parse([]byte(file), "config.cfg")
+				if err != nil || len(warnings) > 0 {
+					t.Fatalf("config.cfg: %v %v\n%s", err, warnings, file)
+				}
+				cfg.Finish()
+				if err := cfg.Validate(); err != nil {
+					t.Errorf("config.cfg: %v\n%s", err, file)
+				}
+			}
+			// The Services select the Deployment's pods, never a Job's.
+			for name, o := range byName {
+				if o.GetKind() != "Service" {
+					continue
+				}
+				if sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector"); sel["app.kubernetes.io/component"] != "main" {
+					t.Errorf("%s selects %v: also the Jobs' pods", name, sel)
+				}
+			}
+		})
+	}
+}
+
+// TestChartClients: per acmeClients entry, the register Job and the check
+// CronJob; the check runs once a day between 00:00 and 01:59 at a minute that
+// upgrades do not move; the client's Role writes exactly its Secret.
+func TestChartClients(t *testing.T) {
+	everything := filepath.Join(chartDir, "ci", "everything-values.yaml")
+	_, first := kinds(render(t, everything))
+	_, upgraded := kinds(render(t, everything, "image.digest=", "image.tag=0.2.0", "acmeClients.team-a.fqdns={app.team-a.example.com,new.team-a.example.com}"))
+	for _, client := range []string{"team-a", "shop"} {
+		cron := first["CronJob/acmehub-"+client+"-check"]
+		if cron == nil {
+			t.Fatalf("no CronJob for %s", client)
+		}
+		schedule, _, _ := unstructured.NestedString(cron.Object, "spec", "schedule")
+		var minute, hour int
+		if n, err := fmt.Sscanf(schedule, "%d %d * * *", &minute, &hour); n != 2 || err != nil || minute < 0 || minute > 59 || hour < 0 || hour > 1 {
+			t.Errorf("%s: schedule %q is not once a day between 00:00 and 01:59", client, schedule)
+		}
+		again, _, _ := unstructured.NestedString(upgraded["CronJob/acmehub-"+client+"-check"].Object, "spec", "schedule")
+		if again != schedule {
+			t.Errorf("%s: schedule moved from %q to %q on upgrade", client, schedule, again)
+		}
+
+		job := first["Job/acmehub-"+client+"-register"]
+		if hook := job.GetAnnotations()["helm.sh/hook"]; hook != "post-install,post-upgrade" {
+			t.Errorf("%s: register Job hook %q", client, hook)
+		}
+		ns := map[string]string{"team-a": "team-a", "shop": "cert-manager"}[client]
+		role := first["Role/acmehub-"+client+"-client"]
+		if role == nil || role.GetNamespace() != ns {
+			t.Fatalf("%s: no Role in %s", client, ns)
+		}
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			r := r.(map[string]any)
+			resources, _, _ := unstructured.NestedStringSlice(r, "resources")
+			names, _, _ := unstructured.NestedStringSlice(r, "resourceNames")
+			if slices.Contains(resources, "secrets") && !slices.Equal(names, []string{"acme-dns-" + client + "-client"}) {
+				t.Errorf("%s: the Role reaches Secrets %q, want exactly acme-dns-%s-client", client, names, client)
+			}
+		}
+		secret := first["Secret/acme-dns-"+client+"-client"]
+		if secret == nil || secret.GetNamespace() != ns || secret.GetAnnotations()["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("%s: the client's Secret is not pre-created in %s and kept on uninstall: %v", client, ns, secret)
+		}
+	}
+}
+
+// prometheusOperator is the module whose CRDs define the ServiceMonitor.
+const prometheusOperator = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+// crdDirs returns cert-manager's CRDs (a dependency of acmehub) and the
+// Prometheus Operator's ServiceMonitor CRD, from the Go module proxy.
+func crdDirs(t *testing.T) []string {
+	cm, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		t.Fatalf("go list cert-manager: %v", err)
+	}
+	out, err := exec.Command("go", "mod", "download", "-json", prometheusOperator).Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v", prometheusOperator, err)
+	}
+	var po struct{ Dir string }
+	if err := json.Unmarshal(out, &po); err != nil || po.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s", prometheusOperator, err, out)
+	}
+	dir := t.TempDir()
+	crd, err := os.ReadFile(filepath.Join(po.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(strings.TrimSpace(string(crds)), "deploy", "crds")}, ErrorIfCRDPathMissing: true}
+	if err := os.WriteFile(filepath.Join(dir, "servicemonitors.yaml"), crd, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{filepath.Join(strings.TrimSpace(string(cm)), "deploy", "crds"), dir}
+}
+
+// TestChartAppliesToKubeAPIServer server-side applies every rendered object,
+// as a dry run, to a real kube-apiserver that has cert-manager's CRDs and
+// the ServiceMonitor's.
+func TestChartAppliesToKubeAPIServer(t *testing.T) {
+	env := &envtest.Environment{CRDDirectoryPaths: crdDirs(t), ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting the control plane: %v", err)

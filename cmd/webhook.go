@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	whserver "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd/server"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/component-base/logs"
@@ -33,6 +37,7 @@ type webhookFlags struct {
 	embedded        bool
 	delegationCheck string
 	resolvers       []string
+	metricsListen   string
 }
 
 func (f *webhookFlags) flagSet() *pflag.FlagSet {
@@ -41,6 +46,7 @@ func (f *webhookFlags) flagSet() *pflag.FlagSet {
 	f.server.register(fs, "server-")
 	fs.StringVar(&f.delegationCheck, "delegation-check", "warn", "check that _acme-challenge.<name> is a CNAME to the account before presenting: off, warn or enforce (an Issuer's delegationCheck overrides it)")
 	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers (host:port) for the delegation check; default: /etc/resolv.conf")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "also serve the webhook's /metrics over plain HTTP on this address (host:port), for scrapers without a token; the secure port serves them too")
 	return fs
 }
 
@@ -132,6 +138,14 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		Registerer: legacyregistry.Registerer(),
 		Log:        log,
 	})
+	if f.metricsListen != "" {
+		stop, err := serveMetrics(f.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer stop()
+		log.Info("serving webhook metrics", "addr", f.metricsListen)
+	}
 	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name()}, "embedded_server", embedded)
 
 	apiserver := func(ctx context.Context) error {
@@ -154,6 +168,21 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// serveMetrics serves the extension apiserver's registry, which holds the
+// solver's metrics and the apiserver's own (apiserver_request_total counts
+// Presents and CleanUps by result), on addr without authentication.
+func serveMetrics(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(legacyregistry.DefaultGatherer, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // errEmbeddedStopped ends the webhook when its embedded server stops on its

@@ -49,6 +49,8 @@ type Database struct {
 	// Engine is sqlite3 or sqlite (both SQLite) or postgres.
 	Engine string `toml:"engine"`
 	// Connection is a SQLite file path (or :memory:) or a postgres:// URL.
+	// Written as "", it comes from $ACMEHUB_DATABASE_CONNECTION, so that a
+	// PostgreSQL password can live in a Secret rather than in the file.
 	Connection string `toml:"connection"`
 }
 
@@ -154,6 +156,10 @@ func (p *Port) UnmarshalTOML(v any) error {
 // [acmehub] registration_password.
 const RegistrationPasswordEnv = "ACMEHUB_REGISTRATION_PASSWORD"
 
+// DatabaseConnectionEnv is the environment variable that may hold [database]
+// connection, used when the file writes it as "".
+const DatabaseConnectionEnv = "ACMEHUB_DATABASE_CONNECTION"
+
 // Default is the configuration used without a file: everything on loopback,
 // SQLite under ./data, a demonstration zone auth.example.org.
 func Default() Config {
@@ -236,6 +242,9 @@ func (c *Config) Finish() {
 	if c.Hub.RegistrationPassword == "" {
 		c.Hub.RegistrationPassword = os.Getenv(RegistrationPasswordEnv)
 	}
+	if c.Database.Connection == "" {
+		c.Database.Connection = os.Getenv(DatabaseConnectionEnv)
+	}
 	switch c.Database.Engine {
 	case "sqlite3":
 		c.Database.Engine = EngineSQLite
@@ -282,7 +291,7 @@ func (c *Config) Validate() error {
 		bad("[database] engine %q: must be sqlite3, sqlite or postgres", c.Database.Engine)
 	}
 	if c.Database.Connection == "" {
-		bad("[database] connection is required")
+		bad("[database] connection is required (in the file, or in $%s when the file writes it as \"\")", DatabaseConnectionEnv)
 	}
 
 	a := c.API

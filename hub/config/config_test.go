@@ -207,6 +207,31 @@ func TestRegistrationPasswordFromEnvironment(t *testing.T) {
 	}
 }
 
+func TestDatabaseConnectionFromEnvironment(t *testing.T) {
+	const dsn = "postgres://acmehub:secret@db:5432/acmehub"
+	t.Setenv(DatabaseConnectionEnv, dsn)
+	c, _, err := Parse([]byte("[general]\ndomain = \"auth.example.org\"\n[database]\nengine = \"postgres\"\nconnection = \"\"\n"), "t.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Finish()
+	if c.Database.Connection != dsn {
+		t.Errorf("connection = %q, want the environment's", c.Database.Connection)
+	}
+	// A connection the file writes wins.
+	c, _, _ = Parse([]byte("[general]\ndomain = \"auth.example.org\"\n[database]\nconnection = \"file.db\"\n"), "t.cfg")
+	c.Finish()
+	if c.Database.Connection != "file.db" {
+		t.Errorf("connection = %q, want the file's", c.Database.Connection)
+	}
+	t.Setenv(DatabaseConnectionEnv, "")
+	c, _, _ = Parse([]byte("[general]\ndomain = \"auth.example.org\"\n[database]\nconnection = \"\"\n"), "t.cfg")
+	c.Finish()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), DatabaseConnectionEnv) {
+		t.Errorf("Validate = %v, want the missing connection named with %s", err, DatabaseConnectionEnv)
+	}
+}
+
 func TestDNSNetworks(t *testing.T) {
 	for proto, want := range map[string][]string{
 		"both": {"udp", "tcp"}, "both4": {"udp4", "tcp4"}, "both6": {"udp6", "tcp6"},

@@ -16,6 +16,12 @@ app.kubernetes.io/name: {{ include "acmehub.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The Deployment's pods, which the Services, the PodDisruptionBudget and the NetworkPolicy select. */}}
+{{- define "acmehub.mainSelectorLabels" -}}
+{{ include "acmehub.selectorLabels" . }}
+app.kubernetes.io/component: main
+{{- end -}}
+
 {{- define "acmehub.labels" -}}
 {{ include "acmehub.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -41,30 +47,81 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{- define "acmehub.embedded" -}}
-{{- if eq .Values.mode "webhook-embedded" }}true{{ end -}}
+{{/* What the mode runs: "true" or "". */}}
+{{- define "acmehub.webhook" -}}
+{{- if has .Values.mode (list "webhook" "webhook-embedded") }}true{{ end -}}
+{{- end -}}
+
+{{- define "acmehub.server" -}}
+{{- if has .Values.mode (list "server" "webhook-embedded") }}true{{ end -}}
+{{- end -}}
+
+{{- define "acmehub.sqlite" -}}
+{{- if and (include "acmehub.server" .) (eq .Values.server.database.engine "sqlite") }}true{{ end -}}
+{{- end -}}
+
+{{/* The acme-dns API of this release's server, inside the cluster. */}}
+{{- define "acmehub.apiURL" -}}
+{{- printf "http://%s-api.%s.svc:%v" (include "acmehub.fullname" .) .Release.Namespace .Values.server.apiService.port -}}
 {{- end -}}
 
 {{/* Checks that fail the render with the reason. */}}
 {{- define "acmehub.validate" -}}
-{{- if not .Values.groupName -}}
+{{- if and (include "acmehub.webhook" .) (not .Values.groupName) -}}
 {{- fail "groupName is required: the API group Issuers name as webhook.groupName (e.g. acme.example.org)" -}}
 {{- end -}}
-{{- if and (include "acmehub.embedded" .) (not .Values.server.domain) -}}
-{{- fail "server.domain is required in mode webhook-embedded: the zone delegated to the embedded server" -}}
+{{- if and (include "acmehub.server" .) (not .Values.server.domain) -}}
+{{- fail (printf "server.domain is required in mode %s: the zone delegated to the server" .Values.mode) -}}
 {{- end -}}
 {{- if and .Values.server.registration.user (not .Values.server.registration.passwordSecret.name) -}}
 {{- fail "server.registration.user needs server.registration.passwordSecret.name: the Secret holding the password" -}}
 {{- end -}}
-{{- if and (include "acmehub.embedded" .) (gt (int .Values.replicaCount) 1) -}}
-{{- fail "replicaCount > 1 needs a database several servers share: the embedded server's SQLite file is one pod's" -}}
+{{- if and (include "acmehub.sqlite" .) (gt (int .Values.replicaCount) 1) -}}
+{{- fail "replicaCount > 1 needs server.database.engine postgres: the SQLite file is one pod's, and replicas would each keep different accounts" -}}
+{{- end -}}
+{{- if and (include "acmehub.server" .) (eq .Values.server.database.engine "postgres") (not .Values.server.database.connectionSecret.name) -}}
+{{- fail "server.database.engine postgres needs server.database.connectionSecret.name: the Secret holding the postgres:// URL" -}}
+{{- end -}}
+{{- range $name, $c := .Values.acmeClients -}}
+{{- if and (not $c.api) (not (include "acmehub.server" $)) -}}
+{{- fail (printf "acmeClients.%s.api is required in mode webhook: there is no server in this release to register with" $name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
-{{/* The pod settings every pod template carries. */}}
+{{/* The names of one client's objects; call with (dict "root" $ "name" $name "c" $client). */}}
+{{- define "acmehub.client.secretName" -}}
+{{- printf "acme-dns-%s-client" .name -}}
+{{- end -}}
+
+{{- define "acmehub.client.secretNamespace" -}}
+{{- default .root.Values.certManager.namespace .c.secretNamespace -}}
+{{- end -}}
+
+{{- define "acmehub.client.fullname" -}}
+{{- printf "%s-%s" (include "acmehub.fullname" .root) .name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The check's schedule: one minute between 00:00 and 01:59, the same for every
+render of the same release and client (a checksum of both names), so that
+upgrades do not move it and clients do not all check at once.
+*/}}
+{{- define "acmehub.client.schedule" -}}
+{{- $m := mod (atoi (adler32sum (printf "%s/%s" .root.Release.Name .name))) 120 -}}
+{{- printf "%d %d * * *" (mod $m 60) (div $m 60) -}}
+{{- end -}}
+
+{{/*
+The pod settings of a pod template. Call with (dict "root" $ "p" $settings
+"serviceAccountName" $sa "extraPullSecrets" $list): $settings is .Values for
+the Deployment and .Values.clientJobs for the Jobs; the global
+imagePullSecrets are on every pod, the component's added.
+*/}}
 {{- define "acmehub.podSpec" -}}
-serviceAccountName: {{ include "acmehub.serviceAccountName" . }}
-{{- with .Values.imagePullSecrets }}
+{{- $p := .p -}}
+serviceAccountName: {{ .serviceAccountName }}
+{{- with concat .root.Values.imagePullSecrets (default list .extraPullSecrets) | uniq }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -75,23 +132,37 @@ securityContext:
   fsGroup: 65532
   seccompProfile:
     type: RuntimeDefault
-{{- with .Values.priorityClassName }}
+{{- with $p.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
-{{- with .Values.nodeSelector }}
+{{- with $p.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $p.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with $p.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.topologySpreadConstraints }}
+{{- with $p.topologySpreadConstraints }}
 topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod labels and annotations; call with (dict "root" $ "p" $settings "component" $c "annotations" $extra). */}}
+{{- define "acmehub.podMetadata" -}}
+labels:
+  {{- include "acmehub.selectorLabels" .root | nindent 2 }}
+  app.kubernetes.io/component: {{ .component }}
+  {{- with .p.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with merge (default (dict) .annotations) (default (dict) .p.podAnnotations) }}
+annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
