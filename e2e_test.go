@@ -19,12 +19,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
 	cmwebhook "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/webhook"
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -208,35 +210,37 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 	})
 
+	// The identity of a registration Job and check CronJob: Secrets and
+	// Events of its namespace.
+	registrar := addUser(t, env, admin, "acmehub-register")
+	mustCreate(t, func() error {
+		_, err := kube.RbacV1().Roles(teamNS).Create(ctx, &rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update"}},
+				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := kube.RbacV1().RoleBindings(teamNS).Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "acmehub-register"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "acmehub-register"}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	regKC, err := registrar.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	regKubeconfig := filepath.Join(dir, "register.kubeconfig")
+	if err := os.WriteFile(regKubeconfig, regKC, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	t.Run("acmehub register writes the account Secret the webhook uses; acmehub check finds the missing CNAME", func(t *testing.T) {
-		// The registration Job's identity: Secrets and Events of its namespace.
-		registrar := addUser(t, env, admin, "acmehub-register")
-		mustCreate(t, func() error {
-			_, err := kube.RbacV1().Roles(teamNS).Create(ctx, &rbacv1.Role{
-				ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
-				Rules: []rbacv1.PolicyRule{
-					{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update"}},
-					{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
-				},
-			}, metav1.CreateOptions{})
-			return err
-		})
-		mustCreate(t, func() error {
-			_, err := kube.RbacV1().RoleBindings(teamNS).Create(ctx, &rbacv1.RoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "acmehub-register"},
-				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "acmehub-register"}},
-			}, metav1.CreateOptions{})
-			return err
-		})
-		kc, err := registrar.KubeConfig()
-		if err != nil {
-			t.Fatal(err)
-		}
-		regKubeconfig := filepath.Join(dir, "register.kubeconfig")
-		if err := os.WriteFile(regKubeconfig, kc, 0o644); err != nil {
-			t.Fatal(err)
-		}
 		registrations := func() string {
 			resp, err := http.Get(webhook.API + "/metrics")
 			if err != nil {
@@ -325,6 +329,118 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}
 	})
 
+	t.Run("a standalone acmehub server: basic auth on /register, a failed propagation, credentials made invalid", func(t *testing.T) {
+		sdir := worldReadableDir(t)
+		cfg := filepath.Join(sdir, "config.cfg")
+		os.WriteFile(cfg, []byte(`[general]
+domain = "acme.example.net"
+listen = "127.0.0.1:0"
+[database]
+connection = "`+filepath.Join(sdir, "data", "acmehub.db")+`"
+[api]
+ip = "127.0.0.1"
+port = "0"
+[logconfig]
+logformat = "json"
+[acmehub]
+registration_user = "registrar"
+`), 0o644)
+		server := testenv.StartCmd(t, &exec.Cmd{Dir: sdir, Env: []string{"ACMEHUB_REGISTRATION_PASSWORD=correct horse"}}, "server", "-c", cfg)
+		if err := server.WaitReady(15 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		passwordFile := filepath.Join(sdir, "password")
+		os.WriteFile(passwordFile, []byte("correct horse\n"), 0o644)
+		// A resolver on loopback that knows the CNAMEs of the client's names.
+		var delegated sync.Map
+		resolver := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			if target, ok := delegated.Load(strings.ToLower(q.Question[0].Name)); ok {
+				m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: target.(string)})
+			} else {
+				m.Rcode = dns.RcodeNameError
+			}
+			w.WriteMsg(m)
+		})
+		// A name server that serves nothing: the zone's values never reach it.
+		stale := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			m.Authoritative = true
+			w.WriteMsg(m)
+		})
+		run := func(args ...string) (int, string) {
+			p := testenv.StartCmd(t, &exec.Cmd{Dir: sdir}, append(args, "--kubeconfig", regKubeconfig, "--namespace", teamNS, "--client", "billing")...)
+			return p.Wait(60 * time.Second), p.Output()
+		}
+		register := []string{"register", "--api", server.API, "--fqdn", "billing.example.com"}
+		if code, out := run(register...); code == 0 || !strings.Contains(out, "401") {
+			t.Errorf("register without the registration password: exit %d\n%s", code, out)
+		}
+		if code, out := run(append(register, "--basic-auth-user", "registrar", "--basic-auth-password-file", passwordFile)...); code != 0 {
+			t.Fatalf("register with basic auth: exit %d\n%s", code, out)
+		}
+		secret, err := kube.CoreV1().Secrets(teamNS).Get(ctx, "acme-dns-billing-client", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The self-registration format: each FQDN mapped to the /register
+		// answer, and the API it came from (as goacmedns stores it).
+		var file map[string]map[string]any
+		if err := json.Unmarshal(secret.Data["acmedns.json"], &file); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for k := range file["billing.example.com"] {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if len(file) != 1 || !slices.Equal(keys, []string{"allowfrom", "fulldomain", "password", "server_url", "subdomain", "username"}) {
+			t.Fatalf("acmedns.json = %s", secret.Data["acmedns.json"])
+		}
+		fulldomain := file["billing.example.com"]["fulldomain"].(string)
+		delegated.Store("_acme-challenge.billing.example.com.", fulldomain+".")
+
+		check := func(nameserver string) (int, string) {
+			return run("check", "--nameservers", nameserver, "--resolvers", resolver, "--timeout", "3s",
+				"--basic-auth-user", "registrar", "--basic-auth-password-file", passwordFile)
+		}
+		if code, out := check(server.DNSUDP); code != 0 {
+			t.Fatalf("check of a working account: exit %d\n%s", code, out)
+		}
+		events := func(substr string) bool {
+			list, err := kube.CoreV1().Events(teamNS).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(list.Items, func(e corev1.Event) bool {
+				return e.InvolvedObject.Name == "acme-dns-billing-client" && e.Reason == "AccountCheckFailed" && strings.Contains(e.Message, substr)
+			})
+		}
+		if code, out := check(stale); code != 1 || !strings.Contains(out, "not served by "+stale) || !events("not served by "+stale) {
+			t.Errorf("check against a name server without the value: exit %d, Event %v\n%s", code, events("not served"), out)
+		}
+
+		// The account's password no longer works (here: the Secret was
+		// damaged): the check registers anew and says the CNAMEs changed.
+		file["billing.example.com"]["password"] = "not-the-password-0000000000000000000000000"
+		damaged, _ := json.Marshal(file)
+		secret.Data["acmedns.json"] = damaged
+		if _, err := kube.CoreV1().Secrets(teamNS).Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		code, out := check(server.DNSUDP)
+		if code != 1 || !strings.Contains(out, "registered anew") || !events("CNAMEs changed") {
+			t.Errorf("check with refused credentials: exit %d, Event %v\n%s", code, events("CNAMEs changed"), out)
+		}
+		secret, _ = kube.CoreV1().Secrets(teamNS).Get(ctx, "acme-dns-billing-client", metav1.GetOptions{})
+		accts, err := solver.ParseAccounts(secret.Data["acmedns.json"])
+		if err != nil || accts["billing.example.com"].FullDomain == fulldomain || !strings.Contains(out, accts["billing.example.com"].FullDomain) {
+			t.Errorf("after re-registration the Secret holds %+v (%v); the old fulldomain was %s\n%s", accts, err, fulldomain, out)
+		}
+	})
+
 	t.Run("SIGTERM closes the embedded server and exits 0", func(t *testing.T) {
 		webhook.Cmd.Process.Signal(syscall.SIGTERM)
 		if code := webhook.Wait(30 * time.Second); code != 0 {
@@ -354,10 +470,6 @@ func rssKiB(t *testing.T, pid int) int {
 	return 0
 }
 
-
-
-
-
 func addUser(t *testing.T, env *envtest.Environment, admin *rest.Config, name string) *envtest.AuthenticatedUser {
 	t.Helper()
 	u, err := env.AddUser(envtest.User{Name: name}, admin)
@@ -366,7 +478,6 @@ func addUser(t *testing.T, env *envtest.Environment, admin *rest.Config, name st
 	}
 	return u
 }
-
 
 // grantRBAC grants what the Helm chart grants: the webhook may delegate
 // authentication and authorisation and read Secrets; cert-manager may create
@@ -407,7 +518,3 @@ func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
 		t.Fatal(err)
 	}
 }
-
-
-
-
