@@ -33,6 +33,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	sigyaml "sigs.k8s.io/yaml"
 
 	"github.com/acmehub/acmehub/hub/config"
 )
@@ -394,6 +395,73 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 			_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "chart-test", DryRun: []string{metav1.DryRunAll}, Force: true})
 			if err != nil {
 				t.Errorf("%s: %s %s/%s refused: %v", filepath.Base(f), o.GetKind(), o.GetNamespace(), o.GetName(), err)
+			}
+		}
+	}
+}
+
+// notes renders NOTES.txt, which `helm template` leaves out: a copy of the
+// chart carries it inside a ConfigMap.
+func notes(t *testing.T, values string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "acmehub")
+	if err := os.CopyFS(dir, os.DirFS(chartDir)); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "templates", "NOTES.txt"))
+	wrapper := `{{- define "notes-under-test" }}` + string(text) + "{{ end }}\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: {{ include \"notes-under-test\" . | quote }}\n"
+	if err := os.WriteFile(filepath.Join(dir, "templates", "notes.yaml"), []byte(wrapper), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helm(t, "template", "acmehub", dir, "--namespace", "acmehub", "--kube-version", "1.36.3", "-f", values, "--show-only", "templates/notes.yaml")
+	if err != nil {
+		t.Fatalf("NOTES.txt with %s: %v", values, err)
+	}
+	var cm struct{ Data map[string]string }
+	if err := sigyaml.Unmarshal([]byte(out), &cm); err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data["notes"]
+}
+
+// TestChartNotes: the next steps after an install name this release's
+// objects: the NS delegation, the CNAMEs, an Issuer with the right group.
+func TestChartNotes(t *testing.T) {
+	tests := []struct {
+		values     string
+		want, dont []string
+	}{
+		{"default-values.yaml", []string{
+			"Delegate the zone auth.example.org", "kubectl -n acmehub get service acmehub-dns", "auth.example.org.  NS  auth.example.org.",
+			"acmehub register --api http://acmehub-api.acmehub.svc:80", "_acme-challenge.<name>.  CNAME  <subdomain>.auth.example.org.",
+			"groupName: acme.example.org", "solverName: acme-dns", "(for a ClusterIssuer: cert-manager)",
+		}, []string{"host: https://acme-dns.example.org"}},
+		{"everything-values.yaml", []string{
+			"auth.example.org.  NS  ns1.auth.example.org.", "kubectl -n team-a get secret acme-dns-team-a-client",
+			"kubectl -n cert-manager get secret acme-dns-shop-client",
+			"-o jsonpath='{.metadata.annotations.acmehub\\.io/cnames}'\n     _acme-challenge.app.team-a.example.com.  CNAME  <fulldomain from the Secret>.\n\n",
+			"cert-manager, team-a, team-b",
+		}, nil},
+		{"webhook-only-values.yaml", []string{"host: https://acme-dns.example.org", "one the webhook may read:\n   any namespace", "\n1. Create", "\n2. Reference"},
+			[]string{"Delegate the zone"}},
+		{"server-values.yaml", []string{"serves the zone auth.example.org and an acme-dns-compatible API at\nhttp://acmehub-api.acmehub.svc:80",
+			"POST http://acmehub-api.acmehub.svc:80/register", "3. Point ACME clients"}, []string{"groupName", "solverName", "acmehub register"}},
+	}
+	for _, tt := range tests {
+		text := notes(t, filepath.Join(chartDir, "ci", tt.values))
+		for _, w := range tt.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: NOTES lack %q:\n%s", tt.values, w, text)
+			}
+		}
+		for _, d := range tt.dont {
+			if strings.Contains(text, d) {
+				t.Errorf("%s: NOTES say %q:\n%s", tt.values, d, text)
 			}
 		}
 	}
