@@ -30,6 +30,8 @@ type dialect struct {
 	lockSchema string
 	// notify, when set, tells other processes that an account changed.
 	notify string
+	// serial declares an auto-increment primary key column.
+	serial string
 }
 
 // queries are the statements a store runs, in the dialect's placeholder style.
@@ -156,6 +158,11 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	// Held values only, so that looking for expired ones reads no other row.
 	if _, err := tx.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS idx_txt_expires ON txt (expires) WHERE expires > 0`); err != nil {
 		return fmt.Errorf("migrating schema: creating idx_txt_expires: %w", err)
+	}
+	for _, stmt := range hubTables(s.d.serial) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrating schema: %q: %w", stmt, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)

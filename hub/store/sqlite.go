@@ -28,6 +28,7 @@ var sqliteDialect = dialect{
 			Value TEXT NOT NULL DEFAULT '',
 			LastUpdate INT)`,
 	},
+	serial: "INTEGER PRIMARY KEY AUTOINCREMENT",
 	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE`, table, column).Scan(&n)

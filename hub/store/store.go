@@ -92,6 +92,8 @@ type Store interface {
 	// each (re)connection, and every Options.ResyncInterval. It returns when
 	// ctx ends. A store that only one process writes returns at once.
 	Watch(ctx context.Context, fn func(subdomain string)) error
+	// Managed returns the managed-challenge hub's data, kept in the same database.
+	Managed() Managed
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close waits for writes under way and closes the database.

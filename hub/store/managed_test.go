@@ -1,0 +1,187 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+var t0 = time.Unix(1_800_000_000, 0)
+
+func TestManagedPrincipalsAndTokens(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
+		m := s.Managed()
+		p := store.Principal{ID: "p1", Kind: "application", Title: "cluster prod", Description: "cert-manager in prod",
+			Created: t0, Roles: []string{"managed-challenge-consumer"}}
+		if err := m.CreatePrincipal(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CreatePrincipal(ctx, p); !errors.Is(err, store.ErrExists) {
+			t.Errorf("creating p1 again: %v, want ErrExists", err)
+		}
+		if err := m.SetRoles(ctx, "p1", []string{"managed-challenge-admin", "managed-challenge-consumer"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetRoles(ctx, "nobody", nil); !errors.Is(err, store.ErrNoRow) {
+			t.Errorf("roles of a missing principal: %v", err)
+		}
+		tok := store.Token{ClientID: "c1", Principal: "p1", Title: "prod", SecretHash: []byte{1, 2, 3, 0, 255},
+			Scopes: []string{"managed-challenge-consumer"}, Domains: []string{".prod.example.com"}, Created: t0, Expires: t0.Add(90 * 24 * time.Hour)}
+		if err := m.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CreateToken(ctx, tok); !errors.Is(err, store.ErrExists) {
+			t.Errorf("a second token c1: %v, want ErrExists", err)
+		}
+		if err := m.TouchToken(ctx, "c1", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		m.TouchToken(ctx, "c1", t0.Add(time.Minute)) // never moves back
+
+		// Everything survives a restart.
+		m = reopen().Managed()
+		got, err := m.Principal(ctx, "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Title != p.Title || got.Description != p.Description || !got.Created.Equal(t0) ||
+			!slices.Equal(got.Roles, []string{"managed-challenge-admin", "managed-challenge-consumer"}) {
+			t.Errorf("principal = %+v", got)
+		}
+		tg, err := m.Token(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tg.SecretHash, tok.SecretHash) || !slices.Equal(tg.Scopes, tok.Scopes) || !slices.Equal(tg.Domains, tok.Domains) ||
+			!tg.Expires.Equal(tok.Expires) || !tg.LastUsed.Equal(t0.Add(time.Hour)) || !tg.Revoked.IsZero() {
+			t.Errorf("token = %+v", tg)
+		}
+		if err := m.RotateToken(ctx, "c1", []byte("new hash")); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.RevokeToken(ctx, "c1", t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		tg, _ = m.Token(ctx, "c1")
+		if string(tg.SecretHash) != "new hash" || !tg.Revoked.Equal(t0.Add(2*time.Hour)) {
+			t.Errorf("after rotate and revoke: %+v", tg)
+		}
+		for _, err := range []error{m.RevokeToken(ctx, "c9", t0), m.RotateToken(ctx, "c9", nil)} {
+			if !errors.Is(err, store.ErrNoRow) {
+				t.Errorf("changing a missing token: %v, want ErrNoRow", err)
+			}
+		}
+		if _, err := m.Token(ctx, "c9"); !errors.Is(err, store.ErrNoRow) {
+			t.Errorf("reading a missing token: %v", err)
+		}
+		m.CreatePrincipal(ctx, store.Principal{ID: "p2", Kind: "user", Title: "alice", Created: t0.Add(time.Second)})
+		m.CreateToken(ctx, store.Token{ClientID: "c2", Principal: "p2", SecretHash: []byte{9}, Created: t0})
+		if list, err := m.Tokens(ctx, "p2"); err != nil || len(list) != 1 || list[0].ClientID != "c2" || len(list[0].Scopes) != 0 {
+			t.Errorf("tokens of p2 = %+v, %v", list, err)
+		}
+		if list, err := m.Principals(ctx); err != nil || len(list) != 2 || list[1].ID != "p2" || len(list[1].Roles) != 0 {
+			t.Errorf("principals = %+v, %v", list, err)
+		}
+	})
+}
+
+func TestManagedConfigs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
+		m := s.Managed()
+		c := store.ChallengeConfig{ID: "do-example", Title: "example.com at DigitalOcean", ChallengeType: "dns-01", Provider: "digitalocean",
+			Credentials: []byte("sealed\x00bytes"), KeyID: "k1", Zone: "example.com", Rules: []string{".example.com", "!secret.example.com"},
+			TTL: 30, Propagation: `{"timeout":"2m"}`, AllowCNAME: true, Created: t0, Updated: t0}
+		if err := m.PutConfig(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		c.Title, c.Rules, c.Updated = "renamed", []string{"example.com"}, t0.Add(time.Hour)
+		if err := m.PutConfig(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		list, err := reopen().Managed().Configs(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("configs = %+v, %v", list, err)
+		}
+		got := list[0]
+		if got.Title != "renamed" || !slices.Equal(got.Rules, c.Rules) || string(got.Credentials) != "sealed\x00bytes" || got.KeyID != "k1" ||
+			!got.AllowCNAME || got.TTL != 30 || got.Propagation != c.Propagation || !got.Created.Equal(t0) || !got.Updated.Equal(c.Updated) {
+			t.Errorf("config = %+v", got)
+		}
+		if err := m.DeleteConfig(ctx, "do-example"); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.DeleteConfig(ctx, "do-example"); !errors.Is(err, store.ErrNoRow) {
+			t.Errorf("deleting twice: %v", err)
+		}
+	})
+}
+
+func TestManagedRecordsAndAudit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
+		m := s.Managed()
+		// Concurrent writers: every record and every audit entry is kept,
+		// with distinct, growing audit IDs.
+		var wg sync.WaitGroup
+		ids := make([]int64, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				r := store.HubRecord{ID: fmt.Sprintf("r%02d", i), Config: "self", Zone: "example.com", Name: "_acme-challenge.www.example.com",
+					Value: fmt.Sprintf("value-%02d", i), ClientID: "c1", Created: t0.Add(time.Duration(i) * time.Minute)}
+				if err := m.AddRecord(ctx, r); err != nil {
+					t.Error(err)
+				}
+				id, err := m.Audit(ctx, store.AuditEntry{At: r.Created, Action: "present", Principal: []string{"p1", "p2"}[i%2], ClientID: "c1",
+					Address: "127.0.0.1", Identifier: "www.example.com", Record: r.Name, ValueHash: "h", Config: "self",
+					Result: []string{"ok", "provider error"}[i%2], Duration: 1500 * time.Microsecond})
+				if err != nil {
+					t.Error(err)
+				}
+				ids[i] = id
+			})
+		}
+		wg.Wait()
+		slices.Sort(ids)
+		if len(slices.Compact(slices.Clone(ids))) != 40 || ids[0] <= 0 {
+			t.Errorf("audit IDs %v, want 40 distinct", ids)
+		}
+		m = reopen().Managed()
+		old, err := m.Records(ctx, t0.Add(10*time.Minute))
+		if err != nil || len(old) != 10 || old[0].ID != "r00" || old[9].ID != "r09" {
+			t.Fatalf("records before +10m = %d, %v", len(old), err)
+		}
+		if err := m.RetryRecord(ctx, "r00", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.RemoveRecord(ctx, "r01"); err != nil {
+			t.Fatal(err)
+		}
+		all, _ := m.Records(ctx, time.Time{})
+		if len(all) != 39 || all[0].Attempts != 1 || !all[0].NextAttempt.Equal(t0.Add(time.Hour)) || all[1].ID != "r02" {
+			t.Errorf("records after a retry and a removal: %d, first %+v", len(all), all[0])
+		}
+
+		// Newest first, filtered, paged.
+		page, err := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Failed: true, Limit: 7})
+		if err != nil || len(page) != 7 {
+			t.Fatalf("page = %d, %v", len(page), err)
+		}
+		for i, e := range page {
+			if e.Principal != "p2" || e.Result == "ok" || e.Duration != 1500*time.Microsecond || (i > 0 && e.ID >= page[i-1].ID) {
+				t.Errorf("entry %d: %+v", i, e)
+			}
+		}
+		rest, _ := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Failed: true, Before: page[6].ID})
+		if len(rest) != 13 {
+			t.Errorf("second page: %d entries, want 13", len(rest))
+		}
+		window, _ := m.AuditLog(ctx, store.AuditQuery{Since: t0.Add(5 * time.Minute), Until: t0.Add(15 * time.Minute), Identifier: "www.example.com"})
+		if len(window) != 10 {
+			t.Errorf("entries between +5m and +15m: %d, want 10", len(window))
+		}
+	})
+}
