@@ -200,6 +200,38 @@ func NormalizeName(name string) (string, error) {
 	return ascii, nil
 }
 
+// RecordName normalises the name of a TXT record: a domain name whose
+// leading labels may be service labels starting with "_" (as
+// _acme-challenge), which are lower-case ASCII letters, digits, - and _.
+func RecordName(name string) (string, error) {
+	labels := strings.Split(strings.TrimSuffix(strings.TrimSpace(name), "."), ".")
+	n := 0
+	for n < len(labels) && strings.HasPrefix(labels[n], "_") {
+		if !serviceLabel(labels[n]) {
+			return "", fmt.Errorf("%q: label %q is not a service label (_, letters, digits, -)", name, labels[n])
+		}
+		labels[n] = strings.ToLower(labels[n])
+		n++
+	}
+	rest, err := NormalizeName(strings.Join(labels[n:], "."))
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(append(labels[:n:n], rest), "."), nil
+}
+
+func serviceLabel(l string) bool {
+	if len(l) < 2 || len(l) > 63 {
+		return false
+	}
+	for _, r := range l[1:] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Identifier normalises an ACME identifier: a wildcard certificate's
 // "*.example.com" is validated at example.com.
 func Identifier(s string) (string, error) {

@@ -158,5 +158,29 @@ func FuzzRules(f *testing.F) {
 		if n, err := Identifier(name); err == nil {
 			Rules{r}.Allows(n)
 		}
+		if rec, err := RecordName(name); err == nil {
+			if again, err := RecordName(rec); err != nil || again != rec {
+				t.Fatalf("record %q normalised to %q, which reads back as %q, %v", name, rec, again, err)
+			}
+		}
 	})
+}
+
+func TestRecordName(t *testing.T) {
+	for in, want := range map[string]string{
+		"_acme-challenge.www.example.com.": "_acme-challenge.www.example.com",
+		"_ACME-Challenge.WWW.Example.com":  "_acme-challenge.www.example.com",
+		"_acme-challenge.bücher.example":   "_acme-challenge.xn--bcher-kva.example",
+		"_x._acme-challenge.example.com":   "_x._acme-challenge.example.com",
+		"d420c923-bbd7.auth.example.org":   "d420c923-bbd7.auth.example.org",
+	} {
+		if got, err := RecordName(in); err != nil || got != want {
+			t.Errorf("RecordName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "_", "_acme-challenge", "_a b.example.com", "www._acme-challenge.example.com", "_acme-challenge..example.com"} {
+		if got, err := RecordName(bad); err == nil {
+			t.Errorf("RecordName(%q) = %q, want an error", bad, got)
+		}
+	}
 }

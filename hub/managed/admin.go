@@ -1,0 +1,145 @@
+package managed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Admin changes: principals, roles, tokens and configs. Each is audited
+// with the actor that made it (an admin token's caller, or the CLI's).
+
+// CreatePrincipal adds a user or application.
+func (s *Service) CreatePrincipal(ctx context.Context, actor Caller, p store.Principal) (store.Principal, error) {
+	if p.Kind != KindUser && p.Kind != KindApplication {
+		return p, invalid(fmt.Errorf("principal kind %q: must be %s or %s", p.Kind, KindUser, KindApplication))
+	}
+	if strings.TrimSpace(p.Title) == "" {
+		return p, invalid(errors.New("a principal needs a title"))
+	}
+	if err := checkRoles(p.Roles); err != nil {
+		return p, err
+	}
+	if p.ID == "" {
+		p.ID = "prn_" + randomID()[:16]
+	}
+	p.Created = s.now()
+	err := s.store.CreatePrincipal(ctx, p)
+	s.auditAdmin(ctx, actor, "create principal "+p.ID+" ("+p.Title+")", err)
+	return p, err
+}
+
+// SetRoles replaces a principal's roles.
+func (s *Service) SetRoles(ctx context.Context, actor Caller, principal string, roles []string) error {
+	if err := checkRoles(roles); err != nil {
+		return err
+	}
+	err := s.store.SetRoles(ctx, principal, roles)
+	s.auditAdmin(ctx, actor, fmt.Sprintf("set roles of principal %s to %v", principal, roles), err)
+	return err
+}
+
+func checkRoles(roles []string) error {
+	for _, r := range roles {
+		if !slices.Contains(Roles, r) {
+			return invalid(fmt.Errorf("unknown role %q: the roles are %s", r, strings.Join(Roles, ", ")))
+		}
+	}
+	return nil
+}
+
+// ConfigInput is a config as an administrator writes it, with the
+// provider's credentials in the clear (JSON); they are sealed before they
+// are stored.
+type ConfigInput struct {
+	store.ChallengeConfig
+	Credentials []byte
+}
+
+// PutConfig creates or replaces a config after checking that it loads
+// (rules, provider, credentials) beside the others.
+func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (store.ChallengeConfig, error) {
+	c := in.ChallengeConfig
+	if c.ID == "" {
+		return c, invalid(errors.New("a config needs an id"))
+	}
+	if c.ChallengeType == "" {
+		c.ChallengeType = "dns-01"
+	}
+	if c.ChallengeType != "dns-01" {
+		return c, invalid(fmt.Errorf("challenge type %q: only dns-01", c.ChallengeType))
+	}
+	zone, err := NormalizeName(c.Zone)
+	if err != nil {
+		return c, invalid(fmt.Errorf("zone: %w", err))
+	}
+	c.Zone = zone
+	rules, err := ParseRules(c.Rules)
+	if err != nil {
+		return c, invalid(err)
+	}
+	c.Rules = rules.Strings()
+	if c.TTL <= 0 {
+		c.TTL = 60
+	}
+	if len(in.Credentials) > 0 {
+		c.Credentials, c.KeyID = s.keys.Seal(in.Credentials, c.ID)
+	} else {
+		c.Credentials, c.KeyID = nil, ""
+	}
+	if _, err := s.load(c); err != nil {
+		return c, invalid(err)
+	}
+	now := s.now()
+	c.Created, c.Updated = now, now
+	for _, old := range s.snapshot() {
+		if old.ID == c.ID {
+			c.Created = old.Created
+		}
+	}
+	if err = s.store.PutConfig(ctx, c); err == nil {
+		err = s.Reload(ctx)
+	}
+	s.auditAdmin(ctx, actor, fmt.Sprintf("put config %s (%s, zone %s, rules %s)", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " ")), err)
+	return c, err
+}
+
+// DeleteConfig removes a config; records it created stay until swept.
+func (s *Service) DeleteConfig(ctx context.Context, actor Caller, id string) error {
+	err := s.store.DeleteConfig(ctx, id)
+	if err == nil {
+		err = s.Reload(ctx)
+	}
+	s.auditAdmin(ctx, actor, "delete config "+id, err)
+	return err
+}
+
+// Configs returns the loaded configs, their credentials sealed.
+func (s *Service) Configs() []store.ChallengeConfig {
+	var out []store.ChallengeConfig
+	for _, c := range s.snapshot() {
+		out = append(out, c.ChallengeConfig)
+	}
+	return out
+}
+
+func (s *Service) snapshot() []*config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.configs)
+}
+
+func (s *Service) auditAdmin(ctx context.Context, actor Caller, what string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "failed: " + err.Error()
+	}
+	if _, aerr := s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), Action: "admin", Principal: actor.Principal,
+		ClientID: actor.ClientID, Detail: what, Result: result}); aerr != nil {
+		s.log.Error("writing the audit log", "action", "admin", "err", aerr)
+	}
+}

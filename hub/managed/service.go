@@ -1,0 +1,405 @@
+package managed
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Code classifies a refusal, for the front doors to answer with.
+type Code int
+
+// Refusals a client can act on.
+const (
+	CodeInvalid          Code = iota + 1 // a malformed request
+	CodeUnauthenticated                  // unknown, wrong, revoked or expired token
+	CodeForbidden                        // the token lacks the role, or its domains exclude the name
+	CodeNoConfig                         // no config matches the identifier
+	CodeRecordNotAllowed                 // the record name is not the identifier's
+	CodeProvider                         // the DNS provider failed
+	CodeBusy                             // the token's rate limit
+)
+
+// Error is a refusal with the cause a user can act on.
+type Error struct {
+	Code Code
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func invalid(err error) error { return &Error{Code: CodeInvalid, Err: err} }
+
+// Provider writes and removes TXT records in a zone: the libdns interfaces
+// every DNS provider of the hub implements.
+type Provider interface {
+	libdns.RecordAppender
+	libdns.RecordDeleter
+}
+
+// ProviderFactory makes a config's provider from its opened credentials
+// (JSON, as the provider defines them).
+type ProviderFactory func(cfg store.ChallengeConfig, credentials []byte) (Provider, error)
+
+// CNAMEResolver follows _acme-challenge.<name>'s CNAME chain through DNS.
+type CNAMEResolver interface {
+	// CNAMETarget returns the name at the end of name's CNAME chain, or name.
+	CNAMETarget(ctx context.Context, name string) (string, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Store     store.Managed
+	Keys      *Keyring
+	Providers map[string]ProviderFactory
+	// Resolver follows CNAMEs for configs that allow CNAME targets; nil
+	// refuses such record names.
+	Resolver CNAMEResolver
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Service decides who may present which value where, has the provider
+// write it, and remembers and audits every change.
+type Service struct {
+	store     store.Managed
+	keys      *Keyring
+	providers map[string]ProviderFactory
+	resolver  CNAMEResolver
+	now       func() time.Time
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	configs []*config
+	touched map[string]time.Time
+	writes  sync.WaitGroup // last-use updates under way
+}
+
+// Close waits for the writes the Service started on its own.
+func (s *Service) Close() { s.writes.Wait() }
+
+// config is a loaded challenge config: its rules parsed, its provider made.
+type config struct {
+	store.ChallengeConfig
+	rules    Rules
+	provider Provider
+}
+
+// New makes a Service and loads the configs.
+func New(ctx context.Context, o Options) (*Service, error) {
+	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, resolver: o.Resolver, now: o.Now, log: o.Log, touched: map[string]time.Time{}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload reads the configs again. A config whose rules or credentials are
+// broken, or two configs with the same rule (neither would be the most
+// specific), fail the load with every problem named.
+func (s *Service) Reload(ctx context.Context) error {
+	stored, err := s.store.Configs(ctx)
+	if err != nil {
+		return err
+	}
+	var (
+		loaded []*config
+		errs   []error
+		owner  = map[string]string{} // allowing rule → config ID
+	)
+	for _, c := range stored {
+		lc, err := s.load(c)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, r := range lc.rules {
+			if r.Deny {
+				continue
+			}
+			if other, dup := owner[r.String()]; dup {
+				errs = append(errs, fmt.Errorf("configs %s and %s both have the rule %s: for its names neither is the most specific", other, c.ID, r))
+			}
+			owner[r.String()] = c.ID
+		}
+		loaded = append(loaded, lc)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("managed challenge configs: %w", err)
+	}
+	s.mu.Lock()
+	s.configs = loaded
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) load(c store.ChallengeConfig) (*config, error) {
+	rules, err := ParseRules(c.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", c.ID, err)
+	}
+	factory, ok := s.providers[c.Provider]
+	if !ok {
+		return nil, fmt.Errorf("config %s: unknown provider %q", c.ID, c.Provider)
+	}
+	var creds []byte
+	if len(c.Credentials) > 0 {
+		if creds, err = s.keys.Open(c.Credentials, c.KeyID, c.ID); err != nil {
+			return nil, fmt.Errorf("config %s: credentials: %w", c.ID, err)
+		}
+	}
+	p, err := factory(c, creds)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: provider %s: %w", c.ID, c.Provider, err)
+	}
+	return &config{ChallengeConfig: c, rules: rules, provider: p}, nil
+}
+
+// ConfigFor returns the most specific config whose rules allow identifier.
+func (s *Service) ConfigFor(identifier string) (*config, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var (
+		best     *config
+		bestRule Rule
+	)
+	for _, c := range s.configs {
+		r, ok := c.rules.Allows(identifier)
+		if ok && (best == nil || more(r, bestRule)) {
+			best, bestRule = c, r
+		}
+	}
+	return best, best != nil
+}
+
+// Request is one challenge response to present or clean up.
+type Request struct {
+	// Identifier is the name being validated (a wildcard's is its base).
+	// Empty: taken from Record, which must then be _acme-challenge.<name>.
+	Identifier string
+	// Record is the TXT record's name; empty: _acme-challenge.<identifier>.
+	Record string
+	// Value is the TXT value.
+	Value string
+	// Address is the client's address, for the audit log.
+	Address string
+	// Via names the front door, for the audit log.
+	Via string
+}
+
+// Placed says where a value was written.
+type Placed struct {
+	Config   string
+	Zone     string
+	Record   string
+	RecordID string
+}
+
+// Present has the config matching the identifier write the value, after
+// checking that the caller may, and audits the attempt.
+func (s *Service) Present(ctx context.Context, caller Caller, req Request) (Placed, error) {
+	start := s.now()
+	placed, err := s.present(ctx, caller, &req)
+	s.audit(ctx, "present", caller, req, placed.Config, start, err)
+	return placed, err
+}
+
+func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Placed, error) {
+	c, record, err := s.authorize(ctx, caller, req)
+	if err != nil {
+		return Placed{Config: configID(c)}, err
+	}
+	p := Placed{Config: c.ID, Zone: c.Zone, Record: record, RecordID: randomID()}
+	// Remembered before the provider writes, so that a crash between the two
+	// leaves nothing the sweep cannot find.
+	if err := s.store.AddRecord(ctx, store.HubRecord{ID: p.RecordID, Config: c.ID, Zone: c.Zone, Name: record, Value: req.Value,
+		ClientID: caller.ClientID, Created: s.now()}); err != nil {
+		return p, err
+	}
+	_, err = c.provider.AppendRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)})
+	if err != nil {
+		return p, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
+	}
+	return p, nil
+}
+
+// CleanUp removes the values this token presented at the record; values
+// others presented there stay.
+func (s *Service) CleanUp(ctx context.Context, caller Caller, req Request) error {
+	start := s.now()
+	c, err := s.cleanUp(ctx, caller, &req)
+	s.audit(ctx, "cleanup", caller, req, configID(c), start, err)
+	return err
+}
+
+func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*config, error) {
+	c, record, err := s.authorize(ctx, caller, req)
+	if err != nil {
+		return c, err
+	}
+	records, err := s.store.Records(ctx, time.Time{})
+	if err != nil {
+		return c, err
+	}
+	var mine []store.HubRecord
+	others := false
+	for _, r := range records {
+		if r.Config != c.ID || r.Name != record || r.Value != req.Value {
+			continue
+		}
+		if r.ClientID == caller.ClientID {
+			mine = append(mine, r)
+		} else {
+			others = true
+		}
+	}
+	if len(mine) == 0 {
+		return c, nil // cleaned up already: cert-manager cleans up twice
+	}
+	if !others {
+		if _, err := c.provider.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)}); err != nil {
+			return c, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
+		}
+	}
+	for _, r := range mine {
+		if err := s.store.RemoveRecord(ctx, r.ID); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// authorize checks that the caller may answer for the request's identifier
+// at its record, and returns the config and the record's name.
+func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*config, string, error) {
+	if !caller.Can(RoleConsumer) {
+		return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role", caller.ClientID, RoleConsumer)}
+	}
+	if err := checkValue(req.Value); err != nil {
+		return nil, "", invalid(err)
+	}
+	record := ""
+	if req.Record != "" {
+		r, err := RecordName(req.Record)
+		if err != nil {
+			return nil, "", invalid(fmt.Errorf("record name: %w", err))
+		}
+		record = r
+	}
+	if req.Identifier == "" {
+		name, ok := strings.CutPrefix(record, "_acme-challenge.")
+		if !ok {
+			return nil, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is not _acme-challenge.<name>, and the request names no identifier", record)}
+		}
+		req.Identifier = name
+	}
+	id, err := Identifier(req.Identifier)
+	if err != nil {
+		return nil, "", invalid(fmt.Errorf("identifier: %w", err))
+	}
+	req.Identifier = id
+	if caller.Domains != nil {
+		if _, ok := caller.Domains.Allows(id); !ok {
+			return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s may not answer for %s (its domains: %s)",
+				caller.ClientID, id, strings.Join(caller.Domains.Strings(), ", "))}
+		}
+	}
+	c, ok := s.ConfigFor(id)
+	if !ok {
+		return nil, "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("no managed challenge config matches %s", id)}
+	}
+	want := ChallengeName(id)
+	switch {
+	case record == "" || record == want:
+		record = want
+	case c.AllowCNAME && s.resolver != nil:
+		target, err := s.resolver.CNAMETarget(ctx, want)
+		if err != nil {
+			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s: following %s: %w", record, want, err)}
+		}
+		if strings.TrimSuffix(strings.ToLower(target), ".") != record {
+			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is neither %s nor the target of its CNAME (%s)", record, want, target)}
+		}
+	default:
+		return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is not %s, and config %s does not allow CNAME targets", record, want, c.ID)}
+	}
+	if record != c.Zone && !strings.HasSuffix(record, "."+c.Zone) {
+		return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is outside zone %s of config %s", record, c.Zone, c.ID)}
+	}
+	req.Record = record
+	return c, record, nil
+}
+
+// checkValue accepts what a TXT string holds: 1 to 255 printable ASCII characters.
+func checkValue(v string) error {
+	if v == "" || len(v) > 255 {
+		return fmt.Errorf("value must be 1 to 255 characters, not %d", len(v))
+	}
+	for _, r := range v {
+		if r < 0x20 || r > 0x7e {
+			return errors.New("value must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+func txt(record string, c *config, value string) libdns.TXT {
+	return libdns.TXT{Name: libdns.RelativeName(record+".", c.Zone+"."), TTL: time.Duration(c.TTL) * time.Second, Text: value}
+}
+
+func configID(c *config) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ValueHash identifies a value in the audit log without revealing it.
+func ValueHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:8])
+}
+
+// audit appends the outcome of a request to the audit log.
+func (s *Service) audit(ctx context.Context, action string, caller Caller, req Request, configID string, start time.Time, err error) {
+	result := "ok"
+	if err != nil {
+		result = "failed: " + err.Error()
+		var e *Error
+		if errors.As(err, &e) && e.Code != CodeProvider {
+			result = "refused: " + err.Error()
+		}
+	}
+	e := store.AuditEntry{At: start, Action: action, Principal: caller.Principal, ClientID: caller.ClientID, Address: req.Address,
+		Identifier: req.Identifier, Record: req.Record, Config: configID, Result: result, Detail: req.Via, Duration: s.now().Sub(start)}
+	if req.Value != "" {
+		e.ValueHash = ValueHash(req.Value)
+	}
+	if _, aerr := s.store.Audit(context.WithoutCancel(ctx), e); aerr != nil {
+		s.log.Error("writing the audit log", "action", action, "err", aerr)
+	}
+}

@@ -1,0 +1,364 @@
+package managed_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+var ctx = context.Background()
+
+// zone is a fake DNS provider: the TXT values of each record, and the
+// credentials it was made with.
+type zone struct {
+	mu          sync.Mutex
+	values      map[string][]string // absolute name → values
+	credentials []byte
+	fail        error
+}
+
+func (z *zone) AppendRecords(_ context.Context, zoneName string, recs []libdns.Record) ([]libdns.Record, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.fail != nil {
+		return nil, z.fail
+	}
+	for _, r := range recs {
+		rr := r.RR()
+		name := strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zoneName), ".")
+		z.values[name] = append(z.values[name], rr.Data)
+	}
+	return recs, nil
+}
+
+func (z *zone) DeleteRecords(_ context.Context, zoneName string, recs []libdns.Record) ([]libdns.Record, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	for _, r := range recs {
+		rr := r.RR()
+		name := strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zoneName), ".")
+		z.values[name] = slices.DeleteFunc(z.values[name], func(v string) bool { return v == rr.Data })
+	}
+	return recs, nil
+}
+
+func (z *zone) txt(name string) []string {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return slices.Clone(z.values[name])
+}
+
+type cnames map[string]string
+
+func (c cnames) CNAMETarget(_ context.Context, name string) (string, error) {
+	if t, ok := c[name]; ok {
+		return t, nil
+	}
+	return name, nil
+}
+
+type fixture struct {
+	svc   *managed.Service
+	store store.Store
+	zones map[string]*zone // by config ID
+	now   time.Time
+	admin managed.Caller
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "hub.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, err := managed.ParseKeyring(managed.NewKeyLine("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: st, zones: map[string]*zone{}, now: time.Unix(1_800_000_000, 0), admin: managed.Caller{Principal: "root"}}
+	svc, err := managed.New(ctx, managed.Options{
+		Store: st.Managed(), Keys: keys,
+		Providers: map[string]managed.ProviderFactory{"fake": func(c store.ChallengeConfig, creds []byte) (managed.Provider, error) {
+			z := &zone{values: map[string][]string{}, credentials: creds}
+			f.zones[c.ID] = z
+			return z, nil
+		}},
+		Resolver: cnames{"_acme-challenge.cname.example.com": "cname-example-com.hub.example.net."},
+		Now:      func() time.Time { return f.now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	f.svc = svc
+	return f
+}
+
+func (f *fixture) config(t *testing.T, id, zoneName string, allowCNAME bool, rules ...string) {
+	t.Helper()
+	_, err := f.svc.PutConfig(ctx, f.admin, managed.ConfigInput{
+		ChallengeConfig: store.ChallengeConfig{ID: id, Title: id, Provider: "fake", Zone: zoneName, Rules: rules, TTL: 30, AllowCNAME: allowCNAME},
+		Credentials:     []byte(`{"api_token":"secret-of-` + id + `"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// token creates a principal with roles and a token carrying scopes.
+func (f *fixture) token(t *testing.T, roles, scopes []string, domains ...string) (managed.NewToken, managed.Caller) {
+	t.Helper()
+	p, err := f.svc.CreatePrincipal(ctx, f.admin, store.Principal{Kind: managed.KindApplication, Title: "app", Roles: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.svc.CreateToken(ctx, f.admin, managed.TokenOptions{Principal: p.ID, Title: "t", Scopes: scopes, Domains: domains, TTL: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, err := f.svc.Authenticate(ctx, tok.ClientID, tok.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, caller
+}
+
+var consumer = []string{managed.RoleConsumer}
+
+func code(err error) managed.Code {
+	var e *managed.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+func TestTokens(t *testing.T) {
+	f := newFixture(t)
+	tok, _ := f.token(t, consumer, consumer)
+	if !strings.HasPrefix(tok.ClientID, "hub_") || len(tok.Secret) != 43 {
+		t.Errorf("client ID %q, secret of %d characters", tok.ClientID, len(tok.Secret))
+	}
+	stored, _ := f.store.Managed().Token(ctx, tok.ClientID)
+	if bytes.Contains(stored.SecretHash, []byte(tok.Secret)) {
+		t.Error("the secret is stored")
+	}
+	_, errWrong := f.svc.Authenticate(ctx, tok.ClientID, tok.Secret+"x")
+	_, errUnknown := f.svc.Authenticate(ctx, "hub_nobody", tok.Secret)
+	if code(errWrong) != managed.CodeUnauthenticated || errWrong.Error() != errUnknown.Error() {
+		t.Errorf("wrong secret: %v; unknown client ID: %v; want the same refusal", errWrong, errUnknown)
+	}
+
+	rotated, err := f.svc.RotateToken(ctx, f.admin, tok.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(ctx, tok.ClientID, tok.Secret); code(err) != managed.CodeUnauthenticated {
+		t.Errorf("the old secret after rotation: %v", err)
+	}
+	if _, err := f.svc.Authenticate(ctx, tok.ClientID, rotated.Secret); err != nil {
+		t.Errorf("the new secret: %v", err)
+	}
+	f.now = f.now.Add(25 * time.Hour)
+	if _, err := f.svc.Authenticate(ctx, tok.ClientID, rotated.Secret); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("after its expiry: %v", err)
+	}
+	other, _ := f.token(t, consumer, consumer)
+	if err := f.svc.RevokeToken(ctx, f.admin, other.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(ctx, other.ClientID, other.Secret); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("after revocation: %v", err)
+	}
+
+	p, _ := f.svc.CreatePrincipal(ctx, f.admin, store.Principal{Kind: managed.KindUser, Title: "alice", Roles: consumer})
+	if _, err := f.svc.CreateToken(ctx, f.admin, managed.TokenOptions{Principal: p.ID, Scopes: []string{managed.RoleAdmin}}); err == nil ||
+		!strings.Contains(err.Error(), "does not hold role") {
+		t.Errorf("a token with a role its principal lacks: %v", err)
+	}
+	if _, err := f.svc.CreatePrincipal(ctx, f.admin, store.Principal{Kind: "robot", Title: "x"}); code(err) != managed.CodeInvalid {
+		t.Errorf("a principal of an unknown kind: %v", err)
+	}
+}
+
+// TestScope: what a token may touch, and the crafted requests that try more.
+func TestScope(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "a", "a.example", false, "a.example", ".a.example")
+	f.config(t, "b", "b.example", false, "b.example", ".b.example")
+	f.config(t, "cname", "hub.example.net", true, "cname.example.com")
+	_, narrow := f.token(t, consumer, consumer, "*.a.example")
+	_, admin := f.token(t, []string{managed.RoleAdmin, managed.RoleConsumer}, []string{managed.RoleAdmin})
+	_, wide := f.token(t, consumer, consumer)
+	const v = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+	tests := []struct {
+		name   string
+		caller managed.Caller
+		req    managed.Request
+		want   managed.Code
+	}{
+		{"its own name", narrow, managed.Request{Identifier: "www.a.example", Value: v}, 0},
+		{"its own name, by record only", narrow, managed.Request{Record: "_acme-challenge.www.a.example.", Value: v}, 0},
+		{"its own name, in capitals", narrow, managed.Request{Record: "_ACME-CHALLENGE.WWW.A.Example", Value: v}, 0},
+		{"another config's name", narrow, managed.Request{Identifier: "www.b.example", Value: v}, managed.CodeForbidden},
+		{"the apex its rule leaves out", narrow, managed.Request{Identifier: "a.example", Value: v}, managed.CodeForbidden},
+		{"two labels below", narrow, managed.Request{Identifier: "x.www.a.example", Value: v}, managed.CodeForbidden},
+		{"its name, another's record", narrow, managed.Request{Identifier: "www.a.example", Record: "_acme-challenge.b.example", Value: v}, managed.CodeRecordNotAllowed},
+		{"its name, the apex's record", narrow, managed.Request{Identifier: "www.a.example", Record: "_acme-challenge.a.example", Value: v}, managed.CodeRecordNotAllowed},
+		{"a record that is no challenge", wide, managed.Request{Record: "www.a.example", Value: v}, managed.CodeRecordNotAllowed},
+		{"a suffix trick", wide, managed.Request{Identifier: "evila.example", Value: v}, managed.CodeNoConfig},
+		{"a look-alike", wide, managed.Request{Identifier: "www.а.example", Value: v}, managed.CodeNoConfig}, // Cyrillic а
+		{"a token without the consumer role", admin, managed.Request{Identifier: "www.a.example", Value: v}, managed.CodeForbidden},
+		{"the CNAME target its config allows", wide, managed.Request{Identifier: "cname.example.com", Record: "cname-example-com.hub.example.net", Value: v}, 0},
+		{"another name in the CNAME zone", wide, managed.Request{Identifier: "cname.example.com", Record: "other.hub.example.net", Value: v}, managed.CodeRecordNotAllowed},
+		{"a CNAME target where the config does not allow it", wide, managed.Request{Identifier: "www.a.example", Record: "x.a.example", Value: v}, managed.CodeRecordNotAllowed},
+		{"a value that is no TXT string", wide, managed.Request{Identifier: "www.a.example", Value: "a\nb"}, managed.CodeInvalid},
+	}
+	for _, tt := range tests {
+		_, err := f.svc.Present(ctx, tt.caller, tt.req)
+		if code(err) != tt.want || (tt.want == 0 && err != nil) {
+			t.Errorf("%s: Present = %v (code %d), want code %d", tt.name, err, code(err), tt.want)
+		}
+	}
+	if got := f.zones["b"].txt("_acme-challenge.www.b.example"); len(got) != 0 {
+		t.Errorf("a refused request wrote %q", got)
+	}
+	if got := f.zones["a"].txt("_acme-challenge.www.a.example"); len(got) != 3 {
+		t.Errorf("values at _acme-challenge.www.a.example: %q, want the 3 presented", got)
+	}
+	if got := f.zones["cname"].txt("cname-example-com.hub.example.net"); !slices.Equal(got, []string{v}) {
+		t.Errorf("the CNAME target holds %q", got)
+	}
+	// Every attempt is audited; refusals say so.
+	log, _ := f.store.Managed().AuditLog(ctx, store.AuditQuery{Failed: true})
+	if len(log) != 12 || !strings.HasPrefix(log[0].Result, "refused: ") {
+		t.Errorf("%d refusals audited, want 12; newest %+v", len(log), log[0])
+	}
+}
+
+func TestMostSpecificConfigAndTies(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "wide", "example.com", false, ".example.com", "example.com")
+	f.config(t, "team", "team.example.com", false, ".team.example.com")
+	f.config(t, "host", "example.com", false, "exact.team.example.com")
+	for id, want := range map[string]string{"www.example.com": "wide", "example.com": "wide", "x.team.example.com": "team", "exact.team.example.com": "host"} {
+		if p, err := f.svc.Present(ctx, wideCaller(t, f), managed.Request{Identifier: id, Value: "v"}); err != nil || p.Config != want {
+			t.Errorf("%s: config %q, %v; want %q", id, p.Config, err, want)
+		}
+	}
+	_, err := f.svc.PutConfig(ctx, f.admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "dup", Provider: "fake", Zone: "example.com", Rules: []string{".team.example.com"}}})
+	if err == nil || !strings.Contains(err.Error(), "both have the rule .team.example.com") {
+		t.Errorf("a config tying with another: %v", err)
+	}
+}
+
+func wideCaller(t *testing.T, f *fixture) managed.Caller {
+	_, c := f.token(t, consumer, consumer)
+	return c
+}
+
+func TestCleanUpRemovesOnlyItsOwnValue(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "self", "example.com", false, ".example.com")
+	_, alice := f.token(t, consumer, consumer)
+	_, bob := f.token(t, consumer, consumer)
+	at := func() []string { return f.zones["self"].txt("_acme-challenge.www.example.com") }
+	present := func(c managed.Caller, v string) {
+		if _, err := f.svc.Present(ctx, c, managed.Request{Identifier: "www.example.com", Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cleanup := func(c managed.Caller, v string) {
+		if err := f.svc.CleanUp(ctx, c, managed.Request{Identifier: "www.example.com", Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	present(alice, "alice-value")
+	present(bob, "bob-value")
+	present(bob, "shared")
+	present(alice, "shared")
+	cleanup(alice, "bob-value") // not hers: nothing happens
+	cleanup(alice, "alice-value")
+	cleanup(alice, "alice-value") // twice, as cert-manager may
+	if got := at(); !slices.Equal(got, []string{"bob-value", "shared", "shared"}) {
+		t.Errorf("after alice's cleanup: %q", got)
+	}
+	cleanup(bob, "shared") // alice still has it
+	if got := at(); !slices.Contains(got, "shared") {
+		t.Errorf("bob's cleanup removed alice's value: %q", got)
+	}
+	cleanup(alice, "shared")
+	cleanup(bob, "bob-value")
+	if got := at(); len(got) != 0 {
+		t.Errorf("after every cleanup: %q", got)
+	}
+	if recs, _ := f.store.Managed().Records(ctx, time.Time{}); len(recs) != 0 {
+		t.Errorf("%d records remembered after every cleanup", len(recs))
+	}
+}
+
+func TestCredentialsSealedAtRest(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "do", "example.com", false, ".example.com")
+	stored, _ := f.store.Managed().Configs(ctx)
+	if len(stored) != 1 || bytes.Contains(stored[0].Credentials, []byte("secret-of-do")) || stored[0].KeyID != "k1" {
+		t.Fatalf("stored config %+v", stored)
+	}
+	if got := string(f.zones["do"].credentials); got != `{"api_token":"secret-of-do"}` {
+		t.Errorf("the provider got credentials %q", got)
+	}
+	// Another keyring cannot open them.
+	other, _ := managed.ParseKeyring(managed.NewKeyLine("k1"))
+	if _, err := other.Open(stored[0].Credentials, "k1", "do"); err == nil {
+		t.Error("credentials opened with another key")
+	}
+	keys, _ := managed.ParseKeyring(managed.NewKeyLine("k2") + "\n" + managed.NewKeyLine("k1"))
+	if _, err := keys.Open(stored[0].Credentials, "k1", "elsewhere"); err == nil {
+		t.Error("credentials opened for another config")
+	}
+}
+
+func TestProviderErrorsNamed(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "do", "example.com", false, ".example.com")
+	f.zones["do"].fail = fmt.Errorf("POST /v2/domains/example.com/records: 401 Unable to authenticate you")
+	_, err := f.svc.Present(ctx, wideCaller(t, f), managed.Request{Identifier: "www.example.com", Value: "v"})
+	if code(err) != managed.CodeProvider || !strings.Contains(err.Error(), "Unable to authenticate you") || !strings.Contains(err.Error(), "config do") {
+		t.Errorf("Present = %v", err)
+	}
+	// Remembered anyway: the sweep removes whatever the provider may have written.
+	if recs, _ := f.store.Managed().Records(ctx, time.Time{}); len(recs) != 1 {
+		t.Errorf("%d records remembered", len(recs))
+	}
+}
+
+func TestKeyring(t *testing.T) {
+	for text, want := range map[string]string{
+		"":                               "no key",
+		"k1":                             "want \"<id> <base64 key>\"",
+		"k1 c2hvcnQ=":                    "must be 32 bytes",
+		"a:b " + strings.Repeat("A", 44): "without ':'",
+		managed.NewKeyLine("k") + "\n" + managed.NewKeyLine("k"): "appears twice",
+	} {
+		if _, err := managed.ParseKeyring(text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseKeyring(%q) = %v, want %q", text, err, want)
+		}
+	}
+	k, err := managed.ParseKeyring("# hub keys\n\n" + managed.NewKeyLine("new") + "\n" + managed.NewKeyLine("old") + "\n")
+	if err != nil || k.Current() != "new" {
+		t.Fatalf("current key %q, %v", k.Current(), err)
+	}
+}
