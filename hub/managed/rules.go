@@ -181,6 +181,9 @@ func NormalizeName(name string) (string, error) {
 	if n == "" {
 		return "", errors.New("empty name")
 	}
+	if strings.HasPrefix(n, ".") || strings.HasSuffix(n, ".") || strings.Contains(n, "..") {
+		return "", fmt.Errorf("%q has an empty label", name)
+	}
 	if strings.ContainsAny(n, "*") {
 		return "", fmt.Errorf("%q: a wildcard is only allowed as the first label of a rule", name)
 	}

@@ -22,7 +22,7 @@ func TestParseRule(t *testing.T) {
 		{in: "a.*.example.com", err: "a wildcard is only allowed as the first label"},
 		{in: "**.example.com", err: "a wildcard is only allowed"},
 		{in: "exa mple.com", err: "is not a domain name"},
-		{in: "a..example.com", err: "is not a domain name"},
+		{in: "a..example.com", err: "has an empty label"},
 		{in: strings.Repeat("a", 64) + ".example.com", err: "is not a domain name"},
 		{in: "xn--zzzz-0000.example", err: "is not a domain name"},
 	}
