@@ -1,6 +1,7 @@
 // Package dnsserver is the authoritative DNS server for the acme-dns zone:
 // SOA, NS and static records from the configuration, and the TXT values of
-// accounts read from an in-memory source, never from the database.
+// accounts read from an in-memory source, never from the database. Beside
+// the zone it answers for the _acme-challenge names delegated to the hub.
 package dnsserver
 
 import (
@@ -44,15 +45,17 @@ const (
 
 // Handler answers questions about one zone.
 type Handler struct {
-	origin  string // lower case, fully qualified
-	suffix  string // "." + origin
-	soa     *dns.SOA
-	negSOA  *dns.SOA // the SOA placed in negative answers, with the short TTL
-	names   map[string]*node
-	src     Source
-	ttl     uint32
-	metrics *Metrics
-	log     *slog.Logger
+	origin string // lower case, fully qualified
+	suffix string // "." + origin
+	soa    *dns.SOA
+	negSOA *dns.SOA // the SOA placed in negative answers, with the short TTL
+	names  map[string]*node
+	src    Source
+	// delegations, when set, are answered for beside the zone.
+	delegations Delegations
+	ttl         uint32
+	metrics     *Metrics
+	log         *slog.Logger
 }
 
 // node is a name that exists in the static part of the zone; an empty
@@ -190,10 +193,6 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(q.Name)
-	if !h.inZone(name) {
-		m.Rcode = dns.RcodeRefused
-		return m
-	}
 	switch {
 	case q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY:
 		m.Rcode = dns.RcodeRefused
@@ -201,6 +200,8 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
 		m.Rcode = dns.RcodeRefused
 		return m
+	case !h.inZone(name):
+		return h.answerDelegated(m, q, name)
 	}
 	m.Authoritative = true
 

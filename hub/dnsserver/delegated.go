@@ -1,0 +1,76 @@
+package dnsserver
+
+import (
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Delegations are the names customers delegate to the hub by NS, each
+// "_acme-challenge.<name>" the apex of a zone of its own whose only data
+// are TXT values.
+type Delegations interface {
+	// Delegated returns the TXT values at apex (lower case, no trailing dot)
+	// and whether the hub answers for it.
+	Delegated(apex string) (values []string, ok bool)
+}
+
+// ServeDelegations answers, beside the zone, for the apexes d serves.
+func (h *Handler) ServeDelegations(d Delegations) { h.delegations = d }
+
+// delegationApex returns the apex a name outside the zone falls in: from
+// its right-most _acme-challenge label to the end.
+func delegationApex(name string) (string, bool) {
+	labels := dns.SplitDomainName(name)
+	for i := len(labels) - 1; i >= 0; i-- {
+		if labels[i] == "_acme-challenge" {
+			return strings.Join(labels[i:], "."), i < len(labels)-1
+		}
+	}
+	return "", false
+}
+
+// answerDelegated answers q (its name lower case) at a delegated apex:
+// SOA and NS at the apex, its TXT values, NODATA for other types and
+// NXDOMAIN below it. Names of no delegated apex are refused.
+func (h *Handler) answerDelegated(m *dns.Msg, q dns.Question, name string) *dns.Msg {
+	apex, ok := delegationApex(name)
+	var values []string
+	if ok && h.delegations != nil {
+		values, ok = h.delegations.Delegated(apex)
+	}
+	if !ok {
+		m.Rcode = dns.RcodeRefused
+		return m
+	}
+	m.Authoritative = true
+	fqApex := apex + "."
+	soa := *h.negSOA
+	soa.Hdr.Name = fqApex
+	if name != fqApex {
+		m.Rcode = dns.RcodeNameError
+		m.Ns = []dns.RR{&soa}
+		return m
+	}
+	want := func(t uint16) bool { return q.Qtype == t || q.Qtype == dns.TypeANY }
+	if want(dns.TypeSOA) {
+		apexSOA := *h.soa
+		apexSOA.Hdr.Name = q.Name
+		m.Answer = append(m.Answer, &apexSOA)
+	}
+	if want(dns.TypeNS) {
+		m.Answer = append(m.Answer, &dns.NS{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: soaTTL}, Ns: h.soa.Ns})
+	}
+	if want(dns.TypeTXT) {
+		for _, v := range values {
+			m.Answer = append(m.Answer, &dns.TXT{
+				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: h.ttl},
+				Txt: []string{escapeTXT(v)},
+			})
+		}
+	}
+	if len(m.Answer) == 0 {
+		m.Ns = []dns.RR{&soa} // NODATA
+	}
+	return m
+}
