@@ -1,6 +1,7 @@
 // Package hub assembles an acmehub server from its configuration: the store,
 // the accounts service with its in-memory index, the authoritative DNS server
-// and the acme-dns HTTP API. It runs standalone (acmehub server) or embedded in
+// and the acme-dns HTTP API, and, with [hub] enabled, the managed-challenge
+// hub and its front doors. It runs standalone (acmehub server) or embedded in
 // the cert-manager webhook.
 package hub
 
@@ -45,6 +46,8 @@ type Server struct {
 	apiLn    net.Listener
 	metrics  *http.Server
 	metricLn net.Listener
+	// hub is the managed-challenge hub; nil when [hub] is off.
+	hub *managedHub
 }
 
 // New opens the store, binds the DNS, API and metrics addresses, so that a
@@ -101,6 +104,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
 	if err != nil {
 		return nil, fmt.Errorf("[general]: %w", err)
+	}
+	if cfg.Managed.Enabled {
+		if s.hub, err = newManagedHub(ctx, cfg, s.store, handler, log.With("component", "hub")); err != nil {
+			return nil, err
+		}
 	}
 	s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, handler)
 	if err != nil {
@@ -226,8 +234,14 @@ func (s *Server) Run(ctx context.Context) error {
 		serve("metrics", func() error { return s.metrics.Serve(s.metricLn) })
 	}
 	serve("account sync", func() error { return s.accounts.Run(ctx) })
+	if s.hub != nil {
+		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
+	}
 
 	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}
+	if s.hub != nil {
+		attrs = append(attrs, "hub", s.hub.ln.Addr().String())
+	}
 	for _, a := range s.dns.Addrs() {
 		attrs = append(attrs, "dns_"+a.Network(), a.String())
 	}
@@ -245,6 +259,11 @@ func (s *Server) Run(ctx context.Context) error {
 	shutdownErrs = append(shutdownErrs, s.dns.Shutdown(sctx), s.api.Shutdown(sctx))
 	if s.metrics != nil {
 		shutdownErrs = append(shutdownErrs, s.metrics.Shutdown(sctx))
+	}
+	if s.hub != nil {
+		shutdownErrs = append(shutdownErrs, s.hub.srv.Shutdown(sctx))
+		s.hub.certify.Close()
+		s.hub.svc.Close()
 	}
 	cancel()
 	wg.Wait()
@@ -275,6 +294,9 @@ func (s *Server) close() {
 	}
 	if s.metricLn != nil {
 		s.metricLn.Close()
+	}
+	if s.hub != nil {
+		s.hub.ln.Close()
 	}
 	if s.dns != nil {
 		s.dns.Close()

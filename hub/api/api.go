@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/api/door"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -344,41 +345,14 @@ func (a *API) busy(w http.ResponseWriter) {
 
 // clientIP is the address allowfrom is checked against: the connection's
 // peer, or with UseHeader the right-most address of the header that is not a
-// trusted proxy. Addresses a client writes into the header itself stand to
-// the left of what its proxy appends, so they are never reached. The zero
-// Addr means the client's address is not known.
+// trusted proxy (door.ClientIP). The zero Addr means the client's address is
+// not known.
 func (a *API) clientIP(r *http.Request) netip.Addr {
-	peer := netip.Addr{}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		peer = ap.Addr().Unmap()
+	header := ""
+	if a.opts.UseHeader {
+		header = a.opts.HeaderName
 	}
-	if !a.opts.UseHeader || len(a.opts.TrustedProxies) > 0 && !a.trusted(peer) {
-		return peer
-	}
-	header := strings.Join(r.Header.Values(a.opts.HeaderName), ",")
-	if strings.TrimSpace(header) == "" {
-		return peer
-	}
-	parts := strings.Split(header, ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		ip, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			return netip.Addr{} // a proxy would not write this: unknown
-		}
-		if ip = ip.Unmap(); i == 0 || !a.trusted(ip) {
-			return ip
-		}
-	}
-	return netip.Addr{}
-}
-
-func (a *API) trusted(ip netip.Addr) bool {
-	for _, p := range a.opts.TrustedProxies {
-		if ip.IsValid() && p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return door.ClientIP(r, header, a.opts.TrustedProxies)
 }
 
 // txtRequest authenticates a request changing one TXT value and decodes it.

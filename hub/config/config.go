@@ -24,7 +24,39 @@ type Config struct {
 	API      API      `toml:"api"`
 	Log      Log      `toml:"logconfig"`
 	Hub      Hub      `toml:"acmehub"`
+	Managed  Managed  `toml:"hub"`
 }
+
+// Managed is the [hub] section: the managed-challenge hub, which answers
+// challenges for API tokens through DNS providers, on its own HTTPS listener.
+type Managed struct {
+	Enabled bool `toml:"enabled"`
+	// Listen is the hub's HTTPS address, host:port.
+	Listen string `toml:"listen"`
+	// TLS is "cert" (TLSCertFullchain, TLSCertPrivkey) or "none", for
+	// loopback or behind a proxy that terminates TLS.
+	TLS              string `toml:"tls"`
+	TLSCertFullchain string `toml:"tls_cert_fullchain"`
+	TLSCertPrivkey   string `toml:"tls_cert_privkey"`
+	// KeysFile holds the keys sealing provider credentials and hashing token
+	// secrets ("<id> <base64 of 32 bytes>" a line, the current first); the
+	// environment variable ACMEHUB_HUB_KEYS may hold the same text instead.
+	KeysFile string `toml:"keys_file"`
+	// TrustedProxies may set X-Forwarded-For; without them the client's
+	// address is the socket's.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// RequestsPerMinute limits each API token; 0: no limit.
+	RequestsPerMinute int `toml:"requests_per_minute"`
+	// CleanupAfter is the age past which a record nobody cleaned up is removed.
+	CleanupAfter time.Duration `toml:"cleanup_after"`
+	// RequestTimeout bounds the wait for a value to be served.
+	RequestTimeout time.Duration `toml:"request_timeout"`
+	// HTTPReqPrefix is the path the httpreq protocol is served under.
+	HTTPReqPrefix string `toml:"httpreq_prefix"`
+}
+
+// ManagedKeysEnv is the environment variable that may hold the hub's keys.
+const ManagedKeysEnv = "ACMEHUB_HUB_KEYS"
 
 // General is the [general] section: the DNS side.
 type General struct {
@@ -195,6 +227,10 @@ func baseline() Config {
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
 			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120,
+		},
+		Managed: Managed{
+			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,
+			CleanupAfter: 30 * time.Minute, RequestTimeout: 5 * time.Minute, HTTPReqPrefix: "/httpreq",
 		},
 	}
 }
@@ -377,6 +413,38 @@ func (c *Config) Validate() error {
 	}
 	if h.CredentialCacheSize < 0 {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
+	}
+	if m := c.Managed; m.Enabled {
+		if _, _, err := splitHostPort(m.Listen); err != nil {
+			bad("[hub] listen %q: %w", m.Listen, err)
+		}
+		switch m.TLS {
+		case "none":
+		case "cert":
+			if m.TLSCertFullchain == "" || m.TLSCertPrivkey == "" {
+				bad("[hub] tls = \"cert\" needs tls_cert_fullchain and tls_cert_privkey (or tls = \"none\" behind a proxy that terminates TLS)")
+			}
+		default:
+			bad("[hub] tls %q: must be cert or none", m.TLS)
+		}
+		if m.KeysFile == "" && os.Getenv(ManagedKeysEnv) == "" {
+			bad("[hub] needs its keys: keys_file, or $%s (generate one with: acmehub admin keygen)", ManagedKeysEnv)
+		}
+		if _, err := ParsePrefixes(m.TrustedProxies); err != nil {
+			bad("[hub] trusted_proxies: %w", err)
+		}
+		if m.RequestsPerMinute < 0 {
+			bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)
+		}
+		if m.CleanupAfter < time.Minute {
+			bad("[hub] cleanup_after %s: must be at least 1m", m.CleanupAfter)
+		}
+		if m.RequestTimeout < time.Second {
+			bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout)
+		}
+		if !strings.HasPrefix(m.HTTPReqPrefix, "/") {
+			bad("[hub] httpreq_prefix %q: must start with /", m.HTTPReqPrefix)
+		}
 	}
 	return errors.Join(errs...)
 }

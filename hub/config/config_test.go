@@ -35,8 +35,9 @@ func TestAcmeDNSSampleConfig(t *testing.T) {
 			ACMECacheDir: "api-certs", CORSOrigins: []string{"*"}, HeaderName: "X-Forwarded-For",
 			HSTSMaxAge: 31536000,
 		},
-		Log: Log{Level: "info", Type: "stdout", File: "./acme-dns.log", Format: "json"},
-		Hub: baseline().Hub,
+		Log:     Log{Level: "info", Type: "stdout", File: "./acme-dns.log", Format: "json"},
+		Hub:     baseline().Hub,
+		Managed: baseline().Managed,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed:\n%+v\nwant:\n%+v", c, want)
@@ -160,6 +161,13 @@ func TestValidateErrors(t *testing.T) {
 		{"present_expiry too short", func(c *Config) { c.Hub.PresentExpiry = time.Second }, "present_expiry 1s: must be at least 1m"},
 		{"present_limit 0", func(c *Config) { c.Hub.PresentLimit = 0 }, "present_limit 0"},
 		{"bad trusted proxy", func(c *Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, `trusted_proxies: "proxy.local" is neither`},
+		{"hub without keys", func(c *Config) { c.Managed.Enabled, c.Managed.TLS = true, "none" }, "[hub] needs its keys"},
+		{"hub cert without files", func(c *Config) { c.Managed.Enabled, c.Managed.KeysFile = true, "k" }, `[hub] tls = "cert" needs tls_cert_fullchain`},
+		{"hub bad listen", func(c *Config) { c.Managed.Enabled, c.Managed.KeysFile, c.Managed.Listen = true, "k", "8443" }, `[hub] listen "8443"`},
+		{"hub cleanup too soon", func(c *Config) {
+			c.Managed.Enabled, c.Managed.KeysFile, c.Managed.CleanupAfter = true, "k", time.Second
+		}, "cleanup_after 1s"},
+		{"hub prefix", func(c *Config) { c.Managed.Enabled, c.Managed.KeysFile, c.Managed.HTTPReqPrefix = true, "k", "httpreq" }, "httpreq_prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

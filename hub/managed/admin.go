@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -142,4 +143,14 @@ func (s *Service) auditAdmin(ctx context.Context, actor Caller, what string, err
 		ClientID: actor.ClientID, Detail: what, Result: result}); aerr != nil {
 		s.log.Error("writing the audit log", "action", "admin", "err", aerr)
 	}
+}
+
+// AuditLog reads the audit log, newest first.
+func (s *Service) AuditLog(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	return s.store.AuditLog(ctx, q)
+}
+
+// Records lists the records the hub created and has not removed.
+func (s *Service) Records(ctx context.Context) ([]store.HubRecord, error) {
+	return s.store.Records(ctx, time.Time{})
 }

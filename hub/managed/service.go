@@ -49,6 +49,12 @@ type Provider interface {
 	libdns.RecordDeleter
 }
 
+// Propagation is what a provider knows of its servers: whether every
+// authoritative server of the zone serves the value at record yet.
+type Propagation interface {
+	Served(ctx context.Context, zone, record, value string) error
+}
+
 // ProviderFactory makes a config's provider from its opened credentials
 // (JSON, as the provider defines them).
 type ProviderFactory func(cfg store.ChallengeConfig, credentials []byte) (Provider, error)
@@ -213,6 +219,17 @@ type Placed struct {
 	RecordID string
 }
 
+// Check tells whether the caller may present the request, without writing
+// anything; a refusal is audited.
+func (s *Service) Check(ctx context.Context, caller Caller, req Request) error {
+	start := s.now()
+	c, _, err := s.authorize(ctx, caller, &req)
+	if err != nil {
+		s.audit(ctx, "present", caller, req, configID(c), start, err)
+	}
+	return err
+}
+
 // Present has the config matching the identifier write the value, after
 // checking that the caller may, and audits the attempt.
 func (s *Service) Present(ctx context.Context, caller Caller, req Request) (Placed, error) {
@@ -239,6 +256,35 @@ func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Pla
 		return p, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 	}
 	return p, nil
+}
+
+// WaitServed returns once every authoritative server of the zone serves
+// the value placed, or the last reason it is not when ctx ends.
+func (s *Service) WaitServed(ctx context.Context, p Placed, value string) error {
+	var c *config
+	for _, lc := range s.snapshot() {
+		if lc.ID == p.Config {
+			c = lc
+		}
+	}
+	if c == nil {
+		return &Error{Code: CodeNoConfig, Err: fmt.Errorf("config %s is gone", p.Config)}
+	}
+	prop, ok := c.provider.(Propagation)
+	if !ok {
+		return &Error{Code: CodeProvider, Err: fmt.Errorf("config %s: provider %s cannot tell when a value is served", c.ID, c.Provider)}
+	}
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := prop.Served(ctx, p.Zone, p.Record, value)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &Error{Code: CodeProvider, Err: fmt.Errorf("%s is not served yet: %w", p.Record, err)}
+		case <-time.After(wait):
+		}
+	}
 }
 
 // CleanUp removes the values this token presented at the record; values
@@ -327,15 +373,25 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*
 		return nil, "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("no managed challenge config matches %s", id)}
 	}
 	want := ChallengeName(id)
+	cnames := c.AllowCNAME && s.resolver != nil
 	switch {
+	case record == "" && cnames:
+		// The client leaves the record to the hub: where the CNAME leads.
+		target, err := s.resolver.CNAMETarget(ctx, want)
+		if err != nil {
+			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("following %s: %w", want, err)}
+		}
+		if record, err = RecordName(target); err != nil {
+			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("%s is a CNAME to %q: %w", want, target, err)}
+		}
 	case record == "" || record == want:
 		record = want
-	case c.AllowCNAME && s.resolver != nil:
+	case cnames:
 		target, err := s.resolver.CNAMETarget(ctx, want)
 		if err != nil {
 			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s: following %s: %w", record, want, err)}
 		}
-		if strings.TrimSuffix(strings.ToLower(target), ".") != record {
+		if t, _ := RecordName(target); t != record {
 			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is neither %s nor the target of its CNAME (%s)", record, want, target)}
 		}
 	default:

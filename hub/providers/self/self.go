@@ -5,6 +5,7 @@ package self
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,17 @@ func (p Provider) AppendRecords(_ context.Context, zone string, recs []libdns.Re
 		}
 	}
 	return recs, nil
+}
+
+// Served reports whether the hub's DNS serves value at record: the hub is
+// the only authoritative server of a delegated name.
+func (p Provider) Served(_ context.Context, _, record, value string) error {
+	p.Table.mu.RLock()
+	defer p.Table.mu.RUnlock()
+	if !slices.Contains(p.Table.values[canonical(record)], value) {
+		return fmt.Errorf("the hub's DNS does not serve the value at %s", record)
+	}
+	return nil
 }
 
 // DeleteRecords stops serving the TXT records' values.

@@ -1,0 +1,125 @@
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/acmehub/acmehub/hub/api/certify"
+	"github.com/acmehub/acmehub/hub/api/door"
+	"github.com/acmehub/acmehub/hub/api/httpreq"
+	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnsserver"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/providers/self"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// managedHub is the managed-challenge hub inside a server: the service,
+// its self-provider table answered by the server's DNS, and its front
+// doors on their own HTTPS listener.
+type managedHub struct {
+	svc     *managed.Service
+	certify *certify.Handler
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// loadKeys reads the hub's keys from keys_file or the environment.
+func loadKeys(m config.Managed) (*managed.Keyring, error) {
+	text := os.Getenv(config.ManagedKeysEnv)
+	if m.KeysFile != "" {
+		data, err := os.ReadFile(m.KeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("[hub] keys_file: %w", err)
+		}
+		text = string(data)
+	}
+	return managed.ParseKeyring(text)
+}
+
+// newManagedHub loads the configs, fills the self table from the records
+// the hub created, has dns answer for the delegated names and binds the
+// hub's listener.
+func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, log *slog.Logger) (*managedHub, error) {
+	m := cfg.Managed
+	keys, err := loadKeys(m)
+	if err != nil {
+		return nil, err
+	}
+	var svc *managed.Service
+	table := self.NewTable(func(identifier string) bool {
+		c, ok := svc.ConfigFor(identifier)
+		return ok && c.Provider == ProviderSelf
+	})
+	svc, err = managed.New(ctx, managed.Options{
+		Store: st.Managed(), Keys: keys, Log: log,
+		Providers: map[string]managed.ProviderFactory{
+			ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	records, err := st.Managed().Records(ctx, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range records {
+		if c, ok := svc.ConfigFor(strings.TrimPrefix(r.Name, "_acme-challenge.")); ok && c.Provider == ProviderSelf {
+			table.Add(r.Name, r.Value)
+		}
+	}
+	dns.ServeDelegations(table)
+
+	trusted, err := config.ParsePrefixes(m.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("[hub] trusted_proxies: %w", err)
+	}
+	limits := door.NewLimits(m.RequestsPerMinute)
+	h := &managedHub{svc: svc}
+	h.certify = certify.New(svc, certify.Options{TrustedProxies: trusted, Limits: limits, Timeout: m.RequestTimeout})
+	mux := http.NewServeMux()
+	mux.Handle(certify.Base+"/", h.certify)
+	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(svc, httpreq.Options{Prefix: m.HTTPReqPrefix, TrustedProxies: trusted, Limits: limits}))
+	h.srv = newHTTPServer(mux)
+	h.srv.WriteTimeout = m.RequestTimeout + 30*time.Second // request answers once the value is served
+	if h.ln, err = net.Listen("tcp", m.Listen); err != nil {
+		return nil, fmt.Errorf("[hub] listening on %s: %w", m.Listen, err)
+	}
+	if m.TLS == "cert" {
+		certs, err := newCertLoader(m.TLSCertFullchain, m.TLSCertPrivkey)
+		if err != nil {
+			h.ln.Close()
+			return nil, fmt.Errorf("[hub] tls: %w", err)
+		}
+		h.ln = tls.NewListener(h.ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	}
+	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "records", len(records), "listen", h.ln.Addr().String())
+	return h, nil
+}
+
+// ProviderSelf names the hub's own DNS as a config's provider.
+const ProviderSelf = "self"
+
+// Managed is the managed-challenge hub's service, nil when [hub] is off.
+func (s *Server) Managed() *managed.Service {
+	if s.hub == nil {
+		return nil
+	}
+	return s.hub.svc
+}
+
+// HubAddr is the bound address of the hub's listener, nil when [hub] is off.
+func (s *Server) HubAddr() net.Addr {
+	if s.hub == nil {
+		return nil
+	}
+	return s.hub.ln.Addr()
+}

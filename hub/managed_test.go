@@ -1,0 +1,356 @@
+package hub_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/hack/hubtest"
+	"github.com/acmehub/acmehub/hub"
+	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// startHub runs a server with the managed-challenge hub on loopback (no
+// TLS), a config of provider self for example.com and below, and returns
+// a consumer token.
+func startManaged(t *testing.T, mutate func(*config.Config)) (*hub.Server, managed.NewToken) {
+	t.Helper()
+	keys := filepath.Join(t.TempDir(), "hub.keys")
+	os.WriteFile(keys, []byte(managed.NewKeyLine("k1")+"\n"), 0o600)
+	srv := hubtest.Start(t, func(c *config.Config) {
+		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
+		c.Managed.RequestTimeout = 5 * time.Second
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	svc := srv.Managed()
+	admin := managed.Caller{Principal: "test"}
+	if _, err := svc.PutConfig(context.Background(), admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
+		ID: "self-example", Title: "example.com, delegated to the hub", Provider: hub.ProviderSelf, Zone: "example.com",
+		Rules: []string{"example.com", ".example.com", "!secret.example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return srv, newToken(t, srv, managed.RoleConsumer)
+}
+
+func newToken(t *testing.T, srv *hub.Server, roles ...string) managed.NewToken {
+	t.Helper()
+	svc, admin := srv.Managed(), managed.Caller{Principal: "test"}
+	p, err := svc.CreatePrincipal(context.Background(), admin, store.Principal{Kind: managed.KindApplication, Title: "cluster", Roles: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := svc.CreateToken(context.Background(), admin, managed.TokenOptions{Principal: p.ID, Scopes: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func hubURL(srv *hub.Server, path string) string { return "http://" + srv.HubAddr().String() + path }
+
+func dnsTCP(srv *hub.Server) string {
+	for _, a := range srv.DNSAddrs() {
+		if a.Network() == "tcp" {
+			return a.String()
+		}
+	}
+	return ""
+}
+
+// served asks the hub's DNS, over TCP so that many values fit, for the
+// TXT values at name.
+func served(t *testing.T, srv *hub.Server, name string) (values []string, rcode int, aa bool) {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	r, _, err := (&dns.Client{Net: "tcp", Timeout: 2 * time.Second}).Exchange(m, dnsTCP(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rr := range r.Answer {
+		values = append(values, strings.Join(rr.(*dns.TXT).Txt, ""))
+	}
+	slices.Sort(values)
+	return values, r.Rcode, r.Authoritative
+}
+
+func post(t *testing.T, url, user, pass string, body any) (*http.Response, []byte) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	return resp, answer
+}
+
+const digest = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+
+// TestHTTPReq speaks lego's httpreq protocol, both bodies, to the hub and
+// reads the result from its DNS.
+func TestHTTPReq(t *testing.T) {
+	srv, tok := startManaged(t, nil)
+	present, cleanup := hubURL(srv, "/httpreq/present"), hubURL(srv, "/httpreq/cleanup")
+	body := map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": digest}
+	resp, answer := post(t, present, tok.ClientID, tok.Secret, body)
+	if resp.StatusCode != 200 || !bytes.Contains(answer, []byte(`"value":"`+digest+`"`)) {
+		t.Fatalf("present: %d %s", resp.StatusCode, answer)
+	}
+	if got, rcode, aa := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) || rcode != dns.RcodeSuccess || !aa {
+		t.Errorf("DNS after present: %q rcode %d AA %v", got, rcode, aa)
+	}
+	// RAW mode: the hub computes the digest and the record.
+	keyAuth := "token-123.thumbprint-abc"
+	sum := sha256.Sum256([]byte(keyAuth))
+	raw := map[string]string{"domain": "api.example.com", "token": "token-123", "keyAuth": keyAuth}
+	if resp, answer := post(t, present, tok.ClientID, tok.Secret, raw); resp.StatusCode != 200 {
+		t.Fatalf("present RAW: %d %s", resp.StatusCode, answer)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.api.example.com"); !slices.Equal(got, []string{base64.RawURLEncoding.EncodeToString(sum[:])}) {
+		t.Errorf("DNS after RAW present: %q", got)
+	}
+	for _, b := range []any{body, raw} {
+		if resp, answer := post(t, cleanup, tok.ClientID, tok.Secret, b); resp.StatusCode != 200 {
+			t.Fatalf("cleanup: %d %s", resp.StatusCode, answer)
+		}
+	}
+	if got, rcode, aa := served(t, srv, "_acme-challenge.www.example.com"); len(got) != 0 || rcode != dns.RcodeSuccess || !aa {
+		t.Errorf("DNS after cleanup: %q rcode %d (want NODATA, authoritative)", got, rcode)
+	}
+
+	tests := []struct {
+		name       string
+		user, pass string
+		body       any
+		status     int
+		detail     string
+	}{
+		{"no credentials", "", "", body, 401, "HTTP basic auth is required"},
+		{"a wrong secret", tok.ClientID, "nope", body, 401, "unknown API token, or wrong secret"},
+		{"an unknown client ID", "hub_unknown", tok.Secret, body, 401, "unknown API token, or wrong secret"},
+		{"a name no config matches", tok.ClientID, tok.Secret, map[string]string{"fqdn": "_acme-challenge.example.net.", "value": digest}, 403, "no managed challenge config matches example.net"},
+		{"a denied name", tok.ClientID, tok.Secret, map[string]string{"fqdn": "_acme-challenge.secret.example.com.", "value": digest}, 403, "no managed challenge config matches secret.example.com"},
+		{"a record that is no challenge", tok.ClientID, tok.Secret, map[string]string{"fqdn": "www.example.com.", "value": digest}, 403, "is not _acme-challenge.<name>"},
+		{"a body of neither kind", tok.ClientID, tok.Secret, map[string]string{"name": "x"}, 400, "needs fqdn and value"},
+	}
+	for _, tt := range tests {
+		resp, answer := post(t, present, tt.user, tt.pass, tt.body)
+		var p struct{ Detail string }
+		json.Unmarshal(answer, &p)
+		if resp.StatusCode != tt.status || !strings.Contains(p.Detail, tt.detail) || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s, want %d with detail %q", tt.name, resp.StatusCode, answer, tt.status, tt.detail)
+		}
+	}
+	if got, rcode, _ := served(t, srv, "_acme-challenge.example.net"); rcode != dns.RcodeRefused || len(got) != 0 {
+		t.Errorf("a name of no config: rcode %d, %q", rcode, got)
+	}
+}
+
+func TestHTTPReqRateLimit(t *testing.T) {
+	srv, tok := startManaged(t, func(c *config.Config) { c.Managed.RequestsPerMinute = 3 })
+	other := newToken(t, srv, managed.RoleConsumer)
+	body := map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": digest}
+	for i := range 3 {
+		if resp, answer := post(t, hubURL(srv, "/httpreq/present"), tok.ClientID, tok.Secret, body); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, answer)
+		}
+	}
+	resp, answer := post(t, hubURL(srv, "/httpreq/present"), tok.ClientID, tok.Secret, body)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "20" {
+		t.Errorf("the fourth request in a minute: %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), answer)
+	}
+	if resp, _ := post(t, hubURL(srv, "/httpreq/present"), other.ClientID, other.Secret, body); resp.StatusCode != 200 {
+		t.Errorf("another token was limited too: %d", resp.StatusCode)
+	}
+}
+
+// certifyRequest is exactly what Certify's plugin sends: PascalCase, the
+// credentials in the body.
+func certifyRequest(tok managed.NewToken, identifier, key string) map[string]string {
+	return map[string]string{"ChallengeType": "dns-01", "Identifier": identifier, "ResponseKey": key,
+		"ResponseValue": digest, "AuthKey": tok.ClientID, "AuthSecret": tok.Secret}
+}
+
+func TestCertify(t *testing.T) {
+	srv, tok := startManaged(t, nil)
+	base := hubURL(srv, "/api/v1/managedchallenge")
+
+	// requestbegin, then status polled without credentials.
+	start := time.Now()
+	resp, answer := post(t, base+"/requestbegin", "", "", certifyRequest(tok, "www.example.com", "_acme-challenge.www.example.com"))
+	var op struct {
+		ID, Status string
+		Result     *struct {
+			IsSuccess bool
+			Message   string
+		}
+	}
+	if err := json.Unmarshal(answer, &op); err != nil || resp.StatusCode/100 != 2 || len(op.ID) < 40 {
+		t.Fatalf("requestbegin: %d %s", resp.StatusCode, answer)
+	}
+	for op.Status != "succeeded" && op.Status != "failed" {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("operation still %s", op.Status)
+		}
+		r, err := http.Get(base + "/requeststatus/" + op.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ = io.ReadAll(r.Body)
+		r.Body.Close()
+		json.Unmarshal(answer, &op)
+		if bytes.Contains(answer, []byte(tok.Secret)) {
+			t.Fatalf("the status echoes the secret: %s", answer)
+		}
+	}
+	if op.Status != "succeeded" || op.Result == nil || !op.Result.IsSuccess {
+		t.Fatalf("operation: %s", answer)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after requestbegin: %q", got)
+	}
+	if r, _ := http.Get(base + "/requeststatus/not-an-operation"); r.StatusCode != 404 {
+		t.Errorf("an unknown operation: %d", r.StatusCode)
+	}
+
+	// request, synchronous; then cleanup.
+	resp, answer = post(t, base+"/request", "", "", certifyRequest(tok, "example.com", "_acme-challenge.example.com"))
+	if resp.StatusCode != 200 || !bytes.Contains(answer, []byte(`"isSuccess":true`)) {
+		t.Fatalf("request: %d %s", resp.StatusCode, answer)
+	}
+	for _, id := range []string{"www.example.com", "example.com"} {
+		resp, answer = post(t, base+"/cleanup", "", "", certifyRequest(tok, id, "_acme-challenge."+id))
+		if resp.StatusCode != 200 || !bytes.Contains(answer, []byte(`"isSuccess":true`)) {
+			t.Fatalf("cleanup %s: %d %s", id, resp.StatusCode, answer)
+		}
+		if got, _, _ := served(t, srv, "_acme-challenge."+id); len(got) != 0 {
+			t.Errorf("DNS after cleanup: %q", got)
+		}
+	}
+
+	// Refusals name what the user can act on, in RFC 7807's detail.
+	admin := newToken(t, srv, managed.RoleAdmin)
+	wrong := tok
+	wrong.Secret = "wrong"
+	tests := []struct {
+		name   string
+		body   map[string]string
+		status int
+		detail string
+	}{
+		{"unknown token", certifyRequest(wrong, "www.example.com", "_acme-challenge.www.example.com"), 401, "unknown API token"},
+		{"a token without the consumer role", certifyRequest(admin, "www.example.com", "_acme-challenge.www.example.com"), 403, "does not carry the managed-challenge-consumer role"},
+		{"no config", certifyRequest(tok, "www.example.org", "_acme-challenge.www.example.org"), 403, "no managed challenge config matches www.example.org"},
+		{"record name not allowed", certifyRequest(tok, "www.example.com", "_acme-challenge.other.example.com"), 403, "record _acme-challenge.other.example.com is not _acme-challenge.www.example.com"},
+	}
+	for _, tt := range tests {
+		for _, call := range []string{"/requestbegin", "/request"} {
+			resp, answer := post(t, base+call, "", "", tt.body)
+			var p struct{ Detail string }
+			json.Unmarshal(answer, &p)
+			if resp.StatusCode != tt.status || !strings.Contains(p.Detail, tt.detail) {
+				t.Errorf("%s %s: %d %s, want %d with detail %q", tt.name, call, resp.StatusCode, answer, tt.status, tt.detail)
+			}
+		}
+	}
+	// Every request is audited, with the value's hash and not the value.
+	log, err := srv.Managed().AuditLog(context.Background(), store.AuditQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for _, e := range log {
+		if e.ClientID == tok.ClientID && e.Result == "ok" && e.Detail == "certify" && e.Address == "127.0.0.1" && e.ValueHash == managed.ValueHash(digest) {
+			ok++
+		}
+		if strings.Contains(fmt.Sprint(e), digest) {
+			t.Errorf("the audit log holds the value: %+v", e)
+		}
+	}
+	if ok != 4 {
+		t.Errorf("%d successful Certify requests audited, want 4", ok)
+	}
+}
+
+// TestConcurrentClientsAtOneName: 50 clients present and clean up values at
+// one name at once; what DNS serves is exactly what is left.
+func TestConcurrentClientsAtOneName(t *testing.T) {
+	srv, _ := startManaged(t, nil)
+	const n = 50
+	tokens := make([]managed.NewToken, n)
+	for i := range n {
+		tokens[i] = newToken(t, srv, managed.RoleConsumer)
+	}
+	value := func(i int) string { return fmt.Sprintf("value-of-client-%02d-%s", i, strings.Repeat("x", 20)) }
+	body := func(i int) map[string]string {
+		return map[string]string{"fqdn": "_acme-challenge.busy.example.com.", "value": value(i)}
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if resp, answer := post(t, hubURL(srv, "/httpreq/present"), tokens[i].ClientID, tokens[i].Secret, body(i)); resp.StatusCode != 200 {
+				t.Errorf("present %d: %d %s", i, resp.StatusCode, answer)
+			}
+		})
+	}
+	wg.Wait()
+	got, _, _ := served(t, srv, "_acme-challenge.busy.example.com")
+	var want []string
+	for i := range n {
+		want = append(want, value(i))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after %d presents DNS serves %d values", n, len(got))
+	}
+	// The even clients clean up, concurrently with odd clients presenting again.
+	for i := range n {
+		wg.Go(func() {
+			action := "/httpreq/present"
+			if i%2 == 0 {
+				action = "/httpreq/cleanup"
+			}
+			if resp, answer := post(t, hubURL(srv, action), tokens[i].ClientID, tokens[i].Secret, body(i)); resp.StatusCode != 200 {
+				t.Errorf("%s %d: %d %s", action, i, resp.StatusCode, answer)
+			}
+		})
+	}
+	wg.Wait()
+	got, _, _ = served(t, srv, "_acme-challenge.busy.example.com")
+	want = want[:0]
+	for i := 1; i < n; i += 2 {
+		want = append(want, value(i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("DNS serves %q, want the %d odd clients' values", got, len(want))
+	}
+	records, _ := srv.Managed().Records(context.Background())
+	if len(records) != n { // each odd client presented twice
+		t.Errorf("%d records remembered, want %d", len(records), n)
+	}
+}
