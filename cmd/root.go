@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newWebhookCommand(), newRegisterCommand(), newCheckCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newWebhookCommand(), newRegisterCommand(), newCheckCommand(), newAdminCommand(), newVersionCommand())
 	return root
 }
 

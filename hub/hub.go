@@ -236,6 +236,7 @@ func (s *Server) Run(ctx context.Context) error {
 	serve("account sync", func() error { return s.accounts.Run(ctx) })
 	if s.hub != nil {
 		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
+		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, s.log.With("component", "hub")) })
 	}
 
 	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}

@@ -44,14 +44,13 @@ func loadKeys(m config.Managed) (*managed.Keyring, error) {
 	return managed.ParseKeyring(text)
 }
 
-// newManagedHub loads the configs, fills the self table from the records
-// the hub created, has dns answer for the delegated names and binds the
-// hub's listener.
-func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, log *slog.Logger) (*managedHub, error) {
-	m := cfg.Managed
+// openManaged makes the managed-challenge service on st with the
+// providers the hub knows, and the self provider's table filled from the
+// records the hub created.
+func openManaged(ctx context.Context, m config.Managed, st store.Store, log *slog.Logger) (*managed.Service, *self.Table, error) {
 	keys, err := loadKeys(m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var svc *managed.Service
 	table := self.NewTable(func(identifier string) bool {
@@ -65,16 +64,42 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	records, err := st.Managed().Records(ctx, time.Time{})
+	records, err := svc.Records(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range records {
 		if c, ok := svc.ConfigFor(strings.TrimPrefix(r.Name, "_acme-challenge.")); ok && c.Provider == ProviderSelf {
 			table.Add(r.Name, r.Value)
 		}
+	}
+	return svc, table, nil
+}
+
+// OpenManaged opens the database of cfg for administering the hub (acmehub
+// admin): the service, and a function that closes it and the database.
+func OpenManaged(ctx context.Context, cfg config.Config, log *slog.Logger) (*managed.Service, func(), error) {
+	st, err := store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, _, err := openManaged(ctx, cfg.Managed, st, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { svc.Close(); st.Close() }, nil
+}
+
+// newManagedHub makes the service, has dns answer for the delegated names
+// and binds the hub's listener.
+func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, log *slog.Logger) (*managedHub, error) {
+	m := cfg.Managed
+	svc, table, err := openManaged(ctx, m, st, log)
+	if err != nil {
+		return nil, err
 	}
 	dns.ServeDelegations(table)
 
@@ -101,9 +126,30 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 		}
 		h.ln = tls.NewListener(h.ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
 	}
-	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "records", len(records), "listen", h.ln.Addr().String())
+	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String())
 	return h, nil
 }
+
+// reloadConfigs picks up configs that acmehub admin, or another replica,
+// changed: every ConfigReloadInterval.
+func (h *managedHub) reloadConfigs(ctx context.Context, log *slog.Logger) error {
+	t := time.NewTicker(ConfigReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := h.svc.Reload(ctx); err != nil && ctx.Err() == nil {
+				log.Error("reloading the managed challenge configs; the previous ones stay", "err", err)
+			}
+		}
+	}
+}
+
+// ConfigReloadInterval is how soon a server applies config changes made
+// elsewhere.
+const ConfigReloadInterval = 5 * time.Second
 
 // ProviderSelf names the hub's own DNS as a config's provider.
 const ProviderSelf = "self"

@@ -61,6 +61,7 @@ type Process struct {
 	API    string // http://host:port
 	DNSUDP string
 	DNSTCP string
+	Hub    string // the managed-challenge hub's host:port, when it runs
 }
 
 // Start runs acmehub with args and env (added to the test's environment),
@@ -136,11 +137,12 @@ func (p *Process) WaitReady(limit time.Duration) error {
 				API    string `json:"api"`
 				DNSUDP string `json:"dns_udp"`
 				DNSTCP string `json:"dns_tcp"`
+				Hub    string `json:"hub"`
 			}
 			if json.Unmarshal([]byte(line), &ready) != nil || ready.Msg != "acmehub server ready" {
 				continue
 			}
-			p.API, p.DNSUDP, p.DNSTCP = "http://"+ready.API, ready.DNSUDP, ready.DNSTCP
+			p.API, p.DNSUDP, p.DNSTCP, p.Hub = "http://"+ready.API, ready.DNSUDP, ready.DNSTCP, ready.Hub
 			return nil
 		case <-p.done:
 			return fmt.Errorf("acmehub exited before it was ready: %s\n%s", p.Cmd.ProcessState, p.Output())

@@ -154,3 +154,13 @@ func (s *Service) AuditLog(ctx context.Context, q store.AuditQuery) ([]store.Aud
 func (s *Service) Records(ctx context.Context) ([]store.HubRecord, error) {
 	return s.store.Records(ctx, time.Time{})
 }
+
+// Principals lists the principals with their roles.
+func (s *Service) Principals(ctx context.Context) ([]store.Principal, error) {
+	return s.store.Principals(ctx)
+}
+
+// Tokens lists the tokens of principal, or all for "".
+func (s *Service) Tokens(ctx context.Context, principal string) ([]store.Token, error) {
+	return s.store.Tokens(ctx, principal)
+}

@@ -90,7 +90,8 @@ type Service struct {
 	mu      sync.Mutex
 	configs []*config
 	touched map[string]time.Time
-	writes  sync.WaitGroup // last-use updates under way
+	refused map[string]time.Time // last audited refusal before Present, by client ID
+	writes  sync.WaitGroup       // last-use updates under way
 }
 
 // Close waits for the writes the Service started on its own.
@@ -105,7 +106,7 @@ type config struct {
 
 // New makes a Service and loads the configs.
 func New(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, resolver: o.Resolver, now: o.Now, log: o.Log, touched: map[string]time.Time{}}
+	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, resolver: o.Resolver, now: o.Now, log: o.Log, touched: map[string]time.Time{}, refused: map[string]time.Time{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -130,12 +131,19 @@ func (s *Service) Reload(ctx context.Context) error {
 		loaded []*config
 		errs   []error
 		owner  = map[string]string{} // allowing rule → config ID
+		old    = map[string]*config{}
 	)
+	for _, c := range s.snapshot() {
+		old[c.ID] = c
+	}
 	for _, c := range stored {
-		lc, err := s.load(c)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		lc := old[c.ID]
+		if lc == nil || !lc.Updated.Equal(c.Updated) {
+			// New or changed: its provider is made again.
+			if lc, err = s.load(c); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
 		for _, r := range lc.rules {
 			if r.Deny {
@@ -228,6 +236,36 @@ func (s *Service) Check(ctx context.Context, caller Caller, req Request) error {
 		s.audit(ctx, "present", caller, req, configID(c), start, err)
 	}
 	return err
+}
+
+// Refused audits a request a front door refused before Present or CleanUp:
+// its token unknown, wrong, revoked or expired, or over its rate limit. At
+// most one entry per client ID (one for all unknown ones) every 10
+// seconds, so that a flood of bad requests cannot flood the log.
+func (s *Service) Refused(ctx context.Context, action, clientID string, req Request, err error) {
+	now := s.now()
+	key := clientID
+	if _, lookErr := s.store.Token(ctx, clientID); lookErr != nil {
+		key = ""
+	}
+	s.mu.Lock()
+	if len(s.refused) > 1<<14 {
+		clear(s.refused)
+	}
+	due := now.Sub(s.refused[key]) >= 10*time.Second
+	if due {
+		s.refused[key] = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	if req.Identifier == "" {
+		if name, ok := strings.CutPrefix(strings.ToLower(strings.TrimSuffix(req.Record, ".")), "_acme-challenge."); ok {
+			req.Identifier = name
+		}
+	}
+	s.audit(ctx, action, Caller{ClientID: clientID}, req, "", now, err)
 }
 
 // Present has the config matching the identifier write the value, after

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,21 +111,27 @@ func (h *Handler) accept(r *http.Request) (managed.Caller, managed.Request, erro
 	if req.ChallengeType != "" && req.ChallengeType != "dns-01" {
 		return managed.Caller{}, managed.Request{}, door.Invalid("challenge type %q: the hub answers dns-01", req.ChallengeType)
 	}
+	address := ""
+	if ip := door.ClientIP(r, forwardedHeader(h.o), h.o.TrustedProxies); ip.IsValid() {
+		address = ip.String()
+	}
+	mreq := managed.Request{Identifier: req.Identifier, Record: req.ResponseKey, Value: req.ResponseValue, Address: address, Via: "certify"}
 	caller, err := h.svc.Authenticate(r.Context(), req.AuthKey, req.AuthSecret)
 	if err == nil {
 		err = h.o.Limits.Allow(caller.ClientID)
 	}
 	if err != nil {
+		action := "present"
+		if strings.HasSuffix(r.URL.Path, "/cleanup") {
+			action = "cleanup"
+		}
+		h.svc.Refused(r.Context(), action, req.AuthKey, mreq, err)
 		return managed.Caller{}, managed.Request{}, err
 	}
 	if req.Identifier == "" || req.ResponseValue == "" {
 		return caller, managed.Request{}, door.Invalid("Identifier and ResponseValue are required")
 	}
-	address := ""
-	if ip := door.ClientIP(r, forwardedHeader(h.o), h.o.TrustedProxies); ip.IsValid() {
-		address = ip.String()
-	}
-	return caller, managed.Request{Identifier: req.Identifier, Record: req.ResponseKey, Value: req.ResponseValue, Address: address, Via: "certify"}, nil
+	return caller, mreq, nil
 }
 
 func forwardedHeader(o Options) string {

@@ -49,19 +49,6 @@ func New(svc *managed.Service, o Options) http.Handler {
 }
 
 func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Options, action string) {
-	clientID, secret, ok := r.BasicAuth()
-	if !ok {
-		door.WriteProblem(w, &managed.Error{Code: managed.CodeUnauthenticated, Err: errMissingAuth})
-		return
-	}
-	caller, err := svc.Authenticate(r.Context(), clientID, secret)
-	if err == nil {
-		err = o.Limits.Allow(caller.ClientID)
-	}
-	if err != nil {
-		door.WriteProblem(w, err)
-		return
-	}
 	body, err := door.ReadBody(r)
 	if err != nil {
 		door.WriteProblem(w, err)
@@ -72,8 +59,22 @@ func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Optio
 		door.WriteProblem(w, err)
 		return
 	}
-	req.Address = door.ClientIP(r, forwardedHeader(o), o.TrustedProxies).String()
+	if ip := door.ClientIP(r, forwardedHeader(o), o.TrustedProxies); ip.IsValid() {
+		req.Address = ip.String()
+	}
 	req.Via = "httpreq"
+	clientID, secret, ok := r.BasicAuth()
+	var caller managed.Caller
+	if !ok {
+		err = &managed.Error{Code: managed.CodeUnauthenticated, Err: errMissingAuth}
+	} else if caller, err = svc.Authenticate(r.Context(), clientID, secret); err == nil {
+		err = o.Limits.Allow(caller.ClientID)
+	}
+	if err != nil {
+		svc.Refused(r.Context(), action, clientID, req, err)
+		door.WriteProblem(w, err)
+		return
+	}
 	if action == "present" {
 		_, err = svc.Present(r.Context(), caller, req)
 	} else {
