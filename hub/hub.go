@@ -236,7 +236,9 @@ func (s *Server) Run(ctx context.Context) error {
 	serve("account sync", func() error { return s.accounts.Run(ctx) })
 	if s.hub != nil {
 		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
-		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, s.log.With("component", "hub")) })
+		hubLog := s.log.With("component", "hub")
+		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, hubLog) })
+		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Managed.CleanupAfter, hubLog) })
 	}
 
 	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}

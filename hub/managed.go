@@ -147,6 +147,28 @@ func (h *managedHub) reloadConfigs(ctx context.Context, log *slog.Logger) error 
 	}
 }
 
+// sweep removes the records nobody cleaned up, every quarter of
+// cleanup_after (at most every minute).
+func (h *managedHub) sweep(ctx context.Context, cleanupAfter time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(min(time.Minute, cleanupAfter/4))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			ran, removed, err := h.svc.Sweep(ctx, cleanupAfter)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("sweeping records nobody cleaned up; failed removals are retried", "removed", removed, "err", err)
+			} else if removed > 0 {
+				log.Info("swept records nobody cleaned up", "removed", removed)
+			} else if !ran {
+				log.Debug("another process is sweeping")
+			}
+		}
+	}
+}
+
 // ConfigReloadInterval is how soon a server applies config changes made
 // elsewhere.
 const ConfigReloadInterval = 5 * time.Second

@@ -26,7 +26,8 @@ type zone struct {
 	mu          sync.Mutex
 	values      map[string][]string // absolute name → values
 	credentials []byte
-	fail        error
+	fail        error // of AppendRecords
+	failDelete  error
 }
 
 func (z *zone) AppendRecords(_ context.Context, zoneName string, recs []libdns.Record) ([]libdns.Record, error) {
@@ -46,6 +47,9 @@ func (z *zone) AppendRecords(_ context.Context, zoneName string, recs []libdns.R
 func (z *zone) DeleteRecords(_ context.Context, zoneName string, recs []libdns.Record) ([]libdns.Record, error) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	if z.failDelete != nil {
+		return nil, z.failDelete
+	}
 	for _, r := range recs {
 		rr := r.RR()
 		name := strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zoneName), ".")
@@ -360,5 +364,70 @@ func TestKeyring(t *testing.T) {
 	k, err := managed.ParseKeyring("# hub keys\n\n" + managed.NewKeyLine("new") + "\n" + managed.NewKeyLine("old") + "\n")
 	if err != nil || k.Current() != "new" {
 		t.Fatalf("current key %q, %v", k.Current(), err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "z", "example.com", false, ".example.com")
+	_, alice := f.token(t, consumer, consumer)
+	_, bob := f.token(t, consumer, consumer)
+	at := func(name string) []string { return f.zones["z"].txt("_acme-challenge." + name) }
+	present := func(c managed.Caller, id, v string) {
+		t.Helper()
+		if _, err := f.svc.Present(ctx, c, managed.Request{Identifier: id, Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	present(alice, "a.example.com", "forgotten")
+	present(alice, "b.example.com", "cleaned")
+	present(alice, "c.example.com", "shared")
+	f.svc.CleanUp(ctx, alice, managed.Request{Identifier: "b.example.com", Value: "cleaned"})
+	f.now = f.now.Add(20 * time.Minute)
+	present(bob, "c.example.com", "shared") // younger: still needed
+	if ran, n, err := f.svc.Sweep(ctx, 30*time.Minute); !ran || n != 0 || err != nil {
+		t.Fatalf("a sweep before anything is stale: %v %d %v", ran, n, err)
+	}
+	f.now = f.now.Add(15 * time.Minute)
+	if ran, n, err := f.svc.Sweep(ctx, 30*time.Minute); !ran || n != 2 || err != nil {
+		t.Fatalf("sweep: ran %v, removed %d, %v; want 2", ran, n, err)
+	}
+	if got := at("a.example.com"); len(got) != 0 {
+		t.Errorf("a forgotten value stays: %q", got)
+	}
+	if got := at("c.example.com"); !slices.Equal(got, []string{"shared", "shared"}) {
+		t.Errorf("the sweep removed a value a younger record needs: %q", got)
+	}
+	if recs, _ := f.svc.Records(ctx); len(recs) != 1 || recs[0].ClientID != bob.ClientID {
+		t.Errorf("records after the sweep: %+v", recs)
+	}
+
+	// A failed removal is retried later, with back-off, and audited.
+	f.zones["z"].failDelete = errors.New("503 Service Unavailable")
+	f.now = f.now.Add(time.Hour)
+	if _, n, err := f.svc.Sweep(ctx, 30*time.Minute); n != 0 || err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("sweep with the provider down: %d, %v", n, err)
+	}
+	recs, _ := f.svc.Records(ctx)
+	if len(recs) != 1 || recs[0].Attempts != 1 || !recs[0].NextAttempt.Equal(f.now.Add(time.Minute)) {
+		t.Fatalf("after a failed removal: %+v", recs)
+	}
+	f.zones["z"].failDelete = nil
+	if _, n, _ := f.svc.Sweep(ctx, 30*time.Minute); n != 0 {
+		t.Error("retried before its next attempt")
+	}
+	f.now = f.now.Add(time.Minute)
+	if _, n, err := f.svc.Sweep(ctx, 30*time.Minute); n != 1 || err != nil {
+		t.Errorf("the retry: %d, %v", n, err)
+	}
+	log, _ := f.svc.AuditLog(ctx, store.AuditQuery{})
+	var sweeps []string
+	for _, e := range log {
+		if e.Action == "sweep" {
+			sweeps = append(sweeps, e.Result)
+		}
+	}
+	if len(sweeps) != 4 || sweeps[0] != "ok" || !strings.HasPrefix(sweeps[1], "failed: ") {
+		t.Errorf("sweeps audited, newest first: %q", sweeps)
 	}
 }

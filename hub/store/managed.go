@@ -155,6 +155,11 @@ type Managed interface {
 	// Records lists the records created before before, or all for zero.
 	Records(ctx context.Context, before time.Time) ([]HubRecord, error)
 
+	// Exclusively runs fn unless another process sharing the database runs
+	// an Exclusively fn of the same name at the moment; it reports whether fn
+	// ran. On SQLite, which one process writes, fn always runs.
+	Exclusively(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error)
+
 	// Audit appends an entry and returns its ID.
 	Audit(ctx context.Context, e AuditEntry) (int64, error)
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
@@ -595,4 +600,26 @@ func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry,
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// Exclusively holds a PostgreSQL advisory lock (keyed by name) on one
+// connection while fn runs.
+func (m managedStore) Exclusively(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	if m.s.d.tryLock == "" {
+		return true, fn(ctx)
+	}
+	conn, err := m.s.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	defer conn.Close()
+	var locked bool
+	if err := conn.QueryRowContext(ctx, m.q(m.s.d.tryLock), name).Scan(&locked); err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if !locked {
+		return false, nil
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), m.q(m.s.d.unlock), name) //nolint:errcheck // closing the connection unlocks too
+	return true, fn(ctx)
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/hub/store/pgtest"
 )
 
 var t0 = time.Unix(1_800_000_000, 0)
@@ -184,4 +186,38 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 			t.Errorf("entries between +5m and +15m: %d, want 10", len(window))
 		}
 	})
+}
+
+// TestExclusively: of two processes sharing PostgreSQL, one runs a named
+// job at a time; the other is told it did not run, and runs it afterwards.
+func TestExclusively(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a, b := openOrFail(t, "postgres", dsn, store.Options{}), openOrFail(t, "postgres", dsn, store.Options{})
+	inside, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		ran, err := a.Managed().Exclusively(ctx, "sweep", func(context.Context) error {
+			close(inside)
+			<-release
+			return nil
+		})
+		if !ran {
+			err = errors.Join(err, errors.New("the first holder did not run"))
+		}
+		done <- err
+	}()
+	<-inside
+	if ran, err := b.Managed().Exclusively(ctx, "sweep", func(context.Context) error { return nil }); ran || err != nil {
+		t.Errorf("the second process ran while the first held the lock: %v %v", ran, err)
+	}
+	if ran, err := b.Managed().Exclusively(ctx, "another job", func(context.Context) error { return nil }); !ran || err != nil {
+		t.Errorf("another name is not held: %v %v", ran, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := b.Managed().Exclusively(ctx, "sweep", func(context.Context) error { return nil }); !ran || err != nil {
+		t.Errorf("after the first finished: %v %v", ran, err)
+	}
 }

@@ -41,7 +41,9 @@ var postgresDialect = dialect{
 		// Rows are addressed by rowid; a txt table made without it gets one.
 		`ALTER TABLE txt ADD COLUMN IF NOT EXISTS rowid SERIAL`,
 	},
-	serial: "BIGSERIAL PRIMARY KEY",
+	serial:  "BIGSERIAL PRIMARY KEY",
+	tryLock: `SELECT pg_try_advisory_lock(hashtext(?))`,
+	unlock:  `SELECT pg_advisory_unlock(hashtext(?))`,
 	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.columns

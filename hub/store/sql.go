@@ -32,6 +32,9 @@ type dialect struct {
 	notify string
 	// serial declares an auto-increment primary key column.
 	serial string
+	// tryLock and unlock take and release a lock named by their argument
+	// across processes; empty where one process writes.
+	tryLock, unlock string
 }
 
 // queries are the statements a store runs, in the dialect's placeholder style.
