@@ -43,7 +43,7 @@ test: lint test-assets
 # cert-manager's DNS01 webhook conformance suite, strict, for the embedded and
 # the remote backend (-v: every subtest's PASS is shown).
 test-conformance: test-assets
-	$(GO) test -count=1 -v -timeout 20m -tags conformance -run Conformance ./solver/acmedns/
+	$(GO) test -count=1 -v -timeout 20m -tags conformance -run Conformance ./solver/acmedns/ ./solver/hubsolver/
 
 # The webhook binary behind a real kube-apiserver's aggregation layer.
 test-e2e: test-assets

@@ -25,6 +25,7 @@ import (
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns"
+	"github.com/acmehub/acmehub/solver/hubsolver"
 )
 
 // GroupNameEnv names the API group the webhook serves.
@@ -55,7 +56,7 @@ func newWebhookCommand() *cobra.Command {
 		Use:   "webhook [acmehub flags] [apiserver flags]",
 		Short: "Run the cert-manager DNS01 webhook solver (an extension apiserver)",
 		Long: `Run the cert-manager DNS01 webhook solver: an extension apiserver serving the
-solver "acme-dns" in the API group $GROUP_NAME.
+solvers "acme-dns" and "hub" in the API group $GROUP_NAME.
 
 acmehub's own flags are listed below; every other flag is the extension
 apiserver's (--secure-port, --tls-cert-file, --tls-private-key-file,
@@ -146,7 +147,8 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		defer stop()
 		log.Info("serving webhook metrics", "addr", f.metricsListen)
 	}
-	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name()}, "embedded_server", embedded)
+	hs := hubsolver.New(hubsolver.Options{Log: log})
+	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name(), hs.Name()}, "embedded_server", embedded)
 
 	apiserver := func(ctx context.Context) error {
 		// What cert-manager's RunWebhookServer does, without its process-wide
@@ -154,7 +156,7 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		logs.InitLogs()
 		defer logs.FlushLogs()
 		ctrl.SetLogger(logf.Log)
-		cmd := whserver.NewCommandStartWebhookServer(ctx, groupName, s)
+		cmd := whserver.NewCommandStartWebhookServer(ctx, groupName, s, hs)
 		cmd.SetArgs(apiserverArgs)
 		cmd.SilenceUsage = true
 		return cmd.ExecuteContext(logf.NewContext(ctx, logf.Log, "acmehub-webhook"))

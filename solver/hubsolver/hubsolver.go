@@ -1,0 +1,316 @@
+// Package hubsolver is the cert-manager webhook solver "hub": it forwards
+// each challenge to an acmehub managed-challenge hub, with an API token
+// from a Secret in the challenge's namespace, through the hub's Certify
+// API (requestbegin, then requeststatus until the value is served; the
+// synchronous request where a hub has no requestbegin; cleanup).
+package hubsolver
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/acmehub/acmehub/solver"
+)
+
+// Name is the solverName Issuers use.
+const Name = "hub"
+
+// Config is the Issuer's webhook config block.
+type Config struct {
+	// URL is the hub's base URL, e.g. https://hub.example.org.
+	URL string `json:"url"`
+	// CredentialsSecretRef names the Secret, in the challenge's resource
+	// namespace, holding the API token.
+	CredentialsSecretRef CredentialsRef `json:"credentialsSecretRef"`
+	// CABundle, PEM (base64 in JSON), verifies the hub's certificate
+	// instead of the system's roots.
+	CABundle []byte `json:"caBundle,omitempty"`
+}
+
+// CredentialsRef is where the token's client ID and secret are.
+type CredentialsRef struct {
+	Name            string `json:"name"`
+	ClientIDKey     string `json:"clientIDKey,omitempty"`
+	ClientSecretKey string `json:"clientSecretKey,omitempty"`
+}
+
+// Default keys of the credentials Secret.
+const (
+	DefaultClientIDKey     = "clientID"
+	DefaultClientSecretKey = "clientSecret"
+)
+
+// ParseConfig decodes and checks an Issuer's config block.
+func ParseConfig(raw []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("decoding the webhook config: %w", err)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return c, fmt.Errorf("the webhook config's url %q must be the hub's https:// URL", c.URL)
+	}
+	c.URL = strings.TrimSuffix(c.URL, "/")
+	if c.CredentialsSecretRef.Name == "" {
+		return c, errors.New("the webhook config has no credentialsSecretRef.name")
+	}
+	if c.CredentialsSecretRef.ClientIDKey == "" {
+		c.CredentialsSecretRef.ClientIDKey = DefaultClientIDKey
+	}
+	if c.CredentialsSecretRef.ClientSecretKey == "" {
+		c.CredentialsSecretRef.ClientSecretKey = DefaultClientSecretKey
+	}
+	if len(c.CABundle) > 0 && !x509.NewCertPool().AppendCertsFromPEM(c.CABundle) {
+		return c, errors.New("the webhook config's caBundle holds no PEM certificate")
+	}
+	return c, nil
+}
+
+// Options configure the solver.
+type Options struct {
+	// Timeout bounds one Present, the wait for the value included (default 50 s,
+	// under the 60 s cert-manager's request to the webhook may take).
+	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+// Solver implements cert-manager's webhook.Solver.
+type Solver struct {
+	opts    Options
+	log     *slog.Logger
+	mu      sync.RWMutex
+	secrets *solver.Secrets
+	clients sync.Map // CA bundle digest → *http.Client
+}
+
+// New returns the solver.
+func New(opts Options) *Solver {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 50 * time.Second
+	}
+	return &Solver{opts: opts, log: opts.Log.With("solver", Name)}
+}
+
+// Name is the solverName.
+func (s *Solver) Name() string { return Name }
+
+// Initialize connects to the cluster. It may be called more than once.
+func (s *Solver) Initialize(cfg *rest.Config, stop <-chan struct{}) error {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	s.mu.Lock()
+	s.secrets = solver.NewSecretsForClient(kube, stop, solver.DefaultSecretIdle)
+	s.mu.Unlock()
+	return nil
+}
+
+// request is the Certify API's body.
+type request struct {
+	ChallengeType string
+	Identifier    string
+	ResponseKey   string
+	ResponseValue string
+	AuthKey       string
+	AuthSecret    string
+}
+
+// target is a challenge's hub and its body.
+type target struct {
+	cfg    Config
+	client *http.Client
+	body   request
+}
+
+func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target, error) {
+	var raw []byte
+	if ch.Config != nil {
+		raw = ch.Config.Raw
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return target{}, err
+	}
+	s.mu.RLock()
+	secrets := s.secrets
+	s.mu.RUnlock()
+	if secrets == nil {
+		return target{}, errors.New("the solver is not initialised")
+	}
+	ref := cfg.CredentialsSecretRef
+	id, err := secrets.Key(ctx, ch.ResourceNamespace, ref.Name, ref.ClientIDKey)
+	if err != nil {
+		return target{}, err
+	}
+	secret, err := secrets.Key(ctx, ch.ResourceNamespace, ref.Name, ref.ClientSecretKey)
+	if err != nil {
+		return target{}, err
+	}
+	return target{cfg: cfg, client: s.client(cfg.CABundle), body: request{
+		ChallengeType: "dns-01",
+		Identifier:    strings.TrimPrefix(strings.TrimSuffix(ch.DNSName, "."), "*."),
+		ResponseKey:   strings.TrimSuffix(ch.ResolvedFQDN, "."),
+		ResponseValue: ch.Key,
+		AuthKey:       strings.TrimSpace(string(id)),
+		AuthSecret:    strings.TrimSpace(string(secret)),
+	}}, nil
+}
+
+func (s *Solver) client(caBundle []byte) *http.Client {
+	key := sha256.Sum256(caBundle)
+	if c, ok := s.clients.Load(key); ok {
+		return c.(*http.Client)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if len(caBundle) > 0 {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caBundle)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	s.clients.Store(key, c)
+	return c
+}
+
+// Present has the hub write the value and returns once the hub says every
+// authoritative server serves it.
+func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	t, err := s.target(ctx, ch)
+	if err != nil {
+		return err
+	}
+	var op operation
+	status, err := t.post(ctx, "requestbegin", &op)
+	switch {
+	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented:
+		// A hub without operations: the synchronous call.
+		if _, err := t.post(ctx, "request", nil); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		if err := t.wait(ctx, op); err != nil {
+			return err
+		}
+	}
+	s.log.Info("presented", "dnsName", ch.DNSName, "record", t.body.ResponseKey, "hub", t.cfg.URL)
+	return nil
+}
+
+// CleanUp has the hub remove the value; cleaning up twice is fine.
+func (s *Solver) CleanUp(ch *whapi.ChallengeRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t, err := s.target(ctx, ch)
+	if err != nil {
+		return err
+	}
+	if _, err := t.post(ctx, "cleanup", nil); err != nil {
+		return err
+	}
+	s.log.Info("cleaned up", "dnsName", ch.DNSName, "record", t.body.ResponseKey, "hub", t.cfg.URL)
+	return nil
+}
+
+const apiBase = "/api/v1/managedchallenge/"
+
+// operation is the hub's answer to requestbegin and requeststatus.
+type operation struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Result *struct {
+		IsSuccess bool   `json:"isSuccess"`
+		Message   string `json:"message"`
+	} `json:"result"`
+}
+
+// post sends the body to call and decodes a 2xx answer into out; other
+// answers are errors carrying the hub's RFC 7807 detail.
+func (t target) post(ctx context.Context, call string, out any) (int, error) {
+	raw, _ := json.Marshal(t.body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.cfg.URL+apiBase+call, bytes.NewReader(raw))
+	if err != nil {
+		return 0, fmt.Errorf("hub %s: %w", t.cfg.URL, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	return t.do(req, call, out)
+}
+
+func (t target) do(req *http.Request, call string, out any) (int, error) {
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("hub %s: %s: %w", t.cfg.URL, call, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		detail := strings.TrimSpace(string(body))
+		var p struct{ Detail string }
+		if json.Unmarshal(body, &p) == nil && p.Detail != "" {
+			detail = p.Detail
+		}
+		return resp.StatusCode, fmt.Errorf("hub %s refused %s of %s: %d: %s", t.cfg.URL, call, t.body.ResponseKey, resp.StatusCode, detail)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("hub %s: %s: not an answer of the Certify API: %w", t.cfg.URL, call, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// wait polls the operation, without credentials, until it ends.
+func (t target) wait(ctx context.Context, op operation) error {
+	for delay := 25 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		switch op.Status {
+		case "succeeded":
+			return nil
+		case "failed":
+			message := "no reason given"
+			if op.Result != nil {
+				message = op.Result.Message
+			}
+			return fmt.Errorf("hub %s could not present %s: %s", t.cfg.URL, t.body.ResponseKey, message)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hub %s: %s not served in time (operation %s): %w", t.cfg.URL, t.body.ResponseKey, op.Status, ctx.Err())
+		case <-time.After(delay):
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.cfg.URL+apiBase+"requeststatus/"+url.PathEscape(op.ID), nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Accept", "application/json")
+		if _, err := t.do(req, "requeststatus", &op); err != nil {
+			return err
+		}
+	}
+}
