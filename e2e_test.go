@@ -441,6 +441,65 @@ registration_user = "registrar"
 		}
 	})
 
+	t.Run("the hub solver, through the aggregated API, to a managed-challenge hub", func(t *testing.T) {
+		hdir := worldReadableDir(t)
+		admin := func(args ...string) string {
+			p := testenv.StartCmd(t, &exec.Cmd{Dir: hdir}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
+			if code := p.Wait(30 * time.Second); code != 0 {
+				t.Fatalf("acmehub admin %v: exit %d\n%s", args, code, p.Output())
+			}
+			return strings.TrimSpace(p.Output())
+		}
+		os.WriteFile(filepath.Join(hdir, "hub.keys"), []byte(managedKeyLine(t, hdir)), 0o600)
+		os.WriteFile(filepath.Join(hdir, "config.cfg"), []byte(`[general]
+domain = "hub.example.net"
+listen = "127.0.0.1:0"
+[database]
+connection = "data/acmehub.db"
+[api]
+port = "0"
+[logconfig]
+logformat = "json"
+[hub]
+enabled = true
+listen = "127.0.0.1:0"
+tls = "none"
+keys_file = "hub.keys"
+`), 0o644)
+		principal := admin("principals", "create", "--title", "e2e cluster", "--role", "managed-challenge-consumer")
+		admin("configs", "put", "--id", "self-app", "--zone", "app.example.com", "--rule", "app.example.com")
+		var tok struct{ ClientID, Secret string }
+		if err := json.Unmarshal([]byte(admin("tokens", "create", "--principal", principal, "--domain", "app.example.com", "-o", "json")), &tok); err != nil {
+			t.Fatal(err)
+		}
+		hubServer := testenv.StartCmd(t, &exec.Cmd{Dir: hdir}, "server", "-c", "config.cfg")
+		if err := hubServer.WaitReady(15 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, func() error {
+			_, err := kube.CoreV1().Secrets(teamNS).Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "hub-token"},
+				StringData: map[string]string{"clientID": tok.ClientID, "clientSecret": tok.Secret},
+			}, metav1.CreateOptions{})
+			return err
+		})
+		raw, _ := json.Marshal(map[string]any{"groupName": groupName, "solverName": "hub", "config": map[string]any{
+			"url": "http://" + hubServer.Hub, "credentialsSecretRef": map[string]string{"name": "hub-token"}}})
+		ch := request(&apiextensionsv1.JSON{Raw: raw})
+		if err := cm.Present(ch); err != nil {
+			t.Fatalf("Present through the hub: %v", err)
+		}
+		if got := txt(t, hubServer.DNSUDP, "_acme-challenge.app.example.com"); !slices.Equal(got, []string{e2eKey}) {
+			t.Fatalf("the hub's DNS serves %q", got)
+		}
+		if err := cm.CleanUp(ch); err != nil {
+			t.Fatalf("CleanUp through the hub: %v", err)
+		}
+		if got := txt(t, hubServer.DNSUDP, "_acme-challenge.app.example.com"); len(got) != 0 {
+			t.Errorf("after CleanUp the hub's DNS serves %q", got)
+		}
+	})
+
 	t.Run("SIGTERM closes the embedded server and exits 0", func(t *testing.T) {
 		webhook.Cmd.Process.Signal(syscall.SIGTERM)
 		if code := webhook.Wait(30 * time.Second); code != 0 {
@@ -450,6 +509,15 @@ registration_user = "registrar"
 			t.Errorf("the embedded server did not stop in order:\n%s", webhook.Output())
 		}
 	})
+}
+
+// managedKeyLine is a hub key from acmehub admin keygen.
+func managedKeyLine(t *testing.T, dir string) string {
+	p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen")
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("acmehub admin keygen: exit %d\n%s", code, p.Output())
+	}
+	return p.Output()
 }
 
 // rssKiB reads a process's resident set size.
@@ -488,7 +556,7 @@ func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
 	roles := map[string][]rbacv1.PolicyRule{
 		// Narrowed to the account Secrets by name ("missing" is named but absent).
 		"acmehub-webhook:secret-reader": {{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"},
-			ResourceNames: []string{"acme-dns-app", "missing", "acme-dns-shop-client"}}},
+			ResourceNames: []string{"acme-dns-app", "missing", "acme-dns-shop-client", "hub-token"}}},
 		"acmehub-webhook:domain-solver": {{APIGroups: []string{groupName}, Resources: []string{"*"}, Verbs: []string{"create"}}},
 	}
 	for name, rules := range roles {

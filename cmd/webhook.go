@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	whserver "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd/server"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
@@ -156,7 +155,7 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		logs.InitLogs()
 		defer logs.FlushLogs()
 		ctrl.SetLogger(logf.Log)
-		cmd := whserver.NewCommandStartWebhookServer(ctx, groupName, s, hs)
+		cmd := newApiserverCommand(groupName, s, hs)
 		cmd.SetArgs(apiserverArgs)
 		cmd.SilenceUsage = true
 		return cmd.ExecuteContext(logf.NewContext(ctx, logf.Log, "acmehub-webhook"))

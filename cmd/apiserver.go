@@ -1,0 +1,66 @@
+package cmd
+
+import (
+	"path"
+	"strings"
+
+	"github.com/cert-manager/cert-manager/pkg/acme/webhook"
+	whserver "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd/server"
+	logf "github.com/cert-manager/cert-manager/pkg/logs"
+	restful "github.com/emicklei/go-restful/v3"
+	"github.com/spf13/cobra"
+)
+
+// newApiserverCommand is cert-manager's webhook apiserver command (flags,
+// validation, serving) with one change: OpenAPI operation IDs that name
+// each solver's resource. Every solver serves the same kind
+// (ChallengePayload), so with two solvers the upstream IDs collide and the
+// server refuses to start (cert-manager/cert-manager#7656).
+func newApiserverCommand(groupName string, solvers ...webhook.Solver) *cobra.Command {
+	o := whserver.NewWebhookServerOptions(groupName, solvers...)
+	cmd := &cobra.Command{
+		Short: "Launch an ACME solver API server",
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(args); err != nil {
+				return err
+			}
+			config, err := o.Config()
+			if err != nil {
+				return err
+			}
+			completed := config.Complete()
+			// Complete sets the OpenAPI configs the completed config shares.
+			for _, oc := range []*func(*restful.Route) (string, []string, error){
+				&config.GenericConfig.OpenAPIConfig.GetOperationIDAndTags,
+				&config.GenericConfig.OpenAPIV3Config.GetOperationIDAndTags,
+			} {
+				*oc = perResourceOperationIDs(*oc)
+			}
+			server, err := completed.New()
+			if err != nil {
+				return err
+			}
+			return server.GenericAPIServer.PrepareRun().RunWithContext(c.Context())
+		},
+	}
+	logf.AddFlags(o.Logging, cmd.Flags())
+	o.RecommendedOptions.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// perResourceOperationIDs appends the resource (the solver's name) to the
+// operation IDs of the solvers' routes.
+func perResourceOperationIDs(next func(*restful.Route) (string, []string, error)) func(*restful.Route) (string, []string, error) {
+	return func(r *restful.Route) (string, []string, error) {
+		id, tags, err := next(r)
+		if err == nil && strings.HasSuffix(id, "ChallengePayload") {
+			for _, word := range strings.FieldsFunc(path.Base(r.Path), func(c rune) bool { return c == '-' || c == '_' || c == '.' }) {
+				id += strings.ToUpper(word[:1]) + word[1:]
+			}
+		}
+		return id, tags, err
+	}
+}
