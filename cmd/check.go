@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/acmehub/acmehub/solver"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
 
@@ -66,10 +66,10 @@ Secret for each problem and exits 1 when there is any.`,
 			if f.cfg.SecretName == "" && f.cfg.Client != "" {
 				f.cfg.SecretName = "acme-dns-" + f.cfg.Client + "-client"
 			}
-			r := solver.Resolver{Servers: resolvers, Timeout: 2 * time.Second}
+			r := dnsclient.Resolver{Servers: resolvers, Timeout: 2 * time.Second}
 			if len(r.Servers) == 0 {
 				var err error
-				if r, err = solver.SystemResolver(); err != nil {
+				if r, err = dnsclient.System(); err != nil {
 					return fmt.Errorf("%w (give --resolvers)", err)
 				}
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/accounts"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns"
 	"github.com/acmehub/acmehub/solver/hubsolver"
@@ -87,9 +88,9 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	}
 	// Issuers may turn the check on even when it is off by default, so the
 	// resolvers are always looked up; only a default that needs them fails.
-	resolver := solver.Resolver{Servers: f.resolvers}
+	resolver := dnsclient.Resolver{Servers: f.resolvers}
 	if len(resolver.Servers) == 0 {
-		if resolver, err = solver.SystemResolver(); err != nil && mode != solver.DelegationOff {
+		if resolver, err = dnsclient.System(); err != nil && mode != solver.DelegationOff {
 			return fmt.Errorf("delegation check: %w (give --resolvers)", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 )
 
 const accountFile = `{
@@ -228,7 +229,7 @@ func TestCheckDelegation(t *testing.T) {
 		"_acme-challenge.central.example.net.": "3f2c.auth.example.org.",
 		"_acme-challenge.wrong.example.com.":   "9999.auth.example.org.",
 	})
-	r := Resolver{Servers: []string{addr}, Timeout: time.Second}
+	r := dnsclient.Resolver{Servers: []string{addr}, Timeout: time.Second}
 	ctx := context.Background()
 	tests := []struct {
 		dnsName string
@@ -241,7 +242,7 @@ func TestCheckDelegation(t *testing.T) {
 		{"missing.example.com", "_acme-challenge.missing.example.com must be a CNAME to 3f2c.auth.example.org (found: none)"},
 	}
 	for _, tt := range tests {
-		err := r.CheckDelegation(ctx, tt.dnsName, "3f2c.auth.example.org")
+		err := CheckDelegation(ctx, r, tt.dnsName, "3f2c.auth.example.org")
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%s: %v", tt.dnsName, err)
@@ -253,8 +254,8 @@ func TestCheckDelegation(t *testing.T) {
 			t.Errorf("%s: error is not a *DelegationError", tt.dnsName)
 		}
 	}
-	dead := Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 200 * time.Millisecond}
-	if err := dead.CheckDelegation(ctx, "good.example.com", "3f2c.auth.example.org"); err == nil || !strings.Contains(err.Error(), "found: no answer") {
+	dead := dnsclient.Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 200 * time.Millisecond}
+	if err := CheckDelegation(ctx, dead, "good.example.com", "3f2c.auth.example.org"); err == nil || !strings.Contains(err.Error(), "found: no answer") {
 		t.Errorf("unreachable resolver: %v", err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -86,7 +87,7 @@ type Options struct {
 	// DelegationCheck is the mode for Issuers that do not choose one.
 	DelegationCheck solver.DelegationMode
 	// Resolver answers the delegation check.
-	Resolver solver.Resolver
+	Resolver dnsclient.Resolver
 	// LiveExpiry is how long a value presented to a plain acme-dns counts as
 	// live when it is never cleaned up; 0 means accounts.DefaultPresentExpiry.
 	LiveExpiry time.Duration
@@ -278,7 +279,7 @@ func (s *Solver) checkDelegation(ctx context.Context, ch *whapi.ChallengeRequest
 	if mode == solver.DelegationOff {
 		return nil
 	}
-	err := s.opts.Resolver.CheckDelegation(ctx, ch.DNSName, t.account.FullDomain)
+	err := solver.CheckDelegation(ctx, s.opts.Resolver, ch.DNSName, t.account.FullDomain)
 	if err == nil {
 		return nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -229,7 +230,7 @@ func TestErrors(t *testing.T) {
 			map[string]any{"host": e.api, "accountSecretRef": ref("bogus", "")}, "refused to present the value of " + e.reg.FullDomain},
 		{"unreachable remote", Options{}, "example.com",
 			map[string]any{"host": "http://127.0.0.1:1", "accountSecretRef": ref("acme-dns", "")}, "POST http://127.0.0.1:1/present"},
-		{"delegation enforced", Options{Embedded: e.svc, Resolver: solver.Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond}},
+		{"delegation enforced", Options{Embedded: e.svc, Resolver: dnsclient.Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond}},
 			"example.com", map[string]any{"accountSecretRef": ref("acme-dns", ""), "delegationCheck": "enforce"},
 			"_acme-challenge.example.com must be a CNAME to " + e.reg.FullDomain},
 	}
@@ -250,7 +251,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("delegation warned", func(t *testing.T) {
 		s := e.solver(t, Options{Embedded: e.svc, DelegationCheck: solver.DelegationWarn,
-			Resolver: solver.Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond}})
+			Resolver: dnsclient.Resolver{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond}})
 		if err := s.Present(challenge("example.com", keyA, map[string]any{"accountSecretRef": ref("acme-dns", "")})); err != nil {
 			t.Errorf("warn mode failed the challenge: %v", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -27,7 +29,7 @@ type CheckConfig struct {
 	// Key is the account file's key (default acmedns.json).
 	Key string
 	// Resolver answers the delegation check and finds the zone's name servers.
-	Resolver solver.Resolver
+	Resolver dnsclient.Resolver
 	// Nameservers are the acme-dns zone's authoritative servers (host:port);
 	// empty means those its NS records name.
 	Nameservers []string
@@ -177,7 +179,7 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 
 	out := each(base, fqdns)
 	for i := range out {
-		if err := cfg.Resolver.CheckDelegation(ctx, out[i].FQDN, acct.FullDomain); err != nil {
+		if err := solver.CheckDelegation(ctx, cfg.Resolver, out[i].FQDN, acct.FullDomain); err != nil {
 			out[i].Delegation = err.Error()
 			out[i].Problems = append(slices.Clone(out[i].Problems), err.Error())
 		} else {
@@ -251,33 +253,18 @@ func (r *Registrar) txtRequest(ctx context.Context, api, path string, a solver.A
 // propagation waits until every authoritative server of the account's zone
 // serves value, and says how that went: "ok", or what failed.
 func (r *Registrar) propagation(ctx context.Context, cfg CheckConfig, fullDomain, value string) string {
-	servers := cfg.Nameservers
-	if len(servers) == 0 {
-		_, zone, _ := strings.Cut(strings.TrimSuffix(fullDomain, "."), ".")
-		var err error
-		if servers, err = cfg.Resolver.Nameservers(ctx, zone); err != nil {
-			return "not checked: " + err.Error()
-		}
-	}
+	_, zone, _ := strings.Cut(strings.TrimSuffix(fullDomain, "."), ".")
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	pending := slices.Clone(servers)
-	for {
-		var still []string
-		for _, s := range pending {
-			values, err := cfg.Resolver.ServedTXT(ctx, s, fullDomain)
-			if err != nil || !slices.Contains(values, value) {
-				still = append(still, s)
-			}
-		}
-		if pending = still; len(pending) == 0 {
-			return "ok"
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Sprintf("not served by %s within %v", strings.Join(pending, ", "), cfg.Timeout)
-		case <-time.After(250 * time.Millisecond):
-		}
+	err := cfg.Resolver.WaitServed(ctx, cfg.Nameservers, zone, fullDomain, value)
+	var notServed *dnsclient.NotServedError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &notServed):
+		return fmt.Sprintf("not served by %s within %v", strings.Join(notServed.Servers, ", "), cfg.Timeout)
+	default:
+		return "not checked: " + err.Error()
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -52,8 +53,8 @@ func (r *resolver) set(name, target string) {
 	r.mu.Unlock()
 }
 
-func (r *resolver) solver() solver.Resolver {
-	return solver.Resolver{Servers: []string{r.addr}, Timeout: time.Second}
+func (r *resolver) solver() dnsclient.Resolver {
+	return dnsclient.Resolver{Servers: []string{r.addr}, Timeout: time.Second}
 }
 
 func TestCheck(t *testing.T) {
