@@ -15,8 +15,10 @@ import (
 	"github.com/acmehub/acmehub/hub/api/door"
 	"github.com/acmehub/acmehub/hub/api/httpreq"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/providers/digitalocean"
 	"github.com/acmehub/acmehub/hub/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -52,15 +54,24 @@ func openManaged(ctx context.Context, m config.Managed, st store.Store, log *slo
 	if err != nil {
 		return nil, nil, err
 	}
+	resolver := dnsclient.Resolver{Servers: m.Resolvers, Timeout: 2 * time.Second}
+	if len(resolver.Servers) == 0 {
+		if resolver, err = dnsclient.System(); err != nil {
+			log.Warn("no resolvers: configs that allow CNAME targets refuse them, and values are only awaited on the hub's own DNS", "err", err)
+		}
+	}
 	var svc *managed.Service
 	table := self.NewTable(func(identifier string) bool {
 		c, ok := svc.ConfigFor(identifier)
 		return ok && c.Provider == ProviderSelf
 	})
 	svc, err = managed.New(ctx, managed.Options{
-		Store: st.Managed(), Keys: keys, Log: log,
+		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
 		Providers: map[string]managed.ProviderFactory{
 			ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
+			digitalocean.Name: func(_ store.ChallengeConfig, creds []byte) (managed.Provider, error) {
+				return digitalocean.New(creds)
+			},
 		},
 	})
 	if err != nil {

@@ -53,6 +53,9 @@ type Managed struct {
 	RequestTimeout time.Duration `toml:"request_timeout"`
 	// HTTPReqPrefix is the path the httpreq protocol is served under.
 	HTTPReqPrefix string `toml:"httpreq_prefix"`
+	// Resolvers (host:port) follow CNAMEs and find zones' name servers;
+	// empty: those of /etc/resolv.conf.
+	Resolvers []string `toml:"resolvers"`
 }
 
 // ManagedKeysEnv is the environment variable that may hold the hub's keys.
@@ -436,8 +439,13 @@ func (c *Config) Validate() error {
 		if m.RequestsPerMinute < 0 {
 			bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)
 		}
-		if m.CleanupAfter < time.Minute {
-			bad("[hub] cleanup_after %s: must be at least 1m", m.CleanupAfter)
+		if m.CleanupAfter < 10*time.Second {
+			bad("[hub] cleanup_after %s: must be at least 10s (and longer than a CA takes to validate)", m.CleanupAfter)
+		}
+		for _, r := range m.Resolvers {
+			if _, _, err := splitHostPort(r); err != nil {
+				bad("[hub] resolvers: %q: %w", r, err)
+			}
 		}
 		if m.RequestTimeout < time.Second {
 			bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout)

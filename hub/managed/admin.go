@@ -87,6 +87,11 @@ func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (
 	if c.TTL <= 0 {
 		c.TTL = 60
 	}
+	propagation, err := ParsePropagation(c.Propagation)
+	if err != nil {
+		return c, invalid(err)
+	}
+	c.Propagation = propagation.String()
 	if len(in.Credentials) > 0 {
 		c.Credentials, c.KeyID = s.keys.Seal(in.Credentials, c.ID)
 	} else {

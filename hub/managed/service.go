@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -49,20 +51,57 @@ type Provider interface {
 	libdns.RecordDeleter
 }
 
-// Propagation is what a provider knows of its servers: whether every
-// authoritative server of the zone serves the value at record yet.
+// Propagation is what a provider knows of its servers better than DNS
+// does: whether every server that answers for record serves the value yet.
+// Providers without it are asked through DNS (see DNS.AllServe).
 type Propagation interface {
 	Served(ctx context.Context, zone, record, value string) error
+}
+
+// PropagationSettings are a config's settings for the wait until a value
+// is served; stored as JSON.
+type PropagationSettings struct {
+	// Nameservers (host:port) to ask instead of the zone's NS records, e.g.
+	// a hidden primary, or name servers on other ports.
+	Nameservers []string `json:"nameservers,omitempty"`
+}
+
+// ParsePropagation reads a config's propagation settings ("" or "{}": none).
+func ParsePropagation(text string) (PropagationSettings, error) {
+	var p PropagationSettings
+	if strings.TrimSpace(text) == "" {
+		return p, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("propagation settings %s: %w", text, err)
+	}
+	for _, ns := range p.Nameservers {
+		if _, port, err := net.SplitHostPort(ns); err != nil || port == "" {
+			return p, fmt.Errorf("propagation name server %q: want host:port", ns)
+		}
+	}
+	return p, nil
+}
+
+// String is the settings as stored.
+func (p PropagationSettings) String() string {
+	b, _ := json.Marshal(p)
+	return string(b)
 }
 
 // ProviderFactory makes a config's provider from its opened credentials
 // (JSON, as the provider defines them).
 type ProviderFactory func(cfg store.ChallengeConfig, credentials []byte) (Provider, error)
 
-// CNAMEResolver follows _acme-challenge.<name>'s CNAME chain through DNS.
-type CNAMEResolver interface {
+// DNS is what the hub asks of DNS; hub/dnsclient's Resolver answers it.
+type DNS interface {
 	// CNAMETarget returns the name at the end of name's CNAME chain, or name.
 	CNAMETarget(ctx context.Context, name string) (string, error)
+	// AllServe checks once that every one of servers (the zone's
+	// authoritative servers when empty) serves value at name.
+	AllServe(ctx context.Context, servers []string, zone, name, value string) error
 }
 
 // Options configure a Service.
@@ -70,11 +109,12 @@ type Options struct {
 	Store     store.Managed
 	Keys      *Keyring
 	Providers map[string]ProviderFactory
-	// Resolver follows CNAMEs for configs that allow CNAME targets; nil
-	// refuses such record names.
-	Resolver CNAMEResolver
-	Now      func() time.Time
-	Log      *slog.Logger
+	// DNS follows CNAMEs for configs that allow CNAME targets and tells when
+	// a value is served; nil refuses such record names, and waits only on
+	// providers that know themselves (Propagation).
+	DNS DNS
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Service decides who may present which value where, has the provider
@@ -83,7 +123,7 @@ type Service struct {
 	store     store.Managed
 	keys      *Keyring
 	providers map[string]ProviderFactory
-	resolver  CNAMEResolver
+	dns       DNS
 	now       func() time.Time
 	log       *slog.Logger
 
@@ -100,13 +140,14 @@ func (s *Service) Close() { s.writes.Wait() }
 // config is a loaded challenge config: its rules parsed, its provider made.
 type config struct {
 	store.ChallengeConfig
-	rules    Rules
-	provider Provider
+	rules       Rules
+	propagation PropagationSettings
+	provider    Provider
 }
 
 // New makes a Service and loads the configs.
 func New(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, resolver: o.Resolver, now: o.Now, log: o.Log, touched: map[string]time.Time{}, refused: map[string]time.Time{}}
+	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, now: o.Now, log: o.Log, touched: map[string]time.Time{}, refused: map[string]time.Time{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -170,6 +211,10 @@ func (s *Service) load(c store.ChallengeConfig) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", c.ID, err)
 	}
+	propagation, err := ParsePropagation(c.Propagation)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", c.ID, err)
+	}
 	factory, ok := s.providers[c.Provider]
 	if !ok {
 		return nil, fmt.Errorf("config %s: unknown provider %q", c.ID, c.Provider)
@@ -184,7 +229,7 @@ func (s *Service) load(c store.ChallengeConfig) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: provider %s: %w", c.ID, c.Provider, err)
 	}
-	return &config{ChallengeConfig: c, rules: rules, provider: p}, nil
+	return &config{ChallengeConfig: c, rules: rules, propagation: propagation, provider: p}, nil
 }
 
 // ConfigFor returns the most specific config whose rules allow identifier.
@@ -308,12 +353,17 @@ func (s *Service) WaitServed(ctx context.Context, p Placed, value string) error 
 	if c == nil {
 		return &Error{Code: CodeNoConfig, Err: fmt.Errorf("config %s is gone", p.Config)}
 	}
-	prop, ok := c.provider.(Propagation)
-	if !ok {
-		return &Error{Code: CodeProvider, Err: fmt.Errorf("config %s: provider %s cannot tell when a value is served", c.ID, c.Provider)}
+	served := func(ctx context.Context) error {
+		if prop, ok := c.provider.(Propagation); ok {
+			return prop.Served(ctx, p.Zone, p.Record, value)
+		}
+		if s.dns == nil {
+			return fmt.Errorf("config %s: provider %s cannot tell when a value is served, and the hub has no resolver", c.ID, c.Provider)
+		}
+		return s.dns.AllServe(ctx, c.propagation.Nameservers, p.Zone, p.Record, value)
 	}
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		err := prop.Served(ctx, p.Zone, p.Record, value)
+		err := served(ctx)
 		if err == nil {
 			return nil
 		}
@@ -411,11 +461,11 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*
 		return nil, "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("no managed challenge config matches %s", id)}
 	}
 	want := ChallengeName(id)
-	cnames := c.AllowCNAME && s.resolver != nil
+	cnames := c.AllowCNAME && s.dns != nil
 	switch {
 	case record == "" && cnames:
 		// The client leaves the record to the hub: where the CNAME leads.
-		target, err := s.resolver.CNAMETarget(ctx, want)
+		target, err := s.dns.CNAMETarget(ctx, want)
 		if err != nil {
 			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("following %s: %w", want, err)}
 		}
@@ -425,7 +475,7 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*
 	case record == "" || record == want:
 		record = want
 	case cnames:
-		target, err := s.resolver.CNAMETarget(ctx, want)
+		target, err := s.dns.CNAMETarget(ctx, want)
 		if err != nil {
 			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s: following %s: %w", record, want, err)}
 		}

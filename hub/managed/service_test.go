@@ -73,6 +73,9 @@ func (c cnames) CNAMETarget(_ context.Context, name string) (string, error) {
 	return name, nil
 }
 
+// AllServe: the fake provider's zone is served as soon as it is written.
+func (c cnames) AllServe(context.Context, []string, string, string, string) error { return nil }
+
 type fixture struct {
 	svc   *managed.Service
 	store store.Store
@@ -100,8 +103,8 @@ func newFixture(t *testing.T) *fixture {
 			f.zones[c.ID] = z
 			return z, nil
 		}},
-		Resolver: cnames{"_acme-challenge.cname.example.com": "cname-example-com.hub.example.net."},
-		Now:      func() time.Time { return f.now },
+		DNS: cnames{"_acme-challenge.cname.example.com": "cname-example-com.hub.example.net."},
+		Now: func() time.Time { return f.now },
 	})
 	if err != nil {
 		t.Fatal(err)

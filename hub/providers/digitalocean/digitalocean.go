@@ -1,0 +1,160 @@
+// Package digitalocean is DigitalOcean's DNS as a hub provider, through
+// github.com/libdns/digitalocean: one TXT record appended per value;
+// removal by value (the zone listed page by page, and the TXT records of
+// that name and value deleted by their IDs). The API client (godo) retries
+// calls answered 429 or 5xx up to 4 times, with back-off from 1 s to 30 s
+// that honours Retry-After, and goes through HTTPS_PROXY when it is set.
+// Whether a value is served is asked of DigitalOcean's name servers
+// through DNS.
+package digitalocean
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/godo"
+	"github.com/libdns/digitalocean"
+	"github.com/libdns/libdns"
+)
+
+// Name is the provider's name in a config.
+const Name = "digitalocean"
+
+// MinTTL is the smallest TTL DigitalOcean accepts.
+const MinTTL = 30 * time.Second
+
+// Credentials are a config's credentials for DigitalOcean: a personal
+// access token with write access to the zone's domain.
+type Credentials struct {
+	APIToken string `json:"api_token"`
+}
+
+// Provider writes TXT records in a DigitalOcean domain.
+type Provider struct {
+	api *digitalocean.Provider
+}
+
+// New makes a provider from a config's credentials (JSON, see Credentials).
+func New(credentials []byte) (*Provider, error) {
+	var c Credentials
+	dec := json.NewDecoder(bytes.NewReader(credentials))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf(`credentials: want {"api_token": "…"}: %w`, err)
+	}
+	if strings.TrimSpace(c.APIToken) == "" {
+		return nil, errors.New(`credentials: api_token is empty`)
+	}
+	return &Provider{api: &digitalocean.Provider{APIToken: c.APIToken}}, nil
+}
+
+// AppendRecords creates one record for each TXT record given; TTLs below
+// DigitalOcean's minimum are raised to it.
+func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	var out []libdns.Record
+	for _, r := range recs {
+		rr := r.RR()
+		rr.TTL = max(rr.TTL, MinTTL)
+		var created []libdns.Record
+		err := p.do("creating "+describe(rr, zone), func() (err error) {
+			created, err = p.api.AppendRecords(ctx, zone, []libdns.Record{rr})
+			return err
+		})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, created...)
+	}
+	return out, nil
+}
+
+// DeleteRecords removes the TXT records of each name and value given, by
+// their IDs; records already gone are no error.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	existing, err := p.GetRecords(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	var deleted []libdns.Record
+	for _, r := range recs {
+		want := r.RR()
+		for _, e := range existing {
+			rr := e.RR()
+			if !strings.EqualFold(rr.Type, want.Type) || !sameName(rr.Name, want.Name) || rr.Data != want.Data {
+				continue
+			}
+			err := p.do("deleting "+describe(rr, zone), func() error {
+				_, err := p.api.DeleteRecords(ctx, zone, []libdns.Record{e})
+				var gone *godo.ErrorResponse
+				if errors.As(err, &gone) && gone.Response != nil && gone.Response.StatusCode == http.StatusNotFound {
+					return nil
+				}
+				return err
+			})
+			if err != nil {
+				return deleted, err
+			}
+			deleted = append(deleted, e)
+		}
+	}
+	return deleted, nil
+}
+
+// GetRecords lists every record of the zone, every page.
+func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	var recs []libdns.Record
+	err := p.do("listing the records of "+strings.TrimSuffix(zone, "."), func() (err error) {
+		recs, err = p.api.GetRecords(ctx, zone)
+		return err
+	})
+	return recs, err
+}
+
+// Test checks the token against the zone: it may list its records.
+func (p *Provider) Test(ctx context.Context, zone string) error {
+	_, err := p.GetRecords(ctx, zone)
+	return err
+}
+
+// sameName compares relative names; DigitalOcean writes the apex as "@".
+func sameName(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(strings.TrimSuffix(s, "."))
+		if s == "" {
+			return "@"
+		}
+		return s
+	}
+	return norm(a) == norm(b)
+}
+
+func describe(rr libdns.RR, zone string) string {
+	return fmt.Sprintf("%s record %s", rr.Type, strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zone), "."))
+}
+
+// do runs call and names what it attempted in its error.
+func (p *Provider) do(what string, call func() error) error {
+	if err := call(); err != nil {
+		return fmt.Errorf("DigitalOcean: %s: %w", what, explain(err))
+	}
+	return nil
+}
+
+// explain keeps DigitalOcean's own message and status in the error.
+func explain(err error) error {
+	var e *godo.ErrorResponse
+	if errors.As(err, &e) && e.Response != nil {
+		attempts := ""
+		if e.Attempts > 1 {
+			attempts = fmt.Sprintf(" (after %d attempts)", e.Attempts)
+		}
+		return fmt.Errorf("%d %s%s: %s", e.Response.StatusCode, http.StatusText(e.Response.StatusCode), attempts, e.Message)
+	}
+	return err
+}
