@@ -18,6 +18,7 @@ import (
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/providers/acmedns"
 	"github.com/acmehub/acmehub/hub/providers/digitalocean"
 	"github.com/acmehub/acmehub/hub/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
@@ -71,6 +72,13 @@ func openManaged(ctx context.Context, m config.Managed, st store.Store, log *slo
 			ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
 			digitalocean.Name: func(_ store.ChallengeConfig, creds []byte) (managed.Provider, error) {
 				return digitalocean.New(creds)
+			},
+			acmedns.Name: func(c store.ChallengeConfig, creds []byte) (managed.Provider, error) {
+				p, err := managed.ParsePropagation(c.Propagation)
+				if err != nil {
+					return nil, err
+				}
+				return acmedns.New(creds, resolver, p.Nameservers)
 			},
 		},
 	})

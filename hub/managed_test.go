@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,23 +24,13 @@ import (
 	"github.com/acmehub/acmehub/hub/store"
 )
 
-// startHub runs a server with the managed-challenge hub on loopback (no
-// TLS), a config of provider self for example.com and below, and returns
-// a consumer token.
-func startManaged(t *testing.T, mutate func(*config.Config)) (*hub.Server, managed.NewToken) {
+// startManaged runs a server with the managed-challenge hub on loopback
+// (no TLS), a config of provider self for example.com and below, and
+// returns a consumer token.
+func startManaged(t testing.TB, mutate func(*config.Config)) (*hub.Server, managed.NewToken) {
 	t.Helper()
-	keys := filepath.Join(t.TempDir(), "hub.keys")
-	os.WriteFile(keys, []byte(managed.NewKeyLine("k1")+"\n"), 0o600)
-	srv := hubtest.Start(t, func(c *config.Config) {
-		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
-		c.Managed.RequestTimeout = 5 * time.Second
-		if mutate != nil {
-			mutate(c)
-		}
-	})
-	svc := srv.Managed()
-	admin := managed.Caller{Principal: "test"}
-	if _, err := svc.PutConfig(context.Background(), admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
+	srv := hubtest.StartHub(t, mutate)
+	if _, err := srv.Managed().PutConfig(context.Background(), hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
 		ID: "self-example", Title: "example.com, delegated to the hub", Provider: hub.ProviderSelf, Zone: "example.com",
 		Rules: []string{"example.com", ".example.com", "!secret.example.com"}}}); err != nil {
 		t.Fatal(err)
@@ -50,18 +38,9 @@ func startManaged(t *testing.T, mutate func(*config.Config)) (*hub.Server, manag
 	return srv, newToken(t, srv, managed.RoleConsumer)
 }
 
-func newToken(t *testing.T, srv *hub.Server, roles ...string) managed.NewToken {
+func newToken(t testing.TB, srv *hub.Server, roles ...string) managed.NewToken {
 	t.Helper()
-	svc, admin := srv.Managed(), managed.Caller{Principal: "test"}
-	p, err := svc.CreatePrincipal(context.Background(), admin, store.Principal{Kind: managed.KindApplication, Title: "cluster", Roles: roles})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := svc.CreateToken(context.Background(), admin, managed.TokenOptions{Principal: p.ID, Scopes: roles})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return hubtest.Token(t, srv.Managed(), roles...)
 }
 
 func hubURL(srv *hub.Server, path string) string { return "http://" + srv.HubAddr().String() + path }

@@ -5,11 +5,15 @@ package hubtest
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/store"
 )
 
 // Start runs an acmehub server in the test's process, on ephemeral loopback
@@ -37,4 +41,40 @@ func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
 	go func() { srv.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return srv
+}
+
+// StartHub is Start with the managed-challenge hub on: its front doors on a
+// loopback port without TLS, and keys of its own.
+func StartHub(t testing.TB, mutate func(*config.Config)) *hub.Server {
+	t.Helper()
+	keys := filepath.Join(t.TempDir(), "hub.keys")
+	if err := os.WriteFile(keys, []byte(managed.NewKeyLine("k1")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Start(t, func(c *config.Config) {
+		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
+		c.Managed.RequestTimeout = 10 * time.Second
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+// Admin is the actor of the changes tests make to a hub.
+var Admin = managed.Caller{Principal: "test"}
+
+// Token creates an application principal holding roles and a token for it
+// carrying them.
+func Token(t testing.TB, svc *managed.Service, roles ...string) managed.NewToken {
+	t.Helper()
+	ctx := context.Background()
+	p, err := svc.CreatePrincipal(ctx, Admin, store.Principal{Kind: managed.KindApplication, Title: "cluster", Roles: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := svc.CreateToken(ctx, Admin, managed.TokenOptions{Principal: p.ID, Scopes: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

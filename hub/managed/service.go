@@ -58,6 +58,13 @@ type Propagation interface {
 	Served(ctx context.Context, zone, record, value string) error
 }
 
+// FixedRecord is a provider that writes every value at one name, whatever
+// the request's record (an acme-dns account's fulldomain). A request may
+// name the identifier's challenge name or that name; no zone applies.
+type FixedRecord interface {
+	Record() string
+}
+
 // PropagationSettings are a config's settings for the wait until a value
 // is served; stored as JSON.
 type PropagationSettings struct {
@@ -441,7 +448,9 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*
 	if req.Identifier == "" {
 		name, ok := strings.CutPrefix(record, "_acme-challenge.")
 		if !ok {
-			return nil, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is not _acme-challenge.<name>, and the request names no identifier", record)}
+			return nil, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is not _acme-challenge.<name>, and the request names no identifier "+
+				"(a client that followed a CNAME must name the identifier: lego's httpreq does with HTTPREQ_MODE=RAW, "+
+				"or sends _acme-challenge.<name> with LEGO_DISABLE_CNAME_SUPPORT=true, and the hub follows the CNAME)", record)}
 		}
 		req.Identifier = name
 	}
@@ -461,6 +470,14 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*
 		return nil, "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("no managed challenge config matches %s", id)}
 	}
 	want := ChallengeName(id)
+	if f, ok := c.provider.(FixedRecord); ok {
+		fixed := f.Record()
+		if record != "" && record != want && record != fixed {
+			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is neither %s nor %s, where config %s writes", record, want, fixed, c.ID)}
+		}
+		req.Record = fixed
+		return c, fixed, nil
+	}
 	cnames := c.AllowCNAME && s.dns != nil
 	switch {
 	case record == "" && cnames:

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/api/client"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -100,7 +101,7 @@ type Options struct {
 type Solver struct {
 	opts   Options
 	log    *slog.Logger
-	remote *httpClient
+	remote *client.Client
 	live   *liveValues
 	mu     sync.RWMutex
 	// secrets and events are replaced by every Initialize: cert-manager's
@@ -121,7 +122,7 @@ func New(opts Options) *Solver {
 		opts.LiveExpiry = accounts.DefaultPresentExpiry
 	}
 	return &Solver{
-		opts: opts, log: opts.Log.With("solver", Name), remote: newHTTPClient(),
+		opts: opts, log: opts.Log.With("solver", Name), remote: client.New(),
 		live: newLiveValues(opts.LiveExpiry, newLiveMetrics(opts.Registerer)),
 	}
 }

@@ -1,18 +1,14 @@
 package acmedns
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/api/client"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -78,61 +74,14 @@ func (b embeddedBackend) explain(err error, a solver.Account, value string) erro
 	}
 }
 
-// httpClient speaks acme-dns's HTTP API.
-type httpClient struct{ c *http.Client }
-
-// newHTTPClient returns a client with timeouts that honours the HTTP(S)_PROXY
-// environment and never takes the account's credentials to another host.
-func newHTTPClient() *httpClient {
-	return &httpClient{c: &http.Client{
-		Timeout:       15 * time.Second,
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-		CheckRedirect: sameHostRedirect,
-	}}
-}
-
-// sameHostRedirect follows a redirect only to the same host, never from
-// https to http: Go would send X-Api-User and X-Api-Key along.
-func sameHostRedirect(req *http.Request, via []*http.Request) error {
-	first := via[0].URL
-	switch {
-	case len(via) >= 5:
-		return errors.New("stopped after 5 redirects")
-	case req.URL.Host != first.Host:
-		return fmt.Errorf("redirected to %s, another host: the account's credentials are not sent there", req.URL.Host)
-	case first.Scheme == "https" && req.URL.Scheme != "https":
-		return fmt.Errorf("redirected from https to %s: the account's credentials are not sent in clear", req.URL)
-	}
-	return nil
-}
-
-// post sends an authenticated {"subdomain","txt"} request to host+path.
-func (h *httpClient) post(ctx context.Context, host, path string, a solver.Account, value string) (int, string, error) {
-	body, _ := json.Marshal(struct {
-		Subdomain string `json:"subdomain"`
-		TXT       string `json:"txt"`
-	}{a.SubDomain, value})
-	url := strings.TrimSuffix(host, "/") + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, "", fmt.Errorf("acme-dns host %q: %w", host, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-User", a.Username)
-	req.Header.Set("X-Api-Key", a.Password)
-	resp, err := h.c.Do(req)
-	if err != nil {
-		return 0, "", fmt.Errorf("POST %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	return resp.StatusCode, strings.TrimSpace(string(answer)), nil
+func credentials(a solver.Account) client.Account {
+	return client.Account{Username: a.Username, Password: a.Password, Subdomain: a.SubDomain}
 }
 
 // remoteBackend writes through the HTTP API of an acmehub server (POST
 // /present and /delete) or of a plain acme-dns (POST /update only).
 type remoteBackend struct {
-	client *httpClient
+	client *client.Client
 	host   string
 	live   *liveValues
 	log    *slog.Logger
@@ -140,14 +89,8 @@ type remoteBackend struct {
 
 func (remoteBackend) name() string { return "remote" }
 
-// notFound reports whether status says the server lacks the endpoint, as
-// acme-dns answers for acmehub's extensions.
-func notFound(status int) bool {
-	return status == http.StatusNotFound || status == http.StatusMethodNotAllowed
-}
-
 func (b remoteBackend) present(ctx context.Context, a solver.Account, value, dnsName string) error {
-	status, answer, err := b.client.post(ctx, b.host, "/present", a, value)
+	status, answer, err := b.client.TXT(ctx, b.host, "/present", credentials(a), value)
 	switch {
 	case err != nil:
 		return err
@@ -157,7 +100,7 @@ func (b remoteBackend) present(ctx context.Context, a solver.Account, value, dns
 		b.live.metrics.refused(a.FullDomain)
 		return fmt.Errorf("account %s already holds its limit of live challenge values at %s; this challenge will be retried (%d %s)",
 			a.FullDomain, b.host, status, answer)
-	case !notFound(status):
+	case !client.NotFound(status):
 		return fmt.Errorf("acmehub at %s refused to present the value of %s (account %s): %d %s", b.host, a.FullDomain, a.Username, status, answer)
 	}
 	return b.update(ctx, a, value, dnsName)
@@ -168,7 +111,7 @@ func (b remoteBackend) present(ctx context.Context, a solver.Account, value, dns
 // when that cannot evict a live one.
 func (b remoteBackend) update(ctx context.Context, a solver.Account, value, dnsName string) error {
 	return b.live.present(b.host+"\x00"+a.Username, a.FullDomain, value, dnsName, plainLimit, func() (bool, error) {
-		status, answer, err := b.client.post(ctx, b.host, "/update", a, value)
+		status, answer, err := b.client.TXT(ctx, b.host, "/update", credentials(a), value)
 		if err != nil {
 			return true, err // it may have arrived
 		}
@@ -183,14 +126,14 @@ func (b remoteBackend) update(ctx context.Context, a solver.Account, value, dnsN
 // (404): the value stays until newer ones push it out, as with cert-manager's
 // own acmeDNS solver, but it no longer counts as live.
 func (b remoteBackend) cleanUp(ctx context.Context, a solver.Account, value string) error {
-	status, answer, err := b.client.post(ctx, b.host, "/delete", a, value)
+	status, answer, err := b.client.TXT(ctx, b.host, "/delete", credentials(a), value)
 	if err != nil {
 		return err
 	}
 	switch {
 	case status/100 == 2:
 		return nil
-	case notFound(status):
+	case client.NotFound(status):
 		b.live.release(b.host+"\x00"+a.Username, a.FullDomain, value)
 		b.log.Info("the acme-dns server cannot delete values; the value stays until newer ones replace it",
 			"host", b.host, "fulldomain", a.FullDomain)

@@ -52,7 +52,7 @@ func TestInsecureHostWarns(t *testing.T) {
 	// Every connection goes to the embedded server on loopback, whatever
 	// host the URL names: no traffic leaves the machine.
 	api := strings.TrimPrefix(e.api, "http://")
-	s.remote.c.Transport = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+	s.remote.HTTP.Transport = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, api)
 	}}
 	cm := cmfake.NewClientset(&cmacme.Challenge{

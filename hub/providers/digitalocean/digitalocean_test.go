@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/hack/testenv"
-	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/providers/digitalocean"
@@ -195,28 +193,16 @@ func TestThroughTheHub(t *testing.T) {
 	f := fake(t)
 	f.Delay = 400 * time.Millisecond
 	nameserver := f.ServeDNS(t)
-	keys := filepath.Join(t.TempDir(), "hub.keys")
-	os.WriteFile(keys, []byte(managed.NewKeyLine("k1")+"\n"), 0o600)
-	srv := hubtest.Start(t, func(c *config.Config) {
-		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
-		c.Managed.RequestTimeout = 10 * time.Second
-	})
-	svc, admin, ctx := srv.Managed(), managed.Caller{Principal: "test"}, context.Background()
-	if _, err := svc.PutConfig(ctx, admin, managed.ConfigInput{
+	srv := hubtest.StartHub(t, nil)
+	svc, ctx := srv.Managed(), context.Background()
+	if _, err := svc.PutConfig(ctx, hubtest.Admin, managed.ConfigInput{
 		ChallengeConfig: store.ChallengeConfig{ID: "do", Provider: digitalocean.Name, Zone: "example.com", Rules: []string{".example.com"},
 			Propagation: `{"nameservers": ["` + nameserver + `"]}`},
 		Credentials: []byte(`{"api_token": "` + token + `"}`),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.CreatePrincipal(ctx, admin, store.Principal{Kind: managed.KindApplication, Title: "app", Roles: []string{managed.RoleConsumer}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := svc.CreateToken(ctx, admin, managed.TokenOptions{Principal: p.ID, Scopes: []string{managed.RoleConsumer}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := hubtest.Token(t, svc, managed.RoleConsumer)
 	const value = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 	call := func(path string) (int, string) {
 		body, _ := json.Marshal(map[string]string{"ChallengeType": "dns-01", "Identifier": "www.example.com",

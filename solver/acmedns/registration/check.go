@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/acmehub/acmehub/hub/api/client"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -218,7 +218,7 @@ func newProbe() string {
 // account's oldest value.
 func (r *Registrar) probe(ctx context.Context, api string, a solver.Account, value string) (status int, plain bool, err error) {
 	status, err = r.txtRequest(ctx, api, "/present", a, value)
-	if err != nil || (status != http.StatusNotFound && status != http.StatusMethodNotAllowed) {
+	if err != nil || !client.NotFound(status) {
 		return status, false, err
 	}
 	status, err = r.txtRequest(ctx, api, "/update", a, value)
@@ -234,20 +234,8 @@ func (r *Registrar) deleteProbe(ctx context.Context, api string, a solver.Accoun
 }
 
 func (r *Registrar) txtRequest(ctx context.Context, api, path string, a solver.Account, value string) (int, error) {
-	body, _ := json.Marshal(map[string]string{"subdomain": a.SubDomain, "txt": value})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+path, strings.NewReader(string(body)))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-User", a.Username)
-	req.Header.Set("X-Api-Key", a.Password)
-	resp, err := r.client().Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	status, _, err := r.api().TXT(ctx, api, path, client.Account{Username: a.Username, Password: a.Password, Subdomain: a.SubDomain}, value)
+	return status, err
 }
 
 // propagation waits until every authoritative server of the account's zone

@@ -12,18 +12,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/acmehub/acmehub/hub/api/client"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -249,30 +248,17 @@ func (r *Registrar) register(ctx context.Context, cfg Config) (registerAnswer, [
 	return a, warnings, nil
 }
 
-func (r *Registrar) client() *http.Client {
+// api is the acme-dns client: HTTP's, when the Registrar has one.
+func (r *Registrar) api() *client.Client {
 	if r.HTTP != nil {
-		return r.HTTP
+		return &client.Client{HTTP: r.HTTP}
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return client.New()
 }
 
 func (r *Registrar) post(ctx context.Context, cfg Config, body map[string]any) (int, []byte, error) {
-	raw, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.API+"/register", bytes.NewReader(raw))
-	if err != nil {
-		return 0, nil, fmt.Errorf("API %q: %w", cfg.API, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if cfg.BasicAuthUser != "" {
-		req.SetBasicAuth(cfg.BasicAuthUser, cfg.BasicAuthPassword)
-	}
-	resp, err := r.client().Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("POST %s/register: %w", cfg.API, err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, answer, nil
+	status, answer, err := r.api().Register(ctx, cfg.API, body, cfg.BasicAuthUser, cfg.BasicAuthPassword)
+	return status, []byte(answer), err
 }
 
 // rows are the CNAMEs fqdns need.

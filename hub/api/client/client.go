@@ -1,0 +1,101 @@
+// Package client speaks acme-dns's HTTP API to an acmehub server or a plain
+// acme-dns: /register, /update, and acmehub's /present and /delete. The
+// account's credentials never follow a redirect to another host, nor from
+// https to http. The solver's remote backend, acmehub register and check,
+// and the hub's acme-dns provider use it.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Account is what authenticates a write to an account.
+type Account struct {
+	Username, Password, Subdomain string
+}
+
+// Client is an acme-dns API client.
+type Client struct {
+	HTTP *http.Client
+}
+
+// New returns a client with timeouts that honours the HTTP(S)_PROXY
+// environment and never takes credentials to another host.
+func New() *Client {
+	return &Client{HTTP: &http.Client{
+		Timeout:       15 * time.Second,
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		CheckRedirect: SameHostRedirect,
+	}}
+}
+
+// SameHostRedirect follows a redirect only to the same host, never from
+// https to http: Go would send the X-Api-User and X-Api-Key headers along.
+func SameHostRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 5:
+		return errors.New("stopped after 5 redirects")
+	case req.URL.Host != first.Host:
+		return fmt.Errorf("redirected to %s, another host: the account's credentials are not sent there", req.URL.Host)
+	case first.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("redirected from https to %s: the account's credentials are not sent in clear", req.URL)
+	}
+	return nil
+}
+
+// TXT sends an authenticated {"subdomain", "txt"} request to host+path
+// (/update, /present or /delete) and returns the status and the start of
+// the answer.
+func (c *Client) TXT(ctx context.Context, host, path string, a Account, value string) (int, string, error) {
+	body, _ := json.Marshal(struct {
+		Subdomain string `json:"subdomain"`
+		TXT       string `json:"txt"`
+	}{a.Subdomain, value})
+	return c.post(ctx, host, path, body, func(req *http.Request) {
+		req.Header.Set("X-Api-User", a.Username)
+		req.Header.Set("X-Api-Key", a.Password)
+	})
+}
+
+// Register posts body (allowfrom, txtlimit) to host's /register, with HTTP
+// basic auth when user is set, and returns the status and the answer.
+func (c *Client) Register(ctx context.Context, host string, body any, user, password string) (int, string, error) {
+	raw, _ := json.Marshal(body)
+	return c.post(ctx, host, "/register", raw, func(req *http.Request) {
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+	})
+}
+
+func (c *Client) post(ctx context.Context, host, path string, body []byte, auth func(*http.Request)) (int, string, error) {
+	url := strings.TrimSuffix(host, "/") + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", fmt.Errorf("acme-dns API %q: %w", host, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	auth(req)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("POST %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, strings.TrimSpace(string(answer)), nil
+}
+
+// NotFound reports whether status says the server lacks the endpoint, as a
+// plain acme-dns answers for acmehub's /present and /delete.
+func NotFound(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusMethodNotAllowed
+}
