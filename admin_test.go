@@ -117,3 +117,77 @@ keys_file = "hub.keys"
 		t.Errorf("audit of www.example.com, newest first: %q", results)
 	}
 }
+
+// TestAdminConfigsAndAuthorisations: configs test checks a DigitalOcean
+// token against its zone (the fake API, reached through HTTPS_PROXY), an
+// update without credentials keeps them, and acmeproxy authorisations are
+// created, listed and deleted.
+func TestAdminConfigsAndAuthorisations(t *testing.T) {
+	dir := t.TempDir()
+	do := testenv.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
+	env := do.ProxyEnv(t)
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, append([]string{"admin", "--keys-file", "hub.keys", "--db-connection", "hub.db"}, args...)...)
+		code := p.Wait(30 * time.Second)
+		return code, strings.TrimSpace(p.Output())
+	}
+	keygen := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen")
+	keygen.Wait(10 * time.Second)
+	os.WriteFile(filepath.Join(dir, "hub.keys"), []byte(keygen.Output()), 0o600)
+	os.WriteFile(filepath.Join(dir, "good.json"), []byte(`{"api_token": "dop_v1_good"}`), 0o600)
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"api_token": "dop_v1_revoked"}`), 0o600)
+
+	for _, args := range [][]string{
+		{"configs", "put", "--id", "do", "--provider", "digitalocean", "--zone", "example.com", "--rule", ".example.com", "--credentials-file", "good.json"},
+		{"configs", "put", "--id", "do-bad", "--provider", "digitalocean", "--zone", "example.com", "--rule", ".bad.example.com", "--credentials-file", "bad.json"},
+		{"configs", "test", "do"},
+		// An update without credentials keeps them.
+		{"configs", "put", "--id", "do", "--provider", "digitalocean", "--zone", "example.com", "--rule", ".example.com", "--rule", "example.com",
+			"--nameserver", "192.0.2.53:53"},
+		{"configs", "test", "do"},
+	} {
+		if code, out := run(args...); code != 0 {
+			t.Fatalf("admin %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	if code, out := run("configs", "test", "do-bad"); code != 1 || !strings.Contains(out, "401 Unauthorized: Unable to authenticate you") {
+		t.Errorf("configs test with a revoked token: exit %d\n%s", code, out)
+	}
+	_, out := run("configs", "list", "-o", "json")
+	var configs []struct {
+		ID, Propagation string
+		Rules           []string
+		Credentials     []byte
+	}
+	if err := json.Unmarshal([]byte(out), &configs); err != nil || len(configs) != 2 || len(configs[0].Rules) != 2 ||
+		configs[0].Propagation != `{"nameservers":["192.0.2.53:53"]}` || configs[0].Credentials != nil {
+		t.Errorf("configs list: %v\n%s", err, out)
+	}
+
+	code, out := run("authorisations", "create", "www.example.com", "-o", "json")
+	var a struct {
+		Authorisation, Secret string
+	}
+	if err := json.Unmarshal([]byte(out), &a); code != 0 || err != nil || a.Authorisation != "www.example.com" || len(a.Secret) != 32 {
+		t.Fatalf("authorisations create: exit %d %v\n%s", code, err, out)
+	}
+	if code, out := run("authorisations", "create", "www.example.com"); code != 1 || !strings.Contains(out, "has an authorisation already") {
+		t.Errorf("a second authorisation: exit %d\n%s", code, out)
+	}
+	if _, out := run("authorisations", "list"); !strings.Contains(out, "www.example.com") || !strings.Contains(out, "cli:") || strings.Contains(out, a.Secret) {
+		t.Errorf("authorisations list:\n%s", out)
+	}
+	if code, out := run("authorisations", "delete", "www.example.com"); code != 0 {
+		t.Fatalf("authorisations delete: exit %d\n%s", code, out)
+	}
+	if _, out := run("authorisations", "list", "-o", "json"); out != "null" {
+		t.Errorf("authorisations after delete: %s", out)
+	}
+	_, out = run("audit", "-o", "json")
+	for _, want := range []string{"test config do", "create authorisation www.example.com", "delete authorisation www.example.com"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the audit log lacks %q", want)
+		}
+	}
+}

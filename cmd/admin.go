@@ -44,7 +44,7 @@ A running server applies config changes within 5 seconds; token changes at once.
 	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
 	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
 	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
-	cmd.AddCommand(newAdminKeygen(), newAdminPrincipals(&f), newAdminTokens(&f), newAdminConfigs(&f), newAdminAudit(&f), newAdminRecords(&f))
+	cmd.AddCommand(newAdminKeygen(), newAdminPrincipals(&f), newAdminTokens(&f), newAdminConfigs(&f), newAdminAuthorisations(&f), newAdminAudit(&f), newAdminRecords(&f))
 	return cmd
 }
 
@@ -81,9 +81,10 @@ func actor() managed.Caller {
 	return managed.Caller{Principal: "cli:" + name}
 }
 
-// run opens the service, calls fn and closes it.
-func (f *adminFlags) run(fn func(ctx context.Context, svc *managed.Service, out io.Writer) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
+// run opens the service, calls fn with the command's argument (if it
+// takes one) and closes the service.
+func (f *adminFlags) run(fn func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
 		if f.output != "table" && f.output != "json" {
 			return fmt.Errorf("--output %q: must be table or json", f.output)
 		}
@@ -92,7 +93,11 @@ func (f *adminFlags) run(fn func(ctx context.Context, svc *managed.Service, out 
 			return err
 		}
 		defer closeSvc()
-		return fn(cmd.Context(), svc, cmd.OutOrStdout())
+		arg := ""
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		return fn(cmd.Context(), svc, cmd.OutOrStdout(), arg)
 	}
 }
 
@@ -143,7 +148,7 @@ func newAdminPrincipals(f *adminFlags) *cobra.Command {
 		Use:   "create",
 		Short: "Add a principal and print its ID",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			created, err := svc.CreatePrincipal(ctx, actor(), p)
 			if err != nil {
 				return err
@@ -160,7 +165,7 @@ func newAdminPrincipals(f *adminFlags) *cobra.Command {
 		Use:   "list",
 		Short: "List principals and their roles",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			ps, err := svc.Principals(ctx)
 			if err != nil {
 				return err
@@ -177,11 +182,9 @@ func newAdminPrincipals(f *adminFlags) *cobra.Command {
 		Use:   "roles PRINCIPAL",
 		Short: "Replace a principal's roles",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
-				return svc.SetRoles(ctx, actor(), args[0], roles)
-			})(cmd, args)
-		},
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			return svc.SetRoles(ctx, actor(), arg, roles)
+		}),
 	}
 	setRoles.Flags().StringSliceVar(&roles, "role", nil, "role (repeat; none removes every role)")
 	cmd.AddCommand(create, list, setRoles)
@@ -202,7 +205,7 @@ func newAdminTokens(f *adminFlags) *cobra.Command {
 		Use:   "create",
 		Short: "Create a token for a principal and print its client ID and secret",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			t, err := svc.CreateToken(ctx, actor(), o)
 			if err != nil {
 				return err
@@ -220,7 +223,7 @@ func newAdminTokens(f *adminFlags) *cobra.Command {
 		Use:   "list",
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			ts, err := svc.Tokens(ctx, principal)
 			if err != nil {
 				return err
@@ -246,25 +249,21 @@ func newAdminTokens(f *adminFlags) *cobra.Command {
 		Use:   "revoke CLIENT_ID",
 		Short: "Revoke a token at once",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
-				return svc.RevokeToken(ctx, actor(), args[0])
-			})(cmd, args)
-		},
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			return svc.RevokeToken(ctx, actor(), arg)
+		}),
 	}
 	rotate := &cobra.Command{
 		Use:   "rotate CLIENT_ID",
 		Short: "Give a token a new secret; the old one stops working at once",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
-				t, err := svc.RotateToken(ctx, actor(), args[0])
-				if err != nil {
-					return err
-				}
-				return printSecret(out, t)
-			})(cmd, args)
-		},
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			t, err := svc.RotateToken(ctx, actor(), arg)
+			if err != nil {
+				return err
+			}
+			return printSecret(out, t)
+		}),
 	}
 	cmd.AddCommand(create, list, revoke, rotate)
 	return cmd
@@ -273,14 +272,15 @@ func newAdminTokens(f *adminFlags) *cobra.Command {
 func newAdminConfigs(f *adminFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "configs", Short: "Managed challenge configs: provider, zone, Domain Match Rules"}
 	var (
-		in        managed.ConfigInput
-		credsFile string
+		in          managed.ConfigInput
+		credsFile   string
+		nameservers []string
 	)
 	put := &cobra.Command{
 		Use:   "put",
 		Short: "Create or replace a config (its credentials are sealed before they are stored)",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			if credsFile != "" {
 				data, err := os.ReadFile(credsFile)
 				if err != nil {
@@ -288,6 +288,7 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 				}
 				in.Credentials = data
 			}
+			in.Propagation = managed.PropagationSettings{Nameservers: nameservers}.String()
 			c, err := svc.PutConfig(ctx, actor(), in)
 			if err != nil {
 				return err
@@ -304,12 +305,15 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 	pf.StringSliceVar(&in.Rules, "rule", nil, "Domain Match Rule: example.com, *.example.com, .example.com, !name (repeat)")
 	pf.IntVar(&in.TTL, "ttl", 60, "TTL of the records, seconds")
 	pf.BoolVar(&in.AllowCNAME, "allow-cname", false, "accept the target of _acme-challenge.<name>'s CNAME as the record")
-	pf.StringVar(&credsFile, "credentials-file", "", "the provider's credentials, JSON (e.g. {\"api_token\": \"…\"})")
+	pf.StringVar(&credsFile, "credentials-file", "", "the provider's credentials, JSON: digitalocean {\"api_token\"}, "+
+		"acme-dns an account {\"server_url\", \"username\", \"password\", \"fulldomain\", \"subdomain\"}")
+	pf.StringSliceVar(&nameservers, "nameserver", nil, "host:port of a name server that must serve a value before it counts as presented "+
+		"(repeat; default: the zone's NS records)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List configs (never their credentials)",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			cs := svc.Configs()
 			var rows [][]string
 			for i, c := range cs {
@@ -323,13 +327,72 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 		Use:   "delete ID",
 		Short: "Delete a config",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
-				return svc.DeleteConfig(ctx, actor(), args[0])
-			})(cmd, args)
-		},
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			return svc.DeleteConfig(ctx, actor(), arg)
+		}),
 	}
-	cmd.AddCommand(put, list, del)
+	test := &cobra.Command{
+		Use:   "test ID",
+		Short: "Check a config's provider credentials against its zone",
+		Args:  cobra.ExactArgs(1),
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			if err := svc.TestConfig(ctx, actor(), arg); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "config %s: the provider accepts its credentials\n", arg)
+			return nil
+		}),
+	}
+	cmd.AddCommand(put, list, del, test)
+	return cmd
+}
+
+func newAdminAuthorisations(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "authorisations", Short: "acmeproxy authorisations: a name and a secret that may answer for it"}
+	var suffix bool
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Authorise a name and print its secret (shown this once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			who := actor()
+			a, err := svc.CreateAuthorisation(ctx, who, arg, suffix, who.Principal)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.print(out, map[string]any{"authorisation": a.Name, "secret": a.Secret, "suffix_match": a.SuffixMatch}, "", nil)
+			}
+			fmt.Fprintf(out, "Authorisation: %s (suffix match %v)\nSecret:        %s\n(the secret is shown this once)\n", a.Name, a.SuffixMatch, a.Secret)
+			return nil
+		}),
+	}
+	create.Flags().BoolVar(&suffix, "suffix-match", false, "the names below NAME too")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List authorisations",
+		Args:  cobra.NoArgs,
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
+			as, err := svc.Authorisations(ctx)
+			if err != nil {
+				return err
+			}
+			var rows [][]string
+			for _, a := range as {
+				rows = append(rows, []string{a.Name, fmt.Sprint(a.SuffixMatch), a.CreatedBy, when(a.Created), a.ClientID})
+			}
+			return f.print(out, as, "NAME\tSUFFIX MATCH\tCREATED BY\tCREATED AT\tCLIENT ID", rows)
+		}),
+	}
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an authorisation; its secret stops working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+			return svc.DeleteAuthorisation(ctx, actor(), arg)
+		}),
+	}
+	cmd.AddCommand(create, list, del)
 	return cmd
 }
 
@@ -342,7 +405,7 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 		Use:   "audit",
 		Short: "List the audit log, newest first",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			var err error
 			if q.Since, err = parseWhen(since); err != nil {
 				return fmt.Errorf("--since: %w", err)
@@ -387,7 +450,7 @@ func newAdminRecords(f *adminFlags) *cobra.Command {
 		Use:   "records",
 		Short: "List the records the hub created and has not removed",
 		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer) error {
+		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
 			recs, err := svc.Records(ctx)
 			if err != nil {
 				return err

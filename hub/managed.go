@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/api/acmeproxy"
 	"github.com/acmehub/acmehub/hub/api/certify"
 	"github.com/acmehub/acmehub/hub/api/door"
 	"github.com/acmehub/acmehub/hub/api/httpreq"
@@ -126,12 +127,27 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	if err != nil {
 		return nil, fmt.Errorf("[hub] trusted_proxies: %w", err)
 	}
+	createSecret := ""
+	if m.AcmeproxyCreateSecretFile != "" {
+		data, err := os.ReadFile(m.AcmeproxyCreateSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file: %w", err)
+		}
+		if createSecret = strings.TrimSpace(string(data)); len(createSecret) < 16 {
+			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file %s: the secret must have 16 characters or more", m.AcmeproxyCreateSecretFile)
+		}
+	} else if m.AcmeproxyOpenCreation {
+		log.Warn("anyone who reaches the hub may create acmeproxy authorisations (for names a config matches and nobody holds): "+
+			"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", m.Listen)
+	}
 	limits := door.NewLimits(m.RequestsPerMinute)
 	h := &managedHub{svc: svc}
-	h.certify = certify.New(svc, certify.Options{TrustedProxies: trusted, Limits: limits, Timeout: m.RequestTimeout})
+	h.certify = certify.New(svc, certify.Options{TrustedProxies: trusted, Limits: limits, Timeout: m.RequestTimeout, Log: log})
 	mux := http.NewServeMux()
 	mux.Handle(certify.Base+"/", h.certify)
-	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(svc, httpreq.Options{Prefix: m.HTTPReqPrefix, TrustedProxies: trusted, Limits: limits}))
+	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(svc, httpreq.Options{Prefix: m.HTTPReqPrefix, TrustedProxies: trusted, Limits: limits, Log: log}))
+	mux.Handle(strings.TrimSuffix(m.AcmeproxyPrefix, "/")+"/", acmeproxy.New(svc, acmeproxy.Options{Prefix: m.AcmeproxyPrefix, TrustedProxies: trusted,
+		Limits: limits, Log: log, CreateSecret: createSecret, OpenCreation: m.AcmeproxyOpenCreation}))
 	h.srv = newHTTPServer(mux)
 	h.srv.WriteTimeout = m.RequestTimeout + 30*time.Second // request answers once the value is served
 	if h.ln, err = net.Listen("tcp", m.Listen); err != nil {

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -331,5 +334,122 @@ func TestConcurrentClientsAtOneName(t *testing.T) {
 	records, _ := srv.Managed().Records(context.Background())
 	if len(records) != n { // each odd client presented twice
 		t.Errorf("%d records remembered, want %d", len(records), n)
+	}
+}
+
+// TestAcmeproxy speaks acmeproxy's form API, as its dehydrated and certbot
+// hooks do, and reads the result from the hub's DNS.
+func TestAcmeproxy(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "create.secret")
+	os.WriteFile(secretFile, []byte("the-create-secret-0123456789\n"), 0o600)
+	srv, _ := startManaged(t, func(c *config.Config) { c.Managed.AcmeproxyCreateSecretFile = secretFile })
+	call := func(path string, form url.Values) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/"+path), form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s: not JSON: %v", path, err)
+		}
+		return resp.StatusCode, body
+	}
+	result := func(body map[string]any) map[string]any { r, _ := body["result"].(map[string]any); return r }
+
+	if status, body := call("create_authorisation", url.Values{"name": {"www.example.com"}, "secret": {"wrong"}}); status != 401 || body["result"] != false {
+		t.Errorf("create with a wrong secret: %d %v", status, body)
+	}
+	status, body := call("create_authorisation", url.Values{"name": {"www.example.com"}, "secret": {"the-create-secret-0123456789"}})
+	secret, _ := result(body)["secret"].(string)
+	if status != 200 || len(secret) != 32 || result(body)["authorisation"] != "www.example.com" || result(body)["suffix_match"] != false {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	if status, body := call("create_authorisation", url.Values{"name": {"WWW.example.com."}, "secret": {"the-create-secret-0123456789"}}); status != 403 ||
+		!strings.Contains(fmt.Sprint(body["error"]), "www.example.com has an authorisation already") {
+		t.Errorf("a second create of the name: %d %v", status, body)
+	}
+	if status, body := call("create_authorisation", url.Values{"name": {"example.net"}, "secret": {"the-create-secret-0123456789"}}); status != 403 ||
+		!strings.Contains(fmt.Sprint(body["error"]), "no managed challenge config matches example.net") {
+		t.Errorf("create for a name of no config: %d %v", status, body)
+	}
+
+	publish := url.Values{"name": {"www.example.com"}, "response": {digest}, "secret": {secret}}
+	if status, body := call("publish_response", publish); status != 200 || result(body)["published"] != true {
+		t.Fatalf("publish: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after publish: %q", got)
+	}
+	records, _ := srv.Managed().Records(context.Background())
+	if len(records) != 1 || records[0].Expires.Sub(records[0].Created) != 5*time.Minute {
+		t.Errorf("the response does not expire five minutes after publication: %+v", records)
+	}
+	// The secret answers for its name only.
+	for _, name := range []string{"x.www.example.com", "api.example.com"} {
+		if status, body := call("publish_response", url.Values{"name": {name}, "response": {digest}, "secret": {secret}}); status != 401 {
+			t.Errorf("publish for %s with the secret of www.example.com: %d %v", name, status, body)
+		}
+	}
+	if status, body := call("expire_response", url.Values{"name": {"www.example.com"}, "secret": {secret}}); status != 200 || result(body)["expired"] != true {
+		t.Fatalf("expire_response: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); len(got) != 0 {
+		t.Errorf("DNS after expire_response: %q", got)
+	}
+
+	// Suffix match: the names below too.
+	status, body = call("create_authorisation", url.Values{"name": {"team.example.com"}, "suffix_match": {"true"}, "secret": {"the-create-secret-0123456789"}})
+	team, _ := result(body)["secret"].(string)
+	if status != 200 || result(body)["suffix_match"] != true {
+		t.Fatalf("create with suffix match: %d %v", status, body)
+	}
+	if status, body := call("publish_response", url.Values{"name": {"a.b.team.example.com"}, "response": {digest}, "secret": {team}}); status != 200 ||
+		result(body)["authorisation"] != "team.example.com" {
+		t.Errorf("publish below a suffix-match authorisation: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.a.b.team.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after publish below team.example.com: %q", got)
+	}
+
+	// expire_authorisation rotates the secret: the old one stops at once.
+	status, body = call("expire_authorisation", url.Values{"name": {"www.example.com"}, "secret": {secret}})
+	rotated, _ := result(body)["secret"].(string)
+	if status != 200 || len(rotated) != 32 || rotated == secret {
+		t.Fatalf("expire_authorisation: %d %v", status, body)
+	}
+	if status, _ := call("publish_response", publish); status != 401 {
+		t.Errorf("publish with the old secret: %d", status)
+	}
+	publish.Set("secret", rotated)
+	if status, body := call("publish_response", publish); status != 200 {
+		t.Errorf("publish with the new secret: %d %v", status, body)
+	}
+	if err := srv.Managed().DeleteAuthorisation(context.Background(), hubtest.Admin, "www.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := call("publish_response", publish); status != 401 {
+		t.Errorf("publish after the authorisation was deleted: %d", status)
+	}
+	if status, body := call("publish_response", url.Values{"response": {digest}}); status != 400 || !strings.Contains(fmt.Sprint(body["error"]), "name is required") {
+		t.Errorf("a form without a name: %d %v", status, body)
+	}
+}
+
+// TestAcmeproxyCreationOff: without a create secret, authorisations are
+// made with acmehub admin only, unless creation is open.
+func TestAcmeproxyCreationOff(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		srv, _ := startManaged(t, func(c *config.Config) { c.Managed.AcmeproxyOpenCreation = open })
+		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/create_authorisation"), url.Values{"name": {"www.example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := map[bool]int{false: 403, true: 200}[open]; resp.StatusCode != want || !open && !bytes.Contains(body, []byte("acmehub admin authorisations create")) {
+			t.Errorf("open creation %v: %d %s", open, resp.StatusCode, body)
+		}
 	}
 }

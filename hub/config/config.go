@@ -53,6 +53,16 @@ type Managed struct {
 	RequestTimeout time.Duration `toml:"request_timeout"`
 	// HTTPReqPrefix is the path the httpreq protocol is served under.
 	HTTPReqPrefix string `toml:"httpreq_prefix"`
+	// AcmeproxyPrefix is the path acmeproxy's form API is served under.
+	AcmeproxyPrefix string `toml:"acmeproxy_prefix"`
+	// AcmeproxyCreateSecretFile holds the secret that creating an
+	// authorisation over acmeproxy's API needs; without it (and without
+	// AcmeproxyOpenCreation) they are created with acmehub admin only.
+	AcmeproxyCreateSecretFile string `toml:"acmeproxy_create_secret_file"`
+	// AcmeproxyOpenCreation lets anyone who reaches the hub create
+	// authorisations, for names a config matches and nobody holds, as
+	// acmeproxy does.
+	AcmeproxyOpenCreation bool `toml:"acmeproxy_open_creation"`
 	// Resolvers (host:port) follow CNAMEs and find zones' name servers;
 	// empty: those of /etc/resolv.conf.
 	Resolvers []string `toml:"resolvers"`
@@ -233,7 +243,7 @@ func baseline() Config {
 		},
 		Managed: Managed{
 			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,
-			CleanupAfter: 30 * time.Minute, RequestTimeout: 5 * time.Minute, HTTPReqPrefix: "/httpreq",
+			CleanupAfter: 30 * time.Minute, RequestTimeout: 5 * time.Minute, HTTPReqPrefix: "/httpreq", AcmeproxyPrefix: "/acmeproxy",
 		},
 	}
 }
@@ -450,8 +460,13 @@ func (c *Config) Validate() error {
 		if m.RequestTimeout < time.Second {
 			bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout)
 		}
-		if !strings.HasPrefix(m.HTTPReqPrefix, "/") {
-			bad("[hub] httpreq_prefix %q: must start with /", m.HTTPReqPrefix)
+		for key, prefix := range map[string]string{"httpreq_prefix": m.HTTPReqPrefix, "acmeproxy_prefix": m.AcmeproxyPrefix} {
+			if !strings.HasPrefix(prefix, "/") || strings.HasPrefix(prefix, "/api/") || prefix == "/api" {
+				bad("[hub] %s %q: must start with / and not be under /api (Certify's)", key, prefix)
+			}
+		}
+		if m.HTTPReqPrefix == m.AcmeproxyPrefix {
+			bad("[hub] httpreq_prefix and acmeproxy_prefix are both %q", m.HTTPReqPrefix)
 		}
 	}
 	return errors.Join(errs...)

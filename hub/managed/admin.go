@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -92,26 +91,52 @@ func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (
 		return c, invalid(err)
 	}
 	c.Propagation = propagation.String()
+	c.Credentials, c.KeyID = nil, ""
 	if len(in.Credentials) > 0 {
 		c.Credentials, c.KeyID = s.keys.Seal(in.Credentials, c.ID)
-	} else {
-		c.Credentials, c.KeyID = nil, ""
+	} else if old := s.loaded(c.ID); old != nil && old.Provider == c.Provider {
+		// An update without credentials keeps the stored ones.
+		c.Credentials, c.KeyID = old.Credentials, old.KeyID
 	}
 	if _, err := s.load(c); err != nil {
 		return c, invalid(err)
 	}
 	now := s.now()
 	c.Created, c.Updated = now, now
-	for _, old := range s.snapshot() {
-		if old.ID == c.ID {
-			c.Created = old.Created
-		}
+	if old := s.loaded(c.ID); old != nil {
+		c.Created = old.Created
 	}
 	if err = s.store.PutConfig(ctx, c); err == nil {
 		err = s.Reload(ctx)
 	}
 	s.auditAdmin(ctx, actor, fmt.Sprintf("put config %s (%s, zone %s, rules %s)", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " ")), err)
 	return c, err
+}
+
+// Tester is a provider that can check its credentials against a zone.
+type Tester interface {
+	Test(ctx context.Context, zone string) error
+}
+
+// TestConfig checks the credentials of config id against its zone; a
+// provider that needs none (self) passes.
+func (s *Service) TestConfig(ctx context.Context, actor Caller, id string) error {
+	err := s.testConfig(ctx, id)
+	s.auditAdmin(ctx, actor, "test config "+id, err)
+	return err
+}
+
+func (s *Service) testConfig(ctx context.Context, id string) error {
+	c := s.loaded(id)
+	if c == nil {
+		return invalid(fmt.Errorf("config %s: %w", id, store.ErrNoRow))
+	}
+	if t, ok := c.provider.(Tester); ok {
+		if err := t.Test(ctx, c.Zone+"."); err != nil {
+			return &Error{Code: CodeProvider, Err: fmt.Errorf("config %s: provider %s: %w", c.ID, c.Provider, err)}
+		}
+	}
+	return nil
 }
 
 // DeleteConfig removes a config; records it created stay until swept.
@@ -131,6 +156,16 @@ func (s *Service) Configs() []store.ChallengeConfig {
 		out = append(out, c.ChallengeConfig)
 	}
 	return out
+}
+
+// loaded is the loaded config id, or nil.
+func (s *Service) loaded(id string) *config {
+	for _, c := range s.snapshot() {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
 }
 
 func (s *Service) snapshot() []*config {
@@ -157,7 +192,7 @@ func (s *Service) AuditLog(ctx context.Context, q store.AuditQuery) ([]store.Aud
 
 // Records lists the records the hub created and has not removed.
 func (s *Service) Records(ctx context.Context) ([]store.HubRecord, error) {
-	return s.store.Records(ctx, time.Time{})
+	return s.store.Records(ctx)
 }
 
 // Principals lists the principals with their roles.

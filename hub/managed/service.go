@@ -269,6 +269,10 @@ type Request struct {
 	Address string
 	// Via names the front door, for the audit log.
 	Via string
+	// Expires, when not 0, has the sweep remove a presented value this long
+	// after it was presented (acmeproxy's responses last five minutes),
+	// rather than after the hub's cleanup_after.
+	Expires time.Duration
 }
 
 // Placed says where a value was written.
@@ -283,7 +287,7 @@ type Placed struct {
 // anything; a refusal is audited.
 func (s *Service) Check(ctx context.Context, caller Caller, req Request) error {
 	start := s.now()
-	c, _, err := s.authorize(ctx, caller, &req)
+	c, _, err := s.authorize(ctx, caller, &req, false)
 	if err != nil {
 		s.audit(ctx, "present", caller, req, configID(c), start, err)
 	}
@@ -330,15 +334,18 @@ func (s *Service) Present(ctx context.Context, caller Caller, req Request) (Plac
 }
 
 func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Placed, error) {
-	c, record, err := s.authorize(ctx, caller, req)
+	c, record, err := s.authorize(ctx, caller, req, false)
 	if err != nil {
 		return Placed{Config: configID(c)}, err
 	}
 	p := Placed{Config: c.ID, Zone: c.Zone, Record: record, RecordID: randomID()}
 	// Remembered before the provider writes, so that a crash between the two
 	// leaves nothing the sweep cannot find.
-	if err := s.store.AddRecord(ctx, store.HubRecord{ID: p.RecordID, Config: c.ID, Zone: c.Zone, Name: record, Value: req.Value,
-		ClientID: caller.ClientID, Created: s.now()}); err != nil {
+	r := store.HubRecord{ID: p.RecordID, Config: c.ID, Zone: c.Zone, Name: record, Value: req.Value, ClientID: caller.ClientID, Created: s.now()}
+	if req.Expires > 0 {
+		r.Expires = r.Created.Add(req.Expires)
+	}
+	if err := s.store.AddRecord(ctx, r); err != nil {
 		return p, err
 	}
 	_, err = c.provider.AppendRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)})
@@ -351,12 +358,7 @@ func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Pla
 // WaitServed returns once every authoritative server of the zone serves
 // the value placed, or the last reason it is not when ctx ends.
 func (s *Service) WaitServed(ctx context.Context, p Placed, value string) error {
-	var c *config
-	for _, lc := range s.snapshot() {
-		if lc.ID == p.Config {
-			c = lc
-		}
-	}
+	c := s.loaded(p.Config)
 	if c == nil {
 		return &Error{Code: CodeNoConfig, Err: fmt.Errorf("config %s is gone", p.Config)}
 	}
@@ -382,8 +384,9 @@ func (s *Service) WaitServed(ctx context.Context, p Placed, value string) error 
 	}
 }
 
-// CleanUp removes the values this token presented at the record; values
-// others presented there stay.
+// CleanUp removes the value this token presented at the record (every
+// value it presented there, when req.Value is empty); values others
+// presented there stay.
 func (s *Service) CleanUp(ctx context.Context, caller Caller, req Request) error {
 	start := s.now()
 	c, err := s.cleanUp(ctx, caller, &req)
@@ -392,49 +395,50 @@ func (s *Service) CleanUp(ctx context.Context, caller Caller, req Request) error
 }
 
 func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*config, error) {
-	c, record, err := s.authorize(ctx, caller, req)
+	c, record, err := s.authorize(ctx, caller, req, true)
 	if err != nil {
 		return c, err
 	}
-	records, err := s.store.Records(ctx, time.Time{})
+	records, err := s.store.RecordsAt(ctx, c.ID, record)
 	if err != nil {
 		return c, err
 	}
-	var mine []store.HubRecord
-	others := false
+	mine := map[string][]store.HubRecord{} // by value
+	others := map[string]bool{}
 	for _, r := range records {
-		if r.Config != c.ID || r.Name != record || r.Value != req.Value {
+		if req.Value != "" && r.Value != req.Value {
 			continue
 		}
 		if r.ClientID == caller.ClientID {
-			mine = append(mine, r)
+			mine[r.Value] = append(mine[r.Value], r)
 		} else {
-			others = true
+			others[r.Value] = true
 		}
 	}
-	if len(mine) == 0 {
-		return c, nil // cleaned up already: cert-manager cleans up twice
-	}
-	if !others {
-		if _, err := c.provider.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)}); err != nil {
-			return c, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
+	// cert-manager cleans up twice: a value gone already is no error.
+	for value, recs := range mine {
+		if !others[value] {
+			if _, err := c.provider.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, value)}); err != nil {
+				return c, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
+			}
 		}
-	}
-	for _, r := range mine {
-		if err := s.store.RemoveRecord(ctx, r.ID); err != nil {
-			return c, err
+		for _, r := range recs {
+			if err := s.store.RemoveRecord(ctx, r.ID); err != nil {
+				return c, err
+			}
 		}
 	}
 	return c, nil
 }
 
 // authorize checks that the caller may answer for the request's identifier
-// at its record, and returns the config and the record's name.
-func (s *Service) authorize(ctx context.Context, caller Caller, req *Request) (*config, string, error) {
+// at its record, and returns the config and the record's name. A cleanup
+// may leave the value out.
+func (s *Service) authorize(ctx context.Context, caller Caller, req *Request, cleanup bool) (*config, string, error) {
 	if !caller.Can(RoleConsumer) {
 		return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role", caller.ClientID, RoleConsumer)}
 	}
-	if err := checkValue(req.Value); err != nil {
+	if err := checkValue(req.Value); err != nil && (req.Value != "" || !cleanup) {
 		return nil, "", invalid(err)
 	}
 	record := ""

@@ -312,7 +312,7 @@ func TestCleanUpRemovesOnlyItsOwnValue(t *testing.T) {
 	if got := at(); len(got) != 0 {
 		t.Errorf("after every cleanup: %q", got)
 	}
-	if recs, _ := f.store.Managed().Records(ctx, time.Time{}); len(recs) != 0 {
+	if recs, _ := f.store.Managed().Records(ctx); len(recs) != 0 {
 		t.Errorf("%d records remembered after every cleanup", len(recs))
 	}
 }
@@ -347,7 +347,7 @@ func TestProviderErrorsNamed(t *testing.T) {
 		t.Errorf("Present = %v", err)
 	}
 	// Remembered anyway: the sweep removes whatever the provider may have written.
-	if recs, _ := f.store.Managed().Records(ctx, time.Time{}); len(recs) != 1 {
+	if recs, _ := f.store.Managed().Records(ctx); len(recs) != 1 {
 		t.Errorf("%d records remembered", len(recs))
 	}
 }
@@ -432,5 +432,44 @@ func TestSweep(t *testing.T) {
 	}
 	if len(sweeps) != 4 || sweeps[0] != "ok" || !strings.HasPrefix(sweeps[1], "failed: ") {
 		t.Errorf("sweeps audited, newest first: %q", sweeps)
+	}
+}
+
+// TestExpiringValues: a value presented with a lifetime (acmeproxy's) is
+// swept once it ends, long before cleanup_after; a cleanup without a value
+// removes every value the caller presented at the name, and no other's.
+func TestExpiringValues(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "z", "example.com", false, ".example.com")
+	_, alice := f.token(t, consumer, consumer)
+	_, bob := f.token(t, consumer, consumer)
+	at := func() []string { v := f.zones["z"].txt("_acme-challenge.www.example.com"); slices.Sort(v); return v }
+	for _, p := range []struct {
+		c       managed.Caller
+		v       string
+		expires time.Duration
+	}{{alice, "short", 5 * time.Minute}, {alice, "long", 0}, {bob, "bobs", 0}} {
+		if _, err := f.svc.Present(ctx, p.c, managed.Request{Identifier: "www.example.com", Value: p.v, Expires: p.expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.now = f.now.Add(6 * time.Minute)
+	if _, n, err := f.svc.Sweep(ctx, 30*time.Minute); n != 1 || err != nil {
+		t.Fatalf("sweep after 6 minutes: removed %d, %v; want the expired value", n, err)
+	}
+	if got := at(); !slices.Equal(got, []string{"bobs", "long"}) {
+		t.Errorf("values after the sweep: %q", got)
+	}
+	if _, err := f.svc.Present(ctx, alice, managed.Request{Identifier: "www.example.com", Value: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CleanUp(ctx, alice, managed.Request{Identifier: "www.example.com"}); err != nil {
+		t.Fatalf("cleanup of every value: %v", err)
+	}
+	if got := at(); !slices.Equal(got, []string{"bobs"}) {
+		t.Errorf("values after alice's cleanup of all hers: %q", got)
+	}
+	if err := f.svc.CleanUp(ctx, alice, managed.Request{Identifier: "www.example.com", Value: strings.Repeat("x", 300)}); code(err) != managed.CodeInvalid {
+		t.Errorf("a cleanup with a value no TXT can hold: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -19,20 +20,16 @@ import (
 func (s *Service) Sweep(ctx context.Context, olderThan time.Duration) (ran bool, removed int, err error) {
 	ran, err = s.store.Exclusively(ctx, "acmehub-sweep", func(ctx context.Context) error {
 		now := s.now()
-		records, err := s.store.Records(ctx, now.Add(-olderThan))
-		if err != nil {
-			return err
-		}
-		all, err := s.store.Records(ctx, time.Time{})
+		due, err := s.store.DueRecords(ctx, now, now.Add(-olderThan))
 		if err != nil {
 			return err
 		}
 		var errs []error
-		for _, r := range records {
+		for _, r := range due {
 			if r.NextAttempt.After(now) {
 				continue
 			}
-			ok, err := s.sweepOne(ctx, r, all, now.Add(-olderThan))
+			ok, err := s.sweepOne(ctx, r, due)
 			if ok {
 				removed++
 			}
@@ -43,23 +40,25 @@ func (s *Service) Sweep(ctx context.Context, olderThan time.Duration) (ran bool,
 	return ran, removed, err
 }
 
-// sweepOne removes one stale record. The provider removes the value unless
-// a younger record of the same value at the same name still needs it.
-func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, all []store.HubRecord, staleBefore time.Time) (bool, error) {
+// sweepOne removes one record that is due. The provider removes the value
+// unless a record of the same value at the same name that is not due still
+// needs it.
+func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.HubRecord) (bool, error) {
 	start := s.now()
 	req := Request{Record: r.Name, Value: r.Value, Via: "sweep"}
 	caller := Caller{ClientID: r.ClientID}
-	var c *config
-	for _, lc := range s.snapshot() {
-		if lc.ID == r.Config {
-			c = lc
+	c := s.loaded(r.Config)
+	var err error
+	needed := false
+	if c != nil {
+		var same []store.HubRecord
+		if same, err = s.store.RecordsAt(ctx, r.Config, r.Name); err != nil {
+			return false, err
+		}
+		for _, o := range same {
+			needed = needed || o.Value == r.Value && !slices.ContainsFunc(due, func(d store.HubRecord) bool { return d.ID == o.ID })
 		}
 	}
-	needed := false
-	for _, o := range all {
-		needed = needed || o.ID != r.ID && o.Config == r.Config && o.Name == r.Name && o.Value == r.Value && !o.Created.Before(staleBefore)
-	}
-	var err error
 	switch {
 	case c == nil:
 		err = fmt.Errorf("config %s is gone: the value at %s cannot be removed through it; remove it by hand", r.Config, r.Name)

@@ -76,12 +76,12 @@ func randomSecret() string {
 // CreateToken creates a token for a principal; its scopes must be roles the
 // principal holds.
 func (s *Service) CreateToken(ctx context.Context, actor Caller, o TokenOptions) (NewToken, error) {
-	t, err := s.createToken(ctx, o)
+	t, err := s.createToken(ctx, o, randomSecret())
 	s.auditAdmin(ctx, actor, fmt.Sprintf("create token %s for principal %s, scopes %v", t.ClientID, o.Principal, o.Scopes), err)
 	return t, err
 }
 
-func (s *Service) createToken(ctx context.Context, o TokenOptions) (NewToken, error) {
+func (s *Service) createToken(ctx context.Context, o TokenOptions, secret string) (NewToken, error) {
 	p, err := s.store.Principal(ctx, o.Principal)
 	if err != nil {
 		return NewToken{}, invalid(err)
@@ -99,7 +99,7 @@ func (s *Service) createToken(ctx context.Context, o TokenOptions) (NewToken, er
 		return NewToken{}, invalid(err)
 	}
 	now := s.now()
-	t := NewToken{Secret: randomSecret()}
+	t := NewToken{Secret: secret}
 	t.Token = store.Token{ClientID: randomClientID(), Principal: p.ID, Title: o.Title, Scopes: o.Scopes,
 		Domains: domains.Strings(), Created: now}
 	t.SecretHash = s.keys.hashSecret(t.Secret)
@@ -115,12 +115,12 @@ func (s *Service) createToken(ctx context.Context, o TokenOptions) (NewToken, er
 // RotateToken gives the token a new secret; the old one stops working at
 // once, on every process sharing the database.
 func (s *Service) RotateToken(ctx context.Context, actor Caller, clientID string) (NewToken, error) {
-	t, err := s.rotateToken(ctx, clientID)
+	t, err := s.rotateToken(ctx, clientID, randomSecret())
 	s.auditAdmin(ctx, actor, "rotate token "+clientID, err)
 	return t, err
 }
 
-func (s *Service) rotateToken(ctx context.Context, clientID string) (NewToken, error) {
+func (s *Service) rotateToken(ctx context.Context, clientID, secret string) (NewToken, error) {
 	t, err := s.store.Token(ctx, clientID)
 	if err != nil {
 		return NewToken{}, invalid(err)
@@ -128,7 +128,6 @@ func (s *Service) rotateToken(ctx context.Context, clientID string) (NewToken, e
 	if !t.Revoked.IsZero() {
 		return NewToken{}, invalid(fmt.Errorf("token %s is revoked", clientID))
 	}
-	secret := randomSecret()
 	t.SecretHash = s.keys.hashSecret(secret)
 	if err := s.store.RotateToken(ctx, clientID, t.SecretHash); err != nil {
 		return NewToken{}, err

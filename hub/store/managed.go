@@ -85,9 +85,23 @@ type HubRecord struct {
 	Value    string
 	ClientID string
 	Created  time.Time
+	// Expires, when set, is when the sweep removes the record; zero: once
+	// it is older than the hub's cleanup_after.
+	Expires time.Time
 	// Attempts counts failed removals; NextAttempt is when the sweep tries again.
 	Attempts    int
 	NextAttempt time.Time
+}
+
+// Authorisation is an acmeproxy authorisation: a token that may answer for
+// one name (and, with SuffixMatch, the names below it).
+type Authorisation struct {
+	Name        string
+	ClientID    string
+	SuffixMatch bool
+	Created     time.Time
+	// CreatedBy is the address it was created from, or the CLI's user.
+	CreatedBy string
 }
 
 // AuditEntry is one line of the append-only audit log.
@@ -152,8 +166,20 @@ type Managed interface {
 	RemoveRecord(ctx context.Context, id string) error
 	// RetryRecord counts a failed removal and sets the next attempt.
 	RetryRecord(ctx context.Context, id string, next time.Time) error
-	// Records lists the records created before before, or all for zero.
-	Records(ctx context.Context, before time.Time) ([]HubRecord, error)
+	// Records lists every record.
+	Records(ctx context.Context) ([]HubRecord, error)
+	// RecordsAt lists the records of a config at a name.
+	RecordsAt(ctx context.Context, config, name string) ([]HubRecord, error)
+	// DueRecords lists the records to sweep at now: those whose Expires has
+	// come, and those without one created before staleBefore.
+	DueRecords(ctx context.Context, now, staleBefore time.Time) ([]HubRecord, error)
+
+	// CreateAuthorisation adds an authorisation, or fails with ErrExists.
+	CreateAuthorisation(ctx context.Context, a Authorisation) error
+	// Authorisation returns the authorisation of name, or ErrNoRow.
+	Authorisation(ctx context.Context, name string) (Authorisation, error)
+	Authorisations(ctx context.Context) ([]Authorisation, error)
+	DeleteAuthorisation(ctx context.Context, name string) error
 
 	// Exclusively runs fn unless another process sharing the database runs
 	// an Exclusively fn of the same name at the moment; it reports whether fn
@@ -188,8 +214,13 @@ func hubTables(serial string) []string {
 		`CREATE TABLE IF NOT EXISTS hub_records(
 			id TEXT PRIMARY KEY, config TEXT NOT NULL, zone TEXT NOT NULL, name TEXT NOT NULL,
 			value TEXT NOT NULL, client_id TEXT NOT NULL, created BIGINT NOT NULL,
-			attempts INTEGER NOT NULL DEFAULT 0, next_attempt BIGINT NOT NULL DEFAULT 0)`,
+			attempts INTEGER NOT NULL DEFAULT 0, next_attempt BIGINT NOT NULL DEFAULT 0,
+			expires BIGINT NOT NULL DEFAULT 0)`,
 		`CREATE INDEX IF NOT EXISTS idx_hub_records_created ON hub_records (created)`,
+		`CREATE INDEX IF NOT EXISTS idx_hub_records_name ON hub_records (name)`,
+		`CREATE TABLE IF NOT EXISTS hub_authorisations(
+			name TEXT PRIMARY KEY, client_id TEXT NOT NULL, suffix_match INTEGER NOT NULL DEFAULT 0,
+			created BIGINT NOT NULL, created_by TEXT NOT NULL DEFAULT '')`,
 		`CREATE TABLE IF NOT EXISTS hub_audit(
 			id ` + serial + `, at BIGINT NOT NULL, action TEXT NOT NULL, principal TEXT NOT NULL DEFAULT '',
 			client_id TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '', identifier TEXT NOT NULL DEFAULT '',
@@ -487,8 +518,13 @@ func (m managedStore) Configs(ctx context.Context) ([]ChallengeConfig, error) {
 }
 
 func (m managedStore) DeleteConfig(ctx context.Context, id string) error {
+	return m.deleteRow(ctx, "config "+id, `DELETE FROM hub_configs WHERE id = ?`, id)
+}
+
+// deleteRow runs a DELETE of one row, or fails with ErrNoRow.
+func (m managedStore) deleteRow(ctx context.Context, what, query string, args ...any) error {
 	err := m.s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, m.q(`DELETE FROM hub_configs WHERE id = ?`), id)
+		res, err := tx.ExecContext(ctx, m.q(query), args...)
 		if err != nil {
 			return err
 		}
@@ -497,12 +533,13 @@ func (m managedStore) DeleteConfig(ctx context.Context, id string) error {
 		}
 		return err
 	})
-	return wrapErr("config "+id, err)
+	return wrapErr(what, err)
 }
 
 func (m managedStore) AddRecord(ctx context.Context, r HubRecord) error {
-	return m.exec(ctx, "record "+r.ID, `INSERT INTO hub_records (id, config, zone, name, value, client_id, created, attempts, next_attempt)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID, nanos(r.Created), r.Attempts, nanos(r.NextAttempt))
+	return m.exec(ctx, "record "+r.ID, `INSERT INTO hub_records (id, config, zone, name, value, client_id, created, attempts, next_attempt, expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID, nanos(r.Created), r.Attempts,
+		nanos(r.NextAttempt), nanos(r.Expires))
 }
 
 func (m managedStore) RemoveRecord(ctx context.Context, id string) error {
@@ -513,12 +550,21 @@ func (m managedStore) RetryRecord(ctx context.Context, id string, next time.Time
 	return m.exec(ctx, "record "+id, `UPDATE hub_records SET attempts = attempts + 1, next_attempt = ? WHERE id = ?`, nanos(next), id)
 }
 
-func (m managedStore) Records(ctx context.Context, before time.Time) ([]HubRecord, error) {
-	query, args := `SELECT id, config, zone, name, value, client_id, created, attempts, next_attempt FROM hub_records`, []any{}
-	if !before.IsZero() {
-		query, args = query+` WHERE created < ?`, append(args, nanos(before))
-	}
-	rows, err := m.s.db.QueryContext(ctx, m.q(query+` ORDER BY created, id`), args...)
+func (m managedStore) Records(ctx context.Context) ([]HubRecord, error) {
+	return m.records(ctx, ``)
+}
+
+func (m managedStore) RecordsAt(ctx context.Context, config, name string) ([]HubRecord, error) {
+	return m.records(ctx, ` WHERE name = ? AND config = ?`, name, config)
+}
+
+func (m managedStore) DueRecords(ctx context.Context, now, staleBefore time.Time) ([]HubRecord, error) {
+	return m.records(ctx, ` WHERE (expires > 0 AND expires <= ?) OR (expires = 0 AND created < ?)`, nanos(now), nanos(staleBefore))
+}
+
+func (m managedStore) records(ctx context.Context, where string, args ...any) ([]HubRecord, error) {
+	rows, err := m.s.db.QueryContext(ctx, m.q(`SELECT id, config, zone, name, value, client_id, created, attempts, next_attempt, expires
+		FROM hub_records`+where+` ORDER BY created, id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading records: %w", err)
 	}
@@ -526,16 +572,66 @@ func (m managedStore) Records(ctx context.Context, before time.Time) ([]HubRecor
 	var out []HubRecord
 	for rows.Next() {
 		var (
-			r             HubRecord
-			created, next int64
+			r                      HubRecord
+			created, next, expires int64
 		)
-		if err := rows.Scan(&r.ID, &r.Config, &r.Zone, &r.Name, &r.Value, &r.ClientID, &created, &r.Attempts, &next); err != nil {
+		if err := rows.Scan(&r.ID, &r.Config, &r.Zone, &r.Name, &r.Value, &r.ClientID, &created, &r.Attempts, &next, &expires); err != nil {
 			return nil, fmt.Errorf("reading records: %w", err)
 		}
-		r.Created, r.NextAttempt = fromNanos(created), fromNanos(next)
+		r.Created, r.NextAttempt, r.Expires = fromNanos(created), fromNanos(next), fromNanos(expires)
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+func (m managedStore) CreateAuthorisation(ctx context.Context, a Authorisation) error {
+	suffix := 0
+	if a.SuffixMatch {
+		suffix = 1
+	}
+	return m.exec(ctx, "authorisation "+a.Name, `INSERT INTO hub_authorisations (name, client_id, suffix_match, created, created_by)
+		VALUES (?, ?, ?, ?, ?)`, a.Name, a.ClientID, suffix, nanos(a.Created), a.CreatedBy)
+}
+
+func (m managedStore) Authorisation(ctx context.Context, name string) (Authorisation, error) {
+	list, err := m.authorisations(ctx, ` WHERE name = ?`, name)
+	if err != nil {
+		return Authorisation{}, err
+	}
+	if len(list) == 0 {
+		return Authorisation{}, fmt.Errorf("authorisation %s: %w", name, ErrNoRow)
+	}
+	return list[0], nil
+}
+
+func (m managedStore) Authorisations(ctx context.Context) ([]Authorisation, error) {
+	return m.authorisations(ctx, ``)
+}
+
+func (m managedStore) authorisations(ctx context.Context, where string, args ...any) ([]Authorisation, error) {
+	rows, err := m.s.db.QueryContext(ctx, m.q(`SELECT name, client_id, suffix_match, created, created_by FROM hub_authorisations`+where+` ORDER BY name`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading authorisations: %w", err)
+	}
+	defer rows.Close()
+	var out []Authorisation
+	for rows.Next() {
+		var (
+			a       Authorisation
+			suffix  int
+			created int64
+		)
+		if err := rows.Scan(&a.Name, &a.ClientID, &suffix, &created, &a.CreatedBy); err != nil {
+			return nil, fmt.Errorf("reading authorisations: %w", err)
+		}
+		a.SuffixMatch, a.Created = suffix != 0, fromNanos(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (m managedStore) DeleteAuthorisation(ctx context.Context, name string) error {
+	return m.deleteRow(ctx, "authorisation "+name, `DELETE FROM hub_authorisations WHERE name = ?`, name)
 }
 
 func (m managedStore) Audit(ctx context.Context, e AuditEntry) (int64, error) {

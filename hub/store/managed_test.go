@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -123,6 +125,32 @@ func TestManagedConfigs(t *testing.T) {
 	})
 }
 
+func TestAuthorisations(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
+		m := s.Managed()
+		a := store.Authorisation{Name: "www.example.com", ClientID: "az_1", SuffixMatch: true, Created: t0, CreatedBy: "192.0.2.7"}
+		if err := m.CreateAuthorisation(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CreateAuthorisation(ctx, store.Authorisation{Name: "www.example.com", ClientID: "az_2", Created: t0}); !errors.Is(err, store.ErrExists) {
+			t.Errorf("a second authorisation of the name: %v", err)
+		}
+		m = reopen().Managed()
+		if got, err := m.Authorisation(ctx, "www.example.com"); err != nil || got != a {
+			t.Errorf("authorisation = %+v, %v; want %+v", got, err, a)
+		}
+		if err := m.DeleteAuthorisation(ctx, "www.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Authorisation(ctx, "www.example.com"); !errors.Is(err, store.ErrNoRow) {
+			t.Errorf("after delete: %v", err)
+		}
+		if err := m.DeleteAuthorisation(ctx, "www.example.com"); !errors.Is(err, store.ErrNoRow) {
+			t.Errorf("deleting twice: %v", err)
+		}
+	})
+}
+
 func TestManagedRecordsAndAudit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
 		m := s.Managed()
@@ -134,6 +162,12 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 			wg.Go(func() {
 				r := store.HubRecord{ID: fmt.Sprintf("r%02d", i), Config: "self", Zone: "example.com", Name: "_acme-challenge.www.example.com",
 					Value: fmt.Sprintf("value-%02d", i), ClientID: "c1", Created: t0.Add(time.Duration(i) * time.Minute)}
+				switch i {
+				case 5: // old, but it expires later
+					r.Expires = t0.Add(20 * time.Minute)
+				case 35: // young, but it expires early
+					r.Expires, r.Config = t0.Add(5*time.Minute), "other"
+				}
 				if err := m.AddRecord(ctx, r); err != nil {
 					t.Error(err)
 				}
@@ -152,9 +186,16 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 			t.Errorf("audit IDs %v, want 40 distinct", ids)
 		}
 		m = reopen().Managed()
-		old, err := m.Records(ctx, t0.Add(10*time.Minute))
-		if err != nil || len(old) != 10 || old[0].ID != "r00" || old[9].ID != "r09" {
-			t.Fatalf("records before +10m = %d, %v", len(old), err)
+		due, err := m.DueRecords(ctx, t0.Add(10*time.Minute), t0.Add(10*time.Minute))
+		var dueIDs []string
+		for _, r := range due {
+			dueIDs = append(dueIDs, r.ID)
+		}
+		if want := []string{"r00", "r01", "r02", "r03", "r04", "r06", "r07", "r08", "r09", "r35"}; err != nil || !slices.Equal(dueIDs, want) {
+			t.Fatalf("records due at +10m = %q, %v; want %q", dueIDs, err, want)
+		}
+		if at, err := m.RecordsAt(ctx, "self", "_acme-challenge.www.example.com"); err != nil || len(at) != 39 {
+			t.Errorf("records of config self at the name: %d, %v", len(at), err)
 		}
 		if err := m.RetryRecord(ctx, "r00", t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
@@ -162,7 +203,7 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 		if err := m.RemoveRecord(ctx, "r01"); err != nil {
 			t.Fatal(err)
 		}
-		all, _ := m.Records(ctx, time.Time{})
+		all, _ := m.Records(ctx)
 		if len(all) != 39 || all[0].Attempts != 1 || !all[0].NextAttempt.Equal(t0.Add(time.Hour)) || all[1].ID != "r02" {
 			t.Errorf("records after a retry and a removal: %d, first %+v", len(all), all[0])
 		}
@@ -219,5 +260,36 @@ func TestExclusively(t *testing.T) {
 	}
 	if ran, err := b.Managed().Exclusively(ctx, "sweep", func(context.Context) error { return nil }); !ran || err != nil {
 		t.Errorf("after the first finished: %v %v", ran, err)
+	}
+}
+
+// TestHubRecordsGainExpires: a database whose hub_records table predates
+// the expires column gets it when opened, keeping its records.
+func TestHubRecordsGainExpires(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE hub_records(id TEXT PRIMARY KEY, config TEXT NOT NULL, zone TEXT NOT NULL, name TEXT NOT NULL,
+		value TEXT NOT NULL, client_id TEXT NOT NULL, created BIGINT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt BIGINT NOT NULL DEFAULT 0);
+		INSERT INTO hub_records (id, config, zone, name, value, client_id, created) VALUES ('old', 'self', 'example.com', 'n', 'v', 'c', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	s, err := store.Open(ctx, "sqlite", path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := s.Managed()
+	if err := m.AddRecord(ctx, store.HubRecord{ID: "new", Config: "self", Zone: "example.com", Name: "n", Value: "w", ClientID: "c",
+		Created: t0, Expires: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := m.Records(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != "old" || !all[0].Expires.IsZero() || !all[1].Expires.Equal(t0.Add(time.Minute)) {
+		t.Errorf("records after the migration: %+v, %v", all, err)
 	}
 }

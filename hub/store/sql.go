@@ -138,10 +138,16 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating schema: writing db_version: %w", err)
 		}
 	}
+	for _, stmt := range hubTables(s.d.serial) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrating schema: %q: %w", stmt, err)
+		}
+	}
 	columns := []struct{ table, column, decl string }{
 		{"txt", "seq", "BIGINT NOT NULL DEFAULT 0"},
 		{"records", "txtlimit", "INTEGER"},
 		{"txt", "expires", "BIGINT NOT NULL DEFAULT 0"},
+		{"hub_records", "expires", "BIGINT NOT NULL DEFAULT 0"},
 	}
 	for _, c := range columns {
 		ok, err := s.d.hasColumn(ctx, tx, c.table, c.column)
@@ -161,11 +167,6 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	// Held values only, so that looking for expired ones reads no other row.
 	if _, err := tx.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS idx_txt_expires ON txt (expires) WHERE expires > 0`); err != nil {
 		return fmt.Errorf("migrating schema: creating idx_txt_expires: %w", err)
-	}
-	for _, stmt := range hubTables(s.d.serial) {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrating schema: %q: %w", stmt, err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)

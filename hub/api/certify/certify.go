@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -27,6 +28,8 @@ const Base = "/api/v1/managedchallenge"
 type Options struct {
 	TrustedProxies []netip.Prefix
 	Limits         *door.Limits
+	// Log receives the failures that are no refusal.
+	Log *slog.Logger
 	// Timeout bounds the wait for a value to be served (default 5 minutes).
 	Timeout time.Duration
 	// KeepOperations is how long a finished operation can be polled (default 1 hour).
@@ -163,7 +166,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 		err = h.svc.Check(r.Context(), caller, req)
 	}
 	if err != nil {
-		door.WriteProblem(w, err)
+		door.WriteProblem(w, r, h.o.Log, err)
 		return
 	}
 	now := time.Now().UTC()
@@ -234,7 +237,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	door.WriteProblem(w, err)
+	door.WriteProblem(w, r, h.o.Log, err)
 }
 
 func (h *Handler) cleanup(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +248,7 @@ func (h *Handler) cleanup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	door.WriteProblem(w, err)
+	door.WriteProblem(w, r, h.o.Log, err)
 }
 
 // newOperationID is the only capability of a status poll: 256 random bits.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -138,12 +139,17 @@ func Status(err error) int {
 	return http.StatusInternalServerError
 }
 
-// WriteProblem answers err as an RFC 7807 problem; an error that is not a
-// refusal is not shown to the client.
-func WriteProblem(w http.ResponseWriter, err error) {
+// Explain sets w's headers for err (Retry-After for a rate limit,
+// WWW-Authenticate for a missing or wrong token) and returns the status
+// and the detail to answer with. An error that is no refusal is logged
+// with the request's path and hidden from the client.
+func Explain(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) (int, string) {
 	status := Status(err)
 	detail := err.Error()
 	if status == http.StatusInternalServerError {
+		if log != nil {
+			log.Error("answering a request", "path", r.URL.Path, "err", err)
+		}
 		detail = "internal error; the hub's log has the cause"
 	}
 	var ra *RetryAfter
@@ -153,6 +159,12 @@ func WriteProblem(w http.ResponseWriter, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="acmehub"`)
 	}
+	return status, detail
+}
+
+// WriteProblem answers err as an RFC 7807 problem (see Explain).
+func WriteProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, detail := Explain(w, r, log, err)
 	body, _ := json.Marshal(Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -24,6 +25,8 @@ type Options struct {
 	// TrustedProxies may set X-Forwarded-For; empty: the socket's address.
 	TrustedProxies []netip.Prefix
 	Limits         *door.Limits
+	// Log receives the failures that are no refusal.
+	Log *slog.Logger
 }
 
 // request is either body lego sends: the default {fqdn, value}, or RAW
@@ -51,12 +54,12 @@ func New(svc *managed.Service, o Options) http.Handler {
 func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Options, action string) {
 	body, err := door.ReadBody(r)
 	if err != nil {
-		door.WriteProblem(w, err)
+		door.WriteProblem(w, r, o.Log, err)
 		return
 	}
 	req, err := decode(body)
 	if err != nil {
-		door.WriteProblem(w, err)
+		door.WriteProblem(w, r, o.Log, err)
 		return
 	}
 	if ip := door.ClientIP(r, forwardedHeader(o), o.TrustedProxies); ip.IsValid() {
@@ -72,7 +75,7 @@ func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Optio
 	}
 	if err != nil {
 		svc.Refused(r.Context(), action, clientID, req, err)
-		door.WriteProblem(w, err)
+		door.WriteProblem(w, r, o.Log, err)
 		return
 	}
 	if action == "present" {
@@ -81,7 +84,7 @@ func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Optio
 		err = svc.CleanUp(r.Context(), caller, req)
 	}
 	if err != nil {
-		door.WriteProblem(w, err)
+		door.WriteProblem(w, r, o.Log, err)
 		return
 	}
 	// acme.sh looks for what it sent in the answer.
