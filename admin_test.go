@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,60 +20,12 @@ import (
 // revoked token at once, a new config within seconds); the audit log tells
 // what happened.
 func TestHubAdministeredWhileServing(t *testing.T) {
-	dir := t.TempDir()
-	run := func(args ...string) string {
-		t.Helper()
-		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
-		if code := p.Wait(30 * time.Second); code != 0 {
-			t.Fatalf("acmehub admin %s: exit %d\n%s", strings.Join(args, " "), code, p.Output())
-		}
-		return strings.TrimSpace(p.Output())
-	}
-	keygen := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen", "--id", "k1")
-	keygen.Wait(10 * time.Second)
-	os.WriteFile(filepath.Join(dir, "hub.keys"), []byte(keygen.Output()), 0o600)
-	os.WriteFile(filepath.Join(dir, "config.cfg"), []byte(`[general]
-domain = "auth.example.org"
-listen = "127.0.0.1:0"
-[database]
-connection = "acmehub.db"
-[api]
-port = "0"
-[logconfig]
-logformat = "json"
-[hub]
-enabled = true
-listen = "127.0.0.1:0"
-tls = "none"
-keys_file = "hub.keys"
-`), 0o600)
-
-	principal := run("principals", "create", "--title", "cluster prod", "--role", "managed-challenge-consumer")
-	run("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com", "--ttl", "30")
-	var tok struct{ ClientID, Secret string }
-	if err := json.Unmarshal([]byte(run("tokens", "create", "--principal", principal, "-o", "json")), &tok); err != nil || tok.Secret == "" {
-		t.Fatalf("tokens create -o json: %v", err)
-	}
-
-	server := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "server", "-c", "config.cfg")
-	if err := server.WaitReady(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if server.Hub == "" {
-		t.Fatalf("no hub address in the ready line:\n%s", server.Output())
-	}
+	h := newHubSetup(t, "", "", nil)
+	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com", "--ttl", "30")
+	clientID, secret := h.token()
+	server := h.server()
 	present := func(fqdn string) (int, string) {
-		body, _ := json.Marshal(map[string]string{"fqdn": fqdn, "value": "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"})
-		req, _ := http.NewRequest(http.MethodPost, "http://"+server.Hub+"/httpreq/present", bytes.NewReader(body))
-		req.SetBasicAuth(tok.ClientID, tok.Secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var p struct{ Detail string }
-		json.NewDecoder(resp.Body).Decode(&p)
-		return resp.StatusCode, p.Detail
+		return httpreqPresent(t, server.Hub, clientID, secret, fqdn, hubValue)
 	}
 	if code, detail := present("_acme-challenge.www.example.com."); code != 200 {
 		t.Fatalf("present: %d %s", code, detail)
@@ -83,7 +33,7 @@ keys_file = "hub.keys"
 	m := new(dns.Msg)
 	m.SetQuestion("_acme-challenge.www.example.com.", dns.TypeTXT)
 	r, err := dns.Exchange(m, server.DNSUDP)
-	if err != nil || len(r.Answer) != 1 || !r.Authoritative || r.Answer[0].(*dns.TXT).Txt[0] != "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0" {
+	if err != nil || len(r.Answer) != 1 || !r.Authoritative || r.Answer[0].(*dns.TXT).Txt[0] != hubValue {
 		t.Fatalf("DNS: %v %v", r, err)
 	}
 
@@ -91,7 +41,7 @@ keys_file = "hub.keys"
 	if code, _ := present("_acme-challenge.www.example.net."); code != 403 {
 		t.Fatalf("a name of no config: %d", code)
 	}
-	run("configs", "put", "--id", "self-net", "--zone", "example.net", "--rule", ".example.net")
+	h.mustAdmin("configs", "put", "--id", "self-net", "--zone", "example.net", "--rule", ".example.net")
 	deadline := time.Now().Add(15 * time.Second)
 	for code, detail := present("_acme-challenge.www.example.net."); code != 200; code, detail = present("_acme-challenge.www.example.net.") {
 		if time.Now().After(deadline) {
@@ -100,13 +50,13 @@ keys_file = "hub.keys"
 		time.Sleep(200 * time.Millisecond)
 	}
 	// A revoked token is refused at once.
-	run("tokens", "revoke", tok.ClientID)
+	h.mustAdmin("tokens", "revoke", clientID)
 	if code, detail := present("_acme-challenge.www.example.com."); code != 401 || !strings.Contains(detail, "revoked") {
 		t.Errorf("present with a revoked token: %d %s", code, detail)
 	}
 
 	var audit []struct{ Action, ClientID, Identifier, Result, Detail string }
-	if err := json.Unmarshal([]byte(run("audit", "--identifier", "www.example.com", "-o", "json")), &audit); err != nil {
+	if err := json.Unmarshal([]byte(h.mustAdmin("audit", "--identifier", "www.example.com", "-o", "json")), &audit); err != nil {
 		t.Fatal(err)
 	}
 	var results []string

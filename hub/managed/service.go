@@ -341,7 +341,8 @@ func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Pla
 	p := Placed{Config: c.ID, Zone: c.Zone, Record: record, RecordID: randomID()}
 	// Remembered before the provider writes, so that a crash between the two
 	// leaves nothing the sweep cannot find.
-	r := store.HubRecord{ID: p.RecordID, Config: c.ID, Zone: c.Zone, Name: record, Value: req.Value, ClientID: caller.ClientID, Created: s.now()}
+	r := store.HubRecord{ID: p.RecordID, Config: c.ID, Zone: c.Zone, Name: record, Value: req.Value, ClientID: caller.ClientID,
+		Identifier: req.Identifier, Created: s.now()}
 	if req.Expires > 0 {
 		r.Expires = r.Created.Add(req.Expires)
 	}

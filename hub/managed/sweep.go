@@ -45,7 +45,7 @@ func (s *Service) Sweep(ctx context.Context, olderThan time.Duration) (ran bool,
 // needs it.
 func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.HubRecord) (bool, error) {
 	start := s.now()
-	req := Request{Record: r.Name, Value: r.Value, Via: "sweep"}
+	req := Request{Identifier: r.Identifier, Record: r.Name, Value: r.Value, Via: "sweep"}
 	caller := Caller{ClientID: r.ClientID}
 	c := s.loaded(r.Config)
 	var err error

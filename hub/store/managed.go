@@ -84,7 +84,9 @@ type HubRecord struct {
 	Name     string
 	Value    string
 	ClientID string
-	Created  time.Time
+	// Identifier is the name the value answers for.
+	Identifier string
+	Created    time.Time
 	// Expires, when set, is when the sweep removes the record; zero: once
 	// it is older than the hub's cleanup_after.
 	Expires time.Time
@@ -215,7 +217,7 @@ func hubTables(serial string) []string {
 			id TEXT PRIMARY KEY, config TEXT NOT NULL, zone TEXT NOT NULL, name TEXT NOT NULL,
 			value TEXT NOT NULL, client_id TEXT NOT NULL, created BIGINT NOT NULL,
 			attempts INTEGER NOT NULL DEFAULT 0, next_attempt BIGINT NOT NULL DEFAULT 0,
-			expires BIGINT NOT NULL DEFAULT 0)`,
+			expires BIGINT NOT NULL DEFAULT 0, identifier TEXT NOT NULL DEFAULT '')`,
 		`CREATE INDEX IF NOT EXISTS idx_hub_records_created ON hub_records (created)`,
 		`CREATE INDEX IF NOT EXISTS idx_hub_records_name ON hub_records (name)`,
 		`CREATE TABLE IF NOT EXISTS hub_authorisations(
@@ -537,9 +539,9 @@ func (m managedStore) deleteRow(ctx context.Context, what, query string, args ..
 }
 
 func (m managedStore) AddRecord(ctx context.Context, r HubRecord) error {
-	return m.exec(ctx, "record "+r.ID, `INSERT INTO hub_records (id, config, zone, name, value, client_id, created, attempts, next_attempt, expires)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID, nanos(r.Created), r.Attempts,
-		nanos(r.NextAttempt), nanos(r.Expires))
+	return m.exec(ctx, "record "+r.ID, `INSERT INTO hub_records (id, config, zone, name, value, client_id, identifier, created,
+		attempts, next_attempt, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID,
+		r.Identifier, nanos(r.Created), r.Attempts, nanos(r.NextAttempt), nanos(r.Expires))
 }
 
 func (m managedStore) RemoveRecord(ctx context.Context, id string) error {
@@ -563,8 +565,8 @@ func (m managedStore) DueRecords(ctx context.Context, now, staleBefore time.Time
 }
 
 func (m managedStore) records(ctx context.Context, where string, args ...any) ([]HubRecord, error) {
-	rows, err := m.s.db.QueryContext(ctx, m.q(`SELECT id, config, zone, name, value, client_id, created, attempts, next_attempt, expires
-		FROM hub_records`+where+` ORDER BY created, id`), args...)
+	rows, err := m.s.db.QueryContext(ctx, m.q(`SELECT id, config, zone, name, value, client_id, identifier, created, attempts,
+		next_attempt, expires FROM hub_records`+where+` ORDER BY created, id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading records: %w", err)
 	}
@@ -575,7 +577,7 @@ func (m managedStore) records(ctx context.Context, where string, args ...any) ([
 			r                      HubRecord
 			created, next, expires int64
 		)
-		if err := rows.Scan(&r.ID, &r.Config, &r.Zone, &r.Name, &r.Value, &r.ClientID, &created, &r.Attempts, &next, &expires); err != nil {
+		if err := rows.Scan(&r.ID, &r.Config, &r.Zone, &r.Name, &r.Value, &r.ClientID, &r.Identifier, &created, &r.Attempts, &next, &expires); err != nil {
 			return nil, fmt.Errorf("reading records: %w", err)
 		}
 		r.Created, r.NextAttempt, r.Expires = fromNanos(created), fromNanos(next), fromNanos(expires)

@@ -263,9 +263,9 @@ func TestExclusively(t *testing.T) {
 	}
 }
 
-// TestHubRecordsGainExpires: a database whose hub_records table predates
+// TestHubRecordsGainColumns: a database whose hub_records table predates
 // the expires column gets it when opened, keeping its records.
-func TestHubRecordsGainExpires(t *testing.T) {
+func TestHubRecordsGainColumns(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -285,11 +285,12 @@ func TestHubRecordsGainExpires(t *testing.T) {
 	defer s.Close()
 	m := s.Managed()
 	if err := m.AddRecord(ctx, store.HubRecord{ID: "new", Config: "self", Zone: "example.com", Name: "n", Value: "w", ClientID: "c",
-		Created: t0, Expires: t0.Add(time.Minute)}); err != nil {
+		Identifier: "www.example.com", Created: t0, Expires: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	all, err := m.Records(ctx)
-	if err != nil || len(all) != 2 || all[0].ID != "old" || !all[0].Expires.IsZero() || !all[1].Expires.Equal(t0.Add(time.Minute)) {
+	if err != nil || len(all) != 2 || all[0].ID != "old" || !all[0].Expires.IsZero() || !all[1].Expires.Equal(t0.Add(time.Minute)) ||
+		all[1].Identifier != "www.example.com" {
 		t.Errorf("records after the migration: %+v, %v", all, err)
 	}
 }

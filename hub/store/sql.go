@@ -148,6 +148,7 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		{"records", "txtlimit", "INTEGER"},
 		{"txt", "expires", "BIGINT NOT NULL DEFAULT 0"},
 		{"hub_records", "expires", "BIGINT NOT NULL DEFAULT 0"},
+		{"hub_records", "identifier", "TEXT NOT NULL DEFAULT ''"},
 	}
 	for _, c := range columns {
 		ok, err := s.d.hasColumn(ctx, tx, c.table, c.column)
