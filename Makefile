@@ -12,11 +12,13 @@ K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36
-ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm
+ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient
 export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
 export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
 export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
 export TEST_ASSET_HELM           ?= $(CURDIR)/_bin/helm
+export TEST_ASSET_PEBBLE         ?= $(CURDIR)/_bin/pebble
+export TEST_ASSET_LEGO           ?= $(CURDIR)/_bin/legoclient
 
 .PHONY: build run test test-unit test-conformance test-e2e test-chart test-assets bench lint clean
 
@@ -45,7 +47,8 @@ test: lint test-assets
 test-conformance: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags conformance -run Conformance ./solver/acmedns/ ./solver/hubsolver/
 
-# The webhook binary behind a real kube-apiserver's aggregation layer.
+# The webhook binary behind a real kube-apiserver's aggregation layer, and
+# lego obtaining a certificate from pebble through the hub.
 test-e2e: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags e2e -run E2E .
 
@@ -66,6 +69,11 @@ _bin/etcd _bin/kube-apiserver _bin/kubectl &: hack/tools/go.mod hack/tools/go.su
 _bin/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
 	cd hack/tools/helm && $(GO) build -o ../../../_bin/helm helm.sh/helm/v3/cmd/helm
 
+# Pebble (Let's Encrypt's test CA) and an ACME client on lego's library with
+# its httpreq provider, for the hub's end-to-end test.
+_bin/pebble _bin/legoclient &: hack/tools/acme/go.mod hack/tools/acme/go.sum hack/tools/acme/legoclient/main.go
+	cd hack/tools/acme && $(GO) build -o ../../../_bin/ github.com/letsencrypt/pebble/v2/cmd/pebble ./legoclient
+
 # Go benchmarks, then the load against real processes (needs dnsperf).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./hub/... ./solver/...
@@ -75,6 +83,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd hack/tools && $(GO) vet ./...
+	cd hack/tools/acme && $(GO) vet ./...
 
 clean:
 	rm -rf bin _bin

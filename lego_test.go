@@ -1,0 +1,132 @@
+//go:build e2e
+
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acmehub/acmehub/hack/testenv"
+)
+
+// TestE2ELegoThroughTheHub: lego (its library and httpreq provider, as
+// `lego --dns httpreq` runs them) obtains a certificate for example.com
+// and *.example.com from pebble, Let's Encrypt's test CA, which validates
+// both challenges through the hub's DNS (provider self); lego cleans up,
+// and the audit log tells what it did. Needs $TEST_ASSET_PEBBLE and
+// $TEST_ASSET_LEGO (`make test-assets`).
+func TestE2ELegoThroughTheHub(t *testing.T) {
+	pebbleBin, legoBin := os.Getenv("TEST_ASSET_PEBBLE"), os.Getenv("TEST_ASSET_LEGO")
+	if pebbleBin == "" || legoBin == "" {
+		t.Fatal("$TEST_ASSET_PEBBLE or $TEST_ASSET_LEGO is not set: run `make test-e2e`")
+	}
+	h := newHubSetup(t, "", "", nil)
+	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", "example.com", "--rule", ".example.com")
+	clientID, secret := h.token()
+	hub := h.server()
+
+	// pebble, validating through the hub's DNS.
+	dir := t.TempDir()
+	testenv.WriteSelfSignedCert(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "pebble")
+	listen, management := freePort(t), freePort(t)
+	cfg, _ := json.Marshal(map[string]any{"pebble": map[string]any{
+		"listenAddress": listen, "managementListenAddress": management,
+		"certificate": filepath.Join(dir, "cert.pem"), "privateKey": filepath.Join(dir, "key.pem"),
+		"httpPort": 5002, "tlsPort": 5001, "externalAccountBindingRequired": false,
+		"retryAfter": map[string]int{"authz": 1, "order": 1},
+	}})
+	os.WriteFile(filepath.Join(dir, "pebble.json"), cfg, 0o600)
+	pebble := exec.Command(pebbleBin, "-config", filepath.Join(dir, "pebble.json"), "-dnsserver", hub.DNSTCP) // pebble asks over TCP
+	pebble.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	var pebbleOut strings.Builder
+	pebble.Stdout, pebble.Stderr = &pebbleOut, &pebbleOut
+	if err := pebble.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pebble.Process.Kill()
+		pebble.Wait()
+		if t.Failed() {
+			t.Logf("pebble:\n%s", pebbleOut.String())
+		}
+	})
+	roots := x509.NewCertPool()
+	pemCert, _ := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	roots.AppendCertsFromPEM(pemCert)
+	directory := "https://" + listen + "/dir"
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := client.Get(directory); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pebble does not answer at %s:\n%s", directory, pebbleOut.String())
+		}
+	}
+
+	lego := exec.Command(legoBin, "-server", directory, "-email", "ops@example.com",
+		"-domain", "example.com", "-domain", "*.example.com", "-dns-resolver", hub.DNSUDP, "-out", dir, "-timeout", "90s")
+	lego.Env = append(os.Environ(), "LEGO_CA_CERTIFICATES="+filepath.Join(dir, "cert.pem"),
+		"HTTPREQ_ENDPOINT=http://"+hub.Hub+"/httpreq", "HTTPREQ_USERNAME="+clientID, "HTTPREQ_PASSWORD="+secret,
+		"HTTPREQ_POLLING_INTERVAL=1", "HTTPREQ_PROPAGATION_TIMEOUT=30")
+	if out, err := lego.CombinedOutput(); err != nil {
+		t.Fatalf("lego: %v\n%s\nhub:\n%s", err, out, hub.Output())
+	}
+
+	data, err := os.ReadFile(filepath.Join(dir, "certificate.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatalf("certificate.pem holds no certificate:\n%s", data)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Sorted(slices.Values(cert.DNSNames))
+	if !slices.Equal(names, []string{"*.example.com", "example.com"}) || !strings.Contains(cert.Issuer.CommonName, "Pebble") {
+		t.Errorf("certificate for %q issued by %q", names, cert.Issuer.CommonName)
+	}
+	if out := h.mustAdmin("records", "-o", "json"); out != "null" {
+		t.Errorf("records left after lego cleaned up: %s", out)
+	}
+	var audit []struct{ Action, ClientID, Identifier, Result, Detail string }
+	if err := json.Unmarshal([]byte(h.mustAdmin("audit", "--identifier", "example.com", "-o", "json")), &audit); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range audit {
+		if e.ClientID == clientID && e.Result == "ok" && e.Detail == "httpreq" {
+			seen = append(seen, e.Action)
+		}
+	}
+	slices.Sort(seen)
+	if want := []string{"cleanup", "cleanup", "present", "present"}; !slices.Equal(seen, want) {
+		t.Errorf("lego's requests audited: %q, want %q", seen, want)
+	}
+}
+
+// freePort is a loopback address with a port nothing listens on now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
