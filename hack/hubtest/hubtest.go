@@ -13,6 +13,7 @@ import (
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -77,4 +78,34 @@ func Token(t testing.TB, svc *managed.Service, roles ...string) managed.NewToken
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// Managed is a managed-challenge service on a fresh SQLite database, with
+// a config of provider self for example.com and the names below it, and a
+// consumer token; for tests of the front doors without a server.
+func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "hub.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, err := managed.ParseKeyring(managed.NewKeyLine("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := self.NewTable(func(string) bool { return true })
+	svc, err := managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
+		hub.ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	if _, err := svc.PutConfig(ctx, Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "self-example",
+		Provider: hub.ProviderSelf, Zone: "example.com", Rules: []string{"example.com", ".example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, Token(t, svc, managed.RoleConsumer)
 }

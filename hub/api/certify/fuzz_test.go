@@ -2,45 +2,18 @@ package certify_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
+	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/hub/api/certify"
-	"github.com/acmehub/acmehub/hub/managed"
-	"github.com/acmehub/acmehub/hub/providers/self"
-	"github.com/acmehub/acmehub/hub/store"
 )
 
 // FuzzCertify: any body to any call is answered with a success or a
 // refusal (4xx), never a panic or a server error.
 func FuzzCertify(f *testing.F) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite", filepath.Join(f.TempDir(), "hub.db"), store.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer st.Close()
-	keys, _ := managed.ParseKeyring(managed.NewKeyLine("k"))
-	table := self.NewTable(func(string) bool { return true })
-	svc, err := managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
-		"self": func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
-	}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer svc.Close()
-	admin := managed.Caller{Principal: "fuzz"}
-	if _, err := svc.PutConfig(ctx, admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "c", Provider: "self", Zone: "example.com", Rules: []string{".example.com"}}}); err != nil {
-		f.Fatal(err)
-	}
-	p, _ := svc.CreatePrincipal(ctx, admin, store.Principal{Kind: managed.KindApplication, Title: "p", Roles: []string{managed.RoleConsumer}})
-	tok, err := svc.CreateToken(ctx, admin, managed.TokenOptions{Principal: p.ID, Scopes: []string{managed.RoleConsumer}})
-	if err != nil {
-		f.Fatal(err)
-	}
+	svc, tok := hubtest.Managed(f)
 	h := certify.New(svc, certify.Options{})
 	defer h.Close()
 	for _, seed := range []string{
