@@ -10,13 +10,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +38,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	sigyaml "sigs.k8s.io/yaml"
 
+	"github.com/acmehub/acmehub/hack/testenv"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 )
 
 const chartDir = "deploy/charts/acmehub"
@@ -128,7 +133,8 @@ func TestChartRendersWhatUsersDependOn(t *testing.T) {
 					t.Errorf("%s %s: seccomp profile %q", o.GetKind(), o.GetName(), p)
 				}
 				containers, _, _ := unstructured.NestedSlice(spec, "containers")
-				for _, c := range containers {
+				inits, _, _ := unstructured.NestedSlice(spec, "initContainers")
+				for _, c := range append(containers, inits...) {
 					c := c.(map[string]any)
 					if ro, _, _ := unstructured.NestedBool(c, "securityContext", "readOnlyRootFilesystem"); !ro {
 						t.Errorf("%s %s: container %v has a writable root", o.GetKind(), o.GetName(), c["name"])
@@ -179,6 +185,16 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{defaults, []string{"acmeClients.team-c.allowfrom={10.0.0.0/8}"}, "missing property 'fqdns'"},
 		{defaults, []string{"acmeClients.team-c.fqdns={a.example.com}", "acmeClients.team-c.fqnds={b.example.com}"}, "additional properties 'fqnds' not allowed"},
 		{defaults, []string{"acmeClients.Team_C.fqdns={a.example.com}"}, "invalid propertyName 'Team_C'"},
+		{webhookOnly, []string{"hub.enabled=true", "hub.keysSecret.name=k"}, "hub.enabled needs a server: mode webhook-embedded or server"},
+		{defaults, []string{"hub.enabled=true"}, "hub.enabled needs hub.keysSecret.name"},
+		{defaults, []string{"hub.enabled=true", "hub.keysSecret.name=k", "hub.tls.mode=secret"}, "hub.tls.mode secret needs hub.tls.secretName"},
+		{defaults, []string{"hub.tls.mode=acme"}, "at '/hub/tls/mode': value must be one of"},
+		{defaults, []string{"hub.enabled=true", "hub.keysSecret.name=k", "hub.configs[0].id=a", "hub.configs[0].provider=digitalocean",
+			"hub.configs[0].zone=example.com", "hub.configs[0].rules={.example.com}"}, "hub.configs a: provider digitalocean needs credentialsSecret.name"},
+		{defaults, []string{"hub.configs[0].id=a", "hub.configs[0].provider=route53", "hub.configs[0].zone=z", "hub.configs[0].rules={z}"}, "at '/hub/configs/0/provider'"},
+		{defaults, []string{"hub.configs[0].id=a", "hub.configs[0].provider=self", "hub.configs[0].zone=z"}, "missing property 'rules'"},
+		{defaults, []string{"hub.cleanupAfter=half an hour"}, "at '/hub/cleanupAfter'"},
+		{defaults, []string{"hub.resolvers={10.0.0.1}"}, "at '/hub/resolvers/0'"},
 	}
 	for _, tt := range tests {
 		args := []string{"template", "acmehub", chartDir, "--kube-version", "1.36.3", "-f", tt.values}
@@ -222,8 +238,12 @@ func TestChartModes(t *testing.T) {
 				"ClusterRole/acmehub:domain-solver", "RoleBinding/acmehub:webhook-authentication-reader"}, 1, true},
 		{"everything-values.yaml",
 			[]string{"ServiceMonitor/acmehub", "NetworkPolicy/acmehub", "PodDisruptionBudget/acmehub", "Job/acmehub-team-a-register", "CronJob/acmehub-team-a-check",
-				"Job/acmehub-shop-register", "CronJob/acmehub-shop-check", "Secret/acme-dns-team-a-client", "Role/acmehub-team-a-client"},
+				"Job/acmehub-shop-register", "CronJob/acmehub-shop-check", "Secret/acme-dns-team-a-client", "Role/acmehub-team-a-client",
+				"Service/acmehub-hub", "Certificate/acmehub-hub-tls"},
 			[]string{"PersistentVolumeClaim/acmehub-data"}, 3, false},
+		{"hub-values.yaml",
+			[]string{"Service/acmehub-hub", "Certificate/acmehub-hub-tls", "Issuer/acmehub-ca", "Service/acmehub-dns", "APIService/v1alpha1.acme.example.org"},
+			nil, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.values, func(t *testing.T) {
@@ -400,6 +420,113 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 	}
 }
 
+// TestChartHub: the hub's pod, as rendered, works. The rendered config.cfg
+// and init containers, with the pod's paths moved to a test directory and
+// its ports to loopback, are run with the real binary: each init container
+// applies its config (credentials sealed from the mounted Secret), and the
+// server then answers a token's httpreq present over its DNS.
+func TestChartHub(t *testing.T) {
+	objs := render(t, filepath.Join(chartDir, "ci", "hub-values.yaml"))
+	_, byName := kinds(objs)
+	d, cm, cert := byName["Deployment/acmehub"], byName["ConfigMap/acmehub"], byName["Certificate/acmehub-hub-tls"]
+	if d == nil || cm == nil || cert == nil {
+		t.Fatal("no Deployment, ConfigMap or hub Certificate")
+	}
+	if dns, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames"); !slices.Equal(dns, []string{"hub.example.org"}) {
+		t.Errorf("hub certificate names %q", dns)
+	}
+	if issuer, _, _ := unstructured.NestedString(cert.Object, "spec", "issuerRef", "name"); issuer != "acmehub-ca" {
+		t.Errorf("hub certificate issued by %q, want the chart's CA", issuer)
+	}
+	spec := podTemplate(d)
+	var pod corev1.PodSpec
+	raw, _ := json.Marshal(spec)
+	if err := json.Unmarshal(raw, &pod); err != nil {
+		t.Fatal(err)
+	}
+	if len(pod.InitContainers) != 2 {
+		t.Fatalf("%d init containers, want one per hub config", len(pod.InitContainers))
+	}
+	main := pod.Containers[0]
+	keysFromSecret := func(c corev1.Container) bool {
+		return slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			return e.Name == "ACMEHUB_HUB_KEYS" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef.Name == "acmehub-hub-keys"
+		})
+	}
+	if !keysFromSecret(main) || !keysFromSecret(pod.InitContainers[0]) {
+		t.Error("the hub's keys do not come from hub.keysSecret in every container")
+	}
+	if !slices.ContainsFunc(main.Ports, func(p corev1.ContainerPort) bool { return p.Name == "hub" && p.ContainerPort == 9443 }) {
+		t.Errorf("ports %v lack hub 9443", main.Ports)
+	}
+
+	// The pod, on this machine.
+	dir := t.TempDir()
+	for _, sub := range []string{"data", "hub-tls", "hub-acmeproxy", "hub-credentials/do-example"} {
+		os.MkdirAll(filepath.Join(dir, sub), 0o700)
+	}
+	testenv.WriteSelfSignedCert(t, filepath.Join(dir, "hub-tls", "tls.crt"), filepath.Join(dir, "hub-tls", "tls.key"), "hub")
+	os.WriteFile(filepath.Join(dir, "hub-acmeproxy", "secret"), []byte("the-create-secret-0123456789"), 0o600)
+	os.WriteFile(filepath.Join(dir, "hub-credentials", "do-example", "credentials.json"), []byte(`{"api_token": "dop_v1_test"}`), 0o600)
+	file, _, _ := unstructured.NestedString(cm.Object, "data", "config.cfg")
+	local := strings.NewReplacer(`"0.0.0.0:5353"`, `"127.0.0.1:0"`, `"0.0.0.0:9443"`, `"127.0.0.1:0"`, `port = "8080"`, `port = "0"`,
+		`":9090"`, `"127.0.0.1:0"`, `ip = "0.0.0.0"`, `ip = "127.0.0.1"`, "/var/lib/acmehub", filepath.Join(dir, "data"),
+		"/hub-tls", filepath.Join(dir, "hub-tls"), "/hub-acmeproxy", filepath.Join(dir, "hub-acmeproxy"), `logformat = "json"`, `logformat = "json"`)
+	os.WriteFile(filepath.Join(dir, "config.cfg"), []byte(local.Replace(file)), 0o600)
+	keygen := testenv.Start(t, nil, "admin", "keygen")
+	keygen.Wait(10 * time.Second)
+	env := []string{"ACMEHUB_HUB_KEYS=" + strings.TrimSpace(keygen.Output())}
+	paths := strings.NewReplacer("/etc/acmehub/config.cfg", filepath.Join(dir, "config.cfg"), "/hub-credentials", filepath.Join(dir, "hub-credentials"))
+	for _, c := range pod.InitContainers {
+		var args []string
+		for _, a := range c.Args {
+			args = append(args, paths.Replace(a))
+		}
+		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, args...)
+		if code := p.Wait(30 * time.Second); code != 0 {
+			t.Fatalf("init container %s: exit %d\n%s", c.Name, code, p.Output())
+		}
+	}
+	server := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, "server", "-c", filepath.Join(dir, "config.cfg"))
+	if err := server.WaitReady(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	admin := func(args ...string) string {
+		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, append([]string{"admin", "-c", filepath.Join(dir, "config.cfg")}, args...)...)
+		if code := p.Wait(30 * time.Second); code != 0 {
+			t.Fatalf("admin %v: exit %d\n%s", args, code, p.Output())
+		}
+		return strings.TrimSpace(p.Output())
+	}
+	out := admin("configs", "list")
+	for _, want := range []string{"do-example  digitalocean  example.com  example.com .example.com !secret.example.com", "self-example-net  self"} {
+		if !strings.Contains(regexpSpaces.ReplaceAllString(out, "  "), want) {
+			t.Errorf("configs list lacks %q:\n%s", want, out)
+		}
+	}
+	principal := admin("principals", "create", "--title", "cluster", "--role", "managed-challenge-consumer")
+	var tok struct{ ClientID, Secret string }
+	json.Unmarshal([]byte(admin("tokens", "create", "--principal", principal, "-o", "json")), &tok)
+	body := strings.NewReader(`{"fqdn": "_acme-challenge.www.example.net.", "value": "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}`)
+	req, _ := http.NewRequest(http.MethodPost, "https://"+server.Hub+"/httpreq/present", body)
+	req.SetBasicAuth(tok.ClientID, tok.Secret)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("httpreq present over the rendered hub's TLS: %d", resp.StatusCode)
+	}
+	values, err := dnsclient.Resolver{}.ServedTXT(context.Background(), server.DNSUDP, "_acme-challenge.www.example.net")
+	if err != nil || !slices.Equal(values, []string{"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}) {
+		t.Errorf("the hub's DNS serves %q, %v", values, err)
+	}
+}
+
+var regexpSpaces = regexp.MustCompile(` {2,}`)
+
 // notes renders NOTES.txt, which `helm template` leaves out: a copy of the
 // chart carries it inside a ConfigMap.
 func notes(t *testing.T, values string) string {
@@ -450,7 +577,11 @@ func TestChartNotes(t *testing.T) {
 		{"webhook-only-values.yaml", []string{"host: https://acme-dns.example.org", "one the webhook may read:\n   any namespace", "\n1. Create", "\n2. Reference"},
 			[]string{"Delegate the zone"}},
 		{"server-values.yaml", []string{"serves the zone auth.example.org and an acme-dns-compatible API at\nhttp://acmehub-api.acmehub.svc:80",
-			"POST http://acmehub-api.acmehub.svc:80/register", "3. Point ACME clients"}, []string{"groupName", "solverName", "acmehub register"}},
+			"POST http://acmehub-api.acmehub.svc:80/register", "3. Point ACME clients"}, []string{"groupName", "solverName", "acmehub register", "managed-challenge hub"}},
+		{"hub-values.yaml", []string{"The managed-challenge hub answers at https://acmehub-hub.acmehub.svc:443",
+			"kubectl -n acmehub exec deploy/acmehub -c webhook -- acmehub admin -c /etc/acmehub/config.cfg \\\n       tokens create --principal",
+			"solverName: hub", "url: https://acmehub-hub.acmehub.svc:443", "get secret acmehub-ca -o jsonpath='{.data.ca\\.crt}'"},
+			[]string{"configs put --id example"}},
 	}
 	for _, tt := range tests {
 		text := notes(t, filepath.Join(chartDir, "ci", tt.values))

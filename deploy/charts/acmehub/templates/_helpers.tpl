@@ -56,6 +56,24 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if has .Values.mode (list "server" "webhook-embedded") }}true{{ end -}}
 {{- end -}}
 
+{{- define "acmehub.hub" -}}
+{{- if and .Values.hub.enabled (include "acmehub.server" .) }}true{{ end -}}
+{{- end -}}
+
+{{/* The chart's own CA: for the webhook's serving certificate, and the hub's unless another issuer signs it. */}}
+{{- define "acmehub.pki" -}}
+{{- if or (include "acmehub.webhook" .) (and (include "acmehub.hub" .) (eq .Values.hub.tls.mode "certificate") (not .Values.hub.tls.issuerRef.name)) }}true{{ end -}}
+{{- end -}}
+
+{{/* The Secret holding the hub's serving certificate, or "" without TLS. */}}
+{{- define "acmehub.hub.tlsSecret" -}}
+{{- if eq .Values.hub.tls.mode "certificate" -}}
+{{- printf "%s-hub-tls" (include "acmehub.fullname" .) -}}
+{{- else if eq .Values.hub.tls.mode "secret" -}}
+{{- .Values.hub.tls.secretName -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "acmehub.sqlite" -}}
 {{- if and (include "acmehub.server" .) (eq .Values.server.database.engine "sqlite") }}true{{ end -}}
 {{- end -}}
@@ -81,6 +99,30 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- if and (include "acmehub.server" .) (eq .Values.server.database.engine "postgres") (not .Values.server.database.connectionSecret.name) -}}
 {{- fail "server.database.engine postgres needs server.database.connectionSecret.name: the Secret holding the postgres:// URL" -}}
+{{- end -}}
+{{- if .Values.hub.enabled -}}
+{{- if not (include "acmehub.server" .) -}}
+{{- fail "hub.enabled needs a server: mode webhook-embedded or server (the hub runs in it, beside the acme-dns API)" -}}
+{{- end -}}
+{{- if not .Values.hub.keysSecret.name -}}
+{{- fail "hub.enabled needs hub.keysSecret.name: an existing Secret with the hub's keys (acmehub admin keygen)" -}}
+{{- end -}}
+{{- if and (eq .Values.hub.tls.mode "secret") (not .Values.hub.tls.secretName) -}}
+{{- fail "hub.tls.mode secret needs hub.tls.secretName: an existing kubernetes.io/tls Secret" -}}
+{{- end -}}
+{{- if eq .Values.hub.httpreqPrefix .Values.hub.acmeproxy.prefix -}}
+{{- fail "hub.httpreqPrefix and hub.acmeproxy.prefix must differ" -}}
+{{- end -}}
+{{- $ids := dict -}}
+{{- range .Values.hub.configs -}}
+{{- if hasKey $ids .id -}}
+{{- fail (printf "hub.configs: id %s appears twice" .id) -}}
+{{- end -}}
+{{- $_ := set $ids .id true -}}
+{{- if and (ne .provider "self") (not (and .credentialsSecret .credentialsSecret.name)) -}}
+{{- fail (printf "hub.configs %s: provider %s needs credentialsSecret.name" .id .provider) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- range $name, $c := .Values.acmeClients -}}
 {{- if and (not $c.api) (not (include "acmehub.server" $)) -}}
