@@ -10,13 +10,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/acmehub/acmehub/hub/config"
 )
 
 // BenchmarkHTTPReqPairs: present and cleanup pairs through the httpreq
 // front door, 16 clients at once, the self provider, durable writes
-// (SQLite, synchronous=FULL). Reports pairs/s.
+// (SQLite, synchronous=FULL), no rate limit. Reports pairs/s.
 func BenchmarkHTTPReqPairs(b *testing.B) {
-	srv, tok := startManaged(b, nil)
+	srv, tok := startManaged(b, func(c *config.Config) { c.Managed.RequestsPerMinute = 0 })
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	post := func(action, value string) error {
 		body, _ := json.Marshal(map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": value})
