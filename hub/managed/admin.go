@@ -94,9 +94,17 @@ func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (
 	c.Credentials, c.KeyID = nil, ""
 	if len(in.Credentials) > 0 {
 		c.Credentials, c.KeyID = s.keys.Seal(in.Credentials, c.ID)
-	} else if old := s.loaded(c.ID); old != nil && old.Provider == c.Provider {
-		// An update without credentials keeps the stored ones.
+	} else if old := s.loaded(c.ID); old != nil && old.Provider == c.Provider && len(old.Credentials) > 0 {
+		// An update without credentials keeps the stored ones, sealed
+		// again with the current key when an older one sealed them.
 		c.Credentials, c.KeyID = old.Credentials, old.KeyID
+		if old.KeyID != s.keys.Current() {
+			plain, err := s.keys.Open(old.Credentials, old.KeyID, c.ID)
+			if err != nil {
+				return c, invalid(fmt.Errorf("config %s: credentials: %w", c.ID, err))
+			}
+			c.Credentials, c.KeyID = s.keys.Seal(plain, c.ID)
+		}
 	}
 	if _, err := s.load(c); err != nil {
 		return c, invalid(err)

@@ -15,8 +15,9 @@ import (
 // Keyring holds the hub's secret keys, each named by an ID. The first key
 // seals new data and hashes new token secrets; every key still opens and
 // verifies what it sealed or hashed, so that keys can rotate: add a new key
-// first, re-seal (acmehub admin configs update) and rotate tokens, then drop
-// the old key.
+// first, re-seal each config (acmehub admin configs put, which seals the
+// stored credentials again with the new key) and rotate the tokens, then
+// drop the old key.
 type Keyring struct {
 	current string
 	keys    map[string][]byte

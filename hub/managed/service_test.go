@@ -82,6 +82,8 @@ type fixture struct {
 	zones map[string]*zone // by config ID
 	now   time.Time
 	admin managed.Caller
+	// keyLine is the service's only key.
+	keyLine string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -91,13 +93,21 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	keys, err := managed.ParseKeyring(managed.NewKeyLine("k1"))
+	f := &fixture{store: st, zones: map[string]*zone{}, now: time.Unix(1_800_000_000, 0), admin: managed.Caller{Principal: "root"},
+		keyLine: managed.NewKeyLine("k1")}
+	f.svc = f.open(t, f.keyLine)
+	return f
+}
+
+// open makes a service on the fixture's store with the keys of text.
+func (f *fixture) open(t *testing.T, text string) *managed.Service {
+	t.Helper()
+	keys, err := managed.ParseKeyring(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, zones: map[string]*zone{}, now: time.Unix(1_800_000_000, 0), admin: managed.Caller{Principal: "root"}}
 	svc, err := managed.New(ctx, managed.Options{
-		Store: st.Managed(), Keys: keys,
+		Store: f.store.Managed(), Keys: keys,
 		Providers: map[string]managed.ProviderFactory{"fake": func(c store.ChallengeConfig, creds []byte) (managed.Provider, error) {
 			z := &zone{values: map[string][]string{}, credentials: creds}
 			f.zones[c.ID] = z
@@ -110,8 +120,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	f.svc = svc
-	return f
+	return svc
 }
 
 func (f *fixture) config(t *testing.T, id, zoneName string, allowCNAME bool, rules ...string) {
@@ -335,6 +344,37 @@ func TestCredentialsSealedAtRest(t *testing.T) {
 	keys, _ := managed.ParseKeyring(managed.NewKeyLine("k2") + "\n" + managed.NewKeyLine("k1"))
 	if _, err := keys.Open(stored[0].Credentials, "k1", "elsewhere"); err == nil {
 		t.Error("credentials opened for another config")
+	}
+}
+
+// TestKeyRotation: with a new key first, what the old key sealed and
+// hashed still opens and verifies; putting a config again without its
+// credentials seals them with the new key, so that the old key can go.
+func TestKeyRotation(t *testing.T) {
+	f := newFixture(t)
+	f.config(t, "do", "example.com", false, ".example.com")
+	tok, _ := f.token(t, consumer, consumer)
+	both := managed.NewKeyLine("k2") + "\n" + f.keyLine
+	svc := f.open(t, both)
+	if _, err := svc.Authenticate(ctx, tok.ClientID, tok.Secret); err != nil {
+		t.Errorf("a token hashed with the old key: %v", err)
+	}
+	if got := string(f.zones["do"].credentials); got != `{"api_token":"secret-of-do"}` {
+		t.Errorf("credentials sealed with the old key open as %q", got)
+	}
+	if _, err := svc.PutConfig(ctx, f.admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "do", Provider: "fake",
+		Zone: "example.com", Rules: []string{".example.com", "example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := f.store.Managed().Configs(ctx)
+	if len(stored) != 1 || stored[0].KeyID != "k2" {
+		t.Fatalf("after the put, sealed with %q, want k2", stored[0].KeyID)
+	}
+	newOnly := strings.SplitN(both, "\n", 2)[0]
+	f.zones["do"] = nil
+	f.open(t, newOnly)
+	if got := string(f.zones["do"].credentials); got != `{"api_token":"secret-of-do"}` {
+		t.Errorf("with the new key alone the credentials open as %q", got)
 	}
 }
 
