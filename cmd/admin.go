@@ -300,7 +300,7 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 	pf := put.Flags()
 	pf.StringVar(&in.ID, "id", "", "config ID (required)")
 	pf.StringVar(&in.Title, "title", "", "title")
-	pf.StringVar(&in.Provider, "provider", hub.ProviderSelf, "DNS provider")
+	pf.StringVar(&in.Provider, "provider", hub.ProviderSelf, "DNS provider: digitalocean, self or acme-dns")
 	pf.StringVar(&in.Zone, "zone", "", "the zone the provider writes in (required)")
 	pf.StringSliceVar(&in.Rules, "rule", nil, "Domain Match Rule: example.com, *.example.com, .example.com, !name (repeat)")
 	pf.IntVar(&in.TTL, "ttl", 60, "TTL of the records, seconds")
