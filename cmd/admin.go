@@ -400,6 +400,7 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 	var (
 		q            store.AuditQuery
 		since, until string
+		failed       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -412,6 +413,9 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 			}
 			if q.Until, err = parseWhen(until); err != nil {
 				return fmt.Errorf("--until: %w", err)
+			}
+			if failed {
+				q.Result = store.ResultFailed
 			}
 			entries, err := svc.AuditLog(ctx, q)
 			if err != nil {
@@ -429,7 +433,7 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 	fs.StringVar(&until, "until", "", "before this time (RFC 3339, or a duration ago)")
 	fs.StringVar(&q.Principal, "principal", "", "only this principal's")
 	fs.StringVar(&q.Identifier, "identifier", "", "only this identifier's")
-	fs.BoolVar(&q.Failed, "failed", false, "only failures and refusals")
+	fs.BoolVar(&failed, "failed", false, "only failures and refusals")
 	fs.IntVar(&q.Limit, "limit", 100, "at most this many")
 	return cmd
 }

@@ -259,7 +259,7 @@ func TestScope(t *testing.T) {
 		t.Errorf("the CNAME target holds %q", got)
 	}
 	// Every attempt is audited; refusals say so.
-	log, _ := f.store.Managed().AuditLog(ctx, store.AuditQuery{Failed: true})
+	log, _ := f.store.Managed().AuditLog(ctx, store.AuditQuery{Result: store.ResultFailed})
 	if len(log) != 12 || !strings.HasPrefix(log[0].Result, "refused: ") {
 		t.Errorf("%d refusals audited, want 12; newest %+v", len(log), log[0])
 	}
@@ -511,5 +511,53 @@ func TestExpiringValues(t *testing.T) {
 	}
 	if err := f.svc.CleanUp(ctx, alice, managed.Request{Identifier: "www.example.com", Value: strings.Repeat("x", 300)}); code(err) != managed.CodeInvalid {
 		t.Errorf("a cleanup with a value no TXT can hold: %v", err)
+	}
+}
+
+// TestConsoleSessions: an admin token signs in; a consumer token cannot;
+// the session ends when it expires and at once when its token is revoked
+// or rotated; a session value changed by a byte is refused.
+func TestConsoleSessions(t *testing.T) {
+	f := newFixture(t)
+	admin := []string{managed.RoleAdmin}
+	tok, _ := f.token(t, admin, admin)
+	consumerTok, _ := f.token(t, consumer, consumer)
+	if _, _, _, err := f.svc.SignIn(ctx, consumerTok.ClientID, consumerTok.Secret, "192.0.2.1"); code(err) != managed.CodeForbidden ||
+		!strings.Contains(err.Error(), "cannot sign in to the console") {
+		t.Errorf("a consumer token signs in: %v", err)
+	}
+	if _, _, _, err := f.svc.SignIn(ctx, tok.ClientID, "wrong", "192.0.2.1"); code(err) != managed.CodeUnauthenticated {
+		t.Errorf("a wrong secret signs in: %v", err)
+	}
+	caller, value, expires, err := f.svc.SignIn(ctx, tok.ClientID, tok.Secret, "192.0.2.1")
+	if err != nil || caller.ClientID != tok.ClientID || !expires.Equal(f.now.Add(managed.SessionLifetime)) {
+		t.Fatalf("sign in: %+v %v %v", caller, expires, err)
+	}
+	if got, err := f.svc.Session(ctx, value); err != nil || got.ClientID != tok.ClientID || !got.Can(managed.RoleAdmin) {
+		t.Errorf("the session: %+v %v", got, err)
+	}
+	for i := range value {
+		forged := []byte(value)
+		forged[i] ^= 1
+		if _, err := f.svc.Session(ctx, string(forged)); err == nil {
+			t.Fatalf("a session changed at byte %d is accepted", i)
+		}
+	}
+	f.now = f.now.Add(managed.SessionLifetime)
+	if _, err := f.svc.Session(ctx, value); !errors.Is(err, managed.ErrNoSession) {
+		t.Errorf("an expired session: %v", err)
+	}
+	f.now = f.now.Add(-managed.SessionLifetime)
+	if _, err := f.svc.RotateToken(ctx, f.admin, tok.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Session(ctx, value); !errors.Is(err, managed.ErrNoSession) {
+		t.Errorf("a session of a rotated token: %v", err)
+	}
+	tok2, _ := f.token(t, admin, admin)
+	_, value, _, _ = f.svc.SignIn(ctx, tok2.ClientID, tok2.Secret, "192.0.2.1")
+	f.svc.RevokeToken(ctx, f.admin, tok2.ClientID)
+	if _, err := f.svc.Session(ctx, value); !errors.Is(err, managed.ErrNoSession) {
+		t.Errorf("a session of a revoked token: %v", err)
 	}
 }

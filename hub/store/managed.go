@@ -124,13 +124,26 @@ type AuditEntry struct {
 	Duration  time.Duration
 }
 
+// Audit results a query may select.
+const (
+	ResultOK     = "ok"
+	ResultFailed = "failed"
+)
+
+// ActivityBucket counts the presents and cleanups audited in a span of time.
+type ActivityBucket struct {
+	Start              time.Time
+	Requests, Failures int
+}
+
 // AuditQuery selects audit entries, newest first.
 type AuditQuery struct {
 	Since, Until time.Time // zero: unbounded
 	Principal    string
 	Identifier   string
-	// Failed selects entries whose result is not "ok".
-	Failed bool
+	// Result selects entries whose result is "ok" (ResultOK) or is not
+	// (ResultFailed); "": all.
+	Result string
 	// Before, when not 0, continues a page: entries with a smaller ID.
 	Before int64
 	Limit  int // 0: 100
@@ -191,6 +204,9 @@ type Managed interface {
 	// Audit appends an entry and returns its ID.
 	Audit(ctx context.Context, e AuditEntry) (int64, error)
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	// Activity counts the presents and cleanups audited in n buckets of
+	// width from since.
+	Activity(ctx context.Context, since time.Time, width time.Duration, n int) ([]ActivityBucket, error)
 }
 
 // hubTables creates the hub's tables; serial is the dialect's
@@ -665,7 +681,10 @@ func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry,
 	if q.Identifier != "" {
 		add(`identifier = ?`, q.Identifier)
 	}
-	if q.Failed {
+	switch q.Result {
+	case ResultOK:
+		add(`result = ?`, "ok")
+	case ResultFailed:
 		add(`result <> ?`, "ok")
 	}
 	if q.Before > 0 {
@@ -696,6 +715,30 @@ func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry,
 		}
 		e.At, e.Duration = fromNanos(at), time.Duration(us)*time.Microsecond
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (m managedStore) Activity(ctx context.Context, since time.Time, width time.Duration, n int) ([]ActivityBucket, error) {
+	out := make([]ActivityBucket, n)
+	for i := range out {
+		out[i].Start = since.Add(time.Duration(i) * width)
+	}
+	rows, err := m.s.db.QueryContext(ctx, m.q(`SELECT (at - ?) / ?, COUNT(*), SUM(CASE WHEN result = 'ok' THEN 0 ELSE 1 END)
+		FROM hub_audit WHERE at >= ? AND at < ? AND action IN ('present', 'cleanup') GROUP BY 1`),
+		nanos(since), int64(width), nanos(since), nanos(since.Add(time.Duration(n)*width)))
+	if err != nil {
+		return nil, fmt.Errorf("counting the audit log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, requests, failures int64
+		if err := rows.Scan(&b, &requests, &failures); err != nil {
+			return nil, fmt.Errorf("counting the audit log: %w", err)
+		}
+		if b >= 0 && b < int64(n) {
+			out[b].Requests, out[b].Failures = int(requests), int(failures)
+		}
 	}
 	return out, rows.Err()
 }

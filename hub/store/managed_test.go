@@ -209,7 +209,7 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 		}
 
 		// Newest first, filtered, paged.
-		page, err := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Failed: true, Limit: 7})
+		page, err := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Result: store.ResultFailed, Limit: 7})
 		if err != nil || len(page) != 7 {
 			t.Fatalf("page = %d, %v", len(page), err)
 		}
@@ -218,13 +218,31 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 				t.Errorf("entry %d: %+v", i, e)
 			}
 		}
-		rest, _ := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Failed: true, Before: page[6].ID})
+		rest, _ := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Result: store.ResultFailed, Before: page[6].ID})
 		if len(rest) != 13 {
 			t.Errorf("second page: %d entries, want 13", len(rest))
 		}
 		window, _ := m.AuditLog(ctx, store.AuditQuery{Since: t0.Add(5 * time.Minute), Until: t0.Add(15 * time.Minute), Identifier: "www.example.com"})
 		if len(window) != 10 {
 			t.Errorf("entries between +5m and +15m: %d, want 10", len(window))
+		}
+		if ok, _ := m.AuditLog(ctx, store.AuditQuery{Result: store.ResultOK, Limit: 100}); len(ok) != 20 {
+			t.Errorf("entries that succeeded: %d, want 20", len(ok))
+		}
+		// Presents in buckets of 10 minutes: 10 each, half of them failed.
+		m.Audit(ctx, store.AuditEntry{At: t0.Add(12 * time.Minute), Action: "admin", Result: "ok"})
+		buckets, err := m.Activity(ctx, t0, 10*time.Minute, 5)
+		if err != nil || len(buckets) != 5 {
+			t.Fatalf("activity: %v, %v", buckets, err)
+		}
+		for i, b := range buckets {
+			want := store.ActivityBucket{Start: t0.Add(time.Duration(i) * 10 * time.Minute), Requests: 10, Failures: 5}
+			if i == 4 {
+				want.Requests, want.Failures = 0, 0
+			}
+			if !b.Start.Equal(want.Start) || b.Requests != want.Requests || b.Failures != want.Failures {
+				t.Errorf("bucket %d: %+v, want %+v", i, b, want)
+			}
 		}
 	})
 }

@@ -1,0 +1,112 @@
+package managed
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Console sessions: a sign-in with a token carrying the admin role gives a
+// session value, signed with the hub's current key and bound to the
+// token's secret, that every replica can check. A session ends when it
+// expires, and at once when its token is revoked, rotated, expires or
+// loses the admin role.
+
+// SessionLifetime bounds a console session.
+const SessionLifetime = 12 * time.Hour
+
+// ErrNoSession is a missing, forged, expired or ended session.
+var ErrNoSession = errors.New("not signed in, or the session ended")
+
+// SignIn checks an admin token's client ID and secret and returns the
+// caller and a session value, valid until the returned time. A token
+// without the admin role is refused. Sign-ins are audited.
+func (s *Service) SignIn(ctx context.Context, clientID, secret, address string) (Caller, string, time.Time, error) {
+	caller, err := s.Authenticate(ctx, clientID, secret)
+	if err == nil && !caller.Can(RoleAdmin) {
+		err = &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role: it cannot sign in to the console", clientID, RoleAdmin)}
+	}
+	if err != nil {
+		s.Refused(ctx, "sign in", clientID, Request{Address: address, Via: "console"}, err)
+		return Caller{}, "", time.Time{}, err
+	}
+	t, err := s.store.Token(ctx, clientID)
+	if err != nil {
+		return Caller{}, "", time.Time{}, err
+	}
+	expires := s.now().Add(SessionLifetime).Truncate(time.Second)
+	if !t.Expires.IsZero() && t.Expires.Before(expires) {
+		expires = t.Expires
+	}
+	payload := clientID + "|" + strconv.FormatInt(expires.Unix(), 10) + "|" + s.keys.current
+	value := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(s.sessionMAC(s.keys.current, payload, t))
+	s.auditAdmin(ctx, caller, "sign in to the console from "+address, nil)
+	return caller, value, expires, nil
+}
+
+func (s *Service) sessionMAC(keyID, payload string, t store.Token) []byte {
+	return s.keys.mac(keyID, "console-session\x00"+payload+"\x00"+string(t.SecretHash))
+}
+
+// Session checks a session value and returns its caller: the token must
+// still be valid and carry the admin role.
+func (s *Service) Session(ctx context.Context, value string) (Caller, error) {
+	enc, sig, ok := strings.Cut(value, ".")
+	raw, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
+	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
+	parts := strings.Split(string(raw), "|")
+	if !ok || err1 != nil || err2 != nil || len(parts) != 3 {
+		return Caller{}, ErrNoSession
+	}
+	clientID, keyID := parts[0], parts[2]
+	expires, err := strconv.ParseInt(parts[1], 10, 64)
+	if _, known := s.keys.keys[keyID]; err != nil || !known || !s.now().Before(time.Unix(expires, 0)) {
+		return Caller{}, ErrNoSession
+	}
+	t, err := s.store.Token(ctx, clientID)
+	if errors.Is(err, store.ErrNoRow) {
+		return Caller{}, ErrNoSession
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	switch {
+	case !hmac.Equal(mac, s.sessionMAC(keyID, string(raw), t)):
+		return Caller{}, ErrNoSession // forged, or the token was rotated
+	case !t.Revoked.IsZero(), !t.Expires.IsZero() && !s.now().Before(t.Expires), !slices.Contains(t.Scopes, RoleAdmin):
+		return Caller{}, ErrNoSession
+	}
+	return Caller{Principal: t.Principal, ClientID: t.ClientID, Scopes: t.Scopes}, nil
+}
+
+// Token returns a token (never its secret).
+func (s *Service) Token(ctx context.Context, clientID string) (store.Token, error) {
+	return s.store.Token(ctx, clientID)
+}
+
+// Principal returns a principal with its roles.
+func (s *Service) Principal(ctx context.Context, id string) (store.Principal, error) {
+	return s.store.Principal(ctx, id)
+}
+
+// Config returns the loaded config id, credentials sealed, and whether it exists.
+func (s *Service) Config(id string) (store.ChallengeConfig, bool) {
+	if c := s.loaded(id); c != nil {
+		return c.ChallengeConfig, true
+	}
+	return store.ChallengeConfig{}, false
+}
+
+// Activity counts the presents and cleanups of the audit log since since,
+// in buckets of width: for each bucket, the requests and the failures.
+func (s *Service) Activity(ctx context.Context, since time.Time, width time.Duration, n int) ([]store.ActivityBucket, error) {
+	return s.store.Activity(ctx, since, width, n)
+}
