@@ -36,7 +36,7 @@ type user struct {
 	reg   *acme.ExtendedAccount
 }
 
-func (u *user) GetEmail() string                        { return u.email }
+func (u *user) GetEmail() string                       { return u.email }
 func (u *user) GetRegistration() *acme.ExtendedAccount { return u.reg }
 func (u *user) GetPrivateKey() crypto.Signer           { return u.key }
 
