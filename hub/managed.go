@@ -16,6 +16,7 @@ import (
 	"github.com/acmehub/acmehub/hub/api/door"
 	"github.com/acmehub/acmehub/hub/api/httpreq"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/console"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/managed"
@@ -148,6 +149,12 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(svc, httpreq.Options{Prefix: m.HTTPReqPrefix, TrustedProxies: trusted, Limits: limits, Log: log}))
 	mux.Handle(strings.TrimSuffix(m.AcmeproxyPrefix, "/")+"/", acmeproxy.New(svc, acmeproxy.Options{Prefix: m.AcmeproxyPrefix, TrustedProxies: trusted,
 		Limits: limits, Log: log, CreateSecret: createSecret, OpenCreation: m.AcmeproxyOpenCreation}))
+	ui, err := console.New(svc, console.Options{TrustedProxies: trusted, Log: log.With("component", "console")})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(console.Base, ui)
+	mux.Handle(console.Base+"/", ui)
 	h.srv = newHTTPServer(mux)
 	h.srv.WriteTimeout = m.RequestTimeout + 30*time.Second // request answers once the value is served
 	if h.ln, err = net.Listen("tcp", m.Listen); err != nil {

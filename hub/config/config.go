@@ -461,8 +461,9 @@ func (c *Config) Validate() error {
 			bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout)
 		}
 		for key, prefix := range map[string]string{"httpreq_prefix": m.HTTPReqPrefix, "acmeproxy_prefix": m.AcmeproxyPrefix} {
-			if !strings.HasPrefix(prefix, "/") || strings.HasPrefix(prefix, "/api/") || prefix == "/api" {
-				bad("[hub] %s %q: must start with / and not be under /api (Certify's)", key, prefix)
+			if p := strings.TrimSuffix(prefix, "/"); !strings.HasPrefix(prefix, "/") || p == "/api" || strings.HasPrefix(p, "/api/") ||
+				p == "/console" || strings.HasPrefix(p, "/console/") {
+				bad("[hub] %s %q: must start with / and not be under /api (Certify's) or /console", key, prefix)
 			}
 		}
 		if m.HTTPReqPrefix == m.AcmeproxyPrefix {

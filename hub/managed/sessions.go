@@ -110,3 +110,40 @@ func (s *Service) Config(id string) (store.ChallengeConfig, bool) {
 func (s *Service) Activity(ctx context.Context, since time.Time, width time.Duration, n int) ([]store.ActivityBucket, error) {
 	return s.store.Activity(ctx, since, width, n)
 }
+
+// CSRFToken is the token a console session's forms carry.
+func (s *Service) CSRFToken(session string) string {
+	return base64.RawURLEncoding.EncodeToString(s.keys.mac(s.keys.current, "console-csrf\x00"+session))
+}
+
+// CheckCSRF reports whether token is the session's, in constant time.
+func (s *Service) CheckCSRF(session, token string) bool {
+	return hmac.Equal([]byte(token), []byte(s.CSRFToken(session)))
+}
+
+// SealNote seals a short note for the console's next page (a token's new
+// secret, shown once), so that any replica can open it.
+func (s *Service) SealNote(plain []byte) string {
+	sealed, keyID := s.keys.Seal(plain, "console-note")
+	return keyID + "." + base64.RawURLEncoding.EncodeToString(sealed)
+}
+
+// OpenNote opens what SealNote sealed.
+func (s *Service) OpenNote(note string) ([]byte, error) {
+	keyID, enc, ok := strings.Cut(note, ".")
+	sealed, err := base64.RawURLEncoding.DecodeString(enc)
+	if !ok || err != nil {
+		return nil, errors.New("not a sealed note")
+	}
+	return s.keys.Open(sealed, keyID, "console-note")
+}
+
+// Providers names the providers configs may use.
+func (s *Service) Providers() []string {
+	var out []string
+	for name := range s.providers {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
