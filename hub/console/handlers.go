@@ -24,8 +24,10 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"has":  func(list []string, s string) bool { return slices.Contains(list, s) },
-	"ms":   func(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) },
-	"ok":   func(result string) bool { return result == "ok" },
+	"ms": func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+	},
+	"ok": func(result string) bool { return result == "ok" },
 }
 
 // --- Signing in and out.
