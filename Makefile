@@ -47,8 +47,9 @@ test: lint test-assets
 test-conformance: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags conformance -run Conformance ./solver/acmedns/ ./solver/hubsolver/
 
-# The webhook binary behind a real kube-apiserver's aggregation layer, and
-# lego obtaining a certificate from pebble through the hub.
+# The webhook binary behind a real kube-apiserver's aggregation layer, lego
+# obtaining a certificate from pebble through the hub, and the hub's console
+# in headless Chromium (screenshots in _artifacts/console).
 test-e2e: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags e2e -run E2E .
 

@@ -20,7 +20,7 @@ import (
 // revoked token at once, a new config within seconds); the audit log tells
 // what happened.
 func TestHubAdministeredWhileServing(t *testing.T) {
-	h := newHubSetup(t, "", "", nil)
+	h := newHubSetup(t, hubOptions{})
 	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com", "--ttl", "30")
 	clientID, secret := h.token()
 	server := h.server()

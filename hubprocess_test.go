@@ -25,19 +25,36 @@ type hubSetup struct {
 	env []string // added to every process's environment
 }
 
-// newHubSetup writes the keys and config.cfg: database is a postgres://
-// URL or "" for SQLite in the directory; extra is appended to [hub].
-func newHubSetup(t *testing.T, database, extra string, env []string) *hubSetup {
+// hubOptions shape a hubSetup.
+type hubOptions struct {
+	// Database is a postgres:// URL, or "" for SQLite in the directory.
+	Database string
+	// Hub is appended to the [hub] section.
+	Hub string
+	// TLS serves the hub over HTTPS with a self-signed certificate for
+	// 127.0.0.1; otherwise plain HTTP.
+	TLS bool
+	// Env is added to every process's environment.
+	Env []string
+}
+
+// newHubSetup writes the keys and config.cfg.
+func newHubSetup(t *testing.T, o hubOptions) *hubSetup {
 	t.Helper()
-	h := &hubSetup{t: t, dir: t.TempDir(), env: env}
+	h := &hubSetup{t: t, dir: t.TempDir(), env: o.Env}
 	keygen := testenv.StartCmd(t, &exec.Cmd{Dir: h.dir}, "admin", "keygen", "--id", "k1")
 	if code := keygen.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("admin keygen: exit %d", code)
 	}
 	os.WriteFile(filepath.Join(h.dir, "hub.keys"), []byte(keygen.Output()), 0o600)
 	db := `connection = "acmehub.db"`
-	if database != "" {
-		db = fmt.Sprintf("engine = \"postgres\"\nconnection = %q", database)
+	if o.Database != "" {
+		db = fmt.Sprintf("engine = \"postgres\"\nconnection = %q", o.Database)
+	}
+	tls := `tls = "none"`
+	if o.TLS {
+		testenv.WriteSelfSignedCert(t, filepath.Join(h.dir, "hub.crt"), filepath.Join(h.dir, "hub.key"), "hub")
+		tls = "tls = \"cert\"\ntls_cert_fullchain = \"hub.crt\"\ntls_cert_privkey = \"hub.key\""
 	}
 	cfg := fmt.Sprintf(`[general]
 domain = "auth.example.org"
@@ -51,10 +68,10 @@ logformat = "json"
 [hub]
 enabled = true
 listen = "127.0.0.1:0"
-tls = "none"
 keys_file = "hub.keys"
 %s
-`, db, extra)
+%s
+`, db, tls, o.Hub)
 	if err := os.WriteFile(filepath.Join(h.dir, "config.cfg"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +99,15 @@ func (h *hubSetup) mustAdmin(args ...string) string {
 // token creates a consumer principal and token with acmehub admin.
 func (h *hubSetup) token() (clientID, secret string) {
 	h.t.Helper()
-	principal := h.mustAdmin("principals", "create", "--title", "cluster prod", "--role", "managed-challenge-consumer")
+	return h.tokenFor("managed-challenge-consumer")
+}
+
+// tokenFor creates a principal holding role and a token carrying it.
+func (h *hubSetup) tokenFor(role string) (clientID, secret string) {
+	h.t.Helper()
+	principal := h.mustAdmin("principals", "create", "--title", "holder of "+role, "--role", role)
 	var tok struct{ ClientID, Secret string }
-	if err := json.Unmarshal([]byte(h.mustAdmin("tokens", "create", "--principal", principal, "-o", "json")), &tok); err != nil || tok.Secret == "" {
+	if err := json.Unmarshal([]byte(h.mustAdmin("tokens", "create", "--principal", principal, "--scope", role, "-o", "json")), &tok); err != nil || tok.Secret == "" {
 		h.t.Fatalf("tokens create -o json: %v", err)
 	}
 	return tok.ClientID, tok.Secret
@@ -125,7 +148,7 @@ const hubValue = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 // database; a token rotated or revoked with acmehub admin is refused by
 // both at once, and the rotated secret works on both.
 func TestTokenChangesReachEveryReplica(t *testing.T) {
-	h := newHubSetup(t, pgtest.Database(t), "", nil)
+	h := newHubSetup(t, hubOptions{Database: pgtest.Database(t)})
 	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com")
 	clientID, secret := h.token()
 	replicas := []*testenv.Process{h.server(), h.server()}
@@ -163,7 +186,7 @@ func TestTokenChangesReachEveryReplica(t *testing.T) {
 // DigitalOcean once cleanup_after has passed.
 func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
 	do := testenv.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
-	h := newHubSetup(t, "", `cleanup_after = "10s"`, do.ProxyEnv(t))
+	h := newHubSetup(t, hubOptions{Hub: `cleanup_after = "10s"`, Env: do.ProxyEnv(t)})
 	os.WriteFile(filepath.Join(h.dir, "do.json"), []byte(`{"api_token": "dop_v1_good"}`), 0o600)
 	h.mustAdmin("configs", "put", "--id", "do", "--provider", "digitalocean", "--zone", "example.com", "--rule", ".example.com",
 		"--credentials-file", "do.json")

@@ -31,7 +31,7 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 	if pebbleBin == "" || legoBin == "" {
 		t.Fatal("$TEST_ASSET_PEBBLE or $TEST_ASSET_LEGO is not set: run `make test-e2e`")
 	}
-	h := newHubSetup(t, "", "", nil)
+	h := newHubSetup(t, hubOptions{})
 	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", "example.com", "--rule", ".example.com")
 	clientID, secret := h.token()
 	hub := h.server()

@@ -1,0 +1,266 @@
+//go:build e2e
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/acmehub/acmehub/hub/dnsclient"
+)
+
+// chromium is the browser the console test drives: $ACMEHUB_TEST_CHROMIUM,
+// or Debian's.
+func chromium(t *testing.T) string {
+	path := os.Getenv("ACMEHUB_TEST_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		t.Fatalf("no Chromium at %s (apt-get install chromium, or set $ACMEHUB_TEST_CHROMIUM): %v", path, err)
+	}
+	return path
+}
+
+// artifacts is where the test leaves its screenshots: $ACMEHUB_TEST_ARTIFACTS,
+// or _artifacts/console in the checkout.
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("ACMEHUB_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("_artifacts", "console")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestE2EConsoleInABrowser: in headless Chromium, an administrator signs in
+// to the hub console with an admin token, adds a managed challenge config,
+// a principal and a token, copies the token's secret with the copy button,
+// and sees the request a real httpreq client then makes with it in the
+// audit log. Each page is saved as a screenshot and checked for a rendered
+// layout; the dashboard also at a phone's width.
+func TestE2EConsoleInABrowser(t *testing.T) {
+	h := newHubSetup(t, hubOptions{TLS: true})
+	adminID, adminSecret := h.tokenFor("managed-challenge-admin")
+	hub := h.server()
+	base := "https://" + hub.Hub
+	dir := artifacts(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.IgnoreCertErrors, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelTimeout()
+
+	shot := func(name string) {
+		t.Helper()
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		path := filepath.Join(dir, name+".png")
+		if err := os.WriteFile(path, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := rendered(buf); err != nil {
+			t.Errorf("screenshot %s: %v", path, err)
+		}
+	}
+	fail := func(what string, err error) {
+		t.Helper()
+		page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage:\n%s\nhub:\n%s", what, err, page, hub.Output())
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			fail(what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			fail("reading "+sel, err)
+		}
+		return s
+	}
+	value := func(id string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(id)))
+		if err != nil {
+			fail("reading #"+id, err)
+		}
+		return s
+	}
+	heading := func(want string) {
+		t.Helper()
+		if got := text("h1"); got != want {
+			t.Fatalf("the page's heading is %q, want %q", got, want)
+		}
+	}
+
+	// Signing in.
+	do("the sign-in page", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("client_id")))
+	heading("Sign in")
+	shot("signin")
+	do("signing in", chromedp.SendKeys(chromedp.ID("client_id"), adminID), chromedp.SendKeys(chromedp.ID("secret"), adminSecret),
+		chromedp.Submit(chromedp.ID("secret")), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	heading("Dashboard")
+	shot("dashboard")
+
+	// A managed challenge config for example.com, answered by the hub's DNS.
+	do("adding a config",
+		chromedp.Click(chromedp.CSS(`nav a[href="/console/configs"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/console/configs/new"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/console/configs/new"]`)), chromedp.WaitVisible(chromedp.ID("zone")),
+		chromedp.SendKeys(chromedp.ID("id"), "self-example"), chromedp.SendKeys(chromedp.ID("title"), "example.com, delegated to the hub"),
+		chromedp.SetValue(chromedp.ID("provider"), "self"), chromedp.SendKeys(chromedp.ID("zone"), "example.com"),
+		chromedp.SendKeys(chromedp.ID("rules"), "example.com\n.example.com"),
+		chromedp.Submit(chromedp.ID("zone")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	heading("Managed challenges")
+	if got := text("table"); !strings.Contains(got, "self-example") || !strings.Contains(got, ".example.com") {
+		t.Errorf("the configs page lists %q", got)
+	}
+	shot("configs")
+
+	// A principal, then a token for it.
+	do("adding a principal",
+		chromedp.Click(chromedp.CSS(`nav a[href="/console/principals"]`)), chromedp.WaitVisible(chromedp.ID("ptitle")),
+		chromedp.SendKeys(chromedp.ID("ptitle"), "lego on host01"), chromedp.SendKeys(chromedp.ID("description"), "the web servers' certificates"),
+		chromedp.Submit(chromedp.ID("ptitle")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	shot("principals")
+	do("the tokens page", chromedp.Click(chromedp.CSS(`nav a[href="/console/tokens"]`)), chromedp.WaitVisible(chromedp.ID("principal")))
+	principals, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("#principal option")).filter(o => o.text.startsWith("lego on host01")).map(o => o.value)`))
+	if err != nil || len(principals) != 1 {
+		t.Fatalf("the token form offers %q for the new principal: %v", principals, err)
+	}
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: base}); err != nil {
+			t.Fatalf("granting %s: %v", name, err)
+		}
+	}
+	do("creating a token",
+		chromedp.SetValue(chromedp.ID("principal"), principals[0]), chromedp.SendKeys(chromedp.ID("ttitle"), "lego on host01"),
+		chromedp.Submit(chromedp.ID("ttitle")), chromedp.WaitVisible(chromedp.ID("client-secret")))
+	heading("New API token secret")
+	clientID, shownSecret := value("client-id"), value("client-secret")
+	do("copying the secret", chromedp.Click(chromedp.CSS(`button[data-copy="client-secret"]`)))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('button[data-copy="client-secret"]').textContent === "Copied"`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		fail("the copy button", err)
+	}
+	copied, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`,
+		func(p *runtime.EvaluateParams) { p.AwaitPromise = new(true) }))
+	if err != nil {
+		fail("reading the clipboard", err)
+	}
+	shot("secret")
+	if copied == "" || copied != shownSecret || !strings.HasPrefix(clientID, "hub_") {
+		t.Fatalf("copied %q; the page showed the client ID %q and the secret %q", copied, clientID, shownSecret)
+	}
+
+	// The token at work: a real httpreq present, over the hub's TLS.
+	body, _ := json.Marshal(map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": hubValue})
+	req, _ := http.NewRequest(http.MethodPost, base+"/httpreq/present", bytes.NewReader(body))
+	req.SetBasicAuth(clientID, copied)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("httpreq present with the token made in the console: %d", resp.StatusCode)
+	}
+	if values, err := (dnsclient.Resolver{}).ServedTXT(context.Background(), hub.DNSUDP, "_acme-challenge.www.example.com"); err != nil || !slices.Equal(values, []string{hubValue}) {
+		t.Errorf("the hub's DNS serves %q, %v", values, err)
+	}
+
+	// The request in the audit log.
+	do("filtering the audit log",
+		chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), chromedp.WaitVisible(chromedp.ID("identifier")),
+		chromedp.SendKeys(chromedp.ID("identifier"), "www.example.com"), chromedp.Submit(chromedp.ID("identifier")),
+		chromedp.WaitVisible(chromedp.CSS("table.audit tbody tr")))
+	row := text("table.audit tbody tr")
+	shot("audit")
+	for _, want := range []string{"present", clientID, "www.example.com", "_acme-challenge.www.example.com", "self-example", "ok", "httpreq"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the audit log's newest row %q lacks %q", row, want)
+		}
+	}
+	do("the tokens page", chromedp.Navigate(base+"/console/tokens"), chromedp.WaitVisible(chromedp.CSS("table")))
+	shot("tokens")
+	if page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, copied) {
+		t.Error("the tokens page shows the secret again")
+	}
+
+	// At a phone's width, the dashboard still fits.
+	do("the dashboard on a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil {
+		fail("measuring the page", err)
+	}
+	shot("dashboard-phone")
+	if overflow {
+		t.Error("the dashboard is wider than a phone's screen")
+	}
+}
+
+// rendered checks that a screenshot shows a laid-out page, not a blank
+// one: several colours, and a fair share of pixels that are not the
+// background's.
+func rendered(pngData []byte) error {
+	img, err := png.Decode(bytes.NewReader(pngData))
+	if err != nil {
+		return err
+	}
+	b := img.Bounds()
+	if b.Dx() < 300 || b.Dy() < 300 {
+		return fmt.Errorf("%dx%d: too small", b.Dx(), b.Dy())
+	}
+	colours := map[uint32]int{}
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colours[(r>>11)<<10|(g>>11)<<5|bl>>11]++
+		}
+	}
+	total, background := 0, 0
+	for _, n := range colours {
+		total += n
+		background = max(background, n)
+	}
+	if len(colours) < 16 || float64(total-background)/float64(total) < 0.03 {
+		return fmt.Errorf("looks blank: %d colours, %.1f%% of the pixels off the background", len(colours), 100*float64(total-background)/float64(total))
+	}
+	return nil
+}
