@@ -38,8 +38,16 @@ func (s *Service) SetRoles(ctx context.Context, actor Caller, principal string, 
 	if err := checkRoles(roles); err != nil {
 		return err
 	}
-	err := s.store.SetRoles(ctx, principal, roles)
+	err := notFound(s.store.SetRoles(ctx, principal, roles))
 	s.auditAdmin(ctx, actor, fmt.Sprintf("set roles of principal %s to %v", principal, roles), err)
+	return err
+}
+
+// notFound makes a missing object the caller named a refusal.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNoRow) {
+		return invalid(err)
+	}
 	return err
 }
 
@@ -106,8 +114,21 @@ func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (
 			c.Credentials, c.KeyID = s.keys.Seal(plain, c.ID)
 		}
 	}
-	if _, err := s.load(c); err != nil {
+	loaded, err := s.load(c)
+	if err != nil {
 		return c, invalid(err)
+	}
+	// A rule another config has would leave neither the most specific:
+	// refused before it is stored, so that every server keeps loading.
+	for _, other := range s.snapshot() {
+		if other.ID == c.ID {
+			continue
+		}
+		for _, r := range loaded.rules {
+			if !r.Deny && slices.ContainsFunc(other.rules, func(o Rule) bool { return !o.Deny && o == r }) {
+				return c, invalid(fmt.Errorf("config %s has the rule %s already: for its names neither config would be the most specific", other.ID, r))
+			}
+		}
 	}
 	now := s.now()
 	c.Created, c.Updated = now, now
@@ -149,7 +170,7 @@ func (s *Service) testConfig(ctx context.Context, id string) error {
 
 // DeleteConfig removes a config; records it created stay until swept.
 func (s *Service) DeleteConfig(ctx context.Context, actor Caller, id string) error {
-	err := s.store.DeleteConfig(ctx, id)
+	err := notFound(s.store.DeleteConfig(ctx, id))
 	if err == nil {
 		err = s.Reload(ctx)
 	}

@@ -275,9 +275,23 @@ func TestMostSpecificConfigAndTies(t *testing.T) {
 			t.Errorf("%s: config %q, %v; want %q", id, p.Config, err, want)
 		}
 	}
-	_, err := f.svc.PutConfig(ctx, f.admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "dup", Provider: "fake", Zone: "example.com", Rules: []string{".team.example.com"}}})
-	if err == nil || !strings.Contains(err.Error(), "both have the rule .team.example.com") {
+	dup := store.ChallengeConfig{ID: "dup", Provider: "fake", Zone: "example.com", Rules: []string{".team.example.com"}}
+	_, err := f.svc.PutConfig(ctx, f.admin, managed.ConfigInput{ChallengeConfig: dup})
+	if code(err) != managed.CodeInvalid || !strings.Contains(err.Error(), "config team has the rule .team.example.com already") {
 		t.Errorf("a config tying with another: %v", err)
+	}
+	if stored, _ := f.store.Managed().Configs(ctx); len(stored) != 3 {
+		t.Errorf("the refused config was stored: %d configs", len(stored))
+	}
+	// A tie that reaches the database anyway (two replicas at once) fails
+	// the load, naming both; the configs loaded before stay.
+	dup.Rules, dup.TTL, dup.Updated = []string{".team.example.com"}, 60, f.now
+	f.store.Managed().PutConfig(ctx, dup)
+	if err := f.svc.Reload(ctx); err == nil || !strings.Contains(err.Error(), "configs dup and team both have the rule .team.example.com") {
+		t.Errorf("reloading a tie: %v", err)
+	}
+	if len(f.svc.Configs()) != 3 {
+		t.Errorf("%d configs loaded after a failed reload", len(f.svc.Configs()))
 	}
 }
 
