@@ -92,7 +92,7 @@ func openManaged(ctx context.Context, m config.Managed, st store.Store, log *slo
 		return nil, nil, err
 	}
 	for _, r := range records {
-		if c, ok := svc.ConfigFor(strings.TrimPrefix(r.Name, "_acme-challenge.")); ok && c.Provider == ProviderSelf {
+		if c, ok := svc.Config(r.Config); ok && c.Provider == ProviderSelf {
 			table.Add(r.Name, r.Value)
 		}
 	}

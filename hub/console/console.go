@@ -131,11 +131,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// request is one signed-in request: its caller, session and client address.
+// request is one signed-in request: its caller (with the client's
+// address) and session.
 type request struct {
 	caller  managed.Caller
 	session string
-	address string
 }
 
 // session runs next for a signed-in administrator; others go to the
@@ -170,7 +170,8 @@ func (h *Handler) session(next func(http.ResponseWriter, *http.Request, request)
 				return
 			}
 		}
-		next(w, r, request{caller: caller, session: c.Value, address: h.address(r)})
+		caller.Address = h.address(r)
+		next(w, r, request{caller: caller, session: c.Value})
 	}
 }
 

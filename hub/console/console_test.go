@@ -210,7 +210,7 @@ func TestPagesAndCSRF(t *testing.T) {
 		t.Errorf("principals %+v", ps)
 	}
 	log, _ := f.svc.AuditLog(ctx, store.AuditQuery{Limit: 1})
-	if log[0].ClientID != f.admin.ClientID || !strings.Contains(log[0].Detail, "create principal") {
+	if log[0].ClientID != f.admin.ClientID || log[0].Address != "127.0.0.1" || !strings.Contains(log[0].Detail, "create principal") {
 		t.Errorf("the change is not audited as the signed-in token's: %+v", log[0])
 	}
 }

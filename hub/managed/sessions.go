@@ -48,7 +48,8 @@ func (s *Service) SignIn(ctx context.Context, clientID, secret, address string) 
 	}
 	payload := clientID + "|" + strconv.FormatInt(expires.Unix(), 10) + "|" + s.keys.current
 	value := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(s.sessionMAC(s.keys.current, payload, t))
-	s.auditAdmin(ctx, caller, "sign in to the console from "+address, nil)
+	caller.Address = address
+	s.auditAdmin(ctx, caller, "sign in to the console", nil)
 	return caller, value, expires, nil
 }
 

@@ -38,6 +38,9 @@ type Caller struct {
 	Scopes    []string
 	// Domains narrow the names the token may answer for; nil: the configs decide.
 	Domains Rules
+	// Address is where an administrator's change came from, for the audit
+	// log ("" from the command line).
+	Address string
 }
 
 // Can reports whether the caller's token carries role.

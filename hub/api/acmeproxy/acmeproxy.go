@@ -106,7 +106,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	a, err := h.svc.CreateAuthorisation(r.Context(), managed.Caller{Principal: "acmeproxy:" + address}, name, truthy(r.PostForm.Get("suffix_match")), address)
+	a, err := h.svc.CreateAuthorisation(r.Context(), managed.Caller{Principal: "acmeproxy", Address: address}, name, truthy(r.PostForm.Get("suffix_match")), address)
 	if err != nil {
 		h.fail(w, r, err)
 		return
