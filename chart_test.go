@@ -581,7 +581,7 @@ func TestChartNotes(t *testing.T) {
 		{"hub-values.yaml", []string{"The managed-challenge hub answers at https://acmehub-hub.acmehub.svc:443",
 			"kubectl -n acmehub exec deploy/acmehub -c webhook -- acmehub admin -c /etc/acmehub/config.cfg \\\n       tokens create --principal",
 			"solverName: hub", "url: https://acmehub-hub.acmehub.svc:443", "get secret acmehub-ca -o jsonpath='{.data.ca\\.crt}'"},
-			[]string{"configs put --id example"}},
+			[]string{"configs put --id example", "the proxy that terminates TLS"}},
 	}
 	for _, tt := range tests {
 		text := notes(t, filepath.Join(chartDir, "ci", tt.values))
