@@ -57,14 +57,15 @@ func artifacts(t *testing.T) string {
 // and sees the request a real httpreq client then makes with it in the
 // audit log. Each page is saved as a screenshot and checked for a rendered
 // layout; the dashboard also at a phone's width.
-func TestE2EConsoleInABrowser(t *testing.T) {
-	h := newHubSetup(t, hubOptions{TLS: true})
+func TestE2EConsoleInABrowser(tt *testing.T) {
+	t := summarise(tt)
+	h := newHubSetup(t.T, hubOptions{TLS: true})
 	adminID, adminSecret := h.tokenFor("managed-challenge-admin")
 	hub := h.server()
 	base := "https://" + hub.Hub
-	dir := artifacts(t)
+	dir := artifacts(t.T)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t.T)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.IgnoreCertErrors, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900))
@@ -94,13 +95,28 @@ func TestE2EConsoleInABrowser(t *testing.T) {
 	}
 	fail := func(what string, err error) {
 		t.Helper()
-		page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-		t.Fatalf("%s: %v\npage:\n%s\nhub:\n%s", what, err, page, hub.Output())
+		page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		path := filepath.Join(dir, "failure.html")
+		os.WriteFile(path, []byte(page), 0o644)
+		t.Fatalf("%s: %v (the page is in %s)", what, err, path)
 	}
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			fail(what, err)
+		}
+	}
+	// load runs steps that end in a navigation (a click on a link, a form's
+	// submission) and returns once the new page has loaded, so that what
+	// follows never reads, or waits on, the page being left.
+	load := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(ctx, steps...)
+		if err != nil {
+			fail(what, err)
+		}
+		if resp.Status != http.StatusOK {
+			fail(what, fmt.Errorf("%s answered %d %s", resp.URL, resp.Status, resp.StatusText))
 		}
 	}
 	text := func(sel string) string {
@@ -130,19 +146,21 @@ func TestE2EConsoleInABrowser(t *testing.T) {
 	do("the sign-in page", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("client_id")))
 	heading("Sign in")
 	shot("signin")
-	do("signing in", chromedp.SendKeys(chromedp.ID("client_id"), adminID), chromedp.SendKeys(chromedp.ID("secret"), adminSecret),
-		chromedp.Submit(chromedp.ID("secret")), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	do("filling in the sign-in form", chromedp.SendKeys(chromedp.ID("client_id"), adminID), chromedp.SendKeys(chromedp.ID("secret"), adminSecret))
+	load("signing in", chromedp.Submit(chromedp.ID("secret")))
+	do("the dashboard", chromedp.WaitVisible(chromedp.CSS("svg.chart")))
 	heading("Dashboard")
 	shot("dashboard")
 
 	// A managed challenge config for example.com, answered by the hub's DNS.
-	do("adding a config",
-		chromedp.Click(chromedp.CSS(`nav a[href="/console/configs"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/console/configs/new"]`)),
-		chromedp.Click(chromedp.CSS(`a[href="/console/configs/new"]`)), chromedp.WaitVisible(chromedp.ID("zone")),
+	load("the configs page", chromedp.Click(chromedp.CSS(`nav a[href="/console/configs"]`)))
+	load("the new config form", chromedp.Click(chromedp.CSS(`a[href="/console/configs/new"]`)))
+	do("filling in the config form",
 		chromedp.SendKeys(chromedp.ID("id"), "self-example"), chromedp.SendKeys(chromedp.ID("title"), "example.com, delegated to the hub"),
 		chromedp.SetValue(chromedp.ID("provider"), "self"), chromedp.SendKeys(chromedp.ID("zone"), "example.com"),
-		chromedp.SendKeys(chromedp.ID("rules"), "example.com\n.example.com"),
-		chromedp.Submit(chromedp.ID("zone")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+		chromedp.SendKeys(chromedp.ID("rules"), "example.com\n.example.com"))
+	load("adding the config", chromedp.Submit(chromedp.ID("zone")))
+	do("the config's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))
 	heading("Managed challenges")
 	if got := text("table"); !strings.Contains(got, "self-example") || !strings.Contains(got, ".example.com") {
 		t.Errorf("the configs page lists %q", got)
@@ -150,12 +168,13 @@ func TestE2EConsoleInABrowser(t *testing.T) {
 	shot("configs")
 
 	// A principal, then a token for it.
-	do("adding a principal",
-		chromedp.Click(chromedp.CSS(`nav a[href="/console/principals"]`)), chromedp.WaitVisible(chromedp.ID("ptitle")),
-		chromedp.SendKeys(chromedp.ID("ptitle"), "lego on host01"), chromedp.SendKeys(chromedp.ID("description"), "the web servers' certificates"),
-		chromedp.Submit(chromedp.ID("ptitle")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	load("the principals page", chromedp.Click(chromedp.CSS(`nav a[href="/console/principals"]`)))
+	do("filling in the principal form",
+		chromedp.SendKeys(chromedp.ID("ptitle"), "lego on host01"), chromedp.SendKeys(chromedp.ID("description"), "the web servers' certificates"))
+	load("adding the principal", chromedp.Submit(chromedp.ID("ptitle")))
+	do("the principal's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))
 	shot("principals")
-	do("the tokens page", chromedp.Click(chromedp.CSS(`nav a[href="/console/tokens"]`)), chromedp.WaitVisible(chromedp.ID("principal")))
+	load("the tokens page", chromedp.Click(chromedp.CSS(`nav a[href="/console/tokens"]`)))
 	principals, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll("#principal option")).filter(o => o.text.startsWith("lego on host01")).map(o => o.value)`))
 	if err != nil || len(principals) != 1 {
@@ -167,9 +186,9 @@ func TestE2EConsoleInABrowser(t *testing.T) {
 			t.Fatalf("granting %s: %v", name, err)
 		}
 	}
-	do("creating a token",
-		chromedp.SetValue(chromedp.ID("principal"), principals[0]), chromedp.SendKeys(chromedp.ID("ttitle"), "lego on host01"),
-		chromedp.Submit(chromedp.ID("ttitle")), chromedp.WaitVisible(chromedp.ID("client-secret")))
+	do("filling in the token form", chromedp.SetValue(chromedp.ID("principal"), principals[0]), chromedp.SendKeys(chromedp.ID("ttitle"), "lego on host01"))
+	load("creating the token", chromedp.Submit(chromedp.ID("ttitle")))
+	do("the new secret", chromedp.WaitVisible(chromedp.ID("client-secret")))
 	heading("New API token secret")
 	clientID, shownSecret := value("client-id"), value("client-secret")
 	do("copying the secret", chromedp.Click(chromedp.CSS(`button[data-copy="client-secret"]`)))
@@ -205,10 +224,10 @@ func TestE2EConsoleInABrowser(t *testing.T) {
 	}
 
 	// The request in the audit log.
-	do("filtering the audit log",
-		chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), chromedp.WaitVisible(chromedp.ID("identifier")),
-		chromedp.SendKeys(chromedp.ID("identifier"), "www.example.com"), chromedp.Submit(chromedp.ID("identifier")),
-		chromedp.WaitVisible(chromedp.CSS("table.audit tbody tr")))
+	load("the audit log", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)))
+	do("filling in the audit filter", chromedp.SendKeys(chromedp.ID("identifier"), "www.example.com"))
+	load("filtering the audit log", chromedp.Submit(chromedp.ID("identifier")))
+	do("the filtered audit log", chromedp.WaitVisible(chromedp.CSS("table.audit tbody tr")))
 	row := text("table.audit tbody tr")
 	shot("audit")
 	for _, want := range []string{"present", clientID, "www.example.com", "_acme-challenge.www.example.com", "self-example", "ok", "httpreq"} {
@@ -263,4 +282,50 @@ func rendered(pngData []byte) error {
 		return fmt.Errorf("looks blank: %d colours, %.1f%% of the pixels off the background", len(colours), 100*float64(total-background)/float64(total))
 	}
 	return nil
+}
+
+// summary repeats a test's failures after everything its cleanups log (the
+// servers' output), so that the cause is the last thing the test prints.
+type summary struct {
+	*testing.T
+	failures []string
+}
+
+func summarise(t *testing.T) *summary {
+	s := &summary{T: t}
+	t.Cleanup(func() {
+		if len(s.failures) > 0 {
+			t.Logf("failed: %s", strings.Join(s.failures, "; "))
+		}
+	})
+	return s
+}
+
+func (s *summary) note(msg string) {
+	first, _, _ := strings.Cut(msg, "\n")
+	s.failures = append(s.failures, first)
+}
+
+func (s *summary) Errorf(format string, args ...any) {
+	s.Helper()
+	s.note(fmt.Sprintf(format, args...))
+	s.T.Errorf(format, args...)
+}
+
+func (s *summary) Fatalf(format string, args ...any) {
+	s.Helper()
+	s.note(fmt.Sprintf(format, args...))
+	s.T.Fatalf(format, args...)
+}
+
+func (s *summary) Error(args ...any) {
+	s.Helper()
+	s.note(fmt.Sprint(args...))
+	s.T.Error(args...)
+}
+
+func (s *summary) Fatal(args ...any) {
+	s.Helper()
+	s.note(fmt.Sprint(args...))
+	s.T.Fatal(args...)
 }
