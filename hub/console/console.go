@@ -254,22 +254,14 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done st
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
-// status is the HTTP status for a refusal from hub/managed.
+// status is the HTTP status a page answers a refused change with: the
+// API's, except that a form whose input is refused is 422, shown again
+// with the cause.
 func status(err error) int {
-	var e *managed.Error
-	if errors.As(err, &e) {
-		switch e.Code {
-		case managed.CodeInvalid, managed.CodeNoConfig:
-			return http.StatusUnprocessableEntity
-		case managed.CodeProvider:
-			return http.StatusBadGateway
-		case managed.CodeForbidden:
-			return http.StatusForbidden
-		case managed.CodeUnauthenticated:
-			return http.StatusUnauthorized
-		}
+	if s := door.Status(err); s != http.StatusBadRequest {
+		return s
 	}
-	return http.StatusInternalServerError
+	return http.StatusUnprocessableEntity
 }
 
 // message is what a failed change shows: the refusal's cause, or a
