@@ -136,6 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type request struct {
 	caller  managed.Caller
 	session string
+	who     string // the caller's principal, by title
 }
 
 // session runs next for a signed-in administrator; others go to the
@@ -171,7 +172,11 @@ func (h *Handler) session(next func(http.ResponseWriter, *http.Request, request)
 			}
 		}
 		caller.Address = h.address(r)
-		next(w, r, request{caller: caller, session: c.Value})
+		who := caller.Principal
+		if p, err := h.svc.Principal(r.Context(), caller.Principal); err == nil && p.Title != "" {
+			who = p.Title
+		}
+		next(w, r, request{caller: caller, session: c.Value, who: who})
 	}
 }
 
@@ -212,6 +217,7 @@ type page struct {
 	Title  string
 	Nav    string
 	Caller managed.Caller
+	Who    string // the caller's principal, by title
 	CSRF   string
 	Notice string
 	Error  string
@@ -234,7 +240,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, p page)
 
 // page starts a signed-in page.
 func (h *Handler) page(rq request, title, nav string, data any) page {
-	return page{Title: title, Nav: nav, Caller: rq.caller, CSRF: h.svc.CSRFToken(rq.session), Data: data}
+	return page{Title: title, Nav: nav, Caller: rq.caller, Who: rq.who, CSRF: h.svc.CSRFToken(rq.session), Data: data}
 }
 
 // notices are the messages a redirect may ask for (?done=…): fixed texts,

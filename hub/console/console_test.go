@@ -335,6 +335,10 @@ func TestAuditPage(t *testing.T) {
 	if strings.Count(a.body, `<tr class="good">`) != 1 {
 		t.Errorf("one identifier: %d rows", strings.Count(a.body, `<tr class="good">`))
 	}
+	// Principals by title, with the token's client ID.
+	if who := "<td>cluster<br><code class=\"sub\">" + f.client.ClientID + "</code></td>"; !strings.Contains(a.body, who) {
+		t.Errorf("the row does not name its principal and token as %s:\n%s", who, a.body)
+	}
 	first := b.get("/console/audit?result=ok&since=1h")
 	older := regexp.MustCompile(`href="(/console/audit\?[^"]+)"`).FindStringSubmatch(first.body)
 	if strings.Count(first.body, `<tr class="good">`) != 50 || older == nil || strings.Index(first.body, "h59.example.com") > strings.Index(first.body, "h58.example.com") {

@@ -22,8 +22,10 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"join": strings.Join,
-	"has":  func(list []string, s string) bool { return slices.Contains(list, s) },
+	"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join":    strings.Join,
+	"has":     func(list []string, s string) bool { return slices.Contains(list, s) },
 	"ms": func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 	},
@@ -462,6 +464,7 @@ const auditPageSize = 50
 type auditData struct {
 	Since, Until, Principal, Identifier, Result string
 	Principals                                  []store.Principal
+	Titles                                      map[string]string // principal ID → title
 	Entries                                     []store.AuditEntry
 	Older                                       template.URL // the next page, or ""
 }
@@ -528,6 +531,10 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, rq request) {
 		return
 	}
 	d.Principals = ps
+	d.Titles = make(map[string]string, len(ps))
+	for _, p := range ps {
+		d.Titles[p.ID] = p.Title
+	}
 	p := h.page(rq, "Audit log", "audit", d)
 	if failure != nil {
 		p.Error = failure.Error()
