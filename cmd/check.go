@@ -16,6 +16,7 @@ import (
 
 // checkEnv maps each flag of `acmehub check` to its environment variable.
 var checkEnv = map[string]string{
+	"api":                      "ACMEHUB_API",
 	"client":                   "ACMEHUB_CLIENT",
 	"namespace":                "ACMEHUB_NAMESPACE",
 	"secret-name":              "ACMEHUB_SECRET_NAME",
@@ -50,7 +51,12 @@ or in every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehu
   4. the probe is removed (an acmehub server deletes it; on a plain acme-dns,
      which cannot delete, it stays as one of the account's two values).
 
-It prints a table (or JSON with --output json), records an Event on the
+An account whose entry lacks server_url (account files of older acme-dns
+registration scripts) is checked against --api. On an acmehub server, an
+account that keeps fewer than two values for each of its names is a problem
+(acmehub register raises its limit).
+
+It prints a table (or JSON with -o/--output json), records an Event on the
 Secret for each problem and exits 1 when there is any.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -81,6 +87,7 @@ Secret for each problem and exits 1 when there is any.`,
 				Namespace: f.cfg.Namespace, SecretName: f.cfg.SecretName, Key: f.cfg.Key,
 				Resolver: r, Nameservers: ns, Timeout: timeout,
 				BasicAuthUser: f.cfg.BasicAuthUser, BasicAuthPassword: f.cfg.BasicAuthPassword,
+				API: f.cfg.API,
 			})
 			if err != nil {
 				return err
@@ -97,6 +104,7 @@ Secret for each problem and exits 1 when there is any.`,
 		},
 	}
 	fs := cmd.Flags()
+	fs.StringVar(&f.cfg.API, "api", "", "acme-dns or acmehub server API of accounts whose entry has no server_url (the Secret is not rewritten for it)")
 	fs.StringVar(&f.cfg.Client, "client", "", "check the Secret acme-dns-<client>-client")
 	fs.StringVar(&f.cfg.SecretName, "secret-name", "", "check this Secret (default: every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehub)")
 	fs.StringVar(&f.cfg.Namespace, "namespace", "", "namespace of the Secrets (default: the pod's own)")

@@ -198,7 +198,7 @@ func TestRegister(t *testing.T) {
 		{"malformed JSON", `{"allowfrom":`, "", 400, `{"error": "malformed_json_payload"}`, nil},
 		{"allowfrom not a list", `{"allowfrom":"x"}`, "", 400, `{"error": "malformed_json_payload"}`, nil},
 		{"address without mask", `{"allowfrom":["1.2.3.4"]}`, "", 400, `{"error": "invalid_allowfrom_cidr"}`, nil},
-		{"txtlimit too high", `{"txtlimit":1000}`, "", 400, `{"error": "invalid_txtlimit"}`, nil},
+		{"txtlimit too high", `{"txtlimit":1000}`, "", 400, `{"error": "invalid_txtlimit", "max_txtlimit": 10}`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,6 +392,54 @@ func TestExtensions(t *testing.T) {
 			h.update(big, v)
 		}
 		h.wantTXT(big.FullDomain, valueC, valueB, valueA)
+	})
+
+	t.Run("limit raised for an account that gained names", func(t *testing.T) {
+		grown := h.register("")
+		own := map[string]string{"X-Api-User": grown.Username, "X-Api-Key": grown.Password}
+		limit := func(header map[string]string, body string) response {
+			return h.do("POST", "/txtlimit", header, body)
+		}
+		values := make([]string, 6)
+		for i := range values {
+			values[i] = strings.Repeat(string(rune('d'+i)), 42) + "1"
+		}
+		for _, tt := range []struct {
+			name   string
+			header map[string]string
+			body   string
+			status int
+			want   string
+		}{
+			{"read", own, fmt.Sprintf(`{"subdomain":%q}`, grown.Subdomain), 200, `{"txtlimit": 2, "max_txtlimit": 10}`},
+			{"raise to three names' worth", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":6}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
+			{"lower: unchanged", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
+			{"past max_txt_limit", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":11}`, grown.Subdomain), 400, `{"error": "invalid_txtlimit", "max_txtlimit": 10}`},
+			{"another account's subdomain", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, reg.Subdomain), 401, `{"error": "forbidden"}`},
+			{"wrong key", map[string]string{"X-Api-User": grown.Username, "X-Api-Key": strings.Repeat("x", 40)},
+				fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, grown.Subdomain), 401, `{"error": "forbidden"}`},
+			{"malformed", own, `{"txtlimit":"six"}`, 400, `{"error": "malformed_json_payload"}`},
+		} {
+			if r := limit(tt.header, tt.body); r.status != tt.status || r.body != tt.want {
+				t.Errorf("%s: %d %s, want %d %s", tt.name, r.status, r.body, tt.status, tt.want)
+			}
+		}
+		// allowfrom guards values; the limit may be raised from elsewhere
+		// (the registration Job), values still only from there.
+		restricted := h.register(`{"allowfrom":["192.0.2.0/24"]}`)
+		rh := map[string]string{"X-Api-User": restricted.Username, "X-Api-Key": restricted.Password}
+		if r := limit(rh, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, restricted.Subdomain)); r.status != 200 || r.body != `{"txtlimit": 4, "max_txtlimit": 10}` {
+			t.Errorf("limit of an account whose allowfrom excludes the caller: %d %s", r.status, r.body)
+		}
+		if r := h.update(restricted, valueA); r.status != 401 {
+			t.Errorf("update from outside allowfrom: %d %s", r.status, r.body)
+		}
+		// cert-manager's acmeDNS solver and lego write with /update: all six
+		// values of three names and their wildcards are served.
+		for _, v := range values {
+			h.update(grown, v)
+		}
+		h.wantTXT(grown.FullDomain, values[5], values[4], values[3], values[2], values[1], values[0])
 	})
 
 	t.Run("deregister", func(t *testing.T) {

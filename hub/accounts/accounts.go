@@ -427,6 +427,23 @@ func (s *Service) changeTXT(ctx context.Context, subdomain, value string,
 	return nil
 }
 
+// RaiseTXTLimit makes the account of username keep at least limit values,
+// at most MaxTXTLimit (past it: ErrTXTLimit), and returns how many it keeps.
+// A lower limit leaves the account as it is; 0 only reports its limit.
+func (s *Service) RaiseTXTLimit(ctx context.Context, username string, limit int) (int, error) {
+	if limit < 0 || limit > s.opts.MaxTXTLimit {
+		return 0, fmt.Errorf("%w: %d (must be 1 to %d, or 0 to read the limit)", ErrTXTLimit, limit, s.opts.MaxTXTLimit)
+	}
+	keeps, err := s.store.RaiseTXTLimit(ctx, username, limit)
+	if err == nil && limit > 0 {
+		s.log.Info("account value limit", "username", username, "asked", limit, "keeps", keeps)
+	}
+	return keeps, err
+}
+
+// MaxTXTLimit is the highest value limit an account may have.
+func (s *Service) MaxTXTLimit() int { return s.opts.MaxTXTLimit }
+
 // Deregister deletes the account of username with its values.
 func (s *Service) Deregister(ctx context.Context, username string) error {
 	sub, err := s.store.Deregister(ctx, username)

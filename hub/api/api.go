@@ -2,7 +2,8 @@
 // GET /health), byte-compatible with acme-dns so that its clients work
 // unchanged, plus acmehub's extensions: POST /present adds a value that no
 // newer value evicts until POST /delete removes it (or it expires), POST
-// /delete removes one TXT value, POST /deregister deletes an account.
+// /delete removes one TXT value, POST /txtlimit raises the number of values
+// an account keeps, POST /deregister deletes an account.
 package api
 
 import (
@@ -93,6 +94,7 @@ func New(svc *accounts.Service, opts Options) *API {
 		"/update":     {http.MethodPost: a.update},
 		"/present":    {http.MethodPost: a.present},
 		"/delete":     {http.MethodPost: a.delete},
+		"/txtlimit":   {http.MethodPost: a.txtLimit},
 		"/deregister": {http.MethodPost: a.deregister},
 		"/health":     {http.MethodGet: a.health, http.MethodHead: a.health},
 	}
@@ -271,7 +273,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_allowfrom_cidr")
 		return
 	case errors.Is(err, accounts.ErrTXTLimit):
-		writeError(w, http.StatusBadRequest, "invalid_txtlimit")
+		a.invalidTXTLimit(w)
 		return
 	case err != nil:
 		a.log.Error("registering account", "err", err)
@@ -299,10 +301,26 @@ func (a *API) registrationAuthorized(r *http.Request) bool {
 }
 
 // authenticate applies acme-dns's checks, in its order, to a request carrying
-// X-Api-User and X-Api-Key. Every failure is answered 401 forbidden.
-// A client past its limit of failed authentications is answered 429 before
-// its credentials are checked, so it costs no bcrypt computation.
+// X-Api-User and X-Api-Key: the credentials, then the account's allowfrom.
+// Every failure is answered 401 forbidden. A client past its limit of
+// failed authentications is answered 429 before its credentials are
+// checked, so it costs no bcrypt computation.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
+	acct, ok := a.credentials(w, r)
+	if !ok {
+		return store.Account{}, false
+	}
+	if ip := a.clientIP(r); !accounts.Allowed(acct, ip) {
+		a.failures.allow(ip)
+		a.log.Info("update refused by allowfrom", "username", acct.Username, "client", ip, "remote", r.RemoteAddr)
+		writeError(w, http.StatusUnauthorized, "forbidden")
+		return store.Account{}, false
+	}
+	return acct, true
+}
+
+// credentials is authenticate without allowfrom, for what changes no value.
+func (a *API) credentials(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
 	ip := a.clientIP(r)
 	if a.failures.exhausted(ip) {
 		a.tooMany(w, a.failures)
@@ -320,12 +338,6 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Accoun
 	case err != nil:
 		a.log.Error("authenticating", "username", r.Header.Get("X-Api-User"), "err", err)
 		writeError(w, http.StatusInternalServerError, "db_error")
-		return store.Account{}, false
-	}
-	if !accounts.Allowed(acct, ip) {
-		a.failures.allow(ip)
-		a.log.Info("update refused by allowfrom", "username", acct.Username, "client", ip, "remote", r.RemoteAddr)
-		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
 	}
 	return acct, true
@@ -408,6 +420,56 @@ func (a *API) changeTXT(w http.ResponseWriter, r *http.Request, change func(ctx 
 	default:
 		writeJSON(w, http.StatusOK, []byte(`{"txt": `+strconv.Quote(req.TXT)+`}`))
 	}
+}
+
+// txtLimitRequest is the body of POST /txtlimit.
+type txtLimitRequest struct {
+	Subdomain string `json:"subdomain"`
+	TXTLimit  int    `json:"txtlimit"`
+}
+
+// txtLimit raises the number of values the caller's account keeps, so that
+// an account that gained names keeps two values for each (a name and its
+// wildcard validated at once), and answers how many it keeps. Without
+// txtlimit (or 0) it only answers. It changes no value, so the account's
+// allowfrom, which guards its values, does not apply: the registration Job
+// may run elsewhere than the ACME client.
+func (a *API) txtLimit(w http.ResponseWriter, r *http.Request) {
+	acct, ok := a.credentials(w, r)
+	if !ok {
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		a.bodyError(w, err)
+		return
+	}
+	var req txtLimitRequest
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_json_payload")
+		return
+	}
+	if req.Subdomain != acct.Subdomain {
+		writeError(w, http.StatusUnauthorized, "forbidden")
+		return
+	}
+	keeps, err := a.svc.RaiseTXTLimit(r.Context(), acct.Username, req.TXTLimit)
+	switch {
+	case errors.Is(err, accounts.ErrTXTLimit):
+		a.invalidTXTLimit(w)
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusUnauthorized, "forbidden") // deregistered meanwhile
+	case err != nil:
+		a.log.Error("raising the value limit", "username", acct.Username, "err", err)
+		writeError(w, http.StatusInternalServerError, "db_error")
+	default:
+		writeJSON(w, http.StatusOK, []byte(`{"txtlimit": `+strconv.Itoa(keeps)+`, "max_txtlimit": `+strconv.Itoa(a.svc.MaxTXTLimit())+`}`))
+	}
+}
+
+// invalidTXTLimit refuses a limit past max_txt_limit, saying what the most is.
+func (a *API) invalidTXTLimit(w http.ResponseWriter) {
+	writeJSON(w, http.StatusBadRequest, []byte(`{"error": "invalid_txtlimit", "max_txtlimit": `+strconv.Itoa(a.svc.MaxTXTLimit())+`}`))
 }
 
 func (a *API) deregister(w http.ResponseWriter, r *http.Request) {

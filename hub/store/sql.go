@@ -39,7 +39,7 @@ type dialect struct {
 
 // queries are the statements a store runs, in the dialect's placeholder style.
 type queries struct {
-	account, accountLimit, rows, insertAccount, insertRow, updateRow,
+	account, accountLimit, limitOf, setLimit, rows, insertAccount, insertRow, updateRow,
 	deleteRows, deleteAccount, subdomainOf, exists, allFrom, allBetween, expired, notify string
 }
 
@@ -47,6 +47,8 @@ func newQueries(d dialect) queries {
 	q := queries{
 		account:       `SELECT username, password, subdomain, allowfrom, txtlimit FROM records WHERE username = ?`,
 		accountLimit:  `SELECT txtlimit FROM records WHERE subdomain = ?` + d.lockAccount,
+		limitOf:       `SELECT txtlimit FROM records WHERE username = ?` + d.lockAccount,
+		setLimit:      `UPDATE records SET txtlimit = ? WHERE username = ?`,
 		rows:          `SELECT rowid, value, seq, COALESCE(lastupdate, 0), expires FROM txt WHERE subdomain = ?`,
 		insertAccount: `INSERT INTO records (username, password, subdomain, allowfrom, txtlimit) VALUES (?, ?, ?, ?, ?)`,
 		insertRow:     `INSERT INTO txt (subdomain, value, lastupdate, seq, expires) VALUES (?, ?, ?, ?, ?)`,
@@ -63,7 +65,7 @@ func newQueries(d dialect) queries {
 		notify:  d.notify,
 	}
 	if d.positional {
-		for _, p := range []*string{&q.account, &q.accountLimit, &q.rows, &q.insertAccount, &q.insertRow,
+		for _, p := range []*string{&q.account, &q.accountLimit, &q.limitOf, &q.setLimit, &q.rows, &q.insertAccount, &q.insertRow,
 			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.allFrom, &q.allBetween, &q.expired, &q.notify} {
 			*p = positional(*p)
 		}
@@ -377,6 +379,39 @@ func (s *sqlStore) ExpireTXT(ctx context.Context) (map[string]TXTSet, error) {
 		out[sub] = set
 	}
 	return out, nil
+}
+
+func (s *sqlStore) RaiseTXTLimit(ctx context.Context, username string, limit int) (int, error) {
+	keeps := 0
+	err := s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var current sql.NullInt64
+		if err := tx.QueryRowContext(ctx, s.q.limitOf, username).Scan(&current); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		keeps = s.opts.DefaultTXTLimit
+		if current.Valid && current.Int64 > 0 {
+			keeps = int(current.Int64)
+		}
+		if limit <= keeps {
+			return nil
+		}
+		// The index holds values, not limits: other processes need no notice.
+		if _, err := tx.ExecContext(ctx, s.q.setLimit, limit, username); err != nil {
+			return err
+		}
+		keeps = limit
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("raising the value limit of account %s: %w", username, err)
+	}
+	return keeps, nil
 }
 
 func (s *sqlStore) Deregister(ctx context.Context, username string) (string, error) {

@@ -78,6 +78,11 @@ type Store interface {
 	// the resulting sets of the accounts it changed, by subdomain. Expired
 	// values are never served, removed or not.
 	ExpireTXT(ctx context.Context) (map[string]TXTSet, error)
+	// RaiseTXTLimit makes the account of username keep at least limit values
+	// and returns how many it keeps (its own limit, or the default). A limit
+	// at or below that changes nothing; 0 only reports. ErrNotFound when there
+	// is no such account.
+	RaiseTXTLimit(ctx context.Context, username string, limit int) (int, error)
 	// Deregister deletes the account and its values and returns its subdomain, or ErrNotFound.
 	Deregister(ctx context.Context, username string) (string, error)
 	// TXT returns the current set of the account owning subdomain, or ErrNotFound.

@@ -188,6 +188,35 @@ func TestTXTValues(t *testing.T) {
 	})
 }
 
+// TestRaiseTXTLimit: an account that gained names keeps more values from its
+// next write on, across a reopen; a lower limit never shrinks it.
+func TestRaiseTXTLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
+		a := account(1)
+		if err := s.Register(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct{ ask, want int }{{0, 2}, {1, 2}, {2, 2}, {6, 6}, {4, 6}, {0, 6}}
+		for _, st := range steps {
+			if got, err := s.RaiseTXTLimit(ctx, a.Username, st.ask); err != nil || got != st.want {
+				t.Fatalf("RaiseTXTLimit(%d) = %d, %v; want %d", st.ask, got, err, st.want)
+			}
+		}
+		for _, v := range []string{"1", "2", "3", "4", "5", "6", "7"} {
+			mustAdd(t, s, a.Subdomain, v)
+		}
+		if set, _ := reopen().TXT(ctx, a.Subdomain); !slices.Equal(set.Values, []string{"7", "6", "5", "4", "3", "2"}) {
+			t.Errorf("after raising the limit to 6 the account holds %q", set.Values)
+		}
+		if got, err := reopen().Account(ctx, a.Username); err != nil || got.TXTLimit != 6 {
+			t.Errorf("reopened account = %+v, %v; want txtlimit 6", got, err)
+		}
+		if _, err := s.RaiseTXTLimit(ctx, "nobody", 4); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("RaiseTXTLimit(nobody) err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
 func TestDeregister(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store, _ func() store.Store) {
 		a, b := account(1), account(2)

@@ -1,5 +1,6 @@
 // Package client speaks acme-dns's HTTP API to an acmehub server or a plain
-// acme-dns: /register, /update, and acmehub's /present and /delete. The
+// acme-dns: /register, /update, and acmehub's /present, /delete and
+// /txtlimit. The
 // account's credentials never follow a redirect to another host, nor from
 // https to http. The solver's remote backend, acmehub register and check,
 // and the hub's acme-dns provider use it.
@@ -64,6 +65,54 @@ func (c *Client) TXT(ctx context.Context, host, path string, a Account, value st
 		req.Header.Set("X-Api-User", a.Username)
 		req.Header.Set("X-Api-Key", a.Password)
 	})
+}
+
+// Limit is an acmehub server's answer to POST /txtlimit.
+type Limit struct {
+	// Keeps is how many values the account keeps.
+	Keeps int `json:"txtlimit"`
+	// Max is the most an account may keep on that server.
+	Max int `json:"max_txtlimit"`
+}
+
+// ErrNoTXTLimit says the server has no /txtlimit: a plain acme-dns, whose
+// accounts keep two values.
+var ErrNoTXTLimit = errors.New("the server has no /txtlimit (a plain acme-dns keeps two values per account)")
+
+// LimitError is a limit the server refuses: more than it allows.
+type LimitError struct {
+	Asked int
+	Limit
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("the server keeps at most %d values per account, not %d", e.Max, e.Asked)
+}
+
+// RaiseTXTLimit asks host (an acmehub server) to make the account keep at
+// least limit values and returns what it keeps; limit 0 only asks. A plain
+// acme-dns answers ErrNoTXTLimit; a limit past the server's most a *LimitError.
+func (c *Client) RaiseTXTLimit(ctx context.Context, host string, a Account, limit int) (Limit, error) {
+	body, _ := json.Marshal(struct {
+		Subdomain string `json:"subdomain"`
+		TXTLimit  int    `json:"txtlimit,omitempty"`
+	}{a.Subdomain, limit})
+	status, answer, err := c.post(ctx, host, "/txtlimit", body, func(req *http.Request) {
+		req.Header.Set("X-Api-User", a.Username)
+		req.Header.Set("X-Api-Key", a.Password)
+	})
+	var l Limit
+	switch {
+	case err != nil:
+		return Limit{}, err
+	case NotFound(status):
+		return Limit{}, ErrNoTXTLimit
+	case status == http.StatusBadRequest && json.Unmarshal([]byte(answer), &l) == nil && l.Max > 0:
+		return l, &LimitError{Asked: limit, Limit: Limit{Max: l.Max}}
+	case status != http.StatusOK || json.Unmarshal([]byte(answer), &l) != nil:
+		return Limit{}, fmt.Errorf("POST %s/txtlimit: %d %s", strings.TrimSuffix(host, "/"), status, answer)
+	}
+	return l, nil
 }
 
 // Register posts body (allowfrom, txtlimit) to host's /register, with HTTP

@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -37,6 +38,9 @@ type CheckConfig struct {
 	Timeout time.Duration
 	// BasicAuthUser and BasicAuthPassword authenticate a re-registration.
 	BasicAuthUser, BasicAuthPassword string
+	// API is the acme-dns API of accounts whose entry gives no server_url,
+	// as account files of older registration scripts do.
+	API string
 }
 
 // Finding is what the check found for one FQDN.
@@ -47,7 +51,9 @@ type Finding struct {
 	Credentials string `json:"credentials"`
 	Propagation string `json:"propagation"`
 	Delegation  string `json:"delegation"`
-	Action      string `json:"action,omitempty"`
+	// TXTLimit is how many values the account keeps (0: not known).
+	TXTLimit int    `json:"txtlimit,omitempty"`
+	Action   string `json:"action,omitempty"`
 	// Problems are what needs a person; none means all is well.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -126,11 +132,11 @@ func (r *Registrar) checkSecret(ctx context.Context, cfg CheckConfig, secret cor
 // checkAccount runs the checks for the account fqdns share.
 func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret corev1.Secret, accounts solver.Accounts, fqdns []string) ([]Finding, error) {
 	acct := accounts[fqdns[0]]
-	api := strings.TrimSuffix(acct.ServerURL, "/")
+	api := strings.TrimSuffix(cmp.Or(acct.ServerURL, cfg.API), "/")
 	base := Finding{Secret: secret.Namespace + "/" + secret.Name, Account: acct.FullDomain}
 	if api == "" {
 		base.Credentials = "unknown: the account has no server_url"
-		base.Problems = []string{"the account file gives no server_url: the account cannot be checked"}
+		base.Problems = []string{"the account file gives no server_url, and no --api was given: the account cannot be checked"}
 		return each(base, fqdns), nil
 	}
 	probe := newProbe()
@@ -169,12 +175,16 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 		base.Problems = append(base.Problems, "probe "+base.Propagation)
 	}
 	if plain {
+		base.TXTLimit = 2
 		base.Action = join(base.Action, "the probe stays as one of acme-dns's two values (it cannot delete)")
 		if len(fqdns) > 1 {
 			base.Action = join(base.Action, fmt.Sprintf("warning: this account serves %d names, whose challenges share acme-dns's two values and wait for each other", len(fqdns)))
 		}
-	} else if err := r.deleteProbe(ctx, api, acct, probe); err != nil {
-		base.Problems = append(base.Problems, "removing the probe: "+err.Error())
+	} else {
+		if err := r.deleteProbe(ctx, api, acct, probe); err != nil {
+			base.Problems = append(base.Problems, "removing the probe: "+err.Error())
+		}
+		base.TXTLimit, base.Problems = r.checkLimit(ctx, api, acct, len(fqdns), base.Problems)
 	}
 
 	out := each(base, fqdns)
@@ -187,6 +197,21 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 		}
 	}
 	return out, nil
+}
+
+// checkLimit reads how many values the account keeps on an acmehub server
+// and adds a problem when that is fewer than ValuesPerName for each of its
+// names: values of a certificate's names would evict each other.
+func (r *Registrar) checkLimit(ctx context.Context, api string, a solver.Account, names int, problems []string) (int, []string) {
+	l, err := r.api().RaiseTXTLimit(ctx, api, client.Account{Username: a.Username, Password: a.Password, Subdomain: a.SubDomain}, 0)
+	switch {
+	case err != nil:
+		return 0, append(problems, "reading the account's value limit: "+err.Error())
+	case l.Keeps < ValuesPerName*names:
+		return l.Keeps, append(problems, fmt.Sprintf("the account keeps %d values, fewer than %d for its %d names: "+
+			"values written with /update evict each other; run acmehub register for the client, which raises the limit", l.Keeps, ValuesPerName*names, names))
+	}
+	return l.Keeps, problems
 }
 
 func each(base Finding, fqdns []string) []Finding {

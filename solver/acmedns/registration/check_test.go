@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +96,74 @@ func TestCheck(t *testing.T) {
 		_, accts := secretAccounts(t, kube, "acme-dns-shop-client")
 		if values, _ := srv.Accounts().Index().Lookup(accts["shop.example.com"].SubDomain); len(values) != 0 {
 			t.Errorf("the probe was left in place: %q", values)
+		}
+	})
+
+	t.Run("a limit below two values per name", func(t *testing.T) {
+		// An account of two names kept at two values, as acme-dns's
+		// registrations are.
+		low, err := srv.Accounts().Register(ctx, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct := solver.Account{Username: low.Username, Password: low.Password, FullDomain: low.FullDomain, SubDomain: low.Subdomain, ServerURL: api}
+		file, _ := json.Marshal(map[string]solver.Account{"a.example.org": acct, "b.example.org": acct})
+		if _, err := kube.CoreV1().Secrets("certs").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "low"}, Data: map[string][]byte{"acmedns.json": file},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rs.set("_acme-challenge.a.example.org", low.FullDomain)
+		rs.set("_acme-challenge.b.example.org", low.FullDomain)
+		c := cfg
+		c.SecretName = "low"
+		findings, err := r.Check(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "the account keeps 2 values, fewer than 4 for its 2 names: values written with /update evict each other; run acmehub register for the client, which raises the limit"
+		for _, f := range findings {
+			if f.TXTLimit != 2 || len(f.Problems) != 1 || f.Problems[0] != want {
+				t.Errorf("finding %+v, want the limit reported", f)
+			}
+		}
+		if _, err := srv.Accounts().RaiseTXTLimit(ctx, low.Username, 4); err != nil {
+			t.Fatal(err)
+		}
+		findings, _ = r.Check(ctx, c)
+		for _, f := range findings {
+			if f.TXTLimit != 4 || len(f.Problems) != 0 {
+				t.Errorf("after raising the limit: finding %+v", f)
+			}
+		}
+	})
+
+	t.Run("no server_url: --api", func(t *testing.T) {
+		// An account file of an older registration script: no server_url.
+		_, accts := secretAccounts(t, kube, "acme-dns-unrelated-client")
+		a := accts["x.example.net"]
+		a.ServerURL = ""
+		file, _ := json.Marshal(map[string]solver.Account{"x.example.net": a})
+		if _, err := kube.CoreV1().Secrets("certs").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "legacy"}, Data: map[string][]byte{"acmedns.json": file},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c := cfg
+		c.SecretName = "legacy"
+		findings, err := r.Check(ctx, c)
+		if err != nil || len(findings) != 1 || findings[0].Credentials != "unknown: the account has no server_url" ||
+			!strings.Contains(findings[0].Problems[0], "no --api was given") {
+			t.Errorf("without --api: %+v, %v", findings, err)
+		}
+		c.API = api
+		findings, err = r.Check(ctx, c)
+		if err != nil || len(findings) != 1 || len(findings[0].Problems) != 0 || findings[0].Credentials != "ok" || findings[0].Propagation != "ok" {
+			t.Errorf("with --api: %+v, %v", findings, err)
+		}
+		secret, _ := kube.CoreV1().Secrets("certs").Get(ctx, "legacy", metav1.GetOptions{})
+		if !slices.Equal(secret.Data["acmedns.json"], file) {
+			t.Errorf("the Secret was rewritten: %s", secret.Data["acmedns.json"])
 		}
 	})
 

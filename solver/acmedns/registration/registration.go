@@ -110,9 +110,9 @@ type Result struct {
 	Registered bool
 	// Changed is true when the Secret was written.
 	Changed bool
-	// TXTLimit is the values the registered account keeps, as an acmehub
-	// server answers; 0 when nothing was registered or the server is a
-	// plain acme-dns (two values).
+	// TXTLimit is the values the client's account keeps, as an acmehub
+	// server answers: 0 for an account registered with a plain acme-dns,
+	// which keeps two values, and 2 for an existing one there.
 	TXTLimit int
 	Rows     []Row
 	// Warnings are problems that did not stop the registration.
@@ -156,6 +156,18 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 			if _, ok := accounts[f]; !ok {
 				accounts[f] = acct
 				missing = append(missing, f)
+			}
+		}
+		if !res.Registered {
+			// Before the new names are written: an account that cannot keep
+			// their values must not be given them.
+			keeps, warning, err := r.keepUp(ctx, cfg, acct, sharing(accounts, acct))
+			if err != nil {
+				return res, err
+			}
+			res.TXTLimit = keeps
+			if warning != "" {
+				res.Warnings = append(res.Warnings, warning)
 			}
 		}
 		res.Rows = rows(accounts, cfg.FQDNs)
@@ -213,22 +225,25 @@ type registerAnswer struct {
 	TXTLimit int `json:"txtlimit"`
 }
 
+// ValuesPerName is how many values an account keeps for each name it
+// serves: a name and its wildcard, or a renewal beside a retry, validated at
+// once.
+const ValuesPerName = 2
+
 // register asks the server for a new account. Against acmehub it asks for
-// two values per FQDN (a name and its wildcard validated at once).
+// ValuesPerName values per FQDN.
 func (r *Registrar) register(ctx context.Context, cfg Config) (registerAnswer, []string, error) {
-	want := 2 * len(cfg.FQDNs)
+	want := ValuesPerName * len(cfg.FQDNs)
 	status, body, err := r.post(ctx, cfg, map[string]any{"allowfrom": cfg.AllowFrom, "txtlimit": want})
-	var warnings []string
-	// Only acmehub knows txtlimit: a plain acme-dns ignores it and answers
-	// without one.
-	acmehub := false
-	if err == nil && status == http.StatusBadRequest && strings.Contains(string(body), "invalid_txtlimit") {
-		acmehub = true
-		warnings = append(warnings, fmt.Sprintf("the server at %s allows fewer than %d values per account: registered with its default", cfg.API, want))
-		status, body, err = r.post(ctx, cfg, map[string]any{"allowfrom": cfg.AllowFrom})
-	}
 	if err != nil {
 		return registerAnswer{}, nil, err
+	}
+	// Only acmehub knows txtlimit: a plain acme-dns ignores it and answers
+	// without one.
+	if status == http.StatusBadRequest && strings.Contains(string(body), "invalid_txtlimit") {
+		var refusal client.Limit
+		json.Unmarshal(body, &refusal) //nolint:errcheck // an older acmehub says no maximum
+		return registerAnswer{}, nil, tooManyNames(cfg, len(cfg.FQDNs), refusal.Max)
 	}
 	if status != http.StatusCreated {
 		return registerAnswer{}, nil, fmt.Errorf("POST %s/register: %d %s", cfg.API, status, strings.TrimSpace(string(body)))
@@ -241,11 +256,68 @@ func (r *Registrar) register(ctx context.Context, cfg Config) (registerAnswer, [
 	if a.AllowFrom == nil {
 		a.AllowFrom = []string{}
 	}
-	if a.TXTLimit == 0 && !acmehub && len(cfg.FQDNs) > 1 {
-		warnings = append(warnings, fmt.Sprintf("the server at %s keeps two values per account (acme-dns): the %d names of client %s "+
-			"share one account, so their challenges wait for each other", cfg.API, len(cfg.FQDNs), cfg.Client))
+	var warnings []string
+	if a.TXTLimit == 0 && len(cfg.FQDNs) > 1 {
+		warnings = append(warnings, plainAcmeDNSWarning(cfg.API, cfg.Client, len(cfg.FQDNs)))
 	}
 	return a, warnings, nil
+}
+
+// tooManyNames is the refusal of an account for more names than the server
+// keeps values for (max 0: the server did not say).
+func tooManyNames(cfg Config, names, max int) error {
+	most := "fewer"
+	if max > 0 {
+		most = fmt.Sprintf("at most %d", max)
+	}
+	split := ""
+	if max >= ValuesPerName {
+		split = fmt.Sprintf(" of at most %d names each", max/ValuesPerName)
+	}
+	return fmt.Errorf("client %s has %d names, whose account needs %d values (%d per name), but the server at %s keeps %s per account: "+
+		"split the client into clients%s, or raise [acmehub] max_txt_limit on the server",
+		cfg.Client, names, ValuesPerName*names, ValuesPerName, cfg.API, most, split)
+}
+
+func plainAcmeDNSWarning(api, client string, names int) string {
+	return fmt.Sprintf("the server at %s keeps two values per account (acme-dns): the %d names of client %s "+
+		"share one account, so their challenges wait for each other", api, names, client)
+}
+
+// sharing counts the names of accounts that use acct.
+func sharing(accounts map[string]solver.Account, acct solver.Account) int {
+	n := 0
+	for _, a := range accounts {
+		if a.Username == acct.Username {
+			n++
+		}
+	}
+	return n
+}
+
+// keepUp makes the client's existing account keep ValuesPerName values for
+// each of its names, on an acmehub server (POST /txtlimit), and returns how
+// many it keeps. On a plain acme-dns, which keeps two, it returns a warning
+// when the account serves more than one name.
+func (r *Registrar) keepUp(ctx context.Context, cfg Config, acct solver.Account, names int) (int, string, error) {
+	api := cfg.API
+	if acct.ServerURL != "" {
+		api = strings.TrimSuffix(acct.ServerURL, "/")
+	}
+	l, err := r.api().RaiseTXTLimit(ctx, api, client.Account{Username: acct.Username, Password: acct.Password, Subdomain: acct.SubDomain}, ValuesPerName*names)
+	var refused *client.LimitError
+	switch {
+	case errors.Is(err, client.ErrNoTXTLimit):
+		if names > 1 {
+			return 2, plainAcmeDNSWarning(api, cfg.Client, names), nil
+		}
+		return 2, "", nil
+	case errors.As(err, &refused):
+		return 0, "", tooManyNames(Config{Client: cfg.Client, API: api}, names, refused.Max)
+	case err != nil:
+		return 0, "", fmt.Errorf("raising the value limit of the account of client %s (%s): %w", cfg.Client, acct.FullDomain, err)
+	}
+	return l.Keeps, "", nil
 }
 
 // api is the acme-dns client: HTTP's, when the Registrar has one.

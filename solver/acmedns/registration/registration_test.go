@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/acmehub/acmehub/hack/hubtest"
 	"github.com/acmehub/acmehub/hub"
+	"github.com/acmehub/acmehub/hub/api/client"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -129,17 +132,93 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-// TestRegisterTXTLimitCapped: a server allowing fewer values than asked
-// registers with its default, and says so.
-func TestRegisterTXTLimitCapped(t *testing.T) {
-	_, api, calls := server(t, func(c *config.Config) { c.Hub.MaxTXTLimit = 3 })
-	r := &Registrar{Kube: fake.NewClientset()}
-	res, err := r.Register(ctx, Config{API: api, Client: "c", FQDNs: []string{"a.example.com", "b.example.com"}, Namespace: "certs"})
-	if err != nil {
+// TestRegisterTooManyNames: a client with more names than the server keeps
+// values for is refused with the way out, first registration or not.
+func TestRegisterTooManyNames(t *testing.T) {
+	srv, api, calls := server(t, func(c *config.Config) { c.Hub.MaxTXTLimit = 5 })
+	kube := fake.NewClientset()
+	r := &Registrar{Kube: kube}
+	cfg := Config{API: api, Client: "c", FQDNs: []string{"a.example.com", "b.example.com", "c.example.com"}, Namespace: "certs"}
+	want := "client c has 3 names, whose account needs 6 values (2 per name), but the server at " + api +
+		" keeps at most 5 per account: split the client into clients of at most 2 names each, or raise [acmehub] max_txt_limit on the server"
+	if _, err := r.Register(ctx, cfg); err == nil || err.Error() != want {
+		t.Errorf("first registration: %v\nwant %s", err, want)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d /register calls: a refused limit must not register with a smaller one", calls.Load())
+	}
+	cfg.FQDNs = cfg.FQDNs[:2]
+	if _, err := r.Register(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if calls.Load() != 2 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "allows fewer than 4 values") {
-		t.Errorf("%d calls, warnings %q", calls.Load(), res.Warnings)
+	cfg.FQDNs = append(cfg.FQDNs, "c.example.com")
+	if _, err := r.Register(ctx, cfg); err == nil || err.Error() != want {
+		t.Errorf("adding a third name: %v\nwant %s", err, want)
+	}
+	_, accts := secretAccounts(t, kube, "acme-dns-c-client")
+	if _, ok := accts["c.example.com"]; ok || len(accts) != 2 {
+		t.Errorf("the Secret took the name whose values the account cannot keep: %v", accts)
+	}
+	acct, _ := srv.Accounts().Authenticate(ctx, accts["a.example.com"].Username, accts["a.example.com"].Password)
+	if acct.TXTLimit != 4 {
+		t.Errorf("the account keeps %d values, want 4", acct.TXTLimit)
+	}
+}
+
+// TestRegisterKeepsUp: names added to a client that has an account raise
+// its limit to two values per name, so that /update, which cert-manager's
+// acmeDNS solver and lego use, keeps every value of a certificate for the
+// three names and their wildcards; an account an older acmehub registered
+// with too low a limit is raised by the next run.
+func TestRegisterKeepsUp(t *testing.T) {
+	srv, api, calls := server(t, nil)
+	kube := fake.NewClientset()
+	r := &Registrar{Kube: kube}
+	cfg := Config{API: api, Client: "www", FQDNs: []string{"www.example.com", "example.com"}, Namespace: "certs"}
+	res, err := r.Register(ctx, cfg)
+	if err != nil || res.TXTLimit != 4 {
+		t.Fatalf("first run: %+v, %v; want a limit of 4", res, err)
+	}
+	cfg.FQDNs = append(cfg.FQDNs, "api.example.com")
+	res, err = r.Register(ctx, cfg)
+	if err != nil || res.Registered || !res.Changed || res.TXTLimit != 6 || calls.Load() != 1 {
+		t.Fatalf("adding api.example.com: %+v, %v, %d /register calls; want the account's limit raised to 6", res, err, calls.Load())
+	}
+	_, accts := secretAccounts(t, kube, "acme-dns-www-client")
+	a := accts["api.example.com"]
+	cl := client.New()
+	var values []string
+	for i := range 6 {
+		v := strings.Repeat(string(rune('a'+i)), 43)
+		values = append([]string{v}, values...)
+		if status, body, err := cl.TXT(ctx, api, "/update", client.Account{Username: a.Username, Password: a.Password, Subdomain: a.SubDomain}, v); err != nil || status != 200 {
+			t.Fatalf("/update %d: %d %s %v", i, status, body, err)
+		}
+	}
+	served, err := dnsclient.Resolver{}.ServedTXT(ctx, srv.DNSAddrs()[0].String(), a.FullDomain)
+	if err != nil || !slices.Equal(served, values) {
+		t.Errorf("after six /update calls the server serves %q, %v; want all six %q", served, err, values)
+	}
+
+	// An account left at 4 with three names, as an older register did:
+	// the next run, with nothing to add, raises it.
+	if _, err := srv.Accounts().RaiseTXTLimit(ctx, a.Username, 0); err != nil {
+		t.Fatal(err)
+	}
+	other := Config{API: api, Client: "old", FQDNs: []string{"x.example.com", "y.example.com"}, Namespace: "certs"}
+	if _, err := r.Register(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	secret, old := secretAccounts(t, kube, "acme-dns-old-client")
+	old["z.example.com"] = old["x.example.com"]
+	secret.Data["acmedns.json"], _ = json.Marshal(old)
+	if _, err := kube.CoreV1().Secrets("certs").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other.FQDNs = append(other.FQDNs, "z.example.com")
+	res, err = r.Register(ctx, other)
+	if err != nil || res.Changed || res.TXTLimit != 6 {
+		t.Errorf("run over an account of three names kept at 4: %+v, %v; want the limit raised to 6 and nothing written", res, err)
 	}
 }
 
@@ -159,6 +238,36 @@ func TestRegisterPlainAcmeDNS(t *testing.T) {
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "keeps two values per account") {
 		t.Errorf("warnings = %q", res.Warnings)
+	}
+}
+
+// TestRegisterAddsToPlainAcmeDNS: a name added to an account on a plain
+// acme-dns (no /txtlimit) is written, with a warning that counts the values
+// the account keeps.
+func TestRegisterAddsToPlainAcmeDNS(t *testing.T) {
+	acmeDNS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/register" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"username": "3f2c1a2b-0000-4000-8000-000000000000", "password": strings.Repeat("p", 40),
+			"fulldomain": "d1.auth.example.org", "subdomain": "d1", "allowfrom": []string{}})
+	}))
+	defer acmeDNS.Close()
+	r := &Registrar{Kube: fake.NewClientset()}
+	cfg := Config{API: acmeDNS.URL, Client: "c", FQDNs: []string{"a.example.com"}, Namespace: "certs"}
+	if res, err := r.Register(ctx, cfg); err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("one name: %+v, %v", res, err)
+	}
+	cfg.FQDNs = append(cfg.FQDNs, "b.example.com")
+	res, err := r.Register(ctx, cfg)
+	if err != nil || !res.Changed || res.TXTLimit != 2 {
+		t.Fatalf("adding a name: %+v, %v", res, err)
+	}
+	want := "the server at " + acmeDNS.URL + " keeps two values per account (acme-dns): the 2 names of client c share one account, so their challenges wait for each other"
+	if !slices.Equal(res.Warnings, []string{want}) {
+		t.Errorf("warnings = %q, want %q", res.Warnings, want)
 	}
 }
 
