@@ -10,16 +10,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -38,9 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	sigyaml "sigs.k8s.io/yaml"
 
-	"github.com/acmehub/acmehub/hack/testenv"
 	"github.com/acmehub/acmehub/hub/config"
-	"github.com/acmehub/acmehub/hub/dnsclient"
 )
 
 const chartDir = "deploy/charts/acmehub"
@@ -61,10 +57,17 @@ func helm(t *testing.T, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-// render renders the chart with a values file and returns its objects.
+// render renders the chart as release acmehub with a values file and
+// returns its objects.
 func render(t *testing.T, values string, set ...string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", "acmehub", chartDir, "--namespace", "acmehub", "--kube-version", "1.36.3", "-f", values}
+	return renderAs(t, "acmehub", values, set...)
+}
+
+// renderAs renders the chart as release, in namespace acmehub.
+func renderAs(t *testing.T, release, values string, set ...string) []*unstructured.Unstructured {
+	t.Helper()
+	args := []string{"template", release, chartDir, "--namespace", "acmehub", "--kube-version", "1.36.3", "-f", values}
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
@@ -72,8 +75,14 @@ func render(t *testing.T, values string, set ...string) []*unstructured.Unstruct
 	if err != nil {
 		t.Fatalf("helm template -f %s: %v", values, err)
 	}
+	return decodeObjects(t, out)
+}
+
+// decodeObjects reads rendered YAML documents.
+func decodeObjects(t *testing.T, yamlDocs string) []*unstructured.Unstructured {
+	t.Helper()
 	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(out), 4096)
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(yamlDocs), 4096)
 	for {
 		var o map[string]any
 		if err := dec.Decode(&o); errors.Is(err, io.EOF) {
@@ -99,6 +108,31 @@ func TestChartLint(t *testing.T) {
 	for _, f := range valuesFiles(t) {
 		if out, err := helm(t, "lint", "--strict", chartDir, "-f", f); err != nil {
 			t.Errorf("helm lint --strict -f %s: %v\n%s", f, err, out)
+		}
+	}
+}
+
+// TestChartLintRefusesMissingValues: a required value left out fails
+// `helm lint --strict` (not only the install), naming the value.
+func TestChartLintRefusesMissingValues(t *testing.T) {
+	for _, tt := range []struct {
+		set  []string
+		want []string
+	}{
+		{nil, []string{"at '/groupName': minLength: got 0, want 1", "at '/server/domain': minLength: got 0, want 1"}},
+		{[]string{"mode=server"}, []string{"at '/server/domain': minLength: got 0, want 1"}},
+		{[]string{"mode=webhook"}, []string{"at '/groupName': minLength: got 0, want 1"}},
+		{[]string{"groupName=acme.example.org", "server.domain=auth.example.org", "hub.enabled=true"}, []string{"at '/hub/keysSecret/name'"}},
+	} {
+		args := []string{"lint", "--strict", chartDir}
+		for _, s := range tt.set {
+			args = append(args, "--set", s)
+		}
+		out, err := helm(t, args...)
+		for _, w := range tt.want {
+			if err == nil || !strings.Contains(out, w) {
+				t.Errorf("helm lint --strict --set %v: %v, want a refusal saying %q:\n%s", tt.set, err, w, out)
+			}
 		}
 	}
 }
@@ -169,25 +203,27 @@ func TestChartRefusesBadValues(t *testing.T) {
 		set    []string
 		want   string
 	}{
-		{defaults, []string{"groupName="}, "groupName is required"},
-		{defaults, []string{"server.domain="}, "server.domain is required in mode webhook-embedded"},
-		{server, []string{"server.domain="}, "server.domain is required in mode server"},
-		{defaults, []string{"replicaCount=2"}, "replicaCount > 1 needs server.database.engine postgres: the SQLite file is one pod's"},
-		{server, []string{"replicaCount=3"}, "replicaCount > 1 needs server.database.engine postgres"},
-		{defaults, []string{"server.database.engine=postgres"}, "needs server.database.connectionSecret.name"},
+		{defaults, []string{"groupName="}, "at '/groupName': minLength: got 0, want 1"},
+		{defaults, []string{"server.domain="}, "at '/server/domain': minLength: got 0, want 1"},
+		{server, []string{"server.domain="}, "at '/server/domain': minLength: got 0, want 1"},
+		{defaults, []string{"replicaCount=2"}, "at '/replicaCount': maximum: got 2, want 1"},
+		{server, []string{"replicaCount=3"}, "at '/replicaCount': maximum: got 3, want 1"},
+		{defaults, []string{"server.database.engine=postgres"}, "at '/server/database/connectionSecret/name': minLength: got 0, want 1"},
 		{defaults, []string{"server.database.engine=mysql"}, "at '/server/database/engine': value must be one of"},
 		{defaults, []string{"mode=proxy"}, "at '/mode': value must be one of"},
-		{defaults, []string{"server.registration.user=reg"}, "needs server.registration.passwordSecret.name"},
+		{defaults, []string{"server.registration.user="}, "at '/server/registration/user': minLength: got 0, want 1"},
+		{defaults, []string{"server.registration.disabled=true", "acmeClients.team-c.fqdns={a.example.com}"},
+			"acmeClients.team-c registers with this release's server, whose registration is disabled"},
 		{defaults, []string{"sever.domain=typo.example"}, "additional properties 'sever' not allowed"},
 		{defaults, []string{"webhook.delegationCheck=strict"}, "at '/webhook/delegationCheck'"},
 		{defaults, []string{"replicaCount=many"}, "at '/replicaCount'"},
-		{webhookOnly, []string{"acmeClients.team-c.fqdns={a.example.com}"}, "acmeClients.team-c.api is required in mode webhook"},
+		{webhookOnly, []string{"acmeClients.team-c.fqdns={a.example.com}"}, "at '/acmeClients/team-c': missing property 'api'"},
 		{defaults, []string{"acmeClients.team-c.allowfrom={10.0.0.0/8}"}, "missing property 'fqdns'"},
 		{defaults, []string{"acmeClients.team-c.fqdns={a.example.com}", "acmeClients.team-c.fqnds={b.example.com}"}, "additional properties 'fqnds' not allowed"},
 		{defaults, []string{"acmeClients.Team_C.fqdns={a.example.com}"}, "invalid propertyName 'Team_C'"},
 		{webhookOnly, []string{"hub.enabled=true", "hub.keysSecret.name=k"}, "hub.enabled needs a server: mode webhook-embedded or server"},
-		{defaults, []string{"hub.enabled=true"}, "hub.enabled needs hub.keysSecret.name"},
-		{defaults, []string{"hub.enabled=true", "hub.keysSecret.name=k", "hub.tls.mode=secret"}, "hub.tls.mode secret needs hub.tls.secretName"},
+		{defaults, []string{"hub.enabled=true"}, "at '/hub/keysSecret/name': minLength: got 0, want 1"},
+		{defaults, []string{"hub.enabled=true", "hub.keysSecret.name=k", "hub.tls.mode=secret"}, "at '/hub/tls/secretName': minLength: got 0, want 1"},
 		{defaults, []string{"hub.tls.mode=acme"}, "at '/hub/tls/mode': value must be one of"},
 		{defaults, []string{"hub.enabled=true", "hub.keysSecret.name=k", "hub.configs[0].id=a", "hub.configs[0].provider=digitalocean",
 			"hub.configs[0].zone=example.com", "hub.configs[0].rules={.example.com}"}, "hub.configs a: provider digitalocean needs credentialsSecret.name"},
@@ -380,9 +416,75 @@ func crdDirs(t *testing.T) []string {
 	return []string{filepath.Join(strings.TrimSpace(string(cm)), "deploy", "crds"), dir}
 }
 
+// longestNames renders the longest names the schema admits: a release
+// name of 53 characters (Helm's most), two clients of 40 and two hub
+// configs of 63 that differ only in their last character.
+func longestNames(t *testing.T) []*unstructured.Unstructured {
+	release := "payments-platform-production-eu-west-1-shop-release-1"
+	client := "payments-platform-production-eu-west-1-a"
+	config := strings.Repeat("payments-platform-production-eu-west-1-", 2)[:62]
+	if len(release) != 53 || len(client) != 40 || len(config) != 62 {
+		t.Fatalf("lengths %d %d %d", len(release), len(client), len(config))
+	}
+	set := []string{"hub.enabled=true", "hub.keysSecret.name=k"}
+	for i, suffix := range []string{"a", "b"} {
+		c := client[:39] + suffix
+		set = append(set, "acmeClients."+c+".fqdns={"+suffix+".example.com}")
+		set = append(set, fmt.Sprintf("hub.configs[%d].id=%s", i, config+suffix), fmt.Sprintf("hub.configs[%d].provider=digitalocean", i),
+			fmt.Sprintf("hub.configs[%d].zone=example.com", i), fmt.Sprintf("hub.configs[%d].rules={.%s.example.com}", i, suffix),
+			fmt.Sprintf("hub.configs[%d].credentialsSecret.name=do-%s", i, suffix))
+	}
+	return renderAs(t, release, filepath.Join(chartDir, "ci", "default-values.yaml"), set...)
+}
+
+// checkNames: names within Kubernetes' limits (52 for a CronJob, whose Jobs
+// add 11; 63 for what becomes a label or a DNS label: Services, Jobs,
+// Deployments, containers, volumes, label values), none alike.
+func checkNames(t *testing.T, what string, objs []*unstructured.Unstructured) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, o := range objs {
+		key := o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+		if seen[key] {
+			t.Errorf("%s: %s rendered twice", what, key)
+		}
+		seen[key] = true
+		limit := map[string]int{"CronJob": 52, "Service": 63, "Job": 63, "Deployment": 63}[o.GetKind()]
+		if limit > 0 && len(o.GetName()) > limit {
+			t.Errorf("%s: %s: name of %d characters, past %d", what, key, len(o.GetName()), limit)
+		}
+		for k, v := range o.GetLabels() {
+			if len(v) > 63 {
+				t.Errorf("%s: %s: label %s of %d characters", what, key, k, len(v))
+			}
+		}
+		spec := podTemplate(o)
+		if spec == nil {
+			continue
+		}
+		names := map[string]bool{}
+		containers, _, _ := unstructured.NestedSlice(spec, "containers")
+		inits, _, _ := unstructured.NestedSlice(spec, "initContainers")
+		volumes, _, _ := unstructured.NestedSlice(spec, "volumes")
+		for _, group := range []struct {
+			kind  string
+			items []any
+		}{{"container", append(containers, inits...)}, {"volume", volumes}} {
+			for _, c := range group.items {
+				name := c.(map[string]any)["name"].(string)
+				if len(name) > 63 || names[group.kind+name] {
+					t.Errorf("%s: %s: %s %s too long or not unique", what, key, group.kind, name)
+				}
+				names[group.kind+name] = true
+			}
+		}
+	}
+}
+
 // TestChartAppliesToKubeAPIServer server-side applies every rendered object,
 // as a dry run, to a real kube-apiserver that has cert-manager's CRDs and
-// the ServiceMonitor's.
+// the ServiceMonitor's: the render of each values file, and of the longest
+// names the schema admits.
 func TestChartAppliesToKubeAPIServer(t *testing.T) {
 	env := &envtest.Environment{CRDDirectoryPaths: crdDirs(t), ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
@@ -400,12 +502,17 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 	}
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
+	renders := map[string][]*unstructured.Unstructured{"longest names": longestNames(t)}
 	for _, f := range valuesFiles(t) {
-		for _, o := range render(t, f) {
+		renders[filepath.Base(f)] = render(t, f)
+	}
+	for what, objs := range renders {
+		checkNames(t, what, objs)
+		for _, o := range objs {
 			gvk := o.GroupVersionKind()
 			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 			if err != nil {
-				t.Errorf("%s: %s %s: %v", filepath.Base(f), gvk, o.GetName(), err)
+				t.Errorf("%s: %s %s: %v", what, gvk, o.GetName(), err)
 				continue
 			}
 			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
@@ -414,17 +521,44 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 			}
 			_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "chart-test", DryRun: []string{metav1.DryRunAll}, Force: true})
 			if err != nil {
-				t.Errorf("%s: %s %s/%s refused: %v", filepath.Base(f), o.GetKind(), o.GetNamespace(), o.GetName(), err)
+				t.Errorf("%s: %s %s/%s refused: %v", what, o.GetKind(), o.GetNamespace(), o.GetName(), err)
 			}
 		}
 	}
 }
 
-// TestChartHub: the hub's pod, as rendered, works. The rendered config.cfg
-// and init containers, with the pod's paths moved to a test directory and
-// its ports to loopback, are run with the real binary: each init container
-// applies its config (credentials sealed from the mounted Secret), and the
-// server then answers a token's httpreq present over its DNS.
+// TestChartLongestNamesStayDistinct: the longest names are cut with a hash
+// of the whole, so the two clients and two configs that share all but
+// their last character keep objects, containers and volumes of their own.
+func TestChartLongestNamesStayDistinct(t *testing.T) {
+	objs := longestNames(t)
+	perClient := map[string]int{}
+	for _, o := range objs {
+		if c := o.GetLabels()["acmehub.io/client"]; c != "" {
+			perClient[o.GetKind()+" of "+c]++
+		}
+	}
+	for _, c := range []string{"payments-platform-production-eu-west-1-a", "payments-platform-production-eu-west-1-b"} {
+		for _, kind := range []string{"CronJob", "Job", "Role", "RoleBinding", "ServiceAccount", "Secret"} {
+			if perClient[kind+" of "+c] != 1 {
+				t.Errorf("%d %ss of client %s, want one: %v", perClient[kind+" of "+c], kind, c, perClient)
+			}
+		}
+	}
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			spec := podTemplate(o)
+			inits, _, _ := unstructured.NestedSlice(spec, "initContainers")
+			if len(inits) != 2 {
+				t.Errorf("%d init containers, want one for each of the two configs", len(inits))
+			}
+		}
+	}
+}
+
+// TestChartHub: the hub's pod gets its certificate from the chart's CA, an
+// init container per config and the keys from their Secret in every
+// container; TestChartStartsWhatItRenders runs it.
 func TestChartHub(t *testing.T) {
 	objs := render(t, filepath.Join(chartDir, "ci", "hub-values.yaml"))
 	_, byName := kinds(objs)
@@ -460,76 +594,13 @@ func TestChartHub(t *testing.T) {
 		t.Errorf("ports %v lack hub 9443", main.Ports)
 	}
 
-	// The pod, on this machine.
-	dir := t.TempDir()
-	for _, sub := range []string{"data", "hub-tls", "hub-acmeproxy", "hub-credentials/do-example"} {
-		os.MkdirAll(filepath.Join(dir, sub), 0o700)
-	}
-	testenv.WriteSelfSignedCert(t, filepath.Join(dir, "hub-tls", "tls.crt"), filepath.Join(dir, "hub-tls", "tls.key"), "hub")
-	os.WriteFile(filepath.Join(dir, "hub-acmeproxy", "secret"), []byte("the-create-secret-0123456789"), 0o600)
-	os.WriteFile(filepath.Join(dir, "hub-credentials", "do-example", "credentials.json"), []byte(`{"api_token": "dop_v1_test"}`), 0o600)
-	file, _, _ := unstructured.NestedString(cm.Object, "data", "config.cfg")
-	local := strings.NewReplacer(`"0.0.0.0:5353"`, `"127.0.0.1:0"`, `"0.0.0.0:9443"`, `"127.0.0.1:0"`, `port = "8080"`, `port = "0"`,
-		`":9090"`, `"127.0.0.1:0"`, `ip = "0.0.0.0"`, `ip = "127.0.0.1"`, "/var/lib/acmehub", filepath.Join(dir, "data"),
-		"/hub-tls", filepath.Join(dir, "hub-tls"), "/hub-acmeproxy", filepath.Join(dir, "hub-acmeproxy"), `logformat = "json"`, `logformat = "json"`)
-	os.WriteFile(filepath.Join(dir, "config.cfg"), []byte(local.Replace(file)), 0o600)
-	keygen := testenv.Start(t, nil, "admin", "keygen")
-	keygen.Wait(10 * time.Second)
-	env := []string{"ACMEHUB_HUB_KEYS=" + strings.TrimSpace(keygen.Output())}
-	paths := strings.NewReplacer("/etc/acmehub/config.cfg", filepath.Join(dir, "config.cfg"), "/hub-credentials", filepath.Join(dir, "hub-credentials"))
-	for _, c := range pod.InitContainers {
-		var args []string
-		for _, a := range c.Args {
-			args = append(args, paths.Replace(a))
-		}
-		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, args...)
-		if code := p.Wait(30 * time.Second); code != 0 {
-			t.Fatalf("init container %s: exit %d\n%s", c.Name, code, p.Output())
-		}
-	}
-	server := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, "server", "-c", filepath.Join(dir, "config.cfg"))
-	if err := server.WaitReady(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	admin := func(args ...string) string {
-		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, append([]string{"admin", "-c", filepath.Join(dir, "config.cfg")}, args...)...)
-		if code := p.Wait(30 * time.Second); code != 0 {
-			t.Fatalf("admin %v: exit %d\n%s", args, code, p.Output())
-		}
-		return strings.TrimSpace(p.Output())
-	}
-	out := admin("configs", "list")
-	for _, want := range []string{"do-example  digitalocean  example.com  example.com .example.com !secret.example.com", "self-example-net  self"} {
-		if !strings.Contains(regexpSpaces.ReplaceAllString(out, "  "), want) {
-			t.Errorf("configs list lacks %q:\n%s", want, out)
-		}
-	}
-	principal := admin("principals", "create", "--title", "cluster", "--role", "managed-challenge-consumer")
-	var tok struct{ ClientID, Secret string }
-	json.Unmarshal([]byte(admin("tokens", "create", "--principal", principal, "-o", "json")), &tok)
-	body := strings.NewReader(`{"fqdn": "_acme-challenge.www.example.net.", "value": "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}`)
-	req, _ := http.NewRequest(http.MethodPost, "https://"+server.Hub+"/httpreq/present", body)
-	req.SetBasicAuth(tok.ClientID, tok.Secret)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("httpreq present over the rendered hub's TLS: %d", resp.StatusCode)
-	}
-	values, err := dnsclient.Resolver{}.ServedTXT(context.Background(), server.DNSUDP, "_acme-challenge.www.example.net")
-	if err != nil || !slices.Equal(values, []string{"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}) {
-		t.Errorf("the hub's DNS serves %q, %v", values, err)
-	}
 }
 
-var regexpSpaces = regexp.MustCompile(` {2,}`)
+
 
 // notes renders NOTES.txt, which `helm template` leaves out: a copy of the
 // chart carries it inside a ConfigMap.
-func notes(t *testing.T, values string) string {
+func notes(t *testing.T, values string, set ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "acmehub")
 	if err := os.CopyFS(dir, os.DirFS(chartDir)); err != nil {
@@ -545,7 +616,11 @@ func notes(t *testing.T, values string) string {
 	if err := os.WriteFile(filepath.Join(dir, "templates", "notes.yaml"), []byte(wrapper), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := helm(t, "template", "acmehub", dir, "--namespace", "acmehub", "--kube-version", "1.36.3", "-f", values, "--show-only", "templates/notes.yaml")
+	args := []string{"template", "acmehub", dir, "--namespace", "acmehub", "--kube-version", "1.36.3", "-f", values, "--show-only", "templates/notes.yaml"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	out, err := helm(t, args...)
 	if err != nil {
 		t.Fatalf("NOTES.txt with %s: %v", values, err)
 	}
@@ -561,30 +636,39 @@ func notes(t *testing.T, values string) string {
 func TestChartNotes(t *testing.T) {
 	tests := []struct {
 		values     string
+		set        []string
 		want, dont []string
 	}{
-		{"default-values.yaml", []string{
-			"Delegate the zone auth.example.org", "kubectl -n acmehub get service acmehub-dns", "auth.example.org.  NS  auth.example.org.",
+		{"default-values.yaml", nil, []string{
+			"Delegate the zone auth.example.org", "Service\n   acmehub-dns (type LoadBalancer, UDP and TCP 53)",
+			"kubectl -n acmehub get service acmehub-dns -o jsonpath='{.status.loadBalancer.ingress[0].ip}'",
+			"auth.example.org.  NS  auth.example.org.\n     auth.example.org.  A  <that address>",
+			"POST /register takes HTTP basic auth: user acmehub, and the password\n\n     kubectl -n acmehub get secret acmehub-registration -o jsonpath='{.data.password}' | base64 -d",
 			"acmehub register --api http://acmehub-api.acmehub.svc:80", "_acme-challenge.<name>.  CNAME  <subdomain>.auth.example.org.",
 			"groupName: acme.example.org", "solverName: acme-dns", "(for a ClusterIssuer: cert-manager)",
-		}, []string{"host: https://acme-dns.example.org"}},
-		{"everything-values.yaml", []string{
-			"auth.example.org.  NS  ns1.auth.example.org.", "kubectl -n team-a get secret acme-dns-team-a-client",
+		}, []string{"host: https://acme-dns.example.org", "WARNING"}},
+		{"default-values.yaml", []string{"server.dnsService.type=ClusterIP", "server.registration.open=true", "server.apiService.type=LoadBalancer"}, []string{
+			"A ClusterIP Service is not reachable from the Internet by itself",
+			"WARNING: POST /register is open (server.registration.open): anyone who reaches the API may create\naccounts, and its Service is of type LoadBalancer: reachable from outside the cluster.",
+		}, []string{"basic auth: user"}},
+		{"clients-values.yaml", nil, []string{"get secret acmehub-registration", "which the register Jobs of acmeClients use."}, nil},
+		{"everything-values.yaml", nil, []string{
+			"auth.example.org.  NS  ns1.auth.example.org.", "get secret acmehub-registration -o jsonpath='{.data.password}'", "kubectl -n team-a get secret acme-dns-team-a-client",
 			"kubectl -n cert-manager get secret acme-dns-shop-client",
 			"-o jsonpath='{.metadata.annotations.acmehub\\.io/cnames}'\n     _acme-challenge.app.team-a.example.com.  CNAME  <fulldomain from the Secret>.\n\n",
 			"cert-manager, team-a, team-b",
 		}, nil},
-		{"webhook-only-values.yaml", []string{"host: https://acme-dns.example.org", "one the webhook may read:\n   any namespace", "\n1. Create", "\n2. Reference"},
+		{"webhook-only-values.yaml", nil, []string{"host: https://acme-dns.example.org", "one the webhook may read:\n   any namespace", "\n1. Create", "\n2. Reference"},
 			[]string{"Delegate the zone"}},
-		{"server-values.yaml", []string{"serves the zone auth.example.org and an acme-dns-compatible API at\nhttp://acmehub-api.acmehub.svc:80",
-			"POST http://acmehub-api.acmehub.svc:80/register", "3. Point ACME clients"}, []string{"groupName", "solverName", "acmehub register", "managed-challenge hub"}},
-		{"hub-values.yaml", []string{"The managed-challenge hub answers at https://acmehub-hub.acmehub.svc:443",
+		{"server-values.yaml", nil, []string{"serves the zone auth.example.org and an acme-dns-compatible API at\nhttp://acmehub-api.acmehub.svc:80",
+			"POST http://acmehub-api.acmehub.svc:80/register", "3. Point ACME clients"}, []string{"groupName", "solverName", "acmehub register", "managed-challenge hub", "basic auth", "WARNING"}},
+		{"hub-values.yaml", nil, []string{"The managed-challenge hub answers at https://acmehub-hub.acmehub.svc:443",
 			"kubectl -n acmehub exec deploy/acmehub -c webhook -- acmehub admin -c /etc/acmehub/config.cfg \\\n       tokens create --principal",
 			"solverName: hub", "url: https://acmehub-hub.acmehub.svc:443", "get secret acmehub-ca -o jsonpath='{.data.ca\\.crt}'"},
 			[]string{"configs put --id example", "the proxy that terminates TLS"}},
 	}
 	for _, tt := range tests {
-		text := notes(t, filepath.Join(chartDir, "ci", tt.values))
+		text := notes(t, filepath.Join(chartDir, "ci", tt.values), tt.set...)
 		for _, w := range tt.want {
 			if !strings.Contains(text, w) {
 				t.Errorf("%s: NOTES lack %q:\n%s", tt.values, w, text)
@@ -594,6 +678,79 @@ func TestChartNotes(t *testing.T) {
 			if strings.Contains(text, d) {
 				t.Errorf("%s: NOTES say %q:\n%s", tt.values, d, text)
 			}
+		}
+	}
+}
+
+// TestChartLookups: what the chart reads back from the cluster. Installed
+// again (a server-side dry run against kube-apiserver) where the DNS
+// Service's load balancer has its address and the registration Secret
+// exists: NOTES give the address for the NS records, and the password
+// stays the one the Secret holds.
+func TestChartLookups(t *testing.T) {
+	env := &envtest.Environment{CRDDirectoryPaths: crdDirs(t), ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting the control plane: %v", err)
+	}
+	t.Cleanup(func() { env.Stop() })
+	ctx := context.Background()
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "acmehub"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	install := func() string {
+		out, err := helm(t, "install", "acmehub", chartDir, "--namespace", "acmehub", "--kubeconfig", kubeconfig, "--dry-run=server",
+			"-f", filepath.Join(chartDir, "ci", "default-values.yaml"))
+		if err != nil {
+			t.Fatalf("helm install --dry-run=server: %v", err)
+		}
+		return out
+	}
+	first := install()
+	if !strings.Contains(first, "Its load balancer has no address yet") {
+		t.Errorf("before the load balancer has an address, NOTES say:\n%s", first)
+	}
+
+	// As the first install left them: owned by the release.
+	owned := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "Helm"},
+			Annotations: map[string]string{"meta.helm.sh/release-name": "acmehub", "meta.helm.sh/release-namespace": "acmehub"}}
+	}
+	svc, err := kube.CoreV1().Services("acmehub").Create(ctx, &corev1.Service{
+		ObjectMeta: owned("acmehub-dns"),
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Name: "dns-udp", Port: 53, Protocol: corev1.ProtocolUDP}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "203.0.113.53"}}
+	if _, err := kube.CoreV1().Services("acmehub").UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoreV1().Secrets("acmehub").Create(ctx, &corev1.Secret{
+		ObjectMeta: owned("acmehub-registration"), Type: corev1.SecretTypeBasicAuth,
+		Data: map[string][]byte{"username": []byte("acmehub"), "password": []byte("the-password-the-first-install-made")},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again := install()
+	for _, want := range []string{"Its address is 203.0.113.53: in the parent zone,\n\n     auth.example.org.  NS  auth.example.org.\n     auth.example.org.  A  203.0.113.53",
+		"password: " + base64.StdEncoding.EncodeToString([]byte("the-password-the-first-install-made"))} {
+		if !strings.Contains(again, want) {
+			t.Errorf("installed again, the output lacks %q:\n%s", want, again)
 		}
 	}
 }

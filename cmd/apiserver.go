@@ -1,22 +1,28 @@
 package cmd
 
 import (
+	"context"
+	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/cert-manager/cert-manager/pkg/acme/webhook"
 	whserver "github.com/cert-manager/cert-manager/pkg/acme/webhook/cmd/server"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	restful "github.com/emicklei/go-restful/v3"
 	"github.com/spf13/cobra"
+	"k8s.io/apiserver/pkg/server/healthz"
 )
 
 // newApiserverCommand is cert-manager's webhook apiserver command (flags,
 // validation, serving) with one change: OpenAPI operation IDs that name
 // each solver's resource. Every solver serves the same kind
 // (ChallengePayload), so with two solvers the upstream IDs collide and the
-// server refuses to start (cert-manager/cert-manager#7656).
-func newApiserverCommand(groupName string, solvers ...webhook.Solver) *cobra.Command {
+// server refuses to start (cert-manager/cert-manager#7656). When ready is
+// not nil, /readyz also asks it (the embedded server's health), so that one
+// probe says whether the pod serves both challenges and DNS.
+func newApiserverCommand(groupName string, ready func(context.Context) error, solvers ...webhook.Solver) *cobra.Command {
 	o := whserver.NewWebhookServerOptions(groupName, solvers...)
 	cmd := &cobra.Command{
 		Short: "Launch an ACME solver API server",
@@ -42,6 +48,16 @@ func newApiserverCommand(groupName string, solvers ...webhook.Solver) *cobra.Com
 			server, err := completed.New()
 			if err != nil {
 				return err
+			}
+			if ready != nil {
+				check := healthz.NamedCheck("acmehub-server", func(r *http.Request) error {
+					ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+					defer cancel()
+					return ready(ctx)
+				})
+				if err := server.GenericAPIServer.AddReadyzChecks(check); err != nil {
+					return err
+				}
 			}
 			return server.GenericAPIServer.PrepareRun().RunWithContext(c.Context())
 		},

@@ -156,7 +156,11 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		logs.InitLogs()
 		defer logs.FlushLogs()
 		ctrl.SetLogger(logf.Log)
-		cmd := newApiserverCommand(groupName, s, hs)
+		var ready func(context.Context) error
+		if svc != nil {
+			ready = svc.Ping
+		}
+		cmd := newApiserverCommand(groupName, ready, s, hs)
 		cmd.SetArgs(apiserverArgs)
 		cmd.SilenceUsage = true
 		return cmd.ExecuteContext(logf.NewContext(ctx, logf.Log, "acmehub-webhook"))

@@ -75,9 +75,21 @@ func Start(t testing.TB, env []string, args ...string) *Process {
 // test's) and process attributes of base.
 func StartCmd(t testing.TB, base *exec.Cmd, args ...string) *Process {
 	t.Helper()
+	return start(t, base, append(os.Environ(), base.Env...), args)
+}
+
+// StartContained is StartCmd with exactly base's environment, nothing of the
+// test's: acmehub as a container runs it.
+func StartContained(t testing.TB, base *exec.Cmd, args ...string) *Process {
+	t.Helper()
+	return start(t, base, base.Env, args)
+}
+
+func start(t testing.TB, base *exec.Cmd, env, args []string) *Process {
+	t.Helper()
 	p := &Process{t: t, Cmd: exec.Command(Binary(t), args...), lines: make(chan string, 1024), done: make(chan struct{})}
 	p.Cmd.Dir = base.Dir
-	p.Cmd.Env = append(os.Environ(), base.Env...)
+	p.Cmd.Env = env
 	p.Cmd.SysProcAttr = base.SysProcAttr
 	r, w, err := os.Pipe()
 	if err != nil {

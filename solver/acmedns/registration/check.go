@@ -146,6 +146,14 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 		base.Problems = append(base.Problems, "the API could not be reached: "+err.Error())
 		return each(base, fqdns), nil
 	}
+	if status == http.StatusUnauthorized && r.credentialsTaken(ctx, api, acct) {
+		// acmehub takes the credentials: the account's allowfrom refuses
+		// this address, which a new account would not change.
+		base.Credentials = "ok; updates refused from here"
+		base.Problems = append(base.Problems, fmt.Sprintf("the server takes the account's credentials but refuses its updates from this address: "+
+			"the account's allowfrom (%s) does not admit where the check runs", strings.Join(acct.AllowFrom, ", ")))
+		return each(base, fqdns), nil
+	}
 	if status == http.StatusUnauthorized {
 		fresh, err := r.reregister(ctx, cfg, secret, api, acct, fqdns)
 		if err != nil {
@@ -197,6 +205,14 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 		}
 	}
 	return out, nil
+}
+
+// credentialsTaken reports whether an acmehub server takes the account's
+// credentials, which its /txtlimit checks without allowfrom; a plain
+// acme-dns cannot say.
+func (r *Registrar) credentialsTaken(ctx context.Context, api string, a solver.Account) bool {
+	_, err := r.api().RaiseTXTLimit(ctx, api, client.Account{Username: a.Username, Password: a.Password, Subdomain: a.SubDomain}, 0)
+	return err == nil
 }
 
 // checkLimit reads how many values the account keeps on an acmehub server

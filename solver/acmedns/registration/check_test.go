@@ -167,6 +167,24 @@ func TestCheck(t *testing.T) {
 		}
 	})
 
+	t.Run("allowfrom refuses the check's address: no new account", func(t *testing.T) {
+		res, err := r.Register(ctx, Config{API: api, Client: "walled", FQDNs: []string{"w.example.com"}, AllowFrom: []string{"192.0.2.0/24"}, Namespace: "certs"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs.set("_acme-challenge.w.example.com", res.Rows[0].FullDomain)
+		c := cfg
+		c.SecretName = "acme-dns-walled-client"
+		findings, err := r.Check(ctx, c)
+		want := "the server takes the account's credentials but refuses its updates from this address: the account's allowfrom (192.0.2.0/24) does not admit where the check runs"
+		if err != nil || len(findings) != 1 || findings[0].Credentials != "ok; updates refused from here" || !slices.Equal(findings[0].Problems, []string{want}) {
+			t.Errorf("findings %+v, %v", findings, err)
+		}
+		if _, accts := secretAccounts(t, kube, "acme-dns-walled-client"); accts["w.example.com"].FullDomain != strings.TrimSuffix(res.Rows[0].FullDomain, ".") {
+			t.Errorf("the account was replaced: %+v", accts)
+		}
+	})
+
 	t.Run("a missing CNAME", func(t *testing.T) {
 		rs.set("_acme-challenge.www.shop.example.com", "elsewhere.example.org")
 		defer rs.set("_acme-challenge.www.shop.example.com", fulldomain)

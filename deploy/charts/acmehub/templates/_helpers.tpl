@@ -11,6 +11,27 @@
 {{- end -}}
 {{- end -}}
 
+{{/*
+A name cut to at most max characters: names derived from the release, a
+client or a config ID that would pass Kubernetes' limits (63 for most names
+and for labels, 52 for CronJobs, whose Jobs add 11) keep their start and end
+in a short hash of the whole, so that two long names sharing a prefix stay
+distinct and every render of one name gives the same. Call with (dict "name"
+$n "max" 63).
+*/}}
+{{- define "acmehub.cut" -}}
+{{- if le (len .name) (int .max) -}}
+{{- .name -}}
+{{- else -}}
+{{- printf "%s-%s" (trunc (sub (int .max) 9 | int) .name | trimSuffix "-" | trimSuffix ".") (sha256sum .name | trunc 8) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An object of the release: fullname-suffix within 63 characters; call with (dict "root" $ "suffix" "dns"). */}}
+{{- define "acmehub.component" -}}
+{{- include "acmehub.cut" (dict "name" (printf "%s-%s" (include "acmehub.fullname" .root) .suffix) "max" 63) -}}
+{{- end -}}
+
 {{- define "acmehub.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "acmehub.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -65,12 +86,33 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if or (include "acmehub.webhook" .) (and (include "acmehub.hub" .) (eq .Values.hub.tls.mode "certificate") (not .Values.hub.tls.issuerRef.name)) }}true{{ end -}}
 {{- end -}}
 
-{{/* The Secret holding the hub's serving certificate, or "" without TLS. */}}
+{{/* The Secret holding the hub's serving certificate, or "" without a hub or without TLS. */}}
 {{- define "acmehub.hub.tlsSecret" -}}
+{{- if include "acmehub.hub" . -}}
 {{- if eq .Values.hub.tls.mode "certificate" -}}
-{{- printf "%s-hub-tls" (include "acmehub.fullname" .) -}}
+{{- include "acmehub.component" (dict "root" . "suffix" "hub-tls") -}}
 {{- else if eq .Values.hub.tls.mode "secret" -}}
 {{- .Values.hub.tls.secretName -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+POST /register's basic auth, "true" when the release's server has it: on
+unless registration is disabled or registration.open says otherwise.
+*/}}
+{{- define "acmehub.registration.auth" -}}
+{{- $r := .Values.server.registration -}}
+{{- if and (include "acmehub.server" .) (not $r.disabled) (not $r.open) }}true{{ end -}}
+{{- end -}}
+
+{{/* The Secret holding the registration password: the user's, or the one the chart creates. */}}
+{{- define "acmehub.registration.secret" -}}
+{{- $r := .Values.server.registration -}}
+{{- if $r.passwordSecret.name -}}
+{{- dict "name" $r.passwordSecret.name "key" (default "password" $r.passwordSecret.key) | toJson -}}
+{{- else -}}
+{{- dict "name" (include "acmehub.component" (dict "root" . "suffix" "registration")) "key" "password" | toJson -}}
 {{- end -}}
 {{- end -}}
 
@@ -80,7 +122,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* The acme-dns API of this release's server, inside the cluster. */}}
 {{- define "acmehub.apiURL" -}}
-{{- printf "http://%s-api.%s.svc:%v" (include "acmehub.fullname" .) .Release.Namespace .Values.server.apiService.port -}}
+{{- printf "http://%s.%s.svc:%v" (include "acmehub.component" (dict "root" . "suffix" "api")) .Release.Namespace .Values.server.apiService.port -}}
+{{- end -}}
+
+{{/* The release's DNS Service inside the cluster, host:port. */}}
+{{- define "acmehub.dnsAddress" -}}
+{{- printf "%s.%s.svc:53" (include "acmehub.component" (dict "root" . "suffix" "dns")) .Release.Namespace -}}
 {{- end -}}
 
 {{/* Checks that fail the render with the reason. */}}
@@ -91,8 +138,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if and (include "acmehub.server" .) (not .Values.server.domain) -}}
 {{- fail (printf "server.domain is required in mode %s: the zone delegated to the server" .Values.mode) -}}
 {{- end -}}
-{{- if and .Values.server.registration.user (not .Values.server.registration.passwordSecret.name) -}}
-{{- fail "server.registration.user needs server.registration.passwordSecret.name: the Secret holding the password" -}}
+{{- if and (include "acmehub.registration.auth" .) (not .Values.server.registration.user) -}}
+{{- fail "server.registration.user is empty: /register's basic auth needs a user (or set server.registration.open: true to leave /register open, as acme-dns does)" -}}
 {{- end -}}
 {{- if and (include "acmehub.sqlite" .) (gt (int .Values.replicaCount) 1) -}}
 {{- fail "replicaCount > 1 needs server.database.engine postgres: the SQLite file is one pod's, and replicas would each keep different accounts" -}}
@@ -128,6 +175,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if and (not $c.api) (not (include "acmehub.server" $)) -}}
 {{- fail (printf "acmeClients.%s.api is required in mode webhook: there is no server in this release to register with" $name) -}}
 {{- end -}}
+{{- if and (not $c.api) $.Values.server.registration.disabled -}}
+{{- fail (printf "acmeClients.%s registers with this release's server, whose registration is disabled (server.registration.disabled): enable it or give acmeClients.%s.api" $name $name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -140,8 +190,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default .root.Values.certManager.namespace .c.secretNamespace -}}
 {{- end -}}
 
-{{- define "acmehub.client.fullname" -}}
-{{- printf "%s-%s" (include "acmehub.fullname" .root) .name | trunc 52 | trimSuffix "-" -}}
+{{/* One client's objects: the client's fullname and a suffix, within max (dict ... "suffix" "check" "max" 52). */}}
+{{- define "acmehub.client.object" -}}
+{{- include "acmehub.cut" (dict "name" (printf "%s-%s-%s" (include "acmehub.fullname" .root) .name .suffix) "max" (default 63 .max)) -}}
 {{- end -}}
 
 {{/*
