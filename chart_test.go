@@ -596,8 +596,6 @@ func TestChartHub(t *testing.T) {
 
 }
 
-
-
 // notes renders NOTES.txt, which `helm template` leaves out: a copy of the
 // chart carries it inside a ConfigMap.
 func notes(t *testing.T, values string, set ...string) string {
