@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // TestHubAdministeredWhileServing: acmehub admin sets up the hub's
@@ -74,15 +74,15 @@ func TestHubAdministeredWhileServing(t *testing.T) {
 // created, listed and deleted.
 func TestAdminConfigsAndAuthorisations(t *testing.T) {
 	dir := t.TempDir()
-	do := testenv.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
+	do := testutil.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
 	env := do.ProxyEnv(t)
 	run := func(args ...string) (int, string) {
 		t.Helper()
-		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, append([]string{"admin", "--keys-file", "hub.keys", "--db-connection", "hub.db"}, args...)...)
+		p := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: env}, append([]string{"admin", "--keys-file", "hub.keys", "--db-connection", "hub.db"}, args...)...)
 		code := p.Wait(30 * time.Second)
 		return code, strings.TrimSpace(p.Output())
 	}
-	keygen := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen")
+	keygen := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen")
 	keygen.Wait(10 * time.Second)
 	os.WriteFile(filepath.Join(dir, "hub.keys"), []byte(keygen.Output()), 0o600)
 	os.WriteFile(filepath.Join(dir, "good.json"), []byte(`{"api_token": "dop_v1_good"}`), 0o600)

@@ -33,7 +33,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -122,7 +122,7 @@ func TestChartRBACSuffices(t *testing.T) {
 	// The webhook as the chart's ServiceAccount, with its embedded server.
 	_, webhookKubeconfig := asServiceAccount(release, release)
 	port, metricsPort := freeTCPPort(t), freeTCPPort(t)
-	webhook := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=" + group}}, "webhook",
+	webhook := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=" + group}}, "webhook",
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", filepath.Join(dir, "certs"),
 		"--kubeconfig", webhookKubeconfig, "--authentication-kubeconfig", webhookKubeconfig, "--authorization-kubeconfig", webhookKubeconfig,
 		"--server-domain", "auth.example.org", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
@@ -137,7 +137,7 @@ func TestChartRBACSuffices(t *testing.T) {
 	// Secret the chart created.
 	_, clientKubeconfig := asServiceAccount(release, release+"-team-a-client")
 	client := func(args ...string) (int, string) {
-		p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, append(args, "--kubeconfig", clientKubeconfig, "--namespace", clientNS, "--client", "team-a")...)
+		p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, append(args, "--kubeconfig", clientKubeconfig, "--namespace", clientNS, "--client", "team-a")...)
 		return p.Wait(60 * time.Second), p.Output()
 	}
 	if code, out := client("register", "--api", webhook.API, "--fqdn", "app.team-a.example.com"); code != 0 {

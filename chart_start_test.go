@@ -49,8 +49,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/acmehub/acmehub/hack/testenv"
-	"github.com/acmehub/acmehub/hub/store/pgtest"
+	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
 // TestChartStartsWhatItRenders installs the chart as a user would, for each
@@ -399,7 +399,7 @@ func (in *install) fixtures() []existingSecret {
 		keyed("server.database.connectionSecret", ref, "connection", []byte(pgtest.Database(in.t)))
 	}
 	if ref := str2any(v, "hub", "keysSecret"); str(ref, "name") != "" {
-		keygen := testenv.Start(in.t, nil, "admin", "keygen")
+		keygen := testutil.Start(in.t, nil, "admin", "keygen")
 		keygen.Wait(10 * time.Second)
 		keyed("hub.keysSecret", ref, "hub.keys", []byte(strings.TrimSpace(keygen.Output())))
 	}
@@ -653,7 +653,7 @@ logformat = "json"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		in.t.Fatal(err)
 	}
-	p := testenv.StartCmd(in.t, &exec.Cmd{Dir: filepath.Dir(path)}, "server", "-c", path)
+	p := testutil.StartCmd(in.t, &exec.Cmd{Dir: filepath.Dir(path)}, "server", "-c", path)
 	if err := p.WaitReady(15 * time.Second); err != nil {
 		in.t.Fatal(err)
 	}
@@ -667,7 +667,7 @@ type pod struct {
 	name    string
 	spec    corev1.PodSpec
 	ports   map[int32]int // container port -> loopback port
-	main    *testenv.Process
+	main    *testutil.Process
 	dir     string
 	volumes map[string]string // volume -> directory
 	runs    int
@@ -840,7 +840,7 @@ func readImage(t *testing.T) image {
 }
 
 // run starts one container of the pod.
-func (p *pod) run(c corev1.Container, volumes map[string]string) *testenv.Process {
+func (p *pod) run(c corev1.Container, volumes map[string]string) *testutil.Process {
 	t, in := p.in.t, p.in
 	img := readImage(t)
 	if len(c.Command) > 0 && !slices.Equal(c.Command, img.entrypoint) {
@@ -934,7 +934,7 @@ func (p *pod) run(c corev1.Container, volumes map[string]string) *testenv.Proces
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: user, Gid: group, Groups: []uint32{group}}}
 	}
-	return testenv.StartContained(t, cmd, out...)
+	return testutil.StartContained(t, cmd, out...)
 }
 
 // rewriter moves what a container names in the cluster to this machine:
@@ -1358,7 +1358,7 @@ type cnameResolver struct {
 
 func newCNAMEResolver(t *testing.T) *cnameResolver {
 	r := &cnameResolver{cnames: map[string]string{}}
-	r.addr = testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	r.addr = testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		m.RecursionAvailable = true

@@ -35,7 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
@@ -78,7 +78,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 	if os.Geteuid() == 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	}
-	webhook := testenv.StartCmd(t, cmd, "webhook",
+	webhook := testutil.StartCmd(t, cmd, "webhook",
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", filepath.Join(dir, "certs"),
 		"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
 		"--server-domain", "auth.example.org", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
@@ -256,7 +256,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 			return ""
 		}
 		run := func() string {
-			p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "register", "--kubeconfig", regKubeconfig, "--api", webhook.API,
+			p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "register", "--kubeconfig", regKubeconfig, "--api", webhook.API,
 				"--client", "shop", "--fqdn", "shop.example.com", "--fqdn", "*.shop.example.com", "--namespace", teamNS)
 			if code := p.Wait(30 * time.Second); code != 0 {
 				t.Fatalf("acmehub register: exit %d:\n%s", code, p.Output())
@@ -298,7 +298,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		// acmehub check: the credentials work and the probe is served, but no
 		// CNAME delegates the names yet (the resolver knows none).
 		check := func(args ...string) (int, string) {
-			p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, append([]string{"check", "--kubeconfig", regKubeconfig, "--namespace", teamNS,
+			p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, append([]string{"check", "--kubeconfig", regKubeconfig, "--namespace", teamNS,
 				"--nameservers", webhook.DNSUDP, "--resolvers", webhook.DNSUDP, "--timeout", "10s"}, args...)...)
 			return p.Wait(60 * time.Second), p.Output()
 		}
@@ -345,7 +345,7 @@ logformat = "json"
 [acmehub]
 registration_user = "registrar"
 `), 0o644)
-		server := testenv.StartCmd(t, &exec.Cmd{Dir: sdir, Env: []string{"ACMEHUB_REGISTRATION_PASSWORD=correct horse"}}, "server", "-c", cfg)
+		server := testutil.StartCmd(t, &exec.Cmd{Dir: sdir, Env: []string{"ACMEHUB_REGISTRATION_PASSWORD=correct horse"}}, "server", "-c", cfg)
 		if err := server.WaitReady(15 * time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -353,7 +353,7 @@ registration_user = "registrar"
 		os.WriteFile(passwordFile, []byte("correct horse\n"), 0o644)
 		// A resolver on loopback that knows the CNAMEs of the client's names.
 		var delegated sync.Map
-		resolver := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+		resolver := testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 			m := new(dns.Msg)
 			m.SetReply(q)
 			if target, ok := delegated.Load(strings.ToLower(q.Question[0].Name)); ok {
@@ -364,14 +364,14 @@ registration_user = "registrar"
 			w.WriteMsg(m)
 		})
 		// A name server that serves nothing: the zone's values never reach it.
-		stale := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+		stale := testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 			m := new(dns.Msg)
 			m.SetReply(q)
 			m.Authoritative = true
 			w.WriteMsg(m)
 		})
 		run := func(args ...string) (int, string) {
-			p := testenv.StartCmd(t, &exec.Cmd{Dir: sdir}, append(args, "--kubeconfig", regKubeconfig, "--namespace", teamNS, "--client", "billing")...)
+			p := testutil.StartCmd(t, &exec.Cmd{Dir: sdir}, append(args, "--kubeconfig", regKubeconfig, "--namespace", teamNS, "--client", "billing")...)
 			return p.Wait(60 * time.Second), p.Output()
 		}
 		register := []string{"register", "--api", server.API, "--fqdn", "billing.example.com"}
@@ -444,7 +444,7 @@ registration_user = "registrar"
 	t.Run("the hub solver, through the aggregated API, to a managed-challenge hub", func(t *testing.T) {
 		hdir := worldReadableDir(t)
 		admin := func(args ...string) string {
-			p := testenv.StartCmd(t, &exec.Cmd{Dir: hdir}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
+			p := testutil.StartCmd(t, &exec.Cmd{Dir: hdir}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
 			if code := p.Wait(30 * time.Second); code != 0 {
 				t.Fatalf("acmehub admin %v: exit %d\n%s", args, code, p.Output())
 			}
@@ -472,7 +472,7 @@ keys_file = "hub.keys"
 		if err := json.Unmarshal([]byte(admin("tokens", "create", "--principal", principal, "--domain", "app.example.com", "-o", "json")), &tok); err != nil {
 			t.Fatal(err)
 		}
-		hubServer := testenv.StartCmd(t, &exec.Cmd{Dir: hdir}, "server", "-c", "config.cfg")
+		hubServer := testutil.StartCmd(t, &exec.Cmd{Dir: hdir}, "server", "-c", "config.cfg")
 		if err := hubServer.WaitReady(15 * time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -513,7 +513,7 @@ keys_file = "hub.keys"
 
 // managedKeyLine is a hub key from acmehub admin keygen.
 func managedKeyLine(t *testing.T, dir string) string {
-	p := testenv.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen")
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "admin", "keygen")
 	if code := p.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("acmehub admin keygen: exit %d\n%s", code, p.Output())
 	}

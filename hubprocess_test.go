@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmehub/acmehub/hack/testenv"
-	"github.com/acmehub/acmehub/hub/store/pgtest"
+	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
 // hubSetup is a directory holding the hub's keys and a config.cfg with
@@ -42,7 +42,7 @@ type hubOptions struct {
 func newHubSetup(t *testing.T, o hubOptions) *hubSetup {
 	t.Helper()
 	h := &hubSetup{t: t, dir: t.TempDir(), env: o.Env}
-	keygen := testenv.StartCmd(t, &exec.Cmd{Dir: h.dir}, "admin", "keygen", "--id", "k1")
+	keygen := testutil.StartCmd(t, &exec.Cmd{Dir: h.dir}, "admin", "keygen", "--id", "k1")
 	if code := keygen.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("admin keygen: exit %d", code)
 	}
@@ -53,7 +53,7 @@ func newHubSetup(t *testing.T, o hubOptions) *hubSetup {
 	}
 	tls := `tls = "none"`
 	if o.TLS {
-		testenv.WriteSelfSignedCert(t, filepath.Join(h.dir, "hub.crt"), filepath.Join(h.dir, "hub.key"), "hub")
+		testutil.WriteSelfSignedCert(t, filepath.Join(h.dir, "hub.crt"), filepath.Join(h.dir, "hub.key"), "hub")
 		tls = "tls = \"cert\"\ntls_cert_fullchain = \"hub.crt\"\ntls_cert_privkey = \"hub.key\""
 	}
 	cfg := fmt.Sprintf(`[general]
@@ -81,7 +81,7 @@ keys_file = "hub.keys"
 // admin runs acmehub admin and returns its exit code and output.
 func (h *hubSetup) admin(args ...string) (int, string) {
 	h.t.Helper()
-	p := testenv.StartCmd(h.t, &exec.Cmd{Dir: h.dir, Env: h.env}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
+	p := testutil.StartCmd(h.t, &exec.Cmd{Dir: h.dir, Env: h.env}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
 	code := p.Wait(30 * time.Second)
 	return code, strings.TrimSpace(p.Output())
 }
@@ -114,9 +114,9 @@ func (h *hubSetup) tokenFor(role string) (clientID, secret string) {
 }
 
 // server starts acmehub server and waits until it is ready.
-func (h *hubSetup) server() *testenv.Process {
+func (h *hubSetup) server() *testutil.Process {
 	h.t.Helper()
-	p := testenv.StartCmd(h.t, &exec.Cmd{Dir: h.dir, Env: h.env}, "server", "-c", "config.cfg")
+	p := testutil.StartCmd(h.t, &exec.Cmd{Dir: h.dir, Env: h.env}, "server", "-c", "config.cfg")
 	if err := p.WaitReady(15 * time.Second); err != nil {
 		h.t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestTokenChangesReachEveryReplica(t *testing.T) {
 	h := newHubSetup(t, hubOptions{Database: pgtest.Database(t)})
 	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com")
 	clientID, secret := h.token()
-	replicas := []*testenv.Process{h.server(), h.server()}
+	replicas := []*testutil.Process{h.server(), h.server()}
 	presentAll := func(secret string) []int {
 		var codes []int
 		for _, r := range replicas {
@@ -185,7 +185,7 @@ func TestTokenChangesReachEveryReplica(t *testing.T) {
 // so the restarted server's sweep finds it and removes it from
 // DigitalOcean once cleanup_after has passed.
 func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
-	do := testenv.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
+	do := testutil.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
 	h := newHubSetup(t, hubOptions{Hub: `cleanup_after = "10s"`, Env: do.ProxyEnv(t)})
 	os.WriteFile(filepath.Join(h.dir, "do.json"), []byte(`{"api_token": "dop_v1_good"}`), 0o600)
 	h.mustAdmin("configs", "put", "--id", "do", "--provider", "digitalocean", "--zone", "example.com", "--rule", ".example.com",

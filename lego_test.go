@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // TestE2ELegoThroughTheHub: lego (its library and httpreq provider, as
@@ -38,7 +38,7 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 
 	// pebble, validating through the hub's DNS.
 	dir := t.TempDir()
-	testenv.WriteSelfSignedCert(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "pebble")
+	testutil.WriteSelfSignedCert(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "pebble")
 	listen, management := freePort(t), freePort(t)
 	cfg, _ := json.Marshal(map[string]any{"pebble": map[string]any{
 		"listenAddress": listen, "managementListenAddress": management,

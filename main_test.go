@@ -19,15 +19,15 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // server is a running `acmehub server` with clients for its API and DNS.
-type server struct{ *testenv.Process }
+type server struct{ *testutil.Process }
 
 func startServer(t *testing.T, args ...string) server {
 	t.Helper()
-	return server{testenv.StartServer(t, args...)}
+	return server{testutil.StartServer(t, args...)}
 }
 
 type account struct {
@@ -78,7 +78,7 @@ func (p server) txt(t *testing.T, name string) []string {
 func value(i int) string { return fmt.Sprintf("%043d", i) }
 
 func TestVersion(t *testing.T) {
-	out, err := exec.Command(testenv.Binary(t), "version").Output()
+	out, err := exec.Command(testutil.Binary(t), "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "acmehub ") {
 		t.Errorf("version: %q, %v", out, err)
 	}
@@ -88,7 +88,7 @@ func TestVersion(t *testing.T) {
 // config.cfg and a database acme-dns wrote, addresses moved to loopback test
 // ports by flags.
 func TestAcmeDNSConfigAndDatabase(t *testing.T) {
-	db := testenv.CopyFile(t, "testdata/acme-dns-v2.db")
+	db := testutil.CopyFile(t, "testdata/acme-dns-v2.db")
 	cfg, _ := filepath.Abs("testdata/acme-dns.cfg")
 	p := startServer(t, "-c", cfg, "--db-connection", db)
 	var f struct {
@@ -126,7 +126,7 @@ func TestUnknownKeysWarn(t *testing.T) {
 func TestInvalidConfiguration(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.cfg")
 	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\nprotocol = \"sctp\"\n[api]\ntls = \"letsencrypt\"\n"), 0o600)
-	p := testenv.Start(t, nil, "server", "-c", cfg)
+	p := testutil.Start(t, nil, "server", "-c", cfg)
 	if code := p.Wait(5 * time.Second); code == 0 {
 		t.Error("exit code 0 on an invalid configuration")
 	}
@@ -144,7 +144,7 @@ func TestBusyPortExits(t *testing.T) {
 	}
 	defer busy.Close()
 	begin := time.Now()
-	p := testenv.Start(t, nil, "server", "--dns-listen", busy.LocalAddr().String(), "--api-listen", "127.0.0.1:0",
+	p := testutil.Start(t, nil, "server", "--dns-listen", busy.LocalAddr().String(), "--api-listen", "127.0.0.1:0",
 		"--db-connection", filepath.Join(t.TempDir(), "db"))
 	if code := p.Wait(5 * time.Second); code == 0 {
 		t.Error("exit code 0 with the DNS port busy")
@@ -253,7 +253,7 @@ func TestAcknowledgedWritesSurviveACrash(t *testing.T) {
 }
 
 func TestWebhookNeedsGroupName(t *testing.T) {
-	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME="}}, "webhook", "--secure-port", "0")
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME="}}, "webhook", "--secure-port", "0")
 	if code := p.Wait(10 * time.Second); code == 0 {
 		t.Error("exit code 0 without GROUP_NAME")
 	}
@@ -263,7 +263,7 @@ func TestWebhookNeedsGroupName(t *testing.T) {
 }
 
 func TestWebhookRefusesBadServerConfig(t *testing.T) {
-	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
 		"webhook", "--server-domain", "acme.example.org", "--server-dns-protocol", "sctp", "--delegation-check", "off")
 	if code := p.Wait(10 * time.Second); code == 0 {
 		t.Error("exit code 0 with an invalid embedded server configuration")
@@ -274,7 +274,7 @@ func TestWebhookRefusesBadServerConfig(t *testing.T) {
 }
 
 func TestWebhookEmbeddedServerNeedsAZone(t *testing.T) {
-	p := testenv.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: t.TempDir(), Env: []string{"GROUP_NAME=acme.example.org"}},
 		"webhook", "--server", "--delegation-check", "off")
 	if code := p.Wait(10 * time.Second); code == 0 {
 		t.Error("exit code 0 for an embedded server without a zone")
@@ -292,7 +292,7 @@ func TestWebhookEmbeddedServerNeedsAZone(t *testing.T) {
 // its embedded server has closed its listeners and database.
 func TestWebhookClosesEmbeddedServer(t *testing.T) {
 	dir := t.TempDir()
-	p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org", "KUBERNETES_SERVICE_HOST=", "KUBECONFIG="}},
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org", "KUBERNETES_SERVICE_HOST=", "KUBECONFIG="}},
 		"webhook", "--server-domain", "acme.example.org", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
 		"--server-db-connection", filepath.Join(dir, "db"), "--server-log-format", "json", "--delegation-check", "off",
 		"--secure-port", "0", "--kubeconfig", filepath.Join(dir, "missing.kubeconfig"))
@@ -310,7 +310,7 @@ func TestWebhookEmbeddedServerWarnsUnknownKeys(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.cfg")
 	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\nflavour = \"vanilla\"\n"), 0o600)
-	p := testenv.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org"}},
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org"}},
 		"webhook", "--server-config", cfg, "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
 		"--server-db-connection", filepath.Join(dir, "db"), "--delegation-check", "off", "--secure-port", "0")
 	if err := p.WaitReady(15 * time.Second); err != nil {

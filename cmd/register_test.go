@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/hack/hubtest"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
 

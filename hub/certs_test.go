@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 func TestCertLoaderReloadsRenewedFiles(t *testing.T) {
 	dir := t.TempDir()
 	chain, key := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	testenv.WriteSelfSignedCert(t, chain, key, "first")
+	testutil.WriteSelfSignedCert(t, chain, key, "first")
 	c, err := newCertLoader(chain, key)
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestCertLoaderReloadsRenewedFiles(t *testing.T) {
 		leaf, _ := x509.ParseCertificate(cert.Certificate[0])
 		return leaf.Subject.CommonName
 	}
-	testenv.WriteSelfSignedCert(t, chain, key, "renewed")
+	testutil.WriteSelfSignedCert(t, chain, key, "renewed")
 	os.Chtimes(chain, time.Now().Add(time.Minute), time.Now().Add(time.Minute))
 	if got := served(); got != "first" {
 		t.Errorf("files read again before the check interval: %s", got)

@@ -1,310 +1,235 @@
-// Package hub assembles an acmehub server from its configuration: the store,
-// the accounts service with its in-memory index, the authoritative DNS server
-// and the acme-dns HTTP API, and, with [hub] enabled, the managed-challenge
-// hub and its front doors. It runs standalone (acmehub server) or embedded in
-// the cert-manager webhook.
 package hub
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"regexp"
-	"runtime/debug"
-	"strconv"
+	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/acmehub/acmehub/hub/accounts"
-	"github.com/acmehub/acmehub/hub/api"
+	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
+	"github.com/acmehub/acmehub/hub/managed/doors/certify"
+	"github.com/acmehub/acmehub/hub/managed/doors"
+	"github.com/acmehub/acmehub/hub/managed/doors/httpreq"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/managed/console"
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/dnsserver"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers/acmedns"
+	"github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
-// ShutdownTimeout bounds how long Run waits for answers under way once asked to stop.
-const ShutdownTimeout = 10 * time.Second
-
-// Server is a running acmehub server: listeners bound, accounts loaded.
-type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	store    store.Store
-	accounts *accounts.Service
-	dns      *dnsserver.Server
-	api      *http.Server
-	apiLn    net.Listener
-	metrics  *http.Server
-	metricLn net.Listener
-	// hub is the managed-challenge hub; nil when [hub] is off.
-	hub *managedHub
+// managedHub is the managed-challenge hub inside a server: the service,
+// its self-provider table answered by the server's DNS, and its front
+// doors on their own HTTPS listener.
+type managedHub struct {
+	svc     *managed.Service
+	certify *certify.Handler
+	srv     *http.Server
+	ln      net.Listener
 }
 
-// New opens the store, binds the DNS, API and metrics addresses, so that a
-// busy port fails here, at once, and loads every account into memory. cfg
-// must be validated.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: log}
-	defer func() {
+// loadKeys reads the hub's keys from keys_file or the environment.
+func loadKeys(m config.Managed) (*managed.Keyring, error) {
+	text := os.Getenv(config.ManagedKeysEnv)
+	if m.KeysFile != "" {
+		data, err := os.ReadFile(m.KeysFile)
 		if err != nil {
-			s.close()
+			return nil, fmt.Errorf("[hub] keys_file: %w", err)
 		}
-	}()
+		text = string(data)
+	}
+	return managed.ParseKeyring(text)
+}
 
-	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
-		DefaultTXTLimit: cfg.Hub.TXTLimit,
-		HoldLimit:       cfg.Hub.PresentLimit,
-		ResyncInterval:  cfg.Hub.ResyncInterval,
-		Log:             log.With("component", "store"),
+// openManaged makes the managed-challenge service on st with the
+// providers the hub knows, and the self provider's table filled from the
+// records the hub created.
+func openManaged(ctx context.Context, m config.Managed, st store.Store, log *slog.Logger) (*managed.Service, *self.Table, error) {
+	keys, err := loadKeys(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	resolver := dnsclient.Resolver{Servers: m.Resolvers, Timeout: 2 * time.Second}
+	if len(resolver.Servers) == 0 {
+		if resolver, err = dnsclient.System(); err != nil {
+			log.Warn("no resolvers: configs that allow CNAME targets refuse them, and values are only awaited on the hub's own DNS", "err", err)
+		}
+	}
+	var svc *managed.Service
+	table := self.NewTable(func(identifier string) bool {
+		c, ok := svc.ConfigFor(identifier)
+		return ok && c.Provider == ProviderSelf
+	})
+	svc, err = managed.New(ctx, managed.Options{
+		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
+		Providers: map[string]managed.ProviderFactory{
+			ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
+			digitalocean.Name: func(_ store.ChallengeConfig, creds []byte) (managed.Provider, error) {
+				return digitalocean.New(creds)
+			},
+			acmedns.Name: func(c store.ChallengeConfig, creds []byte) (managed.Provider, error) {
+				p, err := managed.ParsePropagation(c.Propagation)
+				if err != nil {
+					return nil, err
+				}
+				return acmedns.New(creds, resolver, p.Nameservers)
+			},
+		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.accounts = accounts.New(s.store, accounts.Options{
-		Domain:              cfg.General.Domain,
-		MaxTXTLimit:         cfg.Hub.MaxTXTLimit,
-		CredentialCacheSize: cfg.Hub.CredentialCacheSize,
-		AnyTXT:              cfg.Hub.TXTFormat == config.TXTFormatAny,
-		PresentExpiry:       cfg.Hub.PresentExpiry,
-		BcryptConcurrency:   cfg.Hub.BcryptConcurrency,
-		Log:                 log.With("component", "accounts"),
-	})
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
-			// go_gc_heap_live_bytes: the heap the last collection kept, the
-			// memory the accounts really take, where go_memstats_heap_alloc_bytes
-			// counts garbage not yet collected too.
-			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "acmehub_accounts",
-			Help: "Registered accounts.",
-		}, func() float64 { return float64(s.accounts.Index().Len()) }),
-		heldCollector{s.accounts.Index()},
-	)
-
-	handler, err := dnsserver.NewHandler(dnsserver.Zone{
-		Domain:  cfg.General.Domain,
-		NSName:  cfg.General.NSName,
-		NSAdmin: cfg.General.NSAdmin,
-		Records: cfg.General.Records,
-		TXTTTL:  cfg.Hub.TXTTTL,
-		Serial:  uint32(time.Now().Unix()),
-	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
+	records, err := svc.Records(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("[general]: %w", err)
+		return nil, nil, err
 	}
-	if cfg.Managed.Enabled {
-		if s.hub, err = newManagedHub(ctx, cfg, s.store, handler, log.With("component", "hub")); err != nil {
-			return nil, err
+	for _, r := range records {
+		if c, ok := svc.Config(r.Config); ok && c.Provider == ProviderSelf {
+			table.Add(r.Name, r.Value)
 		}
 	}
-	s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, handler)
+	return svc, table, nil
+}
+
+// OpenManaged opens the database of cfg for administering the hub (acmehub
+// admin): the service, and a function that closes it and the database.
+func OpenManaged(ctx context.Context, cfg config.Config, log *slog.Logger) (*managed.Service, func(), error) {
+	st, err := store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, _, err := openManaged(ctx, cfg.Managed, st, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { svc.Close(); st.Close() }, nil
+}
+
+// newManagedHub makes the service, has dns answer for the delegated names
+// and binds the hub's listener.
+func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, log *slog.Logger) (*managedHub, error) {
+	m := cfg.Managed
+	svc, table, err := openManaged(ctx, m, st, log)
 	if err != nil {
 		return nil, err
 	}
+	dns.ServeDelegations(table)
 
-	trusted, err := config.ParsePrefixes(cfg.Hub.TrustedProxies)
+	trusted, err := config.ParsePrefixes(m.TrustedProxies)
 	if err != nil {
-		return nil, fmt.Errorf("[acmehub] trusted_proxies: %w", err)
+		return nil, fmt.Errorf("[hub] trusted_proxies: %w", err)
 	}
-	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	opts := api.Options{
-		DisableRegistration:  cfg.API.DisableRegistration,
-		RegistrationUser:     cfg.Hub.RegistrationUser,
-		RegistrationPassword: cfg.Hub.RegistrationPassword,
-		CORSOrigins:          cfg.API.CORSOrigins,
-		UseHeader:            cfg.API.UseHeader,
-		HeaderName:           cfg.API.HeaderName,
-		TrustedProxies:       trusted,
-		RegisterPerMinute:    cfg.Hub.RegisterPerMinute,
-		FailedAuthPerMinute:  cfg.Hub.FailedAuthPerMinute,
-		HSTS:                 hsts(cfg.API),
-		Registerer:           reg,
-		Log:                  log.With("component", "api"),
-	}
-	if cfg.Hub.MetricsListen == "" {
-		opts.Metrics = metricsHandler
-	} else {
-		if s.metricLn, err = net.Listen("tcp", cfg.Hub.MetricsListen); err != nil {
-			return nil, fmt.Errorf("metrics: listening on %s: %w", cfg.Hub.MetricsListen, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metricsHandler)
-		s.metrics = newHTTPServer(mux)
-	}
-	s.api = newHTTPServer(api.New(s.accounts, opts))
-	if s.apiLn, err = net.Listen("tcp", cfg.API.Addr()); err != nil {
-		return nil, fmt.Errorf("API: listening on %s: %w", cfg.API.Addr(), err)
-	}
-	if cfg.API.TLS == "cert" {
-		certs, err := newCertLoader(cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey)
+	createSecret := ""
+	if m.AcmeproxyCreateSecretFile != "" {
+		data, err := os.ReadFile(m.AcmeproxyCreateSecretFile)
 		if err != nil {
-			return nil, fmt.Errorf("[api] tls: %w", err)
+			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file: %w", err)
 		}
-		s.apiLn = tls.NewListener(s.apiLn, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+		if createSecret = strings.TrimSpace(string(data)); len(createSecret) < 16 {
+			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file %s: the secret must have 16 characters or more", m.AcmeproxyCreateSecretFile)
+		}
+	} else if m.AcmeproxyOpenCreation {
+		log.Warn("anyone who reaches the hub may create acmeproxy authorisations (for names a config matches and nobody holds): "+
+			"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", m.Listen)
 	}
-	if openRegistration(cfg) {
-		log.Warn("POST /register is open to anyone who can reach the API: set [acmehub] registration_user and "+
-			"registration_password, or [api] disable_registration = true", "api", cfg.API.Addr())
-	}
-	// Every address is bound, so a busy port has failed fast; now read the
-	// accounts, which takes a moment for many of them.
-	start := time.Now()
-	if err := s.accounts.Load(ctx); err != nil {
+	limits := doors.NewLimits(m.RequestsPerMinute)
+	h := &managedHub{svc: svc}
+	h.certify = certify.New(svc, certify.Options{TrustedProxies: trusted, Limits: limits, Timeout: m.RequestTimeout, Log: log})
+	mux := http.NewServeMux()
+	mux.Handle(certify.Base+"/", h.certify)
+	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(svc, httpreq.Options{Prefix: m.HTTPReqPrefix, TrustedProxies: trusted, Limits: limits, Log: log}))
+	mux.Handle(strings.TrimSuffix(m.AcmeproxyPrefix, "/")+"/", acmeproxy.New(svc, acmeproxy.Options{Prefix: m.AcmeproxyPrefix, TrustedProxies: trusted,
+		Limits: limits, Log: log, CreateSecret: createSecret, OpenCreation: m.AcmeproxyOpenCreation}))
+	ui, err := console.New(svc, console.Options{TrustedProxies: trusted, Log: log.With("component", "console")})
+	if err != nil {
 		return nil, err
 	}
-	// Reading every account left its rows as garbage: return it to the
-	// system before serving, rather than carry it as resident memory.
-	debug.FreeOSMemory()
-	log.Info("accounts loaded", "accounts", s.accounts.Index().Len(), "seconds", time.Since(start).Seconds())
-	return s, nil
+	mux.Handle(console.Base, ui)
+	mux.Handle(console.Base+"/", ui)
+	h.srv = newHTTPServer(mux)
+	h.srv.WriteTimeout = m.RequestTimeout + 30*time.Second // request answers once the value is served
+	if h.ln, err = net.Listen("tcp", m.Listen); err != nil {
+		return nil, fmt.Errorf("[hub] listening on %s: %w", m.Listen, err)
+	}
+	if m.TLS == "cert" {
+		certs, err := newCertLoader(m.TLSCertFullchain, m.TLSCertPrivkey)
+		if err != nil {
+			h.ln.Close()
+			return nil, fmt.Errorf("[hub] tls: %w", err)
+		}
+		h.ln = tls.NewListener(h.ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	}
+	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String())
+	return h, nil
 }
 
-// openRegistration reports whether anyone who reaches the API can register:
-// /register is on, without basic auth, on an address that is not loopback.
-func openRegistration(cfg config.Config) bool {
-	addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(cfg.API.IP, "["), "]"))
-	loopback := err == nil && addr.Unmap().IsLoopback()
-	return !cfg.API.DisableRegistration && cfg.Hub.RegistrationUser == "" && !loopback
-}
-
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-}
-
-func hsts(a config.API) string {
-	if a.TLS == "none" || !a.HSTSEnabled {
-		return ""
-	}
-	v := "max-age=" + strconv.Itoa(a.HSTSMaxAge)
-	if a.HSTSIncludeSubdoms {
-		v += "; includeSubDomains"
-	}
-	if a.HSTSPreload {
-		v += "; preload"
-	}
-	return v
-}
-
-// Accounts is the server's account service, for callers in the same process.
-func (s *Server) Accounts() *accounts.Service { return s.accounts }
-
-// DNSAddrs are the bound DNS addresses.
-func (s *Server) DNSAddrs() []net.Addr { return s.dns.Addrs() }
-
-// APIAddr is the bound API address.
-func (s *Server) APIAddr() net.Addr { return s.apiLn.Addr() }
-
-// Run serves until ctx ends or a listener fails, then stops listening, lets
-// answers under way finish and closes the store.
-func (s *Server) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 4)
-	var wg sync.WaitGroup
-	serve := func(name string, fn func() error) {
-		wg.Go(func() {
-			if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("%s: %w", name, err)
+// reloadConfigs picks up configs that acmehub admin, or another replica,
+// changed: every ConfigReloadInterval.
+func (h *managedHub) reloadConfigs(ctx context.Context, log *slog.Logger) error {
+	t := time.NewTicker(ConfigReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := h.svc.Reload(ctx); err != nil && ctx.Err() == nil {
+				log.Error("reloading the managed challenge configs; the previous ones stay", "err", err)
 			}
-		})
-	}
-	serve("DNS", s.dns.Serve)
-	serve("API", func() error { return s.api.Serve(s.apiLn) })
-	if s.metrics != nil {
-		serve("metrics", func() error { return s.metrics.Serve(s.metricLn) })
-	}
-	serve("account sync", func() error { return s.accounts.Run(ctx) })
-	if s.hub != nil {
-		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
-		hubLog := s.log.With("component", "hub")
-		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, hubLog) })
-		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Managed.CleanupAfter, hubLog) })
-	}
-
-	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}
-	if s.hub != nil {
-		attrs = append(attrs, "hub", s.hub.ln.Addr().String())
-	}
-	for _, a := range s.dns.Addrs() {
-		attrs = append(attrs, "dns_"+a.Network(), a.String())
-	}
-	s.log.Info("acmehub server ready", append(attrs, "accounts", s.accounts.Index().Len())...)
-
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errs:
-	}
-	s.log.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-	defer scancel()
-	var shutdownErrs []error
-	shutdownErrs = append(shutdownErrs, s.dns.Shutdown(sctx), s.api.Shutdown(sctx))
-	if s.metrics != nil {
-		shutdownErrs = append(shutdownErrs, s.metrics.Shutdown(sctx))
-	}
-	if s.hub != nil {
-		shutdownErrs = append(shutdownErrs, s.hub.srv.Shutdown(sctx))
-		s.hub.certify.Close()
-		s.hub.svc.Close()
-	}
-	cancel()
-	wg.Wait()
-	shutdownErrs = append(shutdownErrs, s.store.Close())
-	s.log.Info("stopped")
-	return errors.Join(append([]error{err}, shutdownErrs...)...)
-}
-
-// heldCollector exports how many presented values each account holding
-// any has: a challenge that stays here long was never cleaned up.
-type heldCollector struct{ index *accounts.Index }
-
-var heldDesc = prometheus.NewDesc("acmehub_live_challenge_values",
-	"Presented challenge values an account holds now (accounts holding none are not listed).", []string{"subdomain"}, nil)
-
-func (c heldCollector) Describe(ch chan<- *prometheus.Desc) { ch <- heldDesc }
-
-func (c heldCollector) Collect(ch chan<- prometheus.Metric) {
-	for sub, n := range c.index.Held() {
-		ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, float64(n), sub)
+		}
 	}
 }
 
-// close releases what New acquired, when New fails.
-func (s *Server) close() {
-	if s.apiLn != nil {
-		s.apiLn.Close()
+// sweep removes the records nobody cleaned up, every quarter of
+// cleanup_after (at most every minute).
+func (h *managedHub) sweep(ctx context.Context, cleanupAfter time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(min(time.Minute, cleanupAfter/4))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			ran, removed, err := h.svc.Sweep(ctx, cleanupAfter)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("sweeping records nobody cleaned up; failed removals are retried", "removed", removed, "err", err)
+			} else if removed > 0 {
+				log.Info("swept records nobody cleaned up", "removed", removed)
+			} else if !ran {
+				log.Debug("another process is sweeping")
+			}
+		}
 	}
-	if s.metricLn != nil {
-		s.metricLn.Close()
+}
+
+// ConfigReloadInterval is how soon a server applies config changes made
+// elsewhere.
+const ConfigReloadInterval = 5 * time.Second
+
+// ProviderSelf names the hub's own DNS as a config's provider.
+const ProviderSelf = "self"
+
+// Managed is the managed-challenge hub's service, nil when [hub] is off.
+func (s *Server) Managed() *managed.Service {
+	if s.hub == nil {
+		return nil
 	}
-	if s.hub != nil {
-		s.hub.ln.Close()
+	return s.hub.svc
+}
+
+// HubAddr is the bound address of the hub's listener, nil when [hub] is off.
+func (s *Server) HubAddr() net.Addr {
+	if s.hub == nil {
+		return nil
 	}
-	if s.dns != nil {
-		s.dns.Close()
-	}
-	if s.store != nil {
-		s.store.Close()
-	}
+	return s.hub.ln.Addr()
 }

@@ -1,19 +1,17 @@
 package hub_test
 
 import (
+	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"database/sql"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -22,972 +20,436 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
-	"github.com/acmehub/acmehub/hub/store/pgtest"
 )
 
-const (
-	valueA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"
-	valueB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2"
-	valueC = "ccccccccccccccccccccccccccccccccccccccccccc"
-)
-
-// testHub is an acmehub server on loopback, with real clients to talk to it.
-type testHub struct {
-	t       *testing.T
-	srv     *hub.Server
-	api     string // http://127.0.0.1:port
-	udp     string
-	tcp     string
-	cfg     config.Config
-	stopped chan error
-	cancel  context.CancelFunc
-}
-
-// startHub runs a server on 127.0.0.1 with ephemeral ports and a fresh SQLite
-// database, after mutate has adjusted the default configuration.
-func startHub(t *testing.T, mutate func(c *config.Config)) *testHub {
+// startManaged runs a server with the managed-challenge hub on loopback
+// (no TLS), a config of provider self for example.com and below, and
+// returns a consumer token.
+func startManaged(t testing.TB, mutate func(*config.Config)) (*hub.Server, managed.NewToken) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.General.Listen = "127.0.0.1:0"
-	cfg.API.Port = "0"
-	cfg.Database.Connection = filepath.Join(t.TempDir(), "acmehub.db")
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	cfg.Finish()
-	if err := cfg.Validate(); err != nil {
+	srv := hubtest.StartHub(t, mutate)
+	if _, err := srv.Managed().PutConfig(context.Background(), hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
+		ID: "self-example", Title: "example.com, delegated to the hub", Provider: hub.ProviderSelf, Zone: "example.com",
+		Rules: []string{"example.com", ".example.com", "!secret.example.com"}}}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := hub.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	h := &testHub{t: t, srv: srv, cfg: cfg, api: "http://" + srv.APIAddr().String(), cancel: cancel, stopped: make(chan error, 1)}
+	return srv, newToken(t, srv, managed.RoleConsumer)
+}
+
+func newToken(t testing.TB, srv *hub.Server, roles ...string) managed.NewToken {
+	t.Helper()
+	return hubtest.Token(t, srv.Managed(), roles...)
+}
+
+func hubURL(srv *hub.Server, path string) string { return "http://" + srv.HubAddr().String() + path }
+
+func dnsTCP(srv *hub.Server) string {
 	for _, a := range srv.DNSAddrs() {
-		if a.Network() == "udp" {
-			h.udp = a.String()
-		} else {
-			h.tcp = a.String()
+		if a.Network() == "tcp" {
+			return a.String()
 		}
 	}
-	go func() { h.stopped <- srv.Run(ctx) }()
-	t.Cleanup(h.stop)
-	return h
+	return ""
 }
 
-func (h *testHub) stop() {
-	h.cancel()
-	select {
-	case err := <-h.stopped:
-		if err != nil {
-			h.t.Errorf("server stopped with %v", err)
-		}
-		h.stopped <- nil
-	case <-time.After(hub.ShutdownTimeout + 5*time.Second):
-		h.t.Error("server did not stop")
-	}
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (h *testHub) do(method, path string, header map[string]string, body string) response {
-	h.t.Helper()
-	req, err := http.NewRequest(method, h.api+path, strings.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, string(b)}
-}
-
-type registration struct {
-	Username   string   `json:"username"`
-	Password   string   `json:"password"`
-	FullDomain string   `json:"fulldomain"`
-	Subdomain  string   `json:"subdomain"`
-	AllowFrom  []string `json:"allowfrom"`
-}
-
-func (h *testHub) register(body string) registration {
-	h.t.Helper()
-	r := h.do("POST", "/register", nil, body)
-	if r.status != http.StatusCreated {
-		h.t.Fatalf("register %q: %d %s", body, r.status, r.body)
-	}
-	var reg registration
-	if err := json.Unmarshal([]byte(r.body), &reg); err != nil {
-		h.t.Fatal(err)
-	}
-	return reg
-}
-
-func (h *testHub) update(reg registration, value string) response {
-	h.t.Helper()
-	return h.do("POST", "/update", map[string]string{
-		"X-Api-User": reg.Username, "X-Api-Key": reg.Password, "Content-Type": "application/json",
-	}, fmt.Sprintf(`{"subdomain":%q,"txt":%q}`+"\n", reg.Subdomain, value))
-}
-
-// txt asks the server for the TXT values of name over network.
-func (h *testHub) txt(network, name string) (rcode int, values []string) {
-	h.t.Helper()
-	addr := h.udp
-	if network == "tcp" {
-		addr = h.tcp
-	}
+// served asks the hub's DNS, over TCP so that many values fit, for the
+// TXT values at name.
+func served(t *testing.T, srv *hub.Server, name string) (values []string, rcode int, aa bool) {
+	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
-	c := &dns.Client{Net: network, Timeout: 3 * time.Second}
-	r, _, err := c.Exchange(m, addr)
+	r, _, err := (&dns.Client{Net: "tcp", Timeout: 2 * time.Second}).Exchange(m, dnsTCP(srv))
 	if err != nil {
-		h.t.Fatalf("DNS %s %s: %v", network, name, err)
+		t.Fatal(err)
 	}
 	for _, rr := range r.Answer {
 		values = append(values, strings.Join(rr.(*dns.TXT).Txt, ""))
 	}
-	return r.Rcode, values
+	slices.Sort(values)
+	return values, r.Rcode, r.Authoritative
 }
 
-func (h *testHub) wantTXT(name string, want ...string) {
-	h.t.Helper()
-	for _, network := range []string{"udp", "tcp"} {
-		rcode, got := h.txt(network, name)
-		if rcode != dns.RcodeSuccess || !slices.Equal(got, want) {
-			h.t.Errorf("%s TXT %s = %s %q, want NOERROR %q", network, name, dns.RcodeToString[rcode], got, want)
-		}
+func post(t *testing.T, url, user, pass string, body any) (*http.Response, []byte) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
 	}
-}
-
-var registerReply = regexp.MustCompile(`^\{"username":"[0-9a-f-]{36}","password":"[A-Za-z0-9_-]{40}","fulldomain":"[0-9a-f-]{36}\.auth\.example\.org","subdomain":"[0-9a-f-]{36}","allowfrom":\[.*\]\}$`)
-
-func TestRegister(t *testing.T) {
-	h := startHub(t, nil)
-	tests := []struct {
-		name, body, contentType string
-		status                  int
-		wantBody                string   // exact, for errors
-		allowFrom               []string // for successes
-	}{
-		{"empty body", "", "", 201, "", []string{}},
-		{"null", "null", "", 201, "", []string{}},
-		{"empty object", "{}", "application/json", 201, "", []string{}},
-		{"allowfrom", `{"allowfrom":["192.0.2.0/24"]}`, "application/json", 201, "", []string{"192.0.2.0/24"}},
-		{"AllowFrom (old goacmedns)", `{"AllowFrom":["192.0.2.0/24","2001:db8::/32"]}`, "", 201, "", []string{"192.0.2.0/24", "2001:db8::/32"}},
-		{"allowFrom, form Content-Type", `{"allowFrom":["[::1]/64"]}`, "application/x-www-form-urlencoded", 201, "", []string{"::1/64"}},
-		{"unknown keys ignored", `{"colour":"blue"}`, "text/plain", 201, "", []string{}},
-		{"malformed JSON", `{"allowfrom":`, "", 400, `{"error": "malformed_json_payload"}`, nil},
-		{"allowfrom not a list", `{"allowfrom":"x"}`, "", 400, `{"error": "malformed_json_payload"}`, nil},
-		{"address without mask", `{"allowfrom":["1.2.3.4"]}`, "", 400, `{"error": "invalid_allowfrom_cidr"}`, nil},
-		{"txtlimit too high", `{"txtlimit":1000}`, "", 400, `{"error": "invalid_txtlimit", "max_txtlimit": 10}`, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			header := map[string]string{}
-			if tt.contentType != "" {
-				header["Content-Type"] = tt.contentType
-			}
-			r := h.do("POST", "/register", header, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
-			}
-			if ct := r.header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
-			if tt.status != 201 {
-				if r.body != tt.wantBody {
-					t.Errorf("body %q, want %q", r.body, tt.wantBody)
-				}
-				return
-			}
-			if !registerReply.MatchString(r.body) {
-				t.Errorf("reply is not acme-dns's one-line JSON in its key order: %s", r.body)
-			}
-			var reg registration
-			json.Unmarshal([]byte(r.body), &reg)
-			if !slices.Equal(reg.AllowFrom, tt.allowFrom) {
-				t.Errorf("allowfrom = %q, want %q", reg.AllowFrom, tt.allowFrom)
-			}
-			if reg.FullDomain != reg.Subdomain+".auth.example.org" {
-				t.Errorf("fulldomain %q does not match subdomain %q", reg.FullDomain, reg.Subdomain)
-			}
-			// A registered account exists in DNS at once: NODATA, not NXDOMAIN.
-			if rcode, values := h.txt("udp", reg.FullDomain); rcode != dns.RcodeSuccess || len(values) != 0 {
-				t.Errorf("new account: %s %q, want NOERROR without values", dns.RcodeToString[rcode], values)
-			}
-		})
-	}
-}
-
-func TestRegistrationSettings(t *testing.T) {
-	t.Run("disabled: 404", func(t *testing.T) {
-		h := startHub(t, func(c *config.Config) { c.API.DisableRegistration = true })
-		if r := h.do("POST", "/register", nil, ""); r.status != 404 {
-			t.Errorf("status %d, want 404", r.status)
-		}
-	})
-	t.Run("basic auth", func(t *testing.T) {
-		h := startHub(t, func(c *config.Config) {
-			c.Hub.RegistrationUser, c.Hub.RegistrationPassword = "registrar", "s3cret"
-		})
-		r := h.do("POST", "/register", nil, "")
-		if r.status != 401 || r.body != `{"error": "unauthorized"}` || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic ") {
-			t.Errorf("without credentials: %d %s %v", r.status, r.body, r.header)
-		}
-		basic := func(user, pass string) map[string]string {
-			req, _ := http.NewRequest("POST", "/", nil)
-			req.SetBasicAuth(user, pass)
-			return map[string]string{"Authorization": req.Header.Get("Authorization")}
-		}
-		if r := h.do("POST", "/register", basic("registrar", "wrong"), ""); r.status != 401 {
-			t.Errorf("wrong password: %d", r.status)
-		}
-		if r := h.do("POST", "/register", basic("registrar", "s3cret"), ""); r.status != 201 {
-			t.Errorf("right credentials: %d %s", r.status, r.body)
-		}
-	})
-}
-
-func TestUpdate(t *testing.T) {
-	h := startHub(t, nil)
-	reg := h.register("")
-	other := h.register("")
-	restricted := h.register(`{"allowfrom":["192.0.2.0/24"]}`)
-	loopback := h.register(`{"allowfrom":["127.0.0.0/8"]}`)
-
-	forbidden := `{"error": "forbidden"}`
-	body := func(sub, txt string) string { return fmt.Sprintf(`{"subdomain":%q,"txt":%q}`, sub, txt) }
-	headers := func(user, key string) map[string]string {
-		return map[string]string{"X-Api-User": user, "X-Api-Key": key}
-	}
-	tests := []struct {
-		name     string
-		header   map[string]string
-		body     string
-		status   int
-		wantBody string
-	}{
-		{"success", headers(reg.Username, reg.Password), body(reg.Subdomain, valueA), 200, `{"txt": "` + valueA + `"}`},
-		{"acme.sh: JSON sent as a form", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password,
-			"Content-Type": "application/x-www-form-urlencoded"}, body(reg.Subdomain, valueA), 200, `{"txt": "` + valueA + `"}`},
-		{"old goacmedns keys SubDomain, Txt", headers(reg.Username, reg.Password),
-			fmt.Sprintf(`{"SubDomain":%q,"Txt":%q}`, reg.Subdomain, valueA), 200, `{"txt": "` + valueA + `"}`},
-		{"unknown user", headers("3f2c1a2b-0000-4000-8000-000000000000", reg.Password), body(reg.Subdomain, valueA), 401, forbidden},
-		{"user not a UUID", headers("admin", reg.Password), body(reg.Subdomain, valueA), 401, forbidden},
-		{"no headers", nil, body(reg.Subdomain, valueA), 401, forbidden},
-		{"wrong key", headers(reg.Username, other.Password), body(reg.Subdomain, valueA), 401, forbidden},
-		{"malformed key", headers(reg.Username, reg.Password[:30]), body(reg.Subdomain, valueA), 401, forbidden},
-		{"another account's subdomain", headers(reg.Username, reg.Password), body(other.Subdomain, valueA), 401, forbidden},
-		{"malformed body", headers(reg.Username, reg.Password), `{"subdomain":`, 401, forbidden},
-		{"allowfrom mismatch", headers(restricted.Username, restricted.Password), body(restricted.Subdomain, valueA), 401, forbidden},
-		{"allowfrom match", headers(loopback.Username, loopback.Password), body(loopback.Subdomain, valueA), 200, `{"txt": "` + valueA + `"}`},
-		{"X-Forwarded-For ignored by default", map[string]string{"X-Api-User": restricted.Username, "X-Api-Key": restricted.Password,
-			"X-Forwarded-For": "192.0.2.7"}, body(restricted.Subdomain, valueA), 401, forbidden},
-		{"txt too short", headers(reg.Username, reg.Password), body(reg.Subdomain, valueA[:42]), 400, `{"error": "bad_txt"}`},
-		{"txt too long", headers(reg.Username, reg.Password), body(reg.Subdomain, valueA+"a"), 400, `{"error": "bad_txt"}`},
-		{"txt with a bad character", headers(reg.Username, reg.Password), body(reg.Subdomain, valueA[:42]+"="), 400, `{"error": "bad_txt"}`},
-		{"no txt", headers(reg.Username, reg.Password), fmt.Sprintf(`{"subdomain":%q}`, reg.Subdomain), 400, `{"error": "bad_txt"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := h.do("POST", "/update", tt.header, tt.body)
-			if r.status != tt.status || r.body != tt.wantBody {
-				t.Errorf("got %d %s, want %d %s", r.status, r.body, tt.status, tt.wantBody)
-			}
-		})
-	}
-	h.wantTXT(reg.FullDomain, valueA)
-	h.wantTXT(restricted.FullDomain)
-}
-
-func TestUseHeader(t *testing.T) {
-	h := startHub(t, func(c *config.Config) { c.API.UseHeader = true })
-	reg := h.register(`{"allowfrom":["192.0.2.0/24"]}`)
-	for _, tt := range []struct {
-		xff    string
-		status int
-	}{
-		{"", 401},
-		{"203.0.113.1", 401},
-		{"203.0.113.1, 192.0.2.7", 200},
-		{"192.0.2.7, 203.0.113.1", 401}, // the client prepended an allowed address
-		{"not-an-ip", 401},
-	} {
-		r := h.do("POST", "/update", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password, "X-Forwarded-For": tt.xff},
-			fmt.Sprintf(`{"subdomain":%q,"txt":%q}`, reg.Subdomain, valueA))
-		if r.status != tt.status {
-			t.Errorf("X-Forwarded-For %q: %d %s, want %d", tt.xff, r.status, r.body, tt.status)
-		}
-	}
-}
-
-// TestTwoMostRecentValues is acme-dns's semantics, without its loss of values
-// written within the same second.
-func TestTwoMostRecentValues(t *testing.T) {
-	h := startHub(t, nil)
-	reg := h.register("")
-	name := strings.ToUpper(reg.FullDomain[:8]) + reg.FullDomain[8:] // answers keep the question's case
-	for _, step := range []struct {
-		value string
-		want  []string
-	}{
-		{valueA, []string{valueA}},
-		{valueB, []string{valueB, valueA}},
-		{valueC, []string{valueC, valueB}},
-		{valueB, []string{valueB, valueC}},
-	} {
-		if r := h.update(reg, step.value); r.status != 200 {
-			t.Fatalf("update: %d %s", r.status, r.body)
-		}
-		h.wantTXT(name, step.want...)
-	}
-}
-
-func TestExtensions(t *testing.T) {
-	h := startHub(t, nil)
-	reg := h.register("")
-	auth := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}
-	h.update(reg, valueA)
-	h.update(reg, valueB)
-
-	t.Run("delete one value", func(t *testing.T) {
-		body := fmt.Sprintf(`{"subdomain":%q,"txt":%q}`, reg.Subdomain, valueA)
-		for range 2 { // idempotent
-			r := h.do("POST", "/delete", auth, body)
-			if r.status != 200 || r.body != `{"txt": "`+valueA+`"}` {
-				t.Fatalf("delete: %d %s", r.status, r.body)
-			}
-			h.wantTXT(reg.FullDomain, valueB)
-		}
-		if r := h.do("POST", "/delete", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, body); r.status != 401 {
-			t.Errorf("delete with a wrong key: %d", r.status)
-		}
-		if r := h.do("POST", "/delete", auth, fmt.Sprintf(`{"subdomain":%q,"txt":"x"}`, reg.Subdomain)); r.status != 400 {
-			t.Errorf("delete of a malformed value: %d", r.status)
-		}
-	})
-
-	t.Run("higher per-account limit", func(t *testing.T) {
-		big := h.register(`{"txtlimit":3}`)
-		for _, v := range []string{valueA, valueB, valueC} {
-			h.update(big, v)
-		}
-		h.wantTXT(big.FullDomain, valueC, valueB, valueA)
-	})
-
-	t.Run("limit raised for an account that gained names", func(t *testing.T) {
-		grown := h.register("")
-		own := map[string]string{"X-Api-User": grown.Username, "X-Api-Key": grown.Password}
-		limit := func(header map[string]string, body string) response {
-			return h.do("POST", "/txtlimit", header, body)
-		}
-		values := make([]string, 6)
-		for i := range values {
-			values[i] = strings.Repeat(string(rune('d'+i)), 42) + "1"
-		}
-		for _, tt := range []struct {
-			name   string
-			header map[string]string
-			body   string
-			status int
-			want   string
-		}{
-			{"read", own, fmt.Sprintf(`{"subdomain":%q}`, grown.Subdomain), 200, `{"txtlimit": 2, "max_txtlimit": 10}`},
-			{"raise to three names' worth", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":6}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
-			{"lower: unchanged", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
-			{"past max_txt_limit", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":11}`, grown.Subdomain), 400, `{"error": "invalid_txtlimit", "max_txtlimit": 10}`},
-			{"another account's subdomain", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, reg.Subdomain), 401, `{"error": "forbidden"}`},
-			{"wrong key", map[string]string{"X-Api-User": grown.Username, "X-Api-Key": strings.Repeat("x", 40)},
-				fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, grown.Subdomain), 401, `{"error": "forbidden"}`},
-			{"malformed", own, `{"txtlimit":"six"}`, 400, `{"error": "malformed_json_payload"}`},
-		} {
-			if r := limit(tt.header, tt.body); r.status != tt.status || r.body != tt.want {
-				t.Errorf("%s: %d %s, want %d %s", tt.name, r.status, r.body, tt.status, tt.want)
-			}
-		}
-		// allowfrom guards values; the limit may be raised from elsewhere
-		// (the registration Job), values still only from there.
-		restricted := h.register(`{"allowfrom":["192.0.2.0/24"]}`)
-		rh := map[string]string{"X-Api-User": restricted.Username, "X-Api-Key": restricted.Password}
-		if r := limit(rh, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, restricted.Subdomain)); r.status != 200 || r.body != `{"txtlimit": 4, "max_txtlimit": 10}` {
-			t.Errorf("limit of an account whose allowfrom excludes the caller: %d %s", r.status, r.body)
-		}
-		if r := h.update(restricted, valueA); r.status != 401 {
-			t.Errorf("update from outside allowfrom: %d %s", r.status, r.body)
-		}
-		// cert-manager's acmeDNS solver and lego write with /update: all six
-		// values of three names and their wildcards are served.
-		for _, v := range values {
-			h.update(grown, v)
-		}
-		h.wantTXT(grown.FullDomain, values[5], values[4], values[3], values[2], values[1], values[0])
-	})
-
-	t.Run("deregister", func(t *testing.T) {
-		if r := h.do("POST", "/deregister", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, ""); r.status != 401 {
-			t.Errorf("deregister with a wrong key: %d", r.status)
-		}
-		r := h.do("POST", "/deregister", auth, "")
-		if r.status != 200 || !strings.Contains(r.body, reg.Subdomain) {
-			t.Fatalf("deregister: %d %s", r.status, r.body)
-		}
-		if rcode, _ := h.txt("udp", reg.FullDomain); rcode != dns.RcodeNameError {
-			t.Errorf("deregistered account: %s, want NXDOMAIN", dns.RcodeToString[rcode])
-		}
-		if r := h.update(reg, valueC); r.status != 401 {
-			t.Errorf("update after deregistration: %d %s (cached credentials must be dropped)", r.status, r.body)
-		}
-	})
-}
-
-// TestClientsHangingUp: many concurrent updates through the HTTP API, a
-// share of whose clients hang up at random moments; afterwards every
-// account's values are the same in memory, in the database and over DNS.
-func TestClientsHangingUp(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "acmehub.db")
-	h := startHub(t, func(c *config.Config) { c.Database.Connection = db; c.Hub.FailedAuthPerMinute = 0 })
-	regs := make([]registration, 6)
-	for i := range regs {
-		regs[i] = h.register("")
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range 600 {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			reg := regs[i%len(regs)]
-			path := "/update"
-			if i%3 == 0 {
-				path = "/present"
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if i%2 == 0 {
-				time.AfterFunc(time.Duration(i%7)*300*time.Microsecond, cancel)
-			}
-			req, _ := http.NewRequestWithContext(ctx, "POST", h.api+path,
-				strings.NewReader(fmt.Sprintf(`{"subdomain":%q,"txt":"%043d"}`, reg.Subdomain, i)))
-			req.Header.Set("X-Api-User", reg.Username)
-			req.Header.Set("X-Api-Key", reg.Password)
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		})
-	}
-	wg.Wait()
-	// Requests cut off by their clients may still be finishing.
-	st, err := store.OpenSQLite(context.Background(), db, store.Options{})
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	within(t, 5*time.Second, "memory, database and DNS agreeing", func() bool {
-		for _, reg := range regs {
-			set, err := st.TXT(context.Background(), reg.Subdomain)
-			if err != nil {
-				t.Fatal(err)
-			}
-			memory, _ := h.srv.Accounts().Index().Lookup(reg.Subdomain)
-			_, served := h.txt("tcp", reg.FullDomain)
-			if !slices.Equal(memory, set.Values) || !slices.Equal(served, set.Values) {
-				return false
-			}
-		}
-		return true
-	})
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	return resp, answer
 }
 
-// TestPresent: POST /present holds values that no /update evicts, each until
-// POST /delete; the account's limit of held values is answered 429, and the
-// metrics show each account's live values.
-func TestPresent(t *testing.T) {
-	h := startHub(t, func(c *config.Config) { c.Hub.PresentLimit = 20 })
-	reg := h.register("")
-	auth := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}
-	body := func(v string) string { return fmt.Sprintf(`{"subdomain":%q,"txt":%q}`, reg.Subdomain, v) }
+const digest = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 
-	values := make([]string, 20)
-	var wg sync.WaitGroup
-	for i := range values {
-		values[i] = fmt.Sprintf("%043d", i)
-		wg.Go(func() {
-			if r := h.do("POST", "/present", auth, body(values[i])); r.status != 200 || r.body != `{"txt": "`+values[i]+`"}` {
-				t.Errorf("present: %d %s", r.status, r.body)
-			}
-		})
+// TestHTTPReq speaks lego's httpreq protocol, both bodies, to the hub and
+// reads the result from its DNS.
+func TestHTTPReq(t *testing.T) {
+	srv, tok := startManaged(t, nil)
+	present, cleanup := hubURL(srv, "/httpreq/present"), hubURL(srv, "/httpreq/cleanup")
+	body := map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": digest}
+	resp, answer := post(t, present, tok.ClientID, tok.Secret, body)
+	if resp.StatusCode != 200 || !bytes.Contains(answer, []byte(`"value":"`+digest+`"`)) {
+		t.Fatalf("present: %d %s", resp.StatusCode, answer)
 	}
-	wg.Wait()
-	for _, v := range []string{valueA, valueB, valueC} {
-		h.update(reg, v)
+	if got, rcode, aa := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) || rcode != dns.RcodeSuccess || !aa {
+		t.Errorf("DNS after present: %q rcode %d AA %v", got, rcode, aa)
 	}
-	// Over UDP the answer is truncated (22 values pass 1232 bytes); TCP has them all.
-	_, got := h.txt("tcp", reg.FullDomain)
-	if want := append([]string{valueB, valueC}, values...); !sameElements(got, want) {
-		t.Fatalf("DNS serves %d values, want the %d presented and the 2 newest updated: %q", len(got), len(values), got)
+	// RAW mode: the hub computes the digest and the record.
+	keyAuth := "token-123.thumbprint-abc"
+	sum := sha256.Sum256([]byte(keyAuth))
+	raw := map[string]string{"domain": "api.example.com", "token": "token-123", "keyAuth": keyAuth}
+	if resp, answer := post(t, present, tok.ClientID, tok.Secret, raw); resp.StatusCode != 200 {
+		t.Fatalf("present RAW: %d %s", resp.StatusCode, answer)
 	}
-	r := h.do("POST", "/present", auth, body(valueA))
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || r.body != `{"error": "too_many_live_values"}` {
-		t.Errorf("present past the limit: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	if got, _, _ := served(t, srv, "_acme-challenge.api.example.com"); !slices.Equal(got, []string{base64.RawURLEncoding.EncodeToString(sum[:])}) {
+		t.Errorf("DNS after RAW present: %q", got)
 	}
-	if m := h.do("GET", "/metrics", nil, ""); !strings.Contains(m.body, `acmehub_live_challenge_values{subdomain="`+reg.Subdomain+`"} 20`) {
-		t.Errorf("/metrics lacks the account's 20 live values")
-	}
-	for i, v := range values {
-		if r := h.do("POST", "/delete", auth, body(v)); r.status != 200 {
-			t.Fatalf("delete: %d %s", r.status, r.body)
-		}
-		if _, got := h.txt("tcp", reg.FullDomain); len(got) != 2+len(values)-1-i || slices.Contains(got, v) {
-			t.Fatalf("after deleting %d values DNS serves %d", i+1, len(got))
+	for _, b := range []any{body, raw} {
+		if resp, answer := post(t, cleanup, tok.ClientID, tok.Secret, b); resp.StatusCode != 200 {
+			t.Fatalf("cleanup: %d %s", resp.StatusCode, answer)
 		}
 	}
-	if r := h.do("POST", "/present", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, body(valueA)); r.status != 401 {
-		t.Errorf("present with a wrong key: %d", r.status)
+	if got, rcode, aa := served(t, srv, "_acme-challenge.www.example.com"); len(got) != 0 || rcode != dns.RcodeSuccess || !aa {
+		t.Errorf("DNS after cleanup: %q rcode %d (want NODATA, authoritative)", got, rcode)
 	}
-	if r := h.do("POST", "/present", auth, body("x")); r.status != 400 {
-		t.Errorf("present of a malformed value: %d", r.status)
-	}
-}
 
-// TestAPIOnIPv6 listens on ::1 written as acme-dns's sample writes it,
-// "[::1]", and plainly.
-func TestAPIOnIPv6(t *testing.T) {
-	for _, ip := range []string{"[::1]", "::1"} {
-		t.Run(ip, func(t *testing.T) {
-			h := startHub(t, func(c *config.Config) { c.API.IP = ip; c.General.Listen = "[::1]:0" })
-			if !strings.HasPrefix(h.api, "http://[::1]:") {
-				t.Fatalf("API bound at %s", h.api)
-			}
-			reg := h.register("")
-			if r := h.update(reg, valueA); r.status != 200 {
-				t.Fatalf("update over IPv6: %d %s", r.status, r.body)
-			}
-			h.wantTXT(reg.FullDomain, valueA)
-		})
-	}
-}
-
-func TestHTTPRules(t *testing.T) {
-	h := startHub(t, func(c *config.Config) { c.API.CORSOrigins = []string{"https://*.example.org"} })
 	tests := []struct {
-		name, method, path string
-		header             map[string]string
-		body               string
-		status             int
-		wantBody           string
-		wantHeader         map[string]string
+		name       string
+		user, pass string
+		body       any
+		status     int
+		detail     string
 	}{
-		{"health", "GET", "/health", nil, "", 200, "", nil},
-		{"unknown path", "GET", "/nope", nil, "", 404, `{"error": "not_found"}`, nil},
-		{"wrong method", "GET", "/update", nil, "", 405, `{"error": "method_not_allowed"}`, map[string]string{"Allow": "POST"}},
-		{"wrong method on health", "POST", "/health", nil, "", 405, `{"error": "method_not_allowed"}`, map[string]string{"Allow": "GET, HEAD"}},
-		{"body over 64 KiB", "POST", "/register", nil, `{"allowfrom":["` + strings.Repeat("1", 70000) + `"]}`, 413, `{"error": "payload_too_large"}`, nil},
-		{"allowed origin", "GET", "/health", map[string]string{"Origin": "https://app.example.org"}, "", 200, "",
-			map[string]string{"Access-Control-Allow-Origin": "https://app.example.org"}},
-		{"preflight", "OPTIONS", "/update", map[string]string{"Origin": "https://app.example.org", "Access-Control-Request-Method": "POST"}, "", 204, "",
-			map[string]string{"Access-Control-Allow-Methods": "POST"}},
-		{"other origin", "GET", "/health", map[string]string{"Origin": "https://evil.example.com"}, "", 200, "",
-			map[string]string{"Access-Control-Allow-Origin": ""}},
+		{"no credentials", "", "", body, 401, "HTTP basic auth is required"},
+		{"a wrong secret", tok.ClientID, "nope", body, 401, "unknown API token, or wrong secret"},
+		{"an unknown client ID", "hub_unknown", tok.Secret, body, 401, "unknown API token, or wrong secret"},
+		{"a name no config matches", tok.ClientID, tok.Secret, map[string]string{"fqdn": "_acme-challenge.example.net.", "value": digest}, 403, "no managed challenge config matches example.net"},
+		{"a denied name", tok.ClientID, tok.Secret, map[string]string{"fqdn": "_acme-challenge.secret.example.com.", "value": digest}, 403, "no managed challenge config matches secret.example.com"},
+		{"a record that is no challenge", tok.ClientID, tok.Secret, map[string]string{"fqdn": "www.example.com.", "value": digest}, 403, "is not _acme-challenge.<name>"},
+		{"a body of neither kind", tok.ClientID, tok.Secret, map[string]string{"name": "x"}, 400, "needs fqdn and value"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := h.do(tt.method, tt.path, tt.header, tt.body)
-			if r.status != tt.status || r.body != tt.wantBody {
-				t.Errorf("got %d %q, want %d %q", r.status, r.body, tt.status, tt.wantBody)
-			}
-			if v := r.header.Get("Vary"); v != "Origin" {
-				t.Errorf("Vary = %q, want Origin on every response", v)
-			}
-			for k, v := range tt.wantHeader {
-				if got := r.header.Get(k); got != v {
-					t.Errorf("%s = %q, want %q", k, got, v)
-				}
-			}
-		})
-	}
-}
-
-func TestMetrics(t *testing.T) {
-	h := startHub(t, nil)
-	reg := h.register("")
-	h.update(reg, valueA)
-	h.txt("udp", reg.FullDomain)
-	h.txt("udp", "missing.auth.example.org")
-	r := h.do("GET", "/metrics", nil, "")
-	if r.status != 200 {
-		t.Fatalf("/metrics: %d", r.status)
-	}
-	for _, want := range []string{
-		`acmehub_dns_questions_total{qtype="TXT",rcode="NOERROR"} 1`,
-		`acmehub_dns_questions_total{qtype="TXT",rcode="NXDOMAIN"} 1`,
-		`acmehub_api_requests_total{code="201",route="/register"} 1`,
-		`acmehub_api_requests_total{code="200",route="/update"} 1`,
-		`acmehub_api_request_duration_seconds_bucket{route="/update"`,
-		`acmehub_dns_answer_duration_seconds_bucket`,
-		"acmehub_accounts 1",
-		"go_gc_heap_live_bytes ",
-	} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("/metrics lacks %s", want)
+		resp, answer := post(t, present, tt.user, tt.pass, tt.body)
+		var p struct{ Detail string }
+		json.Unmarshal(answer, &p)
+		if resp.StatusCode != tt.status || !strings.Contains(p.Detail, tt.detail) || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s, want %d with detail %q", tt.name, resp.StatusCode, answer, tt.status, tt.detail)
 		}
 	}
-}
-
-func TestSeparateMetricsListener(t *testing.T) {
-	h := startHub(t, func(c *config.Config) { c.Hub.MetricsListen = "127.0.0.1:0" })
-	if r := h.do("GET", "/metrics", nil, ""); r.status != 404 {
-		t.Errorf("/metrics on the API while metrics_listen is set: %d", r.status)
+	if got, rcode, _ := served(t, srv, "_acme-challenge.example.net"); rcode != dns.RcodeRefused || len(got) != 0 {
+		t.Errorf("a name of no config: rcode %d, %q", rcode, got)
 	}
 }
 
-func TestBusyPorts(t *testing.T) {
-	h := startHub(t, nil)
-	for name, mutate := range map[string]func(c *config.Config){
-		"DNS": func(c *config.Config) { c.General.Listen = h.udp },
-		"API": func(c *config.Config) { c.API.Port = config.Port(h.api[strings.LastIndex(h.api, ":")+1:]) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			cfg := config.Default()
-			cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
-			cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
-			mutate(&cfg)
-			start := time.Now()
-			srv, err := hub.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-			if err == nil {
-				t.Fatal("started on a busy port")
-				srv.Run(context.Background())
-			}
-			if !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "address already in use") {
-				t.Errorf("error %q does not say which port is busy", err)
-			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("took %v to fail", d)
-			}
-		})
-	}
-}
-
-func TestRestartKeepsEverything(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "acmehub.db")
-	h := startHub(t, func(c *config.Config) { c.Database.Connection = db })
-	reg := h.register("")
-	h.update(reg, valueA)
-	h.update(reg, valueB)
-	h.stop()
-
-	h = startHub(t, func(c *config.Config) { c.Database.Connection = db })
-	h.wantTXT(reg.FullDomain, valueB, valueA)
-	if r := h.update(reg, valueC); r.status != 200 {
-		t.Errorf("credentials lost across a restart: %d %s", r.status, r.body)
-	}
-	h.wantTXT(reg.FullDomain, valueC, valueB)
-}
-
-func TestEmbeddedUse(t *testing.T) {
-	h := startHub(t, nil)
-	reg := h.register("")
-	svc := h.srv.Accounts()
-	ctx := context.Background()
-	if _, err := svc.Authenticate(ctx, reg.Username, reg.Password); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.AddTXT(ctx, reg.Subdomain, valueA); err != nil {
-		t.Fatal(err)
-	}
-	h.wantTXT(reg.FullDomain, valueA)
-}
-
-// eventually retries check until it passes or a second has gone by.
-func eventually(t *testing.T, what string, check func() bool) {
-	t.Helper()
-	within(t, time.Second, what, check)
-}
-
-// within retries check until it passes or limit has gone by.
-func within(t *testing.T, limit time.Duration, what string, check func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, limit)
+func TestHTTPReqRateLimit(t *testing.T) {
+	srv, tok := startManaged(t, func(c *config.Config) { c.Managed.RequestsPerMinute = 3 })
+	other := newToken(t, srv, managed.RoleConsumer)
+	body := map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": digest}
+	for i := range 3 {
+		if resp, answer := post(t, hubURL(srv, "/httpreq/present"), tok.ClientID, tok.Secret, body); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, answer)
 		}
-		time.Sleep(10 * time.Millisecond)
+	}
+	resp, answer := post(t, hubURL(srv, "/httpreq/present"), tok.ClientID, tok.Secret, body)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "20" {
+		t.Errorf("the fourth request in a minute: %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), answer)
+	}
+	if resp, _ := post(t, hubURL(srv, "/httpreq/present"), other.ClientID, other.Secret, body); resp.StatusCode != 200 {
+		t.Errorf("another token was limited too: %d", resp.StatusCode)
 	}
 }
 
-// TestTwoServersOnePostgres runs two servers on one PostgreSQL database: what
-// one writes, the other serves within a second.
-func TestTwoServersOnePostgres(t *testing.T) {
-	dsn := pgtest.Database(t)
-	pg := func(c *config.Config) { c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn }
-	a, b := startHub(t, pg), startHub(t, pg)
-
-	reg := a.register("")
-	eventually(t, "registration seen by the other server", func() bool {
-		rcode, _ := b.txt("udp", reg.FullDomain)
-		return rcode == dns.RcodeSuccess
-	})
-	if r := a.update(reg, valueA); r.status != 200 {
-		t.Fatal(r.body)
-	}
-	eventually(t, "value written through A served by B", func() bool {
-		_, values := b.txt("udp", reg.FullDomain)
-		return slices.Equal(values, []string{valueA})
-	})
-	if r := b.update(reg, valueB); r.status != 200 {
-		t.Fatal(r.body)
-	}
-	eventually(t, "value written through B served by A", func() bool {
-		_, values := a.txt("udp", reg.FullDomain)
-		return slices.Equal(values, []string{valueB, valueA})
-	})
-	if r := b.do("POST", "/deregister", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}, ""); r.status != 200 {
-		t.Fatal(r.body)
-	}
-	eventually(t, "deregistration seen by A", func() bool {
-		rcode, _ := a.txt("udp", reg.FullDomain)
-		return rcode == dns.RcodeNameError
-	})
-	if r := a.update(reg, valueC); r.status != 401 {
-		t.Errorf("A still accepts a deregistered account's key: %d", r.status)
-	}
+// certifyRequest is exactly what Certify's plugin sends: PascalCase, the
+// credentials in the body.
+func certifyRequest(tok managed.NewToken, identifier, key string) map[string]string {
+	return map[string]string{"ChallengeType": "dns-01", "Identifier": identifier, "ResponseKey": key,
+		"ResponseValue": digest, "AuthKey": tok.ClientID, "AuthSecret": tok.Secret}
 }
 
-// TestReplicaRecoversFromLostDatabase: two servers share a PostgreSQL
-// database and take writes; one loses the database (every connection cut and
-// new ones refused, as when PostgreSQL restarts) while the other keeps
-// writing. The cut server says so on /health. The database then comes back
-// turning most connections away at first, so the first full read fails; once
-// it is back for good both serve exactly what the database holds, without
-// any further write.
-func TestReplicaRecoversFromLostDatabase(t *testing.T) {
-	dsn := pgtest.Database(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := testenv.NewProxy(t, u.Host)
-	u.Host = proxy.Addr()
-	viaProxy := u.String()
-	a := startHub(t, func(c *config.Config) { c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn })
-	b := startHub(t, func(c *config.Config) { c.Database.Engine, c.Database.Connection = config.EnginePostgres, viaProxy })
+func TestCertify(t *testing.T) {
+	srv, tok := startManaged(t, nil)
+	base := hubURL(srv, "/api/v1/managedchallenge")
 
-	regs := make([]registration, 4)
-	for i := range regs {
-		regs[i] = a.register("")
+	// requestbegin, then status polled without credentials.
+	start := time.Now()
+	resp, answer := post(t, base+"/requestbegin", "", "", certifyRequest(tok, "www.example.com", "_acme-challenge.www.example.com"))
+	var op struct {
+		ID, Status string
+		Result     *struct {
+			IsSuccess bool
+			Message   string
+		}
 	}
-	// Both servers write, each to every account, until told to stop.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for si, h := range []*testHub{a, b} {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				reg := regs[i%len(regs)]
-				req, _ := http.NewRequest("POST", h.api+"/update", strings.NewReader(
-					fmt.Sprintf(`{"subdomain":%q,"txt":"%d%042d"}`, reg.Subdomain, si, i)))
-				req.Header.Set("X-Api-User", reg.Username)
-				req.Header.Set("X-Api-Key", reg.Password)
-				if resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req); err == nil {
-					resp.Body.Close()
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		})
+	if err := json.Unmarshal(answer, &op); err != nil || resp.StatusCode/100 != 2 || len(op.ID) < 40 {
+		t.Fatalf("requestbegin: %d %s", resp.StatusCode, answer)
 	}
-	health := func(h *testHub) int {
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(h.api + "/health")
+	for op.Status != "succeeded" && op.Status != "failed" {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("operation still %s", op.Status)
+		}
+		r, err := http.Get(base + "/requeststatus/" + op.ID)
 		if err != nil {
-			return 0
+			t.Fatal(err)
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		answer, _ = io.ReadAll(r.Body)
+		r.Body.Close()
+		json.Unmarshal(answer, &op)
+		if bytes.Contains(answer, []byte(tok.Secret)) {
+			t.Fatalf("the status echoes the secret: %s", answer)
+		}
 	}
-	within(t, 5*time.Second, "writes through both servers", func() bool {
-		_, va := a.txt("tcp", regs[0].FullDomain)
-		_, vb := b.txt("tcp", regs[0].FullDomain)
-		return len(va) == 2 && len(vb) == 2
-	})
-
-	proxy.Cut()
-	within(t, 5*time.Second, "the cut server's /health reports the lost database", func() bool { return health(b) == http.StatusServiceUnavailable })
-	if code := health(a); code != http.StatusOK {
-		t.Errorf("the other server's /health = %d", code)
+	if op.Status != "succeeded" || op.Result == nil || !op.Result.IsSuccess {
+		t.Fatalf("operation: %s", answer)
 	}
-	// A keeps writing while B cannot see it.
-	_, before := a.txt("tcp", regs[1].FullDomain)
-	within(t, 5*time.Second, "A writing during the cut", func() bool {
-		_, now := a.txt("tcp", regs[1].FullDomain)
-		return !slices.Equal(now, before)
-	})
-	close(stop)
-	wg.Wait()
-	// The database comes back for one connection, the listener's, and turns
-	// the rest away for a while: reading everything again fails at first.
-	refused := proxy.Refused()
-	proxy.Allow(1)
-	within(t, 15*time.Second, "a read turned away after the listener reconnected", func() bool { return proxy.Refused() > refused })
-	proxy.Restore()
+	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after requestbegin: %q", got)
+	}
+	if r, _ := http.Get(base + "/requeststatus/not-an-operation"); r.StatusCode != 404 {
+		t.Errorf("an unknown operation: %d", r.StatusCode)
+	}
 
-	db, err := store.OpenPostgres(context.Background(), dsn, store.Options{})
+	// request, synchronous; then cleanup.
+	resp, answer = post(t, base+"/request", "", "", certifyRequest(tok, "example.com", "_acme-challenge.example.com"))
+	if resp.StatusCode != 200 || !bytes.Contains(answer, []byte(`"isSuccess":true`)) {
+		t.Fatalf("request: %d %s", resp.StatusCode, answer)
+	}
+	for _, id := range []string{"www.example.com", "example.com"} {
+		resp, answer = post(t, base+"/cleanup", "", "", certifyRequest(tok, id, "_acme-challenge."+id))
+		if resp.StatusCode != 200 || !bytes.Contains(answer, []byte(`"isSuccess":true`)) {
+			t.Fatalf("cleanup %s: %d %s", id, resp.StatusCode, answer)
+		}
+		if got, _, _ := served(t, srv, "_acme-challenge."+id); len(got) != 0 {
+			t.Errorf("DNS after cleanup: %q", got)
+		}
+	}
+
+	// Refusals name what the user can act on, in RFC 7807's detail.
+	admin := newToken(t, srv, managed.RoleAdmin)
+	wrong := tok
+	wrong.Secret = "wrong"
+	tests := []struct {
+		name   string
+		body   map[string]string
+		status int
+		detail string
+	}{
+		{"unknown token", certifyRequest(wrong, "www.example.com", "_acme-challenge.www.example.com"), 401, "unknown API token"},
+		{"a token without the consumer role", certifyRequest(admin, "www.example.com", "_acme-challenge.www.example.com"), 403, "does not carry the managed-challenge-consumer role"},
+		{"no config", certifyRequest(tok, "www.example.org", "_acme-challenge.www.example.org"), 403, "no managed challenge config matches www.example.org"},
+		{"record name not allowed", certifyRequest(tok, "www.example.com", "_acme-challenge.other.example.com"), 403, "record _acme-challenge.other.example.com is not _acme-challenge.www.example.com"},
+	}
+	for _, tt := range tests {
+		for _, call := range []string{"/requestbegin", "/request"} {
+			resp, answer := post(t, base+call, "", "", tt.body)
+			var p struct{ Detail string }
+			json.Unmarshal(answer, &p)
+			if resp.StatusCode != tt.status || !strings.Contains(p.Detail, tt.detail) {
+				t.Errorf("%s %s: %d %s, want %d with detail %q", tt.name, call, resp.StatusCode, answer, tt.status, tt.detail)
+			}
+		}
+	}
+	// Every request is audited, with the value's hash and not the value.
+	log, err := srv.Managed().AuditLog(context.Background(), store.AuditQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	within(t, 20*time.Second, "both servers serving the database's values", func() bool {
-		for _, reg := range regs {
-			set, err := db.TXT(context.Background(), reg.Subdomain)
-			if err != nil {
-				return false
-			}
-			_, va := a.txt("tcp", reg.FullDomain)
-			_, vb := b.txt("tcp", reg.FullDomain)
-			if !slices.Equal(va, set.Values) || !slices.Equal(vb, set.Values) {
-				return false
-			}
+	ok := 0
+	for _, e := range log {
+		if e.ClientID == tok.ClientID && e.Result == "ok" && e.Detail == "certify" && e.Address == "127.0.0.1" && e.ValueHash == managed.ValueHash(digest) {
+			ok++
 		}
-		return true
-	})
-	within(t, 15*time.Second, "the cut server's /health back to 200", func() bool { return health(b) == http.StatusOK })
-}
-
-// TestPeriodicResync: a change another server makes that no notification
-// announces (written straight into the database) is served after the next
-// periodic resync.
-func TestPeriodicResync(t *testing.T) {
-	dsn := pgtest.Database(t)
-	h := startHub(t, func(c *config.Config) {
-		c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn
-		c.Hub.ResyncInterval = 300 * time.Millisecond
-	})
-	reg := h.register("")
-	h.update(reg, valueA)
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
+		if strings.Contains(fmt.Sprint(e), digest) {
+			t.Errorf("the audit log holds the value: %+v", e)
+		}
 	}
-	defer raw.Close()
-	if _, err := raw.Exec(`UPDATE txt SET value = $1, seq = seq + 10 WHERE subdomain = $2 AND value = $3`, valueB, reg.Subdomain, valueA); err != nil {
-		t.Fatal(err)
+	if ok != 4 {
+		t.Errorf("%d successful Certify requests audited, want 4", ok)
 	}
-	within(t, 5*time.Second, "the silent change served after a resync", func() bool {
-		_, values := h.txt("udp", reg.FullDomain)
-		return slices.Equal(values, []string{valueB})
-	})
 }
 
-type fixture struct {
-	Accounts []struct {
-		Username   string   `json:"username"`
-		Password   string   `json:"password"`
-		FullDomain string   `json:"fulldomain"`
-		Subdomain  string   `json:"subdomain"`
-		Values     []string `json:"txt_values_served"`
-	} `json:"accounts"`
-}
-
-// TestAcmeDNSDatabase serves databases written by acme-dns: same credentials
-// accepted, same values answered.
-func TestAcmeDNSDatabase(t *testing.T) {
-	for _, name := range []string{"acme-dns-v1.1", "acme-dns-v2"} {
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("..", "testdata", name+".accounts.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var f fixture
-			if err := json.Unmarshal(data, &f); err != nil {
-				t.Fatal(err)
-			}
-			db := filepath.Join(t.TempDir(), "acme-dns.db")
-			orig, err := os.ReadFile(filepath.Join("..", "testdata", name+".db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(db, orig, 0o600)
-			h := startHub(t, func(c *config.Config) { c.Database.Engine, c.Database.Connection = "sqlite3", db })
-			for _, acct := range f.Accounts {
-				rcode, values := h.txt("udp", acct.FullDomain)
-				if rcode != dns.RcodeSuccess || !sameElements(values, acct.Values) {
-					t.Errorf("%s: %s %q, acme-dns served %q", acct.FullDomain, dns.RcodeToString[rcode], values, acct.Values)
-				}
-			}
-			first := f.Accounts[0]
-			reg := registration{Username: first.Username, Password: first.Password, Subdomain: first.Subdomain}
-			if r := h.update(reg, valueC); r.status != 200 {
-				t.Fatalf("acme-dns credentials refused: %d %s", r.status, r.body)
-			}
-			rcode, values := h.txt("tcp", first.FullDomain)
-			if rcode != dns.RcodeSuccess || len(values) != 2 || values[0] != valueC {
-				t.Errorf("after an update: %s %q", dns.RcodeToString[rcode], values)
-			}
-			// The second account only accepts updates from 192.0.2.0/24 and 2001:db8::/32.
-			second := f.Accounts[1]
-			reg = registration{Username: second.Username, Password: second.Password, Subdomain: second.Subdomain}
-			if r := h.update(reg, valueC); r.status != 401 {
-				t.Errorf("allowfrom from acme-dns ignored: %d", r.status)
+// TestConcurrentClientsAtOneName: 50 clients present and clean up values at
+// one name at once; what DNS serves is exactly what is left.
+func TestConcurrentClientsAtOneName(t *testing.T) {
+	srv, _ := startManaged(t, nil)
+	const n = 50
+	tokens := make([]managed.NewToken, n)
+	for i := range n {
+		tokens[i] = newToken(t, srv, managed.RoleConsumer)
+	}
+	value := func(i int) string { return fmt.Sprintf("value-of-client-%02d-%s", i, strings.Repeat("x", 20)) }
+	body := func(i int) map[string]string {
+		return map[string]string{"fqdn": "_acme-challenge.busy.example.com.", "value": value(i)}
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if resp, answer := post(t, hubURL(srv, "/httpreq/present"), tokens[i].ClientID, tokens[i].Secret, body(i)); resp.StatusCode != 200 {
+				t.Errorf("present %d: %d %s", i, resp.StatusCode, answer)
 			}
 		})
 	}
+	wg.Wait()
+	got, _, _ := served(t, srv, "_acme-challenge.busy.example.com")
+	var want []string
+	for i := range n {
+		want = append(want, value(i))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after %d presents DNS serves %d values", n, len(got))
+	}
+	// The even clients clean up, concurrently with odd clients presenting again.
+	for i := range n {
+		wg.Go(func() {
+			action := "/httpreq/present"
+			if i%2 == 0 {
+				action = "/httpreq/cleanup"
+			}
+			if resp, answer := post(t, hubURL(srv, action), tokens[i].ClientID, tokens[i].Secret, body(i)); resp.StatusCode != 200 {
+				t.Errorf("%s %d: %d %s", action, i, resp.StatusCode, answer)
+			}
+		})
+	}
+	wg.Wait()
+	got, _, _ = served(t, srv, "_acme-challenge.busy.example.com")
+	want = want[:0]
+	for i := 1; i < n; i += 2 {
+		want = append(want, value(i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("DNS serves %q, want the %d odd clients' values", got, len(want))
+	}
+	records, _ := srv.Managed().Records(context.Background())
+	if len(records) != n { // each odd client presented twice
+		t.Errorf("%d records remembered, want %d", len(records), n)
+	}
 }
 
-func sameElements(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
+// TestAcmeproxy speaks acmeproxy's form API, as its dehydrated and certbot
+// hooks do, and reads the result from the hub's DNS.
+func TestAcmeproxy(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "create.secret")
+	os.WriteFile(secretFile, []byte("the-create-secret-0123456789\n"), 0o600)
+	srv, _ := startManaged(t, func(c *config.Config) { c.Managed.AcmeproxyCreateSecretFile = secretFile })
+	call := func(path string, form url.Values) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/"+path), form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s: not JSON: %v", path, err)
+		}
+		return resp.StatusCode, body
+	}
+	result := func(body map[string]any) map[string]any { r, _ := body["result"].(map[string]any); return r }
 
-func TestTLSAndHSTS(t *testing.T) {
-	dir := t.TempDir()
-	chain, key := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	testenv.WriteSelfSignedCert(t, chain, key, "localhost")
-	h := startHub(t, func(c *config.Config) {
-		c.API.TLS, c.API.TLSCertFullchain, c.API.TLSCertPrivkey = "cert", chain, key
-		c.API.HSTSEnabled, c.API.HSTSMaxAge, c.API.HSTSIncludeSubdoms = true, 600, true
-	})
-	pool := x509.NewCertPool()
-	chainPEM, _ := os.ReadFile(chain)
-	pool.AppendCertsFromPEM(chainPEM)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
-	resp, err := client.Get("https://" + h.srv.APIAddr().String() + "/health")
-	if err != nil {
+	if status, body := call("create_authorisation", url.Values{"name": {"www.example.com"}, "secret": {"wrong"}}); status != 401 || body["result"] != false {
+		t.Errorf("create with a wrong secret: %d %v", status, body)
+	}
+	status, body := call("create_authorisation", url.Values{"name": {"www.example.com"}, "secret": {"the-create-secret-0123456789"}})
+	secret, _ := result(body)["secret"].(string)
+	if status != 200 || len(secret) != 32 || result(body)["authorisation"] != "www.example.com" || result(body)["suffix_match"] != false {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	if status, body := call("create_authorisation", url.Values{"name": {"WWW.example.com."}, "secret": {"the-create-secret-0123456789"}}); status != 403 ||
+		!strings.Contains(fmt.Sprint(body["error"]), "www.example.com has an authorisation already") {
+		t.Errorf("a second create of the name: %d %v", status, body)
+	}
+	if status, body := call("create_authorisation", url.Values{"name": {"example.net"}, "secret": {"the-create-secret-0123456789"}}); status != 403 ||
+		!strings.Contains(fmt.Sprint(body["error"]), "no managed challenge config matches example.net") {
+		t.Errorf("create for a name of no config: %d %v", status, body)
+	}
+
+	publish := url.Values{"name": {"www.example.com"}, "response": {digest}, "secret": {secret}}
+	if status, body := call("publish_response", publish); status != 200 || result(body)["published"] != true {
+		t.Fatalf("publish: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after publish: %q", got)
+	}
+	records, _ := srv.Managed().Records(context.Background())
+	if len(records) != 1 || records[0].Expires.Sub(records[0].Created) != 5*time.Minute {
+		t.Errorf("the response does not expire five minutes after publication: %+v", records)
+	}
+	// The secret answers for its name only.
+	for _, name := range []string{"x.www.example.com", "api.example.com"} {
+		if status, body := call("publish_response", url.Values{"name": {name}, "response": {digest}, "secret": {secret}}); status != 401 {
+			t.Errorf("publish for %s with the secret of www.example.com: %d %v", name, status, body)
+		}
+	}
+	if status, body := call("expire_response", url.Values{"name": {"www.example.com"}, "secret": {secret}}); status != 200 || result(body)["expired"] != true {
+		t.Fatalf("expire_response: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); len(got) != 0 {
+		t.Errorf("DNS after expire_response: %q", got)
+	}
+
+	// Suffix match: the names below too.
+	status, body = call("create_authorisation", url.Values{"name": {"team.example.com"}, "suffix_match": {"true"}, "secret": {"the-create-secret-0123456789"}})
+	team, _ := result(body)["secret"].(string)
+	if status != 200 || result(body)["suffix_match"] != true {
+		t.Fatalf("create with suffix match: %d %v", status, body)
+	}
+	if status, body := call("publish_response", url.Values{"name": {"a.b.team.example.com"}, "response": {digest}, "secret": {team}}); status != 200 ||
+		result(body)["authorisation"] != "team.example.com" {
+		t.Errorf("publish below a suffix-match authorisation: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.a.b.team.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after publish below team.example.com: %q", got)
+	}
+
+	// expire_authorisation rotates the secret: the old one stops at once.
+	status, body = call("expire_authorisation", url.Values{"name": {"www.example.com"}, "secret": {secret}})
+	rotated, _ := result(body)["secret"].(string)
+	if status != 200 || len(rotated) != 32 || rotated == secret {
+		t.Fatalf("expire_authorisation: %d %v", status, body)
+	}
+	if status, _ := call("publish_response", publish); status != 401 {
+		t.Errorf("publish with the old secret: %d", status)
+	}
+	publish.Set("secret", rotated)
+	if status, body := call("publish_response", publish); status != 200 {
+		t.Errorf("publish with the new secret: %d %v", status, body)
+	}
+	if err := srv.Managed().DeleteAuthorisation(context.Background(), hubtest.Admin, "www.example.com"); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") != "max-age=600; includeSubDomains" {
-		t.Errorf("status %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	if status, _ := call("publish_response", publish); status != 401 {
+		t.Errorf("publish after the authorisation was deleted: %d", status)
 	}
+	if status, body := call("publish_response", url.Values{"response": {digest}}); status != 400 || !strings.Contains(fmt.Sprint(body["error"]), "name is required") {
+		t.Errorf("a form without a name: %d %v", status, body)
+	}
+}
 
-	cfg := config.Default()
-	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
-	cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
-	cfg.API.TLS, cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey = "cert", filepath.Join(dir, "nope.pem"), key
-	if _, err := hub.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "nope.pem") {
-		t.Errorf("missing certificate: %v", err)
+// TestAcmeproxyCreationOff: without a create secret, authorisations are
+// made with acmehub admin only, unless creation is open.
+func TestAcmeproxyCreationOff(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		srv, _ := startManaged(t, func(c *config.Config) { c.Managed.AcmeproxyOpenCreation = open })
+		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/create_authorisation"), url.Values{"name": {"www.example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := map[bool]int{false: 403, true: 200}[open]; resp.StatusCode != want || !open && !bytes.Contains(body, []byte("acmehub admin authorisations create")) {
+			t.Errorf("open creation %v: %d %s", open, resp.StatusCode, body)
+		}
 	}
 }

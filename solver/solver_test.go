@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 )
 
@@ -203,7 +203,7 @@ func sameElements(a, b []string) bool {
 // of CNAMEs, as a recursive resolver returns a chain.
 func fakeResolver(t *testing.T, cnames map[string]string) string {
 	t.Helper()
-	return testenv.DNS(t, func(w dns.ResponseWriter, r *dns.Msg) {
+	return testutil.DNS(t, func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		name := strings.ToLower(r.Question[0].Name)

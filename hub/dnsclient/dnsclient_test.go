@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // zoneResolver answers from a zone's records, as a recursive resolver would.
@@ -25,7 +25,7 @@ func zoneResolver(t *testing.T, records ...string) Resolver {
 		}
 		rrs = append(rrs, rr)
 	}
-	addr := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	addr := testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		for _, rr := range rrs {
@@ -68,7 +68,7 @@ func TestNameservers(t *testing.T) {
 // chainResolver answers as a recursive resolver does: the CNAME chain from
 // the name asked, by the map from owner to target.
 func chainResolver(t *testing.T, cnames map[string]string) Resolver {
-	addr := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	addr := testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		name := strings.ToLower(q.Question[0].Name)
@@ -140,7 +140,7 @@ func TestWaitServed(t *testing.T) {
 	var mu sync.Mutex
 	values := map[string][]string{}
 	server := func() string {
-		return testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+		return testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 			m := new(dns.Msg)
 			m.SetReply(q)
 			m.Authoritative = true

@@ -14,7 +14,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/acmehub/acmehub/hub/accounts"
+	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/store"
 )
 

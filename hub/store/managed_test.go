@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/store"
-	"github.com/acmehub/acmehub/hub/store/pgtest"
+	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
 var t0 = time.Unix(1_800_000_000, 0)

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acmehub/acmehub/hub/store"
-	"github.com/acmehub/acmehub/hub/store/pgtest"
+	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
 // engine opens stores of one kind; reopen gives a second handle on the same database.

@@ -25,8 +25,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/acmehub/acmehub/hub/accounts"
-	"github.com/acmehub/acmehub/hub/api/client"
+	"github.com/acmehub/acmehub/hub/acmedns/accounts"
+	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )

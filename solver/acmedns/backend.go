@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/acmehub/acmehub/hub/accounts"
-	"github.com/acmehub/acmehub/hub/api/client"
+	"github.com/acmehub/acmehub/hub/acmedns/accounts"
+	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/solver"
 )

@@ -17,7 +17,7 @@ import (
 
 	acmetest "github.com/cert-manager/cert-manager/test/acme"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/solver"
@@ -67,7 +67,7 @@ func conformanceEmbedded(t *testing.T, resolvedFQDN string) {
 	cfg := config.Default()
 	cfg.General.Records = append(cfg.General.Records, delegated+" CNAME "+fulldomain)
 	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
-	cfg.Database.Connection = testenv.CopyFile(t, "../../testdata/acme-dns-v2.db")
+	cfg.Database.Connection = testutil.CopyFile(t, "../../testdata/acme-dns-v2.db")
 	cfg.Hub.TXTFormat = config.TXTFormatAny // the suite presents "anothertestingkey"
 	cfg.Finish()
 	if err := cfg.Validate(); err != nil {
@@ -95,12 +95,12 @@ func conformanceEmbedded(t *testing.T, resolvedFQDN string) {
 // TestConformanceRemote runs the suite against an `acmehub server` process,
 // reached through acme-dns's HTTP API and acmehub's /delete.
 func TestConformanceRemote(t *testing.T) {
-	db := testenv.CopyFile(t, "../../testdata/acme-dns-v2.db")
+	db := testutil.CopyFile(t, "../../testdata/acme-dns-v2.db")
 	cfg, err := filepath.Abs("../../testdata/conformance-server.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testenv.StartServer(t, "-c", cfg, "--db-connection", db)
+	p := testutil.StartServer(t, "-c", cfg, "--db-connection", db)
 
 	// config.json with host pointed at the server this test started.
 	raw, err := os.ReadFile(filepath.Join(manifests, "config.json"))

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/hack/testenv"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -32,7 +32,7 @@ type resolver struct {
 func newResolver(t *testing.T) *resolver {
 	t.Helper()
 	r := &resolver{cnames: map[string]string{}}
-	r.addr = testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	r.addr = testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		r.mu.Lock()
@@ -284,7 +284,7 @@ func TestCheckPlainAcmeDNS(t *testing.T) {
 	rs.set("_acme-challenge.a.example.com", "d1.auth.example.org")
 	rs.set("_acme-challenge.b.example.com", "d1.auth.example.org")
 	// The zone's server: serves whatever acme-dns was last given.
-	zone := testenv.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	zone := testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		mu.Lock()

@@ -22,7 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/acmehub/acmehub/hub/api/client"
+	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/solver"
 )
 

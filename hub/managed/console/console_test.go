@@ -1,0 +1,354 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/hub/managed/console"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+var ctx = context.Background()
+
+// browser is a client with cookies, as a browser is, that does not follow
+// redirects: the tests look at each answer.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Transport: srv.Client().Transport, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &browser{t: t, base: srv.URL, c: c}
+}
+
+func (b *browser) do(method, path string, form url.Values, header ...string) answer {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, string(raw)}
+}
+
+func (b *browser) get(path string) answer                   { return b.do(http.MethodGet, path, nil) }
+func (b *browser) post(path string, form url.Values) answer { return b.do(http.MethodPost, path, form) }
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token of the page at path.
+func (b *browser) csrf(path string) string {
+	b.t.Helper()
+	m := csrfField.FindStringSubmatch(b.get(path).body)
+	if m == nil {
+		b.t.Fatalf("no CSRF token on %s", path)
+	}
+	return html.UnescapeString(m[1])
+}
+
+func (b *browser) signIn(tok managed.NewToken) answer {
+	b.t.Helper()
+	return b.post("/console/signin", url.Values{"csrf": {b.csrf("/console/signin")}, "client_id": {tok.ClientID},
+		"secret": {tok.Secret}, "next": {"/console/configs"}})
+}
+
+type fixture struct {
+	svc           *managed.Service
+	admin, client managed.NewToken
+	srv           *httptest.Server
+}
+
+func newFixture(t *testing.T) *fixture {
+	svc, client := hubtest.Managed(t)
+	h, err := console.New(svc, console.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	return &fixture{svc: svc, admin: hubtest.Token(t, svc, managed.RoleAdmin), client: client, srv: srv}
+}
+
+func TestSignIn(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	if a := b.get("/console/tokens"); a.status != http.StatusSeeOther || a.header.Get("Location") != "/console/signin?next=%2Fconsole%2Ftokens" {
+		t.Errorf("a page without a session: %d %s", a.status, a.header.Get("Location"))
+	}
+	if a := b.signIn(f.client); a.status != http.StatusForbidden || !strings.Contains(a.body, "does not carry the managed-challenge-admin role: it cannot sign in to the console") {
+		t.Errorf("a consumer token signs in: %d\n%s", a.status, a.body)
+	}
+	wrong := f.admin
+	wrong.Secret = "wrong"
+	if a := b.signIn(wrong); a.status != http.StatusUnauthorized || !strings.Contains(a.body, "unknown API token, or wrong secret") ||
+		strings.Contains(a.body, "wrong\"") {
+		t.Errorf("a wrong secret: %d", a.status)
+	}
+	if a := b.post("/console/signin", url.Values{"csrf": {"forged"}, "client_id": {f.admin.ClientID}, "secret": {f.admin.Secret}}); a.status != http.StatusForbidden {
+		t.Errorf("a sign-in with a forged CSRF token: %d", a.status)
+	}
+	a := b.signIn(f.admin)
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/console/configs" {
+		t.Fatalf("sign in: %d %s\n%s", a.status, a.header.Get("Location"), a.body)
+	}
+	var session *http.Cookie
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		if c.Name == "__Host-acmehub-session" {
+			session = c
+		}
+	}
+	if session == nil || !session.HttpOnly || !session.Secure || session.SameSite != http.SameSiteStrictMode || session.Path != "/" || session.MaxAge <= 0 {
+		t.Errorf("session cookie %+v: want HttpOnly, Secure, SameSite=Strict, expiring", session)
+	}
+	if strings.Contains(a.header.Get("Set-Cookie"), f.admin.Secret) {
+		t.Error("the cookie holds the token's secret")
+	}
+	if a := b.get("/console/"); a.status != http.StatusOK || !strings.Contains(a.body, "records present now") {
+		t.Errorf("the dashboard after sign-in: %d", a.status)
+	}
+	log, _ := f.svc.AuditLog(ctx, store.AuditQuery{})
+	if !strings.Contains(fmt.Sprint(log), "sign in to the console") || !strings.Contains(fmt.Sprint(log), "refused: API token "+f.client.ClientID) {
+		t.Errorf("sign-ins are not audited: %v", log)
+	}
+
+	// Revoking the token ends the session at once; signing out ends it too.
+	f.svc.RevokeToken(ctx, hubtest.Admin, f.admin.ClientID)
+	if a := b.get("/console/"); a.status != http.StatusSeeOther {
+		t.Errorf("a session of a revoked token: %d", a.status)
+	}
+	other := hubtest.Token(t, f.svc, managed.RoleAdmin)
+	b.signIn(other)
+	b.post("/console/signout", url.Values{"csrf": {b.csrf("/console/")}})
+	if a := b.get("/console/"); a.status != http.StatusSeeOther {
+		t.Errorf("after sign-out: %d", a.status)
+	}
+}
+
+var inlineScript = regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>[^<]|\son[a-z]+=|\sstyle=|javascript:`)
+
+// TestPagesAndCSRF: every page renders under the Content-Security-Policy
+// (no inline script or style), every form carries the session's CSRF
+// token, and a change without it, or from another site, is refused.
+func TestPagesAndCSRF(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	for _, path := range []string{"/console/", "/console/configs", "/console/configs/new", "/console/configs/self-example", "/console/principals",
+		"/console/tokens", "/console/audit", "/console/signin"} {
+		a := b.get(path)
+		if a.status != http.StatusOK {
+			t.Errorf("%s: %d", path, a.status)
+			continue
+		}
+		if csp := a.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: Content-Security-Policy %q", path, csp)
+		}
+		if m := inlineScript.FindString(a.body); m != "" {
+			t.Errorf("%s: inline script or style %q", path, m)
+		}
+		forms, tokens := strings.Count(a.body, `method="post"`), strings.Count(a.body, `name="csrf"`)
+		if forms != tokens {
+			t.Errorf("%s: %d forms, %d CSRF tokens", path, forms, tokens)
+		}
+		if a.header.Get("Cache-Control") != "no-store" || a.header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", path, a.header)
+		}
+	}
+	form := url.Values{"kind": {"application"}, "title": {"cluster prod"}, "role": {managed.RoleConsumer}}
+	if a := b.post("/console/principals", form); a.status != http.StatusForbidden || !strings.Contains(a.body, "CSRF") {
+		t.Errorf("a change without the CSRF token: %d", a.status)
+	}
+	form.Set("csrf", b.csrf("/console/principals"))
+	if a := b.do(http.MethodPost, "/console/principals", form, "Sec-Fetch-Site", "cross-site"); a.status != http.StatusForbidden {
+		t.Errorf("a change from another site: %d", a.status)
+	}
+	other := newBrowser(t, f.srv)
+	other.signIn(hubtest.Token(t, f.svc, managed.RoleAdmin))
+	form.Set("csrf", other.csrf("/console/principals"))
+	if a := b.post("/console/principals", form); a.status != http.StatusForbidden {
+		t.Errorf("a change with another session's CSRF token: %d", a.status)
+	}
+	form.Set("csrf", b.csrf("/console/principals"))
+	if a := b.post("/console/principals", form); a.status != http.StatusSeeOther {
+		t.Fatalf("adding a principal: %d\n%s", a.status, a.body)
+	}
+	ps, _ := f.svc.Principals(ctx)
+	if ps[len(ps)-1].Title != "cluster prod" {
+		t.Errorf("principals %+v", ps)
+	}
+	log, _ := f.svc.AuditLog(ctx, store.AuditQuery{Limit: 1})
+	if log[0].ClientID != f.admin.ClientID || log[0].Address != "127.0.0.1" || !strings.Contains(log[0].Detail, "create principal") {
+		t.Errorf("the change is not audited as the signed-in token's: %+v", log[0])
+	}
+}
+
+// TestTokenSecretShownOnce: a token made in the console shows its secret
+// on the next page only, with ready snippets; a reload, the token list and
+// the audit log never show it.
+func TestTokenSecretShownOnce(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	ps, _ := f.svc.Principals(ctx)
+	a := b.post("/console/tokens", url.Values{"csrf": {b.csrf("/console/tokens")}, "principal": {ps[0].ID}, "title": {"cert-manager prod"},
+		"scope": {managed.RoleConsumer}, "domains": {".prod.example.com\n"}, "ttl": {"2160h"}})
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/console/tokens/secret" {
+		t.Fatalf("create: %d %s", a.status, a.header.Get("Location"))
+	}
+	shown := b.get("/console/tokens/secret")
+	secret := regexp.MustCompile(`id="client-secret" value="([A-Za-z0-9_-]{43})"`).FindStringSubmatch(shown.body)
+	clientID := regexp.MustCompile(`id="client-id" value="(hub_[a-z0-9]+)"`).FindStringSubmatch(shown.body)
+	if shown.status != http.StatusOK || secret == nil || clientID == nil {
+		t.Fatalf("the secret page: %d\n%s", shown.status, shown.body)
+	}
+	if strings.Contains(a.body+fmt.Sprint(a.header), secret[1]) {
+		t.Error("the answer to the create carries the secret in the clear")
+	}
+	for _, want := range []string{"HTTPREQ_PASSWORD=" + secret[1], "ACMEPROXY_PASSWORD=" + secret[1], "--from-literal=clientSecret=" + secret[1],
+		"Auth Secret: " + secret[1], "solverName: hub", "url: " + f.srv.URL} {
+		if !strings.Contains(html.UnescapeString(shown.body), want) {
+			t.Errorf("the secret page lacks %q", want)
+		}
+	}
+	caller, err := f.svc.Authenticate(ctx, clientID[1], secret[1])
+	if err != nil || caller.Domains.Strings()[0] != ".prod.example.com" {
+		t.Errorf("the token shown does not work as made: %v %v", caller, err)
+	}
+	if again := b.get("/console/tokens/secret"); again.status != http.StatusGone || strings.Contains(again.body, secret[1]) {
+		t.Errorf("the secret page again: %d", again.status)
+	}
+	for _, path := range []string{"/console/tokens", "/console/audit", "/console/"} {
+		if strings.Contains(b.get(path).body, secret[1]) {
+			t.Errorf("%s shows the secret", path)
+		}
+	}
+
+	// Rotation shows the new secret once; the old one stops working.
+	if a := b.post("/console/tokens/"+clientID[1]+"/rotate", url.Values{"csrf": {b.csrf("/console/tokens")}}); a.status != http.StatusSeeOther {
+		t.Fatalf("rotate: %d", a.status)
+	}
+	rotated := regexp.MustCompile(`id="client-secret" value="([A-Za-z0-9_-]{43})"`).FindStringSubmatch(b.get("/console/tokens/secret").body)
+	if rotated == nil || rotated[1] == secret[1] {
+		t.Fatal("no new secret after rotation")
+	}
+	if _, err := f.svc.Authenticate(ctx, clientID[1], secret[1]); err == nil {
+		t.Error("the old secret works after rotation")
+	}
+	if a := b.post("/console/tokens/"+clientID[1]+"/revoke", url.Values{"csrf": {b.csrf("/console/tokens")}}); a.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", a.status)
+	}
+	if _, err := f.svc.Authenticate(ctx, clientID[1], rotated[1]); err == nil {
+		t.Error("a revoked token works")
+	}
+	if a := b.post("/console/tokens", url.Values{"csrf": {b.csrf("/console/tokens")}, "principal": {ps[0].ID}, "ttl": {"forever"}, "scope": {managed.RoleConsumer}}); a.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(a.body, "lifetime &#34;forever&#34;") {
+		t.Errorf("a bad lifetime: %d", a.status)
+	}
+}
+
+// TestConfigForms: add, edit (credentials kept), test, and delete a config;
+// a bad rule is answered with its cause and the form as it was sent.
+func TestConfigForms(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	form := url.Values{"csrf": {b.csrf("/console/configs/new")}, "new": {"true"}, "id": {"self-net"}, "title": {"example.net"},
+		"provider": {"self"}, "zone": {"example.net"}, "rules": {"example.net\n.example.net\n!vault.example.net"}, "ttl": {"30"},
+		"nameservers": {"192.0.2.53:53"}}
+	if a := b.post("/console/configs", form); a.status != http.StatusSeeOther {
+		t.Fatalf("add: %d\n%s", a.status, a.body)
+	}
+	c, ok := f.svc.Config("self-net")
+	if !ok || len(c.Rules) != 3 || c.TTL != 30 || c.Propagation != `{"nameservers":["192.0.2.53:53"]}` {
+		t.Fatalf("config %+v", c)
+	}
+	if a := b.post("/console/configs", form); a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "exists already") {
+		t.Errorf("adding the same ID again: %d", a.status)
+	}
+	form.Set("new", "false")
+	form.Set("rules", "example.net\n*.*.example.net")
+	a := b.post("/console/configs", form)
+	if a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "*.*.example.net") || !strings.Contains(a.body, `role="alert"`) {
+		t.Errorf("a bad rule: %d\n%s", a.status, a.body)
+	}
+	if a := b.post("/console/configs/self-net/test", url.Values{"csrf": {b.csrf("/console/configs")}}); a.status != http.StatusOK ||
+		!strings.Contains(a.body, "the provider accepts its credentials") {
+		t.Errorf("test: %d", a.status)
+	}
+	if a := b.post("/console/configs/self-net/delete", url.Values{"csrf": {b.csrf("/console/configs")}}); a.status != http.StatusSeeOther {
+		t.Errorf("delete: %d", a.status)
+	}
+	if _, ok := f.svc.Config("self-net"); ok {
+		t.Error("the config is still there")
+	}
+}
+
+// TestAuditPage: filtered by result and identifier, newest first, in
+// pages of 50 with a link to the older ones.
+func TestAuditPage(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	caller, _ := f.svc.Authenticate(ctx, f.client.ClientID, f.client.Secret)
+	for i := range 60 {
+		f.svc.Present(ctx, caller, managed.Request{Identifier: fmt.Sprintf("h%02d.example.com", i), Value: "v", Via: "httpreq"})
+	}
+	f.svc.Present(ctx, caller, managed.Request{Identifier: "www.example.org", Value: "v", Via: "httpreq"})
+	a := b.get("/console/audit?result=failed")
+	if a.status != http.StatusOK || strings.Count(a.body, `<tr class="bad">`) != 1 || !strings.Contains(a.body, "no managed challenge config matches www.example.org") {
+		t.Errorf("failures: %d, %d rows", a.status, strings.Count(a.body, `<tr class="bad">`))
+	}
+	a = b.get("/console/audit?result=ok&identifier=H07.example.com")
+	if strings.Count(a.body, `<tr class="good">`) != 1 {
+		t.Errorf("one identifier: %d rows", strings.Count(a.body, `<tr class="good">`))
+	}
+	// Principals by title, with the token's client ID.
+	if who := "<td>cluster<br><code class=\"sub\">" + f.client.ClientID + "</code></td>"; !strings.Contains(a.body, who) {
+		t.Errorf("the row does not name its principal and token as %s:\n%s", who, a.body)
+	}
+	first := b.get("/console/audit?result=ok&since=1h")
+	older := regexp.MustCompile(`href="(/console/audit\?[^"]+)"`).FindStringSubmatch(first.body)
+	if strings.Count(first.body, `<tr class="good">`) != 50 || older == nil || strings.Index(first.body, "h59.example.com") > strings.Index(first.body, "h58.example.com") {
+		t.Fatalf("first page: %d rows, older link %v", strings.Count(first.body, `<tr class="good">`), older)
+	}
+	next := b.get(html.UnescapeString(older[1]))
+	if rows := strings.Count(next.body, `<tr class="good">`); rows < 10 || strings.Contains(next.body, "h59.example.com") {
+		t.Errorf("second page: %d rows", rows)
+	}
+	if a := b.get("/console/audit?since=yesterday"); a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "neither a time") {
+		t.Errorf("a bad time: %d", a.status)
+	}
+}

@@ -1,0 +1,269 @@
+// Package certify is the hub's front door for Certify Certificate Manager's
+// "Certify Managed Challenge API" DNS provider: JSON with PascalCase names
+// and the credentials in the body; requestbegin starts an operation whose
+// status is polled without credentials, request answers once the value is
+// served, cleanup removes it.
+package certify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acmehub/acmehub/hub/managed/doors"
+	"github.com/acmehub/acmehub/hub/managed"
+)
+
+// Base is the path of the API.
+const Base = "/api/v1/managedchallenge"
+
+// Options configure the handler.
+type Options struct {
+	TrustedProxies []netip.Prefix
+	Limits         *doors.Limits
+	// Log receives the failures that are no refusal.
+	Log *slog.Logger
+	// Timeout bounds the wait for a value to be served (default 5 minutes).
+	Timeout time.Duration
+	// KeepOperations is how long a finished operation can be polled (default 1 hour).
+	KeepOperations time.Duration
+}
+
+// request is Certify's ManagedChallengeRequest; encoding/json matches its
+// PascalCase names case-insensitively.
+type request struct {
+	ChallengeType string
+	Identifier    string
+	ResponseKey   string
+	ResponseValue string
+	AuthKey       string
+	AuthSecret    string
+}
+
+// result is an ActionResult.
+type result struct {
+	IsSuccess bool   `json:"isSuccess"`
+	Message   string `json:"message"`
+}
+
+// operation is a ManagedChallengeOperation, as a .NET hub writes it.
+type operation struct {
+	ID              string     `json:"id"`
+	Status          string     `json:"status"`
+	Result          *result    `json:"result,omitempty"`
+	DateCreated     time.Time  `json:"dateCreated"`
+	DateLastUpdated time.Time  `json:"dateLastUpdated"`
+	DateStarted     *time.Time `json:"dateStarted,omitempty"`
+	DateCompleted   *time.Time `json:"dateCompleted,omitempty"`
+}
+
+// Handler serves the API.
+type Handler struct {
+	svc  *managed.Service
+	o    Options
+	mux  *http.ServeMux
+	mu   sync.Mutex
+	ops  map[string]*operation
+	work sync.WaitGroup
+	stop context.Context
+	quit context.CancelFunc
+}
+
+// New returns the handler; Close ends the operations under way.
+func New(svc *managed.Service, o Options) *Handler {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.KeepOperations <= 0 {
+		o.KeepOperations = time.Hour
+	}
+	h := &Handler{svc: svc, o: o, mux: http.NewServeMux(), ops: map[string]*operation{}}
+	h.stop, h.quit = context.WithCancel(context.Background())
+	h.mux.HandleFunc("POST "+Base+"/requestbegin", h.begin)
+	h.mux.HandleFunc("POST "+Base+"/request", h.request)
+	h.mux.HandleFunc("GET "+Base+"/requeststatus/{id}", h.status)
+	h.mux.HandleFunc("POST "+Base+"/cleanup", h.cleanup)
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Close ends the operations under way and waits for them.
+func (h *Handler) Close() {
+	h.quit()
+	h.work.Wait()
+}
+
+// accept authenticates the body's credentials and decodes the request.
+func (h *Handler) accept(r *http.Request) (managed.Caller, managed.Request, error) {
+	body, err := doors.ReadBody(r)
+	if err != nil {
+		return managed.Caller{}, managed.Request{}, err
+	}
+	var req request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return managed.Caller{}, managed.Request{}, doors.Invalid("request body: %v", err)
+	}
+	if req.ChallengeType != "" && req.ChallengeType != "dns-01" {
+		return managed.Caller{}, managed.Request{}, doors.Invalid("challenge type %q: the hub answers dns-01", req.ChallengeType)
+	}
+	address := ""
+	if ip := doors.ClientIP(r, forwardedHeader(h.o), h.o.TrustedProxies); ip.IsValid() {
+		address = ip.String()
+	}
+	mreq := managed.Request{Identifier: req.Identifier, Record: req.ResponseKey, Value: req.ResponseValue, Address: address, Via: "certify"}
+	caller, err := h.svc.Authenticate(r.Context(), req.AuthKey, req.AuthSecret)
+	if err == nil {
+		err = h.o.Limits.Allow(caller.ClientID)
+	}
+	if err != nil {
+		action := "present"
+		if strings.HasSuffix(r.URL.Path, "/cleanup") {
+			action = "cleanup"
+		}
+		h.svc.Refused(r.Context(), action, req.AuthKey, mreq, err)
+		return managed.Caller{}, managed.Request{}, err
+	}
+	if req.Identifier == "" || req.ResponseValue == "" {
+		return caller, managed.Request{}, doors.Invalid("Identifier and ResponseValue are required")
+	}
+	return caller, mreq, nil
+}
+
+func forwardedHeader(o Options) string {
+	if len(o.TrustedProxies) == 0 {
+		return ""
+	}
+	return "X-Forwarded-For"
+}
+
+// present writes the value and waits until it is served.
+func (h *Handler) present(ctx context.Context, caller managed.Caller, req managed.Request) (string, error) {
+	placed, err := h.svc.Present(ctx, caller, req)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
+	defer cancel()
+	if err := h.svc.WaitServed(ctx, placed, req.Value); err != nil {
+		return "", err
+	}
+	return "the value is served at " + placed.Record + " by every authoritative server of " + placed.Zone, nil
+}
+
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
+	caller, req, err := h.accept(r)
+	if err == nil {
+		// Refusals are answered at once, with their cause; only the
+		// provider's work and the wait run in the operation.
+		err = h.svc.Check(r.Context(), caller, req)
+	}
+	if err != nil {
+		doors.WriteProblem(w, r, h.o.Log, err)
+		return
+	}
+	now := time.Now().UTC()
+	op := &operation{ID: newOperationID(), Status: "pending", DateCreated: now, DateLastUpdated: now}
+	h.mu.Lock()
+	h.forgetOld(now)
+	h.ops[op.ID] = op
+	snapshot := *op
+	h.mu.Unlock()
+	h.work.Go(func() {
+		h.update(op.ID, func(o *operation) {
+			t := time.Now().UTC()
+			o.Status, o.DateStarted = "running", &t
+		})
+		message, err := h.present(h.stop, caller, req)
+		h.update(op.ID, func(o *operation) {
+			t := time.Now().UTC()
+			o.DateCompleted = &t
+			if err != nil {
+				o.Status, o.Result = "failed", &result{Message: err.Error()}
+			} else {
+				o.Status, o.Result = "succeeded", &result{IsSuccess: true, Message: message}
+			}
+		})
+	})
+	writeJSON(w, http.StatusAccepted, snapshot)
+}
+
+func (h *Handler) update(id string, change func(*operation)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if o := h.ops[id]; o != nil {
+		change(o)
+		o.DateLastUpdated = time.Now().UTC()
+	}
+}
+
+// forgetOld drops operations finished longer ago than KeepOperations; h.mu is held.
+func (h *Handler) forgetOld(now time.Time) {
+	for id, o := range h.ops {
+		if o.DateCompleted != nil && now.Sub(*o.DateCompleted) > h.o.KeepOperations {
+			delete(h.ops, id)
+		}
+	}
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	o, ok := h.ops[r.PathValue("id")]
+	var snapshot operation
+	if ok {
+		snapshot = *o
+	}
+	h.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, doors.Problem{Type: "about:blank", Title: "Not Found", Status: http.StatusNotFound, Detail: "operation not found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, snapshot)
+}
+
+func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
+	caller, req, err := h.accept(r)
+	if err == nil {
+		var message string
+		if message, err = h.present(r.Context(), caller, req); err == nil {
+			writeJSON(w, http.StatusOK, result{IsSuccess: true, Message: message})
+			return
+		}
+	}
+	doors.WriteProblem(w, r, h.o.Log, err)
+}
+
+func (h *Handler) cleanup(w http.ResponseWriter, r *http.Request) {
+	caller, req, err := h.accept(r)
+	if err == nil {
+		if err = h.svc.CleanUp(r.Context(), caller, req); err == nil {
+			writeJSON(w, http.StatusOK, result{IsSuccess: true, Message: "the value is removed"})
+			return
+		}
+	}
+	doors.WriteProblem(w, r, h.o.Log, err)
+}
+
+// newOperationID is the only capability of a status poll: 256 random bits.
+func newOperationID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	if status >= 400 {
+		w.Header().Set("Content-Type", "application/problem+json")
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,38 @@
+package certify_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/hub/managed/doors/certify"
+)
+
+// FuzzCertify: any body to any call is answered with a success or a
+// refusal (4xx), never a panic or a server error.
+func FuzzCertify(f *testing.F) {
+	svc, tok := hubtest.Managed(f)
+	h := certify.New(svc, certify.Options{})
+	defer h.Close()
+	for _, seed := range []string{
+		`{"ChallengeType":"dns-01","Identifier":"www.example.com","ResponseKey":"_acme-challenge.www.example.com","ResponseValue":"v","AuthKey":"` + tok.ClientID + `","AuthSecret":"` + tok.Secret + `"}`,
+		`{"Identifier":"*.example.com","ResponseValue":"v","AuthKey":"` + tok.ClientID + `","AuthSecret":"` + tok.Secret + `"}`,
+		`{"ChallengeType":"http-01"}`, `{}`, `[]`, `{"Identifier":7}`, ``,
+	} {
+		for _, call := range []string{"requestbegin", "request", "cleanup"} {
+			f.Add(call, []byte(seed))
+		}
+	}
+	f.Fuzz(func(t *testing.T, call string, body []byte) {
+		if call != "requestbegin" && call != "request" && call != "cleanup" {
+			return
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, certify.Base+"/"+call, bytes.NewReader(body)))
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", call, body, w.Code, w.Body)
+		}
+	})
+}

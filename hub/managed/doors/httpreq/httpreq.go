@@ -1,0 +1,122 @@
+// Package httpreq is the hub's front door for lego's httpreq provider and
+// the clients speaking the same JSON (acme.sh dns_acmeproxy, Traefik,
+// Caddy): POST <prefix>/present and <prefix>/cleanup with HTTP basic auth
+// (client ID, secret), answered with the request echoed.
+package httpreq
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/acmehub/acmehub/hub/managed/doors"
+	"github.com/acmehub/acmehub/hub/managed"
+)
+
+// Options configure the handler.
+type Options struct {
+	// Prefix is the path it is mounted under, e.g. "/httpreq"; "" for the root.
+	Prefix string
+	// TrustedProxies may set X-Forwarded-For; empty: the socket's address.
+	TrustedProxies []netip.Prefix
+	Limits         *doors.Limits
+	// Log receives the failures that are no refusal.
+	Log *slog.Logger
+}
+
+// request is either body lego sends: the default {fqdn, value}, or RAW
+// {domain, token, keyAuth}.
+type request struct {
+	FQDN    string `json:"fqdn"`
+	Value   string `json:"value"`
+	Domain  string `json:"domain"`
+	Token   string `json:"token"`
+	KeyAuth string `json:"keyAuth"`
+}
+
+// New returns the handler.
+func New(svc *managed.Service, o Options) http.Handler {
+	prefix := strings.TrimSuffix(o.Prefix, "/")
+	mux := http.NewServeMux()
+	for _, action := range []string{"present", "cleanup"} {
+		mux.HandleFunc("POST "+prefix+"/"+action, func(w http.ResponseWriter, r *http.Request) {
+			serve(w, r, svc, o, action)
+		})
+	}
+	return mux
+}
+
+func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Options, action string) {
+	body, err := doors.ReadBody(r)
+	if err != nil {
+		doors.WriteProblem(w, r, o.Log, err)
+		return
+	}
+	req, err := decode(body)
+	if err != nil {
+		doors.WriteProblem(w, r, o.Log, err)
+		return
+	}
+	if ip := doors.ClientIP(r, forwardedHeader(o), o.TrustedProxies); ip.IsValid() {
+		req.Address = ip.String()
+	}
+	req.Via = "httpreq"
+	clientID, secret, ok := r.BasicAuth()
+	var caller managed.Caller
+	if !ok {
+		err = &managed.Error{Code: managed.CodeUnauthenticated, Err: errMissingAuth}
+	} else if caller, err = svc.Authenticate(r.Context(), clientID, secret); err == nil {
+		err = o.Limits.Allow(caller.ClientID)
+	}
+	if err != nil {
+		svc.Refused(r.Context(), action, clientID, req, err)
+		doors.WriteProblem(w, r, o.Log, err)
+		return
+	}
+	if action == "present" {
+		_, err = svc.Present(r.Context(), caller, req)
+	} else {
+		err = svc.CleanUp(r.Context(), caller, req)
+	}
+	if err != nil {
+		doors.WriteProblem(w, r, o.Log, err)
+		return
+	}
+	// acme.sh looks for what it sent in the answer.
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+var errMissingAuth = errors.New("HTTP basic auth is required: the API token's client ID and secret")
+
+func forwardedHeader(o Options) string {
+	if len(o.TrustedProxies) == 0 {
+		return ""
+	}
+	return "X-Forwarded-For"
+}
+
+// decode reads either body; RAW mode's value is the digest of keyAuth, as
+// the ACME client would publish it.
+func decode(body []byte) (managed.Request, error) {
+	var req request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return managed.Request{}, doors.Invalid("request body: %v (want {\"fqdn\", \"value\"} or {\"domain\", \"token\", \"keyAuth\"})", err)
+	}
+	switch {
+	case req.KeyAuth != "" || req.Domain != "":
+		if req.KeyAuth == "" || req.Domain == "" {
+			return managed.Request{}, doors.Invalid("RAW mode needs domain and keyAuth")
+		}
+		sum := sha256.Sum256([]byte(req.KeyAuth))
+		return managed.Request{Identifier: req.Domain, Value: base64.RawURLEncoding.EncodeToString(sum[:])}, nil
+	case req.FQDN != "" && req.Value != "":
+		return managed.Request{Record: req.FQDN, Value: req.Value}, nil
+	}
+	return managed.Request{}, doors.Invalid("request body needs fqdn and value (or, in RAW mode, domain and keyAuth)")
+}

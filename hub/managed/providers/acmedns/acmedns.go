@@ -1,0 +1,159 @@
+// Package acmedns writes a hub config's values into one account of an
+// acme-dns-compatible server (acmehub or acme-dns), so that a hub can front
+// an existing acme-dns deployment: the names of the config keep their
+// _acme-challenge CNAMEs to the account's fulldomain, and the hub holds the
+// account's credentials instead of every client.
+//
+// Against acmehub a value is held (POST /present) until its cleanup (POST
+// /delete). A plain acme-dns has neither: a value is written with /update,
+// the account keeps its two newest values, and cleanup leaves the value
+// until newer ones replace it.
+package acmedns
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/acmedns/client"
+	"github.com/acmehub/acmehub/hub/dnsclient"
+)
+
+// Name is the provider's name in a config.
+const Name = "acme-dns"
+
+// Credentials are an acme-dns account as acme-dns's /register answers it
+// (the format of cert-manager's acmedns.json entries), with its server.
+type Credentials struct {
+	ServerURL  string   `json:"server_url"`
+	Username   string   `json:"username"`
+	Password   string   `json:"password"`
+	FullDomain string   `json:"fulldomain"`
+	SubDomain  string   `json:"subdomain"`
+	AllowFrom  []string `json:"allowfrom,omitempty"`
+}
+
+// Provider writes TXT values into the account.
+type Provider struct {
+	creds       Credentials
+	api         *client.Client
+	dns         dnsclient.Resolver
+	nameservers []string
+}
+
+// New makes a provider from a config's credentials (JSON, see
+// Credentials). resolver finds the name servers of the account's zone, or
+// nameservers (host:port) are asked instead.
+func New(credentials []byte, resolver dnsclient.Resolver, nameservers []string) (*Provider, error) {
+	var c Credentials
+	dec := json.NewDecoder(bytes.NewReader(credentials))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf(`credentials: want {"server_url", "username", "password", "fulldomain", "subdomain"}: %w`, err)
+	}
+	var missing []string
+	for _, f := range []struct{ name, value string }{{"server_url", c.ServerURL}, {"username", c.Username},
+		{"password", c.Password}, {"fulldomain", c.FullDomain}, {"subdomain", c.SubDomain}} {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("credentials: %s missing", strings.Join(missing, ", "))
+	}
+	if u, err := url.Parse(c.ServerURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("credentials: server_url %q is not an http(s) URL", c.ServerURL)
+	}
+	c.FullDomain = dnsclient.Normalize(c.FullDomain)
+	return &Provider{creds: c, api: client.New(), dns: resolver, nameservers: nameservers}, nil
+}
+
+// Record is where every value is written: the account's fulldomain,
+// whatever name a request gives.
+func (p *Provider) Record() string { return p.creds.FullDomain }
+
+func (p *Provider) account() client.Account {
+	return client.Account{Username: p.creds.Username, Password: p.creds.Password, Subdomain: p.creds.SubDomain}
+}
+
+// AppendRecords writes each TXT value into the account.
+func (p *Provider) AppendRecords(ctx context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
+	for _, r := range recs {
+		if err := p.present(ctx, r.RR().Data); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+func (p *Provider) present(ctx context.Context, value string) error {
+	status, answer, err := p.api.TXT(ctx, p.creds.ServerURL, "/present", p.account(), value)
+	if err == nil && client.NotFound(status) {
+		status, answer, err = p.api.TXT(ctx, p.creds.ServerURL, "/update", p.account(), value)
+	}
+	return p.explain("writing", status, answer, err)
+}
+
+// DeleteRecords removes each TXT value from the account (a plain acme-dns
+// cannot: the value stays until newer ones replace it).
+func (p *Provider) DeleteRecords(ctx context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
+	for _, r := range recs {
+		status, answer, err := p.api.TXT(ctx, p.creds.ServerURL, "/delete", p.account(), r.RR().Data)
+		if err == nil && client.NotFound(status) {
+			continue
+		}
+		if err := p.explain("deleting a value of", status, answer, err); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+// Served reports whether the authoritative servers of the account's zone
+// serve value at its fulldomain.
+func (p *Provider) Served(ctx context.Context, _, _, value string) error {
+	_, zone, _ := strings.Cut(p.creds.FullDomain, ".")
+	return p.dns.AllServe(ctx, p.nameservers, zone, p.creds.FullDomain, value)
+}
+
+// ErrUncheckable says that a plain acme-dns offers no way to check an
+// account's credentials without replacing one of its values.
+var ErrUncheckable = errors.New("a plain acme-dns cannot check the credentials without replacing one of the account's two values")
+
+// Test checks the credentials with a probe value held and deleted (on
+// acmehub); a plain acme-dns answers ErrUncheckable.
+func (p *Provider) Test(ctx context.Context, _ string) error {
+	b := make([]byte, 32)
+	rand.Read(b)
+	probe := base64.RawURLEncoding.EncodeToString(b)
+	status, answer, err := p.api.TXT(ctx, p.creds.ServerURL, "/present", p.account(), probe)
+	if err == nil && client.NotFound(status) {
+		return fmt.Errorf("%s at %s: %w", p.creds.FullDomain, p.creds.ServerURL, ErrUncheckable)
+	}
+	if err := p.explain("writing a probe to", status, answer, err); err != nil {
+		return err
+	}
+	status, answer, err = p.api.TXT(ctx, p.creds.ServerURL, "/delete", p.account(), probe)
+	return p.explain("deleting the probe of", status, answer, err)
+}
+
+func (p *Provider) explain(what string, status int, answer string, err error) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("acme-dns at %s: %s %s: %w", p.creds.ServerURL, what, p.creds.FullDomain, err)
+	case status/100 == 2:
+		return nil
+	case status == http.StatusUnauthorized:
+		return fmt.Errorf("acme-dns at %s refuses the credentials of account %s (%s): %d %s", p.creds.ServerURL, p.creds.Username, p.creds.FullDomain, status, answer)
+	}
+	return fmt.Errorf("acme-dns at %s: %s %s: %d %s", p.creds.ServerURL, what, p.creds.FullDomain, status, answer)
+}

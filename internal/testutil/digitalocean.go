@@ -1,0 +1,436 @@
+package testutil
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// DigitalOceanHost is the host of DigitalOcean's API.
+const DigitalOceanHost = "api.digitalocean.com"
+
+// FakeDigitalOcean is DigitalOcean's DNS API on 127.0.0.1, as the libdns
+// provider uses it: records of the domains it holds, listed in pages,
+// created and deleted by ID. It checks every call (the bearer token, the
+// paths, the bodies, the pages asked for) and fails the test on any it
+// would not accept; its records are served by a DNS responder.
+type FakeDigitalOcean struct {
+	t     testing.TB
+	token string
+	// PerPage is the default page size of listings (DigitalOcean's: 20).
+	PerPage int
+	// Delay is how long a new record takes to reach the DNS responder.
+	Delay time.Duration
+
+	mu      sync.Mutex
+	nextID  int
+	domains map[string][]doRecord // domain → records
+	failing []doFailure
+	calls   []DOCall
+	hold    chan struct{} // closed to release held creates; nil: none held
+	held    chan DOCall   // a create that arrived while holding
+}
+
+type doRecord struct {
+	ID      int    `json:"id"`
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Data    string `json:"data"`
+	TTL     int    `json:"ttl"`
+	visible time.Time
+}
+
+type doFailure struct {
+	method     string
+	status     int
+	retryAfter string
+}
+
+// DOCall is one API call the fake answered.
+type DOCall struct {
+	Method, Path string
+	Query        string
+	Status       int
+	Body         map[string]any
+}
+
+// NewFakeDigitalOcean serves the API until the test ends; token is the
+// only one it accepts, and domains exist, empty.
+func NewFakeDigitalOcean(t testing.TB, token string, domains ...string) *FakeDigitalOcean {
+	t.Helper()
+	f := &FakeDigitalOcean{t: t, token: token, PerPage: 20, nextID: 1000, domains: map[string][]doRecord{}}
+	for _, d := range domains {
+		f.domains[d] = nil
+	}
+	t.Cleanup(func() {
+		f.mu.Lock()
+		if f.hold != nil {
+			close(f.hold)
+			f.hold = nil
+		}
+		f.mu.Unlock()
+	})
+	return f
+}
+
+// Add puts a record into a domain, visible at once.
+func (f *FakeDigitalOcean) Add(domain, typ, name, data string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	f.domains[domain] = append(f.domains[domain], doRecord{ID: f.nextID, Type: typ, Name: name, Data: data, TTL: 1800})
+}
+
+// TXT returns the TXT values at name (relative) in domain.
+func (f *FakeDigitalOcean) TXT(domain, name string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, r := range f.domains[domain] {
+		if r.Type == "TXT" && r.Name == name {
+			out = append(out, r.Data)
+		}
+	}
+	return out
+}
+
+// Fail makes the next call of method answer status, with Retry-After when
+// not empty; failures queue up in order.
+func (f *FakeDigitalOcean) Fail(method string, status int, retryAfter string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing = append(f.failing, doFailure{method, status, retryAfter})
+}
+
+// HoldCreates makes record creations wait, after the record exists, until
+// the test ends: the returned channel receives each such call. A client
+// killed meanwhile never hears that its record was made.
+func (f *FakeDigitalOcean) HoldCreates() <-chan DOCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold, f.held = make(chan struct{}), make(chan DOCall, 16)
+	return f.held
+}
+
+// Calls are the calls answered so far.
+func (f *FakeDigitalOcean) Calls() []DOCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *FakeDigitalOcean) serve(w http.ResponseWriter, r *http.Request) {
+	call := DOCall{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	answer := func(status int, body any) {
+		call.Status = status
+		f.mu.Lock()
+		f.calls = append(f.calls, call)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		if body != nil {
+			json.NewEncoder(w).Encode(body)
+		}
+	}
+	refuse := func(status int, id, format string, a ...any) {
+		msg := fmt.Sprintf(format, a...)
+		f.t.Errorf("fake DigitalOcean: %s %s: %s", r.Method, r.URL, msg)
+		answer(status, map[string]string{"id": id, "message": msg})
+	}
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || bearer == "" {
+		refuse(http.StatusUnauthorized, "unauthorized", "Authorization %q is no bearer token", r.Header.Get("Authorization"))
+		return
+	}
+	if bearer != f.token {
+		answer(http.StatusUnauthorized, map[string]string{"id": "Unauthorized", "message": "Unable to authenticate you"})
+		return
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			refuse(http.StatusBadRequest, "bad_request", "Content-Type %q", ct)
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&call.Body); err != nil {
+			refuse(http.StatusBadRequest, "bad_request", "body: %v", err)
+			return
+		}
+	}
+	f.mu.Lock()
+	for i, fl := range f.failing {
+		if fl.method == r.Method {
+			f.failing = slices.Delete(f.failing, i, i+1)
+			f.mu.Unlock()
+			if fl.retryAfter != "" {
+				w.Header().Set("Retry-After", fl.retryAfter)
+			}
+			answer(fl.status, map[string]string{"id": "too_many_requests", "message": "injected failure " + strconv.Itoa(fl.status)})
+			return
+		}
+	}
+	f.mu.Unlock()
+
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v2/domains/"), "/")
+	if !strings.HasPrefix(r.URL.Path, "/v2/domains/") || len(parts) < 2 || parts[1] != "records" || len(parts) > 3 {
+		refuse(http.StatusNotFound, "not_found", "no such path")
+		return
+	}
+	domain := parts[0]
+	f.mu.Lock()
+	_, known := f.domains[domain]
+	f.mu.Unlock()
+	if !known {
+		answer(http.StatusNotFound, map[string]string{"id": "not_found", "message": "The resource you were accessing could not be found."})
+		return
+	}
+	switch {
+	case len(parts) == 2 && r.Method == http.MethodGet:
+		f.list(r, domain, answer, refuse)
+	case len(parts) == 2 && r.Method == http.MethodPost:
+		f.create(domain, call, answer, refuse)
+	case len(parts) == 3 && r.Method == http.MethodDelete:
+		id, err := strconv.Atoi(parts[2])
+		if err != nil {
+			refuse(http.StatusBadRequest, "bad_request", "record ID %q", parts[2])
+			return
+		}
+		f.mu.Lock()
+		n := len(f.domains[domain])
+		f.domains[domain] = slices.DeleteFunc(f.domains[domain], func(rec doRecord) bool { return rec.ID == id })
+		gone := n == len(f.domains[domain])
+		f.mu.Unlock()
+		if gone {
+			answer(http.StatusNotFound, map[string]string{"id": "not_found", "message": "The resource you were accessing could not be found."})
+			return
+		}
+		answer(http.StatusNoContent, nil)
+	default:
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "not a call the provider makes")
+	}
+}
+
+func (f *FakeDigitalOcean) list(r *http.Request, domain string, answer func(int, any), refuse func(int, string, string, ...any)) {
+	q := r.URL.Query()
+	page, perPage := 1, f.PerPage
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			refuse(http.StatusBadRequest, "bad_request", "page %q", v)
+			return
+		}
+		page = n
+	}
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			refuse(http.StatusBadRequest, "bad_request", "per_page %q", v)
+			return
+		}
+		perPage = n
+	}
+	f.mu.Lock()
+	all := slices.Clone(f.domains[domain])
+	f.mu.Unlock()
+	pages := max((len(all)+perPage-1)/perPage, 1)
+	if page > pages {
+		refuse(http.StatusBadRequest, "bad_request", "page %d of %d", page, pages)
+		return
+	}
+	chunk := all[(page-1)*perPage : min(page*perPage, len(all))]
+	link := func(p int) string {
+		return fmt.Sprintf("https://%s/v2/domains/%s/records?page=%d&per_page=%d", DigitalOceanHost, domain, p, perPage)
+	}
+	links := map[string]string{}
+	if page > 1 {
+		links["first"], links["prev"] = link(1), link(page-1)
+	}
+	if page < pages {
+		links["next"], links["last"] = link(page+1), link(pages)
+	}
+	answer(http.StatusOK, map[string]any{
+		"domain_records": chunk,
+		"links":          map[string]any{"pages": links},
+		"meta":           map[string]int{"total": len(all)},
+	})
+}
+
+func (f *FakeDigitalOcean) create(domain string, call DOCall, answer func(int, any), refuse func(int, string, string, ...any)) {
+	str := func(k string) string { s, _ := call.Body[k].(string); return s }
+	ttl, _ := call.Body["ttl"].(float64)
+	rec := doRecord{Type: str("type"), Name: str("name"), Data: str("data"), TTL: int(ttl)}
+	switch {
+	case rec.Type != "TXT":
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "type %q: the hub writes TXT records", rec.Type)
+		return
+	case rec.Name == "" || strings.HasSuffix(rec.Name, ".") || strings.HasSuffix(rec.Name, domain):
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "name %q is not relative to the domain", rec.Name)
+		return
+	case rec.Data == "":
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "data is empty")
+		return
+	case rec.TTL < 30:
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "ttl %d is below 30", rec.TTL)
+		return
+	}
+	f.mu.Lock()
+	f.nextID++
+	rec.ID = f.nextID
+	rec.visible = time.Now().Add(f.Delay)
+	f.domains[domain] = append(f.domains[domain], rec)
+	hold, held := f.hold, f.held
+	f.mu.Unlock()
+	if hold != nil {
+		held <- call
+		<-hold
+	}
+	answer(http.StatusCreated, map[string]any{"domain_record": rec})
+}
+
+// ServeDNS answers as the domains' authoritative server: TXT records once
+// they are visible, NODATA for other names of a domain, REFUSED elsewhere.
+// It returns the responder's UDP address.
+func (f *FakeDigitalOcean) ServeDNS(t testing.TB) string {
+	return DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		name := strings.ToLower(strings.TrimSuffix(q.Question[0].Name, "."))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		m.Rcode = dns.RcodeRefused
+		for domain, recs := range f.domains {
+			rel, ok := strings.CutSuffix(name, "."+domain)
+			if name == domain {
+				rel, ok = "@", true
+			}
+			if !ok {
+				continue
+			}
+			m.Rcode, m.Authoritative = dns.RcodeSuccess, true
+			for _, r := range recs {
+				if r.Type == "TXT" && r.Name == rel && q.Question[0].Qtype == dns.TypeTXT && !time.Now().Before(r.visible) {
+					m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: uint32(r.TTL)}, Txt: []string{r.Data}})
+				}
+			}
+		}
+		w.WriteMsg(m)
+	})
+}
+
+// ServeHTTP answers one API call.
+func (f *FakeDigitalOcean) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.serve(w, r) }
+
+// ProxyEnv is the environment that sends a child process's requests for
+// DigitalOcean's API to the fake (see ProxyDigitalOcean), until the test ends.
+func (f *FakeDigitalOcean) ProxyEnv(t testing.TB) []string {
+	t.Helper()
+	env, stop, err := ProxyDigitalOcean(f, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return env
+}
+
+// ProxyDigitalOcean starts a proxy on 127.0.0.1 that answers CONNECT to
+// api.digitalocean.com:443 with TLS under a fresh test CA (written to
+// dir), and serves h inside the tunnel. env is what sends a process's
+// HTTPS requests there: HTTPS_PROXY, and SSL_CERT_FILE making the test CA
+// the only one trusted. Set in a process's own environment, it must be set
+// before its first HTTPS request. stop ends the proxy.
+func ProxyDigitalOcean(h http.Handler, dir string) (env []string, stop func(), err error) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake DigitalOcean CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
+		Subject: pkix.Name{CommonName: DigitalOceanHost}, DNSNames: []string{DigitalOceanHost},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	caFile := filepath.Join(dir, "fake-digitalocean-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
+		return nil, nil, err
+	}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	inner := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	tunnels, closed := make(chan net.Conn), make(chan struct{})
+	go inner.Serve(&chanListener{conns: tunnels, addr: ln.Addr(), done: closed})
+	var wg sync.WaitGroup
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil || req.Method != http.MethodConnect || req.Host != DigitalOceanHost+":443" {
+					fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\n\r\n")
+					c.Close()
+					return
+				}
+				fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+				select {
+				case tunnels <- tls.Server(c, tlsConf):
+				case <-closed:
+					c.Close()
+				}
+			})
+		}
+	}()
+	env = []string{"HTTPS_PROXY=http://" + ln.Addr().String(), "NO_PROXY=", "SSL_CERT_FILE=" + caFile, "SSL_CERT_DIR=/nonexistent"}
+	return env, func() { close(closed); ln.Close(); inner.Close(); wg.Wait() }, nil
+}
+
+// chanListener hands the proxy's tunnels to an http.Server; done closes it.
+type chanListener struct {
+	conns chan net.Conn
+	addr  net.Addr
+	done  chan struct{}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error { return nil }
+
+func (l *chanListener) Addr() net.Addr { return l.addr }

@@ -1,0 +1,111 @@
+// Package hubtest runs an acmehub server inside a test's process, for tests
+// of the packages built on it (the solver, the registration, the commands).
+package hubtest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/acmehub/acmehub/hub"
+	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Start runs an acmehub server in the test's process, on ephemeral loopback
+// ports with a fresh SQLite database, after mutate (when not nil) has
+// adjusted the default configuration. It stops when the test ends.
+func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
+	cfg.Database.Connection = filepath.Join(t.TempDir(), "acmehub.db")
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	cfg.Finish()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv
+}
+
+// StartHub is Start with the managed-challenge hub on: its front doors on a
+// loopback port without TLS, and keys of its own.
+func StartHub(t testing.TB, mutate func(*config.Config)) *hub.Server {
+	t.Helper()
+	keys := filepath.Join(t.TempDir(), "hub.keys")
+	if err := os.WriteFile(keys, []byte(managed.NewKeyLine("k1")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Start(t, func(c *config.Config) {
+		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
+		c.Managed.RequestTimeout = 10 * time.Second
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+// Admin is the actor of the changes tests make to a hub.
+var Admin = managed.Caller{Principal: "test"}
+
+// Token creates an application principal holding roles and a token for it
+// carrying them.
+func Token(t testing.TB, svc *managed.Service, roles ...string) managed.NewToken {
+	t.Helper()
+	ctx := context.Background()
+	p, err := svc.CreatePrincipal(ctx, Admin, store.Principal{Kind: managed.KindApplication, Title: "cluster", Roles: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := svc.CreateToken(ctx, Admin, managed.TokenOptions{Principal: p.ID, Scopes: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Managed is a managed-challenge service on a fresh SQLite database, with
+// a config of provider self for example.com and the names below it, and a
+// consumer token; for tests of the front doors without a server.
+func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "hub.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, err := managed.ParseKeyring(managed.NewKeyLine("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := self.NewTable(func(string) bool { return true })
+	svc, err := managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
+		hub.ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	if _, err := svc.PutConfig(ctx, Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "self-example",
+		Provider: hub.ProviderSelf, Zone: "example.com", Rules: []string{"example.com", ".example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, Token(t, svc, managed.RoleConsumer)
+}
