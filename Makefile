@@ -45,18 +45,18 @@ test: lint test-assets
 # cert-manager's DNS01 webhook conformance suite, strict, for the embedded and
 # the remote backend (-v: every subtest's PASS is shown).
 test-conformance: test-assets
-	$(GO) test -count=1 -v -timeout 20m -tags conformance -run Conformance ./solver/acmedns/ ./solver/hubsolver/
+	$(GO) test -count=1 -v -timeout 20m -tags conformance ./test/conformance/
 
 # The webhook binary behind a real kube-apiserver's aggregation layer, lego
 # obtaining a certificate from pebble through the hub, and the hub's console
 # in headless Chromium (screenshots in _artifacts/console).
 test-e2e: test-assets
-	$(GO) test -count=1 -v -timeout 20m -tags e2e -run E2E .
+	$(GO) test -count=1 -v -timeout 20m -tags e2e ./test/e2e/
 
 # The Helm chart: lint, render, and a server-side dry-run apply of every object
 # to kube-apiserver with cert-manager's CRDs.
 test-chart: test-assets
-	$(GO) test -count=1 -v -timeout 10m -tags chart -run Chart .
+	$(GO) test -count=1 -v -timeout 10m -tags chart ./test/chart/
 
 test-unit:
 	$(GO) test -count=1 ./...

@@ -65,7 +65,7 @@ func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) 
 		cfg.Database.Connection = f.server.dbConnection
 	}
 	if f.keysFile != "" {
-		cfg.Managed.KeysFile = f.keysFile
+		cfg.Hub.KeysFile = f.keysFile
 	}
 	cfg.Finish()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -70,7 +70,7 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []s
 	set("domain", &cfg.General.Domain, f.domain)
 	set("db-engine", &cfg.Database.Engine, f.dbEngine)
 	set("db-connection", &cfg.Database.Connection, f.dbConnection)
-	set("metrics-listen", &cfg.Hub.MetricsListen, f.metrics)
+	set("metrics-listen", &cfg.AcmeHub.MetricsListen, f.metrics)
 	set("log-level", &cfg.Log.Level, f.logLevel)
 	set("log-format", &cfg.Log.Format, f.logFormat)
 	if fs.Changed(prefix + "api-listen") {

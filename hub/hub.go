@@ -11,15 +11,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
-	"github.com/acmehub/acmehub/hub/managed/doors/certify"
-	"github.com/acmehub/acmehub/hub/managed/doors"
-	"github.com/acmehub/acmehub/hub/managed/doors/httpreq"
 	"github.com/acmehub/acmehub/hub/config"
-	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/console"
+	"github.com/acmehub/acmehub/hub/managed/doors"
+	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
+	"github.com/acmehub/acmehub/hub/managed/doors/certify"
+	"github.com/acmehub/acmehub/hub/managed/doors/httpreq"
 	"github.com/acmehub/acmehub/hub/managed/providers/acmedns"
 	"github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
@@ -37,8 +37,8 @@ type managedHub struct {
 }
 
 // loadKeys reads the hub's keys from keys_file or the environment.
-func loadKeys(m config.Managed) (*managed.Keyring, error) {
-	text := os.Getenv(config.ManagedKeysEnv)
+func loadKeys(m config.Hub) (*managed.Keyring, error) {
+	text := os.Getenv(config.HubKeysEnv)
 	if m.KeysFile != "" {
 		data, err := os.ReadFile(m.KeysFile)
 		if err != nil {
@@ -52,7 +52,7 @@ func loadKeys(m config.Managed) (*managed.Keyring, error) {
 // openManaged makes the managed-challenge service on st with the
 // providers the hub knows, and the self provider's table filled from the
 // records the hub created.
-func openManaged(ctx context.Context, m config.Managed, st store.Store, log *slog.Logger) (*managed.Service, *self.Table, error) {
+func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Logger) (*managed.Service, *self.Table, error) {
 	keys, err := loadKeys(m)
 	if err != nil {
 		return nil, nil, err
@@ -106,7 +106,7 @@ func OpenManaged(ctx context.Context, cfg config.Config, log *slog.Logger) (*man
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, _, err := openManaged(ctx, cfg.Managed, st, log)
+	svc, _, err := openManaged(ctx, cfg.Hub, st, log)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -117,7 +117,7 @@ func OpenManaged(ctx context.Context, cfg config.Config, log *slog.Logger) (*man
 // newManagedHub makes the service, has dns answer for the delegated names
 // and binds the hub's listener.
 func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, log *slog.Logger) (*managedHub, error) {
-	m := cfg.Managed
+	m := cfg.Hub
 	svc, table, err := openManaged(ctx, m, st, log)
 	if err != nil {
 		return nil, err

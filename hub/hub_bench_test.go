@@ -18,7 +18,7 @@ import (
 // front door, 16 clients at once, the self provider, durable writes
 // (SQLite, synchronous=FULL), no rate limit. Reports pairs/s.
 func BenchmarkHTTPReqPairs(b *testing.B) {
-	srv, tok := startManaged(b, func(c *config.Config) { c.Managed.RequestsPerMinute = 0 })
+	srv, tok := startManaged(b, func(c *config.Config) { c.Hub.RequestsPerMinute = 0 })
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	post := func(action, value string) error {
 		body, _ := json.Marshal(map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": value})
@@ -73,7 +73,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 // BenchmarkRequestBeginToSucceeded: from Certify's requestbegin to its
 // operation's status succeeded, with the self provider, no rate limit.
 func BenchmarkRequestBeginToSucceeded(b *testing.B) {
-	srv, tok := startManaged(b, func(c *config.Config) { c.Managed.RequestsPerMinute = 0 })
+	srv, tok := startManaged(b, func(c *config.Config) { c.Hub.RequestsPerMinute = 0 })
 	base := hubURL(srv, "/api/v1/managedchallenge")
 	client := &http.Client{}
 	i := 0

@@ -17,7 +17,7 @@ func TestOpenRegistration(t *testing.T) {
 		{"all addresses", func(c *config.Config) { c.API.IP = "0.0.0.0" }, true},
 		{"all addresses, empty", func(c *config.Config) { c.API.IP = "" }, true},
 		{"a LAN address", func(c *config.Config) { c.API.IP = "192.0.2.10" }, true},
-		{"basic auth", func(c *config.Config) { c.API.IP = "0.0.0.0"; c.Hub.RegistrationUser = "reg" }, false},
+		{"basic auth", func(c *config.Config) { c.API.IP = "0.0.0.0"; c.AcmeHub.RegistrationUser = "reg" }, false},
 		{"registration off", func(c *config.Config) { c.API.IP = "0.0.0.0"; c.API.DisableRegistration = true }, false},
 	}
 	for _, tt := range tests {

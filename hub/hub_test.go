@@ -20,11 +20,11 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 // startManaged runs a server with the managed-challenge hub on loopback
@@ -155,7 +155,7 @@ func TestHTTPReq(t *testing.T) {
 }
 
 func TestHTTPReqRateLimit(t *testing.T) {
-	srv, tok := startManaged(t, func(c *config.Config) { c.Managed.RequestsPerMinute = 3 })
+	srv, tok := startManaged(t, func(c *config.Config) { c.Hub.RequestsPerMinute = 3 })
 	other := newToken(t, srv, managed.RoleConsumer)
 	body := map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": digest}
 	for i := range 3 {
@@ -342,7 +342,7 @@ func TestConcurrentClientsAtOneName(t *testing.T) {
 func TestAcmeproxy(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "create.secret")
 	os.WriteFile(secretFile, []byte("the-create-secret-0123456789\n"), 0o600)
-	srv, _ := startManaged(t, func(c *config.Config) { c.Managed.AcmeproxyCreateSecretFile = secretFile })
+	srv, _ := startManaged(t, func(c *config.Config) { c.Hub.AcmeproxyCreateSecretFile = secretFile })
 	call := func(path string, form url.Values) (int, map[string]any) {
 		t.Helper()
 		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/"+path), form)
@@ -441,7 +441,7 @@ func TestAcmeproxy(t *testing.T) {
 // made with acmehub admin only, unless creation is open.
 func TestAcmeproxyCreationOff(t *testing.T) {
 	for _, open := range []bool{false, true} {
-		srv, _ := startManaged(t, func(c *config.Config) { c.Managed.AcmeproxyOpenCreation = open })
+		srv, _ := startManaged(t, func(c *config.Config) { c.Hub.AcmeproxyOpenCreation = open })
 		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/create_authorisation"), url.Values{"name": {"www.example.com"}})
 		if err != nil {
 			t.Fatal(err)

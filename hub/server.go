@@ -25,8 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/acmedns"
+	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/store"
@@ -62,9 +62,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 	}()
 
 	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
-		DefaultTXTLimit: cfg.Hub.TXTLimit,
-		HoldLimit:       cfg.Hub.PresentLimit,
-		ResyncInterval:  cfg.Hub.ResyncInterval,
+		DefaultTXTLimit: cfg.AcmeHub.TXTLimit,
+		HoldLimit:       cfg.AcmeHub.PresentLimit,
+		ResyncInterval:  cfg.AcmeHub.ResyncInterval,
 		Log:             log.With("component", "store"),
 	})
 	if err != nil {
@@ -72,11 +72,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 	}
 	s.accounts = accounts.New(s.store, accounts.Options{
 		Domain:              cfg.General.Domain,
-		MaxTXTLimit:         cfg.Hub.MaxTXTLimit,
-		CredentialCacheSize: cfg.Hub.CredentialCacheSize,
-		AnyTXT:              cfg.Hub.TXTFormat == config.TXTFormatAny,
-		PresentExpiry:       cfg.Hub.PresentExpiry,
-		BcryptConcurrency:   cfg.Hub.BcryptConcurrency,
+		MaxTXTLimit:         cfg.AcmeHub.MaxTXTLimit,
+		CredentialCacheSize: cfg.AcmeHub.CredentialCacheSize,
+		AnyTXT:              cfg.AcmeHub.TXTFormat == config.TXTFormatAny,
+		PresentExpiry:       cfg.AcmeHub.PresentExpiry,
+		BcryptConcurrency:   cfg.AcmeHub.BcryptConcurrency,
 		Log:                 log.With("component", "accounts"),
 	})
 	reg := prometheus.NewRegistry()
@@ -99,13 +99,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		NSName:  cfg.General.NSName,
 		NSAdmin: cfg.General.NSAdmin,
 		Records: cfg.General.Records,
-		TXTTTL:  cfg.Hub.TXTTTL,
+		TXTTTL:  cfg.AcmeHub.TXTTTL,
 		Serial:  uint32(time.Now().Unix()),
 	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
 	if err != nil {
 		return nil, fmt.Errorf("[general]: %w", err)
 	}
-	if cfg.Managed.Enabled {
+	if cfg.Hub.Enabled {
 		if s.hub, err = newManagedHub(ctx, cfg, s.store, handler, log.With("component", "hub")); err != nil {
 			return nil, err
 		}
@@ -115,30 +115,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		return nil, err
 	}
 
-	trusted, err := config.ParsePrefixes(cfg.Hub.TrustedProxies)
+	trusted, err := config.ParsePrefixes(cfg.AcmeHub.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("[acmehub] trusted_proxies: %w", err)
 	}
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	opts := acmedns.Options{
 		DisableRegistration:  cfg.API.DisableRegistration,
-		RegistrationUser:     cfg.Hub.RegistrationUser,
-		RegistrationPassword: cfg.Hub.RegistrationPassword,
+		RegistrationUser:     cfg.AcmeHub.RegistrationUser,
+		RegistrationPassword: cfg.AcmeHub.RegistrationPassword,
 		CORSOrigins:          cfg.API.CORSOrigins,
 		UseHeader:            cfg.API.UseHeader,
 		HeaderName:           cfg.API.HeaderName,
 		TrustedProxies:       trusted,
-		RegisterPerMinute:    cfg.Hub.RegisterPerMinute,
-		FailedAuthPerMinute:  cfg.Hub.FailedAuthPerMinute,
+		RegisterPerMinute:    cfg.AcmeHub.RegisterPerMinute,
+		FailedAuthPerMinute:  cfg.AcmeHub.FailedAuthPerMinute,
 		HSTS:                 hsts(cfg.API),
 		Registerer:           reg,
 		Log:                  log.With("component", "api"),
 	}
-	if cfg.Hub.MetricsListen == "" {
+	if cfg.AcmeHub.MetricsListen == "" {
 		opts.Metrics = metricsHandler
 	} else {
-		if s.metricLn, err = net.Listen("tcp", cfg.Hub.MetricsListen); err != nil {
-			return nil, fmt.Errorf("metrics: listening on %s: %w", cfg.Hub.MetricsListen, err)
+		if s.metricLn, err = net.Listen("tcp", cfg.AcmeHub.MetricsListen); err != nil {
+			return nil, fmt.Errorf("metrics: listening on %s: %w", cfg.AcmeHub.MetricsListen, err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metricsHandler)
@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 func openRegistration(cfg config.Config) bool {
 	addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(cfg.API.IP, "["), "]"))
 	loopback := err == nil && addr.Unmap().IsLoopback()
-	return !cfg.API.DisableRegistration && cfg.Hub.RegistrationUser == "" && !loopback
+	return !cfg.API.DisableRegistration && cfg.AcmeHub.RegistrationUser == "" && !loopback
 }
 
 func newHTTPServer(h http.Handler) *http.Server {
@@ -238,7 +238,7 @@ func (s *Server) Run(ctx context.Context) error {
 		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
 		hubLog := s.log.With("component", "hub")
 		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, hubLog) })
-		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Managed.CleanupAfter, hubLog) })
+		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Hub.CleanupAfter, hubLog) })
 	}
 
 	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}

@@ -22,10 +22,10 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
@@ -247,7 +247,7 @@ func TestRegistrationSettings(t *testing.T) {
 	})
 	t.Run("basic auth", func(t *testing.T) {
 		h := startHub(t, func(c *config.Config) {
-			c.Hub.RegistrationUser, c.Hub.RegistrationPassword = "registrar", "s3cret"
+			c.AcmeHub.RegistrationUser, c.AcmeHub.RegistrationPassword = "registrar", "s3cret"
 		})
 		r := h.do("POST", "/register", nil, "")
 		if r.status != 401 || r.body != `{"error": "unauthorized"}` || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic ") {
@@ -464,7 +464,7 @@ func TestExtensions(t *testing.T) {
 // account's values are the same in memory, in the database and over DNS.
 func TestClientsHangingUp(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "acmehub.db")
-	h := startHub(t, func(c *config.Config) { c.Database.Connection = db; c.Hub.FailedAuthPerMinute = 0 })
+	h := startHub(t, func(c *config.Config) { c.Database.Connection = db; c.AcmeHub.FailedAuthPerMinute = 0 })
 	regs := make([]registration, 6)
 	for i := range regs {
 		regs[i] = h.register("")
@@ -521,7 +521,7 @@ func TestClientsHangingUp(t *testing.T) {
 // POST /delete; the account's limit of held values is answered 429, and the
 // metrics show each account's live values.
 func TestPresent(t *testing.T) {
-	h := startHub(t, func(c *config.Config) { c.Hub.PresentLimit = 20 })
+	h := startHub(t, func(c *config.Config) { c.AcmeHub.PresentLimit = 20 })
 	reg := h.register("")
 	auth := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}
 	body := func(v string) string { return fmt.Sprintf(`{"subdomain":%q,"txt":%q}`, reg.Subdomain, v) }
@@ -653,7 +653,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestSeparateMetricsListener(t *testing.T) {
-	h := startHub(t, func(c *config.Config) { c.Hub.MetricsListen = "127.0.0.1:0" })
+	h := startHub(t, func(c *config.Config) { c.AcmeHub.MetricsListen = "127.0.0.1:0" })
 	if r := h.do("GET", "/metrics", nil, ""); r.status != 404 {
 		t.Errorf("/metrics on the API while metrics_listen is set: %d", r.status)
 	}
@@ -882,7 +882,7 @@ func TestPeriodicResync(t *testing.T) {
 	dsn := pgtest.Database(t)
 	h := startHub(t, func(c *config.Config) {
 		c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn
-		c.Hub.ResyncInterval = 300 * time.Millisecond
+		c.AcmeHub.ResyncInterval = 300 * time.Millisecond
 	})
 	reg := h.register("")
 	h.update(reg, valueA)

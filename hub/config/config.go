@@ -23,13 +23,13 @@ type Config struct {
 	Database Database `toml:"database"`
 	API      API      `toml:"api"`
 	Log      Log      `toml:"logconfig"`
-	Hub      Hub      `toml:"acmehub"`
-	Managed  Managed  `toml:"hub"`
+	AcmeHub  AcmeHub  `toml:"acmehub"`
+	Hub      Hub      `toml:"hub"`
 }
 
-// Managed is the [hub] section: the managed-challenge hub, which answers
+// Hub is the [hub] section: the managed-challenge hub, which answers
 // challenges for API tokens through DNS providers, on its own HTTPS listener.
-type Managed struct {
+type Hub struct {
 	Enabled bool `toml:"enabled"`
 	// Listen is the hub's HTTPS address, host:port.
 	Listen string `toml:"listen"`
@@ -68,8 +68,8 @@ type Managed struct {
 	Resolvers []string `toml:"resolvers"`
 }
 
-// ManagedKeysEnv is the environment variable that may hold the hub's keys.
-const ManagedKeysEnv = "ACMEHUB_HUB_KEYS"
+// HubKeysEnv is the environment variable that may hold the hub's keys.
+const HubKeysEnv = "ACMEHUB_HUB_KEYS"
 
 // General is the [general] section: the DNS side.
 type General struct {
@@ -132,8 +132,8 @@ type Log struct {
 	Format string `toml:"logformat"`
 }
 
-// Hub is the [acmehub] section: settings acme-dns does not have.
-type Hub struct {
+// AcmeHub is the [acmehub] section: settings acme-dns does not have.
+type AcmeHub struct {
 	// TXTTTL is the TTL of TXT answers, and of the SOA in negative answers, so
 	// that resolvers never cache the absence of a challenge for long.
 	TXTTTL uint32 `toml:"txt_ttl"`
@@ -236,12 +236,12 @@ func baseline() Config {
 			HSTSMaxAge: 31536000,
 		},
 		Log: Log{Level: "info", Type: "stdout", Format: "json"},
-		Hub: Hub{
+		AcmeHub: AcmeHub{
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
 			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120,
 		},
-		Managed: Managed{
+		Hub: Hub{
 			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,
 			CleanupAfter: 30 * time.Minute, RequestTimeout: 5 * time.Minute, HTTPReqPrefix: "/httpreq", AcmeproxyPrefix: "/acmeproxy",
 		},
@@ -288,8 +288,8 @@ func (c *Config) Finish() {
 	if c.General.Debug {
 		c.Log.Level = "debug"
 	}
-	if c.Hub.RegistrationPassword == "" {
-		c.Hub.RegistrationPassword = os.Getenv(RegistrationPasswordEnv)
+	if c.AcmeHub.RegistrationPassword == "" {
+		c.AcmeHub.RegistrationPassword = os.Getenv(RegistrationPasswordEnv)
 	}
 	if c.Database.Connection == "" {
 		c.Database.Connection = os.Getenv(DatabaseConnectionEnv)
@@ -387,7 +387,7 @@ func (c *Config) Validate() error {
 		bad("[logconfig] logformat %q: must be json or text", c.Log.Format)
 	}
 
-	h := c.Hub
+	h := c.AcmeHub
 	if h.TXTLimit < 1 {
 		bad("[acmehub] txt_limit %d: must be at least 1", h.TXTLimit)
 	}
@@ -427,7 +427,7 @@ func (c *Config) Validate() error {
 	if h.CredentialCacheSize < 0 {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
 	}
-	if m := c.Managed; m.Enabled {
+	if m := c.Hub; m.Enabled {
 		if _, _, err := splitHostPort(m.Listen); err != nil {
 			bad("[hub] listen %q: %w", m.Listen, err)
 		}
@@ -440,8 +440,8 @@ func (c *Config) Validate() error {
 		default:
 			bad("[hub] tls %q: must be cert or none", m.TLS)
 		}
-		if m.KeysFile == "" && os.Getenv(ManagedKeysEnv) == "" {
-			bad("[hub] needs its keys: keys_file, or $%s (generate one with: acmehub admin keygen)", ManagedKeysEnv)
+		if m.KeysFile == "" && os.Getenv(HubKeysEnv) == "" {
+			bad("[hub] needs its keys: keys_file, or $%s (generate one with: acmehub admin keygen)", HubKeysEnv)
 		}
 		if _, err := ParsePrefixes(m.TrustedProxies); err != nil {
 			bad("[hub] trusted_proxies: %w", err)

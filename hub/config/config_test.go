@@ -36,8 +36,8 @@ func TestAcmeDNSSampleConfig(t *testing.T) {
 			HSTSMaxAge: 31536000,
 		},
 		Log:     Log{Level: "info", Type: "stdout", File: "./acme-dns.log", Format: "json"},
+		AcmeHub: baseline().AcmeHub,
 		Hub:     baseline().Hub,
-		Managed: baseline().Managed,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed:\n%+v\nwant:\n%+v", c, want)
@@ -98,13 +98,13 @@ func TestParse(t *testing.T) {
 		}, nil},
 		{"warning is a level", "[general]\ndomain='a.example'\n[logconfig]\nloglevel='warning'", nil, nil},
 		{"acmehub section", "[general]\ndomain='a.example'\n[acmehub]\ntxt_ttl=5\ntxt_limit=3\nmax_txt_limit=20\nregistration_user='reg'\nregistration_password='pw'", func(t *testing.T, c Config) {
-			if c.Hub.TXTTTL != 5 || c.Hub.TXTLimit != 3 || c.Hub.MaxTXTLimit != 20 || c.Hub.RegistrationUser != "reg" {
-				t.Errorf("acmehub = %+v", c.Hub)
+			if c.AcmeHub.TXTTTL != 5 || c.AcmeHub.TXTLimit != 3 || c.AcmeHub.MaxTXTLimit != 20 || c.AcmeHub.RegistrationUser != "reg" {
+				t.Errorf("acmehub = %+v", c.AcmeHub)
 			}
 		}, nil},
 		{"present settings", "[general]\ndomain='a.example'\n[acmehub]\npresent_expiry='20m'\npresent_limit=7", func(t *testing.T, c Config) {
-			if c.Hub.PresentExpiry != 20*time.Minute || c.Hub.PresentLimit != 7 {
-				t.Errorf("present_expiry, present_limit = %s, %d", c.Hub.PresentExpiry, c.Hub.PresentLimit)
+			if c.AcmeHub.PresentExpiry != 20*time.Minute || c.AcmeHub.PresentLimit != 7 {
+				t.Errorf("present_expiry, present_limit = %s, %d", c.AcmeHub.PresentExpiry, c.AcmeHub.PresentLimit)
 			}
 		}, nil},
 		{"unknown keys warn", "[general]\ndomain='a.example'\ncolour='blue'\n[extra]\nx=1", nil,
@@ -154,20 +154,20 @@ func TestValidateErrors(t *testing.T) {
 		{"bad loglevel", func(c *Config) { c.Log.Level = "loud" }, `loglevel "loud"`},
 		{"logfile missing", func(c *Config) { c.Log.Type = "file" }, "needs logfile"},
 		{"bad logformat", func(c *Config) { c.Log.Format = "xml" }, `logformat "xml"`},
-		{"txt_limit 0", func(c *Config) { c.Hub.TXTLimit = 0 }, "txt_limit 0"},
-		{"max below default", func(c *Config) { c.Hub.MaxTXTLimit = 1 }, "max_txt_limit 1"},
-		{"user without password", func(c *Config) { c.Hub.RegistrationUser = "u" }, "go together"},
-		{"bad metrics address", func(c *Config) { c.Hub.MetricsListen = "9090" }, "metrics_listen"},
-		{"present_expiry too short", func(c *Config) { c.Hub.PresentExpiry = time.Second }, "present_expiry 1s: must be at least 1m"},
-		{"present_limit 0", func(c *Config) { c.Hub.PresentLimit = 0 }, "present_limit 0"},
-		{"bad trusted proxy", func(c *Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, `trusted_proxies: "proxy.local" is neither`},
-		{"hub without keys", func(c *Config) { c.Managed.Enabled, c.Managed.TLS = true, "none" }, "[hub] needs its keys"},
-		{"hub cert without files", func(c *Config) { c.Managed.Enabled, c.Managed.KeysFile = true, "k" }, `[hub] tls = "cert" needs tls_cert_fullchain`},
-		{"hub bad listen", func(c *Config) { c.Managed.Enabled, c.Managed.KeysFile, c.Managed.Listen = true, "k", "8443" }, `[hub] listen "8443"`},
+		{"txt_limit 0", func(c *Config) { c.AcmeHub.TXTLimit = 0 }, "txt_limit 0"},
+		{"max below default", func(c *Config) { c.AcmeHub.MaxTXTLimit = 1 }, "max_txt_limit 1"},
+		{"user without password", func(c *Config) { c.AcmeHub.RegistrationUser = "u" }, "go together"},
+		{"bad metrics address", func(c *Config) { c.AcmeHub.MetricsListen = "9090" }, "metrics_listen"},
+		{"present_expiry too short", func(c *Config) { c.AcmeHub.PresentExpiry = time.Second }, "present_expiry 1s: must be at least 1m"},
+		{"present_limit 0", func(c *Config) { c.AcmeHub.PresentLimit = 0 }, "present_limit 0"},
+		{"bad trusted proxy", func(c *Config) { c.AcmeHub.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, `trusted_proxies: "proxy.local" is neither`},
+		{"hub without keys", func(c *Config) { c.Hub.Enabled, c.Hub.TLS = true, "none" }, "[hub] needs its keys"},
+		{"hub cert without files", func(c *Config) { c.Hub.Enabled, c.Hub.KeysFile = true, "k" }, `[hub] tls = "cert" needs tls_cert_fullchain`},
+		{"hub bad listen", func(c *Config) { c.Hub.Enabled, c.Hub.KeysFile, c.Hub.Listen = true, "k", "8443" }, `[hub] listen "8443"`},
 		{"hub cleanup too soon", func(c *Config) {
-			c.Managed.Enabled, c.Managed.KeysFile, c.Managed.CleanupAfter = true, "k", time.Second
+			c.Hub.Enabled, c.Hub.KeysFile, c.Hub.CleanupAfter = true, "k", time.Second
 		}, "cleanup_after 1s"},
-		{"hub prefix", func(c *Config) { c.Managed.Enabled, c.Managed.KeysFile, c.Managed.HTTPReqPrefix = true, "k", "httpreq" }, "httpreq_prefix"},
+		{"hub prefix", func(c *Config) { c.Hub.Enabled, c.Hub.KeysFile, c.Hub.HTTPReqPrefix = true, "k", "httpreq" }, "httpreq_prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,10 +205,10 @@ func TestLoadErrors(t *testing.T) {
 func TestRegistrationPasswordFromEnvironment(t *testing.T) {
 	t.Setenv(RegistrationPasswordEnv, "from-env")
 	c := Default()
-	c.Hub.RegistrationUser = "reg"
+	c.AcmeHub.RegistrationUser = "reg"
 	c.Finish()
-	if c.Hub.RegistrationPassword != "from-env" {
-		t.Errorf("password = %q", c.Hub.RegistrationPassword)
+	if c.AcmeHub.RegistrationPassword != "from-env" {
+		t.Errorf("password = %q", c.AcmeHub.RegistrationPassword)
 	}
 	if err := c.Validate(); err != nil {
 		t.Error(err)

@@ -22,11 +22,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -66,7 +66,7 @@ func startHub(t *testing.T) (*hub.Server, managed.NewToken) {
 	keys := filepath.Join(t.TempDir(), "keys")
 	os.WriteFile(keys, []byte(managed.NewKeyLine("k")), 0o600)
 	srv := hubtest.Start(t, func(c *config.Config) {
-		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
+		c.Hub.Enabled, c.Hub.Listen, c.Hub.TLS, c.Hub.KeysFile = true, "127.0.0.1:0", "none", keys
 	})
 	ctx, admin, svc := context.Background(), managed.Caller{Principal: "test"}, srv.Managed()
 	if _, err := svc.PutConfig(ctx, admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{

@@ -25,8 +25,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 )
 
 // Base is the path the console is served under.

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
-	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 var ctx = context.Background()

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
-	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/console"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 // FuzzConsole: any form to any change, and any query to any page, from a

@@ -53,8 +53,8 @@ func StartHub(t testing.TB, mutate func(*config.Config)) *hub.Server {
 		t.Fatal(err)
 	}
 	return Start(t, func(c *config.Config) {
-		c.Managed.Enabled, c.Managed.Listen, c.Managed.TLS, c.Managed.KeysFile = true, "127.0.0.1:0", "none", keys
-		c.Managed.RequestTimeout = 10 * time.Second
+		c.Hub.Enabled, c.Hub.Listen, c.Hub.TLS, c.Hub.KeysFile = true, "127.0.0.1:0", "none", keys
+		c.Hub.RequestTimeout = 10 * time.Second
 		if mutate != nil {
 			mutate(c)
 		}

@@ -14,11 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -66,7 +66,7 @@ func secretAccounts(t *testing.T, kube *fake.Clientset, name string) (*corev1.Se
 
 func TestRegister(t *testing.T) {
 	srv, api, calls := server(t, func(c *config.Config) {
-		c.Hub.RegistrationUser, c.Hub.RegistrationPassword = "reg", "s3cret"
+		c.AcmeHub.RegistrationUser, c.AcmeHub.RegistrationPassword = "reg", "s3cret"
 	})
 	kube := fake.NewClientset()
 	r := &Registrar{Kube: kube}
@@ -135,7 +135,7 @@ func TestRegister(t *testing.T) {
 // TestRegisterTooManyNames: a client with more names than the server keeps
 // values for is refused with the way out, first registration or not.
 func TestRegisterTooManyNames(t *testing.T) {
-	srv, api, calls := server(t, func(c *config.Config) { c.Hub.MaxTXTLimit = 5 })
+	srv, api, calls := server(t, func(c *config.Config) { c.AcmeHub.MaxTXTLimit = 5 })
 	kube := fake.NewClientset()
 	r := &Registrar{Kube: kube}
 	cfg := Config{API: api, Client: "c", FQDNs: []string{"a.example.com", "b.example.com", "c.example.com"}, Namespace: "certs"}

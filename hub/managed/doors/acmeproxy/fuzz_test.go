@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 // FuzzAcmeproxy: any form to any call is answered with JSON holding

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 )
 
 // Base is the path of the API.

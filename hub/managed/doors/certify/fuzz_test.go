@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/hub/managed/doors/certify"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 // FuzzCertify: any body to any call is answered with a success or a

@@ -14,8 +14,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 )
 
 // Options configure the handler.

@@ -16,12 +16,12 @@ import (
 
 	"github.com/libdns/libdns"
 
-	"github.com/acmehub/acmehub/internal/testutil/hubtest"
-	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 const token = "dop_v1_test-token"

@@ -1,9 +1,8 @@
-//go:build e2e || chart
-
-package main
-
-// Helpers of the tests that run the webhook behind a real kube-apiserver's
-// aggregation layer (e2e_test.go and the chart's RBAC test).
+// Package kubetest starts the Kubernetes control plane the tests of the
+// webhook and the chart need (etcd and kube-apiserver of `make
+// test-assets`, with the aggregation layer) and registers extension
+// apiservers with it.
+package kubetest
 
 import (
 	"context"
@@ -12,18 +11,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"math/big"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -31,20 +25,18 @@ import (
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/acmehub/acmehub/solver"
 )
 
-// startAggregatingControlPlane starts etcd and a kube-apiserver with the
+// StartAggregatingControlPlane starts etcd and a kube-apiserver with the
 // aggregation layer: a front-proxy CA and the client certificate the
 // aggregator presents to extension apiservers. crds are installed.
-func startAggregatingControlPlane(t *testing.T, dir string, crds ...string) (*envtest.Environment, *rest.Config) {
+func StartAggregatingControlPlane(t testing.TB, dir string, crds ...string) (*envtest.Environment, *rest.Config) {
 	t.Helper()
-	ca, caKey := newCA(t, "front-proxy-ca")
-	writePEM(t, filepath.Join(dir, "front-proxy-ca.crt"), "CERTIFICATE", ca.Raw)
+	ca, caKey := NewCA(t, "front-proxy-ca")
+	WritePEM(t, filepath.Join(dir, "front-proxy-ca.crt"), "CERTIFICATE", ca.Raw)
 	clientCert, clientKey := newClientCert(t, ca, caKey, "front-proxy-client")
-	writePEM(t, filepath.Join(dir, "front-proxy-client.crt"), "CERTIFICATE", clientCert)
-	writePEM(t, filepath.Join(dir, "front-proxy-client.key"), "EC PRIVATE KEY", clientKey)
+	WritePEM(t, filepath.Join(dir, "front-proxy-client.crt"), "CERTIFICATE", clientCert)
+	WritePEM(t, filepath.Join(dir, "front-proxy-client.key"), "EC PRIVATE KEY", clientKey)
 
 	env := &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: len(crds) > 0}
 	apiserver := env.ControlPlane.GetAPIServer()
@@ -64,7 +56,9 @@ func startAggregatingControlPlane(t *testing.T, dir string, crds ...string) (*en
 	return env, admin
 }
 
-func worldReadableDir(t *testing.T) string {
+// WorldReadableDir is a temporary directory every user may enter and write,
+// for processes a test runs as another user.
+func WorldReadableDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "acmehub-e2e")
 	if err != nil {
@@ -78,7 +72,8 @@ func worldReadableDir(t *testing.T) string {
 	return dir
 }
 
-func newCA(t *testing.T, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
+// NewCA is a CA certificate and its key, valid for a day.
+func NewCA(t testing.TB, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
@@ -94,7 +89,7 @@ func newCA(t *testing.T, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	return cert, key
 }
 
-func newClientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string) (der, keyDER []byte) {
+func newClientCert(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string) (der, keyDER []byte) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
@@ -110,27 +105,29 @@ func newClientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, 
 	return der, keyDER
 }
 
-func writePEM(t *testing.T, path, kind string, der []byte) {
+// WritePEM writes der as one PEM block of kind, readable by all.
+func WritePEM(t testing.TB, path, kind string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustCreate(t *testing.T, create func() error) {
+// MustCreate fails the test when create fails.
+func MustCreate(t testing.TB, create func() error) {
 	t.Helper()
 	if err := create(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// registerAPIService points v1alpha1.<group> at the webhook on loopback,
+// RegisterAPIService points v1alpha1.<group> at the webhook on loopback,
 // through an ExternalName Service for localhost in namespace (Endpoints
 // refuse loopback addresses), and waits until the aggregator reports it
 // Available.
-func registerAPIService(t *testing.T, ctx context.Context, admin *rest.Config, kube kubernetes.Interface, group, namespace string, port int) {
+func RegisterAPIService(t testing.TB, ctx context.Context, admin *rest.Config, kube kubernetes.Interface, group, namespace string, port int) {
 	t.Helper()
-	mustCreate(t, func() error {
+	MustCreate(t, func() error {
 		_, err := kube.CoreV1().Services(namespace).Create(ctx, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-webhook"},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
@@ -140,7 +137,7 @@ func registerAPIService(t *testing.T, ctx context.Context, admin *rest.Config, k
 	})
 	agg := aggregator.NewForConfigOrDie(admin)
 	p := int32(port)
-	mustCreate(t, func() error {
+	MustCreate(t, func() error {
 		_, err := agg.ApiregistrationV1().APIServices().Create(ctx, &apiregv1.APIService{
 			ObjectMeta: metav1.ObjectMeta{Name: "v1alpha1." + group},
 			Spec: apiregv1.APIServiceSpec{
@@ -169,43 +166,4 @@ func registerAPIService(t *testing.T, ctx context.Context, admin *rest.Config, k
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func register(t *testing.T, api string) solver.Account {
-	t.Helper()
-	resp, err := http.Post(api+"/register", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a solver.Account
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != 201 {
-		t.Fatalf("register: %d %v", resp.StatusCode, err)
-	}
-	return a
-}
-
-func txt(t *testing.T, server, name string) []string {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
-	r, _, err := (&dns.Client{Timeout: 3 * time.Second}).Exchange(m, server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, rr := range r.Answer {
-		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
-	}
-	return out
 }

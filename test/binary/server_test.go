@@ -1,4 +1,4 @@
-package main
+package binary_test
 
 import (
 	"context"
@@ -88,8 +88,8 @@ func TestVersion(t *testing.T) {
 // config.cfg and a database acme-dns wrote, addresses moved to loopback test
 // ports by flags.
 func TestAcmeDNSConfigAndDatabase(t *testing.T) {
-	db := testutil.CopyFile(t, "testdata/acme-dns-v2.db")
-	cfg, _ := filepath.Abs("testdata/acme-dns.cfg")
+	db := testutil.CopyFile(t, testutil.Testdata(t, "acme-dns-v2.db"))
+	cfg := testutil.Testdata(t, "acme-dns.cfg")
 	p := startServer(t, "-c", cfg, "--db-connection", db)
 	var f struct {
 		Accounts []struct {
@@ -97,7 +97,7 @@ func TestAcmeDNSConfigAndDatabase(t *testing.T) {
 			Values                                    []string `json:"txt_values_served"`
 		}
 	}
-	raw, _ := os.ReadFile("testdata/acme-dns-v2.accounts.json")
+	raw, _ := os.ReadFile(testutil.Testdata(t, "acme-dns-v2.accounts.json"))
 	json.Unmarshal(raw, &f)
 	first := f.Accounts[0]
 	got := p.txt(t, first.FullDomain)

@@ -1,13 +1,12 @@
 //go:build e2e
 
-package main
+package e2e_test
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,15 +30,15 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 	if pebbleBin == "" || legoBin == "" {
 		t.Fatal("$TEST_ASSET_PEBBLE or $TEST_ASSET_LEGO is not set: run `make test-e2e`")
 	}
-	h := newHubSetup(t, hubOptions{})
-	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", "example.com", "--rule", ".example.com")
-	clientID, secret := h.token()
-	hub := h.server()
+	h := testutil.NewHubSetup(t, testutil.HubOptions{})
+	h.MustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", "example.com", "--rule", ".example.com")
+	clientID, secret := h.Token()
+	hub := h.Server()
 
 	// pebble, validating through the hub's DNS.
 	dir := t.TempDir()
 	testutil.WriteSelfSignedCert(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "pebble")
-	listen, management := freePort(t), freePort(t)
+	listen, management := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfg, _ := json.Marshal(map[string]any{"pebble": map[string]any{
 		"listenAddress": listen, "managementListenAddress": management,
 		"certificate": filepath.Join(dir, "cert.pem"), "privateKey": filepath.Join(dir, "key.pem"),
@@ -101,11 +100,11 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 	if !slices.Equal(names, []string{"*.example.com", "example.com"}) || !strings.Contains(cert.Issuer.CommonName, "Pebble") {
 		t.Errorf("certificate for %q issued by %q", names, cert.Issuer.CommonName)
 	}
-	if out := h.mustAdmin("records", "-o", "json"); out != "null" {
+	if out := h.MustAdmin("records", "-o", "json"); out != "null" {
 		t.Errorf("records left after lego cleaned up: %s", out)
 	}
 	var audit []struct{ Action, ClientID, Identifier, Result, Detail string }
-	if err := json.Unmarshal([]byte(h.mustAdmin("audit", "--identifier", "example.com", "-o", "json")), &audit); err != nil {
+	if err := json.Unmarshal([]byte(h.MustAdmin("audit", "--identifier", "example.com", "-o", "json")), &audit); err != nil {
 		t.Fatal(err)
 	}
 	var seen []string
@@ -118,15 +117,4 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 	if want := []string{"cleanup", "cleanup", "present", "present"}; !slices.Equal(seen, want) {
 		t.Errorf("lego's requests audited: %q, want %q", seen, want)
 	}
-}
-
-// freePort is a loopback address with a port nothing listens on now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

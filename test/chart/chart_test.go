@@ -5,7 +5,7 @@
 // depend on, and every object of every render server-side applied (dry run)
 // to a real kube-apiserver with cert-manager's CRDs. Needs $TEST_ASSET_HELM
 // and the control plane of `make test-assets`: `make test-chart` runs it.
-package main
+package chart_test
 
 import (
 	"bytes"
@@ -39,7 +39,12 @@ import (
 	"github.com/acmehub/acmehub/hub/config"
 )
 
-const chartDir = "deploy/charts/acmehub"
+// chartDir is the chart, from this package's directory; README.md names it
+// chartPath, from the repository's root.
+const (
+	chartDir  = "../../deploy/charts/acmehub"
+	chartPath = "deploy/charts/acmehub"
+)
 
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()

@@ -1,4 +1,4 @@
-package main
+package binary_test
 
 import (
 	"encoding/json"
@@ -20,12 +20,12 @@ import (
 // revoked token at once, a new config within seconds); the audit log tells
 // what happened.
 func TestHubAdministeredWhileServing(t *testing.T) {
-	h := newHubSetup(t, hubOptions{})
-	h.mustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com", "--ttl", "30")
-	clientID, secret := h.token()
-	server := h.server()
+	h := testutil.NewHubSetup(t, testutil.HubOptions{})
+	h.MustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com", "--ttl", "30")
+	clientID, secret := h.Token()
+	server := h.Server()
 	present := func(fqdn string) (int, string) {
-		return httpreqPresent(t, server.Hub, clientID, secret, fqdn, hubValue)
+		return testutil.HTTPReqPresent(t, server.Hub, clientID, secret, fqdn, testutil.HubValue)
 	}
 	if code, detail := present("_acme-challenge.www.example.com."); code != 200 {
 		t.Fatalf("present: %d %s", code, detail)
@@ -33,7 +33,7 @@ func TestHubAdministeredWhileServing(t *testing.T) {
 	m := new(dns.Msg)
 	m.SetQuestion("_acme-challenge.www.example.com.", dns.TypeTXT)
 	r, err := dns.Exchange(m, server.DNSUDP)
-	if err != nil || len(r.Answer) != 1 || !r.Authoritative || r.Answer[0].(*dns.TXT).Txt[0] != hubValue {
+	if err != nil || len(r.Answer) != 1 || !r.Authoritative || r.Answer[0].(*dns.TXT).Txt[0] != testutil.HubValue {
 		t.Fatalf("DNS: %v %v", r, err)
 	}
 
@@ -41,7 +41,7 @@ func TestHubAdministeredWhileServing(t *testing.T) {
 	if code, _ := present("_acme-challenge.www.example.net."); code != 403 {
 		t.Fatalf("a name of no config: %d", code)
 	}
-	h.mustAdmin("configs", "put", "--id", "self-net", "--zone", "example.net", "--rule", ".example.net")
+	h.MustAdmin("configs", "put", "--id", "self-net", "--zone", "example.net", "--rule", ".example.net")
 	deadline := time.Now().Add(15 * time.Second)
 	for code, detail := present("_acme-challenge.www.example.net."); code != 200; code, detail = present("_acme-challenge.www.example.net.") {
 		if time.Now().After(deadline) {
@@ -50,13 +50,13 @@ func TestHubAdministeredWhileServing(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	// A revoked token is refused at once.
-	h.mustAdmin("tokens", "revoke", clientID)
+	h.MustAdmin("tokens", "revoke", clientID)
 	if code, detail := present("_acme-challenge.www.example.com."); code != 401 || !strings.Contains(detail, "revoked") {
 		t.Errorf("present with a revoked token: %d %s", code, detail)
 	}
 
 	var audit []struct{ Action, ClientID, Identifier, Result, Detail string }
-	if err := json.Unmarshal([]byte(h.mustAdmin("audit", "--identifier", "www.example.com", "-o", "json")), &audit); err != nil {
+	if err := json.Unmarshal([]byte(h.MustAdmin("audit", "--identifier", "www.example.com", "-o", "json")), &audit); err != nil {
 		t.Fatal(err)
 	}
 	var results []string

@@ -1,6 +1,6 @@
 //go:build chart
 
-package main
+package chart_test
 
 import (
 	"context"
@@ -34,6 +34,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/kubetest"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -50,8 +51,8 @@ func TestChartRBACSuffices(t *testing.T) {
 		clientNS  = "team-a"
 		clientKey = "Y2hhcnQtcmJhYy1rZXktYXV0aG9yaXNhdGlvbi0wMDA"
 	)
-	dir := worldReadableDir(t)
-	_, admin := startAggregatingControlPlane(t, dir)
+	dir := kubetest.WorldReadableDir(t)
+	_, admin := kubetest.StartAggregatingControlPlane(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	kube := kubernetes.NewForConfigOrDie(admin)
@@ -121,7 +122,7 @@ func TestChartRBACSuffices(t *testing.T) {
 
 	// The webhook as the chart's ServiceAccount, with its embedded server.
 	_, webhookKubeconfig := asServiceAccount(release, release)
-	port, metricsPort := freeTCPPort(t), freeTCPPort(t)
+	port, metricsPort := testutil.FreeTCPPort(t), testutil.FreeTCPPort(t)
 	webhook := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=" + group}}, "webhook",
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", filepath.Join(dir, "certs"),
 		"--kubeconfig", webhookKubeconfig, "--authentication-kubeconfig", webhookKubeconfig, "--authorization-kubeconfig", webhookKubeconfig,
@@ -131,7 +132,7 @@ func TestChartRBACSuffices(t *testing.T) {
 	if err := webhook.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	registerAPIService(t, ctx, admin, kube, group, release, port)
+	kubetest.RegisterAPIService(t, ctx, admin, kube, group, release, port)
 
 	// The client's register, as the client's ServiceAccount, into the
 	// Secret the chart created.
@@ -187,13 +188,13 @@ func TestChartRBACSuffices(t *testing.T) {
 	if err := cm.Present(challenge); err != nil {
 		t.Fatalf("Present as cert-manager's ServiceAccount: %v\n%s", err, webhook.Output())
 	}
-	if got := txt(t, webhook.DNSUDP, acct.FullDomain); !slices.Contains(got, clientKey) {
+	if got := testutil.TXT(t, webhook.DNSUDP, acct.FullDomain); !slices.Contains(got, clientKey) {
 		t.Errorf("TXT %s after Present = %q", acct.FullDomain, got)
 	}
 	if err := cm.CleanUp(challenge); err != nil {
 		t.Fatalf("CleanUp: %v", err)
 	}
-	if got := txt(t, webhook.DNSUDP, acct.FullDomain); slices.Contains(got, clientKey) {
+	if got := testutil.TXT(t, webhook.DNSUDP, acct.FullDomain); slices.Contains(got, clientKey) {
 		t.Errorf("TXT %s after CleanUp = %q", acct.FullDomain, got)
 	}
 	if err := solverAs("elsewhere", "intruder").Present(challenge); err == nil || !strings.Contains(err.Error(), "forbidden") {

@@ -4,7 +4,7 @@
 // control plane (etcd, kube-apiserver, kubectl: $TEST_ASSET_*, built by
 // `make test-assets`). The suite's package panics on import without those
 // binaries, hence the build tag: `make test-conformance` runs it.
-package acmedns_test
+package conformance_test
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 
 	acmetest "github.com/cert-manager/cert-manager/test/acme"
 
-	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns"
 )
@@ -68,7 +68,7 @@ func conformanceEmbedded(t *testing.T, resolvedFQDN string) {
 	cfg.General.Records = append(cfg.General.Records, delegated+" CNAME "+fulldomain)
 	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
 	cfg.Database.Connection = testutil.CopyFile(t, "../../testdata/acme-dns-v2.db")
-	cfg.Hub.TXTFormat = config.TXTFormatAny // the suite presents "anothertestingkey"
+	cfg.AcmeHub.TXTFormat = config.TXTFormatAny // the suite presents "anothertestingkey"
 	cfg.Finish()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

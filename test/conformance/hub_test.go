@@ -3,7 +3,7 @@
 // cert-manager's DNS01 webhook conformance suite, strict, for the "hub"
 // solver: a hub with the self provider answers the suite's challenges. Needs
 // the control plane of `make test-assets`; `make test-conformance` runs it.
-package hubsolver
+package conformance_test
 
 import (
 	"context"
@@ -18,10 +18,13 @@ import (
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/solver/hubsolver"
 )
 
 func TestConformanceHub(t *testing.T) {
-	srv, tok := startHub(t)
+	srv := hubtest.StartHub(t, nil)
+	tok := hubtest.Token(t, srv.Managed(), managed.RoleConsumer)
 	// The suite validates example.com.
 	if _, err := srv.Managed().PutConfig(context.Background(), managed.Caller{Principal: "test"}, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
 		ID: "suite", Provider: hub.ProviderSelf, Zone: "example.com", Rules: []string{"example.com"}}}); err != nil {
@@ -39,7 +42,7 @@ func TestConformanceHub(t *testing.T) {
 			udp = a.String()
 		}
 	}
-	fixture := acmetest.NewFixture(New(Options{}),
+	fixture := acmetest.NewFixture(hubsolver.New(hubsolver.Options{}),
 		acmetest.SetResolvedZone("example.com."),
 		acmetest.SetResolvedFQDN("_acme-challenge.example.com."),
 		acmetest.SetManifestPath(manifests),

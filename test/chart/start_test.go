@@ -1,6 +1,6 @@
 //go:build chart
 
-package main
+package chart_test
 
 import (
 	"bufio"
@@ -50,6 +50,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/kubetest"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
@@ -93,8 +94,8 @@ import (
 // with acmehub admin in the pod) through its Service; each register Job,
 // then each check CronJob's job, must exit 0 against the pod.
 func TestChartStartsWhatItRenders(t *testing.T) {
-	dir := worldReadableDir(t)
-	_, admin := startAggregatingControlPlane(t, dir, crdDirs(t)...)
+	dir := kubetest.WorldReadableDir(t)
+	_, admin := kubetest.StartAggregatingControlPlane(t, dir, crdDirs(t)...)
 	for _, c := range installCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			newInstall(t, admin, c).run()
@@ -122,7 +123,7 @@ func installCases(t *testing.T) []installCase {
 // readmeInstall is the first `helm install` command of README.md.
 func readmeInstall(t *testing.T) installCase {
 	t.Helper()
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile(filepath.Join(testutil.Root(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +144,8 @@ func readmeInstall(t *testing.T) installCase {
 		t.Fatalf("README.md has no `helm install <release> <chart>` command")
 	}
 	c := installCase{name: "README", release: fields[2], namespace: "default"}
-	if fields[3] != chartDir {
-		t.Fatalf("README's helm install installs %s, not %s", fields[3], chartDir)
+	if fields[3] != chartPath {
+		t.Fatalf("README's helm install installs %s, not %s", fields[3], chartPath)
 	}
 	for i := 4; i < len(fields); i++ {
 		switch fields[i] {
@@ -411,7 +412,7 @@ func (in *install) fixtures() []existingSecret {
 	}
 	configs, _ := str2any(v, "hub", "configs").([]any)
 	for i, c := range configs {
-		fixture, err := os.ReadFile(filepath.Join("testdata", "chart", str(c, "provider")+"-credentials.json"))
+		fixture, err := os.ReadFile(testutil.Testdata(in.t, filepath.Join("chart", str(c, "provider")+"-credentials.json")))
 		if err != nil && str(c, "credentialsSecret", "name") != "" {
 			in.t.Fatalf("hub.configs[%d]: no fixture for provider %s: %v", i, str(c, "provider"), err)
 		}
@@ -681,7 +682,7 @@ func (in *install) startPod(o *unstructured.Unstructured) *pod {
 	for _, c := range spec.Containers {
 		for _, port := range c.Ports {
 			if _, ok := p.ports[port.ContainerPort]; !ok {
-				p.ports[port.ContainerPort] = freeDualPort(in.t)
+				p.ports[port.ContainerPort] = testutil.FreeDualPort(in.t)
 			}
 		}
 	}
@@ -814,7 +815,7 @@ type image struct {
 
 func readImage(t *testing.T) image {
 	t.Helper()
-	data, err := os.ReadFile("Dockerfile")
+	data, err := os.ReadFile(filepath.Join(testutil.Root(t), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1251,7 +1252,7 @@ func (in *install) useHub(p *pod) {
 			dnsSvc = v
 		}
 	}
-	if got := txt(in.t, dnsSvc, name); !slices.Equal(got, []string{value}) {
+	if got := testutil.TXT(in.t, dnsSvc, name); !slices.Equal(got, []string{value}) {
 		in.t.Errorf("the DNS Service serves %s TXT %q, want the presented value", name, got)
 	}
 }
@@ -1288,26 +1289,6 @@ func (in *install) delegate() {
 	}
 }
 
-// freeDualPort is a loopback port free for both TCP and UDP.
-func freeDualPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no loopback port free for both TCP and UDP")
-	return 0
-}
-
 // testCA issues serving certificates, as the chart's issuers would.
 type testCA struct {
 	cert *x509.Certificate
@@ -1317,7 +1298,7 @@ type testCA struct {
 }
 
 func newTestCA(t *testing.T) *testCA {
-	cert, key := newCA(t, "acmehub chart test CA")
+	cert, key := kubetest.NewCA(t, "acmehub chart test CA")
 	ca := &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), pool: x509.NewCertPool()}
 	ca.pool.AddCert(cert)
 	return ca

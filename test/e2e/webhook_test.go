@@ -5,7 +5,7 @@
 // and driven as cert-manager's controller drives webhook solvers. Needs
 // $TEST_ASSET_ETCD, $TEST_ASSET_KUBE_APISERVER, $TEST_ASSET_KUBECTL
 // (`make test-assets`); run with `make test-e2e`.
-package main
+package e2e_test
 
 import (
 	"context"
@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/kubetest"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
@@ -49,9 +50,9 @@ const (
 )
 
 func TestE2EAggregatedWebhook(t *testing.T) {
-	dir := worldReadableDir(t)
+	dir := kubetest.WorldReadableDir(t)
 
-	env, admin := startAggregatingControlPlane(t, dir)
+	env, admin := kubetest.StartAggregatingControlPlane(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	kube := kubernetes.NewForConfigOrDie(admin)
@@ -73,7 +74,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 
 	// The real webhook binary, as the unprivileged user of a container, with
 	// its embedded acmehub server.
-	port := freeTCPPort(t)
+	port := testutil.FreeTCPPort(t)
 	cmd := &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=" + groupName}}
 	if os.Geteuid() == 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
@@ -88,21 +89,21 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mustCreate(t, func() error {
+	kubetest.MustCreate(t, func() error {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: webhookNS}}, metav1.CreateOptions{})
 		return err
 	})
-	registerAPIService(t, ctx, admin, kube, groupName, webhookNS, port)
+	kubetest.RegisterAPIService(t, ctx, admin, kube, groupName, webhookNS, port)
 
 	// An account registered through the embedded server's acme-dns API, stored
 	// as a registration job stores it.
-	acct := register(t, webhook.API)
-	file, _ := json.Marshal(map[string]solver.Account{"app.example.com": acct})
-	mustCreate(t, func() error {
+	acct := testutil.Register(t, webhook.API)
+	file, _ := json.Marshal(map[string]testutil.Account{"app.example.com": acct})
+	kubetest.MustCreate(t, func() error {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: teamNS}}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, func() error {
+	kubetest.MustCreate(t, func() error {
 		_, err := kube.CoreV1().Secrets(teamNS).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "acme-dns-app"},
 			Data:       map[string][]byte{"acmedns.json": file},
@@ -136,7 +137,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		if err := cm.Present(request(good)); err != nil {
 			t.Fatalf("Present: %v", err)
 		}
-		if got := txt(t, webhook.DNSUDP, acct.FullDomain); !slices.Equal(got, []string{e2eKey}) {
+		if got := testutil.TXT(t, webhook.DNSUDP, acct.FullDomain); !slices.Equal(got, []string{e2eKey}) {
 			t.Fatalf("TXT %s after Present = %q", acct.FullDomain, got)
 		}
 		for range 2 { // cert-manager may clean up twice
@@ -144,7 +145,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 				t.Fatalf("CleanUp: %v", err)
 			}
 		}
-		if got := txt(t, webhook.DNSUDP, acct.FullDomain); len(got) != 0 {
+		if got := testutil.TXT(t, webhook.DNSUDP, acct.FullDomain); len(got) != 0 {
 			t.Fatalf("TXT %s after CleanUp = %q", acct.FullDomain, got)
 		}
 	})
@@ -154,7 +155,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "forbidden") {
 			t.Fatalf("Present as mallory = %v, want forbidden", err)
 		}
-		if got := txt(t, webhook.DNSUDP, acct.FullDomain); len(got) != 0 {
+		if got := testutil.TXT(t, webhook.DNSUDP, acct.FullDomain); len(got) != 0 {
 			t.Fatalf("a refused request changed DNS: %q", got)
 		}
 	})
@@ -213,7 +214,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 	// The identity of a registration Job and check CronJob: Secrets and
 	// Events of its namespace.
 	registrar := addUser(t, env, admin, "acmehub-register")
-	mustCreate(t, func() error {
+	kubetest.MustCreate(t, func() error {
 		_, err := kube.RbacV1().Roles(teamNS).Create(ctx, &rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
 			Rules: []rbacv1.PolicyRule{
@@ -223,7 +224,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, func() error {
+	kubetest.MustCreate(t, func() error {
 		_, err := kube.RbacV1().RoleBindings(teamNS).Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "acmehub-register"},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "acmehub-register"},
@@ -291,7 +292,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := txt(t, webhook.DNSUDP, accts["shop.example.com"].FullDomain); !slices.Contains(got, shopKey) {
+		if got := testutil.TXT(t, webhook.DNSUDP, accts["shop.example.com"].FullDomain); !slices.Contains(got, shopKey) {
 			t.Errorf("DNS serves %q for the registered account", got)
 		}
 
@@ -330,7 +331,7 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 	})
 
 	t.Run("a standalone acmehub server: basic auth on /register, a failed propagation, credentials made invalid", func(t *testing.T) {
-		sdir := worldReadableDir(t)
+		sdir := kubetest.WorldReadableDir(t)
 		cfg := filepath.Join(sdir, "config.cfg")
 		os.WriteFile(cfg, []byte(`[general]
 domain = "acme.example.net"
@@ -442,7 +443,7 @@ registration_user = "registrar"
 	})
 
 	t.Run("the hub solver, through the aggregated API, to a managed-challenge hub", func(t *testing.T) {
-		hdir := worldReadableDir(t)
+		hdir := kubetest.WorldReadableDir(t)
 		admin := func(args ...string) string {
 			p := testutil.StartCmd(t, &exec.Cmd{Dir: hdir}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
 			if code := p.Wait(30 * time.Second); code != 0 {
@@ -476,7 +477,7 @@ keys_file = "hub.keys"
 		if err := hubServer.WaitReady(15 * time.Second); err != nil {
 			t.Fatal(err)
 		}
-		mustCreate(t, func() error {
+		kubetest.MustCreate(t, func() error {
 			_, err := kube.CoreV1().Secrets(teamNS).Create(ctx, &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Name: "hub-token"},
 				StringData: map[string]string{"clientID": tok.ClientID, "clientSecret": tok.Secret},
@@ -489,13 +490,13 @@ keys_file = "hub.keys"
 		if err := cm.Present(ch); err != nil {
 			t.Fatalf("Present through the hub: %v", err)
 		}
-		if got := txt(t, hubServer.DNSUDP, "_acme-challenge.app.example.com"); !slices.Equal(got, []string{e2eKey}) {
+		if got := testutil.TXT(t, hubServer.DNSUDP, "_acme-challenge.app.example.com"); !slices.Equal(got, []string{e2eKey}) {
 			t.Fatalf("the hub's DNS serves %q", got)
 		}
 		if err := cm.CleanUp(ch); err != nil {
 			t.Fatalf("CleanUp through the hub: %v", err)
 		}
-		if got := txt(t, hubServer.DNSUDP, "_acme-challenge.app.example.com"); len(got) != 0 {
+		if got := testutil.TXT(t, hubServer.DNSUDP, "_acme-challenge.app.example.com"); len(got) != 0 {
 			t.Errorf("after CleanUp the hub's DNS serves %q", got)
 		}
 	})

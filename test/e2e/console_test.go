@@ -1,6 +1,6 @@
 //go:build e2e
 
-package main
+package e2e_test
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // chromium is the browser the console test drives: $ACMEHUB_TEST_CHROMIUM,
@@ -59,9 +60,9 @@ func artifacts(t *testing.T) string {
 // layout; the dashboard also at a phone's width.
 func TestE2EConsoleInABrowser(tt *testing.T) {
 	t := summarise(tt)
-	h := newHubSetup(t.T, hubOptions{TLS: true})
-	adminID, adminSecret := h.tokenFor("managed-challenge-admin")
-	hub := h.server()
+	h := testutil.NewHubSetup(t.T, testutil.HubOptions{TLS: true})
+	adminID, adminSecret := h.TokenFor("managed-challenge-admin")
+	hub := h.Server()
 	base := "https://" + hub.Hub
 	dir := artifacts(t.T)
 
@@ -207,7 +208,7 @@ func TestE2EConsoleInABrowser(tt *testing.T) {
 	}
 
 	// The token at work: a real httpreq present, over the hub's TLS.
-	body, _ := json.Marshal(map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": hubValue})
+	body, _ := json.Marshal(map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": testutil.HubValue})
 	req, _ := http.NewRequest(http.MethodPost, base+"/httpreq/present", bytes.NewReader(body))
 	req.SetBasicAuth(clientID, copied)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
@@ -219,7 +220,7 @@ func TestE2EConsoleInABrowser(tt *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("httpreq present with the token made in the console: %d", resp.StatusCode)
 	}
-	if values, err := (dnsclient.Resolver{}).ServedTXT(context.Background(), hub.DNSUDP, "_acme-challenge.www.example.com"); err != nil || !slices.Equal(values, []string{hubValue}) {
+	if values, err := (dnsclient.Resolver{}).ServedTXT(context.Background(), hub.DNSUDP, "_acme-challenge.www.example.com"); err != nil || !slices.Equal(values, []string{testutil.HubValue}) {
 		t.Errorf("the hub's DNS serves %q, %v", values, err)
 	}
 
