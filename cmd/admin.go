@@ -17,6 +17,8 @@ import (
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -300,13 +302,12 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 	pf := put.Flags()
 	pf.StringVar(&in.ID, "id", "", "config ID (required)")
 	pf.StringVar(&in.Title, "title", "", "title")
-	pf.StringVar(&in.Provider, "provider", hub.ProviderSelf, "DNS provider: digitalocean, self or acme-dns")
+	pf.StringVar(&in.Provider, "provider", self.Name, "DNS provider: "+strings.Join(providers.Names(), ", "))
 	pf.StringVar(&in.Zone, "zone", "", "the zone the provider writes in (required)")
 	pf.StringSliceVar(&in.Rules, "rule", nil, "Domain Match Rule: example.com, *.example.com, .example.com, !name (repeat)")
 	pf.IntVar(&in.TTL, "ttl", 60, "TTL of the records, seconds")
 	pf.BoolVar(&in.AllowCNAME, "allow-cname", false, "accept the target of _acme-challenge.<name>'s CNAME as the record")
-	pf.StringVar(&credsFile, "credentials-file", "", "the provider's credentials, JSON: digitalocean {\"api_token\"}, "+
-		"acme-dns an account {\"server_url\", \"username\", \"password\", \"fulldomain\", \"subdomain\"}")
+	pf.StringVar(&credsFile, "credentials-file", "", "the provider's credentials, a JSON object: "+providers.CredentialsHelp())
 	pf.StringSliceVar(&nameservers, "nameserver", nil, "host:port of a name server that must serve a value before it counts as presented "+
 		"(repeat; default: the zone's NS records)")
 	list := &cobra.Command{

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/certifyapi"
+	"github.com/acmehub/acmehub/hub/clientip"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/dnsserver"
@@ -20,9 +22,9 @@ import (
 	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
 	"github.com/acmehub/acmehub/hub/managed/doors/certify"
 	"github.com/acmehub/acmehub/hub/managed/doors/httpreq"
-	"github.com/acmehub/acmehub/hub/managed/providers/acmedns"
-	"github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
+	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
+	"github.com/acmehub/acmehub/hub/ratelimit"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -50,8 +52,8 @@ func loadKeys(m config.Hub) (*managed.Keyring, error) {
 }
 
 // openManaged makes the managed-challenge service on st with the
-// providers the hub knows, and the self provider's table filled from the
-// records the hub created.
+// providers the hub offers (providers.go), and the self provider's table
+// filled from the records the hub created.
 func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Logger) (*managed.Service, *self.Table, error) {
 	keys, err := loadKeys(m)
 	if err != nil {
@@ -66,23 +68,11 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 	var svc *managed.Service
 	table := self.NewTable(func(identifier string) bool {
 		c, ok := svc.ConfigFor(identifier)
-		return ok && c.Provider == ProviderSelf
+		return ok && c.Provider == self.Name
 	})
 	svc, err = managed.New(ctx, managed.Options{
 		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
-		Providers: map[string]managed.ProviderFactory{
-			ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
-			digitalocean.Name: func(_ store.ChallengeConfig, creds []byte) (managed.Provider, error) {
-				return digitalocean.New(creds)
-			},
-			acmedns.Name: func(c store.ChallengeConfig, creds []byte) (managed.Provider, error) {
-				p, err := managed.ParsePropagation(c.Propagation)
-				if err != nil {
-					return nil, err
-				}
-				return acmedns.New(creds, resolver, p.Nameservers)
-			},
-		},
+		Providers: providers.Factories(providers.Env{Resolver: resolver, Delegations: table}),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -92,7 +82,7 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	for _, r := range records {
-		if c, ok := svc.Config(r.Config); ok && c.Provider == ProviderSelf {
+		if c, ok := svc.Config(r.Config); ok && c.Provider == self.Name {
 			table.Add(r.Name, r.Value)
 		}
 	}
@@ -141,15 +131,15 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 		log.Warn("anyone who reaches the hub may create acmeproxy authorisations (for names a config matches and nobody holds): "+
 			"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", m.Listen)
 	}
-	limits := doors.NewLimits(m.RequestsPerMinute)
+	door := &doors.Door{Service: svc, ClientIP: clientip.Forwarded(trusted), Limits: ratelimit.PerMinute(m.RequestsPerMinute), Log: log}
 	h := &managedHub{svc: svc}
-	h.certify = certify.New(svc, certify.Options{TrustedProxies: trusted, Limits: limits, Timeout: m.RequestTimeout, Log: log})
+	h.certify = certify.New(door, certify.Options{Timeout: m.RequestTimeout})
 	mux := http.NewServeMux()
-	mux.Handle(certify.Base+"/", h.certify)
-	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(svc, httpreq.Options{Prefix: m.HTTPReqPrefix, TrustedProxies: trusted, Limits: limits, Log: log}))
-	mux.Handle(strings.TrimSuffix(m.AcmeproxyPrefix, "/")+"/", acmeproxy.New(svc, acmeproxy.Options{Prefix: m.AcmeproxyPrefix, TrustedProxies: trusted,
-		Limits: limits, Log: log, CreateSecret: createSecret, OpenCreation: m.AcmeproxyOpenCreation}))
-	ui, err := console.New(svc, console.Options{TrustedProxies: trusted, Log: log.With("component", "console")})
+	mux.Handle(certifyapi.Base+"/", h.certify)
+	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(door, httpreq.Options{Prefix: m.HTTPReqPrefix}))
+	mux.Handle(strings.TrimSuffix(m.AcmeproxyPrefix, "/")+"/", acmeproxy.New(door, acmeproxy.Options{Prefix: m.AcmeproxyPrefix,
+		CreateSecret: createSecret, OpenCreation: m.AcmeproxyOpenCreation}))
+	ui, err := console.New(door, console.Options{Log: log.With("component", "console")})
 	if err != nil {
 		return nil, err
 	}
@@ -214,9 +204,6 @@ func (h *managedHub) sweep(ctx context.Context, cleanupAfter time.Duration, log 
 // ConfigReloadInterval is how soon a server applies config changes made
 // elsewhere.
 const ConfigReloadInterval = 5 * time.Second
-
-// ProviderSelf names the hub's own DNS as a config's provider.
-const ProviderSelf = "self"
 
 // Managed is the managed-challenge hub's service, nil when [hub] is off.
 func (s *Server) Managed() *managed.Service {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"io"
 	"net/http"
 	"net/url"
@@ -34,7 +35,7 @@ func startManaged(t testing.TB, mutate func(*config.Config)) (*hub.Server, manag
 	t.Helper()
 	srv := hubtest.StartHub(t, mutate)
 	if _, err := srv.Managed().PutConfig(context.Background(), hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
-		ID: "self-example", Title: "example.com, delegated to the hub", Provider: hub.ProviderSelf, Zone: "example.com",
+		ID: "self-example", Title: "example.com, delegated to the hub", Provider: self.Name, Zone: "example.com",
 		Rules: []string{"example.com", ".example.com", "!secret.example.com"}}}); err != nil {
 		t.Fatal(err)
 	}

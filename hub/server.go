@@ -6,6 +6,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/acmehub/acmehub/hub/acmedns"
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
+	"github.com/acmehub/acmehub/hub/clientip"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/store"
@@ -125,9 +127,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		RegistrationUser:     cfg.AcmeHub.RegistrationUser,
 		RegistrationPassword: cfg.AcmeHub.RegistrationPassword,
 		CORSOrigins:          cfg.API.CORSOrigins,
-		UseHeader:            cfg.API.UseHeader,
-		HeaderName:           cfg.API.HeaderName,
-		TrustedProxies:       trusted,
+		ClientIP:             apiClientIP(cfg.API, trusted),
 		RegisterPerMinute:    cfg.AcmeHub.RegisterPerMinute,
 		FailedAuthPerMinute:  cfg.AcmeHub.FailedAuthPerMinute,
 		HSTS:                 hsts(cfg.API),
@@ -178,6 +178,15 @@ func openRegistration(cfg config.Config) bool {
 	addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(cfg.API.IP, "["), "]"))
 	loopback := err == nil && addr.Unmap().IsLoopback()
 	return !cfg.API.DisableRegistration && cfg.AcmeHub.RegistrationUser == "" && !loopback
+}
+
+// apiClientIP reads the client's address from the connection or, with
+// use_header, from header_name behind the trusted proxies.
+func apiClientIP(a config.API, trusted []netip.Prefix) clientip.Resolver {
+	if !a.UseHeader {
+		return clientip.Resolver{}
+	}
+	return clientip.Resolver{Header: cmp.Or(a.HeaderName, "X-Forwarded-For"), Trusted: trusted}
 }
 
 func newHTTPServer(h http.Handler) *http.Server {

@@ -25,7 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
-	"github.com/acmehub/acmehub/hub/managed/doors"
+	"github.com/acmehub/acmehub/hub/clientip"
+	"github.com/acmehub/acmehub/hub/ratelimit"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -41,15 +42,9 @@ type Options struct {
 	RegistrationUser, RegistrationPassword string
 	// CORSOrigins are the allowed browser origins; "*" and patterns with one * are accepted.
 	CORSOrigins []string
-	// UseHeader takes the client's address for allowfrom from HeaderName
-	// (comma-separated, each proxy appending the address it saw) instead of
-	// the connection: the right-most address that is not a trusted proxy.
-	UseHeader  bool
-	HeaderName string
-	// TrustedProxies are the proxies whose addresses UseHeader skips. When
-	// set, the header is only read from a connection coming from one of
-	// them; when empty, the connection's peer is taken as the one proxy.
-	TrustedProxies []netip.Prefix
+	// ClientIP finds the client's address, for allowfrom and the limits:
+	// the connection's, or behind proxies the header they write (use_header).
+	ClientIP clientip.Resolver
 	// HSTS is the Strict-Transport-Security value to send; empty sends none.
 	HSTS string
 	// RegisterPerMinute and FailedAuthPerMinute limit, per client address,
@@ -74,20 +69,17 @@ type API struct {
 	metrics *metrics
 	// registers and failures limit each client's registrations and failed
 	// authentications, which cost a bcrypt computation each.
-	registers, failures *clientLimits
+	registers, failures *ratelimit.Limiter
 }
 
 // New returns the API handler.
 func New(svc *accounts.Service, opts Options) *API {
 	a := &API{
 		svc: svc, opts: opts, log: opts.Log, allow: map[string]string{},
-		registers: newClientLimits(opts.RegisterPerMinute), failures: newClientLimits(opts.FailedAuthPerMinute),
+		registers: ratelimit.PerMinute(opts.RegisterPerMinute), failures: ratelimit.PerMinute(opts.FailedAuthPerMinute),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
-	}
-	if opts.HeaderName == "" {
-		a.opts.HeaderName = "X-Forwarded-For"
 	}
 	a.regAuth = [2][sha256.Size]byte{sha256.Sum256([]byte(opts.RegistrationUser)), sha256.Sum256([]byte(opts.RegistrationPassword))}
 	a.routes = map[string]map[string]http.HandlerFunc{
@@ -239,18 +231,18 @@ type registerResponse struct {
 func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	ip := a.clientIP(r)
 	if a.opts.RegistrationUser != "" {
-		if a.failures.exhausted(ip) {
+		if a.failures.Exhausted(ratelimit.AddrKey(ip)) {
 			a.tooMany(w, a.failures)
 			return
 		}
 		if !a.registrationAuthorized(r) {
-			a.failures.allow(ip)
+			a.failures.Allow(ratelimit.AddrKey(ip))
 			w.Header().Set("WWW-Authenticate", `Basic realm="acmehub registration", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}
 	}
-	if !a.registers.allow(ip) {
+	if !a.registers.Allow(ratelimit.AddrKey(ip)) {
 		a.tooMany(w, a.registers)
 		return
 	}
@@ -311,7 +303,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Accoun
 		return store.Account{}, false
 	}
 	if ip := a.clientIP(r); !accounts.Allowed(acct, ip) {
-		a.failures.allow(ip)
+		a.failures.Allow(ratelimit.AddrKey(ip))
 		a.log.Info("update refused by allowfrom", "username", acct.Username, "client", ip, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
@@ -322,14 +314,14 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Accoun
 // credentials is authenticate without allowfrom, for what changes no value.
 func (a *API) credentials(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
 	ip := a.clientIP(r)
-	if a.failures.exhausted(ip) {
+	if a.failures.Exhausted(ratelimit.AddrKey(ip)) {
 		a.tooMany(w, a.failures)
 		return store.Account{}, false
 	}
 	acct, err := a.svc.Authenticate(r.Context(), r.Header.Get("X-Api-User"), r.Header.Get("X-Api-Key"))
 	switch {
 	case errors.Is(err, accounts.ErrForbidden):
-		a.failures.allow(ip)
+		a.failures.Allow(ratelimit.AddrKey(ip))
 		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
 	case errors.Is(err, accounts.ErrBusy):
@@ -344,8 +336,8 @@ func (a *API) credentials(w http.ResponseWriter, r *http.Request) (store.Account
 }
 
 // tooMany answers a client past a limit.
-func (a *API) tooMany(w http.ResponseWriter, l *clientLimits) {
-	w.Header().Set("Retry-After", l.retryAfter())
+func (a *API) tooMany(w http.ResponseWriter, l *ratelimit.Limiter) {
+	w.Header().Set("Retry-After", ratelimit.Seconds(l.RetryAfter()))
 	writeError(w, http.StatusTooManyRequests, "too_many_requests")
 }
 
@@ -355,17 +347,9 @@ func (a *API) busy(w http.ResponseWriter) {
 	writeError(w, http.StatusServiceUnavailable, "busy")
 }
 
-// clientIP is the address allowfrom is checked against: the connection's
-// peer, or with UseHeader the right-most address of the header that is not a
-// trusted proxy (doors.ClientIP). The zero Addr means the client's address is
-// not known.
-func (a *API) clientIP(r *http.Request) netip.Addr {
-	header := ""
-	if a.opts.UseHeader {
-		header = a.opts.HeaderName
-	}
-	return doors.ClientIP(r, header, a.opts.TrustedProxies)
-}
+// clientIP is the address allowfrom is checked against. The zero Addr
+// means the client's address is not known.
+func (a *API) clientIP(r *http.Request) netip.Addr { return a.opts.ClientIP.Of(r) }
 
 // txtRequest authenticates a request changing one TXT value and decodes it.
 func (a *API) txtRequest(w http.ResponseWriter, r *http.Request) (updateRequest, bool) {

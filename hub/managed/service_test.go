@@ -533,17 +533,25 @@ func TestExpiringValues(t *testing.T) {
 // or rotated; a session value changed by a byte is refused.
 func TestConsoleSessions(t *testing.T) {
 	f := newFixture(t)
+	signIn := func(clientID, secret string) (managed.Caller, string, time.Time, error) {
+		caller, err := f.svc.AuthenticateAdmin(ctx, clientID, secret)
+		if err != nil {
+			return caller, "", time.Time{}, err
+		}
+		value, expires, err := f.svc.OpenSession(ctx, caller)
+		return caller, value, expires, err
+	}
 	admin := []string{managed.RoleAdmin}
 	tok, _ := f.token(t, admin, admin)
 	consumerTok, _ := f.token(t, consumer, consumer)
-	if _, _, _, err := f.svc.SignIn(ctx, consumerTok.ClientID, consumerTok.Secret, "192.0.2.1"); code(err) != managed.CodeForbidden ||
+	if _, _, _, err := signIn(consumerTok.ClientID, consumerTok.Secret); code(err) != managed.CodeForbidden ||
 		!strings.Contains(err.Error(), "cannot sign in to the console") {
 		t.Errorf("a consumer token signs in: %v", err)
 	}
-	if _, _, _, err := f.svc.SignIn(ctx, tok.ClientID, "wrong", "192.0.2.1"); code(err) != managed.CodeUnauthenticated {
+	if _, _, _, err := signIn(tok.ClientID, "wrong"); code(err) != managed.CodeUnauthenticated {
 		t.Errorf("a wrong secret signs in: %v", err)
 	}
-	caller, value, expires, err := f.svc.SignIn(ctx, tok.ClientID, tok.Secret, "192.0.2.1")
+	caller, value, expires, err := signIn(tok.ClientID, tok.Secret)
 	if err != nil || caller.ClientID != tok.ClientID || !expires.Equal(f.now.Add(managed.SessionLifetime)) {
 		t.Fatalf("sign in: %+v %v %v", caller, expires, err)
 	}
@@ -569,7 +577,7 @@ func TestConsoleSessions(t *testing.T) {
 		t.Errorf("a session of a rotated token: %v", err)
 	}
 	tok2, _ := f.token(t, admin, admin)
-	_, value, _, _ = f.svc.SignIn(ctx, tok2.ClientID, tok2.Secret, "192.0.2.1")
+	_, value, _, _ = signIn(tok2.ClientID, tok2.Secret)
 	f.svc.RevokeToken(ctx, f.admin, tok2.ClientID)
 	if _, err := f.svc.Session(ctx, value); !errors.Is(err, managed.ErrNoSession) {
 		t.Errorf("a session of a revoked token: %v", err)

@@ -26,31 +26,34 @@ const SessionLifetime = 12 * time.Hour
 // ErrNoSession is a missing, forged, expired or ended session.
 var ErrNoSession = errors.New("not signed in, or the session ended")
 
-// SignIn checks an admin token's client ID and secret and returns the
-// caller and a session value, valid until the returned time. A token
-// without the admin role is refused. Sign-ins are audited.
-func (s *Service) SignIn(ctx context.Context, clientID, secret, address string) (Caller, string, time.Time, error) {
+// AuthenticateAdmin authenticates a token that may sign in to the console:
+// one carrying the admin role.
+func (s *Service) AuthenticateAdmin(ctx context.Context, clientID, secret string) (Caller, error) {
 	caller, err := s.Authenticate(ctx, clientID, secret)
 	if err == nil && !caller.Can(RoleAdmin) {
-		err = &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role: it cannot sign in to the console", clientID, RoleAdmin)}
+		return Caller{ClientID: clientID}, &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role: it cannot sign in to the console", clientID, RoleAdmin)}
 	}
+	return caller, err
+}
+
+// OpenSession starts a console session of an admitted admin caller (see
+// AuthenticateAdmin) and audits the sign-in. The session's value is
+// signed with the hub's key and bound to the token's secret, so that it
+// ends when the token is revoked or rotated; it expires after
+// SessionLifetime, or with the token.
+func (s *Service) OpenSession(ctx context.Context, caller Caller) (string, time.Time, error) {
+	t, err := s.store.Token(ctx, caller.ClientID)
 	if err != nil {
-		s.Refused(ctx, "sign in", clientID, Request{Address: address, Via: "console"}, err)
-		return Caller{}, "", time.Time{}, err
-	}
-	t, err := s.store.Token(ctx, clientID)
-	if err != nil {
-		return Caller{}, "", time.Time{}, err
+		return "", time.Time{}, err
 	}
 	expires := s.now().Add(SessionLifetime).Truncate(time.Second)
 	if !t.Expires.IsZero() && t.Expires.Before(expires) {
 		expires = t.Expires
 	}
-	payload := clientID + "|" + strconv.FormatInt(expires.Unix(), 10) + "|" + s.keys.current
+	payload := caller.ClientID + "|" + strconv.FormatInt(expires.Unix(), 10) + "|" + s.keys.current
 	value := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(s.sessionMAC(s.keys.current, payload, t))
-	caller.Address = address
 	s.auditAdmin(ctx, caller, "sign in to the console", nil)
-	return caller, value, expires, nil
+	return value, expires, nil
 }
 
 func (s *Service) sessionMAC(keyID, payload string, t store.Token) []byte {

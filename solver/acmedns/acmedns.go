@@ -22,7 +22,6 @@ import (
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
@@ -103,11 +102,10 @@ type Solver struct {
 	log    *slog.Logger
 	remote *client.Client
 	live   *liveValues
+	cluster solver.Cluster
+	// events is replaced by every Initialize, as the cluster is.
 	mu     sync.RWMutex
-	// secrets and events are replaced by every Initialize: cert-manager's
-	// test suite initialises the solver again for each fresh control plane.
-	secrets *solver.Secrets
-	events  challengeEvents
+	events challengeEvents
 }
 
 // New returns the solver.
@@ -132,16 +130,15 @@ func (s *Solver) Name() string { return Name }
 
 // Initialize connects to the cluster. It may be called more than once.
 func (s *Solver) Initialize(cfg *rest.Config, stop <-chan struct{}) error {
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := s.cluster.Connect(cfg, stop)
 	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
+		return err
 	}
 	cm, err := cmclient.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("cert-manager client: %w", err)
 	}
 	s.mu.Lock()
-	s.secrets = solver.NewSecretsForClient(kube, stop, solver.DefaultSecretIdle)
 	s.events = challengeEvents{cm: cm, kube: kube}
 	s.mu.Unlock()
 	return nil
@@ -207,22 +204,12 @@ type target struct {
 }
 
 func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target, error) {
-	var raw []byte
-	if ch.Config != nil {
-		raw = ch.Config.Raw
-	}
-	cfg, err := ParseConfig(raw)
+	cfg, err := solver.DecodeConfig(ch, ParseConfig)
 	if err != nil {
 		return target{}, err
 	}
-	s.mu.RLock()
-	secrets := s.secrets
-	s.mu.RUnlock()
-	if secrets == nil {
-		return target{}, errors.New("the solver is not initialised")
-	}
 	ref := cfg.AccountSecretRef
-	data, err := secrets.Key(ctx, ch.ResourceNamespace, ref.Name, ref.Key)
+	data, err := s.cluster.Secret(ctx, ch, ref.Name, ref.Key)
 	if err != nil {
 		return target{}, err
 	}

@@ -94,7 +94,7 @@ func (e *env) solver(t testing.TB, opts Options) *Solver {
 	s := New(opts)
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
-	s.secrets = solver.NewSecretsForClient(e.client, stop, solver.DefaultSecretIdle)
+	s.cluster.Use(e.client, stop, solver.DefaultSecretIdle)
 	return s
 }
 
@@ -267,7 +267,7 @@ func TestInitializeTwice(t *testing.T) {
 		}
 		close(stop)
 	}
-	if s.secrets == nil {
+	if s.cluster.Secrets() == nil {
 		t.Error("no Secret reader after Initialize")
 	}
 }

@@ -23,9 +23,9 @@ import (
 	"time"
 
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/acmehub/acmehub/hub/certifyapi"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -97,8 +97,7 @@ type Options struct {
 type Solver struct {
 	opts    Options
 	log     *slog.Logger
-	mu      sync.RWMutex
-	secrets *solver.Secrets
+	cluster solver.Cluster
 	clients sync.Map // CA bundle digest → *http.Client
 }
 
@@ -118,58 +117,32 @@ func (s *Solver) Name() string { return Name }
 
 // Initialize connects to the cluster. It may be called more than once.
 func (s *Solver) Initialize(cfg *rest.Config, stop <-chan struct{}) error {
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
-	}
-	s.mu.Lock()
-	s.secrets = solver.NewSecretsForClient(kube, stop, solver.DefaultSecretIdle)
-	s.mu.Unlock()
-	return nil
-}
-
-// request is the Certify API's body.
-type request struct {
-	ChallengeType string
-	Identifier    string
-	ResponseKey   string
-	ResponseValue string
-	AuthKey       string
-	AuthSecret    string
+	_, err := s.cluster.Connect(cfg, stop)
+	return err
 }
 
 // target is a challenge's hub and its body.
 type target struct {
 	cfg    Config
 	client *http.Client
-	body   request
+	body   certifyapi.Request
 }
 
 func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target, error) {
-	var raw []byte
-	if ch.Config != nil {
-		raw = ch.Config.Raw
-	}
-	cfg, err := ParseConfig(raw)
+	cfg, err := solver.DecodeConfig(ch, ParseConfig)
 	if err != nil {
 		return target{}, err
-	}
-	s.mu.RLock()
-	secrets := s.secrets
-	s.mu.RUnlock()
-	if secrets == nil {
-		return target{}, errors.New("the solver is not initialised")
 	}
 	ref := cfg.CredentialsSecretRef
-	id, err := secrets.Key(ctx, ch.ResourceNamespace, ref.Name, ref.ClientIDKey)
+	id, err := s.cluster.Secret(ctx, ch, ref.Name, ref.ClientIDKey)
 	if err != nil {
 		return target{}, err
 	}
-	secret, err := secrets.Key(ctx, ch.ResourceNamespace, ref.Name, ref.ClientSecretKey)
+	secret, err := s.cluster.Secret(ctx, ch, ref.Name, ref.ClientSecretKey)
 	if err != nil {
 		return target{}, err
 	}
-	return target{cfg: cfg, client: s.client(cfg.CABundle), body: request{
+	return target{cfg: cfg, client: s.client(cfg.CABundle), body: certifyapi.Request{
 		ChallengeType: "dns-01",
 		Identifier:    strings.TrimPrefix(strings.TrimSuffix(ch.DNSName, "."), "*."),
 		ResponseKey:   strings.TrimSuffix(ch.ResolvedFQDN, "."),
@@ -204,7 +177,7 @@ func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
 	if err != nil {
 		return err
 	}
-	var op operation
+	var op certifyapi.Operation
 	status, err := t.post(ctx, "requestbegin", &op)
 	switch {
 	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented:
@@ -238,23 +211,11 @@ func (s *Solver) CleanUp(ch *whapi.ChallengeRequest) error {
 	return nil
 }
 
-const apiBase = "/api/v1/managedchallenge/"
-
-// operation is the hub's answer to requestbegin and requeststatus.
-type operation struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Result *struct {
-		IsSuccess bool   `json:"isSuccess"`
-		Message   string `json:"message"`
-	} `json:"result"`
-}
-
 // post sends the body to call and decodes a 2xx answer into out; other
 // answers are errors carrying the hub's RFC 7807 detail.
 func (t target) post(ctx context.Context, call string, out any) (int, error) {
 	raw, _ := json.Marshal(t.body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.cfg.URL+apiBase+call, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.cfg.URL+certifyapi.Base+"/"+call, bytes.NewReader(raw))
 	if err != nil {
 		return 0, fmt.Errorf("hub %s: %w", t.cfg.URL, err)
 	}
@@ -287,12 +248,12 @@ func (t target) do(req *http.Request, call string, out any) (int, error) {
 }
 
 // wait polls the operation, without credentials, until it ends.
-func (t target) wait(ctx context.Context, op operation) error {
+func (t target) wait(ctx context.Context, op certifyapi.Operation) error {
 	for delay := 25 * time.Millisecond; ; delay = min(2*delay, time.Second) {
 		switch op.Status {
-		case "succeeded":
+		case certifyapi.Succeeded:
 			return nil
-		case "failed":
+		case certifyapi.Failed:
 			message := "no reason given"
 			if op.Result != nil {
 				message = op.Result.Message
@@ -304,7 +265,7 @@ func (t target) wait(ctx context.Context, op operation) error {
 			return fmt.Errorf("hub %s: %s not served in time (operation %s): %w", t.cfg.URL, t.body.ResponseKey, op.Status, ctx.Err())
 		case <-time.After(delay):
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.cfg.URL+apiBase+"requeststatus/"+url.PathEscape(op.ID), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.cfg.URL+certifyapi.Base+"/requeststatus/"+url.PathEscape(op.ID), nil)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +28,6 @@ import (
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
-	"github.com/acmehub/acmehub/solver"
 )
 
 const key = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
@@ -43,7 +43,7 @@ func newSolver(t *testing.T, clientID, secret string) *Solver {
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	s := New(Options{Timeout: 10 * time.Second})
-	s.secrets = solver.NewSecretsForClient(kube, stop, time.Minute)
+	s.cluster.Use(kube, stop, time.Minute)
 	return s
 }
 
@@ -70,7 +70,7 @@ func startHub(t *testing.T) (*hub.Server, managed.NewToken) {
 	})
 	ctx, admin, svc := context.Background(), managed.Caller{Principal: "test"}, srv.Managed()
 	if _, err := svc.PutConfig(ctx, admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
-		ID: "self", Provider: hub.ProviderSelf, Zone: "app.example.com", Rules: []string{"app.example.com"}}}); err != nil {
+		ID: "self", Provider: self.Name, Zone: "app.example.com", Rules: []string{"app.example.com"}}}); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := svc.CreatePrincipal(ctx, admin, store.Principal{Kind: managed.KindApplication, Title: "cluster", Roles: []string{managed.RoleConsumer}})

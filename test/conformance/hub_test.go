@@ -8,6 +8,7 @@ package conformance_test
 import (
 	"context"
 	"fmt"
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,7 +16,6 @@ import (
 
 	acmetest "github.com/cert-manager/cert-manager/test/acme"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
@@ -27,7 +27,7 @@ func TestConformanceHub(t *testing.T) {
 	tok := hubtest.Token(t, srv.Managed(), managed.RoleConsumer)
 	// The suite validates example.com.
 	if _, err := srv.Managed().PutConfig(context.Background(), managed.Caller{Principal: "test"}, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
-		ID: "suite", Provider: hub.ProviderSelf, Zone: "example.com", Rules: []string{"example.com"}}}); err != nil {
+		ID: "suite", Provider: self.Name, Zone: "example.com", Rules: []string{"example.com"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// The token's Secret, which the suite applies to each of its namespaces.

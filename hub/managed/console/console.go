@@ -20,7 +20,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -51,30 +50,29 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // Options configure the console.
 type Options struct {
-	// TrustedProxies may set X-Forwarded-For; empty: the socket's address.
-	TrustedProxies []netip.Prefix
-	Log            *slog.Logger
+	Log *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 // Handler serves the console.
 type Handler struct {
+	door  *doors.Door
 	svc   *managed.Service
 	o     Options
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 }
 
-// New returns the console's handler.
-func New(svc *managed.Service, o Options) (*Handler, error) {
+// New returns the console's handler, signing in through door.
+func New(door *doors.Door, o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	h := &Handler{door: door, svc: door.Service, o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -171,7 +169,7 @@ func (h *Handler) session(next func(http.ResponseWriter, *http.Request, request)
 				return
 			}
 		}
-		caller.Address = h.address(r)
+		caller.Address = h.door.Address(r)
 		who := caller.Principal
 		if p, err := h.svc.Principal(r.Context(), caller.Principal); err == nil && p.Title != "" {
 			who = p.Title
@@ -183,17 +181,6 @@ func (h *Handler) session(next func(http.ResponseWriter, *http.Request, request)
 // crossSite reports a request the browser says another site started.
 func crossSite(r *http.Request) bool {
 	return r.Header.Get("Sec-Fetch-Site") == "cross-site"
-}
-
-func (h *Handler) address(r *http.Request) string {
-	header := ""
-	if len(h.o.TrustedProxies) > 0 {
-		header = "X-Forwarded-For"
-	}
-	if ip := doors.ClientIP(r, header, h.o.TrustedProxies); ip.IsValid() {
-		return ip.String()
-	}
-	return ""
 }
 
 func setCookie(w http.ResponseWriter, name, value, path string, expires time.Time) {

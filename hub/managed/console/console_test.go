@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"html"
 	"io"
 	"net/http"
@@ -93,7 +94,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	svc, client := hubtest.Managed(t)
-	h, err := console.New(svc, console.Options{})
+	h, err := console.New(&doors.Door{Service: svc}, console.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

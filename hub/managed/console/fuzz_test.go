@@ -9,6 +9,7 @@ import (
 
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/console"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
@@ -17,12 +18,16 @@ import (
 // panic or a server error.
 func FuzzConsole(f *testing.F) {
 	svc, _ := hubtest.Managed(f)
-	h, err := console.New(svc, console.Options{})
+	h, err := console.New(&doors.Door{Service: svc}, console.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
 	admin := hubtest.Token(f, svc, managed.RoleAdmin)
-	_, session, _, err := svc.SignIn(ctx, admin.ClientID, admin.Secret, "127.0.0.1")
+	caller, err := svc.AuthenticateAdmin(ctx, admin.ClientID, admin.Secret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	session, _, err := svc.OpenSession(ctx, caller)
 	if err != nil {
 		f.Fatal(err)
 	}

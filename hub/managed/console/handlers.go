@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,7 +68,17 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := signinData{Next: safeNext(r.PostForm.Get("next")), ClientID: strings.TrimSpace(r.PostForm.Get("client_id"))}
-	_, session, expires, err := h.svc.SignIn(r.Context(), data.ClientID, r.PostForm.Get("secret"), h.address(r))
+	req := managed.Request{Via: "console"}
+	caller, err := h.door.Admit(r, "sign in", data.ClientID, &req, func(ctx context.Context) (managed.Caller, error) {
+		return h.svc.AuthenticateAdmin(ctx, data.ClientID, r.PostForm.Get("secret"))
+	})
+	var (
+		session string
+		expires time.Time
+	)
+	if err == nil {
+		session, expires, err = h.svc.OpenSession(r.Context(), caller)
+	}
 	if err != nil {
 		p := page{Title: "Sign in", CSRF: c.Value, Data: data, Error: err.Error()}
 		code := http.StatusUnauthorized

@@ -1,113 +1,76 @@
-// Package door holds what the hub's front doors (the Certify, httpreq and
-// acmeproxy protocols) share: the client's address, a rate limit per
-// token, and RFC 7807 problem answers naming the cause of a refusal.
+// Package doors holds what the hub's front doors (the Certify, httpreq and
+// acmeproxy protocols, and the console's sign-in) share: one admission
+// path (authenticate, rate limit per API token, audit a refusal) and RFC
+// 7807 problem answers naming the cause of a refusal. Each protocol is a
+// package below it.
 package doors
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/acmehub/acmehub/hub/clientip"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/ratelimit"
 )
 
-// ClientIP is the client's address: the connection's peer or, when header
-// is set and the peer is a trusted proxy (any peer when trusted is empty),
-// the right-most address in header that is not a trusted proxy. Addresses
-// a client writes into the header itself stand to the left of what its
-// proxy appends, so they are never reached. The zero Addr means unknown.
-func ClientIP(r *http.Request, header string, trusted []netip.Prefix) netip.Addr {
-	peer := netip.Addr{}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		peer = ap.Addr().Unmap()
-	}
-	isTrusted := func(ip netip.Addr) bool {
-		for _, p := range trusted {
-			if ip.IsValid() && p.Contains(ip) {
-				return true
-			}
-		}
-		return false
-	}
-	if header == "" || len(trusted) > 0 && !isTrusted(peer) {
-		return peer
-	}
-	values := strings.Join(r.Header.Values(header), ",")
-	if strings.TrimSpace(values) == "" {
-		return peer
-	}
-	parts := strings.Split(values, ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		ip, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			return netip.Addr{} // a proxy would not write this: unknown
-		}
-		if ip = ip.Unmap(); i == 0 || !isTrusted(ip) {
-			return ip
-		}
-	}
-	return netip.Addr{}
+// Door admits a front door's requests to the managed-challenge service.
+type Door struct {
+	Service *managed.Service
+	// ClientIP finds the caller's address, which the audit log records.
+	ClientIP clientip.Resolver
+	// Limits bound each API token's requests, so that one client cannot
+	// spend the DNS provider's API quota; nil: no limit.
+	Limits *ratelimit.Limiter
+	// Log receives the failures that are no refusal.
+	Log *slog.Logger
 }
 
-// Limits is a token bucket per API token, so that one client cannot spend
-// the DNS provider's API quota.
-type Limits struct {
-	every time.Duration
-	burst int
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
+// Authenticator checks a request's credentials and returns its caller; on
+// a refusal, a caller whose ClientID names the token the credentials were
+// for, when that is known.
+type Authenticator func(ctx context.Context) (managed.Caller, error)
+
+// Admit lets a request in: it records the caller's address in req,
+// authenticates with auth, and takes a request from the caller's rate limit
+// (a caller without a token: from its address's). A refusal of action is
+// audited under the token the authenticator named, else credential (the
+// client ID the request gave), and returned.
+func (d *Door) Admit(r *http.Request, action, credential string, req *managed.Request, auth Authenticator) (managed.Caller, error) {
+	req.Address = d.Address(r)
+	caller, err := auth(r.Context())
+	if err == nil && !d.Limits.Allow(cmp.Or(caller.ClientID, "address "+req.Address)) {
+		err = &managed.Error{Code: managed.CodeBusy, Err: &RetryAfter{Wait: d.Limits.RetryAfter()}}
+	}
+	if err != nil {
+		d.Service.Refused(r.Context(), action, cmp.Or(caller.ClientID, credential), *req, err)
+		return managed.Caller{}, err
+	}
+	caller.Address = req.Address
+	return caller, nil
 }
 
-// NewLimits allows perMinute requests a minute to each token, in bursts of
-// as many; 0 or less means no limit (nil).
-func NewLimits(perMinute int) *Limits {
-	if perMinute <= 0 {
-		return nil
+// Address is the caller's address as the audit log records it; "" when
+// not known.
+func (d *Door) Address(r *http.Request) string {
+	if ip := d.ClientIP.Of(r); ip.IsValid() {
+		return ip.String()
 	}
-	return &Limits{every: time.Minute / time.Duration(perMinute), burst: perMinute, m: map[string]*rate.Limiter{}}
-}
-
-// Allow takes a request from clientID's bucket, or says when to retry.
-func (l *Limits) Allow(clientID string) error {
-	if l == nil {
-		return nil
-	}
-	l.mu.Lock()
-	b := l.m[clientID]
-	if b == nil {
-		if len(l.m) >= 1<<16 {
-			clear(l.m) // tokens are few; this bounds a flood of unknown IDs
-		}
-		b = rate.NewLimiter(rate.Every(l.every), l.burst)
-		l.m[clientID] = b
-	}
-	ok := b.Allow()
-	l.mu.Unlock()
-	if ok {
-		return nil
-	}
-	return &managed.Error{Code: managed.CodeBusy, Err: &RetryAfter{Wait: l.every}}
+	return ""
 }
 
 // RetryAfter is a rate-limit refusal.
 type RetryAfter struct{ Wait time.Duration }
 
 func (r *RetryAfter) Error() string {
-	return "too many requests for this API token: retry in " + seconds(r.Wait) + " s"
-}
-
-func seconds(d time.Duration) string {
-	return strconv.Itoa(max(int((d+time.Second-1)/time.Second), 1))
+	return "too many requests for this API token: retry in " + ratelimit.Seconds(r.Wait) + " s"
 }
 
 // Problem is an RFC 7807 problem answer.
@@ -143,18 +106,18 @@ func Status(err error) int {
 // WWW-Authenticate for a missing or wrong token) and returns the status
 // and the detail to answer with. An error that is no refusal is logged
 // with the request's path and hidden from the client.
-func Explain(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) (int, string) {
+func (d *Door) Explain(w http.ResponseWriter, r *http.Request, err error) (int, string) {
 	status := Status(err)
 	detail := err.Error()
 	if status == http.StatusInternalServerError {
-		if log != nil {
-			log.Error("answering a request", "path", r.URL.Path, "err", err)
+		if d.Log != nil {
+			d.Log.Error("answering a request", "path", r.URL.Path, "err", err)
 		}
 		detail = "internal error; the hub's log has the cause"
 	}
 	var ra *RetryAfter
 	if errors.As(err, &ra) {
-		w.Header().Set("Retry-After", seconds(ra.Wait))
+		w.Header().Set("Retry-After", ratelimit.Seconds(ra.Wait))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="acmehub"`)
@@ -163,8 +126,8 @@ func Explain(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error
 }
 
 // WriteProblem answers err as an RFC 7807 problem (see Explain).
-func WriteProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	status, detail := Explain(w, r, log, err)
+func (d *Door) WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail := d.Explain(w, r, err)
 	body, _ := json.Marshal(Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

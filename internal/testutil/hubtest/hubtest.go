@@ -97,14 +97,14 @@ func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
 	}
 	table := self.NewTable(func(string) bool { return true })
 	svc, err := managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
-		hub.ProviderSelf: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
+		self.Name: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
 	if _, err := svc.PutConfig(ctx, Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "self-example",
-		Provider: hub.ProviderSelf, Zone: "example.com", Rules: []string{"example.com", ".example.com"}}}); err != nil {
+		Provider: self.Name, Zone: "example.com", Rules: []string{"example.com", ".example.com"}}}); err != nil {
 		t.Fatal(err)
 	}
 	return svc, Token(t, svc, managed.RoleConsumer)

@@ -8,12 +8,11 @@
 package acmeproxy
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -29,11 +28,6 @@ const ResponseLifetime = 5 * time.Minute
 type Options struct {
 	// Prefix is the path it is mounted under, e.g. "/acmeproxy".
 	Prefix string
-	// TrustedProxies may set X-Forwarded-For; empty: the socket's address.
-	TrustedProxies []netip.Prefix
-	Limits         *doors.Limits
-	// Log receives the failures that are no refusal.
-	Log *slog.Logger
 	// CreateSecret, when set, is the secret that create_authorisation
 	// needs. Without it, authorisations are created with acmehub admin
 	// only, unless OpenCreation lets anyone who reaches the hub create them
@@ -44,13 +38,14 @@ type Options struct {
 }
 
 type handler struct {
-	svc *managed.Service
-	o   Options
+	door *doors.Door
+	svc  *managed.Service
+	o    Options
 }
 
-// New returns the handler.
-func New(svc *managed.Service, o Options) http.Handler {
-	h := &handler{svc: svc, o: o}
+// New returns the handler, admitting requests through door.
+func New(door *doors.Door, o Options) http.Handler {
+	h := &handler{door: door, svc: door.Service, o: o}
 	prefix := strings.TrimSuffix(o.Prefix, "/")
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+prefix+"/create_authorisation", h.create)
@@ -60,58 +55,54 @@ func New(svc *managed.Service, o Options) http.Handler {
 	return mux
 }
 
-// form reads the request's form fields and the client's address.
-func (h *handler) form(r *http.Request) (address string, err error) {
+// form reads the request's form fields into a request for the name.
+func form(r *http.Request) (managed.Request, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+	req := managed.Request{Via: "acmeproxy"}
 	if err := r.ParseForm(); err != nil {
-		return "", doors.Invalid("form: %v", err)
+		return req, doors.Invalid("form: %v", err)
 	}
-	if ip := doors.ClientIP(r, forwardedHeader(h.o), h.o.TrustedProxies); ip.IsValid() {
-		address = ip.String()
+	if req.Identifier = r.PostForm.Get("name"); req.Identifier == "" {
+		return req, doors.Invalid("the field name is required")
 	}
-	if r.PostForm.Get("name") == "" {
-		return address, doors.Invalid("the field name is required")
-	}
-	return address, nil
-}
-
-func forwardedHeader(o Options) string {
-	if len(o.TrustedProxies) == 0 {
-		return ""
-	}
-	return "X-Forwarded-For"
+	return req, nil
 }
 
 var errCreationOff = errors.New("creating authorisations over the API is off: create one with `acmehub admin authorisations create`, " +
 	"or set [hub] acmeproxy_create_secret_file (or acmeproxy_open_creation)")
 
 func (h *handler) create(w http.ResponseWriter, r *http.Request) {
-	address, err := h.form(r)
-	name := r.PostForm.Get("name")
+	req, err := form(r)
 	if err == nil {
-		switch {
-		case h.o.CreateSecret != "":
-			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("secret")), []byte(h.o.CreateSecret)) != 1 {
-				err = &managed.Error{Code: managed.CodeUnauthenticated, Err: errors.New("wrong secret for creating authorisations")}
-			}
-		case !h.o.OpenCreation:
-			err = &managed.Error{Code: managed.CodeForbidden, Err: errCreationOff}
-		}
-	}
-	if err == nil {
-		err = h.o.Limits.Allow("create " + address)
+		// Without a token, the door limits creations by the caller's address.
+		_, err = h.door.Admit(r, "create_authorisation", "", &req, func(context.Context) (managed.Caller, error) {
+			return managed.Caller{Principal: "acmeproxy"}, h.mayCreate(r)
+		})
 	}
 	if err != nil {
-		h.svc.Refused(r.Context(), "create_authorisation", "", managed.Request{Identifier: name, Address: address, Via: "acmeproxy"}, err)
 		h.fail(w, r, err)
 		return
 	}
-	a, err := h.svc.CreateAuthorisation(r.Context(), managed.Caller{Principal: "acmeproxy", Address: address}, name, truthy(r.PostForm.Get("suffix_match")), address)
+	caller := managed.Caller{Principal: "acmeproxy", Address: req.Address}
+	a, err := h.svc.CreateAuthorisation(r.Context(), caller, req.Identifier, truthy(r.PostForm.Get("suffix_match")), req.Address)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	answer(w, secretResult(a))
+}
+
+// mayCreate checks the create secret, or that creation is open.
+func (h *handler) mayCreate(r *http.Request) error {
+	switch {
+	case h.o.CreateSecret != "":
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("secret")), []byte(h.o.CreateSecret)) != 1 {
+			return &managed.Error{Code: managed.CodeUnauthenticated, Err: errors.New("wrong secret for creating authorisations")}
+		}
+	case !h.o.OpenCreation:
+		return &managed.Error{Code: managed.CodeForbidden, Err: errCreationOff}
+	}
+	return nil
 }
 
 func truthy(s string) bool {
@@ -126,21 +117,20 @@ func secretResult(a managed.NewAuthorisation) map[string]any {
 	return map[string]any{"secret": a.Secret, "authorisation": a.Name, "suffix_match": a.SuffixMatch}
 }
 
-// caller authenticates the request's name and secret and takes a request
-// from the token's rate limit.
+// caller admits a request by its name and secret.
 func (h *handler) caller(r *http.Request, action string) (managed.Caller, store.Authorisation, managed.Request, error) {
-	address, err := h.form(r)
-	req := managed.Request{Identifier: r.PostForm.Get("name"), Address: address, Via: "acmeproxy"}
+	req, err := form(r)
 	if err != nil {
 		return managed.Caller{}, store.Authorisation{}, req, err
 	}
-	caller, a, err := h.svc.AuthorisationCaller(r.Context(), req.Identifier, r.PostForm.Get("secret"))
-	if err == nil {
-		err = h.o.Limits.Allow(caller.ClientID)
-	}
-	if err != nil {
-		h.svc.Refused(r.Context(), action, a.ClientID, req, err)
-	}
+	var a store.Authorisation
+	caller, err := h.door.Admit(r, action, "", &req, func(ctx context.Context) (managed.Caller, error) {
+		caller, found, err := h.svc.AuthorisationCaller(ctx, req.Identifier, r.PostForm.Get("secret"))
+		if a = found; err != nil {
+			return managed.Caller{ClientID: found.ClientID}, err
+		}
+		return caller, nil
+	})
 	return caller, a, req, err
 }
 
@@ -190,7 +180,7 @@ func answer(w http.ResponseWriter, result any) {
 
 // fail answers {"result": false} with the refusal's status and cause.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, detail := doors.Explain(w, r, h.o.Log, err)
+	status, detail := h.door.Explain(w, r, err)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"result": false, "error": detail})

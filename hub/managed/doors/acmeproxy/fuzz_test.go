@@ -2,6 +2,7 @@ package acmeproxy_test
 
 import (
 	"encoding/json"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // or a server error.
 func FuzzAcmeproxy(f *testing.F) {
 	svc, _ := hubtest.Managed(f)
-	h := acmeproxy.New(svc, acmeproxy.Options{Prefix: "/acmeproxy", CreateSecret: "the-create-secret-0123"})
+	h := acmeproxy.New(&doors.Door{Service: svc}, acmeproxy.Options{Prefix: "/acmeproxy", CreateSecret: "the-create-secret-0123"})
 	create := httptest.NewRecorder()
 	h.ServeHTTP(create, form("create_authorisation", "name=www.example.com&secret=the-create-secret-0123"))
 	var created struct{ Result struct{ Secret string } }

@@ -1,8 +1,8 @@
 // Package certify is the hub's front door for Certify Certificate Manager's
-// "Certify Managed Challenge API" DNS provider: JSON with PascalCase names
-// and the credentials in the body; requestbegin starts an operation whose
-// status is polled without credentials, request answers once the value is
-// served, cleanup removes it.
+// "Certify Managed Challenge API" DNS provider (wire types in
+// hub/certifyapi): requestbegin starts an operation whose status is polled
+// without credentials, request answers once the value is served, cleanup
+// removes it.
 package certify
 
 import (
@@ -10,86 +10,52 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/certifyapi"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/doors"
 )
 
-// Base is the path of the API.
-const Base = "/api/v1/managedchallenge"
-
 // Options configure the handler.
 type Options struct {
-	TrustedProxies []netip.Prefix
-	Limits         *doors.Limits
-	// Log receives the failures that are no refusal.
-	Log *slog.Logger
 	// Timeout bounds the wait for a value to be served (default 5 minutes).
 	Timeout time.Duration
 	// KeepOperations is how long a finished operation can be polled (default 1 hour).
 	KeepOperations time.Duration
 }
 
-// request is Certify's ManagedChallengeRequest; encoding/json matches its
-// PascalCase names case-insensitively.
-type request struct {
-	ChallengeType string
-	Identifier    string
-	ResponseKey   string
-	ResponseValue string
-	AuthKey       string
-	AuthSecret    string
-}
-
-// result is an ActionResult.
-type result struct {
-	IsSuccess bool   `json:"isSuccess"`
-	Message   string `json:"message"`
-}
-
-// operation is a ManagedChallengeOperation, as a .NET hub writes it.
-type operation struct {
-	ID              string     `json:"id"`
-	Status          string     `json:"status"`
-	Result          *result    `json:"result,omitempty"`
-	DateCreated     time.Time  `json:"dateCreated"`
-	DateLastUpdated time.Time  `json:"dateLastUpdated"`
-	DateStarted     *time.Time `json:"dateStarted,omitempty"`
-	DateCompleted   *time.Time `json:"dateCompleted,omitempty"`
-}
-
 // Handler serves the API.
 type Handler struct {
+	door *doors.Door
 	svc  *managed.Service
 	o    Options
 	mux  *http.ServeMux
 	mu   sync.Mutex
-	ops  map[string]*operation
+	ops  map[string]*certifyapi.Operation
 	work sync.WaitGroup
 	stop context.Context
 	quit context.CancelFunc
 }
 
-// New returns the handler; Close ends the operations under way.
-func New(svc *managed.Service, o Options) *Handler {
+// New returns the handler, admitting requests through door; Close ends the
+// operations under way.
+func New(door *doors.Door, o Options) *Handler {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
 	}
 	if o.KeepOperations <= 0 {
 		o.KeepOperations = time.Hour
 	}
-	h := &Handler{svc: svc, o: o, mux: http.NewServeMux(), ops: map[string]*operation{}}
+	h := &Handler{door: door, svc: door.Service, o: o, mux: http.NewServeMux(), ops: map[string]*certifyapi.Operation{}}
 	h.stop, h.quit = context.WithCancel(context.Background())
-	h.mux.HandleFunc("POST "+Base+"/requestbegin", h.begin)
-	h.mux.HandleFunc("POST "+Base+"/request", h.request)
-	h.mux.HandleFunc("GET "+Base+"/requeststatus/{id}", h.status)
-	h.mux.HandleFunc("POST "+Base+"/cleanup", h.cleanup)
+	h.mux.HandleFunc("POST "+certifyapi.Base+"/requestbegin", h.begin)
+	h.mux.HandleFunc("POST "+certifyapi.Base+"/request", h.request)
+	h.mux.HandleFunc("GET "+certifyapi.Base+"/requeststatus/{id}", h.status)
+	h.mux.HandleFunc("POST "+certifyapi.Base+"/cleanup", h.cleanup)
 	return h
 }
 
@@ -107,41 +73,28 @@ func (h *Handler) accept(r *http.Request) (managed.Caller, managed.Request, erro
 	if err != nil {
 		return managed.Caller{}, managed.Request{}, err
 	}
-	var req request
+	var req certifyapi.Request
 	if err := json.Unmarshal(body, &req); err != nil {
 		return managed.Caller{}, managed.Request{}, doors.Invalid("request body: %v", err)
 	}
 	if req.ChallengeType != "" && req.ChallengeType != "dns-01" {
 		return managed.Caller{}, managed.Request{}, doors.Invalid("challenge type %q: the hub answers dns-01", req.ChallengeType)
 	}
-	address := ""
-	if ip := doors.ClientIP(r, forwardedHeader(h.o), h.o.TrustedProxies); ip.IsValid() {
-		address = ip.String()
+	mreq := managed.Request{Identifier: req.Identifier, Record: req.ResponseKey, Value: req.ResponseValue, Via: "certify"}
+	action := "present"
+	if strings.HasSuffix(r.URL.Path, "/cleanup") {
+		action = "cleanup"
 	}
-	mreq := managed.Request{Identifier: req.Identifier, Record: req.ResponseKey, Value: req.ResponseValue, Address: address, Via: "certify"}
-	caller, err := h.svc.Authenticate(r.Context(), req.AuthKey, req.AuthSecret)
-	if err == nil {
-		err = h.o.Limits.Allow(caller.ClientID)
-	}
+	caller, err := h.door.Admit(r, action, req.AuthKey, &mreq, func(ctx context.Context) (managed.Caller, error) {
+		return h.svc.Authenticate(ctx, req.AuthKey, req.AuthSecret)
+	})
 	if err != nil {
-		action := "present"
-		if strings.HasSuffix(r.URL.Path, "/cleanup") {
-			action = "cleanup"
-		}
-		h.svc.Refused(r.Context(), action, req.AuthKey, mreq, err)
 		return managed.Caller{}, managed.Request{}, err
 	}
 	if req.Identifier == "" || req.ResponseValue == "" {
 		return caller, managed.Request{}, doors.Invalid("Identifier and ResponseValue are required")
 	}
 	return caller, mreq, nil
-}
-
-func forwardedHeader(o Options) string {
-	if len(o.TrustedProxies) == 0 {
-		return ""
-	}
-	return "X-Forwarded-For"
 }
 
 // present writes the value and waits until it is served.
@@ -166,36 +119,36 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 		err = h.svc.Check(r.Context(), caller, req)
 	}
 	if err != nil {
-		doors.WriteProblem(w, r, h.o.Log, err)
+		h.door.WriteProblem(w, r, err)
 		return
 	}
 	now := time.Now().UTC()
-	op := &operation{ID: newOperationID(), Status: "pending", DateCreated: now, DateLastUpdated: now}
+	op := &certifyapi.Operation{ID: newOperationID(), Status: certifyapi.Pending, DateCreated: now, DateLastUpdated: now}
 	h.mu.Lock()
 	h.forgetOld(now)
 	h.ops[op.ID] = op
 	snapshot := *op
 	h.mu.Unlock()
 	h.work.Go(func() {
-		h.update(op.ID, func(o *operation) {
+		h.update(op.ID, func(o *certifyapi.Operation) {
 			t := time.Now().UTC()
-			o.Status, o.DateStarted = "running", &t
+			o.Status, o.DateStarted = certifyapi.Running, &t
 		})
 		message, err := h.present(h.stop, caller, req)
-		h.update(op.ID, func(o *operation) {
+		h.update(op.ID, func(o *certifyapi.Operation) {
 			t := time.Now().UTC()
 			o.DateCompleted = &t
 			if err != nil {
-				o.Status, o.Result = "failed", &result{Message: err.Error()}
+				o.Status, o.Result = certifyapi.Failed, &certifyapi.Result{Message: err.Error()}
 			} else {
-				o.Status, o.Result = "succeeded", &result{IsSuccess: true, Message: message}
+				o.Status, o.Result = certifyapi.Succeeded, &certifyapi.Result{IsSuccess: true, Message: message}
 			}
 		})
 	})
 	writeJSON(w, http.StatusAccepted, snapshot)
 }
 
-func (h *Handler) update(id string, change func(*operation)) {
+func (h *Handler) update(id string, change func(*certifyapi.Operation)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if o := h.ops[id]; o != nil {
@@ -216,7 +169,7 @@ func (h *Handler) forgetOld(now time.Time) {
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	o, ok := h.ops[r.PathValue("id")]
-	var snapshot operation
+	var snapshot certifyapi.Operation
 	if ok {
 		snapshot = *o
 	}
@@ -233,22 +186,22 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var message string
 		if message, err = h.present(r.Context(), caller, req); err == nil {
-			writeJSON(w, http.StatusOK, result{IsSuccess: true, Message: message})
+			writeJSON(w, http.StatusOK, certifyapi.Result{IsSuccess: true, Message: message})
 			return
 		}
 	}
-	doors.WriteProblem(w, r, h.o.Log, err)
+	h.door.WriteProblem(w, r, err)
 }
 
 func (h *Handler) cleanup(w http.ResponseWriter, r *http.Request) {
 	caller, req, err := h.accept(r)
 	if err == nil {
 		if err = h.svc.CleanUp(r.Context(), caller, req); err == nil {
-			writeJSON(w, http.StatusOK, result{IsSuccess: true, Message: "the value is removed"})
+			writeJSON(w, http.StatusOK, certifyapi.Result{IsSuccess: true, Message: "the value is removed"})
 			return
 		}
 	}
-	doors.WriteProblem(w, r, h.o.Log, err)
+	h.door.WriteProblem(w, r, err)
 }
 
 // newOperationID is the only capability of a status poll: 256 random bits.

@@ -2,6 +2,8 @@ package certify_test
 
 import (
 	"bytes"
+	"github.com/acmehub/acmehub/hub/certifyapi"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,7 +16,7 @@ import (
 // refusal (4xx), never a panic or a server error.
 func FuzzCertify(f *testing.F) {
 	svc, tok := hubtest.Managed(f)
-	h := certify.New(svc, certify.Options{})
+	h := certify.New(&doors.Door{Service: svc}, certify.Options{})
 	defer h.Close()
 	for _, seed := range []string{
 		`{"ChallengeType":"dns-01","Identifier":"www.example.com","ResponseKey":"_acme-challenge.www.example.com","ResponseValue":"v","AuthKey":"` + tok.ClientID + `","AuthSecret":"` + tok.Secret + `"}`,
@@ -30,7 +32,7 @@ func FuzzCertify(f *testing.F) {
 			return
 		}
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, certify.Base+"/"+call, bytes.NewReader(body)))
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, certifyapi.Base+"/"+call, bytes.NewReader(body)))
 		if w.Code >= 500 {
 			t.Fatalf("%s %q: %d %s", call, body, w.Code, w.Body)
 		}

@@ -5,13 +5,12 @@
 package httpreq
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/acmehub/acmehub/hub/managed"
@@ -22,11 +21,6 @@ import (
 type Options struct {
 	// Prefix is the path it is mounted under, e.g. "/httpreq"; "" for the root.
 	Prefix string
-	// TrustedProxies may set X-Forwarded-For; empty: the socket's address.
-	TrustedProxies []netip.Prefix
-	Limits         *doors.Limits
-	// Log receives the failures that are no refusal.
-	Log *slog.Logger
 }
 
 // request is either body lego sends: the default {fqdn, value}, or RAW
@@ -39,52 +33,44 @@ type request struct {
 	KeyAuth string `json:"keyAuth"`
 }
 
-// New returns the handler.
-func New(svc *managed.Service, o Options) http.Handler {
+// New returns the handler, admitting requests through door.
+func New(door *doors.Door, o Options) http.Handler {
 	prefix := strings.TrimSuffix(o.Prefix, "/")
 	mux := http.NewServeMux()
 	for _, action := range []string{"present", "cleanup"} {
 		mux.HandleFunc("POST "+prefix+"/"+action, func(w http.ResponseWriter, r *http.Request) {
-			serve(w, r, svc, o, action)
+			serve(w, r, door, action)
 		})
 	}
 	return mux
 }
 
-func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Options, action string) {
+func serve(w http.ResponseWriter, r *http.Request, door *doors.Door, action string) {
 	body, err := doors.ReadBody(r)
 	if err != nil {
-		doors.WriteProblem(w, r, o.Log, err)
+		door.WriteProblem(w, r, err)
 		return
 	}
 	req, err := decode(body)
 	if err != nil {
-		doors.WriteProblem(w, r, o.Log, err)
+		door.WriteProblem(w, r, err)
 		return
-	}
-	if ip := doors.ClientIP(r, forwardedHeader(o), o.TrustedProxies); ip.IsValid() {
-		req.Address = ip.String()
 	}
 	req.Via = "httpreq"
 	clientID, secret, ok := r.BasicAuth()
-	var caller managed.Caller
-	if !ok {
-		err = &managed.Error{Code: managed.CodeUnauthenticated, Err: errMissingAuth}
-	} else if caller, err = svc.Authenticate(r.Context(), clientID, secret); err == nil {
-		err = o.Limits.Allow(caller.ClientID)
+	caller, err := door.Admit(r, action, clientID, &req, func(ctx context.Context) (managed.Caller, error) {
+		if !ok {
+			return managed.Caller{}, &managed.Error{Code: managed.CodeUnauthenticated, Err: errMissingAuth}
+		}
+		return door.Service.Authenticate(ctx, clientID, secret)
+	})
+	if err == nil && action == "present" {
+		_, err = door.Service.Present(r.Context(), caller, req)
+	} else if err == nil {
+		err = door.Service.CleanUp(r.Context(), caller, req)
 	}
 	if err != nil {
-		svc.Refused(r.Context(), action, clientID, req, err)
-		doors.WriteProblem(w, r, o.Log, err)
-		return
-	}
-	if action == "present" {
-		_, err = svc.Present(r.Context(), caller, req)
-	} else {
-		err = svc.CleanUp(r.Context(), caller, req)
-	}
-	if err != nil {
-		doors.WriteProblem(w, r, o.Log, err)
+		door.WriteProblem(w, r, err)
 		return
 	}
 	// acme.sh looks for what it sent in the answer.
@@ -93,13 +79,6 @@ func serve(w http.ResponseWriter, r *http.Request, svc *managed.Service, o Optio
 }
 
 var errMissingAuth = errors.New("HTTP basic auth is required: the API token's client ID and secret")
-
-func forwardedHeader(o Options) string {
-	if len(o.TrustedProxies) == 0 {
-		return ""
-	}
-	return "X-Forwarded-For"
-}
 
 // decode reads either body; RAW mode's value is the digest of keyAuth, as
 // the ACME client would publish it.

@@ -26,10 +26,35 @@ import (
 
 	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/store"
 )
 
 // Name is the provider's name in a config.
 const Name = "acme-dns"
+
+func init() {
+	providers.Register(providers.Provider{
+		Name:        Name,
+		Description: "one account of an acme-dns or acmehub server, whose fulldomain the names' _acme-challenge CNAMEs point at",
+		Credentials: []providers.Field{
+			{Name: "server_url", Help: "the acme-dns API, e.g. https://acme-dns.example.org", Required: true},
+			{Name: "username", Help: "the account's username", Required: true},
+			{Name: "password", Help: "the account's password", Secret: true, Required: true},
+			{Name: "fulldomain", Help: "the account's fulldomain", Required: true},
+			{Name: "subdomain", Help: "the account's subdomain", Required: true},
+			{Name: "allowfrom", Help: "the account's allowfrom, as /register gave it"},
+		},
+		New: func(env providers.Env, cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+			p, err := managed.ParsePropagation(cfg.Propagation)
+			if err != nil {
+				return nil, err
+			}
+			return New(credentials, env.Resolver, p.Nameservers)
+		},
+	})
+}
 
 // Credentials are an acme-dns account as acme-dns's /register answers it
 // (the format of cert-manager's acmedns.json entries), with its server.

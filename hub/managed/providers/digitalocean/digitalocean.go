@@ -21,10 +21,25 @@ import (
 	"github.com/digitalocean/godo"
 	"github.com/libdns/digitalocean"
 	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/store"
 )
 
 // Name is the provider's name in a config.
 const Name = "digitalocean"
+
+func init() {
+	providers.Register(providers.Provider{
+		Name:        Name,
+		Description: "a TXT record per value in a DigitalOcean domain, through its API",
+		Credentials: []providers.Field{{Name: "api_token", Help: "a personal access token with write access to the zone's domain", Secret: true, Required: true}},
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+			return New(credentials)
+		},
+	})
+}
 
 // MinTTL is the smallest TTL DigitalOcean accepts.
 const MinTTL = 30 * time.Second

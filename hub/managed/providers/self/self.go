@@ -11,7 +11,27 @@ import (
 	"sync"
 
 	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/store"
 )
+
+// Name is the provider's name in a config.
+const Name = "self"
+
+func init() {
+	providers.Register(providers.Provider{
+		Name:        Name,
+		Description: "the hub's own DNS answers the _acme-challenge names delegated to it (NS records to the hub)",
+		New: func(env providers.Env, _ store.ChallengeConfig, _ []byte) (managed.Provider, error) {
+			if env.Delegations == nil {
+				return nil, fmt.Errorf("provider %s: this process serves no DNS", Name)
+			}
+			return Provider{Table: env.Delegations}, nil
+		},
+	})
+}
 
 // Table holds the values of every delegated name; one Table serves every
 // config of provider self.
@@ -65,8 +85,15 @@ func (t *Table) Remove(name, value string) {
 
 func canonical(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
 
+// Serves reports whether value is served at name.
+func (t *Table) Serves(name, value string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return slices.Contains(t.values[canonical(name)], value)
+}
+
 // Provider is the libdns face of the table.
-type Provider struct{ Table *Table }
+type Provider struct{ Table providers.Delegations }
 
 // AppendRecords serves the TXT records; other types are ignored.
 func (p Provider) AppendRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
@@ -81,9 +108,7 @@ func (p Provider) AppendRecords(_ context.Context, zone string, recs []libdns.Re
 // Served reports whether the hub's DNS serves value at record: the hub is
 // the only authoritative server of a delegated name.
 func (p Provider) Served(_ context.Context, _, record, value string) error {
-	p.Table.mu.RLock()
-	defer p.Table.mu.RUnlock()
-	if !slices.Contains(p.Table.values[canonical(record)], value) {
+	if !p.Table.Serves(record, value) {
 		return fmt.Errorf("the hub's DNS does not serve the value at %s", record)
 	}
 	return nil

@@ -1,0 +1,124 @@
+// Package providers is the registry of the hub's DNS providers. Each
+// provider is a package below this one that registers itself from its init
+// function (its name, constructor, credential fields and one line that
+// says what it writes), as CoreDNS plugins do; the server offers those its
+// package imports (hub/providers.go), and the admin command, the console
+// and the documentation list them from here. Adding a provider is one new
+// folder and one import line.
+package providers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Env is what a provider's constructor may use besides its config.
+type Env struct {
+	// Resolver asks recursive resolvers: a zone's name servers, CNAMEs.
+	Resolver dnsclient.Resolver
+	// Delegations are the values the hub's own DNS answers for the names
+	// delegated to it (the provider self).
+	Delegations Delegations
+}
+
+// Delegations is the table of values the hub's own DNS answers for the
+// names delegated to it.
+type Delegations interface {
+	// Add serves value at name; Remove stops serving it.
+	Add(name, value string)
+	Remove(name, value string)
+	// Serves reports whether value is served at name.
+	Serves(name, value string) bool
+}
+
+// Field is one field of a provider's credentials (a JSON object).
+type Field struct {
+	Name string
+	Help string
+	// Secret fields are never shown back; Required ones must be given.
+	Secret, Required bool
+}
+
+// Provider is a registered provider.
+type Provider struct {
+	// Name is what a config's provider says.
+	Name string
+	// Description says, in one line, what the provider writes where.
+	Description string
+	// Credentials are the fields of its credentials; none when it needs none.
+	Credentials []Field
+	// New makes the provider of a config from its opened credentials.
+	New func(env Env, cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error)
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Provider{}
+)
+
+// Register adds a provider; a name registered twice is a programming error.
+func Register(p Provider) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[p.Name]; dup || p.Name == "" || p.New == nil {
+		panic(fmt.Sprintf("providers: %q registered twice, or without a name or constructor", p.Name))
+	}
+	registry[p.Name] = p
+}
+
+// All are the registered providers, by name.
+func All() []Provider {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Provider, 0, len(registry))
+	for _, p := range registry {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Provider) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Names are the registered providers' names, sorted.
+func Names() []string {
+	var names []string
+	for _, p := range All() {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Factories are the registered providers' constructors over env, as the
+// managed-challenge service takes them.
+func Factories(env Env) map[string]managed.ProviderFactory {
+	out := map[string]managed.ProviderFactory{}
+	for _, p := range All() {
+		out[p.Name] = func(cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+			return p.New(env, cfg, credentials)
+		}
+	}
+	return out
+}
+
+// CredentialsHelp describes each provider's credentials in one line, for
+// command help: `digitalocean {"api_token"}, self (none)`.
+func CredentialsHelp() string {
+	var parts []string
+	for _, p := range All() {
+		if len(p.Credentials) == 0 {
+			parts = append(parts, p.Name+" (none)")
+			continue
+		}
+		var names []string
+		for _, f := range p.Credentials {
+			names = append(names, fmt.Sprintf("%q", f.Name))
+		}
+		parts = append(parts, p.Name+" {"+strings.Join(names, ", ")+"}")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,9 @@
+package hub
+
+// The DNS providers the hub offers: each registers itself with
+// hub/managed/providers when imported. A new provider is one line here.
+import (
+	_ "github.com/acmehub/acmehub/hub/managed/providers/acmedns"
+	_ "github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
+	_ "github.com/acmehub/acmehub/hub/managed/providers/self"
+)
