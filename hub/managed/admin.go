@@ -45,7 +45,7 @@ func (s *Service) SetRoles(ctx context.Context, actor Caller, principal string, 
 
 // notFound makes a missing object the caller named a refusal.
 func notFound(err error) error {
-	if errors.Is(err, store.ErrNoRow) {
+	if errors.Is(err, store.ErrNotFound) {
 		return invalid(err)
 	}
 	return err
@@ -158,7 +158,7 @@ func (s *Service) TestConfig(ctx context.Context, actor Caller, id string) error
 func (s *Service) testConfig(ctx context.Context, id string) error {
 	c := s.loaded(id)
 	if c == nil {
-		return invalid(fmt.Errorf("config %s: %w", id, store.ErrNoRow))
+		return invalid(fmt.Errorf("config %s: %w", id, store.ErrNotFound))
 	}
 	if t, ok := c.provider.(Tester); ok {
 		if err := t.Test(ctx, c.Zone+"."); err != nil {

@@ -53,7 +53,7 @@ func (s *Service) createAuthorisation(ctx context.Context, name string, suffixMa
 	if _, err := s.store.Authorisation(ctx, id); err == nil {
 		return NewAuthorisation{Authorisation: store.Authorisation{Name: id}}, &Error{Code: CodeForbidden, Err: fmt.Errorf("%s has an authorisation already", id)}
 	}
-	if _, err := s.store.Principal(ctx, AuthorisationPrincipal); errors.Is(err, store.ErrNoRow) {
+	if _, err := s.store.Principal(ctx, AuthorisationPrincipal); errors.Is(err, store.ErrNotFound) {
 		err = s.store.CreatePrincipal(ctx, store.Principal{ID: AuthorisationPrincipal, Kind: KindApplication,
 			Title: "acmeproxy authorisations", Created: s.now(), Roles: []string{RoleConsumer}})
 		if err != nil && !errors.Is(err, store.ErrExists) {
@@ -89,7 +89,7 @@ func (s *Service) createAuthorisation(ctx context.Context, name string, suffixMa
 func (s *Service) AuthorisationCaller(ctx context.Context, name, secret string) (Caller, store.Authorisation, error) {
 	a, err := s.authorisationFor(ctx, name)
 	if err != nil {
-		if !errors.Is(err, store.ErrNoRow) {
+		if !errors.Is(err, store.ErrNotFound) {
 			return Caller{}, a, err
 		}
 		a = store.Authorisation{}
@@ -111,13 +111,13 @@ func (s *Service) authorisationFor(ctx context.Context, name string) (store.Auth
 		return store.Authorisation{}, invalid(fmt.Errorf("authorisation name: %w", err))
 	}
 	a, err := s.store.Authorisation(ctx, id)
-	for parent := id; errors.Is(err, store.ErrNoRow); {
+	for parent := id; errors.Is(err, store.ErrNotFound); {
 		var ok bool
 		if _, parent, ok = strings.Cut(parent, "."); !ok || !strings.Contains(parent, ".") {
 			break
 		}
 		if a, err = s.store.Authorisation(ctx, parent); err == nil && !a.SuffixMatch {
-			err = store.ErrNoRow
+			err = store.ErrNotFound
 		}
 	}
 	return a, err

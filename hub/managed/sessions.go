@@ -76,7 +76,7 @@ func (s *Service) Session(ctx context.Context, value string) (Caller, error) {
 		return Caller{}, ErrNoSession
 	}
 	t, err := s.store.Token(ctx, clientID)
-	if errors.Is(err, store.ErrNoRow) {
+	if errors.Is(err, store.ErrNotFound) {
 		return Caller{}, ErrNoSession
 	}
 	if err != nil {

@@ -154,7 +154,7 @@ func (s *Service) RevokeToken(ctx context.Context, actor Caller, clientID string
 // secret and gets the same answer.
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (Caller, error) {
 	t, err := s.store.Token(ctx, clientID)
-	if err != nil && !errors.Is(err, store.ErrNoRow) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Caller{}, fmt.Errorf("reading token: %w", err)
 	}
 	if !s.keys.verifySecret(secret, t.SecretHash) || err != nil {

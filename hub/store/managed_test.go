@@ -31,7 +31,7 @@ func TestManagedPrincipalsAndTokens(t *testing.T) {
 		if err := m.SetRoles(ctx, "p1", []string{"managed-challenge-admin", "managed-challenge-consumer"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.SetRoles(ctx, "nobody", nil); !errors.Is(err, store.ErrNoRow) {
+		if err := m.SetRoles(ctx, "nobody", nil); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("roles of a missing principal: %v", err)
 		}
 		tok := store.Token{ClientID: "c1", Principal: "p1", Title: "prod", SecretHash: []byte{1, 2, 3, 0, 255},
@@ -76,11 +76,11 @@ func TestManagedPrincipalsAndTokens(t *testing.T) {
 			t.Errorf("after rotate and revoke: %+v", tg)
 		}
 		for _, err := range []error{m.RevokeToken(ctx, "c9", t0), m.RotateToken(ctx, "c9", nil)} {
-			if !errors.Is(err, store.ErrNoRow) {
-				t.Errorf("changing a missing token: %v, want ErrNoRow", err)
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("changing a missing token: %v, want ErrNotFound", err)
 			}
 		}
-		if _, err := m.Token(ctx, "c9"); !errors.Is(err, store.ErrNoRow) {
+		if _, err := m.Token(ctx, "c9"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("reading a missing token: %v", err)
 		}
 		m.CreatePrincipal(ctx, store.Principal{ID: "p2", Kind: "user", Title: "alice", Created: t0.Add(time.Second)})
@@ -119,7 +119,7 @@ func TestManagedConfigs(t *testing.T) {
 		if err := m.DeleteConfig(ctx, "do-example"); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.DeleteConfig(ctx, "do-example"); !errors.Is(err, store.ErrNoRow) {
+		if err := m.DeleteConfig(ctx, "do-example"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleting twice: %v", err)
 		}
 	})
@@ -142,10 +142,10 @@ func TestAuthorisations(t *testing.T) {
 		if err := m.DeleteAuthorisation(ctx, "www.example.com"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Authorisation(ctx, "www.example.com"); !errors.Is(err, store.ErrNoRow) {
+		if _, err := m.Authorisation(ctx, "www.example.com"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("after delete: %v", err)
 		}
-		if err := m.DeleteAuthorisation(ctx, "www.example.com"); !errors.Is(err, store.ErrNoRow) {
+		if err := m.DeleteAuthorisation(ctx, "www.example.com"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleting twice: %v", err)
 		}
 	})

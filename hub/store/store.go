@@ -15,45 +15,9 @@ import (
 	"time"
 )
 
-// ErrNotFound is returned when the account asked for does not exist.
-var ErrNotFound = errors.New("account not found")
-
-// HoldLimitError is returned by HoldTXT when the account already holds as many
-// values as it may.
-type HoldLimitError struct{ Limit int }
-
-func (e *HoldLimitError) Error() string {
-	return fmt.Sprintf("the account already holds %d live values, its limit", e.Limit)
-}
-
-// Account is one row of the records table.
-type Account struct {
-	Username string
-	// PasswordHash is the bcrypt hash of the account's API key.
-	PasswordHash []byte
-	Subdomain    string
-	// AllowFrom holds the CIDRs updates may come from; empty means anywhere.
-	AllowFrom []string
-	// TXTLimit is how many values the account keeps; 0 means the store's default.
-	TXTLimit int
-}
-
-// TXTSet is the state of one account's TXT values.
-//
-// An account's values are of two kinds. Rolling values, written by acme-dns's
-// /update, keep acme-dns's window: past the account's limit a new value
-// evicts the oldest. Held values, written by clients that clean up after
-// themselves, are never evicted by newer values: each stays until it is
-// deleted or its hold expires.
-type TXTSet struct {
-	// Values are the non-empty values, newest first.
-	Values []string
-	// Held is how many of Values are held.
-	Held int
-	// Version grows with every change to the account's values, so that a reader
-	// holding two states of one account can tell which is newer.
-	Version int64
-}
+// ErrNotFound is returned when what was asked for (an account, a
+// principal, a token, a config, a record, an authorisation) does not exist.
+var ErrNotFound = errors.New("not found")
 
 // Store is the persistence every acmehub server process shares.
 type Store interface {

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// HubRecord is a TXT record the hub wrote (or is writing) through a
+// provider and has not yet removed: what the sweep works from.
+type HubRecord struct {
+	ID       string
+	Config   string
+	Zone     string
+	Name     string
+	Value    string
+	ClientID string
+	// Identifier is the name the value answers for.
+	Identifier string
+	Created    time.Time
+	// Expires, when set, is when the sweep removes the record; zero: once
+	// it is older than the hub's cleanup_after.
+	Expires time.Time
+	// Attempts counts failed removals; NextAttempt is when the sweep tries again.
+	Attempts    int
+	NextAttempt time.Time
+}
+
+// Records keeps the records the hub's providers wrote, until they remove
+// them, so that nothing is left behind after a crash.
+type Records interface {
+	// AddRecord remembers a record before the provider writes it.
+	AddRecord(ctx context.Context, r HubRecord) error
+	// RemoveRecord forgets a record the provider removed; removing one that
+	// is gone changes nothing.
+	RemoveRecord(ctx context.Context, id string) error
+	// RetryRecord counts a failed removal and sets the next attempt.
+	RetryRecord(ctx context.Context, id string, next time.Time) error
+	// Records lists every record.
+	Records(ctx context.Context) ([]HubRecord, error)
+	// RecordsAt lists the records of a config at a name.
+	RecordsAt(ctx context.Context, config, name string) ([]HubRecord, error)
+	// DueRecords lists the records to sweep at now: those whose Expires has
+	// come, and those without one created before staleBefore.
+	DueRecords(ctx context.Context, now, staleBefore time.Time) ([]HubRecord, error)
+}
+
+func (m managedStore) AddRecord(ctx context.Context, r HubRecord) error {
+	return m.exec(ctx, "record "+r.ID, `INSERT INTO hub_records (id, config, zone, name, value, client_id, identifier, created,
+		attempts, next_attempt, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID,
+		r.Identifier, nanos(r.Created), r.Attempts, nanos(r.NextAttempt), nanos(r.Expires))
+}
+
+func (m managedStore) RemoveRecord(ctx context.Context, id string) error {
+	return m.exec(ctx, "record "+id, `DELETE FROM hub_records WHERE id = ?`, id)
+}
+
+func (m managedStore) RetryRecord(ctx context.Context, id string, next time.Time) error {
+	return m.exec(ctx, "record "+id, `UPDATE hub_records SET attempts = attempts + 1, next_attempt = ? WHERE id = ?`, nanos(next), id)
+}
+
+func (m managedStore) Records(ctx context.Context) ([]HubRecord, error) {
+	return m.records(ctx, ``)
+}
+
+func (m managedStore) RecordsAt(ctx context.Context, config, name string) ([]HubRecord, error) {
+	return m.records(ctx, ` WHERE name = ? AND config = ?`, name, config)
+}
+
+func (m managedStore) DueRecords(ctx context.Context, now, staleBefore time.Time) ([]HubRecord, error) {
+	return m.records(ctx, ` WHERE (expires > 0 AND expires <= ?) OR (expires = 0 AND created < ?)`, nanos(now), nanos(staleBefore))
+}
+
+func (m managedStore) records(ctx context.Context, where string, args ...any) ([]HubRecord, error) {
+	rows, err := m.s.db.QueryContext(ctx, m.q(`SELECT id, config, zone, name, value, client_id, identifier, created, attempts,
+		next_attempt, expires FROM hub_records`+where+` ORDER BY created, id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading records: %w", err)
+	}
+	defer rows.Close()
+	var out []HubRecord
+	for rows.Next() {
+		var (
+			r                      HubRecord
+			created, next, expires int64
+		)
+		if err := rows.Scan(&r.ID, &r.Config, &r.Zone, &r.Name, &r.Value, &r.ClientID, &r.Identifier, &created, &r.Attempts, &next, &expires); err != nil {
+			return nil, fmt.Errorf("reading records: %w", err)
+		}
+		r.Created, r.NextAttempt, r.Expires = fromNanos(created), fromNanos(next), fromNanos(expires)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
