@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,7 +48,8 @@ A running server applies config changes within 5 seconds; token changes at once.
 	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
 	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
 	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
-	cmd.AddCommand(newAdminKeygen(), newAdminPrincipals(&f), newAdminTokens(&f), newAdminConfigs(&f), newAdminAuthorisations(&f), newAdminAudit(&f), newAdminRecords(&f))
+	cmd.AddCommand(newAdminKeygen(), newAdminPrincipals(&f), newAdminTokens(&f), newAdminConfigs(&f), newAdminProviders(&f),
+		newAdminAuthorisations(&f), newAdminAudit(&f), newAdminRecords(&f))
 	return cmd
 }
 
@@ -83,10 +86,23 @@ func actor() managed.Caller {
 	return managed.Caller{Principal: "cli:" + name}
 }
 
-// run opens the service, calls fn with the command's argument (if it
-// takes one) and closes the service.
-func (f *adminFlags) run(fn func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
+// result is what an admin command prints: Value as JSON with -o json;
+// else Rows under Header as a table, or Text.
+type result struct {
+	Value  any
+	Header string
+	Rows   [][]string
+	Text   string
+}
+
+// adminFunc does one admin command's work with the command's argument, if
+// it takes one.
+type adminFunc func(ctx context.Context, svc *managed.Service, arg string) (result, error)
+
+// command is an admin subcommand: it opens the hub's service, runs do and
+// prints its result.
+func (f *adminFlags) command(use, short string, args cobra.PositionalArgs, do adminFunc) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
 		if f.output != "table" && f.output != "json" {
 			return fmt.Errorf("--output %q: must be table or json", f.output)
 		}
@@ -99,23 +115,36 @@ func (f *adminFlags) run(fn func(ctx context.Context, svc *managed.Service, out 
 		if len(args) > 0 {
 			arg = args[0]
 		}
-		return fn(cmd.Context(), svc, cmd.OutOrStdout(), arg)
-	}
+		r, err := do(cmd.Context(), svc, arg)
+		if err != nil {
+			return err
+		}
+		return f.print(cmd.OutOrStdout(), r)
+	}}
 }
 
-// print writes rows as a table (header first) or v as JSON.
-func (f *adminFlags) print(out io.Writer, v any, header string, rows [][]string) error {
-	if f.output == "json" {
+// print writes r as JSON (an object or an array, never null), a table, or
+// its text.
+func (f *adminFlags) print(out io.Writer, r result) error {
+	switch {
+	case f.output == "json":
+		v := reflect.ValueOf(r.Value)
+		if r.Value == nil || v.Kind() == reflect.Slice && v.IsNil() {
+			r.Value = []struct{}{}
+		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return enc.Encode(r.Value)
+	case r.Header != "":
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, r.Header)
+		for _, row := range r.Rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		return tw.Flush()
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, header)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	return tw.Flush()
+	_, err := fmt.Fprintln(out, r.Text)
+	return err
 }
 
 func when(t time.Time) string {
@@ -146,127 +175,82 @@ func newAdminKeygen() *cobra.Command {
 func newAdminPrincipals(f *adminFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "principals", Short: "Users and applications that tokens act for"}
 	var p store.Principal
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Add a principal and print its ID",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			created, err := svc.CreatePrincipal(ctx, actor(), p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(out, created.ID)
-			return nil
-		}),
-	}
+	create := f.command("create", "Add a principal and print its ID", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+		created, err := svc.CreatePrincipal(ctx, actor(), p)
+		return result{Value: created, Text: created.ID}, err
+	})
 	create.Flags().StringVar(&p.Kind, "kind", managed.KindApplication, "application or user")
 	create.Flags().StringVar(&p.Title, "title", "", "title (required)")
 	create.Flags().StringVar(&p.Description, "description", "", "description")
 	create.Flags().StringSliceVar(&p.Roles, "role", nil, "role to assign: "+strings.Join(managed.Roles, ", ")+" (repeat)")
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List principals and their roles",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			ps, err := svc.Principals(ctx)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
-			for _, p := range ps {
-				rows = append(rows, []string{p.ID, p.Kind, p.Title, strings.Join(p.Roles, ","), when(p.Created)})
-			}
-			return f.print(out, ps, "ID\tKIND\tTITLE\tROLES\tCREATED", rows)
-		}),
-	}
+	list := f.command("list", "List principals and their roles", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+		ps, err := svc.Principals(ctx)
+		r := result{Value: ps, Header: "ID\tKIND\tTITLE\tROLES\tCREATED"}
+		for _, p := range ps {
+			r.Rows = append(r.Rows, []string{p.ID, p.Kind, p.Title, strings.Join(p.Roles, ","), when(p.Created)})
+		}
+		return r, err
+	})
 	var roles []string
-	setRoles := &cobra.Command{
-		Use:   "roles PRINCIPAL",
-		Short: "Replace a principal's roles",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
-			return svc.SetRoles(ctx, actor(), arg, roles)
-		}),
-	}
+	setRoles := f.command("roles PRINCIPAL", "Replace a principal's roles", cobra.ExactArgs(1), func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
+		err := svc.SetRoles(ctx, actor(), arg, roles)
+		return result{Value: map[string]any{"principal": arg, "roles": nonNil(roles)}, Text: "principal " + arg + ": roles " + strings.Join(roles, ", ")}, err
+	})
 	setRoles.Flags().StringSliceVar(&roles, "role", nil, "role (repeat; none removes every role)")
 	cmd.AddCommand(create, list, setRoles)
 	return cmd
 }
 
+// nonNil is list, or an empty list for JSON.
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
+}
+
 func newAdminTokens(f *adminFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "tokens", Short: "API tokens: a client ID and a secret shown once"}
+	secret := func(t managed.NewToken, err error) (result, error) {
+		return result{Value: map[string]string{"clientID": t.ClientID, "secret": t.Secret},
+			Text: fmt.Sprintf("Client ID: %s\nSecret:    %s\n(the secret is shown this once)", t.ClientID, t.Secret)}, err
+	}
 	var o managed.TokenOptions
-	printSecret := func(out io.Writer, t managed.NewToken) error {
-		if f.output == "json" {
-			return f.print(out, map[string]string{"clientID": t.ClientID, "secret": t.Secret}, "", nil)
-		}
-		fmt.Fprintf(out, "Client ID: %s\nSecret:    %s\n(the secret is shown this once)\n", t.ClientID, t.Secret)
-		return nil
-	}
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a token for a principal and print its client ID and secret",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			t, err := svc.CreateToken(ctx, actor(), o)
-			if err != nil {
-				return err
-			}
-			return printSecret(out, t)
-		}),
-	}
+	create := f.command("create", "Create a token for a principal and print its client ID and secret", cobra.NoArgs,
+		func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+			return secret(svc.CreateToken(ctx, actor(), o))
+		})
 	create.Flags().StringVar(&o.Principal, "principal", "", "principal ID (required)")
 	create.Flags().StringVar(&o.Title, "title", "", "title")
 	create.Flags().StringSliceVar(&o.Scopes, "scope", []string{managed.RoleConsumer}, "role the token carries (repeat)")
 	create.Flags().StringSliceVar(&o.Domains, "domain", nil, "Domain Match Rule narrowing the names it may answer for (repeat)")
 	create.Flags().DurationVar(&o.TTL, "ttl", 0, "expire after this long (e.g. 2160h); 0: never")
 	var principal string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List tokens (never their secrets)",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			ts, err := svc.Tokens(ctx, principal)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
-			type shown struct {
-				ClientID, Principal, Title string
-				Scopes, Domains            []string
-				Created, Expires, LastUsed time.Time
-				Revoked                    time.Time
-			}
-			var js []shown
-			for _, t := range ts {
-				rows = append(rows, []string{t.ClientID, t.Principal, t.Title, strings.Join(t.Scopes, ","), strings.Join(t.Domains, " "),
-					when(t.Expires), when(t.LastUsed), when(t.Revoked)})
-				js = append(js, shown{t.ClientID, t.Principal, t.Title, t.Scopes, t.Domains, t.Created, t.Expires, t.LastUsed, t.Revoked})
-			}
-			return f.print(out, js, "CLIENT ID\tPRINCIPAL\tTITLE\tSCOPES\tDOMAINS\tEXPIRES\tLAST USED\tREVOKED", rows)
-		}),
-	}
+	list := f.command("list", "List tokens (never their secrets)", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+		ts, err := svc.Tokens(ctx, principal)
+		type shown struct {
+			ClientID, Principal, Title string
+			Scopes, Domains            []string
+			Created, Expires, LastUsed time.Time
+			Revoked                    time.Time
+		}
+		r := result{Value: []shown{}, Header: "CLIENT ID\tPRINCIPAL\tTITLE\tSCOPES\tDOMAINS\tEXPIRES\tLAST USED\tREVOKED"}
+		for _, t := range ts {
+			r.Rows = append(r.Rows, []string{t.ClientID, t.Principal, t.Title, strings.Join(t.Scopes, ","), strings.Join(t.Domains, " "),
+				when(t.Expires), when(t.LastUsed), when(t.Revoked)})
+			r.Value = append(r.Value.([]shown), shown{t.ClientID, t.Principal, t.Title, t.Scopes, t.Domains, t.Created, t.Expires, t.LastUsed, t.Revoked})
+		}
+		return r, err
+	})
 	list.Flags().StringVar(&principal, "principal", "", "only this principal's")
-	revoke := &cobra.Command{
-		Use:   "revoke CLIENT_ID",
-		Short: "Revoke a token at once",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
-			return svc.RevokeToken(ctx, actor(), arg)
-		}),
-	}
-	rotate := &cobra.Command{
-		Use:   "rotate CLIENT_ID",
-		Short: "Give a token a new secret; the old one stops working at once",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
-			t, err := svc.RotateToken(ctx, actor(), arg)
-			if err != nil {
-				return err
-			}
-			return printSecret(out, t)
-		}),
-	}
+	revoke := f.command("revoke CLIENT_ID", "Revoke a token at once", cobra.ExactArgs(1), func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
+		err := svc.RevokeToken(ctx, actor(), arg)
+		return result{Value: map[string]any{"clientID": arg, "revoked": true}, Text: "token " + arg + " revoked"}, err
+	})
+	rotate := f.command("rotate CLIENT_ID", "Give a token a new secret; the old one stops working at once", cobra.ExactArgs(1),
+		func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
+			return secret(svc.RotateToken(ctx, actor(), arg))
+		})
 	cmd.AddCommand(create, list, revoke, rotate)
 	return cmd
 }
@@ -278,27 +262,20 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 		credsFile   string
 		nameservers []string
 	)
-	put := &cobra.Command{
-		Use:   "put",
-		Short: "Create or replace a config (its credentials are sealed before they are stored)",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
+	put := f.command("put", "Create or replace a config (its credentials are sealed before they are stored)", cobra.NoArgs,
+		func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
 			if credsFile != "" {
 				data, err := os.ReadFile(credsFile)
 				if err != nil {
-					return fmt.Errorf("--credentials-file: %w", err)
+					return result{}, fmt.Errorf("--credentials-file: %w", err)
 				}
 				in.Credentials = data
 			}
 			in.Propagation = managed.PropagationSettings{Nameservers: nameservers}.String()
 			c, err := svc.PutConfig(ctx, actor(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "config %s: %s in zone %s for %s\n", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "))
-			return nil
-		}),
-	}
+			c.Credentials = nil
+			return result{Value: c, Text: fmt.Sprintf("config %s: %s in zone %s for %s", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "))}, err
+		})
 	pf := put.Flags()
 	pf.StringVar(&in.ID, "id", "", "config ID (required)")
 	pf.StringVar(&in.Title, "title", "", "title")
@@ -310,89 +287,72 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 	pf.StringVar(&credsFile, "credentials-file", "", "the provider's credentials, a JSON object: "+providers.CredentialsHelp())
 	pf.StringSliceVar(&nameservers, "nameserver", nil, "host:port of a name server that must serve a value before it counts as presented "+
 		"(repeat; default: the zone's NS records)")
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List configs (never their credentials)",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			cs := svc.Configs()
-			var rows [][]string
-			for i, c := range cs {
-				rows = append(rows, []string{c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "), fmt.Sprint(c.TTL), fmt.Sprint(c.AllowCNAME), c.Title})
-				cs[i].Credentials = nil
-			}
-			return f.print(out, cs, "ID\tPROVIDER\tZONE\tRULES\tTTL\tCNAME\tTITLE", rows)
-		}),
-	}
-	del := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a config",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
-			return svc.DeleteConfig(ctx, actor(), arg)
-		}),
-	}
-	test := &cobra.Command{
-		Use:   "test ID",
-		Short: "Check a config's provider credentials against its zone",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
-			if err := svc.TestConfig(ctx, actor(), arg); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "config %s: the provider accepts its credentials\n", arg)
-			return nil
-		}),
-	}
+	list := f.command("list", "List configs (never their credentials)", cobra.NoArgs, func(_ context.Context, svc *managed.Service, _ string) (result, error) {
+		cs := svc.Configs()
+		r := result{Value: cs, Header: "ID\tPROVIDER\tZONE\tRULES\tTTL\tCNAME\tTITLE"}
+		for i, c := range cs {
+			r.Rows = append(r.Rows, []string{c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "), fmt.Sprint(c.TTL), fmt.Sprint(c.AllowCNAME), c.Title})
+			cs[i].Credentials = nil
+		}
+		return r, nil
+	})
+	del := f.command("delete ID", "Delete a config", cobra.ExactArgs(1), func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
+		err := svc.DeleteConfig(ctx, actor(), arg)
+		return result{Value: map[string]any{"id": arg, "deleted": true}, Text: "config " + arg + " deleted"}, err
+	})
+	test := f.command("test ID", "Check a config's provider credentials against its zone", cobra.ExactArgs(1),
+		func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
+			err := svc.TestConfig(ctx, actor(), arg)
+			return result{Value: map[string]any{"id": arg, "ok": true}, Text: "config " + arg + ": the provider accepts its credentials"}, err
+		})
 	cmd.AddCommand(put, list, del, test)
 	return cmd
+}
+
+func newAdminProviders(f *adminFlags) *cobra.Command {
+	return &cobra.Command{Use: "providers", Short: "List the DNS providers configs may use, with their credentials", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			type shown struct {
+				Name, Description string
+				Credentials       []providers.Field
+			}
+			r := result{Value: []shown{}, Header: "PROVIDER\tCREDENTIALS\tWRITES"}
+			for _, p := range providers.All() {
+				r.Value = append(r.Value.([]shown), shown{p.Name, p.Description, p.Credentials})
+				var fields []string
+				for _, fl := range p.Credentials {
+					fields = append(fields, fl.Name)
+				}
+				r.Rows = append(r.Rows, []string{p.Name, cmp.Or(strings.Join(fields, ", "), "-"), p.Description})
+			}
+			return f.print(cmd.OutOrStdout(), r)
+		}}
 }
 
 func newAdminAuthorisations(f *adminFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "authorisations", Short: "acmeproxy authorisations: a name and a secret that may answer for it"}
 	var suffix bool
-	create := &cobra.Command{
-		Use:   "create NAME",
-		Short: "Authorise a name and print its secret (shown this once)",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
+	create := f.command("create NAME", "Authorise a name and print its secret (shown this once)", cobra.ExactArgs(1),
+		func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
 			who := actor()
 			a, err := svc.CreateAuthorisation(ctx, who, arg, suffix, who.Principal)
-			if err != nil {
-				return err
-			}
-			if f.output == "json" {
-				return f.print(out, map[string]any{"authorisation": a.Name, "secret": a.Secret, "suffix_match": a.SuffixMatch}, "", nil)
-			}
-			fmt.Fprintf(out, "Authorisation: %s (suffix match %v)\nSecret:        %s\n(the secret is shown this once)\n", a.Name, a.SuffixMatch, a.Secret)
-			return nil
-		}),
-	}
+			return result{Value: map[string]any{"authorisation": a.Name, "secret": a.Secret, "suffix_match": a.SuffixMatch},
+				Text: fmt.Sprintf("Authorisation: %s (suffix match %v)\nSecret:        %s\n(the secret is shown this once)", a.Name, a.SuffixMatch, a.Secret)}, err
+		})
 	create.Flags().BoolVar(&suffix, "suffix-match", false, "the names below NAME too")
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List authorisations",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			as, err := svc.Authorisations(ctx)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
-			for _, a := range as {
-				rows = append(rows, []string{a.Name, fmt.Sprint(a.SuffixMatch), a.CreatedBy, when(a.Created), a.ClientID})
-			}
-			return f.print(out, as, "NAME\tSUFFIX MATCH\tCREATED BY\tCREATED AT\tCLIENT ID", rows)
-		}),
-	}
-	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete an authorisation; its secret stops working at once",
-		Args:  cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, arg string) error {
-			return svc.DeleteAuthorisation(ctx, actor(), arg)
-		}),
-	}
+	list := f.command("list", "List authorisations", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+		as, err := svc.Authorisations(ctx)
+		r := result{Value: as, Header: "NAME\tSUFFIX MATCH\tCREATED BY\tCREATED AT\tCLIENT ID"}
+		for _, a := range as {
+			r.Rows = append(r.Rows, []string{a.Name, fmt.Sprint(a.SuffixMatch), a.CreatedBy, when(a.Created), a.ClientID})
+		}
+		return r, err
+	})
+	del := f.command("delete NAME", "Delete an authorisation; its secret stops working at once", cobra.ExactArgs(1),
+		func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
+			err := svc.DeleteAuthorisation(ctx, actor(), arg)
+			return result{Value: map[string]any{"authorisation": arg, "deleted": true}, Text: "authorisation " + arg + " deleted"}, err
+		})
 	cmd.AddCommand(create, list, del)
 	return cmd
 }
@@ -403,32 +363,24 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 		since, until string
 		failed       bool
 	)
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "List the audit log, newest first",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
-			var err error
-			if q.Since, err = parseWhen(since); err != nil {
-				return fmt.Errorf("--since: %w", err)
-			}
-			if q.Until, err = parseWhen(until); err != nil {
-				return fmt.Errorf("--until: %w", err)
-			}
-			if failed {
-				q.Result = store.ResultFailed
-			}
-			entries, err := svc.AuditLog(ctx, q)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
-			for _, e := range entries {
-				rows = append(rows, []string{when(e.At), e.Action, e.Principal, e.ClientID, e.Address, e.Identifier, e.Record, e.Config, e.Result, e.Detail})
-			}
-			return f.print(out, entries, "TIME\tACTION\tPRINCIPAL\tCLIENT ID\tADDRESS\tIDENTIFIER\tRECORD\tCONFIG\tRESULT\tDETAIL", rows)
-		}),
-	}
+	cmd := f.command("audit", "List the audit log, newest first", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+		var err error
+		if q.Since, err = parseWhen(since); err != nil {
+			return result{}, fmt.Errorf("--since: %w", err)
+		}
+		if q.Until, err = parseWhen(until); err != nil {
+			return result{}, fmt.Errorf("--until: %w", err)
+		}
+		if failed {
+			q.Result = store.ResultFailed
+		}
+		entries, err := svc.AuditLog(ctx, q)
+		r := result{Value: entries, Header: "TIME\tACTION\tPRINCIPAL\tCLIENT ID\tADDRESS\tIDENTIFIER\tRECORD\tCONFIG\tRESULT\tDETAIL"}
+		for _, e := range entries {
+			r.Rows = append(r.Rows, []string{when(e.At), e.Action, e.Principal, e.ClientID, e.Address, e.Identifier, e.Record, e.Config, e.Result, e.Detail})
+		}
+		return r, err
+	})
 	fs := cmd.Flags()
 	fs.StringVar(&since, "since", "", "from this time (RFC 3339, or a duration ago such as 24h)")
 	fs.StringVar(&until, "until", "", "before this time (RFC 3339, or a duration ago)")
@@ -451,20 +403,13 @@ func parseWhen(s string) (time.Time, error) {
 }
 
 func newAdminRecords(f *adminFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "records",
-		Short: "List the records the hub created and has not removed",
-		Args:  cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, svc *managed.Service, out io.Writer, _ string) error {
+	return f.command("records", "List the records the hub created and has not removed", cobra.NoArgs,
+		func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
 			recs, err := svc.Records(ctx)
-			if err != nil {
-				return err
+			r := result{Value: recs, Header: "ID\tCONFIG\tNAME\tVALUE HASH\tCLIENT ID\tCREATED\tFAILED REMOVALS"}
+			for _, rec := range recs {
+				r.Rows = append(r.Rows, []string{rec.ID, rec.Config, rec.Name, managed.ValueHash(rec.Value), rec.ClientID, when(rec.Created), fmt.Sprint(rec.Attempts)})
 			}
-			var rows [][]string
-			for _, r := range recs {
-				rows = append(rows, []string{r.ID, r.Config, r.Name, managed.ValueHash(r.Value), r.ClientID, when(r.Created), fmt.Sprint(r.Attempts)})
-			}
-			return f.print(out, recs, "ID\tCONFIG\tNAME\tVALUE HASH\tCLIENT ID\tCREATED\tFAILED REMOVALS", rows)
-		}),
-	}
+			return r, err
+		})
 }

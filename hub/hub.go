@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -147,16 +146,8 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	mux.Handle(console.Base+"/", ui)
 	h.srv = newHTTPServer(mux)
 	h.srv.WriteTimeout = m.RequestTimeout + 30*time.Second // request answers once the value is served
-	if h.ln, err = net.Listen("tcp", m.Listen); err != nil {
-		return nil, fmt.Errorf("[hub] listening on %s: %w", m.Listen, err)
-	}
-	if m.TLS == "cert" {
-		certs, err := newCertLoader(m.TLSCertFullchain, m.TLSCertPrivkey)
-		if err != nil {
-			h.ln.Close()
-			return nil, fmt.Errorf("[hub] tls: %w", err)
-		}
-		h.ln = tls.NewListener(h.ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	if h.ln, err = listen("hub", m.Listen, m.TLS == "cert", m.TLSCertFullchain, m.TLSCertPrivkey); err != nil {
+		return nil, err
 	}
 	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String())
 	return h, nil

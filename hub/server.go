@@ -62,7 +62,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 			s.close()
 		}
 	}()
+	dns, reg, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bind(ctx, dns, reg); err != nil {
+		return nil, err
+	}
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
+// open opens the store and makes the accounts service, the metrics
+// registry and the DNS handler over the accounts' index.
+func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Registry, error) {
+	cfg, log := s.cfg, s.log
+	var err error
 	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
 		DefaultTXTLimit: cfg.AcmeHub.TXTLimit,
 		HoldLimit:       cfg.AcmeHub.PresentLimit,
@@ -70,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		Log:             log.With("component", "store"),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.accounts = accounts.New(s.store, accounts.Options{
 		Domain:              cfg.General.Domain,
@@ -81,6 +98,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		BcryptConcurrency:   cfg.AcmeHub.BcryptConcurrency,
 		Log:                 log.With("component", "accounts"),
 	})
+	reg := s.registry()
+	handler, err := dnsserver.NewHandler(dnsserver.Zone{
+		Domain:  cfg.General.Domain,
+		NSName:  cfg.General.NSName,
+		NSAdmin: cfg.General.NSAdmin,
+		Records: cfg.General.Records,
+		TXTTTL:  cfg.AcmeHub.TXTTTL,
+		Serial:  uint32(time.Now().Unix()),
+	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("[general]: %w", err)
+	}
+	return handler, reg, nil
+}
+
+// registry holds the process's and the accounts' metrics.
+func (s *Server) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
@@ -95,33 +129,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		}, func() float64 { return float64(s.accounts.Index().Len()) }),
 		heldCollector{s.accounts.Index()},
 	)
+	return reg
+}
 
-	handler, err := dnsserver.NewHandler(dnsserver.Zone{
-		Domain:  cfg.General.Domain,
-		NSName:  cfg.General.NSName,
-		NSAdmin: cfg.General.NSAdmin,
-		Records: cfg.General.Records,
-		TXTTTL:  cfg.AcmeHub.TXTTTL,
-		Serial:  uint32(time.Now().Unix()),
-	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
-	if err != nil {
-		return nil, fmt.Errorf("[general]: %w", err)
-	}
+// bind makes the managed-challenge hub when [hub] is on and binds every
+// address: DNS, the API, metrics (and the hub's, in newManagedHub).
+func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *prometheus.Registry) error {
+	cfg, log := s.cfg, s.log
+	var err error
 	if cfg.Hub.Enabled {
-		if s.hub, err = newManagedHub(ctx, cfg, s.store, handler, log.With("component", "hub")); err != nil {
-			return nil, err
+		if s.hub, err = newManagedHub(ctx, cfg, s.store, dns, log.With("component", "hub")); err != nil {
+			return err
 		}
 	}
-	s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, handler)
-	if err != nil {
-		return nil, err
+	if s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, dns); err != nil {
+		return err
 	}
-
 	trusted, err := config.ParsePrefixes(cfg.AcmeHub.TrustedProxies)
 	if err != nil {
-		return nil, fmt.Errorf("[acmehub] trusted_proxies: %w", err)
+		return fmt.Errorf("[acmehub] trusted_proxies: %w", err)
 	}
-	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	opts := acmedns.Options{
 		DisableRegistration:  cfg.API.DisableRegistration,
 		RegistrationUser:     cfg.AcmeHub.RegistrationUser,
@@ -134,42 +161,58 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 		Registerer:           reg,
 		Log:                  log.With("component", "api"),
 	}
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	if cfg.AcmeHub.MetricsListen == "" {
 		opts.Metrics = metricsHandler
 	} else {
 		if s.metricLn, err = net.Listen("tcp", cfg.AcmeHub.MetricsListen); err != nil {
-			return nil, fmt.Errorf("metrics: listening on %s: %w", cfg.AcmeHub.MetricsListen, err)
+			return fmt.Errorf("metrics: listening on %s: %w", cfg.AcmeHub.MetricsListen, err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metricsHandler)
 		s.metrics = newHTTPServer(mux)
 	}
 	s.api = newHTTPServer(acmedns.New(s.accounts, opts))
-	if s.apiLn, err = net.Listen("tcp", cfg.API.Addr()); err != nil {
-		return nil, fmt.Errorf("API: listening on %s: %w", cfg.API.Addr(), err)
-	}
-	if cfg.API.TLS == "cert" {
-		certs, err := newCertLoader(cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey)
-		if err != nil {
-			return nil, fmt.Errorf("[api] tls: %w", err)
-		}
-		s.apiLn = tls.NewListener(s.apiLn, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	if s.apiLn, err = listen("API", cfg.API.Addr(), cfg.API.TLS == "cert", cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey); err != nil {
+		return err
 	}
 	if openRegistration(cfg) {
 		log.Warn("POST /register is open to anyone who can reach the API: set [acmehub] registration_user and "+
 			"registration_password, or [api] disable_registration = true", "api", cfg.API.Addr())
 	}
-	// Every address is bound, so a busy port has failed fast; now read the
-	// accounts, which takes a moment for many of them.
+	return nil
+}
+
+// listen binds addr, serving TLS with the certificate files (reloaded
+// when they change) when tls is set.
+func listen(what, addr string, tlsOn bool, chain, key string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listening on %s: %w", what, addr, err)
+	}
+	if !tlsOn {
+		return ln, nil
+	}
+	certs, err := newCertLoader(chain, key)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("%s: tls: %w", what, err)
+	}
+	return tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}), nil
+}
+
+// load reads every account into memory, once every address is bound so
+// that a busy port has failed fast: for many accounts it takes a moment.
+func (s *Server) load(ctx context.Context) error {
 	start := time.Now()
 	if err := s.accounts.Load(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	// Reading every account left its rows as garbage: return it to the
 	// system before serving, rather than carry it as resident memory.
 	debug.FreeOSMemory()
-	log.Info("accounts loaded", "accounts", s.accounts.Index().Len(), "seconds", time.Since(start).Seconds())
-	return s, nil
+	s.log.Info("accounts loaded", "accounts", s.accounts.Index().Len(), "seconds", time.Since(start).Seconds())
+	return nil
 }
 
 // openRegistration reports whether anyone who reaches the API can register:

@@ -131,13 +131,58 @@ func TestAdminConfigsAndAuthorisations(t *testing.T) {
 	if code, out := run("authorisations", "delete", "www.example.com"); code != 0 {
 		t.Fatalf("authorisations delete: exit %d\n%s", code, out)
 	}
-	if _, out := run("authorisations", "list", "-o", "json"); out != "null" {
+	if _, out := run("authorisations", "list", "-o", "json"); out != "[]" {
 		t.Errorf("authorisations after delete: %s", out)
 	}
 	_, out = run("audit", "-o", "json")
 	for _, want := range []string{"test config do", "create authorisation www.example.com", "delete authorisation www.example.com"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the audit log lacks %q", want)
+		}
+	}
+}
+
+// TestAdminPrintsJSON: every admin command with -o json prints one JSON
+// object or array, never null nor text, empty lists included.
+func TestAdminPrintsJSON(t *testing.T) {
+	h := testutil.NewHubSetup(t, testutil.HubOptions{})
+	principal := h.MustAdmin("principals", "create", "--title", "json", "--role", "managed-challenge-consumer")
+	var tok struct{ ClientID string }
+	steps := [][]string{
+		{"configs", "list"}, {"authorisations", "list"}, {"records"}, {"audit", "--principal", "nobody"},
+		{"principals", "create", "--title", "another"},
+		{"principals", "list"},
+		{"principals", "roles", principal, "--role", "managed-challenge-consumer"},
+		{"tokens", "create", "--principal", principal},
+		{"tokens", "list"},
+		{"configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com"},
+		{"configs", "test", "self-example"},
+		{"providers"},
+		{"authorisations", "create", "www.example.com"},
+		{"authorisations", "delete", "www.example.com"},
+		{"configs", "delete", "self-example"},
+		{"audit"},
+	}
+	for _, args := range steps {
+		out := h.MustAdmin(append(args, "-o", "json")...)
+		var v any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Errorf("admin %s -o json: not JSON: %v\n%s", strings.Join(args, " "), err, out)
+			continue
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+		default:
+			t.Errorf("admin %s -o json: %s, want an object or an array", strings.Join(args, " "), out)
+		}
+		if args[0] == "tokens" && args[1] == "create" {
+			json.Unmarshal([]byte(out), &tok)
+		}
+	}
+	for _, args := range [][]string{{"tokens", "rotate", tok.ClientID}, {"tokens", "revoke", tok.ClientID}} {
+		var v map[string]any
+		if out := h.MustAdmin(append(args, "-o", "json")...); json.Unmarshal([]byte(out), &v) != nil || v["clientID"] != tok.ClientID {
+			t.Errorf("admin %s -o json: %s", strings.Join(args, " "), out)
 		}
 	}
 }

@@ -90,7 +90,7 @@ func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if out := h.MustAdmin("records", "-o", "json"); out != "null" {
+	if out := h.MustAdmin("records", "-o", "json"); out != "[]" {
 		t.Errorf("records remembered after the sweep: %s", out)
 	}
 	if out := h.MustAdmin("audit", "--identifier", "www.example.com", "-o", "json"); !strings.Contains(out, `"Action": "sweep"`) {

@@ -100,7 +100,7 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 	if !slices.Equal(names, []string{"*.example.com", "example.com"}) || !strings.Contains(cert.Issuer.CommonName, "Pebble") {
 		t.Errorf("certificate for %q issued by %q", names, cert.Issuer.CommonName)
 	}
-	if out := h.MustAdmin("records", "-o", "json"); out != "null" {
+	if out := h.MustAdmin("records", "-o", "json"); out != "[]" {
 		t.Errorf("records left after lego cleaned up: %s", out)
 	}
 	var audit []struct{ Action, ClientID, Identifier, Result, Detail string }

@@ -1,0 +1,207 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// problems collects what is wrong in a configuration.
+type problems []error
+
+func (p *problems) add(format string, a ...any) { *p = append(*p, fmt.Errorf(format, a...)) }
+
+// Validate reports every problem in the configuration at once, section by
+// section.
+func (c *Config) Validate() error {
+	var p problems
+	c.General.validate(&p)
+	c.Database.validate(&p)
+	c.API.validate(&p)
+	c.Log.validate(&p)
+	c.AcmeHub.validate(&p)
+	if c.Hub.Enabled {
+		c.Hub.validate(&p)
+	}
+	return errors.Join(p...)
+}
+
+func (g General) validate(p *problems) {
+	bad := p.add
+	if g.Domain == "" {
+		bad("[general] domain is required")
+	} else if !validName(g.Domain) {
+		bad("[general] domain %q is not a valid domain name", g.Domain)
+	}
+	if g.NSName != "" && !validName(strings.TrimSuffix(g.NSName, ".")) {
+		bad("[general] nsname %q is not a valid domain name", g.NSName)
+	}
+	if g.NSAdmin != "" && !validName(strings.TrimSuffix(g.NSAdmin, ".")) {
+		bad("[general] nsadmin %q must be a mailbox written as a name (admin.example.org)", g.NSAdmin)
+	}
+	if _, _, err := splitHostPort(g.Listen); err != nil {
+		bad("[general] listen %q: %w", g.Listen, err)
+	}
+	if !slices.Contains(protocols, g.Protocol) {
+		bad("[general] protocol %q: must be one of %s", g.Protocol, strings.Join(protocols, ", "))
+	}
+
+}
+
+func (d Database) validate(p *problems) {
+	bad := p.add
+	switch d.Engine {
+	case EngineSQLite, EnginePostgres:
+	default:
+		bad("[database] engine %q: must be sqlite3, sqlite or postgres", d.Engine)
+	}
+	if d.Connection == "" {
+		bad("[database] connection is required (in the file, or in $%s when the file writes it as \"\")", DatabaseConnectionEnv)
+	}
+
+}
+
+func (a API) validate(p *problems) {
+	bad := p.add
+	if a.IP != "" {
+		if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(a.IP, "["), "]")); err != nil {
+			bad("[api] ip %q is not an IP address", a.IP)
+		}
+	}
+	if n, err := strconv.Atoi(string(a.Port)); err != nil || n < 0 || n > 65535 {
+		bad("[api] port %q: must be a number from 0 to 65535", a.Port)
+	}
+	switch a.TLS {
+	case "none":
+	case "cert":
+		if a.TLSCertFullchain == "" || a.TLSCertPrivkey == "" {
+			bad("[api] tls = \"cert\" needs tls_cert_fullchain and tls_cert_privkey")
+		}
+	case "letsencrypt", "letsencryptstaging":
+		bad("[api] tls = %q is not supported: obtain a certificate elsewhere (cert-manager, certbot) and use tls = \"cert\"", a.TLS)
+	default:
+		bad("[api] tls %q: must be none or cert", a.TLS)
+	}
+	if a.UseHeader && a.HeaderName == "" {
+		bad("[api] use_header needs header_name")
+	}
+
+}
+
+func (l Log) validate(p *problems) {
+	bad := p.add
+	switch strings.ToLower(l.Level) {
+	case "error", "warning", "warn", "info", "debug":
+	default:
+		bad("[logconfig] loglevel %q: must be error, warning, info or debug", l.Level)
+	}
+	switch l.Type {
+	case "stdout":
+	case "file":
+		if l.File == "" {
+			bad("[logconfig] logtype = \"file\" needs logfile")
+		}
+	default:
+		bad("[logconfig] logtype %q: must be stdout or file", l.Type)
+	}
+	switch l.Format {
+	case "json", "text":
+	default:
+		bad("[logconfig] logformat %q: must be json or text", l.Format)
+	}
+
+}
+
+func (h AcmeHub) validate(p *problems) {
+	bad := p.add
+	if h.TXTLimit < 1 {
+		bad("[acmehub] txt_limit %d: must be at least 1", h.TXTLimit)
+	}
+	if h.MaxTXTLimit < h.TXTLimit {
+		bad("[acmehub] max_txt_limit %d: must be at least txt_limit (%d)", h.MaxTXTLimit, h.TXTLimit)
+	}
+	if (h.RegistrationUser == "") != (h.RegistrationPassword == "") {
+		bad("[acmehub] registration_user and registration_password (or $%s) go together", RegistrationPasswordEnv)
+	}
+	if h.MetricsListen != "" {
+		if _, _, err := splitHostPort(h.MetricsListen); err != nil {
+			bad("[acmehub] metrics_listen %q: %w", h.MetricsListen, err)
+		}
+	}
+	if h.TXTFormat != TXTFormatACME && h.TXTFormat != TXTFormatAny {
+		bad("[acmehub] txt_format %q: must be acme or any", h.TXTFormat)
+	}
+	if h.PresentExpiry < time.Minute {
+		bad("[acmehub] present_expiry %s: must be at least 1m", h.PresentExpiry)
+	}
+	if _, err := ParsePrefixes(h.TrustedProxies); err != nil {
+		bad("[acmehub] trusted_proxies: %w", err)
+	}
+	if h.BcryptConcurrency < 0 {
+		bad("[acmehub] bcrypt_concurrency %d: must not be negative (0: one per core but one)", h.BcryptConcurrency)
+	}
+	if h.RegisterPerMinute < 0 || h.FailedAuthPerMinute < 0 {
+		bad("[acmehub] register_per_minute %d, failed_auth_per_minute %d: must not be negative (0: no limit)",
+			h.RegisterPerMinute, h.FailedAuthPerMinute)
+	}
+	if h.ResyncInterval < 0 {
+		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval)
+	}
+	if h.PresentLimit < 1 {
+		bad("[acmehub] present_limit %d: must be at least 1", h.PresentLimit)
+	}
+	if h.CredentialCacheSize < 0 {
+		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
+	}
+}
+
+func (m Hub) validate(p *problems) {
+	bad := p.add
+	if _, _, err := splitHostPort(m.Listen); err != nil {
+		bad("[hub] listen %q: %w", m.Listen, err)
+	}
+	switch m.TLS {
+	case "none":
+	case "cert":
+		if m.TLSCertFullchain == "" || m.TLSCertPrivkey == "" {
+			bad("[hub] tls = \"cert\" needs tls_cert_fullchain and tls_cert_privkey (or tls = \"none\" behind a proxy that terminates TLS)")
+		}
+	default:
+		bad("[hub] tls %q: must be cert or none", m.TLS)
+	}
+	if m.KeysFile == "" && os.Getenv(HubKeysEnv) == "" {
+		bad("[hub] needs its keys: keys_file, or $%s (generate one with: acmehub admin keygen)", HubKeysEnv)
+	}
+	if _, err := ParsePrefixes(m.TrustedProxies); err != nil {
+		bad("[hub] trusted_proxies: %w", err)
+	}
+	if m.RequestsPerMinute < 0 {
+		bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)
+	}
+	if m.CleanupAfter < 10*time.Second {
+		bad("[hub] cleanup_after %s: must be at least 10s (and longer than a CA takes to validate)", m.CleanupAfter)
+	}
+	for _, r := range m.Resolvers {
+		if _, _, err := splitHostPort(r); err != nil {
+			bad("[hub] resolvers: %q: %w", r, err)
+		}
+	}
+	if m.RequestTimeout < time.Second {
+		bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout)
+	}
+	for key, prefix := range map[string]string{"httpreq_prefix": m.HTTPReqPrefix, "acmeproxy_prefix": m.AcmeproxyPrefix} {
+		if p := strings.TrimSuffix(prefix, "/"); !strings.HasPrefix(prefix, "/") || p == "/api" || strings.HasPrefix(p, "/api/") ||
+			p == "/console" || strings.HasPrefix(p, "/console/") {
+			bad("[hub] %s %q: must start with / and not be under /api (Certify's) or /console", key, prefix)
+		}
+	}
+	if m.HTTPReqPrefix == m.AcmeproxyPrefix {
+		bad("[hub] httpreq_prefix and acmeproxy_prefix are both %q", m.HTTPReqPrefix)
+	}
+
+}
