@@ -39,9 +39,11 @@ func newApiserverCommand(groupName string, ready func(context.Context) error, so
 			}
 			completed := config.Complete()
 			// Complete sets the OpenAPI configs the completed config shares.
+			// cert-manager's webhook server sets GetOperationIDAndTags, not its
+			// successor GetOperationIDAndTagsFromRoute: the one to wrap.
 			for _, oc := range []*func(*restful.Route) (string, []string, error){
-				&config.GenericConfig.OpenAPIConfig.GetOperationIDAndTags,
-				&config.GenericConfig.OpenAPIV3Config.GetOperationIDAndTags,
+				&config.GenericConfig.OpenAPIConfig.GetOperationIDAndTags,   //nolint:staticcheck // SA1019: what cert-manager sets, see above
+				&config.GenericConfig.OpenAPIV3Config.GetOperationIDAndTags, //nolint:staticcheck // SA1019: what cert-manager sets, see above
 			} {
 				*oc = perResourceOperationIDs(*oc)
 			}

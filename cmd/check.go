@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
@@ -27,14 +28,17 @@ var checkEnv = map[string]string{
 	"basic-auth-password-file": "ACMEHUB_BASIC_AUTH_PASSWORD_FILE",
 }
 
+// checkFlags are the flags of `acmehub check`.
+type checkFlags struct {
+	registerFlags // the Secret, the kube client and the registration password
+	resolvers     []string
+	nameservers   []string
+	timeout       time.Duration
+	output        string
+}
+
 func newCheckCommand() *cobra.Command {
-	var (
-		f         registerFlags // the Secret, the kube client and the registration password
-		resolvers []string
-		ns        []string
-		timeout   time.Duration
-		output    string
-	)
+	var f checkFlags
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check that acme-dns accounts in Kubernetes Secrets work end to end",
@@ -59,51 +63,17 @@ account that keeps fewer than two values for each of its names is a problem
 It prints a table (or JSON with -o/--output json), records an Event on the
 Secret for each problem and exits 1 when there is any.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := fromEnv(cmd.Flags(), checkEnv); err != nil {
-				return err
-			}
-			if err := f.complete(); err != nil {
-				return err
-			}
-			if output != "table" && output != "json" {
-				return fmt.Errorf("--output %q: must be table or json", output)
-			}
-			if f.cfg.SecretName == "" && f.cfg.Client != "" {
-				f.cfg.SecretName = "acme-dns-" + f.cfg.Client + "-client"
-			}
-			r := dnsclient.Resolver{Servers: resolvers, Timeout: 2 * time.Second}
-			if len(r.Servers) == 0 {
-				var err error
-				if r, err = dnsclient.System(); err != nil {
-					return fmt.Errorf("%w (give --resolvers)", err)
-				}
-			}
-			reg, err := f.registrar(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			findings, err := reg.Check(cmd.Context(), registration.CheckConfig{
-				Namespace: f.cfg.Namespace, SecretName: f.cfg.SecretName, Key: f.cfg.Key,
-				Resolver: r, Nameservers: ns, Timeout: timeout,
-				BasicAuthUser: f.cfg.BasicAuthUser, BasicAuthPassword: f.cfg.BasicAuthPassword,
-				API: f.cfg.API,
-			})
-			if err != nil {
-				return err
-			}
-			if err := printFindings(cmd.OutOrStdout(), output, findings); err != nil {
-				return err
-			}
-			for _, fd := range findings {
-				if len(fd.Problems) > 0 {
-					return exitError{code: 1}
-				}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
-	fs := cmd.Flags()
+	f.flags(cmd.Flags())
+	for name, variable := range checkEnv {
+		fl := cmd.Flags().Lookup(name)
+		fl.Usage += " [$" + variable + "]"
+	}
+	return cmd
+}
+
+func (f *checkFlags) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.API, "api", "", "acme-dns or acmehub server API of accounts whose entry has no server_url (the Secret is not rewritten for it)")
 	fs.StringVar(&f.cfg.Client, "client", "", "check the Secret acme-dns-<client>-client")
 	fs.StringVar(&f.cfg.SecretName, "secret-name", "", "check this Secret (default: every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehub)")
@@ -112,15 +82,55 @@ Secret for each problem and exits 1 when there is any.`,
 	fs.StringVar(&f.cfg.BasicAuthUser, "basic-auth-user", "", "user for /register's HTTP basic auth, when registering anew")
 	fs.StringVar(&f.passwordFile, "basic-auth-password-file", "", "file holding its password (or $"+basicAuthPasswordEnv+")")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account)")
-	fs.StringSliceVar(&resolvers, "resolvers", nil, "recursive resolvers host:port (default: /etc/resolv.conf)")
-	fs.StringSliceVar(&ns, "nameservers", nil, "the acme-dns zone's authoritative servers host:port (default: from its NS records)")
-	fs.DurationVar(&timeout, "timeout", time.Minute, "how long the probe may take to be served")
-	fs.StringVarP(&output, "output", "o", "table", "table or json")
-	for name, variable := range checkEnv {
-		fl := fs.Lookup(name)
-		fl.Usage += " [$" + variable + "]"
+	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers host:port (default: /etc/resolv.conf)")
+	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "the acme-dns zone's authoritative servers host:port (default: from its NS records)")
+	fs.DurationVar(&f.timeout, "timeout", time.Minute, "how long the probe may take to be served")
+	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+}
+
+// run checks the accounts, prints the findings and exits 1 on a problem.
+func (f *checkFlags) run(cmd *cobra.Command) error {
+	if err := fromEnv(cmd.Flags(), checkEnv); err != nil {
+		return err
 	}
-	return cmd
+	if err := f.complete(); err != nil {
+		return err
+	}
+	if f.output != "table" && f.output != "json" {
+		return fmt.Errorf("--output %q: must be table or json", f.output)
+	}
+	if f.cfg.SecretName == "" && f.cfg.Client != "" {
+		f.cfg.SecretName = "acme-dns-" + f.cfg.Client + "-client"
+	}
+	r := dnsclient.Resolver{Servers: f.resolvers, Timeout: 2 * time.Second}
+	if len(r.Servers) == 0 {
+		var err error
+		if r, err = dnsclient.System(); err != nil {
+			return fmt.Errorf("%w (give --resolvers)", err)
+		}
+	}
+	reg, err := f.registrar(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	findings, err := reg.Check(cmd.Context(), registration.CheckConfig{
+		Namespace: f.cfg.Namespace, SecretName: f.cfg.SecretName, Key: f.cfg.Key,
+		Resolver: r, Nameservers: f.nameservers, Timeout: f.timeout,
+		BasicAuthUser: f.cfg.BasicAuthUser, BasicAuthPassword: f.cfg.BasicAuthPassword,
+		API: f.cfg.API,
+	})
+	if err != nil {
+		return err
+	}
+	if err := printFindings(cmd.OutOrStdout(), f.output, findings); err != nil {
+		return err
+	}
+	for _, fd := range findings {
+		if len(fd.Problems) > 0 {
+			return exitError{code: 1}
+		}
+	}
+	return nil
 }
 
 // printFindings writes the findings as a table or as JSON.

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,8 +12,9 @@ import (
 )
 
 // newLogger builds the structured logger [logconfig] describes. The returned
-// closer closes the log file, if any.
-func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func() error, error) {
+// closer syncs and closes the log file, if any, reporting a failure on
+// stderr: the log can no longer.
+func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func(), error) {
 	var level slog.Level
 	switch strings.ToLower(c.Level) {
 	case "debug":
@@ -24,13 +26,17 @@ func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func() error, erro
 	default:
 		level = slog.LevelInfo
 	}
-	out, closer := stdout, func() error { return nil }
+	out, closer := stdout, func() {}
 	if c.Type == "file" {
 		f, err := os.OpenFile(c.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
 			return nil, nil, fmt.Errorf("[logconfig] logfile: %w", err)
 		}
-		out, closer = f, f.Close
+		out, closer = f, func() {
+			if err := errors.Join(f.Sync(), f.Close()); err != nil {
+				fmt.Fprintln(os.Stderr, "acmehub: closing the log file:", err)
+			}
+		}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewJSONHandler(out, opts)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -82,22 +83,62 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	if groupName == "" && !hasHelp(apiserverArgs) {
 		return fmt.Errorf("$%s is not set: it must be the API group Issuers name as groupName (e.g. acme.example.org)", GroupNameEnv)
 	}
+	mode, resolver, err := f.delegation()
+	if err != nil {
+		return err
+	}
+	embedded, cfg, log, closeLog, err := f.embeddedServer(fs, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	var srv *hub.Server
+	if embedded {
+		if srv, err = hub.New(ctx, cfg, log.With("component", "server")); err != nil {
+			return fmt.Errorf("embedded acmehub server: %w", err)
+		}
+	}
+	if f.metricsListen != "" {
+		stop, err := serveMetrics(f.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer stop()
+		log.Info("serving webhook metrics", "addr", f.metricsListen)
+	}
+	apiserver, embeddedRun := webhookServers(groupName, apiserverArgs, srv, mode, resolver, log)
+	if err := runTogether(ctx, apiserver, embeddedRun); err != nil {
+		log.Error("webhook stopped", "err", err)
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// delegation is the default of the pre-flight CNAME check and the
+// resolvers it asks. Issuers may turn the check on even when it is off by
+// default, so the resolvers are always looked up; only a default that
+// needs them fails without.
+func (f *webhookFlags) delegation() (solver.DelegationMode, dnsclient.Resolver, error) {
 	mode, err := solver.ParseDelegationMode(f.delegationCheck)
 	if err != nil {
-		return fmt.Errorf("--delegation-check: %w", err)
+		return mode, dnsclient.Resolver{}, fmt.Errorf("--delegation-check: %w", err)
 	}
-	// Issuers may turn the check on even when it is off by default, so the
-	// resolvers are always looked up; only a default that needs them fails.
 	resolver := dnsclient.Resolver{Servers: f.resolvers}
 	if len(resolver.Servers) == 0 {
 		if resolver, err = dnsclient.System(); err != nil && mode != solver.DelegationOff {
-			return fmt.Errorf("delegation check: %w (give --resolvers)", err)
+			return mode, resolver, fmt.Errorf("delegation check: %w (give --resolvers)", err)
 		}
 	}
+	return mode, resolver, nil
+}
 
+// embeddedServer says whether the webhook runs an embedded server, reads
+// its configuration, and makes the logger: the server's settings when
+// there is one, JSON otherwise.
+func (f *webhookFlags) embeddedServer(fs *pflag.FlagSet, stderr io.Writer) (bool, config.Config, *slog.Logger, func(), error) {
 	embedded := f.embedded || f.server.config != "" || changedWithPrefix(fs, "server-")
 	if embedded && f.server.config == "" && !fs.Changed("server-domain") {
-		return errors.New("the embedded acmehub server needs its zone: give --server-config (an acme-dns config.cfg) " +
+		return false, config.Config{}, nil, nil, errors.New("the embedded acmehub server needs its zone: give --server-config (an acme-dns config.cfg) " +
 			"or --server-domain (the zone delegated to it, e.g. acme.example.org)")
 	}
 	logCfg := config.Default().Log
@@ -105,31 +146,34 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 	var (
 		cfg      config.Config
 		warnings []string
+		err      error
 	)
 	if embedded {
 		if cfg, warnings, err = f.server.load(fs, "server-"); err != nil {
-			return err
+			return false, cfg, nil, nil, err
 		}
 		logCfg = cfg.Log
 	}
 	log, closeLog, err := newLogger(logCfg, stderr)
 	if err != nil {
-		return err
+		return false, cfg, nil, nil, err
 	}
-	defer closeLog()
 	for _, w := range warnings {
 		log.Warn(w)
 	}
+	return embedded, cfg, log, closeLog, nil
+}
 
+// webhookServers makes the two solvers and returns the extension
+// apiserver serving them, and the embedded server's Run (nil without one).
+func webhookServers(groupName string, apiserverArgs []string, srv *hub.Server, mode solver.DelegationMode, resolver dnsclient.Resolver,
+	log *slog.Logger) (apiserver, embedded func(context.Context) error) {
 	var (
-		srv *hub.Server
-		svc *accounts.Service
+		svc   *accounts.Service
+		ready func(context.Context) error
 	)
-	if embedded {
-		if srv, err = hub.New(ctx, cfg, log.With("component", "server")); err != nil {
-			return fmt.Errorf("embedded acmehub server: %w", err)
-		}
-		svc = srv.Accounts()
+	if srv != nil {
+		svc, ready, embedded = srv.Accounts(), srv.Accounts().Ping, srv.Run
 	}
 	s := acmedns.New(acmedns.Options{
 		Embedded:        svc,
@@ -139,41 +183,20 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		Registerer: legacyregistry.Registerer(),
 		Log:        log,
 	})
-	if f.metricsListen != "" {
-		stop, err := serveMetrics(f.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
-		defer stop()
-		log.Info("serving webhook metrics", "addr", f.metricsListen)
-	}
 	hs := hubsolver.New(hubsolver.Options{Log: log})
-	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name(), hs.Name()}, "embedded_server", embedded)
-
-	apiserver := func(ctx context.Context) error {
+	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name(), hs.Name()}, "embedded_server", srv != nil)
+	apiserver = func(ctx context.Context) error {
 		// What cert-manager's RunWebhookServer does, without its process-wide
 		// exit handler: that would os.Exit past the embedded server's shutdown.
 		logs.InitLogs()
 		defer logs.FlushLogs()
 		ctrl.SetLogger(logf.Log)
-		var ready func(context.Context) error
-		if svc != nil {
-			ready = svc.Ping
-		}
 		cmd := newApiserverCommand(groupName, ready, s, hs)
 		cmd.SetArgs(apiserverArgs)
 		cmd.SilenceUsage = true
 		return cmd.ExecuteContext(logf.NewContext(ctx, logf.Log, "acmehub-webhook"))
 	}
-	var embeddedRun func(context.Context) error
-	if srv != nil {
-		embeddedRun = srv.Run
-	}
-	if err := runTogether(ctx, apiserver, embeddedRun); err != nil {
-		log.Error("webhook stopped", "err", err)
-		return exitError{code: 1}
-	}
-	return nil
+	return apiserver, embedded
 }
 
 // serveMetrics serves the extension apiserver's registry, which holds the
@@ -187,8 +210,8 @@ func serveMetrics(addr string) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(legacyregistry.DefaultGatherer, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
+	go srv.Serve(ln)                   //nolint:errcheck // ends with ErrServerClosed when stop closes it
+	return func() { srv.Close() }, nil //nolint:errcheck // at exit: nothing left to serve
 }
 
 // errEmbeddedStopped ends the webhook when its embedded server stops on its

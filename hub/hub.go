@@ -156,38 +156,41 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 // reloadConfigs picks up configs that acmehub admin, or another replica,
 // changed: every ConfigReloadInterval.
 func (h *managedHub) reloadConfigs(ctx context.Context, log *slog.Logger) error {
-	t := time.NewTicker(ConfigReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := h.svc.Reload(ctx); err != nil && ctx.Err() == nil {
-				log.Error("reloading the managed challenge configs; the previous ones stay", "err", err)
-			}
+	every(ctx, ConfigReloadInterval, func() {
+		if err := h.svc.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Error("reloading the managed challenge configs; the previous ones stay", "err", err)
 		}
-	}
+	})
+	return nil
 }
 
 // sweep removes the records nobody cleaned up, every quarter of
 // cleanup_after (at most every minute).
 func (h *managedHub) sweep(ctx context.Context, cleanupAfter time.Duration, log *slog.Logger) error {
-	t := time.NewTicker(min(time.Minute, cleanupAfter/4))
+	every(ctx, min(time.Minute, cleanupAfter/4), func() {
+		ran, removed, err := h.svc.Sweep(ctx, cleanupAfter)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("sweeping records nobody cleaned up; failed removals are retried", "removed", removed, "err", err)
+		case removed > 0:
+			log.Info("swept records nobody cleaned up", "removed", removed)
+		case !ran:
+			log.Debug("another process is sweeping")
+		}
+	})
+	return nil
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
-			ran, removed, err := h.svc.Sweep(ctx, cleanupAfter)
-			if err != nil && ctx.Err() == nil {
-				log.Warn("sweeping records nobody cleaned up; failed removals are retried", "removed", removed, "err", err)
-			} else if removed > 0 {
-				log.Info("swept records nobody cleaned up", "removed", removed)
-			} else if !ran {
-				log.Debug("another process is sweeping")
-			}
+			fn()
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 
 	"github.com/miekg/dns"
 

@@ -24,16 +24,11 @@ type account struct {
 	Username, Password, Subdomain string
 }
 
-func main() {
-	api := flag.String("api", "http://127.0.0.1:8080", "acmehub or acme-dns API")
-	clients := flag.Int("clients", 8, "concurrent clients")
-	duration := flag.Duration("duration", 10*time.Second, "how long to load")
-	attackers := flag.Int("attackers", 0, "clients sending wrong credentials, each from its own loopback address")
-	flag.Parse()
-
-	accts := make([]account, *clients)
+// register registers n accounts with the API.
+func register(api string, n int) []account {
+	accts := make([]account, n)
 	for i := range accts {
-		resp, err := http.Post(*api+"/register", "application/json", nil)
+		resp, err := http.Post(api+"/register", "application/json", nil)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -42,6 +37,17 @@ func main() {
 		}
 		resp.Body.Close()
 	}
+	return accts
+}
+
+func main() {
+	api := flag.String("api", "http://127.0.0.1:8080", "acmehub or acme-dns API")
+	clients := flag.Int("clients", 8, "concurrent clients")
+	duration := flag.Duration("duration", 10*time.Second, "how long to load")
+	attackers := flag.Int("attackers", 0, "clients sending wrong credentials, each from its own loopback address")
+	flag.Parse()
+
+	accts := register(*api, *clients)
 	transport := &http.Transport{MaxIdleConnsPerHost: *clients}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	update := func(a account, value string) (int, error) {
@@ -53,7 +59,7 @@ func main() {
 		if err != nil {
 			return 0, err
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return resp.StatusCode, nil
 	}
@@ -139,7 +145,7 @@ func attack(api string, n int, deadline time.Time) func() map[int]int {
 					mine[0]++
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				mine[resp.StatusCode]++
 			}

@@ -1,5 +1,6 @@
-// Package api is acme-dns's HTTP API (POST /register, POST /update,
-// GET /health), byte-compatible with acme-dns so that its clients work
+// Package acmedns is the acme-dns-compatible part of an acmehub server:
+// acme-dns's HTTP API (POST /register, POST /update, GET /health),
+// byte-compatible with acme-dns so that its clients work
 // unchanged, plus acmehub's extensions: POST /present adds a value that no
 // newer value evicts until POST /delete removes it (or it expires), POST
 // /delete removes one TXT value, POST /txtlimit raises the number of values

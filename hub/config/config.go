@@ -349,7 +349,7 @@ func validName(s string) bool {
 			return false
 		}
 		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			if !isLabelChar(r) {
 				return false
 			}
 		}
@@ -369,4 +369,10 @@ func (g General) DNSNetworks() []string {
 	default:
 		return []string{g.Protocol}
 	}
+}
+
+// isLabelChar reports whether r may be in a DNS label as the hub takes
+// them: an ASCII letter, digit, hyphen or underscore.
+func isLabelChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }

@@ -74,7 +74,9 @@ func (s *Service) createAuthorisation(ctx context.Context, name string, suffixMa
 	a := store.Authorisation{Name: id, ClientID: tok.ClientID, SuffixMatch: suffixMatch, Created: tok.Created, CreatedBy: createdBy}
 	if err := s.store.CreateAuthorisation(ctx, a); err != nil {
 		// Another request authorised the name meanwhile: this token goes.
-		s.store.RevokeToken(context.WithoutCancel(ctx), tok.ClientID, s.now())
+		if rerr := s.store.RevokeToken(context.WithoutCancel(ctx), tok.ClientID, s.now()); rerr != nil {
+			s.log.Error("revoking the token of an authorisation that was not stored", "client_id", tok.ClientID, "err", rerr)
+		}
 		if errors.Is(err, store.ErrExists) {
 			return NewAuthorisation{Authorisation: a}, &Error{Code: CodeForbidden, Err: fmt.Errorf("%s has an authorisation already", id)}
 		}

@@ -228,7 +228,7 @@ func serviceLabel(l string) bool {
 		return false
 	}
 	for _, r := range l[1:] {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+		if !isLabelChar(r) {
 			return false
 		}
 	}
@@ -243,3 +243,9 @@ func Identifier(s string) (string, error) {
 
 // ChallengeName is the record a dns-01 challenge for identifier is answered at.
 func ChallengeName(identifier string) string { return "_acme-challenge." + identifier }
+
+// isLabelChar reports whether r may be in a DNS label as the hub takes
+// them: an ASCII letter, digit, hyphen or underscore.
+func isLabelChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+}

@@ -26,21 +26,9 @@ var postgresDialect = dialect{
 	positional:  true,
 	lockAccount: " FOR UPDATE",
 	// acme-dns's own statements.
-	tables: []string{
-		`CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT)`,
-		`CREATE TABLE IF NOT EXISTS records(
-			Username TEXT UNIQUE NOT NULL PRIMARY KEY,
-			Password TEXT UNIQUE NOT NULL,
-			Subdomain TEXT UNIQUE NOT NULL,
-			AllowFrom TEXT)`,
-		`CREATE TABLE IF NOT EXISTS txt(
-			rowid SERIAL,
-			Subdomain TEXT NOT NULL,
-			Value TEXT NOT NULL DEFAULT '',
-			LastUpdate INT)`,
+	tables: append(acmeDNSTables("rowid SERIAL,"),
 		// Rows are addressed by rowid; a txt table made without it gets one.
-		`ALTER TABLE txt ADD COLUMN IF NOT EXISTS rowid SERIAL`,
-	},
+		`ALTER TABLE txt ADD COLUMN IF NOT EXISTS rowid SERIAL`),
 	serial:  "BIGSERIAL PRIMARY KEY",
 	tryLock: `SELECT pg_try_advisory_lock(hashtext(?))`,
 	unlock:  `SELECT pg_advisory_unlock(hashtext(?))`,

@@ -33,6 +33,23 @@ type dialect struct {
 	tryLock, unlock string
 }
 
+// acmeDNSTables are acme-dns's statements creating its tables; rowid is
+// the txt table's row number column, where the engine has none of its own.
+func acmeDNSTables(rowid string) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT)`,
+		`CREATE TABLE IF NOT EXISTS records(
+			Username TEXT UNIQUE NOT NULL PRIMARY KEY,
+			Password TEXT UNIQUE NOT NULL,
+			Subdomain TEXT UNIQUE NOT NULL,
+			AllowFrom TEXT)`,
+		`CREATE TABLE IF NOT EXISTS txt(` + rowid + `
+			Subdomain TEXT NOT NULL,
+			Value TEXT NOT NULL DEFAULT '',
+			LastUpdate INT)`,
+	}
+}
+
 // queries are the statements a store runs, in the dialect's placeholder style.
 type queries struct {
 	account, accountLimit, limitOf, setLimit, rows, insertAccount, insertRow, updateRow,

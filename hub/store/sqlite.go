@@ -15,19 +15,9 @@ import (
 
 var sqliteDialect = dialect{
 	name: "sqlite",
-	// acme-dns's own statements, so a new database is one acme-dns can open too.
-	tables: []string{
-		`CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT)`,
-		`CREATE TABLE IF NOT EXISTS records(
-			Username TEXT UNIQUE NOT NULL PRIMARY KEY,
-			Password TEXT UNIQUE NOT NULL,
-			Subdomain TEXT UNIQUE NOT NULL,
-			AllowFrom TEXT)`,
-		`CREATE TABLE IF NOT EXISTS txt(
-			Subdomain TEXT NOT NULL,
-			Value TEXT NOT NULL DEFAULT '',
-			LastUpdate INT)`,
-	},
+	// acme-dns's own statements, so a new database is one acme-dns can open
+	// too; SQLite numbers the txt rows itself (rowid).
+	tables: acmeDNSTables(""),
 	serial: "INTEGER PRIMARY KEY AUTOINCREMENT",
 	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
 		var n int

@@ -209,24 +209,28 @@ func (f *FakeDigitalOcean) serve(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 2 && r.Method == http.MethodPost:
 		f.create(domain, call, answer, refuse)
 	case len(parts) == 3 && r.Method == http.MethodDelete:
-		id, err := strconv.Atoi(parts[2])
-		if err != nil {
-			refuse(http.StatusBadRequest, "bad_request", "record ID %q", parts[2])
-			return
-		}
-		f.mu.Lock()
-		n := len(f.domains[domain])
-		f.domains[domain] = slices.DeleteFunc(f.domains[domain], func(rec doRecord) bool { return rec.ID == id })
-		gone := n == len(f.domains[domain])
-		f.mu.Unlock()
-		if gone {
-			answer(http.StatusNotFound, map[string]string{"id": "not_found", "message": "The resource you were accessing could not be found."})
-			return
-		}
-		answer(http.StatusNoContent, nil)
+		f.delete(domain, parts[2], answer, refuse)
 	default:
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "not a call the provider makes")
 	}
+}
+
+func (f *FakeDigitalOcean) delete(domain, record string, answer func(int, any), refuse func(int, string, string, ...any)) {
+	id, err := strconv.Atoi(record)
+	if err != nil {
+		refuse(http.StatusBadRequest, "bad_request", "record ID %q", record)
+		return
+	}
+	f.mu.Lock()
+	n := len(f.domains[domain])
+	f.domains[domain] = slices.DeleteFunc(f.domains[domain], func(rec doRecord) bool { return rec.ID == id })
+	gone := n == len(f.domains[domain])
+	f.mu.Unlock()
+	if gone {
+		answer(http.StatusNotFound, map[string]string{"id": "not_found", "message": "The resource you were accessing could not be found."})
+		return
+	}
+	answer(http.StatusNoContent, nil)
 }
 
 func (f *FakeDigitalOcean) list(r *http.Request, domain string, answer func(int, any), refuse func(int, string, string, ...any)) {

@@ -1,10 +1,8 @@
 package testutil
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -65,28 +63,4 @@ func TXT(t testing.TB, server, name string) []string {
 		}
 	}
 	return out
-}
-
-// Account is an acme-dns account as /register answers it.
-type Account struct {
-	Username   string   `json:"username"`
-	Password   string   `json:"password"`
-	FullDomain string   `json:"fulldomain"`
-	SubDomain  string   `json:"subdomain"`
-	AllowFrom  []string `json:"allowfrom"`
-}
-
-// Register registers an account with the acme-dns API at api (http://…).
-func Register(t testing.TB, api string) Account {
-	t.Helper()
-	resp, err := http.Post(api+"/register", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a Account
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("register: %d %v", resp.StatusCode, err)
-	}
-	return a
 }

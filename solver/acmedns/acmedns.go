@@ -98,10 +98,10 @@ type Options struct {
 
 // Solver implements cert-manager's webhook.Solver.
 type Solver struct {
-	opts   Options
-	log    *slog.Logger
-	remote *client.Client
-	live   *liveValues
+	opts    Options
+	log     *slog.Logger
+	remote  *client.Client
+	live    *liveValues
 	cluster solver.Cluster
 	// events is replaced by every Initialize, as the cluster is.
 	mu     sync.RWMutex

@@ -29,12 +29,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -215,7 +213,7 @@ type install struct {
 	// replace maps what args, env and configuration name in the cluster
 	// to where it is on this machine (Services, stand-ins).
 	replace  map[string]string
-	resolver *cnameResolver
+	resolver *testutil.Resolver
 	root     bool
 	supplied []existingSecret
 }
@@ -229,7 +227,7 @@ func newInstall(t *testing.T, admin *rest.Config, c installCase) *install {
 		in.byKey[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = o
 	}
 	in.cas = newTestCA(t)
-	in.resolver = newCNAMEResolver(t)
+	in.resolver = testutil.NewResolver(t)
 	return in
 }
 
@@ -627,7 +625,7 @@ func (in *install) startOutside() {
 		standIn = cmp.Or(standIn, api)
 		protected = protected || str2any(c, "basicAuthSecret") != nil && str2any(c, "basicAuthSecret") != ""
 	}
-	in.replace["10.96.0.10:53"] = in.resolver.addr
+	in.replace["10.96.0.10:53"] = in.resolver.Addr
 	in.replace["10.0.0.0/8"] = "127.0.0.0/8"
 	if standIn == "" {
 		return
@@ -913,7 +911,7 @@ func (p *pod) run(c corev1.Container, volumes map[string]string) *testutil.Proce
 		env = append(env, e.Name+"="+rw.apply(value))
 	}
 	if !named["ACMEHUB_RESOLVERS"] {
-		env = append(env, "ACMEHUB_RESOLVERS="+in.resolver.addr) // the pod's resolv.conf
+		env = append(env, "ACMEHUB_RESOLVERS="+in.resolver.Addr) // the pod's resolv.conf
 	}
 
 	workdir := filepath.Join(p.dir, "workdir-"+c.Name)
@@ -1283,7 +1281,7 @@ func (in *install) delegate() {
 		for _, line := range strings.Split(s.Annotations["acmehub.io/cnames"], "\n") {
 			f := strings.Fields(line)
 			if len(f) == 3 && f[1] == "CNAME" {
-				in.resolver.set(f[0], f[2])
+				in.resolver.Set(f[0], f[2])
 			}
 		}
 	}
@@ -1327,37 +1325,4 @@ func (ca *testCA) issue(t *testing.T, names []string) map[string][]byte {
 		"tls.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
 		"ca.crt":  ca.pem,
 	}
-}
-
-// cnameResolver is the pods' recursive resolver: the CNAMEs of the DNS
-// team, NXDOMAIN for everything else.
-type cnameResolver struct {
-	mu     sync.Mutex
-	cnames map[string]string
-	addr   string
-}
-
-func newCNAMEResolver(t *testing.T) *cnameResolver {
-	r := &cnameResolver{cnames: map[string]string{}}
-	r.addr = testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		m.RecursionAvailable = true
-		r.mu.Lock()
-		target, ok := r.cnames[strings.ToLower(q.Question[0].Name)]
-		r.mu.Unlock()
-		if ok {
-			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: target})
-		} else {
-			m.Rcode = dns.RcodeNameError
-		}
-		w.WriteMsg(m)
-	})
-	return r
-}
-
-func (r *cnameResolver) set(name, target string) {
-	r.mu.Lock()
-	r.cnames[strings.ToLower(dns.Fqdn(name))] = dns.Fqdn(target)
-	r.mu.Unlock()
 }

@@ -8,11 +8,12 @@ package conformance_test
 import (
 	"context"
 	"fmt"
-	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/acmehub/acmehub/hub/managed/providers/self"
 
 	acmetest "github.com/cert-manager/cert-manager/test/acme"
 

@@ -97,8 +97,8 @@ func TestE2EAggregatedWebhook(t *testing.T) {
 
 	// An account registered through the embedded server's acme-dns API, stored
 	// as a registration job stores it.
-	acct := testutil.Register(t, webhook.API)
-	file, _ := json.Marshal(map[string]testutil.Account{"app.example.com": acct})
+	acct := register(t, webhook.API)
+	file, _ := json.Marshal(map[string]solver.Account{"app.example.com": acct})
 	kubetest.MustCreate(t, func() error {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: teamNS}}, metav1.CreateOptions{})
 		return err
@@ -586,4 +586,19 @@ func grantRBAC(t *testing.T, ctx context.Context, kube kubernetes.Interface) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// register registers an account with the acme-dns API at api.
+func register(t *testing.T, api string) solver.Account {
+	t.Helper()
+	resp, err := http.Post(api+"/register", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a solver.Account
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %v", resp.StatusCode, err)
+	}
+	return a
 }

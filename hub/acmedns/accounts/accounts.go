@@ -302,10 +302,15 @@ func (s *Service) validTXT(value string) bool {
 	return ValidTXT(value)
 }
 
+// isLetterDigitHyphen reports whether r is an ASCII letter, digit or hyphen.
+func isLetterDigitHyphen(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-'
+}
+
 func urlSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !isLetterDigitHyphen(rune(c)) && c != '_' {
 			return false
 		}
 	}

@@ -3,7 +3,6 @@ package console_test
 import (
 	"context"
 	"fmt"
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"html"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/store"

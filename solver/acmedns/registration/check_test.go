@@ -21,41 +21,9 @@ import (
 	"github.com/acmehub/acmehub/solver"
 )
 
-// resolver is a recursive resolver on loopback answering CNAMEs from a
-// table that the test may change.
-type resolver struct {
-	mu     sync.Mutex
-	cnames map[string]string
-	addr   string
-}
-
-func newResolver(t *testing.T) *resolver {
-	t.Helper()
-	r := &resolver{cnames: map[string]string{}}
-	r.addr = testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		r.mu.Lock()
-		target, ok := r.cnames[strings.ToLower(q.Question[0].Name)]
-		r.mu.Unlock()
-		if ok {
-			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: target})
-		} else {
-			m.Rcode = dns.RcodeNameError
-		}
-		w.WriteMsg(m)
-	})
-	return r
-}
-
-func (r *resolver) set(name, target string) {
-	r.mu.Lock()
-	r.cnames[dns.Fqdn(name)] = dns.Fqdn(target)
-	r.mu.Unlock()
-}
-
-func (r *resolver) solver() dnsclient.Resolver {
-	return dnsclient.Resolver{Servers: []string{r.addr}, Timeout: time.Second}
+// resolverOf is what the check asks: the test's resolver.
+func resolverOf(r *testutil.Resolver) dnsclient.Resolver {
+	return dnsclient.Resolver{Servers: []string{r.Addr}, Timeout: time.Second}
 }
 
 func TestCheck(t *testing.T) {
@@ -74,11 +42,11 @@ func TestCheck(t *testing.T) {
 	}
 	fulldomain := res.Rows[0].FullDomain
 	res2, _ := r.Register(ctx, Config{API: api, Client: "unrelated", FQDNs: []string{"x.example.net"}, Namespace: "certs"})
-	rs := newResolver(t)
-	rs.set("_acme-challenge.shop.example.com", fulldomain)
-	rs.set("_acme-challenge.www.shop.example.com", fulldomain)
-	rs.set("_acme-challenge.x.example.net", res2.Rows[0].FullDomain)
-	cfg := CheckConfig{Namespace: "certs", Resolver: rs.solver(), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second}
+	rs := testutil.NewResolver(t)
+	rs.Set("_acme-challenge.shop.example.com", fulldomain)
+	rs.Set("_acme-challenge.www.shop.example.com", fulldomain)
+	rs.Set("_acme-challenge.x.example.net", res2.Rows[0].FullDomain)
+	cfg := CheckConfig{Namespace: "certs", Resolver: resolverOf(rs), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second}
 
 	t.Run("all well", func(t *testing.T) {
 		findings, err := r.Check(ctx, cfg)
@@ -113,8 +81,8 @@ func TestCheck(t *testing.T) {
 		}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		rs.set("_acme-challenge.a.example.org", low.FullDomain)
-		rs.set("_acme-challenge.b.example.org", low.FullDomain)
+		rs.Set("_acme-challenge.a.example.org", low.FullDomain)
+		rs.Set("_acme-challenge.b.example.org", low.FullDomain)
 		c := cfg
 		c.SecretName = "low"
 		findings, err := r.Check(ctx, c)
@@ -172,7 +140,7 @@ func TestCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs.set("_acme-challenge.w.example.com", res.Rows[0].FullDomain)
+		rs.Set("_acme-challenge.w.example.com", res.Rows[0].FullDomain)
 		c := cfg
 		c.SecretName = "acme-dns-walled-client"
 		findings, err := r.Check(ctx, c)
@@ -186,9 +154,9 @@ func TestCheck(t *testing.T) {
 	})
 
 	t.Run("a missing CNAME", func(t *testing.T) {
-		rs.set("_acme-challenge.www.shop.example.com", "elsewhere.example.org")
-		defer rs.set("_acme-challenge.www.shop.example.com", fulldomain)
-		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: rs.solver(), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
+		rs.Set("_acme-challenge.www.shop.example.com", "elsewhere.example.org")
+		defer rs.Set("_acme-challenge.www.shop.example.com", fulldomain)
+		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: resolverOf(rs), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,12 +173,12 @@ func TestCheck(t *testing.T) {
 
 	t.Run("the probe not served", func(t *testing.T) {
 		c := cfg
-		c.SecretName, c.Nameservers, c.Timeout = "acme-dns-shop-client", []string{rs.addr}, 300*time.Millisecond
+		c.SecretName, c.Nameservers, c.Timeout = "acme-dns-shop-client", []string{rs.Addr}, 300*time.Millisecond
 		findings, err := r.Check(ctx, c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(findings) == 0 || !strings.Contains(findings[0].Propagation, "not served by "+rs.addr) || len(findings[0].Problems) == 0 {
+		if len(findings) == 0 || !strings.Contains(findings[0].Propagation, "not served by "+rs.Addr) || len(findings[0].Problems) == 0 {
 			t.Errorf("findings %+v", findings)
 		}
 	})
@@ -221,7 +189,7 @@ func TestCheck(t *testing.T) {
 		if err := srv.Accounts().Deregister(ctx, old.Username); err != nil {
 			t.Fatal(err)
 		}
-		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: rs.solver(), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
+		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: resolverOf(rs), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,9 +248,9 @@ func TestCheckPlainAcmeDNS(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "acme-dns-c-client", Labels: map[string]string{ManagedByLabel: ManagedBy}},
 		Data:       map[string][]byte{"acmedns.json": file},
 	})
-	rs := newResolver(t)
-	rs.set("_acme-challenge.a.example.com", "d1.auth.example.org")
-	rs.set("_acme-challenge.b.example.com", "d1.auth.example.org")
+	rs := testutil.NewResolver(t)
+	rs.Set("_acme-challenge.a.example.com", "d1.auth.example.org")
+	rs.Set("_acme-challenge.b.example.com", "d1.auth.example.org")
 	// The zone's server: serves whatever acme-dns was last given.
 	zone := testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
@@ -296,7 +264,7 @@ func TestCheckPlainAcmeDNS(t *testing.T) {
 	})
 
 	r := &Registrar{Kube: kube}
-	findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", Resolver: rs.solver(),
+	findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", Resolver: resolverOf(rs),
 		Nameservers: []string{zone}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -2,12 +2,12 @@ package acmeproxy_test
 
 import (
 	"encoding/json"
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )

@@ -2,12 +2,12 @@ package certify_test
 
 import (
 	"bytes"
-	"github.com/acmehub/acmehub/hub/certifyapi"
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/acmehub/acmehub/hub/certifyapi"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed/doors/certify"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )

@@ -1,6 +1,10 @@
-// Package testenv runs the real acmehub binary for tests: it builds it once
-// per test process, starts it on ephemeral loopback ports and reads the
-// addresses it bound from its "ready" log line.
+// Package testutil holds what the tests share: it runs the real acmehub
+// binary (built once per test process) on ephemeral loopback ports and
+// reads the addresses it bound from its "ready" log line; it sets up a hub
+// with acmehub admin, fakes DigitalOcean's API, serves DNS on loopback and
+// reads the fixtures of testdata/. Its packages kubetest, hubtest and
+// pgtest start a control plane, an in-process server and a PostgreSQL
+// database.
 package testutil
 
 import (
