@@ -122,3 +122,28 @@ func CredentialsHelp() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Markdown is the table of the registered providers: name, credentials
+// (secret ones marked) and what each writes, for the documentation.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| provider | credentials (`--credentials-file`, a JSON object) | writes |\n|---|---|---|\n")
+	for _, p := range All() {
+		var fields []string
+		for _, f := range p.Credentials {
+			field := "`" + f.Name + "`"
+			if f.Secret {
+				field += " (secret)"
+			}
+			if !f.Required {
+				field += " (optional)"
+			}
+			fields = append(fields, field)
+		}
+		if len(fields) == 0 {
+			fields = []string{"none"}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p.Name, strings.Join(fields, ", "), p.Description)
+	}
+	return b.String()
+}
