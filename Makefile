@@ -34,10 +34,11 @@ run: build
 	@echo '  dig @127.0.0.1 -p 5353 <subdomain>.auth.example.org TXT'
 	$(BIN) server
 
-# Every test: vet and format checks, unit and integration tests with the race
-# detector, fuzz seed corpora, cert-manager's conformance suite and the
-# end-to-end test through kube-apiserver. PostgreSQL tests need
-# $$ACMEHUB_TEST_POSTGRES.
+# Every test: the linters, unit and integration tests with the race
+# detector (the real binary's in test/binary, the import floors in
+# test/architecture), fuzz seed corpora, cert-manager's conformance suite,
+# the end-to-end tests through kube-apiserver and the chart's. PostgreSQL
+# tests need $$ACMEHUB_TEST_POSTGRES.
 test: lint test-assets
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory test-conformance test-e2e test-chart
@@ -53,8 +54,8 @@ test-conformance: test-assets
 test-e2e: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags e2e ./test/e2e/
 
-# The Helm chart: lint, render, and a server-side dry-run apply of every object
-# to kube-apiserver with cert-manager's CRDs.
+# The Helm chart: lint, render, a server-side dry-run apply of every object
+# to kube-apiserver with cert-manager's CRDs, its RBAC, and every pod it renders started.
 test-chart: test-assets
 	$(GO) test -count=1 -v -timeout 10m -tags chart ./test/chart/
 
@@ -80,11 +81,15 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./hub/... ./solver/...
 	hack/bench.sh
 
-lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+# golangci-lint with .golangci.yml (gofmt, goimports, vet, staticcheck,
+# errcheck, gosec, revive, funlen, goheader), at zero findings.
+lint: _bin/golangci-lint
+	_bin/golangci-lint run ./...
 	cd hack/tools && $(GO) vet ./...
 	cd hack/tools/acme && $(GO) vet ./...
+
+_bin/golangci-lint: hack/tools/lint/go.mod hack/tools/lint/go.sum
+	cd hack/tools/lint && $(GO) build -o ../../../_bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 clean:
 	rm -rf bin _bin

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package cmd wires acmehub's subcommands: it parses flags and configuration,
 // builds loggers and hands over to the hub and solver packages.
 package cmd

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hub assembles an acmehub server from its configuration: the store,
 // the accounts service with its in-memory index, the authoritative DNS server
 // and the acme-dns HTTP API, and, with [hub] enabled, the managed-challenge

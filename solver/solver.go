@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package solver holds what cert-manager DNS01 solvers share: reading Secrets
 // through an informer cache, finding a challenge's account in an acme-dns
 // account file, and checking that the challenge name is delegated to it.

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bare is the reference point of the DNS benchmark: a miekg/dns
 // responder that answers TXT questions from one map, with no logging, no
 // metrics and no zone logic. acmehub's server is measured against it in the

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command loadgen measures POST /update: it registers one account per client,
 // then has every client update its account as fast as answers come back, and
 // prints requests per second and latency percentiles. With -attackers, that

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command seed fills a SQLite database with many accounts, each holding one
 // TXT value, for the DNS benchmark, and writes their names for dnsperf. The
 // accounts' password hashes are placeholders: they exist to be answered, not

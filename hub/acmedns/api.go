@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acmedns is the acme-dns-compatible part of an acmehub server:
 // acme-dns's HTTP API (POST /register, POST /update, GET /health),
 // byte-compatible with acme-dns so that its clients work

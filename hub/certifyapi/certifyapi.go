@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package certifyapi holds the wire types of Certify Certificate Manager's
 // "Certify Managed Challenge API": what the hub's Certify front door
 // serves and the webhook's solver "hub" sends. Requests are JSON with

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package clientip tells the address of a request's client: the
 // connection's peer, or behind proxies the address they forward, believed
 // only from the proxies trusted with it. The acme-dns API checks allowfrom

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package config reads acme-dns's TOML configuration file (config.cfg) unchanged,
 // fills in defaults and validates it. acmehub's own settings live in an extra
 // [acmehub] section that acme-dns ignores, so one file serves both.

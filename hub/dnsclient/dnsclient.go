@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dnsclient asks DNS the questions acmehub's parts need: records
 // through recursive resolvers, the authoritative servers of a zone, the TXT
 // values one of them serves, and where a CNAME chain leads. The solver's

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dnsserver is the authoritative DNS server for the acme-dns zone:
 // SOA, NS and static records from the configuration, and the TXT values of
 // accounts read from an in-memory source, never from the database. Beside

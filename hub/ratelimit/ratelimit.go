@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ratelimit keeps a token bucket per key: per client address for
 // the acme-dns API's registrations and failed authentications, per API
 // token for the hub's front doors. Buckets unused long enough to be full

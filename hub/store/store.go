@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package store keeps accounts and their TXT values in SQLite or PostgreSQL,
 // in the tables acme-dns itself uses (records, txt, acmedns), so an existing
 // acme-dns database works unchanged. Columns acmehub needs beyond acme-dns's

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testutil holds what the tests share: it runs the real acmehub
 // binary (built once per test process) on ephemeral loopback ports and
 // reads the addresses it bound from its "ready" log line; it sets up a hub

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acmedns is the cert-manager webhook solver "acme-dns". Its Issuer
 // config mirrors cert-manager's built-in acmeDNS block (host,
 // accountSecretRef): the account Secret holds acme-dns registrations by

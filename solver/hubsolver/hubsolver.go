@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hubsolver is the cert-manager webhook solver "hub": it forwards
 // each challenge to an acmehub managed-challenge hub, with an API token
 // from a Secret in the challenge's namespace, through the hub's Certify

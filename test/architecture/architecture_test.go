@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package architecture_test holds the house's rules (docs/architecture.md)
 // against the code: every package has a floor, imports run only down, the
 // acme-dns API does not reach the managed-challenge hub, the store knows

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build chart
 
 // The Helm chart, deploy/charts/acmehub: linted, rendered for the default

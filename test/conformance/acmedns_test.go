@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build conformance
 
 // cert-manager's DNS01 webhook conformance suite, in strict mode, on a real

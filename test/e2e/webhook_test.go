@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build e2e
 
 // End to end through a real kube-apiserver's aggregation layer: the acmehub

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package accounts holds acme-dns's account rules: registration, credential
 // checks, TXT value validation and the in-memory index of TXT values that the
 // DNS server answers from, kept in step with every write to the store and,

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package client speaks acme-dns's HTTP API to an acmehub server or a plain
 // acme-dns: /register, /update, and acmehub's /present, /delete and
 // /txtlimit. The

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package console is the managed-challenge hub in a web page, under
 // /console/ on the hub's listener: configs, principals, API tokens, the
 // audit log and a dashboard, for administrators who sign in with a token

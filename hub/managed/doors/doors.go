@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package doors holds what the hub's front doors (the Certify, httpreq and
 // acmeproxy protocols, and the console's sign-in) share: one admission
 // path (authenticate, rate limit per API token, audit a refusal) and RFC

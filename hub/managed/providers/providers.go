@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package providers is the registry of the hub's DNS providers. Each
 // provider is a package below this one that registers itself from its init
 // function (its name, constructor, credential fields and one line that

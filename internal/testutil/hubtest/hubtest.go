@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hubtest runs an acmehub server inside a test's process, for tests
 // of the packages built on it (the solver, the registration, the commands).
 package hubtest

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kubetest starts the Kubernetes control plane the tests of the
 // webhook and the chart need (etcd and kube-apiserver of `make
 // test-assets`, with the aggregation layer) and registers extension

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package pgtest gives tests a fresh PostgreSQL database on the server named
 // by $ACMEHUB_TEST_POSTGRES (a postgres:// URL of a role that may create
 // databases). Without it the test is skipped, unless $CI is set: CI installs

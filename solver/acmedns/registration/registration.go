@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package registration keeps a Kubernetes Secret of acme-dns accounts in the
 // self-registration format (key acmedns.json: a map from each FQDN to the
 // JSON /register answered): it registers an account with an acme-dns (or

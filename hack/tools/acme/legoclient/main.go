@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command legoclient obtains a certificate through lego's library and its
 // httpreq DNS provider, which is what `lego --dns httpreq run` does. lego's
 // own command cannot be built from the Go module proxy here: it links every

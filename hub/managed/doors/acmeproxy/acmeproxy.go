@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acmeproxy is the hub's front door for acmeproxy's form API, as
 // its dehydrated and certbot hooks call it: form-encoded POSTs to
 // create_authorisation, expire_authorisation, publish_response and

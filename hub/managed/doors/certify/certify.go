@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package certify is the hub's front door for Certify Certificate Manager's
 // "Certify Managed Challenge API" DNS provider (wire types in
 // hub/certifyapi): requestbegin starts an operation whose status is polled

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package httpreq is the hub's front door for lego's httpreq provider and
 // the clients speaking the same JSON (acme.sh dns_acmeproxy, Traefik,
 // Caddy): POST <prefix>/present and <prefix>/cleanup with HTTP basic auth

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acmedns writes a hub config's values into one account of an
 // acme-dns-compatible server (acmehub or acme-dns), so that a hub can front
 // an existing acme-dns deployment: the names of the config keep their

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package digitalocean is DigitalOcean's DNS as a hub provider, through
 // github.com/libdns/digitalocean: one TXT record appended per value;
 // removal by value (the zone listed page by page, and the TXT records of

@@ -1,3 +1,6 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package self is the hub's own DNS as a provider: TXT values kept in
 // memory and answered by the hub's DNS server for the names customers
 // delegate to it (_acme-challenge.<name> NS the hub), as acmeproxy does.
