@@ -184,6 +184,36 @@ func certifyRequest(tok managed.NewToken, identifier, key string) map[string]str
 		"ResponseValue": digest, "AuthKey": tok.ClientID, "AuthSecret": tok.Secret}
 }
 
+// certifyRefusals: refusals name what the user can act on, in RFC 7807's
+// detail, from requestbegin and request alike.
+func certifyRefusals(t *testing.T, srv *hub.Server, base string, tok managed.NewToken) {
+	t.Helper()
+	admin := newToken(t, srv, managed.RoleAdmin)
+	wrong := tok
+	wrong.Secret = "wrong"
+	tests := []struct {
+		name   string
+		body   map[string]string
+		status int
+		detail string
+	}{
+		{"unknown token", certifyRequest(wrong, "www.example.com", "_acme-challenge.www.example.com"), 401, "unknown API token"},
+		{"a token without the consumer role", certifyRequest(admin, "www.example.com", "_acme-challenge.www.example.com"), 403, "does not carry the managed-challenge-consumer role"},
+		{"no config", certifyRequest(tok, "www.example.org", "_acme-challenge.www.example.org"), 403, "no managed challenge config matches www.example.org"},
+		{"record name not allowed", certifyRequest(tok, "www.example.com", "_acme-challenge.other.example.com"), 403, "record _acme-challenge.other.example.com is not _acme-challenge.www.example.com"},
+	}
+	for _, tt := range tests {
+		for _, call := range []string{"/requestbegin", "/request"} {
+			resp, answer := post(t, base+call, "", "", tt.body)
+			var p struct{ Detail string }
+			json.Unmarshal(answer, &p)
+			if resp.StatusCode != tt.status || !strings.Contains(p.Detail, tt.detail) {
+				t.Errorf("%s %s: %d %s, want %d with detail %q", tt.name, call, resp.StatusCode, answer, tt.status, tt.detail)
+			}
+		}
+	}
+}
+
 func TestCertify(t *testing.T) {
 	srv, tok := startManaged(t, nil)
 	base := hubURL(srv, "/api/v1/managedchallenge")
@@ -241,31 +271,7 @@ func TestCertify(t *testing.T) {
 		}
 	}
 
-	// Refusals name what the user can act on, in RFC 7807's detail.
-	admin := newToken(t, srv, managed.RoleAdmin)
-	wrong := tok
-	wrong.Secret = "wrong"
-	tests := []struct {
-		name   string
-		body   map[string]string
-		status int
-		detail string
-	}{
-		{"unknown token", certifyRequest(wrong, "www.example.com", "_acme-challenge.www.example.com"), 401, "unknown API token"},
-		{"a token without the consumer role", certifyRequest(admin, "www.example.com", "_acme-challenge.www.example.com"), 403, "does not carry the managed-challenge-consumer role"},
-		{"no config", certifyRequest(tok, "www.example.org", "_acme-challenge.www.example.org"), 403, "no managed challenge config matches www.example.org"},
-		{"record name not allowed", certifyRequest(tok, "www.example.com", "_acme-challenge.other.example.com"), 403, "record _acme-challenge.other.example.com is not _acme-challenge.www.example.com"},
-	}
-	for _, tt := range tests {
-		for _, call := range []string{"/requestbegin", "/request"} {
-			resp, answer := post(t, base+call, "", "", tt.body)
-			var p struct{ Detail string }
-			json.Unmarshal(answer, &p)
-			if resp.StatusCode != tt.status || !strings.Contains(p.Detail, tt.detail) {
-				t.Errorf("%s %s: %d %s, want %d with detail %q", tt.name, call, resp.StatusCode, answer, tt.status, tt.detail)
-			}
-		}
-	}
+	certifyRefusals(t, srv, base, tok)
 	// Every request is audited, with the value's hash and not the value.
 	log, err := srv.Managed().AuditLog(context.Background(), store.AuditQuery{Limit: 1000})
 	if err != nil {
@@ -342,13 +348,10 @@ func TestConcurrentClientsAtOneName(t *testing.T) {
 	}
 }
 
-// TestAcmeproxy speaks acmeproxy's form API, as its dehydrated and certbot
-// hooks do, and reads the result from the hub's DNS.
-func TestAcmeproxy(t *testing.T) {
-	secretFile := filepath.Join(t.TempDir(), "create.secret")
-	os.WriteFile(secretFile, []byte("the-create-secret-0123456789\n"), 0o600)
-	srv, _ := startManaged(t, func(c *config.Config) { c.Hub.AcmeproxyCreateSecretFile = secretFile })
-	call := func(path string, form url.Values) (int, map[string]any) {
+// acmeproxyCaller posts a form to acmeproxy's API of srv and returns the
+// status and the JSON answer.
+func acmeproxyCaller(t *testing.T, srv *hub.Server) func(path string, form url.Values) (int, map[string]any) {
+	return func(path string, form url.Values) (int, map[string]any) {
 		t.Helper()
 		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/"+path), form)
 		if err != nil {
@@ -361,7 +364,37 @@ func TestAcmeproxy(t *testing.T) {
 		}
 		return resp.StatusCode, body
 	}
-	result := func(body map[string]any) map[string]any { r, _ := body["result"].(map[string]any); return r }
+}
+
+// result is the "result" object of an acmeproxy answer.
+func result(body map[string]any) map[string]any { r, _ := body["result"].(map[string]any); return r }
+
+// acmeproxySuffixMatch: an authorisation with suffix match answers for the
+// names below it too.
+func acmeproxySuffixMatch(t *testing.T, srv *hub.Server, call func(string, url.Values) (int, map[string]any)) {
+	t.Helper()
+	status, body := call("create_authorisation", url.Values{"name": {"team.example.com"}, "suffix_match": {"true"}, "secret": {"the-create-secret-0123456789"}})
+	team, _ := result(body)["secret"].(string)
+	if status != 200 || result(body)["suffix_match"] != true {
+		t.Fatalf("create with suffix match: %d %v", status, body)
+	}
+	if status, body := call("publish_response", url.Values{"name": {"a.b.team.example.com"}, "response": {digest}, "secret": {team}}); status != 200 ||
+		result(body)["authorisation"] != "team.example.com" {
+		t.Errorf("publish below a suffix-match authorisation: %d %v", status, body)
+	}
+	if got, _, _ := served(t, srv, "_acme-challenge.a.b.team.example.com"); !slices.Equal(got, []string{digest}) {
+		t.Errorf("DNS after publish below team.example.com: %q", got)
+	}
+
+}
+
+// TestAcmeproxy speaks acmeproxy's form API, as its dehydrated and certbot
+// hooks do, and reads the result from the hub's DNS.
+func TestAcmeproxy(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "create.secret")
+	os.WriteFile(secretFile, []byte("the-create-secret-0123456789\n"), 0o600)
+	srv, _ := startManaged(t, func(c *config.Config) { c.Hub.AcmeproxyCreateSecretFile = secretFile })
+	call := acmeproxyCaller(t, srv)
 
 	if status, body := call("create_authorisation", url.Values{"name": {"www.example.com"}, "secret": {"wrong"}}); status != 401 || body["result"] != false {
 		t.Errorf("create with a wrong secret: %d %v", status, body)
@@ -404,19 +437,7 @@ func TestAcmeproxy(t *testing.T) {
 		t.Errorf("DNS after expire_response: %q", got)
 	}
 
-	// Suffix match: the names below too.
-	status, body = call("create_authorisation", url.Values{"name": {"team.example.com"}, "suffix_match": {"true"}, "secret": {"the-create-secret-0123456789"}})
-	team, _ := result(body)["secret"].(string)
-	if status != 200 || result(body)["suffix_match"] != true {
-		t.Fatalf("create with suffix match: %d %v", status, body)
-	}
-	if status, body := call("publish_response", url.Values{"name": {"a.b.team.example.com"}, "response": {digest}, "secret": {team}}); status != 200 ||
-		result(body)["authorisation"] != "team.example.com" {
-		t.Errorf("publish below a suffix-match authorisation: %d %v", status, body)
-	}
-	if got, _, _ := served(t, srv, "_acme-challenge.a.b.team.example.com"); !slices.Equal(got, []string{digest}) {
-		t.Errorf("DNS after publish below team.example.com: %q", got)
-	}
+	acmeproxySuffixMatch(t, srv, call)
 
 	// expire_authorisation rotates the secret: the old one stops at once.
 	status, body = call("expire_authorisation", url.Values{"name": {"www.example.com"}, "secret": {secret}})

@@ -397,53 +397,7 @@ func TestExtensions(t *testing.T) {
 		h.wantTXT(big.FullDomain, valueC, valueB, valueA)
 	})
 
-	t.Run("limit raised for an account that gained names", func(t *testing.T) {
-		grown := h.register("")
-		own := map[string]string{"X-Api-User": grown.Username, "X-Api-Key": grown.Password}
-		limit := func(header map[string]string, body string) response {
-			return h.do("POST", "/txtlimit", header, body)
-		}
-		values := make([]string, 6)
-		for i := range values {
-			values[i] = strings.Repeat(string(rune('d'+i)), 42) + "1"
-		}
-		for _, tt := range []struct {
-			name   string
-			header map[string]string
-			body   string
-			status int
-			want   string
-		}{
-			{"read", own, fmt.Sprintf(`{"subdomain":%q}`, grown.Subdomain), 200, `{"txtlimit": 2, "max_txtlimit": 10}`},
-			{"raise to three names' worth", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":6}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
-			{"lower: unchanged", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
-			{"past max_txt_limit", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":11}`, grown.Subdomain), 400, `{"error": "invalid_txtlimit", "max_txtlimit": 10}`},
-			{"another account's subdomain", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, reg.Subdomain), 401, `{"error": "forbidden"}`},
-			{"wrong key", map[string]string{"X-Api-User": grown.Username, "X-Api-Key": strings.Repeat("x", 40)},
-				fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, grown.Subdomain), 401, `{"error": "forbidden"}`},
-			{"malformed", own, `{"txtlimit":"six"}`, 400, `{"error": "malformed_json_payload"}`},
-		} {
-			if r := limit(tt.header, tt.body); r.status != tt.status || r.body != tt.want {
-				t.Errorf("%s: %d %s, want %d %s", tt.name, r.status, r.body, tt.status, tt.want)
-			}
-		}
-		// allowfrom guards values; the limit may be raised from elsewhere
-		// (the registration Job), values still only from there.
-		restricted := h.register(`{"allowfrom":["192.0.2.0/24"]}`)
-		rh := map[string]string{"X-Api-User": restricted.Username, "X-Api-Key": restricted.Password}
-		if r := limit(rh, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, restricted.Subdomain)); r.status != 200 || r.body != `{"txtlimit": 4, "max_txtlimit": 10}` {
-			t.Errorf("limit of an account whose allowfrom excludes the caller: %d %s", r.status, r.body)
-		}
-		if r := h.update(restricted, valueA); r.status != 401 {
-			t.Errorf("update from outside allowfrom: %d %s", r.status, r.body)
-		}
-		// cert-manager's acmeDNS solver and lego write with /update: all six
-		// values of three names and their wildcards are served.
-		for _, v := range values {
-			h.update(grown, v)
-		}
-		h.wantTXT(grown.FullDomain, values[5], values[4], values[3], values[2], values[1], values[0])
-	})
+	t.Run("limit raised for an account that gained names", func(t *testing.T) { testTXTLimit(t, h, reg) })
 
 	t.Run("deregister", func(t *testing.T) {
 		if r := h.do("POST", "/deregister", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, ""); r.status != 401 {
@@ -460,6 +414,57 @@ func TestExtensions(t *testing.T) {
 			t.Errorf("update after deregistration: %d %s (cached credentials must be dropped)", r.status, r.body)
 		}
 	})
+}
+
+// testTXTLimit: POST /txtlimit raises an account's limit (never lowers
+// it), within max_txt_limit, for its own credentials only; /update then
+// keeps every value.
+func testTXTLimit(t *testing.T, h *testHub, reg registration) {
+	grown := h.register("")
+	own := map[string]string{"X-Api-User": grown.Username, "X-Api-Key": grown.Password}
+	limit := func(header map[string]string, body string) response {
+		return h.do("POST", "/txtlimit", header, body)
+	}
+	values := make([]string, 6)
+	for i := range values {
+		values[i] = strings.Repeat(string(rune('d'+i)), 42) + "1"
+	}
+	for _, tt := range []struct {
+		name   string
+		header map[string]string
+		body   string
+		status int
+		want   string
+	}{
+		{"read", own, fmt.Sprintf(`{"subdomain":%q}`, grown.Subdomain), 200, `{"txtlimit": 2, "max_txtlimit": 10}`},
+		{"raise to three names' worth", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":6}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
+		{"lower: unchanged", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, grown.Subdomain), 200, `{"txtlimit": 6, "max_txtlimit": 10}`},
+		{"past max_txt_limit", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":11}`, grown.Subdomain), 400, `{"error": "invalid_txtlimit", "max_txtlimit": 10}`},
+		{"another account's subdomain", own, fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, reg.Subdomain), 401, `{"error": "forbidden"}`},
+		{"wrong key", map[string]string{"X-Api-User": grown.Username, "X-Api-Key": strings.Repeat("x", 40)},
+			fmt.Sprintf(`{"subdomain":%q,"txtlimit":8}`, grown.Subdomain), 401, `{"error": "forbidden"}`},
+		{"malformed", own, `{"txtlimit":"six"}`, 400, `{"error": "malformed_json_payload"}`},
+	} {
+		if r := limit(tt.header, tt.body); r.status != tt.status || r.body != tt.want {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, r.status, r.body, tt.status, tt.want)
+		}
+	}
+	// allowfrom guards values; the limit may be raised from elsewhere
+	// (the registration Job), values still only from there.
+	restricted := h.register(`{"allowfrom":["192.0.2.0/24"]}`)
+	rh := map[string]string{"X-Api-User": restricted.Username, "X-Api-Key": restricted.Password}
+	if r := limit(rh, fmt.Sprintf(`{"subdomain":%q,"txtlimit":4}`, restricted.Subdomain)); r.status != 200 || r.body != `{"txtlimit": 4, "max_txtlimit": 10}` {
+		t.Errorf("limit of an account whose allowfrom excludes the caller: %d %s", r.status, r.body)
+	}
+	if r := h.update(restricted, valueA); r.status != 401 {
+		t.Errorf("update from outside allowfrom: %d %s", r.status, r.body)
+	}
+	// cert-manager's acmeDNS solver and lego write with /update: all six
+	// values of three names and their wildcards are served.
+	for _, v := range values {
+		h.update(grown, v)
+	}
+	h.wantTXT(grown.FullDomain, values[5], values[4], values[3], values[2], values[1], values[0])
 }
 
 // TestClientsHangingUp: many concurrent updates through the HTTP API, a
@@ -785,6 +790,44 @@ func TestTwoServersOnePostgres(t *testing.T) {
 // turning most connections away at first, so the first full read fails; once
 // it is back for good both serve exactly what the database holds, without
 // any further write.
+// writeUntil has every server write to every account until stop, which
+// waits for the writers to end.
+func writeUntil(regs []registration, servers ...*testHub) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for si, h := range servers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				reg := regs[i%len(regs)]
+				req, _ := http.NewRequest("POST", h.api+"/update", strings.NewReader(
+					fmt.Sprintf(`{"subdomain":%q,"txt":"%d%042d"}`, reg.Subdomain, si, i)))
+				req.Header.Set("X-Api-User", reg.Username)
+				req.Header.Set("X-Api-Key", reg.Password)
+				if resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req); err == nil {
+					resp.Body.Close()
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+	return func() { close(done); wg.Wait() }
+}
+
+// health is the status of the server's /health, 0 when it does not answer.
+func health(h *testHub) int {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(h.api + "/health")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestReplicaRecoversFromLostDatabase(t *testing.T) {
 	dsn := pgtest.Database(t)
 	u, err := url.Parse(dsn)
@@ -801,37 +844,7 @@ func TestReplicaRecoversFromLostDatabase(t *testing.T) {
 	for i := range regs {
 		regs[i] = a.register("")
 	}
-	// Both servers write, each to every account, until told to stop.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for si, h := range []*testHub{a, b} {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				reg := regs[i%len(regs)]
-				req, _ := http.NewRequest("POST", h.api+"/update", strings.NewReader(
-					fmt.Sprintf(`{"subdomain":%q,"txt":"%d%042d"}`, reg.Subdomain, si, i)))
-				req.Header.Set("X-Api-User", reg.Username)
-				req.Header.Set("X-Api-Key", reg.Password)
-				if resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req); err == nil {
-					resp.Body.Close()
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		})
-	}
-	health := func(h *testHub) int {
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(h.api + "/health")
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	stop := writeUntil(regs, a, b)
 	within(t, 5*time.Second, "writes through both servers", func() bool {
 		_, va := a.txt("tcp", regs[0].FullDomain)
 		_, vb := b.txt("tcp", regs[0].FullDomain)
@@ -849,8 +862,7 @@ func TestReplicaRecoversFromLostDatabase(t *testing.T) {
 		_, now := a.txt("tcp", regs[1].FullDomain)
 		return !slices.Equal(now, before)
 	})
-	close(stop)
-	wg.Wait()
+	stop()
 	// The database comes back for one connection, the listener's, and turns
 	// the rest away for a while: reading everything again fails at first.
 	refused := proxy.Refused()

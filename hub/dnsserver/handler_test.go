@@ -126,95 +126,100 @@ func txtValues(rrs []dns.RR) []string {
 	return out
 }
 
+// want is what a question is answered.
+type want struct {
+	rcode  int
+	aa     bool
+	answer []string // the answers' String(), in any order
+	soa    bool     // SOA in the authority section
+}
+
+// answerTests are the questions TestAnswers asks, with what each is answered.
+var answerTests = []struct {
+	name  string
+	qname string
+	qtype uint16
+	want  want
+}{
+	{"TXT values of an account, TTL 1, question's case",
+		"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.\t1\tIN\tTXT\t\"" + valueB + "\"",
+			"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.\t1\tIN\tTXT\t\"" + valueA + "\"",
+		}}},
+	{"account without values: NODATA, not NXDOMAIN",
+		noValues + ".auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+	{"account asked another type: NODATA",
+		withValues + ".auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+	{"unknown name: NXDOMAIN with SOA",
+		"0e0e0e0e-0000-4000-8000-000000000000.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
+	{"below an account: NXDOMAIN",
+		"x." + withValues + ".auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
+	{"out of zone: REFUSED",
+		withValues + ".example.com.", dns.TypeTXT, want{rcode: dns.RcodeRefused}},
+	{"parent of the zone: REFUSED",
+		"example.org.", dns.TypeSOA, want{rcode: dns.RcodeRefused}},
+	{"SOA",
+		"auth.example.org.", dns.TypeSOA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"auth.example.org.\t3600\tIN\tSOA\tns1.auth.example.org. admin.example.org. 2026112301 28800 7200 604800 86400"}}},
+	{"NS",
+		"AUTH.example.org.", dns.TypeNS, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"AUTH.example.org.\t3600\tIN\tNS\tns1.auth.example.org."}}},
+	{"static A",
+		"auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"auth.example.org.\t3600\tIN\tA\t198.51.100.1"}}},
+	{"static A with its own TTL",
+		"ns1.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"ns1.auth.example.org.\t300\tIN\tA\t198.51.100.2"}}},
+	{"static name lacking the type: NODATA",
+		"ns1.auth.example.org.", dns.TypeAAAA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+	{"in-zone CNAME followed to the target's records",
+		"www.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org.",
+			"auth.example.org.\t3600\tIN\tA\t198.51.100.1"}}},
+	{"a challenge name kept in the zone: CNAME, then the account's TXT values",
+		"_acme-challenge.APP.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"_acme-challenge.APP.auth.example.org.\t3600\tIN\tCNAME\t3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.",
+			"3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.\t1\tIN\tTXT\t\"" + valueB + "\"",
+			"3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.\t1\tIN\tTXT\t\"" + valueA + "\""}}},
+	{"asked for the CNAME itself: not followed",
+		"www.auth.example.org.", dns.TypeCNAME, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org."}}},
+	{"a CNAME loop ends, answered",
+		"loop1.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"loop1.auth.example.org.\t3600\tIN\tCNAME\tloop2.auth.example.org.",
+			"loop2.auth.example.org.\t3600\tIN\tCNAME\tloop1.auth.example.org."}}},
+	{"a CNAME out of the zone is left to the resolver",
+		"away.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"away.auth.example.org.\t3600\tIN\tCNAME\t_acme-challenge.app.example.com."}}},
+	{"a CNAME to a missing name: NXDOMAIN, the CNAME kept (RFC 6604)",
+		"dangling.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true, answer: []string{
+			"dangling.auth.example.org.\t3600\tIN\tCNAME\tnothing.auth.example.org."}}},
+	{"a long chain is cut after 8 CNAMEs",
+		"c0.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"c0.auth.example.org.\t3600\tIN\tCNAME\tc1.auth.example.org.",
+			"c1.auth.example.org.\t3600\tIN\tCNAME\tc2.auth.example.org.",
+			"c2.auth.example.org.\t3600\tIN\tCNAME\tc3.auth.example.org.",
+			"c3.auth.example.org.\t3600\tIN\tCNAME\tc4.auth.example.org.",
+			"c4.auth.example.org.\t3600\tIN\tCNAME\tc5.auth.example.org.",
+			"c5.auth.example.org.\t3600\tIN\tCNAME\tc6.auth.example.org.",
+			"c6.auth.example.org.\t3600\tIN\tCNAME\tc7.auth.example.org.",
+			"c7.auth.example.org.\t3600\tIN\tCNAME\tc8.auth.example.org."}}},
+	{"zone membership by labels: x\\.auth.example.org. is outside",
+		"x\\.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeRefused}},
+	{"an account label with an escaped dot is no account",
+		"3cdc87f8\\.09d8.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
+	{"empty non-terminal: NODATA",
+		"under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
+	{"static TXT deep in the zone",
+		"deep.under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
+			"deep.under.auth.example.org.\t3600\tIN\tTXT\t\"static\""}}},
+	{"zone transfer: REFUSED",
+		"auth.example.org.", dns.TypeAXFR, want{rcode: dns.RcodeRefused}},
+}
+
 func TestAnswers(t *testing.T) {
 	udp, tcp, _ := startServer(t)
-	type want struct {
-		rcode  int
-		aa     bool
-		answer []string // the answers' String(), in any order
-		soa    bool     // SOA in the authority section
-	}
-	tests := []struct {
-		name  string
-		qname string
-		qtype uint16
-		want  want
-	}{
-		{"TXT values of an account, TTL 1, question's case",
-			"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.\t1\tIN\tTXT\t\"" + valueB + "\"",
-				"3CDC87F8-09d8-436c-8848-E0DBE65FFBF6.Auth.Example.Org.\t1\tIN\tTXT\t\"" + valueA + "\"",
-			}}},
-		{"account without values: NODATA, not NXDOMAIN",
-			noValues + ".auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
-		{"account asked another type: NODATA",
-			withValues + ".auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
-		{"unknown name: NXDOMAIN with SOA",
-			"0e0e0e0e-0000-4000-8000-000000000000.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
-		{"below an account: NXDOMAIN",
-			"x." + withValues + ".auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
-		{"out of zone: REFUSED",
-			withValues + ".example.com.", dns.TypeTXT, want{rcode: dns.RcodeRefused}},
-		{"parent of the zone: REFUSED",
-			"example.org.", dns.TypeSOA, want{rcode: dns.RcodeRefused}},
-		{"SOA",
-			"auth.example.org.", dns.TypeSOA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"auth.example.org.\t3600\tIN\tSOA\tns1.auth.example.org. admin.example.org. 2026112301 28800 7200 604800 86400"}}},
-		{"NS",
-			"AUTH.example.org.", dns.TypeNS, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"AUTH.example.org.\t3600\tIN\tNS\tns1.auth.example.org."}}},
-		{"static A",
-			"auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"auth.example.org.\t3600\tIN\tA\t198.51.100.1"}}},
-		{"static A with its own TTL",
-			"ns1.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"ns1.auth.example.org.\t300\tIN\tA\t198.51.100.2"}}},
-		{"static name lacking the type: NODATA",
-			"ns1.auth.example.org.", dns.TypeAAAA, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
-		{"in-zone CNAME followed to the target's records",
-			"www.auth.example.org.", dns.TypeA, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org.",
-				"auth.example.org.\t3600\tIN\tA\t198.51.100.1"}}},
-		{"a challenge name kept in the zone: CNAME, then the account's TXT values",
-			"_acme-challenge.APP.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"_acme-challenge.APP.auth.example.org.\t3600\tIN\tCNAME\t3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.",
-				"3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.\t1\tIN\tTXT\t\"" + valueB + "\"",
-				"3cdc87f8-09d8-436c-8848-e0dbe65ffbf6.auth.example.org.\t1\tIN\tTXT\t\"" + valueA + "\""}}},
-		{"asked for the CNAME itself: not followed",
-			"www.auth.example.org.", dns.TypeCNAME, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"www.auth.example.org.\t3600\tIN\tCNAME\tauth.example.org."}}},
-		{"a CNAME loop ends, answered",
-			"loop1.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"loop1.auth.example.org.\t3600\tIN\tCNAME\tloop2.auth.example.org.",
-				"loop2.auth.example.org.\t3600\tIN\tCNAME\tloop1.auth.example.org."}}},
-		{"a CNAME out of the zone is left to the resolver",
-			"away.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"away.auth.example.org.\t3600\tIN\tCNAME\t_acme-challenge.app.example.com."}}},
-		{"a CNAME to a missing name: NXDOMAIN, the CNAME kept (RFC 6604)",
-			"dangling.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true, answer: []string{
-				"dangling.auth.example.org.\t3600\tIN\tCNAME\tnothing.auth.example.org."}}},
-		{"a long chain is cut after 8 CNAMEs",
-			"c0.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"c0.auth.example.org.\t3600\tIN\tCNAME\tc1.auth.example.org.",
-				"c1.auth.example.org.\t3600\tIN\tCNAME\tc2.auth.example.org.",
-				"c2.auth.example.org.\t3600\tIN\tCNAME\tc3.auth.example.org.",
-				"c3.auth.example.org.\t3600\tIN\tCNAME\tc4.auth.example.org.",
-				"c4.auth.example.org.\t3600\tIN\tCNAME\tc5.auth.example.org.",
-				"c5.auth.example.org.\t3600\tIN\tCNAME\tc6.auth.example.org.",
-				"c6.auth.example.org.\t3600\tIN\tCNAME\tc7.auth.example.org.",
-				"c7.auth.example.org.\t3600\tIN\tCNAME\tc8.auth.example.org."}}},
-		{"zone membership by labels: x\\.auth.example.org. is outside",
-			"x\\.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeRefused}},
-		{"an account label with an escaped dot is no account",
-			"3cdc87f8\\.09d8.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeNameError, aa: true, soa: true}},
-		{"empty non-terminal: NODATA",
-			"under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, soa: true}},
-		{"static TXT deep in the zone",
-			"deep.under.auth.example.org.", dns.TypeTXT, want{rcode: dns.RcodeSuccess, aa: true, answer: []string{
-				"deep.under.auth.example.org.\t3600\tIN\tTXT\t\"static\""}}},
-		{"zone transfer: REFUSED",
-			"auth.example.org.", dns.TypeAXFR, want{rcode: dns.RcodeRefused}},
-	}
+	tests := answerTests
 	for _, tt := range tests {
 		for _, network := range []string{"udp", "tcp"} {
 			t.Run(network+"/"+tt.name, func(t *testing.T) {

@@ -21,6 +21,52 @@ type clock struct{ unix atomic.Int64 }
 func (c *clock) now() time.Time          { return time.Unix(c.unix.Load(), 0) }
 func (c *clock) advance(d time.Duration) { c.unix.Add(int64(d / time.Second)) }
 
+// holdConcurrently holds n values at sub at once and returns them.
+func holdConcurrently(t *testing.T, s store.Store, sub string, until time.Time, n int) []string {
+	t.Helper()
+	var held []string
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		v := fmt.Sprintf("held-%02d", i)
+		held = append(held, v)
+		wg.Go(func() {
+			if _, err := s.HoldTXT(ctx, sub, v, until); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("HoldTXT: %v", err)
+	}
+	return held
+}
+
+// holdLimit: 25 values held at most (n are already); renewing a held
+// value (renew, pushed an hour later) is always fine.
+func holdLimit(t *testing.T, s store.Store, sub string, until time.Time, n int, renew string) {
+	t.Helper()
+	for i := n; i < 25; i++ {
+		if _, err := s.HoldTXT(ctx, sub, fmt.Sprintf("extra-%d", i), until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var limit *store.HoldLimitError
+	if _, err := s.HoldTXT(ctx, sub, "one-too-many", until); !errors.As(err, &limit) || limit.Limit != 25 {
+		t.Fatalf("HoldTXT past the limit err = %v, want a HoldLimitError of 25", err)
+	}
+	if _, err := s.HoldTXT(ctx, sub, renew, until.Add(time.Hour)); err != nil {
+		t.Fatalf("renewing a held value at the limit: %v", err)
+	}
+	for i := n; i < 25; i++ {
+		if _, err := s.DeleteTXT(ctx, sub, fmt.Sprintf("extra-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestHeldValues: many values held at once on one account all stay until
 // deleted, whatever rolling values come meanwhile; an undeleted one expires;
 // the account's limit of held values is enforced.
@@ -36,23 +82,7 @@ func TestHeldValues(t *testing.T) {
 		until := c.now().Add(time.Hour)
 
 		const n = 20
-		var held []string
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			v := fmt.Sprintf("held-%02d", i)
-			held = append(held, v)
-			wg.Go(func() {
-				if _, err := s.HoldTXT(ctx, sub, v, until); err != nil {
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("HoldTXT: %v", err)
-		}
+		held := holdConcurrently(t, s, sub, until, n)
 		// Rolling values keep acme-dns's window of two beside them.
 		for _, v := range []string{"roll-1", "roll-2", "roll-3"} {
 			mustAdd(t, s, sub, v)
@@ -68,24 +98,7 @@ func TestHeldValues(t *testing.T) {
 			t.Fatalf("values = %q (%d held), want %q (%d held)", set.Values, set.Held, want, n)
 		}
 
-		// The limit: 25 held at most; renewing a held value is always fine.
-		for i := n; i < 25; i++ {
-			if _, err := s.HoldTXT(ctx, sub, fmt.Sprintf("extra-%d", i), until); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var limit *store.HoldLimitError
-		if _, err := s.HoldTXT(ctx, sub, "one-too-many", until); !errors.As(err, &limit) || limit.Limit != 25 {
-			t.Fatalf("HoldTXT past the limit err = %v, want a HoldLimitError of 25", err)
-		}
-		if _, err := s.HoldTXT(ctx, sub, held[1], until.Add(time.Hour)); err != nil {
-			t.Fatalf("renewing a held value at the limit: %v", err)
-		}
-		for i := n; i < 25; i++ {
-			if _, err := s.DeleteTXT(ctx, sub, fmt.Sprintf("extra-%d", i)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		holdLimit(t, s, sub, until, n, held[1])
 
 		// Each delete removes exactly its value.
 		for i, v := range held[2:] {

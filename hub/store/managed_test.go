@@ -154,40 +154,70 @@ func TestAuthorisations(t *testing.T) {
 	})
 }
 
+// addRecordsAndAudit: concurrent writers; every record and every audit
+// entry is kept, with distinct, growing audit IDs.
+func addRecordsAndAudit(t *testing.T, m store.Managed) {
+	t.Helper()
+	var wg sync.WaitGroup
+	ids := make([]int64, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			r := store.HubRecord{ID: fmt.Sprintf("r%02d", i), Config: "self", Zone: "example.com", Name: "_acme-challenge.www.example.com",
+				Value: fmt.Sprintf("value-%02d", i), ClientID: "c1", Created: t0.Add(time.Duration(i) * time.Minute)}
+			switch i {
+			case 5: // old, but it expires later
+				r.Expires = t0.Add(20 * time.Minute)
+			case 35: // young, but it expires early
+				r.Expires, r.Config = t0.Add(5*time.Minute), "other"
+			}
+			if err := m.AddRecord(ctx, r); err != nil {
+				t.Error(err)
+			}
+			id, err := m.Audit(ctx, store.AuditEntry{At: r.Created, Action: "present", Principal: []string{"p1", "p2"}[i%2], ClientID: "c1",
+				Address: "127.0.0.1", Identifier: "www.example.com", Record: r.Name, ValueHash: "h", Config: "self",
+				Result: []string{"ok", "provider error"}[i%2], Duration: 1500 * time.Microsecond})
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = id
+		})
+	}
+	wg.Wait()
+	slices.Sort(ids)
+	if len(slices.Compact(slices.Clone(ids))) != 40 || ids[0] <= 0 {
+		t.Errorf("audit IDs %v, want 40 distinct", ids)
+	}
+}
+
+// auditPages: the audit log newest first, filtered, paged.
+func auditPages(t *testing.T, m store.Managed) {
+	t.Helper()
+	page, err := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Result: store.ResultFailed, Limit: 7})
+	if err != nil || len(page) != 7 {
+		t.Fatalf("page = %d, %v", len(page), err)
+	}
+	for i, e := range page {
+		if e.Principal != "p2" || e.Result == "ok" || e.Duration != 1500*time.Microsecond || (i > 0 && e.ID >= page[i-1].ID) {
+			t.Errorf("entry %d: %+v", i, e)
+		}
+	}
+	rest, _ := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Result: store.ResultFailed, Before: page[6].ID})
+	if len(rest) != 13 {
+		t.Errorf("second page: %d entries, want 13", len(rest))
+	}
+	window, _ := m.AuditLog(ctx, store.AuditQuery{Since: t0.Add(5 * time.Minute), Until: t0.Add(15 * time.Minute), Identifier: "www.example.com"})
+	if len(window) != 10 {
+		t.Errorf("entries between +5m and +15m: %d, want 10", len(window))
+	}
+	if ok, _ := m.AuditLog(ctx, store.AuditQuery{Result: store.ResultOK, Limit: 100}); len(ok) != 20 {
+		t.Errorf("entries that succeeded: %d, want 20", len(ok))
+	}
+}
+
 func TestManagedRecordsAndAudit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
 		m := s.Managed()
-		// Concurrent writers: every record and every audit entry is kept,
-		// with distinct, growing audit IDs.
-		var wg sync.WaitGroup
-		ids := make([]int64, 40)
-		for i := range 40 {
-			wg.Go(func() {
-				r := store.HubRecord{ID: fmt.Sprintf("r%02d", i), Config: "self", Zone: "example.com", Name: "_acme-challenge.www.example.com",
-					Value: fmt.Sprintf("value-%02d", i), ClientID: "c1", Created: t0.Add(time.Duration(i) * time.Minute)}
-				switch i {
-				case 5: // old, but it expires later
-					r.Expires = t0.Add(20 * time.Minute)
-				case 35: // young, but it expires early
-					r.Expires, r.Config = t0.Add(5*time.Minute), "other"
-				}
-				if err := m.AddRecord(ctx, r); err != nil {
-					t.Error(err)
-				}
-				id, err := m.Audit(ctx, store.AuditEntry{At: r.Created, Action: "present", Principal: []string{"p1", "p2"}[i%2], ClientID: "c1",
-					Address: "127.0.0.1", Identifier: "www.example.com", Record: r.Name, ValueHash: "h", Config: "self",
-					Result: []string{"ok", "provider error"}[i%2], Duration: 1500 * time.Microsecond})
-				if err != nil {
-					t.Error(err)
-				}
-				ids[i] = id
-			})
-		}
-		wg.Wait()
-		slices.Sort(ids)
-		if len(slices.Compact(slices.Clone(ids))) != 40 || ids[0] <= 0 {
-			t.Errorf("audit IDs %v, want 40 distinct", ids)
-		}
+		addRecordsAndAudit(t, m)
 		m = reopen().Managed()
 		due, err := m.DueRecords(ctx, t0.Add(10*time.Minute), t0.Add(10*time.Minute))
 		var dueIDs []string
@@ -211,27 +241,7 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 			t.Errorf("records after a retry and a removal: %d, first %+v", len(all), all[0])
 		}
 
-		// Newest first, filtered, paged.
-		page, err := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Result: store.ResultFailed, Limit: 7})
-		if err != nil || len(page) != 7 {
-			t.Fatalf("page = %d, %v", len(page), err)
-		}
-		for i, e := range page {
-			if e.Principal != "p2" || e.Result == "ok" || e.Duration != 1500*time.Microsecond || (i > 0 && e.ID >= page[i-1].ID) {
-				t.Errorf("entry %d: %+v", i, e)
-			}
-		}
-		rest, _ := m.AuditLog(ctx, store.AuditQuery{Principal: "p2", Result: store.ResultFailed, Before: page[6].ID})
-		if len(rest) != 13 {
-			t.Errorf("second page: %d entries, want 13", len(rest))
-		}
-		window, _ := m.AuditLog(ctx, store.AuditQuery{Since: t0.Add(5 * time.Minute), Until: t0.Add(15 * time.Minute), Identifier: "www.example.com"})
-		if len(window) != 10 {
-			t.Errorf("entries between +5m and +15m: %d, want 10", len(window))
-		}
-		if ok, _ := m.AuditLog(ctx, store.AuditQuery{Result: store.ResultOK, Limit: 100}); len(ok) != 20 {
-			t.Errorf("entries that succeeded: %d, want 20", len(ok))
-		}
+		auditPages(t, m)
 		// Presents in buckets of 10 minutes: 10 each, half of them failed.
 		m.Audit(ctx, store.AuditEntry{At: t0.Add(12 * time.Minute), Action: "admin", Result: "ok"})
 		buckets, err := m.Activity(ctx, t0, 10*time.Minute, 5)

@@ -16,33 +16,13 @@ import (
 	"github.com/acmehub/acmehub/hub/store"
 )
 
-// TestCancelledWritesLoseNothing: many concurrent writes, a share of them
-// cancelled at random moments, as clients hanging up cancel their requests.
-// A write is acknowledged if and only if it is in the database (read through
-// a fresh handle, as after a restart), and the in-memory index equals the
-// database for every account.
-func TestCancelledWritesLoseNothing(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	// Accounts holding hundreds of values make statements long enough for
-	// the driver to interrupt them when their context ends.
-	st, err := store.OpenSQLite(ctx, path, store.Options{HoldLimit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10})
-	const accounts, writes = 4, 1600
-	subs := make([]string, accounts)
-	for i := range subs {
-		reg, err := s.Register(ctx, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		subs[i] = reg.Subdomain
-	}
-
+// writeCancelling sends writes presents and rolling updates (one in four)
+// to the accounts subs, 64 at a time, half of them cancelled at a random
+// moment, and returns the presented values acknowledged, by subdomain.
+func writeCancelling(s *Service, subs []string, writes int) map[string][]string {
 	var (
 		mu    sync.Mutex
-		acked = map[string][]string{} // presented values acknowledged, by subdomain
+		acked = map[string][]string{}
 		wg    sync.WaitGroup
 		sem   = make(chan struct{}, 64)
 	)
@@ -50,7 +30,7 @@ func TestCancelledWritesLoseNothing(t *testing.T) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			sub := subs[i%accounts]
+			sub := subs[i%len(subs)]
 			kind := "p"
 			if i%4 == 0 {
 				kind = "u"
@@ -75,6 +55,34 @@ func TestCancelledWritesLoseNothing(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	return acked
+}
+
+// TestCancelledWritesLoseNothing: many concurrent writes, a share of them
+// cancelled at random moments, as clients hanging up cancel their requests.
+// A write is acknowledged if and only if it is in the database (read through
+// a fresh handle, as after a restart), and the in-memory index equals the
+// database for every account.
+func TestCancelledWritesLoseNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	// Accounts holding hundreds of values make statements long enough for
+	// the driver to interrupt them when their context ends.
+	st, err := store.OpenSQLite(ctx, path, store.Options{HoldLimit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10})
+	const accounts, writes = 4, 1600
+	subs := make([]string, accounts)
+	for i := range subs {
+		reg, err := s.Register(ctx, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs[i] = reg.Subdomain
+	}
+
+	acked := writeCancelling(s, subs, writes)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver"
@@ -29,198 +30,217 @@ func resolverOf(r *testutil.Resolver) dnsclient.Resolver {
 	return dnsclient.Resolver{Servers: []string{r.Addr}, Timeout: time.Second}
 }
 
+// checkFixture is a server, two clients registered with it and their
+// CNAMEs in a resolver, for TestCheck's cases.
+type checkFixture struct {
+	srv                      *hub.Server
+	api, dnsAddr, fulldomain string
+	kube                     *fake.Clientset
+	r                        *Registrar
+	rs                       *testutil.Resolver
+	cfg                      CheckConfig
+}
+
 func TestCheck(t *testing.T) {
-	srv, api, _ := server(t, nil)
-	var dnsAddr string
-	for _, a := range srv.DNSAddrs() {
+	f := &checkFixture{}
+	f.srv, f.api, _ = server(t, nil)
+	for _, a := range f.srv.DNSAddrs() {
 		if a.Network() == "udp" {
-			dnsAddr = a.String()
+			f.dnsAddr = a.String()
 		}
 	}
-	kube := fake.NewClientset()
-	r := &Registrar{Kube: kube}
-	res, err := r.Register(ctx, Config{API: api, Client: "shop", FQDNs: []string{"shop.example.com", "www.shop.example.com"}, Namespace: "certs"})
+	f.kube = fake.NewClientset()
+	f.r = &Registrar{Kube: f.kube}
+	res, err := f.r.Register(ctx, Config{API: f.api, Client: "shop", FQDNs: []string{"shop.example.com", "www.shop.example.com"}, Namespace: "certs"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fulldomain := res.Rows[0].FullDomain
-	res2, _ := r.Register(ctx, Config{API: api, Client: "unrelated", FQDNs: []string{"x.example.net"}, Namespace: "certs"})
-	rs := testutil.NewResolver(t)
-	rs.Set("_acme-challenge.shop.example.com", fulldomain)
-	rs.Set("_acme-challenge.www.shop.example.com", fulldomain)
-	rs.Set("_acme-challenge.x.example.net", res2.Rows[0].FullDomain)
-	cfg := CheckConfig{Namespace: "certs", Resolver: resolverOf(rs), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second}
+	f.fulldomain = res.Rows[0].FullDomain
+	res2, _ := f.r.Register(ctx, Config{API: f.api, Client: "unrelated", FQDNs: []string{"x.example.net"}, Namespace: "certs"})
+	f.rs = testutil.NewResolver(t)
+	f.rs.Set("_acme-challenge.shop.example.com", f.fulldomain)
+	f.rs.Set("_acme-challenge.www.shop.example.com", f.fulldomain)
+	f.rs.Set("_acme-challenge.x.example.net", res2.Rows[0].FullDomain)
+	f.cfg = CheckConfig{Namespace: "certs", Resolver: resolverOf(f.rs), Nameservers: []string{f.dnsAddr}, Timeout: 5 * time.Second}
 
-	t.Run("all well", func(t *testing.T) {
-		findings, err := r.Check(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(findings) != 3 {
-			t.Fatalf("%d findings, want one per FQDN of every labelled Secret: %+v", len(findings), findings)
-		}
-		for _, f := range findings {
-			if len(f.Problems) != 0 || f.Credentials != "ok" || f.Propagation != "ok" || f.Delegation != "ok" {
-				t.Errorf("finding %+v", f)
-			}
-		}
-		_, accts := secretAccounts(t, kube, "acme-dns-shop-client")
-		if values, _ := srv.Accounts().Index().Lookup(accts["shop.example.com"].SubDomain); len(values) != 0 {
-			t.Errorf("the probe was left in place: %q", values)
-		}
-	})
+	t.Run("all well", f.allWell)
+	t.Run("a limit below two values per name", f.limitBelowTwoPerName)
+	t.Run("no server_url: --api", f.noServerURL)
+	t.Run("allowfrom refuses the check's address: no new account", f.allowFromRefuses)
+	t.Run("a missing CNAME", f.missingCNAME)
+	t.Run("the probe not served", f.probeNotServed)
+	t.Run("credentials refused: registered anew", f.credentialsRefused)
+}
 
-	t.Run("a limit below two values per name", func(t *testing.T) {
-		// An account of two names kept at two values, as acme-dns's
-		// registrations are.
-		low, err := srv.Accounts().Register(ctx, nil, 0)
-		if err != nil {
-			t.Fatal(err)
+func (f *checkFixture) allWell(t *testing.T) {
+	findings, err := f.r.Check(ctx, f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 3 {
+		t.Fatalf("%d findings, want one per FQDN of every labelled Secret: %+v", len(findings), findings)
+	}
+	for _, fd := range findings {
+		if len(fd.Problems) != 0 || fd.Credentials != "ok" || fd.Propagation != "ok" || fd.Delegation != "ok" {
+			t.Errorf("finding %+v", fd)
 		}
-		acct := solver.Account{Username: low.Username, Password: low.Password, FullDomain: low.FullDomain, SubDomain: low.Subdomain, ServerURL: api}
-		file, _ := json.Marshal(map[string]solver.Account{"a.example.org": acct, "b.example.org": acct})
-		if _, err := kube.CoreV1().Secrets("certs").Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "low"}, Data: map[string][]byte{"acmedns.json": file},
-		}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		rs.Set("_acme-challenge.a.example.org", low.FullDomain)
-		rs.Set("_acme-challenge.b.example.org", low.FullDomain)
-		c := cfg
-		c.SecretName = "low"
-		findings, err := r.Check(ctx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := "the account keeps 2 values, fewer than 4 for its 2 names: values written with /update evict each other; run acmehub register for the client, which raises the limit"
-		for _, f := range findings {
-			if f.TXTLimit != 2 || len(f.Problems) != 1 || f.Problems[0] != want {
-				t.Errorf("finding %+v, want the limit reported", f)
-			}
-		}
-		if _, err := srv.Accounts().RaiseTXTLimit(ctx, low.Username, 4); err != nil {
-			t.Fatal(err)
-		}
-		findings, _ = r.Check(ctx, c)
-		for _, f := range findings {
-			if f.TXTLimit != 4 || len(f.Problems) != 0 {
-				t.Errorf("after raising the limit: finding %+v", f)
-			}
-		}
-	})
+	}
+	_, accts := secretAccounts(t, f.kube, "acme-dns-shop-client")
+	if values, _ := f.srv.Accounts().Index().Lookup(accts["shop.example.com"].SubDomain); len(values) != 0 {
+		t.Errorf("the probe was left in place: %q", values)
+	}
+}
 
-	t.Run("no server_url: --api", func(t *testing.T) {
-		// An account file of an older registration script: no server_url.
-		_, accts := secretAccounts(t, kube, "acme-dns-unrelated-client")
-		a := accts["x.example.net"]
-		a.ServerURL = ""
-		file, _ := json.Marshal(map[string]solver.Account{"x.example.net": a})
-		if _, err := kube.CoreV1().Secrets("certs").Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "legacy"}, Data: map[string][]byte{"acmedns.json": file},
-		}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+func (f *checkFixture) limitBelowTwoPerName(t *testing.T) {
+	// An account of two names kept at two values, as acme-dns's
+	// registrations are.
+	low, err := f.srv.Accounts().Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := solver.Account{Username: low.Username, Password: low.Password, FullDomain: low.FullDomain, SubDomain: low.Subdomain, ServerURL: f.api}
+	file, _ := json.Marshal(map[string]solver.Account{"a.example.org": acct, "b.example.org": acct})
+	if _, err := f.kube.CoreV1().Secrets("certs").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "low"}, Data: map[string][]byte{"acmedns.json": file},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.rs.Set("_acme-challenge.a.example.org", low.FullDomain)
+	f.rs.Set("_acme-challenge.b.example.org", low.FullDomain)
+	c := f.cfg
+	c.SecretName = "low"
+	findings, err := f.r.Check(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "the account keeps 2 values, fewer than 4 for its 2 names: values written with /update evict each other; run acmehub register for the client, which raises the limit"
+	for _, fd := range findings {
+		if fd.TXTLimit != 2 || len(fd.Problems) != 1 || fd.Problems[0] != want {
+			t.Errorf("finding %+v, want the limit reported", fd)
 		}
-		c := cfg
-		c.SecretName = "legacy"
-		findings, err := r.Check(ctx, c)
-		if err != nil || len(findings) != 1 || findings[0].Credentials != "unknown: the account has no server_url" ||
-			!strings.Contains(findings[0].Problems[0], "no --api was given") {
-			t.Errorf("without --api: %+v, %v", findings, err)
+	}
+	if _, err := f.srv.Accounts().RaiseTXTLimit(ctx, low.Username, 4); err != nil {
+		t.Fatal(err)
+	}
+	findings, _ = f.r.Check(ctx, c)
+	for _, fd := range findings {
+		if fd.TXTLimit != 4 || len(fd.Problems) != 0 {
+			t.Errorf("after raising the limit: finding %+v", fd)
 		}
-		c.API = api
-		findings, err = r.Check(ctx, c)
-		if err != nil || len(findings) != 1 || len(findings[0].Problems) != 0 || findings[0].Credentials != "ok" || findings[0].Propagation != "ok" {
-			t.Errorf("with --api: %+v, %v", findings, err)
-		}
-		secret, _ := kube.CoreV1().Secrets("certs").Get(ctx, "legacy", metav1.GetOptions{})
-		if !slices.Equal(secret.Data["acmedns.json"], file) {
-			t.Errorf("the Secret was rewritten: %s", secret.Data["acmedns.json"])
-		}
-	})
+	}
+}
 
-	t.Run("allowfrom refuses the check's address: no new account", func(t *testing.T) {
-		res, err := r.Register(ctx, Config{API: api, Client: "walled", FQDNs: []string{"w.example.com"}, AllowFrom: []string{"192.0.2.0/24"}, Namespace: "certs"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs.Set("_acme-challenge.w.example.com", res.Rows[0].FullDomain)
-		c := cfg
-		c.SecretName = "acme-dns-walled-client"
-		findings, err := r.Check(ctx, c)
-		want := "the server takes the account's credentials but refuses its updates from this address: the account's allowfrom (192.0.2.0/24) does not admit where the check runs"
-		if err != nil || len(findings) != 1 || findings[0].Credentials != "ok; updates refused from here" || !slices.Equal(findings[0].Problems, []string{want}) {
-			t.Errorf("findings %+v, %v", findings, err)
-		}
-		if _, accts := secretAccounts(t, kube, "acme-dns-walled-client"); accts["w.example.com"].FullDomain != strings.TrimSuffix(res.Rows[0].FullDomain, ".") {
-			t.Errorf("the account was replaced: %+v", accts)
-		}
-	})
+func (f *checkFixture) noServerURL(t *testing.T) {
+	// An account file of an older registration script: no server_url.
+	_, accts := secretAccounts(t, f.kube, "acme-dns-unrelated-client")
+	a := accts["x.example.net"]
+	a.ServerURL = ""
+	file, _ := json.Marshal(map[string]solver.Account{"x.example.net": a})
+	if _, err := f.kube.CoreV1().Secrets("certs").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "legacy"}, Data: map[string][]byte{"acmedns.json": file},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.cfg
+	c.SecretName = "legacy"
+	findings, err := f.r.Check(ctx, c)
+	if err != nil || len(findings) != 1 || findings[0].Credentials != "unknown: the account has no server_url" ||
+		!strings.Contains(findings[0].Problems[0], "no --api was given") {
+		t.Errorf("without --api: %+v, %v", findings, err)
+	}
+	c.API = f.api
+	findings, err = f.r.Check(ctx, c)
+	if err != nil || len(findings) != 1 || len(findings[0].Problems) != 0 || findings[0].Credentials != "ok" || findings[0].Propagation != "ok" {
+		t.Errorf("with --api: %+v, %v", findings, err)
+	}
+	secret, _ := f.kube.CoreV1().Secrets("certs").Get(ctx, "legacy", metav1.GetOptions{})
+	if !slices.Equal(secret.Data["acmedns.json"], file) {
+		t.Errorf("the Secret was rewritten: %s", secret.Data["acmedns.json"])
+	}
+}
 
-	t.Run("a missing CNAME", func(t *testing.T) {
-		rs.Set("_acme-challenge.www.shop.example.com", "elsewhere.example.org")
-		defer rs.Set("_acme-challenge.www.shop.example.com", fulldomain)
-		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: resolverOf(rs), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bad []Finding
-		for _, f := range findings {
-			if len(f.Problems) > 0 {
-				bad = append(bad, f)
-			}
-		}
-		if len(bad) != 1 || bad[0].FQDN != "www.shop.example.com" || !strings.Contains(bad[0].Delegation, "must be a CNAME to "+strings.TrimSuffix(fulldomain, ".")) {
-			t.Errorf("findings %+v, want www.shop.example.com's delegation reported", findings)
-		}
-	})
+func (f *checkFixture) allowFromRefuses(t *testing.T) {
+	res, err := f.r.Register(ctx, Config{API: f.api, Client: "walled", FQDNs: []string{"w.example.com"}, AllowFrom: []string{"192.0.2.0/24"}, Namespace: "certs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rs.Set("_acme-challenge.w.example.com", res.Rows[0].FullDomain)
+	c := f.cfg
+	c.SecretName = "acme-dns-walled-client"
+	findings, err := f.r.Check(ctx, c)
+	want := "the server takes the account's credentials but refuses its updates from this address: the account's allowfrom (192.0.2.0/24) does not admit where the check runs"
+	if err != nil || len(findings) != 1 || findings[0].Credentials != "ok; updates refused from here" || !slices.Equal(findings[0].Problems, []string{want}) {
+		t.Errorf("findings %+v, %v", findings, err)
+	}
+	if _, accts := secretAccounts(t, f.kube, "acme-dns-walled-client"); accts["w.example.com"].FullDomain != strings.TrimSuffix(res.Rows[0].FullDomain, ".") {
+		t.Errorf("the account was replaced: %+v", accts)
+	}
+}
 
-	t.Run("the probe not served", func(t *testing.T) {
-		c := cfg
-		c.SecretName, c.Nameservers, c.Timeout = "acme-dns-shop-client", []string{rs.Addr}, 300*time.Millisecond
-		findings, err := r.Check(ctx, c)
-		if err != nil {
-			t.Fatal(err)
+func (f *checkFixture) missingCNAME(t *testing.T) {
+	f.rs.Set("_acme-challenge.www.shop.example.com", "elsewhere.example.org")
+	defer f.rs.Set("_acme-challenge.www.shop.example.com", f.fulldomain)
+	findings, err := f.r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: resolverOf(f.rs), Nameservers: []string{f.dnsAddr}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []Finding
+	for _, fd := range findings {
+		if len(fd.Problems) > 0 {
+			bad = append(bad, fd)
 		}
-		if len(findings) == 0 || !strings.Contains(findings[0].Propagation, "not served by "+rs.Addr) || len(findings[0].Problems) == 0 {
-			t.Errorf("findings %+v", findings)
-		}
-	})
+	}
+	if len(bad) != 1 || bad[0].FQDN != "www.shop.example.com" || !strings.Contains(bad[0].Delegation, "must be a CNAME to "+strings.TrimSuffix(f.fulldomain, ".")) {
+		t.Errorf("findings %+v, want www.shop.example.com's delegation reported", findings)
+	}
+}
 
-	t.Run("credentials refused: registered anew", func(t *testing.T) {
-		_, accts := secretAccounts(t, kube, "acme-dns-shop-client")
-		old := accts["shop.example.com"]
-		if err := srv.Accounts().Deregister(ctx, old.Username); err != nil {
-			t.Fatal(err)
+func (f *checkFixture) probeNotServed(t *testing.T) {
+	c := f.cfg
+	c.SecretName, c.Nameservers, c.Timeout = "acme-dns-shop-client", []string{f.rs.Addr}, 300*time.Millisecond
+	findings, err := f.r.Check(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) == 0 || !strings.Contains(findings[0].Propagation, "not served by "+f.rs.Addr) || len(findings[0].Problems) == 0 {
+		t.Errorf("findings %+v", findings)
+	}
+}
+
+func (f *checkFixture) credentialsRefused(t *testing.T) {
+	_, accts := secretAccounts(t, f.kube, "acme-dns-shop-client")
+	old := accts["shop.example.com"]
+	if err := f.srv.Accounts().Deregister(ctx, old.Username); err != nil {
+		t.Fatal(err)
+	}
+	findings, err := f.r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: resolverOf(f.rs), Nameservers: []string{f.dnsAddr}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, accts = secretAccounts(t, f.kube, "acme-dns-shop-client")
+	fresh := accts["shop.example.com"]
+	if fresh.Username == old.Username || accts["www.shop.example.com"].Username != fresh.Username {
+		t.Fatalf("the Secret still holds the refused account: %+v", accts)
+	}
+	if _, err := f.srv.Accounts().Authenticate(ctx, fresh.Username, fresh.Password); err != nil {
+		t.Errorf("the new account does not work: %v", err)
+	}
+	for _, fd := range findings {
+		if fd.Credentials != "refused: registered anew" || !strings.Contains(strings.Join(fd.Problems, "; "), "the CNAMEs changed to "+fresh.FullDomain) ||
+			fd.Propagation != "ok" || !strings.Contains(fd.Delegation, "must be a CNAME to "+fresh.FullDomain) {
+			t.Errorf("finding %+v", fd)
 		}
-		findings, err := r.Check(ctx, CheckConfig{Namespace: "certs", SecretName: "acme-dns-shop-client", Resolver: resolverOf(rs), Nameservers: []string{dnsAddr}, Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
+	}
+	events, _ := f.kube.CoreV1().Events("certs").List(ctx, metav1.ListOptions{})
+	found := false
+	for _, e := range events.Items {
+		if e.Reason == "AccountCheckFailed" && e.InvolvedObject.Name == "acme-dns-shop-client" && strings.Contains(e.Message, "CNAMEs changed") {
+			found = true
 		}
-		_, accts = secretAccounts(t, kube, "acme-dns-shop-client")
-		fresh := accts["shop.example.com"]
-		if fresh.Username == old.Username || accts["www.shop.example.com"].Username != fresh.Username {
-			t.Fatalf("the Secret still holds the refused account: %+v", accts)
-		}
-		if _, err := srv.Accounts().Authenticate(ctx, fresh.Username, fresh.Password); err != nil {
-			t.Errorf("the new account does not work: %v", err)
-		}
-		for _, f := range findings {
-			if f.Credentials != "refused: registered anew" || !strings.Contains(strings.Join(f.Problems, "; "), "the CNAMEs changed to "+fresh.FullDomain) ||
-				f.Propagation != "ok" || !strings.Contains(f.Delegation, "must be a CNAME to "+fresh.FullDomain) {
-				t.Errorf("finding %+v", f)
-			}
-		}
-		events, _ := kube.CoreV1().Events("certs").List(ctx, metav1.ListOptions{})
-		found := false
-		for _, e := range events.Items {
-			if e.Reason == "AccountCheckFailed" && e.InvolvedObject.Name == "acme-dns-shop-client" && strings.Contains(e.Message, "CNAMEs changed") {
-				found = true
-			}
-		}
-		if !found {
-			t.Error("no Event on the Secret about the new CNAMEs")
-		}
-	})
+	}
+	if !found {
+		t.Error("no Event on the Secret about the new CNAMEs")
+	}
 }
 
 // TestCheckPlainAcmeDNS: against acme-dns (no /present, no /delete) the

@@ -140,6 +140,13 @@ func TestFrontingAnAcmeHubServer(t *testing.T) {
 		t.Errorf("served after cleaning up the first value: %q", got)
 	}
 
+	testCredentials(t, account)
+}
+
+// testCredentials: Test checks an account's credentials against its server.
+func testCredentials(t *testing.T, account acmedns.Credentials) {
+	ctx := context.Background()
+	creds, _ := json.Marshal(account)
 	p, err := acmedns.New(creds, dnsclient.Resolver{}, nil)
 	if err != nil {
 		t.Fatal(err)
