@@ -27,19 +27,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	sigyaml "sigs.k8s.io/yaml"
 
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/internal/testutil/kubetest"
 )
 
 // chartDir is the chart, from this package's directory; README.md names it
@@ -508,8 +504,6 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dyn := dynamic.NewForConfigOrDie(cfg)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
 	renders := map[string][]*unstructured.Unstructured{"longest names": longestNames(t)}
 	for _, f := range valuesFiles(t) {
 		renders[filepath.Base(f)] = render(t, f)
@@ -517,19 +511,8 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 	for what, objs := range renders {
 		checkNames(t, what, objs)
 		for _, o := range objs {
-			gvk := o.GroupVersionKind()
-			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				t.Errorf("%s: %s %s: %v", what, gvk, o.GetName(), err)
-				continue
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-			if m.Scope.Name() == meta.RESTScopeNameNamespace {
-				ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-			}
-			_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "chart-test", DryRun: []string{metav1.DryRunAll}, Force: true})
-			if err != nil {
-				t.Errorf("%s: %s %s/%s refused: %v", what, o.GetKind(), o.GetNamespace(), o.GetName(), err)
+			if err := kubetest.Apply(ctx, cfg, o, true); err != nil {
+				t.Errorf("%s: %v", what, err)
 			}
 		}
 	}

@@ -36,19 +36,11 @@ import (
 	"testing"
 	"time"
 
-	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/kubetest"
@@ -524,19 +516,8 @@ func (in *install) checkReferences() {
 // apply server-side applies o for real.
 func (in *install) apply(o *unstructured.Unstructured) {
 	in.t.Helper()
-	dyn := dynamic.NewForConfigOrDie(in.admin)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(in.admin)))
-	gvk := o.GroupVersionKind()
-	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		in.t.Fatalf("%s %s: %v", gvk, o.GetName(), err)
-	}
-	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-	}
-	if _, err := ri.Apply(context.Background(), o.GetName(), o, metav1.ApplyOptions{FieldManager: "helm", Force: true}); err != nil {
-		in.t.Fatalf("applying %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+	if err := kubetest.Apply(context.Background(), in.admin, o, false); err != nil {
+		in.t.Fatal(err)
 	}
 }
 
@@ -790,21 +771,7 @@ func readOnly(dir string) {
 // writeKubeconfig writes a kubeconfig with a TokenRequest token of the
 // release's ServiceAccount name.
 func (in *install) writeKubeconfig(path, sa string) {
-	tr, err := in.kube.CoreV1().ServiceAccounts(in.c.namespace).CreateToken(context.Background(), sa, &authv1.TokenRequest{
-		Spec: authv1.TokenRequestSpec{ExpirationSeconds: new(int64(3600))},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		in.t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", in.c.namespace, sa, err)
-	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: in.admin.Host, CertificateAuthorityData: in.admin.CAData}
-	kc.AuthInfos[sa] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	kc.Contexts["pod"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: sa, Namespace: in.c.namespace}
-	kc.CurrentContext = "pod"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		in.t.Fatal(err)
-	}
-	os.Chmod(path, 0o444)
+	kubetest.AsServiceAccount(in.t, in.admin, in.c.namespace, sa, path)
 }
 
 // image is what the Dockerfile gives every container: its entrypoint,
@@ -843,7 +810,7 @@ func readImage(t *testing.T) image {
 
 // run starts one container of the pod.
 func (p *pod) run(c corev1.Container, volumes map[string]string) *testutil.Process {
-	t, in := p.in.t, p.in
+	t := p.in.t
 	img := readImage(t)
 	if len(c.Command) > 0 && !slices.Equal(c.Command, img.entrypoint) {
 		t.Fatalf("%s: container %s runs %q, not the image's acmehub", p.name, c.Name, c.Command)
@@ -884,6 +851,26 @@ func (p *pod) run(c corev1.Container, volumes map[string]string) *testutil.Proce
 	}
 	rw.unused(t, p.name, c.Name)
 
+	env := p.environment(c, volumes, rw)
+
+	workdir := filepath.Join(p.dir, "workdir-"+c.Name)
+	os.MkdirAll(workdir, 0o755)
+	readOnly(workdir)
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == img.workdir {
+			workdir = volumes[m.Name]
+		}
+	}
+	cmd := &exec.Cmd{Dir: workdir, Env: env, SysProcAttr: p.user()}
+	return testutil.StartContained(t, cmd, out...)
+}
+
+// environment is what the container's process sees: PATH, the service
+// account's kubeconfig, a read-only HOME and TMPDIR (the mounted /tmp when
+// there is one), the container's env resolved and moved to this machine,
+// and the pod's resolv.conf as $ACMEHUB_RESOLVERS.
+func (p *pod) environment(c corev1.Container, volumes map[string]string, rw *rewriter) []string {
+	t, in := p.in.t, p.in
 	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "KUBECONFIG=" + filepath.Join(volumes["(service account)"], "kubeconfig")}
 	home := filepath.Join(p.dir, "root-"+c.Name)
 	os.MkdirAll(home, 0o755)
@@ -916,27 +903,22 @@ func (p *pod) run(c corev1.Container, volumes map[string]string) *testutil.Proce
 	if !named["ACMEHUB_RESOLVERS"] {
 		env = append(env, "ACMEHUB_RESOLVERS="+in.resolver.Addr) // the pod's resolv.conf
 	}
+	return env
+}
 
-	workdir := filepath.Join(p.dir, "workdir-"+c.Name)
-	os.MkdirAll(workdir, 0o755)
-	readOnly(workdir)
-	for _, m := range c.VolumeMounts {
-		if m.MountPath == img.workdir {
-			workdir = volumes[m.Name]
-		}
+// user is the pod's user and group, when the test runs as root.
+func (p *pod) user() *syscall.SysProcAttr {
+	if !p.in.root {
+		return nil
 	}
-	cmd := &exec.Cmd{Dir: workdir, Env: env}
-	if in.root {
-		user, group := uint32(65532), uint32(65532)
-		if sc := p.spec.SecurityContext; sc != nil && sc.RunAsUser != nil {
-			user = uint32(*sc.RunAsUser)
-		}
-		if sc := p.spec.SecurityContext; sc != nil && sc.RunAsGroup != nil {
-			group = uint32(*sc.RunAsGroup)
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: user, Gid: group, Groups: []uint32{group}}}
+	user, group := uint32(65532), uint32(65532)
+	if sc := p.spec.SecurityContext; sc != nil && sc.RunAsUser != nil {
+		user = uint32(*sc.RunAsUser)
 	}
-	return testutil.StartContained(t, cmd, out...)
+	if sc := p.spec.SecurityContext; sc != nil && sc.RunAsGroup != nil {
+		group = uint32(*sc.RunAsGroup)
+	}
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: user, Gid: group, Groups: []uint32{group}}}
 }
 
 // rewriter moves what a container names in the cluster to this machine:
