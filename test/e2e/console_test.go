@@ -61,200 +61,248 @@ func artifacts(t *testing.T) string {
 // and sees the request a real httpreq client then makes with it in the
 // audit log. Each page is saved as a screenshot and checked for a rendered
 // layout; the dashboard also at a phone's width.
+// browserSession is Chromium on the hub's console, with what the test's
+// phases share.
+type browserSession struct {
+	t    *summary
+	ctx  context.Context
+	base string // https://<the hub>
+	dir  string // where screenshots go
+}
+
 func TestE2EConsoleInABrowser(tt *testing.T) {
 	t := summarise(tt)
 	h := testutil.NewHubSetup(t.T, testutil.HubOptions{TLS: true})
 	adminID, adminSecret := h.TokenFor("managed-challenge-admin")
 	hub := h.Server()
-	base := "https://" + hub.Hub
-	dir := artifacts(t.T)
+	b := openBrowser(t, "https://"+hub.Hub)
+	b.signIn(adminID, adminSecret)
+	b.addConfig()
+	clientID, secret := b.createToken()
+	b.useToken(hub, clientID, secret)
+	b.findInAudit(clientID, secret)
+	b.phone()
+}
 
+// openBrowser starts headless Chromium, stopped when the test ends.
+func openBrowser(t *summary, base string) *browserSession {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t.T)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.IgnoreCertErrors, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelTimeout()
+	t.Cleanup(cancelTimeout)
+	return &browserSession{t: t, ctx: ctx, base: base, dir: artifacts(t.T)}
+}
 
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		path := filepath.Join(dir, name+".png")
-		if err := os.WriteFile(path, buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := rendered(buf); err != nil {
-			t.Errorf("screenshot %s: %v", path, err)
-		}
+// shot saves a screenshot of the page and checks it shows a laid-out page.
+func (b *browserSession) shot(name string) {
+	b.t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	fail := func(what string, err error) {
-		t.Helper()
-		page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		path := filepath.Join(dir, "failure.html")
-		os.WriteFile(path, []byte(page), 0o644)
-		t.Fatalf("%s: %v (the page is in %s)", what, err, path)
+	path := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		b.t.Fatal(err)
 	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			fail(what, err)
-		}
+	if err := rendered(buf); err != nil {
+		b.t.Errorf("screenshot %s: %v", path, err)
 	}
-	// load runs steps that end in a navigation (a click on a link, a form's
-	// submission) and returns once the new page has loaded, so that what
-	// follows never reads, or waits on, the page being left.
-	load := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, steps...)
-		if err != nil {
-			fail(what, err)
-		}
-		if resp.Status != http.StatusOK {
-			fail(what, fmt.Errorf("%s answered %d %s", resp.URL, resp.Status, resp.StatusText))
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			fail("reading "+sel, err)
-		}
-		return s
-	}
-	value := func(id string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(id)))
-		if err != nil {
-			fail("reading #"+id, err)
-		}
-		return s
-	}
-	heading := func(want string) {
-		t.Helper()
-		if got := text("h1"); got != want {
-			t.Fatalf("the page's heading is %q, want %q", got, want)
-		}
-	}
+}
 
-	// Signing in.
-	do("the sign-in page", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("client_id")))
-	heading("Sign in")
-	shot("signin")
-	do("filling in the sign-in form", chromedp.SendKeys(chromedp.ID("client_id"), adminID), chromedp.SendKeys(chromedp.ID("secret"), adminSecret))
-	load("signing in", chromedp.Submit(chromedp.ID("secret")))
-	do("the dashboard", chromedp.WaitVisible(chromedp.CSS("svg.chart")))
-	heading("Dashboard")
-	shot("dashboard")
+// fail ends the test, leaving the page it stopped on in the artifacts.
+func (b *browserSession) fail(what string, err error) {
+	b.t.Helper()
+	page, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	path := filepath.Join(b.dir, "failure.html")
+	os.WriteFile(path, []byte(page), 0o644)
+	b.t.Fatalf("%s: %v (the page is in %s)", what, err, path)
+}
 
-	// A managed challenge config for example.com, answered by the hub's DNS.
-	load("the configs page", chromedp.Click(chromedp.CSS(`nav a[href="/console/configs"]`)))
-	load("the new config form", chromedp.Click(chromedp.CSS(`a[href="/console/configs/new"]`)))
-	do("filling in the config form",
+func (b *browserSession) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.fail(what, err)
+	}
+}
+
+// load runs steps that end in a navigation (a click on a link, a form's
+// submission) and returns once the new page has loaded, so that what
+// follows never reads, or waits on, the page being left.
+func (b *browserSession) load(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, steps...)
+	if err != nil {
+		b.fail(what, err)
+	}
+	if resp.Status != http.StatusOK {
+		b.fail(what, fmt.Errorf("%s answered %d %s", resp.URL, resp.Status, resp.StatusText))
+	}
+}
+
+func (b *browserSession) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.fail("reading "+sel, err)
+	}
+	return s
+}
+
+func (b *browserSession) value(id string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID(id)))
+	if err != nil {
+		b.fail("reading #"+id, err)
+	}
+	return s
+}
+
+func (b *browserSession) heading(want string) {
+	b.t.Helper()
+	if got := b.text("h1"); got != want {
+		b.t.Fatalf("the page's heading is %q, want %q", got, want)
+	}
+}
+
+// signIn signs in to the console with an admin token.
+func (b *browserSession) signIn(adminID, adminSecret string) {
+	b.do("the sign-in page", chromedp.Navigate(b.base+"/console/"), chromedp.WaitVisible(chromedp.ID("client_id")))
+	b.heading("Sign in")
+	b.shot("signin")
+	b.do("filling in the sign-in form", chromedp.SendKeys(chromedp.ID("client_id"), adminID), chromedp.SendKeys(chromedp.ID("secret"), adminSecret))
+	b.load("signing in", chromedp.Submit(chromedp.ID("secret")))
+	b.do("the dashboard", chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	b.heading("Dashboard")
+	b.shot("dashboard")
+
+}
+
+// addConfig adds a managed challenge config for example.com, answered by
+// the hub's DNS.
+func (b *browserSession) addConfig() {
+	b.load("the configs page", chromedp.Click(chromedp.CSS(`nav a[href="/console/configs"]`)))
+	b.load("the new config form", chromedp.Click(chromedp.CSS(`a[href="/console/configs/new"]`)))
+	b.do("filling in the config form",
 		chromedp.SendKeys(chromedp.ID("id"), "self-example"), chromedp.SendKeys(chromedp.ID("title"), "example.com, delegated to the hub"),
 		chromedp.SetValue(chromedp.ID("provider"), "self"), chromedp.SendKeys(chromedp.ID("zone"), "example.com"),
 		chromedp.SendKeys(chromedp.ID("rules"), "example.com\n.example.com"))
-	load("adding the config", chromedp.Submit(chromedp.ID("zone")))
-	do("the config's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))
-	heading("Managed challenges")
-	if got := text("table"); !strings.Contains(got, "self-example") || !strings.Contains(got, ".example.com") {
-		t.Errorf("the configs page lists %q", got)
+	b.load("adding the config", chromedp.Submit(chromedp.ID("zone")))
+	b.do("the config's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	b.heading("Managed challenges")
+	if got := b.text("table"); !strings.Contains(got, "self-example") || !strings.Contains(got, ".example.com") {
+		b.t.Errorf("the configs page lists %q", got)
 	}
-	shot("configs")
+	b.shot("configs")
 
-	// A principal, then a token for it.
-	load("the principals page", chromedp.Click(chromedp.CSS(`nav a[href="/console/principals"]`)))
-	do("filling in the principal form",
+}
+
+// createToken adds a principal, then a token for it, copies the secret
+// with the copy button and returns the client ID and the copied secret.
+func (b *browserSession) createToken() (string, string) {
+	b.load("the principals page", chromedp.Click(chromedp.CSS(`nav a[href="/console/principals"]`)))
+	b.do("filling in the principal form",
 		chromedp.SendKeys(chromedp.ID("ptitle"), "lego on host01"), chromedp.SendKeys(chromedp.ID("description"), "the web servers' certificates"))
-	load("adding the principal", chromedp.Submit(chromedp.ID("ptitle")))
-	do("the principal's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))
-	shot("principals")
-	load("the tokens page", chromedp.Click(chromedp.CSS(`nav a[href="/console/tokens"]`)))
-	principals, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+	b.load("adding the principal", chromedp.Submit(chromedp.ID("ptitle")))
+	b.do("the principal's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	b.shot("principals")
+	b.load("the tokens page", chromedp.Click(chromedp.CSS(`nav a[href="/console/tokens"]`)))
+	principals, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll("#principal option")).filter(o => o.text.startsWith("lego on host01")).map(o => o.value)`))
 	if err != nil || len(principals) != 1 {
-		t.Fatalf("the token form offers %q for the new principal: %v", principals, err)
+		b.t.Fatalf("the token form offers %q for the new principal: %v", principals, err)
 	}
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
-		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: base}); err != nil {
-			t.Fatalf("granting %s: %v", name, err)
+		if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: b.base}); err != nil {
+			b.t.Fatalf("granting %s: %v", name, err)
 		}
 	}
-	do("filling in the token form", chromedp.SetValue(chromedp.ID("principal"), principals[0]), chromedp.SendKeys(chromedp.ID("ttitle"), "lego on host01"))
-	load("creating the token", chromedp.Submit(chromedp.ID("ttitle")))
-	do("the new secret", chromedp.WaitVisible(chromedp.ID("client-secret")))
-	heading("New API token secret")
-	clientID, shownSecret := value("client-id"), value("client-secret")
-	do("copying the secret", chromedp.Click(chromedp.CSS(`button[data-copy="client-secret"]`)))
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('button[data-copy="client-secret"]').textContent === "Copied"`,
+	b.do("filling in the token form", chromedp.SetValue(chromedp.ID("principal"), principals[0]), chromedp.SendKeys(chromedp.ID("ttitle"), "lego on host01"))
+	b.load("creating the token", chromedp.Submit(chromedp.ID("ttitle")))
+	b.do("the new secret", chromedp.WaitVisible(chromedp.ID("client-secret")))
+	b.heading("New API token secret")
+	clientID, shownSecret := b.value("client-id"), b.value("client-secret")
+	b.do("copying the secret", chromedp.Click(chromedp.CSS(`button[data-copy="client-secret"]`)))
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('button[data-copy="client-secret"]').textContent === "Copied"`,
 		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
-		fail("the copy button", err)
+		b.fail("the copy button", err)
 	}
-	copied, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`,
+	copied, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`,
 		func(p *runtime.EvaluateParams) { p.AwaitPromise = new(true) }))
 	if err != nil {
-		fail("reading the clipboard", err)
+		b.fail("reading the clipboard", err)
 	}
-	shot("secret")
+	b.shot("secret")
 	if copied == "" || copied != shownSecret || !strings.HasPrefix(clientID, "hub_") {
-		t.Fatalf("copied %q; the page showed the client ID %q and the secret %q", copied, clientID, shownSecret)
+		b.t.Fatalf("copied %q; the page showed the client ID %q and the secret %q", copied, clientID, shownSecret)
 	}
 
-	// The token at work: a real httpreq present, over the hub's TLS.
+	return clientID, copied
+}
+
+// useToken: the token at work, a real httpreq present over the hub's TLS,
+// served by the hub's DNS.
+func (b *browserSession) useToken(hub *testutil.Process, clientID, copied string) {
 	body, _ := json.Marshal(map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": testutil.HubValue})
-	req, _ := http.NewRequest(http.MethodPost, base+"/httpreq/present", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/httpreq/present", bytes.NewReader(body))
 	req.SetBasicAuth(clientID, copied)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		b.t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("httpreq present with the token made in the console: %d", resp.StatusCode)
+		b.t.Fatalf("httpreq present with the token made in the console: %d", resp.StatusCode)
 	}
 	if values, err := (dnsclient.Resolver{}).ServedTXT(context.Background(), hub.DNSUDP, "_acme-challenge.www.example.com"); err != nil || !slices.Equal(values, []string{testutil.HubValue}) {
-		t.Errorf("the hub's DNS serves %q, %v", values, err)
+		b.t.Errorf("the hub's DNS serves %q, %v", values, err)
 	}
 
-	// The request in the audit log.
-	load("the audit log", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)))
-	do("filling in the audit filter", chromedp.SendKeys(chromedp.ID("identifier"), "www.example.com"))
-	load("filtering the audit log", chromedp.Submit(chromedp.ID("identifier")))
-	do("the filtered audit log", chromedp.WaitVisible(chromedp.CSS("table.audit tbody tr")))
-	row := text("table.audit tbody tr")
-	shot("audit")
+}
+
+// findInAudit finds the request in the audit log; the tokens page shows
+// no secret.
+func (b *browserSession) findInAudit(clientID, copied string) {
+	b.load("the audit log", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)))
+	b.do("filling in the audit filter", chromedp.SendKeys(chromedp.ID("identifier"), "www.example.com"))
+	b.load("filtering the audit log", chromedp.Submit(chromedp.ID("identifier")))
+	b.do("the filtered audit log", chromedp.WaitVisible(chromedp.CSS("table.audit tbody tr")))
+	row := b.text("table.audit tbody tr")
+	b.shot("audit")
 	for _, want := range []string{"present", clientID, "www.example.com", "_acme-challenge.www.example.com", "self-example", "ok", "httpreq"} {
 		if !strings.Contains(row, want) {
-			t.Errorf("the audit log's newest row %q lacks %q", row, want)
+			b.t.Errorf("the audit log's newest row %q lacks %q", row, want)
 		}
 	}
-	do("the tokens page", chromedp.Navigate(base+"/console/tokens"), chromedp.WaitVisible(chromedp.CSS("table")))
-	shot("tokens")
-	if page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, copied) {
-		t.Error("the tokens page shows the secret again")
+	b.do("the tokens page", chromedp.Navigate(b.base+"/console/tokens"), chromedp.WaitVisible(chromedp.CSS("table")))
+	b.shot("tokens")
+	if page, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, copied) {
+		b.t.Error("the tokens page shows the secret again")
 	}
 
-	// At a phone's width, the dashboard still fits.
-	do("the dashboard on a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+}
+
+// phone: at a phone's width, the dashboard still fits.
+func (b *browserSession) phone() {
+	b.do("the dashboard on a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(b.base+"/console/"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	overflow, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 	if err != nil {
-		fail("measuring the page", err)
+		b.fail("measuring the page", err)
 	}
-	shot("dashboard-phone")
+	b.shot("dashboard-phone")
 	if overflow {
-		t.Error("the dashboard is wider than a phone's screen")
+		b.t.Error("the dashboard is wider than a phone's screen")
 	}
 }
 

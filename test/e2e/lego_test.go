@@ -6,18 +6,15 @@
 package e2e_test
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/acmehub/acmehub/internal/testutil"
 )
@@ -38,49 +35,14 @@ func TestE2ELegoThroughTheHub(t *testing.T) {
 	clientID, secret := h.Token()
 	hub := h.Server()
 
-	// pebble, validating through the hub's DNS.
+	// pebble, validating through the hub's DNS (over TCP).
+	pebble := testutil.StartPebble(t, pebbleBin, hub.DNSTCP)
+	directory := pebble.Directory
 	dir := t.TempDir()
-	testutil.WriteSelfSignedCert(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "pebble")
-	listen, management := testutil.FreeAddr(t), testutil.FreeAddr(t)
-	cfg, _ := json.Marshal(map[string]any{"pebble": map[string]any{
-		"listenAddress": listen, "managementListenAddress": management,
-		"certificate": filepath.Join(dir, "cert.pem"), "privateKey": filepath.Join(dir, "key.pem"),
-		"httpPort": 5002, "tlsPort": 5001, "externalAccountBindingRequired": false,
-		"retryAfter": map[string]int{"authz": 1, "order": 1},
-	}})
-	os.WriteFile(filepath.Join(dir, "pebble.json"), cfg, 0o600)
-	pebble := exec.Command(pebbleBin, "-config", filepath.Join(dir, "pebble.json"), "-dnsserver", hub.DNSTCP) // pebble asks over TCP
-	pebble.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
-	var pebbleOut strings.Builder
-	pebble.Stdout, pebble.Stderr = &pebbleOut, &pebbleOut
-	if err := pebble.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pebble.Process.Kill()
-		pebble.Wait()
-		if t.Failed() {
-			t.Logf("pebble:\n%s", pebbleOut.String())
-		}
-	})
-	roots := x509.NewCertPool()
-	pemCert, _ := os.ReadFile(filepath.Join(dir, "cert.pem"))
-	roots.AppendCertsFromPEM(pemCert)
-	directory := "https://" + listen + "/dir"
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := client.Get(directory); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pebble does not answer at %s:\n%s", directory, pebbleOut.String())
-		}
-	}
 
 	lego := exec.Command(legoBin, "-server", directory, "-email", "ops@example.com",
 		"-domain", "example.com", "-domain", "*.example.com", "-dns-resolver", hub.DNSUDP, "-out", dir, "-timeout", "90s")
-	lego.Env = append(os.Environ(), "LEGO_CA_CERTIFICATES="+filepath.Join(dir, "cert.pem"),
+	lego.Env = append(os.Environ(), "LEGO_CA_CERTIFICATES="+pebble.CAFile,
 		"HTTPREQ_ENDPOINT=http://"+hub.Hub+"/httpreq", "HTTPREQ_USERNAME="+clientID, "HTTPREQ_PASSWORD="+secret,
 		"HTTPREQ_POLLING_INTERVAL=1", "HTTPREQ_PROPAGATION_TIMEOUT=30")
 	if out, err := lego.CombinedOutput(); err != nil {
