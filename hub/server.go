@@ -289,6 +289,14 @@ func (s *Server) Run(ctx context.Context) error {
 		serve("metrics", func() error { return s.metrics.Serve(s.metricLn) })
 	}
 	serve("account sync", func() error { return s.accounts.Run(ctx) })
+	serve("presented values' expiry", func() error {
+		every(ctx, s.accounts.SweepInterval(), func() {
+			if err := s.accounts.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("removing expired presented values", "err", err)
+			}
+		})
+		return nil
+	})
 	if s.hub != nil {
 		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
 		hubLog := s.log.With("component", "hub")

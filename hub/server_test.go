@@ -29,6 +29,7 @@ import (
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
@@ -54,17 +55,7 @@ type testHub struct {
 // database, after mutate has adjusted the default configuration.
 func startHub(t *testing.T, mutate func(c *config.Config)) *testHub {
 	t.Helper()
-	cfg := config.Default()
-	cfg.General.Listen = "127.0.0.1:0"
-	cfg.API.Port = "0"
-	cfg.Database.Connection = filepath.Join(t.TempDir(), "acmehub.db")
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	cfg.Finish()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := hubtest.Config(t, mutate)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := hub.New(ctx, cfg, log)
@@ -550,7 +541,7 @@ func TestPresent(t *testing.T) {
 	}
 	// Over UDP the answer is truncated (22 values pass 1232 bytes); TCP has them all.
 	_, got := h.txt("tcp", reg.FullDomain)
-	if want := append([]string{valueB, valueC}, values...); !sameElements(got, want) {
+	if want := append([]string{valueB, valueC}, values...); !testutil.SameElements(got, want) {
 		t.Fatalf("DNS serves %d values, want the %d presented and the 2 newest updated: %q", len(got), len(values), got)
 	}
 	r := h.do("POST", "/present", auth, body(valueA))
@@ -949,7 +940,7 @@ func TestAcmeDNSDatabase(t *testing.T) {
 			h := startHub(t, func(c *config.Config) { c.Database.Engine, c.Database.Connection = "sqlite3", db })
 			for _, acct := range f.Accounts {
 				rcode, values := h.txt("udp", acct.FullDomain)
-				if rcode != dns.RcodeSuccess || !sameElements(values, acct.Values) {
+				if rcode != dns.RcodeSuccess || !testutil.SameElements(values, acct.Values) {
 					t.Errorf("%s: %s %q, acme-dns served %q", acct.FullDomain, dns.RcodeToString[rcode], values, acct.Values)
 				}
 			}
@@ -970,13 +961,6 @@ func TestAcmeDNSDatabase(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sameElements(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }
 
 func TestTLSAndHSTS(t *testing.T) {

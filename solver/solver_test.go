@@ -99,11 +99,7 @@ func TestSecrets(t *testing.T) {
 		selectors = append(selectors, action.(k8stesting.WatchActionImpl).WatchRestrictions.Fields.String())
 		return false, nil, nil
 	})
-	stop := make(chan struct{})
-	defer close(stop)
-	s := NewSecretsForClient(client, stop, time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	s, ctx := secretsOf(t, client)
 
 	data, err := s.Key(ctx, "team-a", "acme-dns", "acmedns.json")
 	if err != nil || string(data) != accountFile {
@@ -135,7 +131,7 @@ func TestSecrets(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// One watch per Secret read, each selecting that Secret by name.
-	if got := s.Watched(); !sameElements(got, []string{"team-a/acme-dns", "team-a/missing", "team-b/acme-dns"}) {
+	if got := s.Watched(); !testutil.SameElements(got, []string{"team-a/acme-dns", "team-a/missing", "team-b/acme-dns"}) {
 		t.Errorf("watched %q", got)
 	}
 	mu.Lock()
@@ -184,11 +180,7 @@ func TestSecretForbidden(t *testing.T) {
 	client.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("RBAC: access denied"))
 	})
-	stop := make(chan struct{})
-	defer close(stop)
-	s := NewSecretsForClient(client, stop, time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	s, ctx := secretsOf(t, client)
 	_, err := s.Key(ctx, "team-a", "other", "acmedns.json")
 	if err == nil || !strings.Contains(err.Error(), "secret team-a/other: the webhook's service account may not read it") {
 		t.Fatalf("Key = %v", err)
@@ -196,10 +188,6 @@ func TestSecretForbidden(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Error("the refusal waited for the timeout")
 	}
-}
-
-func sameElements(a, b []string) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }
 
 // fakeResolver answers TXT questions for _acme-challenge names from a table
@@ -272,4 +260,14 @@ func TestParseDelegationMode(t *testing.T) {
 	if _, err := ParseDelegationMode("strict"); err == nil || !strings.Contains(err.Error(), "off, warn or enforce") {
 		t.Errorf("strict: %v", err)
 	}
+}
+
+// secretsOf is a Secret reader over client, stopped with the test, and a
+// context of ten seconds for its reads.
+func secretsOf(t *testing.T, client *fake.Clientset) (*Secrets, context.Context) {
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return NewSecretsForClient(client, stop, time.Hour), ctx
 }

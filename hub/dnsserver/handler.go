@@ -163,10 +163,11 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		m.Compress = true
 		m.Truncate(size)
 	}
+	// Counted before it is sent: whoever got the answer finds it counted.
+	h.metrics.observe(r, m, time.Since(start))
 	if err := w.WriteMsg(m); err != nil {
 		h.log.Debug("writing DNS answer", "remote", w.RemoteAddr(), "err", err)
 	}
-	h.metrics.observe(r, m, time.Since(start))
 	if h.log.Enabled(context.Background(), slog.LevelDebug) && len(r.Question) > 0 {
 		q := r.Question[0]
 		h.log.Debug("DNS question", "name", q.Name, "type", dns.TypeToString[q.Qtype],

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // clock is a settable time for expiry tests.
@@ -94,7 +95,7 @@ func TestHeldValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := append([]string{"roll-3", "roll-2"}, held...)
-		if !sameSet(set.Values, want) || set.Held != n {
+		if !testutil.SameElements(set.Values, want) || set.Held != n {
 			t.Fatalf("values = %q (%d held), want %q (%d held)", set.Values, set.Held, want, n)
 		}
 
@@ -124,11 +125,11 @@ func TestHeldValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if set, ok := got[sub]; !ok || !sameSet(set.Values, []string{"roll-3", "roll-2", held[1]}) || set.Held != 1 {
+		if set, ok := got[sub]; !ok || !testutil.SameElements(set.Values, []string{"roll-3", "roll-2", held[1]}) || set.Held != 1 {
 			t.Fatalf("ExpireTXT = %+v, want %s gone and %s kept", got, held[0], held[1])
 		}
 		c.advance(time.Hour)
-		if got, err := s.ExpireTXT(ctx); err != nil || !sameSet(got[sub].Values, []string{"roll-3", "roll-2"}) {
+		if got, err := s.ExpireTXT(ctx); err != nil || !testutil.SameElements(got[sub].Values, []string{"roll-3", "roll-2"}) {
 			t.Fatalf("second expiry = %+v, %v", got, err)
 		}
 		// Expired rows are free slots again: the rolling window is still two.
@@ -140,8 +141,4 @@ func TestHeldValues(t *testing.T) {
 			t.Errorf("HoldTXT on an unknown subdomain err = %v, want ErrNotFound", err)
 		}
 	})
-}
-
-func sameSet(a, b []string) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }

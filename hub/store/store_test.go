@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
@@ -507,7 +508,7 @@ func TestAcmeDNSDatabases(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !sameElements(set.Values, fa.Values) {
+				if !testutil.SameElements(set.Values, fa.Values) {
 					t.Errorf("%s values = %q, acme-dns served %q", fa.Subdomain, set.Values, fa.Values)
 				}
 			}
@@ -531,7 +532,7 @@ func TestAcmeDNSDatabases(t *testing.T) {
 				asAcmeDNS = append(asAcmeDNS, value)
 			}
 			rs.Close()
-			if !sameElements(asAcmeDNS, set.Values) {
+			if !testutil.SameElements(asAcmeDNS, set.Values) {
 				t.Errorf("acme-dns would serve %q, acmehub serves %q", asAcmeDNS, set.Values)
 			}
 			var version string
@@ -554,13 +555,6 @@ func sqliteFixture(name string) func(t *testing.T) (store.Store, *sql.DB) {
 		t.Cleanup(func() { raw.Close() })
 		return s, raw
 	}
-}
-
-func sameElements(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }
 
 func TestMigrationIsIdempotent(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -138,7 +139,7 @@ func TestWildcardAndApex(t *testing.T) {
 					t.Fatalf("Present: %v", err)
 				}
 			}
-			if got := e.values(t); !sameElements(got, []string{keyA, keyB}) {
+			if got := e.values(t); !testutil.SameElements(got, []string{keyA, keyB}) {
 				t.Fatalf("after Present: %q", got)
 			}
 			for range 2 { // cert-manager may clean up twice
@@ -157,10 +158,6 @@ func TestWildcardAndApex(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sameElements(a, b []string) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }
 
 // TestPlainAcmeDNS: a remote without POST /delete (acme-dns) gets the update,

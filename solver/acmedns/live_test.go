@@ -18,7 +18,9 @@ import (
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // servedTXT asks the embedded server's DNS, over TCP, for name's TXT values.
@@ -86,14 +88,14 @@ func TestManyChallengesOneAccount(t *testing.T) {
 			for i, ch := range chs {
 				want[i] = ch.Key
 			}
-			if got := e.servedTXT(t, e.reg.FullDomain); !sameElements(got, want) {
+			if got := e.servedTXT(t, e.reg.FullDomain); !testutil.SameElements(got, want) {
 				t.Fatalf("DNS serves %d values after 20 concurrent presents, want all 20: %q", len(got), got)
 			}
 			for i, ch := range chs {
 				if err := s.CleanUp(ch); err != nil {
 					t.Fatal(err)
 				}
-				if got := e.servedTXT(t, e.reg.FullDomain); !sameElements(got, want[i+1:]) {
+				if got := e.servedTXT(t, e.reg.FullDomain); !testutil.SameElements(got, want[i+1:]) {
 					t.Fatalf("after CleanUp of %s DNS serves %q, want %q", ch.DNSName, got, want[i+1:])
 				}
 			}
@@ -186,13 +188,13 @@ func TestPlainAcmeDNSNeverEvicts(t *testing.T) {
 	if errs[busyIdx].Error() != wantMsg {
 		t.Errorf("error = %q\nwant    %q", errs[busyIdx], wantMsg)
 	}
-	if values, updates := fake.state(); !sameElements(values, live) || updates != 2 {
+	if values, updates := fake.state(); !testutil.SameElements(values, live) || updates != 2 {
 		t.Fatalf("acme-dns holds %q after %d updates, want the two presented values %q", values, updates, live)
 	}
-	if got := testutil.ToFloat64(s.live.metrics.busy.WithLabelValues(e.reg.FullDomain)); got != 1 {
+	if got := promtest.ToFloat64(s.live.metrics.busy.WithLabelValues(e.reg.FullDomain)); got != 1 {
 		t.Errorf("busy refusals = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(s.live.metrics.live.WithLabelValues(e.reg.FullDomain)); got != 2 {
+	if got := promtest.ToFloat64(s.live.metrics.live.WithLabelValues(e.reg.FullDomain)); got != 2 {
 		t.Errorf("live values gauge = %v, want 2", got)
 	}
 

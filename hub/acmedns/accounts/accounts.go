@@ -162,29 +162,19 @@ func (s *Service) Load(ctx context.Context) error {
 	return nil
 }
 
-// Run keeps the index in step with writes by other processes, and removes
-// presented values that were never deleted once they expire, until ctx ends.
+// Run keeps the index in step with writes by other processes until ctx
+// ends. The server calls Sweep every SweepInterval.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { s.sweepEvery(ctx, min(time.Minute, s.opts.PresentExpiry/4)) })
 	wg.Go(func() { s.sync.run(ctx, s) })
 	return s.store.Watch(ctx, s.sync.mark)
 }
 
-func (s *Service) sweepEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(max(every, time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("removing expired presented values", "err", err)
-			}
-		}
-	}
+// SweepInterval is how often Sweep should run: a quarter of the present
+// expiry, at most a minute, at least a second.
+func (s *Service) SweepInterval() time.Duration {
+	return max(min(time.Minute, s.opts.PresentExpiry/4), time.Second)
 }
 
 // Sweep removes the presented values whose hold has expired.

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 var ctx = context.Background()
@@ -371,7 +372,7 @@ func TestPresentHoldsUntilDeleted(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := served(); !sameElements(got, values) {
+	if got := served(); !testutil.SameElements(got, values) {
 		t.Fatalf("served %d values after %d concurrent presents, want all: %q", len(got), n, got)
 	}
 	if held := s.Index().Held()[reg.Subdomain]; held != n {
@@ -382,7 +383,7 @@ func TestPresentHoldsUntilDeleted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := served(); !sameElements(got, append([]string{valueB, valueC}, values...)) {
+	if got := served(); !testutil.SameElements(got, append([]string{valueB, valueC}, values...)) {
 		t.Fatalf("rolling updates beside presented values: %d served, want %d", len(got), n+2)
 	}
 	for i, v := range values[1:] {
@@ -405,16 +406,12 @@ func TestPresentHoldsUntilDeleted(t *testing.T) {
 	if err := s.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := served(); !sameElements(got, []string{valueB, valueC}) {
+	if got := served(); !testutil.SameElements(got, []string{valueB, valueC}) {
 		t.Fatalf("after expiry: %q", got)
 	}
 	if _, ok := s.Index().Held()[reg.Subdomain]; ok {
 		t.Error("Held() still lists the account")
 	}
-}
-
-func sameElements(a, b []string) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(v string) bool { return !slices.Contains(b, v) })
 }
 
 // TestBcryptGate: while every bcrypt slot is taken a credential check waits

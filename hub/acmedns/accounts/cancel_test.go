@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // writeCancelling sends writes presents and rolling updates (one in four)
@@ -99,7 +100,7 @@ func TestCancelledWritesLoseNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		memory, _ := s.Index().Lookup(sub)
-		if !sameElements(memory, set.Values) {
+		if !testutil.SameElements(memory, set.Values) {
 			t.Errorf("account %s: memory holds %d values, the database %d", sub, len(memory), len(set.Values))
 		}
 		var held []string

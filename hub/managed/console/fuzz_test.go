@@ -12,7 +12,6 @@ import (
 
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/console"
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
@@ -20,8 +19,9 @@ import (
 // signed-in administrator with a valid CSRF token, is answered without a
 // panic or a server error.
 func FuzzConsole(f *testing.F) {
-	svc, _ := hubtest.Managed(f)
-	h, err := console.New(&doors.Door{Service: svc}, console.Options{})
+	door, _ := hubtest.Door(f)
+	svc := door.Service
+	h, err := console.New(door, console.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -16,14 +16,14 @@ import (
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
-// Start runs an acmehub server in the test's process, on ephemeral loopback
-// ports with a fresh SQLite database, after mutate (when not nil) has
-// adjusted the default configuration. It stops when the test ends.
-func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
+// Config is the default configuration on ephemeral loopback ports with a
+// fresh SQLite database, adjusted by mutate (when not nil), validated.
+func Config(t testing.TB, mutate func(*config.Config)) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
@@ -35,6 +35,15 @@ func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// Start runs an acmehub server in the test's process, on ephemeral loopback
+// ports with a fresh SQLite database, after mutate (when not nil) has
+// adjusted the default configuration. It stops when the test ends.
+func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
+	t.Helper()
+	cfg := Config(t, mutate)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -81,6 +90,14 @@ func Token(t testing.TB, svc *managed.Service, roles ...string) managed.NewToken
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// Door is Managed's service behind a front door without limits, and the
+// consumer token.
+func Door(t testing.TB) (*doors.Door, managed.NewToken) {
+	t.Helper()
+	svc, tok := Managed(t)
+	return &doors.Door{Service: svc}, tok
 }
 
 // Managed is a managed-challenge service on a fresh SQLite database, with

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
@@ -19,8 +18,8 @@ import (
 // "result", a success (200) or a refusal (4xx, result false), never a panic
 // or a server error.
 func FuzzAcmeproxy(f *testing.F) {
-	svc, _ := hubtest.Managed(f)
-	h := acmeproxy.New(&doors.Door{Service: svc}, acmeproxy.Options{Prefix: "/acmeproxy", CreateSecret: "the-create-secret-0123"})
+	door, _ := hubtest.Door(f)
+	h := acmeproxy.New(door, acmeproxy.Options{Prefix: "/acmeproxy", CreateSecret: "the-create-secret-0123"})
 	create := httptest.NewRecorder()
 	h.ServeHTTP(create, form("create_authorisation", "name=www.example.com&secret=the-create-secret-0123"))
 	var created struct{ Result struct{ Secret string } }

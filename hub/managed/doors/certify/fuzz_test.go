@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/acmehub/acmehub/hub/certifyapi"
-	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed/doors/certify"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
@@ -18,8 +17,8 @@ import (
 // FuzzCertify: any body to any call is answered with a success or a
 // refusal (4xx), never a panic or a server error.
 func FuzzCertify(f *testing.F) {
-	svc, tok := hubtest.Managed(f)
-	h := certify.New(&doors.Door{Service: svc}, certify.Options{})
+	door, tok := hubtest.Door(f)
+	h := certify.New(door, certify.Options{})
 	defer h.Close()
 	for _, seed := range []string{
 		`{"ChallengeType":"dns-01","Identifier":"www.example.com","ResponseKey":"_acme-challenge.www.example.com","ResponseValue":"v","AuthKey":"` + tok.ClientID + `","AuthSecret":"` + tok.Secret + `"}`,
