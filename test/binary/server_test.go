@@ -118,8 +118,7 @@ func TestAcmeDNSConfigAndDatabase(t *testing.T) {
 }
 
 func TestUnknownKeysWarn(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "config.cfg")
-	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\nflavour = \"vanilla\"\n[database]\nconnection = \"db\"\n"), 0o600)
+	cfg := testutil.CopyFile(t, testutil.Testdata(t, "configs/unknown-key.cfg"))
 	p := startServer(t, "-c", cfg)
 	if !strings.Contains(p.Output(), `unknown key \"general.flavour\" ignored`) {
 		t.Errorf("no warning for the unknown key:\n%s", p.Output())
@@ -127,8 +126,7 @@ func TestUnknownKeysWarn(t *testing.T) {
 }
 
 func TestInvalidConfiguration(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "config.cfg")
-	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\nprotocol = \"sctp\"\n[api]\ntls = \"letsencrypt\"\n"), 0o600)
+	cfg := testutil.CopyFile(t, testutil.Testdata(t, "configs/invalid.cfg"))
 	p := testutil.Start(t, nil, "server", "-c", cfg)
 	if code := p.Wait(5 * time.Second); code == 0 {
 		t.Error("exit code 0 on an invalid configuration")
@@ -311,8 +309,7 @@ func TestWebhookClosesEmbeddedServer(t *testing.T) {
 
 func TestWebhookEmbeddedServerWarnsUnknownKeys(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.cfg")
-	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\nflavour = \"vanilla\"\n"), 0o600)
+	cfg := testutil.CopyFile(t, testutil.Testdata(t, "configs/unknown-key.cfg"))
 	p := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"GROUP_NAME=acme.example.org"}},
 		"webhook", "--server-config", cfg, "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
 		"--server-db-connection", filepath.Join(dir, "db"), "--delegation-check", "off", "--secure-port", "0")
