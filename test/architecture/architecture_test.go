@@ -9,10 +9,12 @@ package architecture_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -47,23 +49,32 @@ type pkg struct {
 	Deps       []string
 }
 
-func packages(t *testing.T) []pkg {
-	t.Helper()
+// listed is go list's account of every package, read once.
+var listed = sync.OnceValues(func() ([]pkg, error) {
 	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
 	if err != nil {
-		t.Fatalf("go list: %v", err)
+		return nil, fmt.Errorf("go list: %w", err)
 	}
 	var pkgs []pkg
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	for {
 		var p pkg
 		if err := dec.Decode(&p); err == io.EOF {
-			return pkgs
+			return pkgs, nil
 		} else if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		pkgs = append(pkgs, p)
 	}
+})
+
+func packages(t *testing.T) []pkg {
+	t.Helper()
+	pkgs, err := listed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
 }
 
 func rel(path string) (string, bool) {
