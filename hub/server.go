@@ -153,16 +153,17 @@ func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *promethe
 		return fmt.Errorf("[acmehub] trusted_proxies: %w", err)
 	}
 	opts := acmedns.Options{
-		DisableRegistration:  cfg.API.DisableRegistration,
-		RegistrationUser:     cfg.AcmeHub.RegistrationUser,
-		RegistrationPassword: cfg.AcmeHub.RegistrationPassword,
-		CORSOrigins:          cfg.API.CORSOrigins,
-		ClientIP:             apiClientIP(cfg.API, trusted),
-		RegisterPerMinute:    cfg.AcmeHub.RegisterPerMinute,
-		FailedAuthPerMinute:  cfg.AcmeHub.FailedAuthPerMinute,
-		HSTS:                 hsts(cfg.API),
-		Registerer:           reg,
-		Log:                  log.With("component", "api"),
+		DisableRegistration:           cfg.API.DisableRegistration,
+		RegistrationUser:              cfg.AcmeHub.RegistrationUser,
+		RegistrationPassword:          cfg.AcmeHub.RegistrationPassword,
+		CORSOrigins:                   cfg.API.CORSOrigins,
+		ClientIP:                      apiClientIP(cfg.API, trusted),
+		RegisterPerMinute:             cfg.AcmeHub.RegisterPerMinute,
+		FailedAuthPerMinute:           cfg.AcmeHub.FailedAuthPerMinute,
+		FailedAuthPerAddressPerMinute: cfg.AcmeHub.FailedAuthPerAddressPerMinute,
+		HSTS:                          hsts(cfg.API),
+		Registerer:                    reg,
+		Log:                           log.With("component", "api"),
 	}
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	if cfg.AcmeHub.MetricsListen == "" {

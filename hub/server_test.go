@@ -709,7 +709,7 @@ func TestEmbeddedUse(t *testing.T) {
 	reg := h.register("")
 	svc := h.srv.Accounts()
 	ctx := context.Background()
-	if _, err := svc.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+	if _, err := svc.Authenticate(ctx, reg.Username, reg.Password, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.AddTXT(ctx, reg.Subdomain, valueA); err != nil {

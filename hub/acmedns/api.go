@@ -51,10 +51,12 @@ type Options struct {
 	ClientIP clientip.Resolver
 	// HSTS is the Strict-Transport-Security value to send; empty sends none.
 	HSTS string
-	// RegisterPerMinute and FailedAuthPerMinute limit, per client address,
-	// registrations and failed authentications (past the limit: 429); 0
-	// means no limit.
-	RegisterPerMinute, FailedAuthPerMinute int
+	// RegisterPerMinute limits registrations per client address;
+	// FailedAuthPerMinute failed authentications per client address and
+	// username, FailedAuthPerAddressPerMinute per address whatever the
+	// username (past a limit: 429). Credentials that passed before are
+	// never limited. 0 means no limit.
+	RegisterPerMinute, FailedAuthPerMinute, FailedAuthPerAddressPerMinute int
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
 	// Registerer receives the API's metrics; nil registers none.
@@ -71,9 +73,10 @@ type API struct {
 	allow   map[string]string // route -> Allow header value
 	regAuth [2][sha256.Size]byte
 	metrics *metrics
-	// registers and failures limit each client's registrations and failed
-	// authentications, which cost a bcrypt computation each.
-	registers, failures *ratelimit.Limiter
+	// registers limits each address's registrations; failures each
+	// address's failed authentications of one username, addressFailures
+	// of all of them: each costs a bcrypt computation.
+	registers, failures, addressFailures *ratelimit.Limiter
 }
 
 // New returns the API handler.
@@ -81,6 +84,7 @@ func New(svc *accounts.Service, opts Options) *API {
 	a := &API{
 		svc: svc, opts: opts, log: opts.Log, allow: map[string]string{},
 		registers: ratelimit.PerMinute(opts.RegisterPerMinute), failures: ratelimit.PerMinute(opts.FailedAuthPerMinute),
+		addressFailures: ratelimit.PerMinute(opts.FailedAuthPerAddressPerMinute),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -235,12 +239,11 @@ type registerResponse struct {
 func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	ip := a.clientIP(r)
 	if a.opts.RegistrationUser != "" {
-		if a.failures.Exhausted(ratelimit.AddrKey(ip)) {
+		if err := a.admit(ip, "/register")(); err != nil {
 			a.tooMany(w, a.failures)
 			return
 		}
 		if !a.registrationAuthorized(r) {
-			a.failures.Allow(ratelimit.AddrKey(ip))
 			w.Header().Set("WWW-Authenticate", `Basic realm="acmehub registration", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized")
 			return
@@ -298,16 +301,14 @@ func (a *API) registrationAuthorized(r *http.Request) bool {
 
 // authenticate applies acme-dns's checks, in its order, to a request carrying
 // X-Api-User and X-Api-Key: the credentials, then the account's allowfrom.
-// Every failure is answered 401 forbidden. A client past its limit of
-// failed authentications is answered 429 before its credentials are
-// checked, so it costs no bcrypt computation.
+// Every failure is answered 401 forbidden.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
 	acct, ok := a.credentials(w, r)
 	if !ok {
 		return store.Account{}, false
 	}
 	if ip := a.clientIP(r); !accounts.Allowed(acct, ip) {
-		a.failures.Allow(ratelimit.AddrKey(ip))
+		a.failed(ip, acct.Username)
 		a.log.Info("update refused by allowfrom", "username", acct.Username, "client", ip, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
@@ -315,28 +316,53 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.Accoun
 	return acct, true
 }
 
+// errTooMany is a credential check refused by the limits on failures.
+var errTooMany = errors.New("too many failed authentications")
+
 // credentials is authenticate without allowfrom, for what changes no value.
+// Credentials that passed before are taken from memory, whatever the
+// limits; others cost a bcrypt computation, which the client's limits must
+// admit (past one: 429, before any bcrypt).
 func (a *API) credentials(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
-	ip := a.clientIP(r)
-	if a.failures.Exhausted(ratelimit.AddrKey(ip)) {
+	ip, user := a.clientIP(r), r.Header.Get("X-Api-User")
+	acct, err := a.svc.Authenticate(r.Context(), user, r.Header.Get("X-Api-Key"), a.admit(ip, user))
+	switch {
+	case errors.Is(err, errTooMany):
 		a.tooMany(w, a.failures)
 		return store.Account{}, false
-	}
-	acct, err := a.svc.Authenticate(r.Context(), r.Header.Get("X-Api-User"), r.Header.Get("X-Api-Key"))
-	switch {
 	case errors.Is(err, accounts.ErrForbidden):
-		a.failures.Allow(ratelimit.AddrKey(ip))
 		writeError(w, http.StatusUnauthorized, "forbidden")
 		return store.Account{}, false
 	case errors.Is(err, accounts.ErrBusy):
 		a.busy(w)
 		return store.Account{}, false
 	case err != nil:
-		a.log.Error("authenticating", "username", r.Header.Get("X-Api-User"), "err", err)
+		a.log.Error("authenticating", "username", user, "err", err)
 		writeError(w, http.StatusInternalServerError, "db_error")
 		return store.Account{}, false
 	}
 	return acct, true
+}
+
+// admit takes a bcrypt computation on credentials of username from ip
+// from its limits: those of the address for that username and for every
+// username. Credentials that pass are remembered and cost no more, so the
+// limits hold back those that fail: guesses, and a client misconfigured.
+func (a *API) admit(ip netip.Addr, username string) func() error {
+	return func() error {
+		key := ratelimit.AddrKey(ip)
+		if !a.failures.Allow(key+" "+username) || !a.addressFailures.Allow(key) {
+			return errTooMany
+		}
+		return nil
+	}
+}
+
+// failed counts a failed authentication of username from ip.
+func (a *API) failed(ip netip.Addr, username string) {
+	key := ratelimit.AddrKey(ip)
+	a.failures.Allow(key + " " + username)
+	a.addressFailures.Allow(key)
 }
 
 // tooMany answers a client past a limit.

@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,6 +346,73 @@ func TestClientLimits(t *testing.T) {
 	}
 	if rec := send("/register", "198.51.100.2:1000", ""); rec.Code != 201 {
 		t.Errorf("register from another client: %d", rec.Code)
+	}
+}
+
+// TestNoLockoutByANeighbour: behind one address (a NAT, an ingress
+// without trusted_proxies), clients sending wrong keys for an account
+// exhaust the limits of their failures, while the account's own clients,
+// whose key passed before, are never refused nor made to wait; another
+// account's clients at that address keep their own limit, up to the
+// address's ceiling.
+func TestNoLockoutByANeighbour(t *testing.T) {
+	svc := accounts.New(memStore(t), accounts.Options{Domain: "auth.example.org", MaxTXTLimit: 10, BcryptCost: bcrypt.MinCost, CredentialCacheSize: 10})
+	reg, _ := svc.Register(context.Background(), nil, 0)
+	other, _ := svc.Register(context.Background(), nil, 0)
+	a := New(svc, Options{FailedAuthPerMinute: 3, FailedAuthPerAddressPerMinute: 6})
+	send := func(acct accounts.Registration, key string) int {
+		body := `{"subdomain":"` + acct.Subdomain + `","txt":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"}`
+		r := httptest.NewRequest("POST", "/update", strings.NewReader(body))
+		r.RemoteAddr = "192.0.2.1:1000"
+		r.Header.Set("X-Api-User", acct.Username)
+		r.Header.Set("X-Api-Key", key)
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	if code := send(reg, reg.Password); code != 200 {
+		t.Fatalf("the account's client: %d", code)
+	}
+	var wg sync.WaitGroup
+	var refused, valid atomic.Int32
+	for range 64 {
+		wg.Go(func() {
+			for range 20 {
+				if send(reg, accounts.NewPassword()) == 429 {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				if code := send(reg, reg.Password); code != 200 {
+					t.Errorf("the account's own client, among wrong keys: %d", code)
+				}
+				valid.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	// The first call of the account's client took one of the three checks.
+	if refused.Load() != 64*20-2 || valid.Load() != 200 {
+		t.Errorf("%d of %d wrong keys refused 429; %d valid calls", refused.Load(), 64*20, valid.Load())
+	}
+	// Another account's clients at that address keep their own limit of
+	// three checks (the address's ceiling of six has three left).
+	if code := send(other, other.Password); code != 200 {
+		t.Errorf("another account's right key: %d", code)
+	}
+	for i, want := range []int{401, 401, 429} {
+		if code := send(other, accounts.NewPassword()); code != want {
+			t.Errorf("another account's wrong key %d: %d, want %d", i+1, code, want)
+		}
+	}
+	// A third account's first check meets the address's ceiling: 3 + 3.
+	third, _ := svc.Register(context.Background(), nil, 0)
+	if code := send(third, third.Password); code != 429 {
+		t.Errorf("past the address's ceiling: %d, want 429", code)
 	}
 }
 

@@ -166,11 +166,16 @@ type AcmeHub struct {
 	// BcryptConcurrency bounds the bcrypt computations running at once; 0
 	// means one per core but one.
 	BcryptConcurrency int `toml:"bcrypt_concurrency"`
-	// RegisterPerMinute and FailedAuthPerMinute limit, per client address
-	// (IPv6: per /64), registrations and failed authentications; 0 means no
-	// limit.
+	// RegisterPerMinute limits registrations per client address (IPv6:
+	// per /64); FailedAuthPerMinute failed authentications per client
+	// address and username. 0 means no limit. Credentials that passed
+	// before are never limited.
 	RegisterPerMinute   int `toml:"register_per_minute"`
 	FailedAuthPerMinute int `toml:"failed_auth_per_minute"`
+	// FailedAuthPerAddressPerMinute limits the failed authentications of
+	// every username together from one address (an IPv6 /64): a ceiling
+	// high enough that one client behind a NAT cannot lock the others out.
+	FailedAuthPerAddressPerMinute int `toml:"failed_auth_per_address_per_minute"`
 	// ResyncInterval is how often a server sharing a PostgreSQL database
 	// reads every account again, beside the notifications; 0 never.
 	ResyncInterval time.Duration `toml:"resync_interval"`
@@ -241,7 +246,7 @@ func baseline() Config {
 		AcmeHub: AcmeHub{
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
 			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
-			RegisterPerMinute: 60, FailedAuthPerMinute: 120,
+			RegisterPerMinute: 60, FailedAuthPerMinute: 120, FailedAuthPerAddressPerMinute: 1200,
 		},
 		Hub: Hub{
 			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,

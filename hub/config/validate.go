@@ -148,9 +148,9 @@ func (h AcmeHub) validate(p *problems) {
 	if h.BcryptConcurrency < 0 {
 		bad("[acmehub] bcrypt_concurrency %d: must not be negative (0: one per core but one)", h.BcryptConcurrency)
 	}
-	if h.RegisterPerMinute < 0 || h.FailedAuthPerMinute < 0 {
-		bad("[acmehub] register_per_minute %d, failed_auth_per_minute %d: must not be negative (0: no limit)",
-			h.RegisterPerMinute, h.FailedAuthPerMinute)
+	if h.RegisterPerMinute < 0 || h.FailedAuthPerMinute < 0 || h.FailedAuthPerAddressPerMinute < 0 {
+		bad("[acmehub] register_per_minute %d, failed_auth_per_minute %d, failed_auth_per_address_per_minute %d: must not be negative (0: no limit)",
+			h.RegisterPerMinute, h.FailedAuthPerMinute, h.FailedAuthPerAddressPerMinute)
 	}
 	if h.ResyncInterval < 0 {
 		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval)

@@ -34,7 +34,7 @@ type embeddedBackend struct {
 func (embeddedBackend) name() string { return "embedded" }
 
 func (b embeddedBackend) authenticate(ctx context.Context, a solver.Account) error {
-	acct, err := b.svc.Authenticate(ctx, a.Username, a.Password)
+	acct, err := b.svc.Authenticate(ctx, a.Username, a.Password, nil)
 	if errors.Is(err, accounts.ErrForbidden) {
 		return fmt.Errorf("the embedded acmehub server refuses the credentials of account %s (%s): "+
 			"is the account registered with this server?", a.Username, a.FullDomain)

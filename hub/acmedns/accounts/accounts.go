@@ -74,7 +74,10 @@ type Options struct {
 	// ErrBusy; 0 means one second.
 	BcryptConcurrency int
 	BcryptWait        time.Duration
-	Log               *slog.Logger
+	// RegisterWait is how long a registration waits for a bcrypt slot
+	// before ErrBusy; 0 means ten seconds.
+	RegisterWait time.Duration
+	Log          *slog.Logger
 }
 
 // Service applies account operations to the store and the index.
@@ -110,9 +113,12 @@ func New(st store.Store, opts Options) *Service {
 	if opts.BcryptWait <= 0 {
 		opts.BcryptWait = time.Second
 	}
+	if opts.RegisterWait <= 0 {
+		opts.RegisterWait = 10 * time.Second
+	}
 	return &Service{
 		store: st, index: NewIndex(), creds: newCredCache(opts.CredentialCacheSize), sync: newSyncer(),
-		bcrypt: newGate(opts.BcryptConcurrency, opts.BcryptWait), opts: opts, log: log,
+		bcrypt: newGate(opts.BcryptConcurrency), opts: opts, log: log,
 	}
 }
 
@@ -230,7 +236,9 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 		hash []byte
 		err  error
 	)
-	if gerr := s.bcrypt.do(ctx, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost) }); gerr != nil {
+	// Registrations are rare and someone waits for them: they queue for a
+	// bcrypt slot longer than credential checks do.
+	if gerr := s.bcrypt.do(ctx, s.opts.RegisterWait, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost) }); gerr != nil {
 		return Registration{}, gerr
 	}
 	if err != nil {
@@ -311,25 +319,33 @@ func urlSafe(s string) bool {
 }
 
 // Authenticate returns the account of username if apiKey is its password.
-// Every failure is ErrForbidden, except a failing store and ErrBusy.
-func (s *Service) Authenticate(ctx context.Context, username, apiKey string) (store.Account, error) {
+// Credentials that passed before are answered from memory; for the others,
+// admit (when not nil) is asked first whether a bcrypt comparison may be
+// spent on them, and its error is returned when it says no. Every failure
+// is ErrForbidden, except a failing store, ErrBusy and admit's refusal.
+func (s *Service) Authenticate(ctx context.Context, username, apiKey string, admit func() error) (store.Account, error) {
 	if _, err := uuid.Parse(username); err != nil || !ValidAPIKey(apiKey) {
 		return store.Account{}, ErrForbidden
 	}
 	acct, err := s.store.Account(ctx, username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, err
+	}
+	if err == nil && s.creds.verified(username, apiKey, acct.PasswordHash) {
+		return acct, nil
+	}
+	if admit != nil {
+		if err := admit(); err != nil {
+			return store.Account{}, err
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		// As long as a wrong password takes, so that usernames cannot be probed.
 		compare := func() { bcrypt.CompareHashAndPassword(dummyHash, []byte(apiKey)) } //nolint:errcheck // for timing only
-		if err := s.bcrypt.do(ctx, compare); err != nil {
+		if err := s.bcrypt.do(ctx, s.opts.BcryptWait, compare); err != nil {
 			return store.Account{}, err
 		}
 		return store.Account{}, ErrForbidden
-	}
-	if err != nil {
-		return store.Account{}, err
-	}
-	if s.creds.verified(username, apiKey, acct.PasswordHash) {
-		return acct, nil
 	}
 	if err := s.checkPassword(ctx, username, apiKey, acct.PasswordHash); err != nil {
 		return store.Account{}, err
@@ -346,7 +362,7 @@ func (s *Service) checkPassword(ctx context.Context, username, apiKey string, ha
 	result := s.flights.DoChan(string(key[:]), func() (any, error) {
 		var mismatch error
 		compare := func() { mismatch = bcrypt.CompareHashAndPassword(hash, []byte(apiKey)) }
-		if err := s.bcrypt.do(context.Background(), compare); err != nil {
+		if err := s.bcrypt.do(context.Background(), s.opts.BcryptWait, compare); err != nil {
 			return nil, err
 		}
 		if mismatch != nil {

@@ -118,7 +118,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			acct, err := s.Authenticate(ctx, tt.user, tt.key)
+			acct, err := s.Authenticate(ctx, tt.user, tt.key, nil)
 			if tt.ok && (err != nil || acct.Subdomain != reg.Subdomain) {
 				t.Errorf("Authenticate = %+v, %v; want the account", acct, err)
 			}
@@ -142,7 +142,7 @@ func TestCredentialCache(t *testing.T) {
 	if s.creds.verified(reg.Username, reg.Password, acct.PasswordHash) {
 		t.Fatal("cached before any authentication")
 	}
-	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !s.creds.verified(reg.Username, reg.Password, acct.PasswordHash) {
@@ -157,7 +157,7 @@ func TestCredentialCache(t *testing.T) {
 	if s.creds.verified(reg.Username, reg.Password, acct.PasswordHash) {
 		t.Error("credentials still cached after deregistration")
 	}
-	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); !errors.Is(err, ErrForbidden) {
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password, nil); !errors.Is(err, ErrForbidden) {
 		t.Errorf("deregistered account authenticated: %v", err)
 	}
 
@@ -333,7 +333,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+				if _, err := s.Authenticate(ctx, reg.Username, reg.Password, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -429,29 +429,29 @@ func TestBcryptGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	s.bcrypt.slots <- struct{}{} // a flood holds the only slot
 	start := time.Now()
-	if _, err := s.Authenticate(ctx, reg.Username, NewPassword()); !errors.Is(err, ErrBusy) {
+	if _, err := s.Authenticate(ctx, reg.Username, NewPassword(), nil); !errors.Is(err, ErrBusy) {
 		t.Errorf("wrong key while busy: %v, want ErrBusy", err)
 	}
 	if waited := time.Since(start); waited < 20*time.Millisecond {
 		t.Errorf("refused after %v, without waiting for a slot", waited)
 	}
-	if _, err := s.Authenticate(ctx, uuid.NewString(), NewPassword()); !errors.Is(err, ErrBusy) {
+	if _, err := s.Authenticate(ctx, uuid.NewString(), NewPassword(), nil); !errors.Is(err, ErrBusy) {
 		t.Errorf("unknown user while busy: %v, want ErrBusy", err)
 	}
 	if _, err := s.Register(ctx, nil, 0); !errors.Is(err, ErrBusy) {
 		t.Errorf("Register while busy: %v, want ErrBusy", err)
 	}
-	if _, err := s.Authenticate(ctx, reg.Username, reg.Password); err != nil {
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password, nil); err != nil {
 		t.Errorf("known credentials while busy: %v, want them served from the cache", err)
 	}
 	<-s.bcrypt.slots
-	if _, err := s.Authenticate(ctx, reg.Username, NewPassword()); !errors.Is(err, ErrForbidden) {
+	if _, err := s.Authenticate(ctx, reg.Username, NewPassword(), nil); !errors.Is(err, ErrForbidden) {
 		t.Errorf("wrong key once free: %v, want ErrForbidden", err)
 	}
 }
@@ -515,12 +515,39 @@ func TestConcurrentFirstAuthentications(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = s.Authenticate(ctx, reg.Username, reg.Password) })
+		wg.Go(func() { _, errs[i] = s.Authenticate(ctx, reg.Username, reg.Password, nil) })
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("request %d: %v", i, err)
 		}
+	}
+}
+
+// TestRegistrationsQueueLonger: with every bcrypt slot taken, a credential
+// check gives up after BcryptWait (ErrBusy, and the client retries), while a
+// registration, rare and waited for, queues up to RegisterWait.
+func TestRegistrationsQueueLonger(t *testing.T) {
+	st, err := store.OpenSQLite(ctx, ":memory:", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10, BcryptCost: bcrypt.MinCost,
+		BcryptConcurrency: 1, BcryptWait: 20 * time.Millisecond, RegisterWait: 5 * time.Second})
+	reg, err := s.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, release := make(chan struct{}), make(chan struct{})
+	go s.bcrypt.do(ctx, time.Second, func() { close(taken); <-release })
+	<-taken
+	if _, err := s.Authenticate(ctx, reg.Username, reg.Password, nil); !errors.Is(err, ErrBusy) {
+		t.Errorf("a credential check with the slot taken: %v, want ErrBusy", err)
+	}
+	time.AfterFunc(300*time.Millisecond, func() { close(release) })
+	if _, err := s.Register(ctx, nil, 0); err != nil {
+		t.Errorf("a registration waiting for the slot: %v", err)
 	}
 }

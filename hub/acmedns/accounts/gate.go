@@ -14,23 +14,21 @@ import (
 var ErrBusy = errors.New("busy")
 
 // gate bounds the bcrypt computations running at once, so that a flood of
-// wrong credentials cannot take every core from the rest of the server. A
-// computation waits at most wait for a slot.
+// wrong credentials cannot take every core from the rest of the server.
 type gate struct {
 	slots chan struct{}
-	wait  time.Duration
 }
 
-func newGate(n int, wait time.Duration) *gate {
-	return &gate{slots: make(chan struct{}, n), wait: wait}
+func newGate(n int) *gate {
+	return &gate{slots: make(chan struct{}, n)}
 }
 
-// do runs fn in a slot, or returns ErrBusy.
-func (g *gate) do(ctx context.Context, fn func()) error {
+// do runs fn in a slot, waiting at most wait for one, or returns ErrBusy.
+func (g *gate) do(ctx context.Context, wait time.Duration, fn func()) error {
 	select {
 	case g.slots <- struct{}{}:
 	default:
-		t := time.NewTimer(g.wait)
+		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
 		case g.slots <- struct{}{}:

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -118,18 +119,51 @@ func (c *Client) RaiseTXTLimit(ctx context.Context, host string, a Account, limi
 	return l, nil
 }
 
+// RegisterAttempts bounds the tries of a registration answered 429 or 503.
+const RegisterAttempts = 5
+
 // Register posts body (allowfrom, txtlimit) to host's /register, with HTTP
-// basic auth when user is set, and returns the status and the answer.
+// basic auth when user is set, and returns the status and the answer. A
+// server answering 429 or 503 (busy: its bcrypt slots taken, or a client
+// past its limit) is asked again after its Retry-After (1 s without one,
+// at most 30 s), RegisterAttempts times at most, while ctx lasts.
 func (c *Client) Register(ctx context.Context, host string, body any, user, password string) (int, string, error) {
 	raw, _ := json.Marshal(body)
-	return c.post(ctx, host, "/register", raw, func(req *http.Request) {
-		if user != "" {
-			req.SetBasicAuth(user, password)
+	for attempt := 1; ; attempt++ {
+		var wait time.Duration
+		status, answer, err := c.do(ctx, host, "/register", raw, func(req *http.Request) {
+			if user != "" {
+				req.SetBasicAuth(user, password)
+			}
+		}, func(resp *http.Response) { wait = retryAfter(resp) })
+		if err != nil || (status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable) || attempt == RegisterAttempts {
+			return status, answer, err
 		}
-	})
+		select {
+		case <-ctx.Done():
+			return status, answer, nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryAfter is the wait a 429 or 503 asks for: its Retry-After in
+// seconds, else one second; at most 30 seconds.
+func retryAfter(resp *http.Response) time.Duration {
+	s, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || s < 1 {
+		return time.Second
+	}
+	return min(time.Duration(s)*time.Second, 30*time.Second)
 }
 
 func (c *Client) post(ctx context.Context, host, path string, body []byte, auth func(*http.Request)) (int, string, error) {
+	return c.do(ctx, host, path, body, auth, nil)
+}
+
+// do posts body to host+path, with auth set on the request, and hands
+// the response to seen (when not nil) before reading its answer.
+func (c *Client) do(ctx context.Context, host, path string, body []byte, auth func(*http.Request), seen func(*http.Response)) (int, string, error) {
 	url := strings.TrimSuffix(host, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -142,6 +176,9 @@ func (c *Client) post(ctx context.Context, host, path string, body []byte, auth 
 		return 0, "", fmt.Errorf("POST %s: %w", url, err)
 	}
 	defer resp.Body.Close()
+	if seen != nil {
+		seen(resp)
+	}
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, strings.TrimSpace(string(answer)), nil
 }

@@ -222,7 +222,7 @@ func (f *checkFixture) credentialsRefused(t *testing.T) {
 	if fresh.Username == old.Username || accts["www.shop.example.com"].Username != fresh.Username {
 		t.Fatalf("the Secret still holds the refused account: %+v", accts)
 	}
-	if _, err := f.srv.Accounts().Authenticate(ctx, fresh.Username, fresh.Password); err != nil {
+	if _, err := f.srv.Accounts().Authenticate(ctx, fresh.Username, fresh.Password, nil); err != nil {
 		t.Errorf("the new account does not work: %v", err)
 	}
 	for _, fd := range findings {

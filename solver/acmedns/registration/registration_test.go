@@ -91,7 +91,7 @@ func TestRegister(t *testing.T) {
 	if a.Username != b.Username || a.FullDomain != b.FullDomain || a.ServerURL != api || len(a.AllowFrom) != 1 {
 		t.Errorf("accounts %+v and %+v: want one account, with server_url and allowfrom", a, b)
 	}
-	if _, err := srv.Accounts().Authenticate(ctx, a.Username, a.Password); err != nil {
+	if _, err := srv.Accounts().Authenticate(ctx, a.Username, a.Password, nil); err != nil {
 		t.Fatalf("the registered credentials do not work: %v", err)
 	}
 	if res.TXTLimit != 4 {
@@ -162,7 +162,7 @@ func TestRegisterTooManyNames(t *testing.T) {
 	if _, ok := accts["c.example.com"]; ok || len(accts) != 2 {
 		t.Errorf("the Secret took the name whose values the account cannot keep: %v", accts)
 	}
-	acct, _ := srv.Accounts().Authenticate(ctx, accts["a.example.com"].Username, accts["a.example.com"].Password)
+	acct, _ := srv.Accounts().Authenticate(ctx, accts["a.example.com"].Username, accts["a.example.com"].Password, nil)
 	if acct.TXTLimit != 4 {
 		t.Errorf("the account keeps %d values, want 4", acct.TXTLimit)
 	}
