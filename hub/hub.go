@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acmehub/acmehub/hub/certifyapi"
@@ -35,6 +36,7 @@ import (
 // doors on their own HTTPS listener.
 type managedHub struct {
 	svc     *managed.Service
+	table   *self.Table
 	certify *certify.Handler
 	srv     *http.Server
 	ln      net.Listener
@@ -71,22 +73,24 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 	table := self.NewTable(func(identifier string) bool {
 		c, ok := svc.ConfigFor(identifier)
 		return ok && c.Provider == self.Name
-	})
+	}, self.RecordSource(st.Managed(), func(config string) bool {
+		c, ok := svc.Config(config)
+		return ok && c.Provider == self.Name
+	}))
 	svc, err = managed.New(ctx, managed.Options{
 		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
 		Providers: providers.Factories(providers.Env{Resolver: resolver, Delegations: table}),
+		RecordsChanged: func(ctx context.Context, name string) {
+			if err := table.Reload(ctx, name); err != nil {
+				log.Warn("the self provider's values are read again within a second", "name", name, "err", err)
+			}
+		},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	records, err := svc.Records(ctx)
-	if err != nil {
+	if err := table.Reload(ctx, ""); err != nil {
 		return nil, nil, err
-	}
-	for _, r := range records {
-		if c, ok := svc.Config(r.Config); ok && c.Provider == self.Name {
-			table.Add(r.Name, r.Value)
-		}
 	}
 	return svc, table, nil
 }
@@ -134,7 +138,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 			"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", m.Listen)
 	}
 	door := &doors.Door{Service: svc, ClientIP: clientip.Forwarded(trusted), Limits: ratelimit.PerMinute(m.RequestsPerMinute), Log: log}
-	h := &managedHub{svc: svc}
+	h := &managedHub{svc: svc, table: table}
 	h.certify = certify.New(door, certify.Options{Timeout: m.RequestTimeout})
 	mux := http.NewServeMux()
 	mux.Handle(certifyapi.Base+"/", h.certify)
@@ -183,6 +187,26 @@ func (h *managedHub) sweep(ctx context.Context, cleanupAfter time.Duration, log 
 	})
 	return nil
 }
+
+// followRecords keeps the self provider's table in step with the records
+// other processes sharing the database write: at once when they announce
+// them, and by reading every record again each SelfResyncInterval.
+func (h *managedHub) followRecords(ctx context.Context, st store.Store, log *slog.Logger) error {
+	reload := func(name string) {
+		if err := h.table.Reload(ctx, name); err != nil && ctx.Err() == nil {
+			log.Warn("the self provider's values are read again within a second", "name", name, "err", err)
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { every(ctx, SelfResyncInterval, func() { reload("") }) })
+	return st.Watch(ctx, store.RecordsChanged, 0, reload)
+}
+
+// SelfResyncInterval bounds how long a value presented or removed through
+// another process may go unseen by this one's self provider, should its
+// announcement be lost.
+const SelfResyncInterval = time.Second
 
 // every calls fn every d until ctx ends.
 func every(ctx context.Context, d time.Duration, fn func()) {

@@ -86,7 +86,6 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 	s.store, err = store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
 		DefaultTXTLimit: cfg.AcmeHub.TXTLimit,
 		HoldLimit:       cfg.AcmeHub.PresentLimit,
-		ResyncInterval:  cfg.AcmeHub.ResyncInterval,
 		Log:             log.With("component", "store"),
 	})
 	if err != nil {
@@ -99,6 +98,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		AnyTXT:              cfg.AcmeHub.TXTFormat == config.TXTFormatAny,
 		PresentExpiry:       cfg.AcmeHub.PresentExpiry,
 		BcryptConcurrency:   cfg.AcmeHub.BcryptConcurrency,
+		ResyncInterval:      cfg.AcmeHub.ResyncInterval,
 		Log:                 log.With("component", "accounts"),
 	})
 	reg := s.registry()
@@ -302,6 +302,7 @@ func (s *Server) Run(ctx context.Context) error {
 		serve("hub", func() error { return s.hub.srv.Serve(s.hub.ln) })
 		hubLog := s.log.With("component", "hub")
 		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, hubLog) })
+		serve("hub records", func() error { return s.hub.followRecords(ctx, s.store, hubLog) })
 		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Hub.CleanupAfter, hubLog) })
 	}
 

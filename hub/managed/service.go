@@ -123,8 +123,12 @@ type Options struct {
 	// a value is served; nil refuses such record names, and waits only on
 	// providers that know themselves (Propagation).
 	DNS DNS
-	Now func() time.Time
-	Log *slog.Logger
+	// RecordsChanged, when set, is told the name of every record the
+	// service adds or removes, once the change is durable: what serves the
+	// records (the self provider's table) reads them again.
+	RecordsChanged func(ctx context.Context, name string)
+	Now            func() time.Time
+	Log            *slog.Logger
 }
 
 // Service decides who may present which value where, has the provider
@@ -134,6 +138,7 @@ type Service struct {
 	keys      *Keyring
 	providers map[string]ProviderFactory
 	dns       DNS
+	changed   func(ctx context.Context, name string)
 	now       func() time.Time
 	log       *slog.Logger
 
@@ -157,7 +162,11 @@ type config struct {
 
 // New makes a Service and loads the configs.
 func New(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, now: o.Now, log: o.Log, touched: map[string]time.Time{}, refused: map[string]time.Time{}}
+	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, changed: o.RecordsChanged, now: o.Now, log: o.Log,
+		touched: map[string]time.Time{}, refused: map[string]time.Time{}}
+	if s.changed == nil {
+		s.changed = func(context.Context, string) {}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -349,7 +358,7 @@ func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Pla
 	if req.Expires > 0 {
 		r.Expires = r.Created.Add(req.Expires)
 	}
-	if err := s.store.AddRecord(ctx, r); err != nil {
+	if err := s.remember(ctx, r); err != nil {
 		return p, err
 	}
 	_, err = c.provider.AppendRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)})
@@ -403,14 +412,14 @@ func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*co
 	if err != nil {
 		return c, err
 	}
-	records, err := s.store.RecordsAt(ctx, c.ID, record)
+	records, err := s.store.RecordsAt(ctx, record)
 	if err != nil {
 		return c, err
 	}
 	mine := map[string][]store.HubRecord{} // by value
 	others := map[string]bool{}
 	for _, r := range records {
-		if req.Value != "" && r.Value != req.Value {
+		if r.Config != c.ID || req.Value != "" && r.Value != req.Value {
 			continue
 		}
 		if r.ClientID == caller.ClientID {
@@ -427,12 +436,30 @@ func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*co
 			}
 		}
 		for _, r := range recs {
-			if err := s.store.RemoveRecord(ctx, r.ID); err != nil {
+			if err := s.forget(ctx, r); err != nil {
 				return c, err
 			}
 		}
 	}
 	return c, nil
+}
+
+// remember stores a record before its provider writes it.
+func (s *Service) remember(ctx context.Context, r store.HubRecord) error {
+	if err := s.store.AddRecord(ctx, r); err != nil {
+		return err
+	}
+	s.changed(ctx, r.Name)
+	return nil
+}
+
+// forget drops a record its provider removed.
+func (s *Service) forget(ctx context.Context, r store.HubRecord) error {
+	if err := s.store.RemoveRecord(ctx, r.ID); err != nil {
+		return err
+	}
+	s.changed(ctx, r.Name)
+	return nil
 }
 
 // authorize checks that the caller may answer for the request's identifier

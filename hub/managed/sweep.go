@@ -55,11 +55,11 @@ func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.H
 	needed := false
 	if c != nil {
 		var same []store.HubRecord
-		if same, err = s.store.RecordsAt(ctx, r.Config, r.Name); err != nil {
+		if same, err = s.store.RecordsAt(ctx, r.Name); err != nil {
 			return false, err
 		}
 		for _, o := range same {
-			needed = needed || o.Value == r.Value && !slices.ContainsFunc(due, func(d store.HubRecord) bool { return d.ID == o.ID })
+			needed = needed || o.Config == r.Config && o.Value == r.Value && !slices.ContainsFunc(due, func(d store.HubRecord) bool { return d.ID == o.ID })
 		}
 	}
 	switch {
@@ -77,7 +77,7 @@ func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.H
 		s.audit(ctx, "sweep", caller, req, r.Config, start, err)
 		return false, err
 	}
-	err = s.store.RemoveRecord(ctx, r.ID)
+	err = s.forget(ctx, r)
 	s.audit(ctx, "sweep", caller, req, r.Config, start, err)
 	return err == nil, err
 }

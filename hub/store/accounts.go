@@ -70,7 +70,7 @@ func (s *sqlStore) Register(ctx context.Context, a Account) error {
 				return err
 			}
 		}
-		return s.notify(ctx, tx, a.Subdomain)
+		return s.notify(ctx, tx, AccountsChanged, a.Subdomain)
 	})
 	if err != nil {
 		return fmt.Errorf("registering account %s: %w", a.Username, err)
@@ -167,7 +167,7 @@ func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func
 			}
 		}
 		if len(changes) > 0 {
-			if err := s.notify(ctx, tx, subdomain); err != nil {
+			if err := s.notify(ctx, tx, AccountsChanged, subdomain); err != nil {
 				return err
 			}
 		}
@@ -295,7 +295,7 @@ func (s *sqlStore) Deregister(ctx context.Context, username string) (string, err
 		if _, err := tx.ExecContext(ctx, s.q.deleteAccount, username); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, subdomain)
+		return s.notify(ctx, tx, AccountsChanged, subdomain)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return "", ErrNotFound

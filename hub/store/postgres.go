@@ -18,12 +18,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// notifyChannel is the PostgreSQL channel on which every write names the
-// subdomain it changed, so that each acmehub process sharing the database
-// refreshes its in-memory view. The payload is "<subdomain> <origin>", origin
-// naming the store that wrote, so that a process skips its own writes.
-const notifyChannel = "acmehub_txt"
-
 var postgresDialect = dialect{
 	name:        "postgres",
 	positional:  true,
@@ -43,7 +37,7 @@ var postgresDialect = dialect{
 	},
 	// Processes starting together must not race to create the same tables.
 	lockSchema: `SELECT pg_advisory_xact_lock(7271837)`,
-	notify:     `SELECT pg_notify('` + notifyChannel + `', ?)`,
+	notify:     `SELECT pg_notify(?, ?)`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at connection (a postgres://
@@ -68,8 +62,8 @@ func OpenPostgres(ctx context.Context, connection string, opts Options) (Store, 
 	}
 	s.w = txWriter{db: db}
 	s.origin = newOrigin()
-	s.watch = func(ctx context.Context, fn func(string)) error {
-		return listen(ctx, cfg, s.origin, s.opts.ResyncInterval, s.opts.Log, fn)
+	s.watch = func(ctx context.Context, topic Topic, resync time.Duration, fn func(string)) error {
+		return listen(ctx, cfg, topic, s.origin, resync, s.opts.Log, fn)
 	}
 	return s, nil
 }
@@ -80,18 +74,19 @@ func newOrigin() string {
 	return hex.EncodeToString(b)
 }
 
-// listen delivers every other store's notification on notifyChannel to fn
-// until ctx ends, reconnecting after failures. After each (re)connection it
-// calls fn("") since notifications sent while disconnected are lost, and
-// again every resync (when not 0) as a safety net.
-func listen(ctx context.Context, cfg *pgx.ConnConfig, origin string, resync time.Duration, log *slog.Logger, fn func(string)) error {
+// listen delivers every other store's notification on topic (a PostgreSQL
+// channel whose payloads are "<key> <origin>") to fn until ctx ends,
+// reconnecting after failures. After each (re)connection it calls fn("")
+// since notifications sent while disconnected are lost, and again every
+// resync (when not 0) as a safety net.
+func listen(ctx context.Context, cfg *pgx.ConnConfig, topic Topic, origin string, resync time.Duration, log *slog.Logger, fn func(string)) error {
 	backoff := 100 * time.Millisecond
 	for {
-		err := listenOnce(ctx, cfg, origin, resync, fn, func() { backoff = 100 * time.Millisecond })
+		err := listenOnce(ctx, cfg, topic, origin, resync, fn, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return nil
 		}
-		log.Warn("postgres listener disconnected; reconnecting", "channel", notifyChannel, "err", err, "retry_in", backoff)
+		log.Warn("postgres listener disconnected; reconnecting", "channel", topic, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -101,7 +96,7 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, origin string, resync time
 	}
 }
 
-func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, origin string, resync time.Duration, fn func(string), connected func()) error {
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, topic Topic, origin string, resync time.Duration, fn func(string), connected func()) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
@@ -109,7 +104,7 @@ func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, origin string, resync 
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{string(topic)}.Sanitize()); err != nil {
 		return err
 	}
 	connected()

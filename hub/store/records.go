@@ -5,6 +5,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,30 +34,49 @@ type HubRecord struct {
 // Records keeps the records the hub's providers wrote, until they remove
 // them, so that nothing is left behind after a crash.
 type Records interface {
-	// AddRecord remembers a record before the provider writes it.
+	// AddRecord remembers a record before the provider writes it. Other
+	// processes are told of it on RecordsChanged.
 	AddRecord(ctx context.Context, r HubRecord) error
 	// RemoveRecord forgets a record the provider removed; removing one that
-	// is gone changes nothing.
+	// is gone changes nothing. Other processes are told of it on RecordsChanged.
 	RemoveRecord(ctx context.Context, id string) error
 	// RetryRecord counts a failed removal and sets the next attempt.
 	RetryRecord(ctx context.Context, id string, next time.Time) error
 	// Records lists every record.
 	Records(ctx context.Context) ([]HubRecord, error)
-	// RecordsAt lists the records of a config at a name.
-	RecordsAt(ctx context.Context, config, name string) ([]HubRecord, error)
+	// RecordsAt lists the records at a name, of every config.
+	RecordsAt(ctx context.Context, name string) ([]HubRecord, error)
 	// DueRecords lists the records to sweep at now: those whose Expires has
 	// come, and those without one created before staleBefore.
 	DueRecords(ctx context.Context, now, staleBefore time.Time) ([]HubRecord, error)
 }
 
 func (m managedStore) AddRecord(ctx context.Context, r HubRecord) error {
-	return m.exec(ctx, "record "+r.ID, `INSERT INTO hub_records (id, config, zone, name, value, client_id, identifier, created,
-		attempts, next_attempt, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID,
-		r.Identifier, nanos(r.Created), r.Attempts, nanos(r.NextAttempt), nanos(r.Expires))
+	err := m.s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, m.q(`INSERT INTO hub_records (id, config, zone, name, value, client_id, identifier, created,
+			attempts, next_attempt, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), r.ID, r.Config, r.Zone, r.Name, r.Value, r.ClientID,
+			r.Identifier, nanos(r.Created), r.Attempts, nanos(r.NextAttempt), nanos(r.Expires))
+		if err != nil {
+			return err
+		}
+		return m.s.notify(ctx, tx, RecordsChanged, r.Name)
+	})
+	return wrapErr("record "+r.ID, err)
 }
 
 func (m managedStore) RemoveRecord(ctx context.Context, id string) error {
-	return m.exec(ctx, "record "+id, `DELETE FROM hub_records WHERE id = ?`, id)
+	err := m.s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var name string
+		err := tx.QueryRowContext(ctx, m.q(`DELETE FROM hub_records WHERE id = ? RETURNING name`), id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return m.s.notify(ctx, tx, RecordsChanged, name)
+	})
+	return wrapErr("record "+id, err)
 }
 
 func (m managedStore) RetryRecord(ctx context.Context, id string, next time.Time) error {
@@ -66,8 +87,8 @@ func (m managedStore) Records(ctx context.Context) ([]HubRecord, error) {
 	return m.records(ctx, ``)
 }
 
-func (m managedStore) RecordsAt(ctx context.Context, config, name string) ([]HubRecord, error) {
-	return m.records(ctx, ` WHERE name = ? AND config = ?`, name, config)
+func (m managedStore) RecordsAt(ctx context.Context, name string) ([]HubRecord, error) {
+	return m.records(ctx, ` WHERE name = ?`, name)
 }
 
 func (m managedStore) DueRecords(ctx context.Context, now, staleBefore time.Time) ([]HubRecord, error) {

@@ -27,7 +27,8 @@ type dialect struct {
 	hasColumn func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error)
 	// lockSchema, when set, runs first in the migration transaction.
 	lockSchema string
-	// notify, when set, tells other processes that an account changed.
+	// notify, when set, tells other processes sharing the database of a
+	// change: its arguments are the topic and the payload.
 	notify string
 	// serial declares an auto-increment primary key column.
 	serial string
@@ -121,7 +122,7 @@ type sqlStore struct {
 	q     queries
 	opts  Options
 	w     writer
-	watch func(ctx context.Context, fn func(string)) error
+	watch func(ctx context.Context, topic Topic, resync time.Duration, fn func(string)) error
 	// origin tags this store's notifications, so its own Watch skips them.
 	origin string
 }
@@ -193,19 +194,20 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *sqlStore) notify(ctx context.Context, tx *sql.Tx, subdomain string) error {
+// notify announces, when the transaction commits, that key changed on topic.
+func (s *sqlStore) notify(ctx context.Context, tx *sql.Tx, topic Topic, key string) error {
 	if s.q.notify == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q.notify, subdomain+" "+s.origin)
+	_, err := tx.ExecContext(ctx, s.q.notify, string(topic), key+" "+s.origin)
 	return err
 }
 
-func (s *sqlStore) Watch(ctx context.Context, fn func(string)) error {
+func (s *sqlStore) Watch(ctx context.Context, topic Topic, resync time.Duration, fn func(string)) error {
 	if s.watch == nil {
 		return nil
 	}
-	return s.watch(ctx, fn)
+	return s.watch(ctx, topic, resync, fn)
 }
 
 func (s *sqlStore) Ping(ctx context.Context) error {

@@ -58,12 +58,12 @@ type Store interface {
 	Each(ctx context.Context, fn func(subdomain string, set TXTSet) error) error
 	// Count returns the number of accounts.
 	Count(ctx context.Context) (int, error)
-	// Watch calls fn with the subdomain of every account that another process
-	// changed (never for this store's own writes), and with "" whenever
+	// Watch calls fn with the key of every change on topic that another
+	// process made (never for this store's own writes), and with "" whenever
 	// changes may have been missed and everything must be read again: after
-	// each (re)connection, and every Options.ResyncInterval. It returns when
-	// ctx ends. A store that only one process writes returns at once.
-	Watch(ctx context.Context, fn func(subdomain string)) error
+	// each (re)connection, and every resync (0: never). It returns when ctx
+	// ends. A store that only one process writes returns at once.
+	Watch(ctx context.Context, topic Topic, resync time.Duration, fn func(key string)) error
 	// Managed returns the managed-challenge hub's data, kept in the same database.
 	Managed() Managed
 	// Ping reports whether the database answers.
@@ -71,6 +71,20 @@ type Store interface {
 	// Close waits for writes under way and closes the database.
 	Close() error
 }
+
+// Topic is a kind of change that processes sharing a database announce to
+// each other (a PostgreSQL notification channel).
+type Topic string
+
+// The topics Watch follows.
+const (
+	// AccountsChanged: an account's values changed; its key is the
+	// account's subdomain.
+	AccountsChanged Topic = "acmehub_txt"
+	// RecordsChanged: a record of the managed-challenge hub was added or
+	// removed; its key is the record's name.
+	RecordsChanged Topic = "acmehub_records"
+)
 
 // Options tune a store.
 type Options struct {
@@ -80,9 +94,6 @@ type Options struct {
 	HoldLimit int
 	// Now is the clock that writes and expiries read; nil means time.Now.
 	Now func() time.Time
-	// ResyncInterval is how often Watch asks for everything to be read again
-	// even without a sign of missed changes; 0 never.
-	ResyncInterval time.Duration
 	// Log receives the store's own events (a lost PostgreSQL listener); nil discards them.
 	Log *slog.Logger
 }

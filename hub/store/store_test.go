@@ -353,14 +353,14 @@ func TestConcurrentWrites(t *testing.T) {
 }
 
 // TestWatchResyncs: Watch asks for everything to be read again every
-// ResyncInterval, beside the notifications.
+// resync interval, beside the notifications.
 func TestWatchResyncs(t *testing.T) {
 	dsn := pgtest.Database(t)
-	s := openOrFail(t, "postgres", dsn, store.Options{ResyncInterval: 100 * time.Millisecond})
+	s := openOrFail(t, "postgres", dsn, store.Options{})
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resyncs := make(chan struct{}, 16)
-	go s.Watch(wctx, func(sub string) {
+	go s.Watch(wctx, store.AccountsChanged, 100*time.Millisecond, func(sub string) {
 		if sub == "" {
 			resyncs <- struct{}{}
 		}
@@ -374,19 +374,18 @@ func TestWatchResyncs(t *testing.T) {
 	}
 }
 
-func TestWatchSeesOtherProcess(t *testing.T) {
-	dsn := pgtest.Database(t)
-	a := openOrFail(t, "postgres", dsn, store.Options{})
-	b := openOrFail(t, "postgres", dsn, store.Options{})
+// watch has s Watch topic and returns the next event, failing after 5 s,
+// and a function that stops watching and returns Watch's error.
+func watch(t *testing.T, s store.Store, topic store.Topic) (next func() string, stop func() error) {
 	events := make(chan string, 16)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
-	go func() { done <- b.Watch(wctx, func(sub string) { events <- sub }) }()
-	next := func() string {
+	go func() { done <- s.Watch(wctx, topic, 0, func(key string) { events <- key }) }()
+	next = func() string {
 		t.Helper()
 		select {
-		case sub := <-events:
-			return sub
+		case key := <-events:
+			return key
 		case <-time.After(5 * time.Second):
 			t.Fatal("no notification within 5 s")
 			return ""
@@ -395,6 +394,14 @@ func TestWatchSeesOtherProcess(t *testing.T) {
 	if got := next(); got != "" {
 		t.Fatalf("first event = %q, want the resync signal \"\"", got)
 	}
+	return next, func() error { cancel(); return <-done }
+}
+
+func TestWatchSeesOtherProcess(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a := openOrFail(t, "postgres", dsn, store.Options{})
+	b := openOrFail(t, "postgres", dsn, store.Options{})
+	next, stop := watch(t, b, store.AccountsChanged)
 	acct := account(1)
 	if err := a.Register(ctx, acct); err != nil {
 		t.Fatal(err)
@@ -416,9 +423,42 @@ func TestWatchSeesOtherProcess(t *testing.T) {
 	if got := next(); got != acct.Subdomain {
 		t.Errorf("after writes through both: event %q, want only %q", got, acct.Subdomain)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Watch returned %v after its context ended", err)
+	}
+}
+
+// TestWatchRecords: another process is told the name of each record added
+// or removed, and only of those.
+func TestWatchRecords(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a := openOrFail(t, "postgres", dsn, store.Options{}).Managed()
+	b := openOrFail(t, "postgres", dsn, store.Options{})
+	next, stop := watch(t, b, store.RecordsChanged)
+	defer stop()
+	record := func(id, name string) store.HubRecord {
+		return store.HubRecord{ID: id, Config: "self", Zone: "example.com", Name: name, Value: "v", ClientID: "c", Created: t0}
+	}
+	steps := []struct {
+		what string
+		do   func() error
+		want string
+	}{
+		{"add", func() error { return a.AddRecord(ctx, record("r1", "_acme-challenge.a.example.com")) }, "_acme-challenge.a.example.com"},
+		{"remove", func() error { return a.RemoveRecord(ctx, "r1") }, "_acme-challenge.a.example.com"},
+		// Unannounced: a removal that removes nothing, and the watcher's own write.
+		{"remove again, add through the watcher, add another", func() error {
+			return errors.Join(a.RemoveRecord(ctx, "r1"), b.Managed().AddRecord(ctx, record("r2", "_acme-challenge.b.example.com")),
+				a.AddRecord(ctx, record("r3", "_acme-challenge.c.example.com")))
+		}, "_acme-challenge.c.example.com"},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		if got := next(); got != s.want {
+			t.Errorf("%s: event %q, want %q", s.what, got, s.want)
+		}
 	}
 }
 

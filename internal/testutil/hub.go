@@ -111,11 +111,12 @@ func (h *HubSetup) Server() *Process {
 	return p
 }
 
-// HTTPReqPresent sends lego's httpreq present for fqdn to the hub at addr.
-func HTTPReqPresent(t testing.TB, addr, clientID, secret, fqdn, value string) (int, string) {
+// HTTPReq sends lego's httpreq action ("present" or "cleanup") for fqdn
+// to the hub at addr, and returns the status and the problem's detail.
+func HTTPReq(t testing.TB, addr, action, clientID, secret, fqdn, value string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"fqdn": fqdn, "value": value})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/httpreq/present", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/httpreq/"+action, bytes.NewReader(body))
 	req.SetBasicAuth(clientID, secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -28,7 +28,7 @@ func TestHubAdministeredWhileServing(t *testing.T) {
 	clientID, secret := h.Token()
 	server := h.Server()
 	present := func(fqdn string) (int, string) {
-		return testutil.HTTPReqPresent(t, server.Hub, clientID, secret, fqdn, testutil.HubValue)
+		return testutil.HTTPReq(t, server.Hub, "present", clientID, secret, fqdn, testutil.HubValue)
 	}
 	if code, detail := present("_acme-challenge.www.example.com."); code != 200 {
 		t.Fatalf("present: %d %s", code, detail)

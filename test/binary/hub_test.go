@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +29,7 @@ func TestTokenChangesReachEveryReplica(t *testing.T) {
 	presentAll := func(secret string) []int {
 		var codes []int
 		for _, r := range replicas {
-			code, _ := testutil.HTTPReqPresent(t, r.Hub, clientID, secret, "_acme-challenge.www.example.com.", testutil.HubValue)
+			code, _ := testutil.HTTPReq(t, r.Hub, "present", clientID, secret, "_acme-challenge.www.example.com.", testutil.HubValue)
 			codes = append(codes, code)
 		}
 		return codes
@@ -68,7 +69,7 @@ func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
 	server := h.Server()
 	answered := make(chan int, 1)
 	go func() {
-		code, _ := testutil.HTTPReqPresent(t, server.Hub, clientID, secret, "_acme-challenge.www.example.com.", testutil.HubValue)
+		code, _ := testutil.HTTPReq(t, server.Hub, "present", clientID, secret, "_acme-challenge.www.example.com.", testutil.HubValue)
 		answered <- code
 	}()
 	select {
@@ -98,5 +99,59 @@ func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
 	}
 	if out := h.MustAdmin("audit", "--identifier", "www.example.com", "-o", "json"); !strings.Contains(out, `"Action": "sweep"`) {
 		t.Errorf("the sweep is not audited:\n%s", out)
+	}
+}
+
+// TestSelfValuesFollowTheDatabase: two servers share one PostgreSQL
+// database and a config of provider self. A value presented through one is
+// served by the other within a second; cleaned up through the other, the
+// first stops serving it within a second; presented through a replica that
+// is then killed, the survivor's sweep removes it, and a restarted replica
+// does not serve it either.
+func TestSelfValuesFollowTheDatabase(t *testing.T) {
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Database: pgtest.Database(t), Hub: `cleanup_after = "10s"`})
+	h.MustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com")
+	clientID, secret := h.Token()
+	a, b := h.Server(), h.Server()
+	const fqdn = "_acme-challenge.ha.example.com."
+	serves := func(p *testutil.Process) bool {
+		return slices.Contains(testutil.TXT(t, p.DNSUDP, fqdn), testutil.HubValue)
+	}
+	within := func(limit time.Duration, what string, cond func() bool) {
+		t.Helper()
+		start := time.Now()
+		for !cond() {
+			if time.Since(start) > limit {
+				t.Fatalf("%s: not within %s", what, limit)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("%s: after %s", what, time.Since(start).Round(time.Millisecond))
+	}
+	httpreq := func(p *testutil.Process, action string) {
+		t.Helper()
+		if code, detail := testutil.HTTPReq(t, p.Hub, action, clientID, secret, fqdn, testutil.HubValue); code != 200 {
+			t.Fatalf("httpreq %s: %d %s", action, code, detail)
+		}
+	}
+
+	httpreq(a, "present")
+	within(time.Second, "B serves the value presented through A", func() bool { return serves(b) })
+	httpreq(b, "cleanup")
+	within(time.Second, "A stops serving the value cleaned up through B", func() bool { return !serves(a) })
+	if out := h.MustAdmin("records", "-o", "json"); out != "[]" {
+		t.Errorf("records remembered after the cleanup: %s", out)
+	}
+
+	httpreq(a, "present")
+	within(time.Second, "B serves the value presented through A again", func() bool { return serves(b) })
+	a.Cmd.Process.Signal(syscall.SIGKILL)
+	<-a.Done()
+	within(30*time.Second, "B's sweep removes the value of the killed replica", func() bool { return !serves(b) })
+	if out := h.MustAdmin("records", "-o", "json"); out != "[]" {
+		t.Errorf("records remembered after the sweep: %s", out)
+	}
+	if serves(h.Server()) {
+		t.Error("a restarted replica serves the swept value")
 	}
 }

@@ -77,7 +77,10 @@ type Options struct {
 	// RegisterWait is how long a registration waits for a bcrypt slot
 	// before ErrBusy; 0 means ten seconds.
 	RegisterWait time.Duration
-	Log          *slog.Logger
+	// ResyncInterval is how often every account is read again when the store
+	// is shared with other processes, beside their notifications; 0 never.
+	ResyncInterval time.Duration
+	Log            *slog.Logger
 }
 
 // Service applies account operations to the store and the index.
@@ -174,7 +177,7 @@ func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.sync.run(ctx, s) })
-	return s.store.Watch(ctx, s.sync.mark)
+	return s.store.Watch(ctx, store.AccountsChanged, s.opts.ResyncInterval, s.sync.mark)
 }
 
 // SweepInterval is how often Sweep should run: a quarter of the present

@@ -31,11 +31,8 @@ type Env struct {
 }
 
 // Delegations is the table of values the hub's own DNS answers for the
-// names delegated to it.
+// names delegated to it: the values of the records the hub remembers.
 type Delegations interface {
-	// Add serves value at name; Remove stops serving it.
-	Add(name, value string)
-	Remove(name, value string)
 	// Serves reports whether value is served at name.
 	Serves(name, value string) bool
 }

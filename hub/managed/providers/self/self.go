@@ -36,19 +36,63 @@ func init() {
 	})
 }
 
-// Table holds the values of every delegated name; one Table serves every
-// config of provider self.
+// Table holds the values of the hub's records at the names delegated to
+// it: the records are the zone. Every process serving it follows the
+// records by reading them again whenever they change (Reload), so that a
+// value presented through any replica is served by all of them.
 type Table struct {
-	mu     sync.RWMutex
-	values map[string][]string // "_acme-challenge.<identifier>" → values, oldest first
 	// serves reports whether a config of provider self matches identifier:
 	// its _acme-challenge name exists (as a zone apex) even without values.
 	serves func(identifier string) bool
+	read   Source
+
+	mu     sync.RWMutex
+	values map[string][]string // "_acme-challenge.<identifier>" → values, oldest first
+	// Readings are numbered in the order they start. A reading applies only
+	// if no later one has been applied: to its name (readAt) or to every name
+	// (floor). readAt only needs the names of readings that overlap, those
+	// in flight.
+	seq      uint64
+	floor    uint64
+	readAt   map[string]uint64
+	inFlight map[uint64]bool
 }
 
-// NewTable makes an empty table; serves decides which names exist.
-func NewTable(serves func(identifier string) bool) *Table {
-	return &Table{values: map[string][]string{}, serves: serves}
+// Source reads the values the hub's records of provider self hold at name,
+// or at every name when name is "": names (lower case, without the
+// trailing dot) → values, oldest first.
+type Source func(ctx context.Context, name string) (map[string][]string, error)
+
+// RecordSource reads the values of the records whose config is of
+// provider self (as mine tells).
+func RecordSource(st store.Records, mine func(config string) bool) Source {
+	return func(ctx context.Context, name string) (map[string][]string, error) {
+		var (
+			records []store.HubRecord
+			err     error
+		)
+		if name == "" {
+			records, err = st.Records(ctx)
+		} else {
+			records, err = st.RecordsAt(ctx, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		values := map[string][]string{}
+		for _, r := range records {
+			if mine(r.Config) && !slices.Contains(values[r.Name], r.Value) {
+				values[r.Name] = append(values[r.Name], r.Value)
+			}
+		}
+		return values, nil
+	}
+}
+
+// NewTable makes an empty table, filled by Reload from read; serves
+// decides which names exist.
+func NewTable(serves func(identifier string) bool, read Source) *Table {
+	return &Table{serves: serves, read: read, values: map[string][]string{}, readAt: map[string]uint64{}, inFlight: map[uint64]bool{}}
 }
 
 // Delegated returns the values at apex (lower case, without the trailing
@@ -63,31 +107,6 @@ func (t *Table) Delegated(apex string) ([]string, bool) {
 	return slices.Clone(t.values[apex]), true
 }
 
-// Add serves value at name; a value already there is not repeated.
-func (t *Table) Add(name, value string) {
-	name = canonical(name)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !slices.Contains(t.values[name], value) {
-		t.values[name] = append(t.values[name], value)
-	}
-}
-
-// Remove stops serving value at name.
-func (t *Table) Remove(name, value string) {
-	name = canonical(name)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v := slices.DeleteFunc(t.values[name], func(s string) bool { return s == value })
-	if len(v) == 0 {
-		delete(t.values, name)
-	} else {
-		t.values[name] = v
-	}
-}
-
-func canonical(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
-
 // Serves reports whether value is served at name.
 func (t *Table) Serves(name, value string) bool {
 	t.mu.RLock()
@@ -95,16 +114,86 @@ func (t *Table) Serves(name, value string) bool {
 	return slices.Contains(t.values[canonical(name)], value)
 }
 
-// Provider is the libdns face of the table.
-type Provider struct{ Table providers.Delegations }
+// Reload reads the values at name again, or every value when name is "",
+// once the records changed. Of readings that overlap, the one that started
+// last wins, whatever order they finish in.
+func (t *Table) Reload(ctx context.Context, name string) error {
+	name = canonical(name)
+	t.mu.Lock()
+	t.seq++
+	seq := t.seq
+	t.inFlight[seq] = true
+	t.mu.Unlock()
 
-// AppendRecords serves the TXT records; other types are ignored.
-func (p Provider) AppendRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for _, r := range recs {
-		if rr := r.RR(); rr.Type == "TXT" {
-			p.Table.Add(libdns.AbsoluteName(rr.Name, zone), rr.Data)
+	read, err := t.read(ctx, name)
+	values := make(map[string][]string, len(read))
+	for n, v := range read {
+		values[canonical(n)] = v
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.inFlight, seq)
+	defer t.forget()
+	if err != nil {
+		return fmt.Errorf("reading the self provider's values: %w", err)
+	}
+	if seq < t.floor {
+		return nil
+	}
+	if name != "" {
+		if seq > t.readAt[name] {
+			t.set(name, values[name])
+			t.readAt[name] = seq
+		}
+		return nil
+	}
+	for n := range t.values {
+		if _, ok := values[n]; !ok && seq > t.readAt[n] {
+			delete(t.values, n)
 		}
 	}
+	for n, v := range values {
+		if seq > t.readAt[n] {
+			t.set(n, v)
+		}
+	}
+	t.floor = seq
+	return nil
+}
+
+func (t *Table) set(name string, values []string) {
+	if len(values) == 0 {
+		delete(t.values, name)
+	} else {
+		t.values[name] = values
+	}
+}
+
+// forget drops what no reading in flight can need: the names read before
+// the oldest of them.
+func (t *Table) forget() {
+	oldest := t.seq + 1
+	for s := range t.inFlight {
+		oldest = min(oldest, s)
+	}
+	for n, s := range t.readAt {
+		if s < oldest {
+			delete(t.readAt, n)
+		}
+	}
+}
+
+func canonical(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
+
+// Provider is the libdns face of the table. The hub remembers every value
+// it presents as a record before the provider writes it and forgets it
+// after the provider removed it; those records are what the table serves,
+// so writing and removing have nothing left to do.
+type Provider struct{ Table providers.Delegations }
+
+// AppendRecords writes nothing: the record the hub remembered is served.
+func (p Provider) AppendRecords(_ context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
 	return recs, nil
 }
 
@@ -117,12 +206,8 @@ func (p Provider) Served(_ context.Context, _, record, value string) error {
 	return nil
 }
 
-// DeleteRecords stops serving the TXT records' values.
-func (p Provider) DeleteRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for _, r := range recs {
-		if rr := r.RR(); rr.Type == "TXT" {
-			p.Table.Remove(libdns.AbsoluteName(rr.Name, zone), rr.Data)
-		}
-	}
+// DeleteRecords removes nothing: the value goes when the hub forgets its
+// last record.
+func (p Provider) DeleteRecords(_ context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
 	return recs, nil
 }
