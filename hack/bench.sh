@@ -8,11 +8,18 @@
 #     an account, start-up within 1 s and 5 s);
 #   - POST /update requests/s and latency with 8 clients, durable SQLite writes,
 #     alone and while 200 clients (each from its own loopback address) send
-#     wrong credentials as fast as they are answered (goal: p99 under 50 ms).
+#     wrong credentials as fast as they are answered (goal: p99 under 50 ms);
+#   - the managed-challenge hub: httpreq present+cleanup pairs/s with 16 clients
+#     over HTTPS keep-alive on the self provider (goal: 5,000 pairs/s on
+#     SQLite), the server's CPU time a pair, and Certify's requestbegin ->
+#     succeeded latency under that load; on SQLite, and on PostgreSQL when
+#     $ACMEHUB_TEST_POSTGRES names a server (a role that may create databases).
 # Needs dnsperf (Debian package dnsperf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# PARTS picks what to measure: dns, update, hub.
+PARTS=${PARTS:-dns update hub}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 ACCOUNTS=${ACCOUNTS:-100000 1000000}
@@ -30,6 +37,7 @@ go build -o "$work/acmehub" .
 go build -o "$work/bare" ./hack/bare
 go build -o "$work/seed" ./hack/seed
 go build -o "$work/loadgen" ./hack/loadgen
+go build -o "$work/hubload" ./hack/hubload
 
 start_server() { # db
   "$work/acmehub" server --db-connection "$1" --dns-listen "$DNS" --api-listen "$API" --log-level info --log-format json \
@@ -42,6 +50,50 @@ start_server() { # db
   cat "$work/server.log" >&2; exit 1
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+
+HUB=127.0.0.1:18443
+hub_bench() { # label engine connection
+  local dir="$work/hub-$2" principal
+  mkdir -p "$dir"
+  "$work/hubload" -write-cert "$dir"
+  "$work/acmehub" admin keygen --id k1 >"$dir/hub.keys"
+  cat >"$dir/config.cfg" <<EOF
+[general]
+domain = "auth.example.org"
+listen = "$DNS"
+[database]
+engine = "$2"
+connection = "$3"
+[api]
+ip = "127.0.0.1"
+port = "${API#*:}"
+tls = "none"
+[logconfig]
+loglevel = "warning"
+logformat = "json"
+[hub]
+enabled = true
+listen = "$HUB"
+keys_file = "hub.keys"
+tls = "cert"
+tls_cert_fullchain = "hub.crt"
+tls_cert_privkey = "hub.key"
+requests_per_minute = 0
+EOF
+  admin() { (cd "$dir" && "$work/acmehub" admin -c config.cfg "$@"); }
+  admin configs put --id self --zone example.com --rule .example.com >/dev/null
+  principal=$(admin principals create --title load --role managed-challenge-consumer -o json | sed -n 's/.*"ID": *"\([^"]*\)".*/\1/p')
+  admin tokens create --principal "$principal" --scope managed-challenge-consumer -o json >"$dir/token.json"
+  (cd "$dir" && exec "$work/acmehub" server -c config.cfg --log-level info) >"$work/hub-server.log" 2>&1 &
+  server=$!; pids+=("$server")
+  for _ in $(seq 600); do
+    grep -q '"acmehub server ready"' "$work/hub-server.log" && break
+    sleep 0.05
+  done
+  "$work/hubload" -hub "https://$HUB" -ca "$dir/hub.crt" -token "$dir/token.json" -clients 16 \
+    -duration "${DURATION}s" -pid "$server" -label "hub, $1"
+  stop "$server"
+}
 
 qps() { # addr queryfile
   dnsperf -s "${1%:*}" -p "${1#*:}" -d "$2" -c 20 -l "$DURATION" 2>&1 | awk '/Queries per second/ {printf "%d", $4}'
@@ -75,10 +127,24 @@ dns_bench() { # accounts
 }
 
 echo "== acmehub benchmarks ($(nproc) cores, dnsperf ${DURATION}s x ${ROUNDS} rounds, 20 clients)"
-dns_bench 1
-for n in $ACCOUNTS; do dns_bench "$n"; done
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+if part dns; then
+  dns_bench 1
+  for n in $ACCOUNTS; do dns_bench "$n"; done
+fi
 
-start_server "$work/update.db"
-"$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s"
-"$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s" -attackers 200
-stop "$server"
+if part update; then
+  start_server "$work/update.db"
+  "$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s"
+  "$work/loadgen" -api "http://$API" -clients 8 -duration "${DURATION}s" -attackers 200
+  stop "$server"
+fi
+
+if part hub; then
+  hub_bench SQLite sqlite "$work/hub.db"
+  if [ -n "${ACMEHUB_TEST_POSTGRES:-}" ]; then
+    hub_bench PostgreSQL postgres "$("$work/hubload" -fresh-postgres "$ACMEHUB_TEST_POSTGRES")"
+  else
+    echo "hub, PostgreSQL: not measured (set ACMEHUB_TEST_POSTGRES to a postgres:// URL of a role that may create databases)"
+  fi
+fi

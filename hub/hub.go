@@ -36,7 +36,6 @@ import (
 // doors on their own HTTPS listener.
 type managedHub struct {
 	svc     *managed.Service
-	table   *self.Table
 	certify *certify.Handler
 	srv     *http.Server
 	ln      net.Listener
@@ -57,7 +56,7 @@ func loadKeys(m config.Hub) (*managed.Keyring, error) {
 
 // openManaged makes the managed-challenge service on st with the
 // providers the hub offers (providers.go), and the self provider's table
-// filled from the records the hub created.
+// of the values the hub's DNS answers.
 func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Logger) (*managed.Service, *self.Table, error) {
 	keys, err := loadKeys(m)
 	if err != nil {
@@ -70,26 +69,18 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 		}
 	}
 	var svc *managed.Service
-	table := self.NewTable(func(identifier string) bool {
-		c, ok := svc.ConfigFor(identifier)
-		return ok && c.Provider == self.Name
-	}, self.RecordSource(st.Managed(), func(config string) bool {
-		c, ok := svc.Config(config)
-		return ok && c.Provider == self.Name
-	}))
+	table := &self.Table{Lookup: func(apex string) ([]string, bool) {
+		c, ok := svc.ConfigFor(strings.TrimPrefix(apex, "_acme-challenge."))
+		if !ok || c.Provider != self.Name {
+			return nil, false
+		}
+		return svc.Values(c.ID, apex), true
+	}}
 	svc, err = managed.New(ctx, managed.Options{
 		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
 		Providers: providers.Factories(providers.Env{Resolver: resolver, Delegations: table}),
-		RecordsChanged: func(ctx context.Context, name string) {
-			if err := table.Reload(ctx, name); err != nil {
-				log.Warn("the self provider's values are read again within a second", "name", name, "err", err)
-			}
-		},
 	})
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := table.Reload(ctx, ""); err != nil {
 		return nil, nil, err
 	}
 	return svc, table, nil
@@ -138,7 +129,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 			"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", m.Listen)
 	}
 	door := &doors.Door{Service: svc, ClientIP: clientip.Forwarded(trusted), Limits: ratelimit.PerMinute(m.RequestsPerMinute), Log: log}
-	h := &managedHub{svc: svc, table: table}
+	h := &managedHub{svc: svc}
 	h.certify = certify.New(door, certify.Options{Timeout: m.RequestTimeout})
 	mux := http.NewServeMux()
 	mux.Handle(certifyapi.Base+"/", h.certify)
@@ -188,25 +179,26 @@ func (h *managedHub) sweep(ctx context.Context, cleanupAfter time.Duration, log 
 	return nil
 }
 
-// followRecords keeps the self provider's table in step with the records
-// other processes sharing the database write: at once when they announce
-// them, and by reading every record again each SelfResyncInterval.
+// followRecords keeps the service's records, which the self provider
+// serves, in step with those other processes sharing the database write:
+// at once when they announce them, and by reading every record again each
+// RecordsResyncInterval.
 func (h *managedHub) followRecords(ctx context.Context, st store.Store, log *slog.Logger) error {
 	reload := func(name string) {
-		if err := h.table.Reload(ctx, name); err != nil && ctx.Err() == nil {
-			log.Warn("the self provider's values are read again within a second", "name", name, "err", err)
+		if err := h.svc.ReloadRecords(ctx, name); err != nil && ctx.Err() == nil {
+			log.Warn("the records are read again within a second", "name", name, "err", err)
 		}
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { every(ctx, SelfResyncInterval, func() { reload("") }) })
+	wg.Go(func() { every(ctx, RecordsResyncInterval, func() { reload("") }) })
 	return st.Watch(ctx, store.RecordsChanged, 0, reload)
 }
 
-// SelfResyncInterval bounds how long a value presented or removed through
-// another process may go unseen by this one's self provider, should its
+// RecordsResyncInterval bounds how long a value presented or removed
+// through another process may go unseen by this one, should its
 // announcement be lost.
-const SelfResyncInterval = time.Second
+const RecordsResyncInterval = time.Second
 
 // every calls fn every d until ctx ends.
 func every(ctx context.Context, d time.Duration, fn func()) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ func BenchmarkHTTPReqPairs(b *testing.B) {
 		if err != nil {
 			return err
 		}
+		io.Copy(io.Discard, resp.Body) // read to the end, so the connection is kept
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			return fmt.Errorf("%s: %d", action, resp.StatusCode)

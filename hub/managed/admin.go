@@ -211,10 +211,8 @@ func (s *Service) auditAdmin(ctx context.Context, actor Caller, what string, err
 	if err != nil {
 		result = "failed: " + err.Error()
 	}
-	if _, aerr := s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), Action: "admin", Principal: actor.Principal,
-		ClientID: actor.ClientID, Address: actor.Address, Detail: what, Result: result}); aerr != nil {
-		s.log.Error("writing the audit log", "action", "admin", "err", aerr)
-	}
+	s.writeAudit(ctx, store.AuditEntry{At: s.now(), Action: "admin", Principal: actor.Principal,
+		ClientID: actor.ClientID, Address: actor.Address, Detail: what, Result: result})
 }
 
 // AuditLog reads the audit log, newest first.

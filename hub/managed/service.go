@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -123,12 +124,8 @@ type Options struct {
 	// a value is served; nil refuses such record names, and waits only on
 	// providers that know themselves (Propagation).
 	DNS DNS
-	// RecordsChanged, when set, is told the name of every record the
-	// service adds or removes, once the change is durable: what serves the
-	// records (the self provider's table) reads them again.
-	RecordsChanged func(ctx context.Context, name string)
-	Now            func() time.Time
-	Log            *slog.Logger
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Service decides who may present which value where, has the provider
@@ -138,7 +135,7 @@ type Service struct {
 	keys      *Keyring
 	providers map[string]ProviderFactory
 	dns       DNS
-	changed   func(ctx context.Context, name string)
+	records   *records
 	now       func() time.Time
 	log       *slog.Logger
 
@@ -162,11 +159,14 @@ type config struct {
 
 // New makes a Service and loads the configs.
 func New(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, changed: o.RecordsChanged, now: o.Now, log: o.Log,
+	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, now: o.Now, log: o.Log,
 		touched: map[string]time.Time{}, refused: map[string]time.Time{}}
-	if s.changed == nil {
-		s.changed = func(context.Context, string) {}
-	}
+	s.records = newRecords(func(ctx context.Context, name string) ([]store.HubRecord, error) {
+		if name == "" {
+			return o.Store.Records(ctx)
+		}
+		return o.Store.RecordsAt(ctx, name)
+	})
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -174,6 +174,9 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.records.reload(ctx, ""); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -402,19 +405,34 @@ func (s *Service) WaitServed(ctx context.Context, p Placed, value string) error 
 // presented there stay.
 func (s *Service) CleanUp(ctx context.Context, caller Caller, req Request) error {
 	start := s.now()
-	c, err := s.cleanUp(ctx, caller, &req)
-	s.audit(ctx, "cleanup", caller, req, configID(c), start, err)
+	c, done, err := s.cleanUp(ctx, caller, &req)
+	e := s.entry("cleanup", caller, req, configID(c), start, err)
+	if len(done) == 0 {
+		s.writeAudit(ctx, e)
+		return err
+	}
+	// The records whose values are gone are forgotten with the entry.
+	if ferr := s.forget(ctx, done, e); ferr != nil {
+		err = errors.Join(err, ferr)
+		s.writeAudit(ctx, s.entry("cleanup", caller, req, configID(c), start, err))
+	}
 	return err
 }
 
-func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*config, error) {
+// cleanUp removes the values and returns the records whose values are
+// gone, for CleanUp to forget, also when a later removal failed.
+func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*config, []store.HubRecord, error) {
 	c, record, err := s.authorize(ctx, caller, req, true)
 	if err != nil {
-		return c, err
+		return c, nil, err
 	}
-	records, err := s.store.RecordsAt(ctx, record)
-	if err != nil {
-		return c, err
+	records := s.records.at(record)
+	if !slices.ContainsFunc(records, func(r store.HubRecord) bool { return r.Config == c.ID && r.ClientID == caller.ClientID }) {
+		// Presented through another process a moment ago, perhaps, and not
+		// yet announced here: the database knows.
+		if records, err = s.store.RecordsAt(ctx, record); err != nil {
+			return c, nil, err
+		}
 	}
 	mine := map[string][]store.HubRecord{} // by value
 	others := map[string]bool{}
@@ -429,19 +447,16 @@ func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*co
 		}
 	}
 	// cert-manager cleans up twice: a value gone already is no error.
+	var done []store.HubRecord
 	for value, recs := range mine {
 		if !others[value] {
 			if _, err := c.provider.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, value)}); err != nil {
-				return c, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
+				return c, done, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 			}
 		}
-		for _, r := range recs {
-			if err := s.forget(ctx, r); err != nil {
-				return c, err
-			}
-		}
+		done = append(done, recs...)
 	}
-	return c, nil
+	return c, done, nil
 }
 
 // remember stores a record before its provider writes it.
@@ -449,16 +464,23 @@ func (s *Service) remember(ctx context.Context, r store.HubRecord) error {
 	if err := s.store.AddRecord(ctx, r); err != nil {
 		return err
 	}
-	s.changed(ctx, r.Name)
+	s.records.change(r, false)
 	return nil
 }
 
-// forget drops a record its provider removed.
-func (s *Service) forget(ctx context.Context, r store.HubRecord) error {
-	if err := s.store.RemoveRecord(ctx, r.ID); err != nil {
+// forget drops the records whose values their provider removed, and
+// appends e to the audit log, in one write.
+func (s *Service) forget(ctx context.Context, records []store.HubRecord, e store.AuditEntry) error {
+	ids := make([]string, len(records))
+	for i, r := range records {
+		ids[i] = r.ID
+	}
+	if err := s.store.RemoveRecords(context.WithoutCancel(ctx), ids, e); err != nil {
 		return err
 	}
-	s.changed(ctx, r.Name)
+	for _, r := range records {
+		s.records.change(r, true)
+	}
 	return nil
 }
 
@@ -582,6 +604,11 @@ func ValueHash(v string) string {
 
 // audit appends the outcome of a request to the audit log.
 func (s *Service) audit(ctx context.Context, action string, caller Caller, req Request, configID string, start time.Time, err error) {
+	s.writeAudit(ctx, s.entry(action, caller, req, configID, start, err))
+}
+
+// entry is the audit entry of a request's outcome.
+func (s *Service) entry(action string, caller Caller, req Request, configID string, start time.Time, err error) store.AuditEntry {
 	result := "ok"
 	if err != nil {
 		result = "failed: " + err.Error()
@@ -595,7 +622,11 @@ func (s *Service) audit(ctx context.Context, action string, caller Caller, req R
 	if req.Value != "" {
 		e.ValueHash = ValueHash(req.Value)
 	}
-	if _, aerr := s.store.Audit(context.WithoutCancel(ctx), e); aerr != nil {
-		s.log.Error("writing the audit log", "action", action, "err", aerr)
+	return e
+}
+
+func (s *Service) writeAudit(ctx context.Context, e store.AuditEntry) {
+	if err := s.store.Audit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("writing the audit log", "action", e.Action, "err", err)
 	}
 }

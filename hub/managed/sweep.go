@@ -77,7 +77,9 @@ func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.H
 		s.audit(ctx, "sweep", caller, req, r.Config, start, err)
 		return false, err
 	}
-	err = s.forget(ctx, r)
-	s.audit(ctx, "sweep", caller, req, r.Config, start, err)
-	return err == nil, err
+	if err = s.forget(ctx, []store.HubRecord{r}, s.entry("sweep", caller, req, r.Config, start, nil)); err != nil {
+		s.audit(ctx, "sweep", caller, req, r.Config, start, err)
+		return false, err
+	}
+	return true, nil
 }

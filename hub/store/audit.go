@@ -56,8 +56,8 @@ type AuditQuery struct {
 
 // AuditLog is the append-only record of what the hub did and refused.
 type AuditLog interface {
-	// Audit appends an entry and returns its ID.
-	Audit(ctx context.Context, e AuditEntry) (int64, error)
+	// Audit appends an entry.
+	Audit(ctx context.Context, e AuditEntry) error
 	// AuditLog lists entries, newest first.
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 	// Activity counts the presents and cleanups audited in n buckets of
@@ -65,15 +65,18 @@ type AuditLog interface {
 	Activity(ctx context.Context, since time.Time, width time.Duration, n int) ([]ActivityBucket, error)
 }
 
-func (m managedStore) Audit(ctx context.Context, e AuditEntry) (int64, error) {
-	var id int64
-	err := m.s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, m.q(`INSERT INTO hub_audit (at, action, principal, client_id, address, identifier, record,
-			value_hash, config, result, detail, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			nanos(e.At), e.Action, e.Principal, e.ClientID, e.Address, e.Identifier, e.Record, e.ValueHash, e.Config, e.Result, e.Detail,
-			e.Duration.Microseconds()).Scan(&id)
-	})
-	return id, wrapErr("audit entry", err)
+func (m managedStore) Audit(ctx context.Context, e AuditEntry) error {
+	err := m.s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return m.audit(ctx, tx, e) })
+	return wrapErr("audit entry", err)
+}
+
+// audit appends e in tx.
+func (m managedStore) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
+	_, err := tx.ExecContext(ctx, m.q(`INSERT INTO hub_audit (at, action, principal, client_id, address, identifier, record,
+		value_hash, config, result, detail, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		nanos(e.At), e.Action, e.Principal, e.ClientID, e.Address, e.Identifier, e.Record, e.ValueHash, e.Config, e.Result, e.Detail,
+		e.Duration.Microseconds())
+	return err
 }
 
 func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {

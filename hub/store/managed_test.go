@@ -159,7 +159,6 @@ func TestAuthorisations(t *testing.T) {
 func addRecordsAndAudit(t *testing.T, m store.Managed) {
 	t.Helper()
 	var wg sync.WaitGroup
-	ids := make([]int64, 40)
 	for i := range 40 {
 		wg.Go(func() {
 			r := store.HubRecord{ID: fmt.Sprintf("r%02d", i), Config: "self", Zone: "example.com", Name: "_acme-challenge.www.example.com",
@@ -173,19 +172,22 @@ func addRecordsAndAudit(t *testing.T, m store.Managed) {
 			if err := m.AddRecord(ctx, r); err != nil {
 				t.Error(err)
 			}
-			id, err := m.Audit(ctx, store.AuditEntry{At: r.Created, Action: "present", Principal: []string{"p1", "p2"}[i%2], ClientID: "c1",
+			err := m.Audit(ctx, store.AuditEntry{At: r.Created, Action: "present", Principal: []string{"p1", "p2"}[i%2], ClientID: "c1",
 				Address: "127.0.0.1", Identifier: "www.example.com", Record: r.Name, ValueHash: "h", Config: "self",
 				Result: []string{"ok", "provider error"}[i%2], Duration: 1500 * time.Microsecond})
 			if err != nil {
 				t.Error(err)
 			}
-			ids[i] = id
 		})
 	}
 	wg.Wait()
-	slices.Sort(ids)
-	if len(slices.Compact(slices.Clone(ids))) != 40 || ids[0] <= 0 {
-		t.Errorf("audit IDs %v, want 40 distinct", ids)
+	var ids []int64
+	entries, err := m.AuditLog(ctx, store.AuditQuery{Limit: 100})
+	for _, e := range entries {
+		ids = append(ids, e.ID)
+	}
+	if slices.Sort(ids); err != nil || len(slices.Compact(slices.Clone(ids))) != 40 || ids[0] <= 0 {
+		t.Errorf("audit IDs %v (%v), want 40 distinct", ids, err)
 	}
 }
 
@@ -209,8 +211,8 @@ func auditPages(t *testing.T, m store.Managed) {
 	if len(window) != 10 {
 		t.Errorf("entries between +5m and +15m: %d, want 10", len(window))
 	}
-	if ok, _ := m.AuditLog(ctx, store.AuditQuery{Result: store.ResultOK, Limit: 100}); len(ok) != 20 {
-		t.Errorf("entries that succeeded: %d, want 20", len(ok))
+	if ok, _ := m.AuditLog(ctx, store.AuditQuery{Result: store.ResultOK, Limit: 100}); len(ok) != 22 {
+		t.Errorf("entries that succeeded: %d, want the 20 presents and the 2 removals", len(ok))
 	}
 }
 
@@ -234,9 +236,12 @@ func TestManagedRecordsAndAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 2 { // the second removal finds nothing to remove
-			if err := m.RemoveRecord(ctx, "r01"); err != nil {
+			if err := m.RemoveRecords(ctx, []string{"r01"}, store.AuditEntry{At: t0.Add(time.Hour), Action: "cleanup", Result: "ok"}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if removals, err := m.AuditLog(ctx, store.AuditQuery{Since: t0.Add(time.Hour)}); err != nil || len(removals) != 2 {
+			t.Errorf("audit entries of the removals: %d, %v; want 2", len(removals), err)
 		}
 		all, _ := m.Records(ctx)
 		if len(all) != 39 || all[0].Attempts != 1 || !all[0].NextAttempt.Equal(t0.Add(time.Hour)) || all[1].ID != "r02" {

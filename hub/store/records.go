@@ -37,9 +37,10 @@ type Records interface {
 	// AddRecord remembers a record before the provider writes it. Other
 	// processes are told of it on RecordsChanged.
 	AddRecord(ctx context.Context, r HubRecord) error
-	// RemoveRecord forgets a record the provider removed; removing one that
-	// is gone changes nothing. Other processes are told of it on RecordsChanged.
-	RemoveRecord(ctx context.Context, id string) error
+	// RemoveRecords forgets the records the provider removed and appends e
+	// to the audit log, in one transaction; a record that is gone already
+	// is no error. Other processes are told of it on RecordsChanged.
+	RemoveRecords(ctx context.Context, ids []string, e AuditEntry) error
 	// RetryRecord counts a failed removal and sets the next attempt.
 	RetryRecord(ctx context.Context, id string, next time.Time) error
 	// Records lists every record.
@@ -64,19 +65,24 @@ func (m managedStore) AddRecord(ctx context.Context, r HubRecord) error {
 	return wrapErr("record "+r.ID, err)
 }
 
-func (m managedStore) RemoveRecord(ctx context.Context, id string) error {
+func (m managedStore) RemoveRecords(ctx context.Context, ids []string, e AuditEntry) error {
 	err := m.s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var name string
-		err := tx.QueryRowContext(ctx, m.q(`DELETE FROM hub_records WHERE id = ? RETURNING name`), id).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
+		for _, id := range ids {
+			var name string
+			err := tx.QueryRowContext(ctx, m.q(`DELETE FROM hub_records WHERE id = ? RETURNING name`), id).Scan(&name)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("record %s: %w", id, err)
+			}
+			if err := m.s.notify(ctx, tx, RecordsChanged, name); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		return m.s.notify(ctx, tx, RecordsChanged, name)
+		return m.audit(ctx, tx, e)
 	})
-	return wrapErr("record "+id, err)
+	return wrapErr("removing records", err)
 }
 
 func (m managedStore) RetryRecord(ctx context.Context, id string, next time.Time) error {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // pure-Go SQLite driver
 )
 
 var sqliteDialect = dialect{
@@ -46,13 +46,15 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		}
 		pragmas += "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	}
-	db, err := sql.Open("sqlite", path+"?"+pragmas)
-	if err != nil {
-		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
-	}
+	db := sql.OpenDB(keepingConnector{drv: &sqlite.Driver{}, dsn: path + "?" + pragmas})
 	if memory {
 		// Every connection to :memory: is a database of its own: keep one.
 		db.SetMaxOpenConns(1)
+	} else {
+		// Readers run beside the writer (WAL). Connections stay open, with
+		// their statements: opening one reads the schema and runs the pragmas.
+		db.SetMaxOpenConns(sqliteConns)
+		db.SetMaxIdleConns(sqliteConns)
 	}
 	db.SetConnMaxIdleTime(0)
 	s := newSQLStore(db, sqliteDialect, opts)
@@ -80,6 +82,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	s.w = newBatcher(db)
 	return s, nil
 }
+
+// sqliteConns bounds the connections to a SQLite file: the writer and the
+// readers running at once, more than the cores that run them.
+const sqliteConns = 16
 
 // syncFull is PRAGMA synchronous=FULL: every commit is fsynced before it returns.
 const syncFull = 2

@@ -439,16 +439,17 @@ func TestWatchRecords(t *testing.T) {
 	record := func(id, name string) store.HubRecord {
 		return store.HubRecord{ID: id, Config: "self", Zone: "example.com", Name: name, Value: "v", ClientID: "c", Created: t0}
 	}
+	remove := func(id string) error { return a.RemoveRecords(ctx, []string{id}, store.AuditEntry{At: t0, Action: "cleanup"}) }
 	steps := []struct {
 		what string
 		do   func() error
 		want string
 	}{
 		{"add", func() error { return a.AddRecord(ctx, record("r1", "_acme-challenge.a.example.com")) }, "_acme-challenge.a.example.com"},
-		{"remove", func() error { return a.RemoveRecord(ctx, "r1") }, "_acme-challenge.a.example.com"},
+		{"remove", func() error { return remove("r1") }, "_acme-challenge.a.example.com"},
 		// Unannounced: a removal that removes nothing, and the watcher's own write.
 		{"remove again, add through the watcher, add another", func() error {
-			return errors.Join(a.RemoveRecord(ctx, "r1"), b.Managed().AddRecord(ctx, record("r2", "_acme-challenge.b.example.com")),
+			return errors.Join(remove("r1"), b.Managed().AddRecord(ctx, record("r2", "_acme-challenge.b.example.com")),
 				a.AddRecord(ctx, record("r3", "_acme-challenge.c.example.com")))
 		}, "_acme-challenge.c.example.com"},
 	}

@@ -115,13 +115,10 @@ func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := self.NewTable(func(string) bool { return true }, self.RecordSource(st.Managed(), func(string) bool { return true }))
-	svc, err := managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
+	var svc *managed.Service
+	table := &self.Table{Lookup: func(apex string) ([]string, bool) { return svc.Values("self-example", apex), true }}
+	svc, err = managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
 		self.Name: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
-	}, RecordsChanged: func(ctx context.Context, name string) {
-		if err := table.Reload(ctx, name); err != nil {
-			t.Error(err)
-		}
 	}})
 	if err != nil {
 		t.Fatal(err)
