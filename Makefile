@@ -12,13 +12,14 @@ K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36
-ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient
+ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient _bin/axe.min.js
 export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
 export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
 export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
 export TEST_ASSET_HELM           ?= $(CURDIR)/_bin/helm
 export TEST_ASSET_PEBBLE         ?= $(CURDIR)/_bin/pebble
 export TEST_ASSET_LEGO           ?= $(CURDIR)/_bin/legoclient
+export TEST_ASSET_AXE            ?= $(CURDIR)/_bin/axe.min.js
 
 .PHONY: build run test test-unit test-conformance test-e2e test-chart test-assets bench lint clean
 
@@ -75,6 +76,12 @@ _bin/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
 # its httpreq provider, for the hub's end-to-end test.
 _bin/pebble _bin/legoclient &: hack/tools/acme/go.mod hack/tools/acme/go.sum hack/tools/acme/legoclient/main.go
 	cd hack/tools/acme && $(GO) build -o ../../../_bin/ github.com/letsencrypt/pebble/v2/cmd/pebble ./legoclient
+
+# axe-core, the accessibility checks the console's browser test runs, from
+# the npm registry at the version and checksum package-lock.json pins.
+_bin/axe.min.js: hack/tools/axe/package.json hack/tools/axe/package-lock.json
+	cd hack/tools/axe && npm ci --no-audit --no-fund
+	mkdir -p _bin && cp hack/tools/axe/node_modules/axe-core/axe.min.js $@
 
 # Go benchmarks, then the load against real processes (needs dnsperf).
 bench:

@@ -113,7 +113,7 @@ func run(o options) error {
 		if conns[c], err = l.dial(); err != nil {
 			return err
 		}
-		defer conns[c].conn.Close()
+		defer conns[c].conn.Close() //nolint:errcheck // the load is over
 		if err := l.pair(conns[c], c, 0); err != nil {
 			return fmt.Errorf("first pair: %w", err)
 		}
@@ -327,8 +327,12 @@ func cpuSeconds(pid int) float64 {
 	// the first, utime the 12th and stime the 13th.
 	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
 	var utime, stime float64
-	fmt.Sscan(fields[11], &utime)
-	fmt.Sscan(fields[12], &stime)
+	if _, err := fmt.Sscan(fields[11], &utime); err != nil {
+		log.Fatalf("utime in /proc/%d/stat: %v", pid, err)
+	}
+	if _, err := fmt.Sscan(fields[12], &stime); err != nil {
+		log.Fatalf("stime in /proc/%d/stat: %v", pid, err)
+	}
 	return (utime + stime) / clockTicks
 }
 

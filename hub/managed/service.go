@@ -315,8 +315,12 @@ func (s *Service) Check(ctx context.Context, caller Caller, req Request) error {
 // seconds, so that a flood of bad requests cannot flood the log.
 func (s *Service) Refused(ctx context.Context, action, clientID string, req Request, err error) {
 	now := s.now()
-	key := clientID
-	if _, lookErr := s.store.Token(ctx, clientID); lookErr != nil {
+	// A known token's refusals are its principal's, limited by token;
+	// unknown ones share one limit.
+	caller, key := Caller{ClientID: clientID}, clientID
+	if tok, lookErr := s.store.Token(ctx, clientID); lookErr == nil {
+		caller.Principal = tok.Principal
+	} else {
 		key = ""
 	}
 	s.mu.Lock()
@@ -336,7 +340,7 @@ func (s *Service) Refused(ctx context.Context, action, clientID string, req Requ
 			req.Identifier = name
 		}
 	}
-	s.audit(ctx, action, Caller{ClientID: clientID}, req, "", now, err)
+	s.audit(ctx, action, caller, req, "", now, err)
 }
 
 // Present has the config matching the identifier write the value, after

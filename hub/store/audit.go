@@ -51,7 +51,9 @@ type AuditQuery struct {
 	Result string
 	// Before, when not 0, continues a page: entries with a smaller ID.
 	Before int64
-	Limit  int // 0: 100
+	// ID, when not 0, selects that entry alone.
+	ID    int64
+	Limit int // 0: 100
 }
 
 // AuditLog is the append-only record of what the hub did and refused.
@@ -105,6 +107,9 @@ func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry,
 	}
 	if q.Before > 0 {
 		add(`id < ?`, q.Before)
+	}
+	if q.ID > 0 {
+		add(`id = ?`, q.ID)
 	}
 	limit := q.Limit
 	if limit <= 0 {

@@ -32,8 +32,7 @@ func (c keepingConnector) Connect(context.Context) (driver.Conn, error) {
 	for _, ok := range []bool{implements[driver.ConnBeginTx](conn), implements[driver.ConnPrepareContext](conn),
 		implements[driver.ExecerContext](conn), implements[driver.QueryerContext](conn)} {
 		if !ok {
-			conn.Close()
-			return nil, errors.New("sqlite driver connection lacks a context method")
+			return nil, errors.Join(errors.New("sqlite driver connection lacks a context method"), conn.Close())
 		}
 	}
 	return &keepingConn{Conn: conn, stmts: map[string]*keptStmt{}}, nil

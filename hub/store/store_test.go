@@ -439,7 +439,9 @@ func TestWatchRecords(t *testing.T) {
 	record := func(id, name string) store.HubRecord {
 		return store.HubRecord{ID: id, Config: "self", Zone: "example.com", Name: name, Value: "v", ClientID: "c", Created: t0}
 	}
-	remove := func(id string) error { return a.RemoveRecords(ctx, []string{id}, store.AuditEntry{At: t0, Action: "cleanup"}) }
+	remove := func(id string) error {
+		return a.RemoveRecords(ctx, []string{id}, store.AuditEntry{At: t0, Action: "cleanup"})
+	}
 	steps := []struct {
 		what string
 		do   func() error

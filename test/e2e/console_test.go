@@ -7,6 +7,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -18,10 +19,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -55,12 +58,6 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-// TestE2EConsoleInABrowser: in headless Chromium, an administrator signs in
-// to the hub console with an admin token, adds a managed challenge config,
-// a principal and a token, copies the token's secret with the copy button,
-// and sees the request a real httpreq client then makes with it in the
-// audit log. Each page is saved as a screenshot and checked for a rendered
-// layout; the dashboard also at a phone's width.
 // browserSession is Chromium on the hub's console, with what the test's
 // phases share.
 type browserSession struct {
@@ -68,7 +65,23 @@ type browserSession struct {
 	ctx  context.Context
 	base string // https://<the hub>
 	dir  string // where screenshots go
+	axe  string // axe-core's script
+
+	mu sync.Mutex
+	// logged are the errors and warnings the pages gave, refused are the
+	// paths the test expects an error status from.
+	logged  []string
+	refused map[string]bool
 }
+
+// TestE2EConsoleInABrowser: in headless Chromium, an administrator signs in
+// to the hub console with an admin token, adds a managed challenge config,
+// a principal and a token, copies the token's secret with the copy button,
+// finds the secret gone when going Back to its page, and sees the request
+// a real httpreq client then makes with it in the audit log. Each page is
+// saved as a screenshot and checked for a rendered layout, for axe-core's
+// serious and critical accessibility violations, and for errors in the
+// browser's console; every page also at a phone's width.
 
 func TestE2EConsoleInABrowser(tt *testing.T) {
 	t := summarise(tt)
@@ -79,9 +92,12 @@ func TestE2EConsoleInABrowser(tt *testing.T) {
 	b.signIn(adminID, adminSecret)
 	b.addConfig()
 	clientID, secret := b.createToken()
+	b.backToTheSecret(secret)
 	b.useToken(hub, clientID, secret)
 	b.findInAudit(clientID, secret)
+	b.refusal()
 	b.phone()
+	b.quiet()
 }
 
 // openBrowser starts headless Chromium, stopped when the test ends.
@@ -97,9 +113,95 @@ func openBrowser(t *summary, base string) *browserSession {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(cancelTimeout)
-	return &browserSession{t: t, ctx: ctx, base: base, dir: artifacts(t.T)}
+	axe, err := os.ReadFile(os.Getenv("TEST_ASSET_AXE"))
+	if err != nil {
+		t.Fatalf("axe-core at $TEST_ASSET_AXE (run `make test-e2e`): %v", err)
+	}
+	b := &browserSession{t: t, ctx: ctx, base: base, dir: artifacts(t.T), axe: string(axe), refused: map[string]bool{}}
+	if err := chromedp.Listen(ctx, b.listen); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// listen keeps what the pages report as errors or warnings: an invalid
+// attribute, a resource that is not there, a script's exception.
+func (b *browserSession) listen(ev any) {
+	var msg string
+	switch ev := ev.(type) {
+	case *cdplog.EventEntryAdded:
+		e := ev.Entry
+		if e.Level != cdplog.EntryLevelError && e.Level != cdplog.EntryLevelWarning {
+			return
+		}
+		b.mu.Lock()
+		expected := e.Source == cdplog.EntrySourceNetwork && b.refused[strings.TrimPrefix(e.URL, b.base)]
+		b.mu.Unlock()
+		if expected {
+			return
+		}
+		msg = fmt.Sprintf("%s (%s) %s %s", e.Level, e.Source, e.Text, e.URL)
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		msg = fmt.Sprintf("exception: %s at %s:%d", d.Text, d.URL, d.LineNumber+1)
+		if d.Exception != nil {
+			msg += ": " + d.Exception.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeWarning {
+			return
+		}
+		var args []string
+		for _, a := range ev.Args {
+			args = append(args, string(a.Value)+a.Description)
+		}
+		msg = fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " "))
+	default:
+		return
+	}
+	b.mu.Lock()
+	b.logged = append(b.logged, msg)
+	b.mu.Unlock()
+}
+
+// expectRefusal tells the listener that path answers an error status on
+// purpose.
+func (b *browserSession) expectRefusal(path string) {
+	b.mu.Lock()
+	b.refused[path] = true
+	b.mu.Unlock()
+}
+
+// quiet checks that no page logged an error or a warning.
+func (b *browserSession) quiet() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, msg := range b.logged {
+		b.t.Errorf("the browser's console: %s", msg)
+	}
+}
+
+// axeRun runs axe-core on the page, with the WCAG 2.5.3 check (a control's
+// accessible name contains its visible label) that axe counts as
+// experimental, and returns the serious and critical violations.
+const axeRun = `axe.run(document, {rules: {"label-content-name-mismatch": {enabled: true}}}).then(r => r.violations
+	.filter(v => v.impact === "serious" || v.impact === "critical")
+	.map(v => v.impact + " " + v.id + ": " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).join(", ")))`
+
+// accessible checks the page with axe-core.
+func (b *browserSession) accessible(name string) {
+	b.t.Helper()
+	violations, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](b.axe+";\n"+axeRun,
+		func(p *runtime.EvaluateParams) { p.AwaitPromise = new(true) }))
+	if err != nil {
+		b.fail("running axe-core on "+name, err)
+	}
+	for _, v := range violations {
+		b.t.Errorf("page %s: %s", name, v)
+	}
 }
 
 // shot saves a screenshot of the page and checks it shows a laid-out page.
@@ -116,6 +218,7 @@ func (b *browserSession) shot(name string) {
 	if err := rendered(buf); err != nil {
 		b.t.Errorf("screenshot %s: %v", path, err)
 	}
+	b.accessible(name)
 }
 
 // fail ends the test, leaving the page it stopped on in the artifacts.
@@ -191,6 +294,14 @@ func (b *browserSession) signIn(adminID, adminSecret string) {
 func (b *browserSession) addConfig() {
 	b.load("the configs page", chromedp.Click(chromedp.CSS(`nav a[href="/console/configs"]`)))
 	b.load("the new config form", chromedp.Click(chromedp.CSS(`a[href="/console/configs/new"]`)))
+	b.shot("config-form")
+	// The browser checks the ID's pattern before the form goes.
+	b.do("typing a bad ID", chromedp.SendKeys(chromedp.ID("id"), "bad id!"))
+	mismatch, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.getElementById("id").validity.patternMismatch`))
+	if err != nil || !mismatch {
+		b.t.Errorf("the config form's ID field accepts %q (pattern %v)", "bad id!", err)
+	}
+	b.do("clearing the ID", chromedp.Evaluate[chromedp.Void](`document.getElementById("id").value = ""`))
 	b.do("filling in the config form",
 		chromedp.SendKeys(chromedp.ID("id"), "self-example"), chromedp.SendKeys(chromedp.ID("title"), "example.com, delegated to the hub"),
 		chromedp.SetValue(chromedp.ID("provider"), "self"), chromedp.SendKeys(chromedp.ID("zone"), "example.com"),
@@ -249,6 +360,52 @@ func (b *browserSession) createToken() (string, string) {
 	return clientID, copied
 }
 
+// backToTheSecret leaves the secret's page for the tokens and goes Back:
+// the page the browser shows then has no secret, neither restored from
+// the back/forward cache nor loaded again.
+func (b *browserSession) backToTheSecret(secret string) {
+	b.expectRefusal("/console/tokens/secret")
+	b.load("back to the tokens", chromedp.Click(chromedp.CSS(`main a[href="/console/tokens"]`)))
+	b.do("the browser's Back", chromedp.Evaluate[chromedp.Void](`history.back()`))
+	err := b.until(10*time.Second, `location.pathname === "/console/tokens/secret" && document.readyState === "complete" &&
+		document.querySelector("h1").textContent === "Secret already shown"`)
+	page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML +
+		Array.from(document.querySelectorAll("input")).map(i => i.value).join(" ")`))
+	if strings.Contains(page, secret) {
+		b.t.Errorf("Back shows the token's secret again")
+	}
+	if err != nil {
+		b.fail("after Back, the page says the secret was shown", err)
+	}
+	b.shot("secret-gone")
+}
+
+// until evaluates cond until it is true, across the navigations under way
+// (which end the page a Poll would run in).
+func (b *browserSession) until(timeout time.Duration, cond string) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %v, %w", timeout, ok, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// refusal: a page the console refuses comes in its layout, with a way back.
+func (b *browserSession) refusal() {
+	b.expectRefusal("/console/configs/nosuchconfig")
+	b.do("a config that is not there", chromedp.Navigate(b.base+"/console/configs/nosuchconfig"), chromedp.WaitVisible(chromedp.CSS("p.error")))
+	b.heading("Not found")
+	b.shot("not-found")
+	b.load("back to the console", chromedp.Click(chromedp.CSS(`main a[href="/console/"]`)))
+	b.heading("Dashboard")
+}
+
 // useToken: the token at work, a real httpreq present over the hub's TLS,
 // served by the hub's DNS.
 func (b *browserSession) useToken(hub *testutil.Process, clientID, copied string) {
@@ -284,6 +441,14 @@ func (b *browserSession) findInAudit(clientID, copied string) {
 			b.t.Errorf("the audit log's newest row %q lacks %q", row, want)
 		}
 	}
+	b.load("the entry's details", chromedp.Click(chromedp.CSS(`table.audit tbody tr a`)))
+	entry := b.text("dl.entry")
+	b.shot("audit-entry")
+	for _, want := range []string{"present", "lego on host01", clientID, "_acme-challenge.www.example.com", "self-example", "httpreq"} {
+		if !strings.Contains(entry, want) {
+			b.t.Errorf("the entry's details %q lack %q", entry, want)
+		}
+	}
 	b.do("the tokens page", chromedp.Navigate(b.base+"/console/tokens"), chromedp.WaitVisible(chromedp.CSS("table")))
 	b.shot("tokens")
 	if page, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, copied) {
@@ -292,17 +457,20 @@ func (b *browserSession) findInAudit(clientID, copied string) {
 
 }
 
-// phone: at a phone's width, the dashboard still fits.
+// phone: at a phone's width (375 px), every page still fits.
 func (b *browserSession) phone() {
-	b.do("the dashboard on a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(b.base+"/console/"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
-	overflow, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
-	if err != nil {
-		b.fail("measuring the page", err)
-	}
-	b.shot("dashboard-phone")
-	if overflow {
-		b.t.Error("the dashboard is wider than a phone's screen")
+	b.do("a phone's screen", chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for _, page := range []string{"", "configs", "configs/new", "configs/self-example", "principals", "tokens", "audit"} {
+		name := "phone-" + cmp.Or(strings.ReplaceAll(page, "/", "-"), "dashboard")
+		b.load(name, chromedp.Navigate(b.base+"/console/"+page))
+		width, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil {
+			b.fail("measuring the page", err)
+		}
+		b.shot(name)
+		if width > 375 {
+			b.t.Errorf("page /console/%s is %d px wide on a 375 px screen", page, width)
+		}
 	}
 }
 

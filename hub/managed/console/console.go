@@ -65,6 +65,9 @@ type Handler struct {
 	o     Options
 	mux   *http.ServeMux
 	pages map[string]*template.Template
+	// origin refuses a form another site's page sends (Sec-Fetch-Site,
+	// or Origin against Host), before its CSRF token is read.
+	origin *http.CrossOriginProtection
 }
 
 // New returns the console's handler, signing in through door.
@@ -75,7 +78,8 @@ func New(door *doors.Door, o Options) (*Handler, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{door: door, svc: door.Service, o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	h := &Handler{door: door, svc: door.Service, o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{},
+		origin: http.NewCrossOriginProtection()}
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -112,6 +116,7 @@ func New(door *doors.Door, o Options) (*Handler, error) {
 	h.mux.HandleFunc("POST "+Base+"/tokens/{id}/revoke", h.session(h.revokeToken))
 	h.mux.HandleFunc("POST "+Base+"/tokens/{id}/rotate", h.session(h.rotateToken))
 	h.mux.HandleFunc("GET "+Base+"/audit", h.session(h.audit))
+	h.mux.HandleFunc("GET "+Base+"/audit/{id}", h.session(h.auditEntry))
 	return h, nil
 }
 
@@ -155,22 +160,14 @@ func (h *Handler) session(next func(http.ResponseWriter, *http.Request, request)
 				h.o.Log.Error("checking a console session", "err", err)
 			}
 			if r.Method != http.MethodGet {
-				http.Error(w, "not signed in, or the session ended: sign in again", http.StatusUnauthorized)
+				h.refuse(w, http.StatusUnauthorized, "You are not signed in, or the session ended: sign in again.")
 				return
 			}
 			http.Redirect(w, r, Base+"/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if err := r.ParseForm(); err != nil {
-				http.Error(w, "reading the form: "+err.Error(), http.StatusBadRequest)
-				return
-			}
-			if crossSite(r) || !h.svc.CheckCSRF(c.Value, r.PostForm.Get("csrf")) {
-				http.Error(w, "the form's CSRF token is missing or wrong: reload the page and try again", http.StatusForbidden)
-				return
-			}
+		if r.Method == http.MethodPost && !h.form(w, r, 64<<10, func(token string) bool { return h.svc.CheckCSRF(c.Value, token) }) {
+			return
 		}
 		caller.Address = h.door.Address(r)
 		who := caller.Principal
@@ -181,9 +178,39 @@ func (h *Handler) session(next func(http.ResponseWriter, *http.Request, request)
 	}
 }
 
-// crossSite reports a request the browser says another site started.
-func crossSite(r *http.Request) bool {
-	return r.Header.Get("Sec-Fetch-Site") == "cross-site"
+// form reads a POSTed form of at most limit bytes and reports whether it
+// may be acted on: sent by the console's own pages (not another origin's),
+// with a CSRF token csrf accepts. A refusal is answered.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request, limit int64, csrf func(token string) bool) bool {
+	if err := h.origin.Check(r); err != nil {
+		h.refuse(w, http.StatusForbidden, "The form was sent from another site's page, and is refused.")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		h.refuse(w, http.StatusBadRequest, "Reading the form: "+err.Error())
+		return false
+	}
+	if !csrf(r.PostForm.Get("csrf")) {
+		h.refuse(w, http.StatusForbidden, "The form's CSRF token is missing or wrong: reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// refusalTitles name the refusals the console answers with a page.
+var refusalTitles = map[int]string{
+	http.StatusBadRequest:          "Bad request",
+	http.StatusUnauthorized:        "Not signed in",
+	http.StatusForbidden:           "Refused",
+	http.StatusNotFound:            "Not found",
+	http.StatusInternalServerError: "Internal error",
+}
+
+// refuse answers a request the console cannot serve with a page in its
+// layout that says why and leads back.
+func (h *Handler) refuse(w http.ResponseWriter, status int, message string) {
+	h.render(w, status, "refused", page{Title: refusalTitles[status], Error: message, Data: status == http.StatusUnauthorized})
 }
 
 func setCookie(w http.ResponseWriter, name, value, path string, expires time.Time) {
@@ -220,7 +247,11 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, p page)
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.o.Log.Error("rendering a console page", "page", name, "err", err)
-		http.Error(w, "internal error; the hub's log has the cause", http.StatusInternalServerError)
+		if name != "refused" {
+			h.refuse(w, http.StatusInternalServerError, internalError)
+		} else {
+			http.Error(w, internalError, http.StatusInternalServerError)
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -269,5 +300,8 @@ func (h *Handler) message(err error) string {
 	}
 	return err.Error()
 }
+
+// internalError is what a failure that is no refusal shows.
+const internalError = "Internal error; the hub's log has the cause."
 
 func sameString(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -195,10 +196,37 @@ func TestPagesAndCSRF(t *testing.T) {
 	if a := b.post("/console/principals", form); a.status != http.StatusForbidden || !strings.Contains(a.body, "CSRF") {
 		t.Errorf("a change without the CSRF token: %d", a.status)
 	}
-	form.Set("csrf", b.csrf("/console/principals"))
-	if a := b.do(http.MethodPost, "/console/principals", form, "Sec-Fetch-Site", "cross-site"); a.status != http.StatusForbidden {
-		t.Errorf("a change from another site: %d", a.status)
+	// A form another origin's page sends is refused though its CSRF
+	// token is right: browsers say so in Sec-Fetch-Site, older ones only
+	// in Origin, which must then name the host the form was sent to.
+	host := strings.TrimPrefix(f.srv.URL, "https://")
+	for _, tc := range []struct {
+		name   string
+		header []string
+	}{
+		{"Sec-Fetch-Site cross-site", []string{"Sec-Fetch-Site", "cross-site"}},
+		{"Sec-Fetch-Site same-site", []string{"Sec-Fetch-Site", "same-site"}},
+		{"Origin of another site", []string{"Origin", "https://evil.example"}},
+		{"Origin of another port", []string{"Origin", "https://" + strings.Split(host, ":")[0] + ":1"}},
+		{"Sec-Fetch-Site cross-site, Origin of the console", []string{"Sec-Fetch-Site", "cross-site", "Origin", f.srv.URL}},
+	} {
+		form.Set("csrf", b.csrf("/console/principals"))
+		if a := b.do(http.MethodPost, "/console/principals", form, tc.header...); a.status != http.StatusForbidden ||
+			!strings.Contains(a.body, "another site") {
+			t.Errorf("a change with %s: %d", tc.name, a.status)
+		}
 	}
+	if ps, _ := f.svc.Principals(ctx); slices.ContainsFunc(ps, func(p store.Principal) bool { return p.Title == "cluster prod" }) {
+		t.Fatal("a cross-origin form created a principal")
+	}
+	for _, header := range [][]string{{"Sec-Fetch-Site", "same-origin"}, {"Origin", f.srv.URL}} {
+		form.Set("csrf", b.csrf("/console/principals"))
+		form.Set("title", "same origin "+header[0])
+		if a := b.do(http.MethodPost, "/console/principals", form, header...); a.status != http.StatusSeeOther {
+			t.Errorf("a change from the console's own page (%s): %d", header[0], a.status)
+		}
+	}
+	form.Set("title", "cluster prod")
 	other := newBrowser(t, f.srv)
 	other.signIn(hubtest.Token(t, f.svc, managed.RoleAdmin))
 	form.Set("csrf", other.csrf("/console/principals"))
@@ -340,7 +368,7 @@ func TestAuditPage(t *testing.T) {
 		t.Errorf("one identifier: %d rows", strings.Count(a.body, `<tr class="good">`))
 	}
 	// Principals by title, with the token's client ID.
-	if who := "<td>cluster<br><code class=\"sub\">" + f.client.ClientID + "</code></td>"; !strings.Contains(a.body, who) {
+	if who := "<td>cluster<br><code class=\"sub id\">" + f.client.ClientID + "</code></td>"; !strings.Contains(a.body, who) {
 		t.Errorf("the row does not name its principal and token as %s:\n%s", who, a.body)
 	}
 	first := b.get("/console/audit?result=ok&since=1h")
@@ -354,5 +382,80 @@ func TestAuditPage(t *testing.T) {
 	}
 	if a := b.get("/console/audit?since=yesterday"); a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "neither a time") {
 		t.Errorf("a bad time: %d", a.status)
+	}
+}
+
+// TestAuditEntry: a refusal names the principal of a known token, and
+// "unknown token" for others; every entry opens whole on a page of its own.
+func TestAuditEntry(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	door := &doors.Door{Service: f.svc}
+	r := httptest.NewRequest(http.MethodPost, "/httpreq/present", nil)
+	for _, clientID := range []string{f.client.ClientID, "hub_nosuchtoken"} {
+		door.Admit(r, "present", clientID, &managed.Request{Record: "_acme-challenge.www.example.com.", Via: "httpreq"},
+			func(ctx context.Context) (managed.Caller, error) { return f.svc.Authenticate(ctx, clientID, "wrong") })
+	}
+	caller, _ := f.svc.Authenticate(ctx, f.client.ClientID, f.client.Secret)
+	f.svc.Present(ctx, caller, managed.Request{Identifier: "www.example.com", Value: "v", Via: "httpreq"})
+	a := b.get("/console/audit?result=failed")
+	for _, want := range []string{
+		"<td>cluster<br><code class=\"sub id\">" + f.client.ClientID + "</code></td>",
+		"<td><span class=\"muted\">unknown token</span><br><code class=\"sub id\">hub_nosuchtoken</code></td>",
+	} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("the refusals lack %s:\n%s", want, a.body)
+		}
+	}
+	log, _ := f.svc.AuditLog(ctx, store.AuditQuery{Result: store.ResultOK, Identifier: "www.example.com"})
+	if len(log) != 1 {
+		t.Fatalf("audit log %+v", log)
+	}
+	e := log[0]
+	a = b.get(fmt.Sprintf("/console/audit/%d", e.ID))
+	if a.status != http.StatusOK {
+		t.Fatalf("the entry's page: %d", a.status)
+	}
+	for _, want := range []string{e.At.UTC().Format("2006-01-02 15:04:05"), "present", "cluster", e.ClientID, "www.example.com",
+		"_acme-challenge.www.example.com", e.ValueHash, `href="/console/configs/self-example"`, "httpreq", "ms"} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("the entry's page lacks %q", want)
+		}
+	}
+	if a := b.get("/console/audit?identifier=www.example.com"); !strings.Contains(a.body, fmt.Sprintf(`href="/console/audit/%d"`, e.ID)) {
+		t.Error("the audit log does not link to the entry")
+	}
+	for _, path := range []string{"/console/audit/999999", "/console/audit/x"} {
+		if a := b.get(path); a.status != http.StatusNotFound || !strings.Contains(a.body, "has no entry") || !strings.Contains(a.body, "<h1>Not found</h1>") {
+			t.Errorf("%s: %d", path, a.status)
+		}
+	}
+}
+
+// TestRefusalPages: what the console refuses comes in its layout, with a
+// language, a title, a heading, the reason and a way back.
+func TestRefusalPages(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	signedOut := b.post("/console/principals", url.Values{"title": {"x"}})
+	b.signIn(f.admin)
+	for _, tc := range []struct {
+		name   string
+		a      answer
+		status int
+		title  string
+		back   string
+	}{
+		{"a change without a session", signedOut, http.StatusUnauthorized, "Not signed in", `href="/console/signin"`},
+		{"a change without a CSRF token", b.post("/console/principals", url.Values{"title": {"x"}}), http.StatusForbidden, "Refused", `href="/console/"`},
+		{"a config that is not there", b.get("/console/configs/nosuchconfig"), http.StatusNotFound, "Not found", `href="/console/"`},
+	} {
+		a := tc.a
+		if a.status != tc.status || !strings.HasPrefix(a.body, "<!doctype html>") || !strings.Contains(a.body, `<html lang="en">`) ||
+			!strings.Contains(a.body, "<title>"+tc.title+" · acmehub</title>") || !strings.Contains(a.body, "<h1>"+tc.title+"</h1>") ||
+			!strings.Contains(a.body, `role="alert"`) || !strings.Contains(a.body, tc.back) {
+			t.Errorf("%s: %d\n%s", tc.name, a.status, a.body)
+		}
 	}
 }

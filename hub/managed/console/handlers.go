@@ -34,7 +34,13 @@ var funcs = template.FuncMap{
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 	},
 	"ok": func(result string) bool { return result == "ok" },
+	"principal": func(titles map[string]string, e store.AuditEntry) principalName {
+		return principalName{ID: e.Principal, Title: titles[e.Principal], ClientID: e.ClientID}
+	},
 }
+
+// principalName is an audit entry's principal as the pages name it.
+type principalName struct{ ID, Title, ClientID string }
 
 // --- Signing in and out.
 
@@ -60,14 +66,8 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "reading the form: "+err.Error(), http.StatusBadRequest)
-		return
-	}
 	c, err := r.Cookie(signinCookie)
-	if err != nil || crossSite(r) || !sameString(c.Value, r.PostForm.Get("csrf")) {
-		http.Error(w, "the sign-in form's CSRF token is missing or wrong: reload the page and try again", http.StatusForbidden)
+	if !h.form(w, r, 16<<10, func(token string) bool { return err == nil && sameString(c.Value, token) }) {
 		return
 	}
 	data := signinData{Next: safeNext(r.PostForm.Get("next")), ClientID: strings.TrimSpace(r.PostForm.Get("client_id"))}
@@ -178,7 +178,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, rq request) 
 // fail renders a failure to read what a page shows.
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	h.o.Log.Error("reading for a console page", "err", err)
-	http.Error(w, "internal error; the hub's log has the cause", http.StatusInternalServerError)
+	h.refuse(w, http.StatusInternalServerError, internalError)
 }
 
 // --- Configs.
@@ -209,7 +209,7 @@ func (h *Handler) configForm(w http.ResponseWriter, r *http.Request, rq request)
 	if id := r.PathValue("id"); id != "" {
 		c, ok := h.svc.Config(id)
 		if !ok {
-			http.NotFound(w, r)
+			h.refuse(w, http.StatusNotFound, fmt.Sprintf("There is no config %s.", id))
 			return
 		}
 		prop, _ := managed.ParsePropagation(c.Propagation)
@@ -554,4 +554,33 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, rq request) {
 		p.Error = failure.Error()
 	}
 	h.render(w, code, "audit", p)
+}
+
+type auditEntryData struct {
+	Entry        store.AuditEntry
+	Principal    principalName
+	ConfigExists bool
+}
+
+// auditEntry shows one entry of the audit log whole.
+func (h *Handler) auditEntry(w http.ResponseWriter, r *http.Request, rq request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var entries []store.AuditEntry
+	if err == nil && id > 0 {
+		if entries, err = h.svc.AuditLog(r.Context(), store.AuditQuery{ID: id}); err != nil {
+			h.fail(w, err)
+			return
+		}
+	}
+	if len(entries) != 1 {
+		h.refuse(w, http.StatusNotFound, fmt.Sprintf("The audit log has no entry %q.", r.PathValue("id")))
+		return
+	}
+	e := entries[0]
+	d := auditEntryData{Entry: e, Principal: principalName{ID: e.Principal, ClientID: e.ClientID}}
+	if p, err := h.svc.Principal(r.Context(), e.Principal); err == nil {
+		d.Principal.Title = p.Title
+	}
+	_, d.ConfigExists = h.svc.Config(e.Config)
+	h.render(w, http.StatusOK, "auditentry", h.page(rq, fmt.Sprintf("Audit entry %d", e.ID), "audit", d))
 }

@@ -35,3 +35,21 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// A new token's secret is shown once. When the page is left, the secret
+// goes from it, so that the browser's Back, which may restore the page
+// from its back/forward cache, does not show it again; a page restored
+// that way is loaded anew, and the hub answers that the secret was shown.
+window.addEventListener("pagehide", () => {
+  for (const element of document.querySelectorAll("[data-secret]")) {
+    if (element.tagName === "INPUT") {
+      element.value = "";
+      element.removeAttribute("value");
+    } else {
+      element.textContent = "";
+    }
+  }
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && document.querySelector("[data-secret]")) location.reload();
+});
