@@ -16,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -142,12 +144,36 @@ func (f *adminFlags) print(out io.Writer, r result) error {
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, r.Header)
 		for _, row := range r.Rows {
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
+			cells := make([]string, len(row))
+			for i, c := range row {
+				cells[i] = cell(c)
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
 		return tw.Flush()
 	}
 	_, err := fmt.Fprintln(out, r.Text)
 	return err
+}
+
+// maxCell is the widest a table's cell is printed, in characters: one long
+// value (a refused identifier) would otherwise widen every row. -o json
+// prints every value whole.
+const maxCell = 60
+
+// cell is s as a table shows it: on one line, cut to maxCell with an
+// ellipsis.
+func cell(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= maxCell {
+		return s
+	}
+	return string([]rune(s)[:maxCell-1]) + "…"
 }
 
 func when(t time.Time) string {

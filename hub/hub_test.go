@@ -249,6 +249,11 @@ func TestCertify(t *testing.T) {
 	if op.Status != "succeeded" || op.Result == nil || !op.Result.IsSuccess {
 		t.Fatalf("operation: %s", answer)
 	}
+	// The self provider's names are delegated to the hub: its DNS is
+	// what was checked, not the config's zone.
+	if want := "the value is served at _acme-challenge.www.example.com by the hub's DNS, to which the name is delegated"; op.Result.Message != want {
+		t.Errorf("the operation's message %q, want %q", op.Result.Message, want)
+	}
 	if got, _, _ := served(t, srv, "_acme-challenge.www.example.com"); !slices.Equal(got, []string{digest}) {
 		t.Errorf("DNS after requestbegin: %q", got)
 	}

@@ -56,10 +56,11 @@ type Provider interface {
 }
 
 // Propagation is what a provider knows of its servers better than DNS
-// does: whether every server that answers for record serves the value yet.
-// Providers without it are asked through DNS (see DNS.AllServe).
+// does: whether every server that answers for record serves the value yet,
+// and which servers those are, said as "by …" ends a sentence. Providers
+// without it are asked through DNS (see DNS.AllServe).
 type Propagation interface {
-	Served(ctx context.Context, zone, record, value string) error
+	Served(ctx context.Context, zone, record, value string) (by string, err error)
 }
 
 // FixedRecord is a provider that writes every value at one name, whatever
@@ -377,28 +378,32 @@ func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Pla
 
 // WaitServed returns once every authoritative server of the zone serves
 // the value placed, or the last reason it is not when ctx ends.
-func (s *Service) WaitServed(ctx context.Context, p Placed, value string) error {
+func (s *Service) WaitServed(ctx context.Context, p Placed, value string) (by string, err error) {
 	c := s.loaded(p.Config)
 	if c == nil {
-		return &Error{Code: CodeNoConfig, Err: fmt.Errorf("config %s is gone", p.Config)}
+		return "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("config %s is gone", p.Config)}
 	}
-	served := func(ctx context.Context) error {
+	served := func(ctx context.Context) (string, error) {
 		if prop, ok := c.provider.(Propagation); ok {
 			return prop.Served(ctx, p.Zone, p.Record, value)
 		}
 		if s.dns == nil {
-			return fmt.Errorf("config %s: provider %s cannot tell when a value is served, and the hub has no resolver", c.ID, c.Provider)
+			return "", fmt.Errorf("config %s: provider %s cannot tell when a value is served, and the hub has no resolver", c.ID, c.Provider)
 		}
-		return s.dns.AllServe(ctx, c.propagation.Nameservers, p.Zone, p.Record, value)
+		by := "every authoritative server of " + p.Zone
+		if ns := c.propagation.Nameservers; len(ns) > 0 {
+			by = "the name servers " + strings.Join(ns, ", ")
+		}
+		return by, s.dns.AllServe(ctx, c.propagation.Nameservers, p.Zone, p.Record, value)
 	}
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		err := served(ctx)
+		by, err := served(ctx)
 		if err == nil {
-			return nil
+			return by, nil
 		}
 		select {
 		case <-ctx.Done():
-			return &Error{Code: CodeProvider, Err: fmt.Errorf("%s is not served yet: %w", p.Record, err)}
+			return "", &Error{Code: CodeProvider, Err: fmt.Errorf("%s is not served yet: %w", p.Record, err)}
 		case <-time.After(wait):
 		}
 	}

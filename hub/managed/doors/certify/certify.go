@@ -108,10 +108,11 @@ func (h *Handler) present(ctx context.Context, caller managed.Caller, req manage
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
-	if err := h.svc.WaitServed(ctx, placed, req.Value); err != nil {
+	by, err := h.svc.WaitServed(ctx, placed, req.Value)
+	if err != nil {
 		return "", err
 	}
-	return "the value is served at " + placed.Record + " by every authoritative server of " + placed.Zone, nil
+	return "the value is served at " + placed.Record + " by " + by, nil
 }
 
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {

@@ -148,9 +148,13 @@ func (p *Provider) DeleteRecords(ctx context.Context, _ string, recs []libdns.Re
 
 // Served reports whether the authoritative servers of the account's zone
 // serve value at its fulldomain.
-func (p *Provider) Served(ctx context.Context, _, _, value string) error {
+func (p *Provider) Served(ctx context.Context, _, _, value string) (string, error) {
 	_, zone, _ := strings.Cut(p.creds.FullDomain, ".")
-	return p.dns.AllServe(ctx, p.nameservers, zone, p.creds.FullDomain, value)
+	by := "every authoritative server of " + zone
+	if len(p.nameservers) > 0 {
+		by = "the name servers " + strings.Join(p.nameservers, ", ")
+	}
+	return by, p.dns.AllServe(ctx, p.nameservers, zone, p.creds.FullDomain, value)
 }
 
 // ErrUncheckable says that a plain acme-dns offers no way to check an

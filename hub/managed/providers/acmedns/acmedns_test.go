@@ -107,6 +107,8 @@ func TestFrontingAnAcmeHubServer(t *testing.T) {
 
 	if status, answer := post("/api/v1/managedchallenge/request", certify(value1), false); status != 200 {
 		t.Fatalf("Certify request: %d %s", status, answer)
+	} else if !strings.Contains(answer, "served at "+account.FullDomain+" by the name servers 127.0.0.1:") {
+		t.Errorf("the request's message does not name the account's name servers, which it checked: %s", answer)
 	}
 	if got := served(); !slices.Equal(got, []string{value1}) {
 		t.Errorf("served at %s after the request: %q", account.FullDomain, got)

@@ -71,11 +71,11 @@ func (p Provider) AppendRecords(_ context.Context, _ string, recs []libdns.Recor
 
 // Served reports whether the hub's DNS serves value at record: the hub is
 // the only authoritative server of a delegated name.
-func (p Provider) Served(_ context.Context, _, record, value string) error {
+func (p Provider) Served(_ context.Context, _, record, value string) (string, error) {
 	if !p.Table.Serves(record, value) {
-		return fmt.Errorf("the hub's DNS does not serve the value at %s", record)
+		return "", fmt.Errorf("the hub's DNS does not serve the value at %s", record)
 	}
-	return nil
+	return "the hub's DNS, to which the name is delegated", nil
 }
 
 // DeleteRecords removes nothing: the value goes when the hub forgets its

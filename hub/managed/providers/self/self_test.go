@@ -32,7 +32,10 @@ func TestTableServesDelegatedNamesOnly(t *testing.T) {
 			if got := table.Serves(tt.record, tt.value); got != tt.served {
 				t.Errorf("Serves(%q, %q) = %v, want %v", tt.record, tt.value, got, tt.served)
 			}
-			err := p.Served(context.Background(), "example.com", tt.record, tt.value)
+			by, err := p.Served(context.Background(), "example.com", tt.record, tt.value)
+			if err == nil && !strings.Contains(by, "the hub's DNS") {
+				t.Errorf("served by %q", by)
+			}
 			if (err == nil) != tt.served {
 				t.Errorf("Served(%q, %q) = %v, want served %v", tt.record, tt.value, err, tt.served)
 			}
