@@ -94,6 +94,11 @@ type Options struct {
 	// LiveExpiry is how long a value presented to a plain acme-dns counts as
 	// live when it is never cleaned up; 0 means accounts.DefaultPresentExpiry.
 	LiveExpiry time.Duration
+	// SlotWait is how long a Present to a plain acme-dns account that holds
+	// as many live values as it keeps waits for a CleanUp to free one,
+	// behind the Presents that came first, before it fails for cert-manager
+	// to retry; 0 means DefaultSlotWait, a negative value refuses at once.
+	SlotWait time.Duration
 	// Registerer receives the solver's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
@@ -111,6 +116,11 @@ type Solver struct {
 	events challengeEvents
 }
 
+// DefaultSlotWait bounds a Present's wait for a free slot: well below the
+// minute kube-apiserver gives a request (--request-timeout), so that the
+// refusal, not a timeout, reaches cert-manager.
+const DefaultSlotWait = 20 * time.Second
+
 // New returns the solver.
 func New(opts Options) *Solver {
 	if opts.Log == nil {
@@ -122,9 +132,12 @@ func New(opts Options) *Solver {
 	if opts.LiveExpiry <= 0 {
 		opts.LiveExpiry = accounts.DefaultPresentExpiry
 	}
+	if opts.SlotWait == 0 {
+		opts.SlotWait = DefaultSlotWait
+	}
 	return &Solver{
 		opts: opts, log: opts.Log.With("solver", Name), remote: client.New(),
-		live: newLiveValues(opts.LiveExpiry, newLiveMetrics(opts.Registerer)),
+		live: newLiveValues(opts.LiveExpiry, opts.SlotWait, newLiveMetrics(opts.Registerer)),
 	}
 }
 

@@ -113,7 +113,7 @@ func (b remoteBackend) present(ctx context.Context, a solver.Account, value, dns
 // account and overwrites the oldest for a third: a value is only written
 // when that cannot evict a live one.
 func (b remoteBackend) update(ctx context.Context, a solver.Account, value, dnsName string) error {
-	return b.live.present(b.host+"\x00"+a.Username, a.FullDomain, value, dnsName, plainLimit, func() (bool, error) {
+	return b.live.present(ctx, b.host+"\x00"+a.Username, a.FullDomain, value, dnsName, plainLimit, func() (bool, error) {
 		status, answer, err := b.client.TXT(ctx, b.host, "/update", credentials(a), value)
 		if err != nil {
 			return true, err // it may have arrived

@@ -4,6 +4,7 @@
 package acmedns
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,11 +44,13 @@ func (e *ErrAccountBusy) Error() string {
 // liveValues keeps, per account of a plain acme-dns server, the values this
 // process presented and has not cleaned up, and the order it wrote them in,
 // so that it never writes a value that would make the server evict one a CA
-// has yet to read. What it knows is this process's own writes: several
-// webhook replicas each keep their own.
+// has yet to read. A present that finds no free slot waits for one, up to
+// wait, in the order the presents came. What it knows is this process's
+// own writes: several webhook replicas each keep their own.
 type liveValues struct {
 	mu       sync.Mutex
 	expiry   time.Duration
+	wait     time.Duration
 	now      func() time.Time
 	accounts map[string]*plainAccount
 	metrics  *liveMetrics
@@ -61,7 +64,17 @@ type plainAccount struct {
 	// window holds the last values written, oldest first: the rows acme-dns
 	// keeps, the oldest of which its next /update overwrites.
 	window []written
+	// queue holds the presents waiting for a slot, first come first.
+	queue []*waiter
 }
+
+// waiter is a present waiting for a slot; its channel is signalled when a
+// slot may have come free.
+type waiter struct{ wake chan struct{} }
+
+// recheck is how often a waiting present looks again without a signal: a
+// value's expiry or acme-dns's one-second stamps free slots with time.
+const recheck = time.Second
 
 type liveValue struct {
 	dnsName string
@@ -73,8 +86,8 @@ type written struct {
 	at    time.Time
 }
 
-func newLiveValues(expiry time.Duration, m *liveMetrics) *liveValues {
-	return &liveValues{expiry: expiry, now: time.Now, accounts: map[string]*plainAccount{}, metrics: m}
+func newLiveValues(expiry, wait time.Duration, m *liveMetrics) *liveValues {
+	return &liveValues{expiry: expiry, wait: wait, now: time.Now, accounts: map[string]*plainAccount{}, metrics: m}
 }
 
 func (l *liveValues) account(key string) *plainAccount {
@@ -91,25 +104,64 @@ func (l *liveValues) account(key string) *plainAccount {
 // present writes value with write unless that could evict a live value of
 // the account at key, which keeps limit values. A value live already is not
 // written again (a second /update of it would overwrite the other row).
-// write reports whether the server may have stored the value, and its error.
-func (l *liveValues) present(key, fullDomain, value, dnsName string, limit int, write func() (bool, error)) error {
+// Without a free slot it waits for one (a cleanup, an expiry), behind the
+// presents that came before it, until l.wait has passed or ctx ends; then
+// it returns the ErrAccountBusy that cert-manager retries. write reports
+// whether the server may have stored the value, and its error.
+func (l *liveValues) present(ctx context.Context, key, fullDomain, value, dnsName string, limit int, write func() (bool, error)) error {
 	a := l.account(key)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := l.now()
-	for v, lv := range a.live {
-		if !now.Before(lv.expires) {
-			delete(a.live, v) // never cleaned up: no longer protected
+	var (
+		me    *waiter
+		timer *time.Timer
+		ended bool // the wait ran out, or ctx ended: one last look
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-	}
-	if lv, ok := a.live[value]; ok {
-		lv.expires = now.Add(l.expiry)
-		a.live[value] = lv
-		return nil
-	}
-	if busy := a.busy(fullDomain, limit); busy != nil {
-		l.metrics.refused(fullDomain)
-		return busy
+	}()
+	for {
+		now := l.now()
+		for v, lv := range a.live {
+			if !now.Before(lv.expires) {
+				delete(a.live, v) // never cleaned up: no longer protected
+			}
+		}
+		if lv, ok := a.live[value]; ok {
+			lv.expires = now.Add(l.expiry)
+			a.live[value] = lv
+			a.leave(me)
+			return nil
+		}
+		busy := a.busy(fullDomain, limit)
+		if busy == nil && (len(a.queue) == 0 || a.queue[0] == me) {
+			a.leave(me)
+			break
+		}
+		if ended || l.wait <= 0 {
+			a.leave(me)
+			return l.refuse(fullDomain, busy)
+		}
+		if busy == nil {
+			a.queue[0].signal() // a slot is free: the first in line takes it
+		}
+		if me == nil {
+			me = &waiter{wake: make(chan struct{}, 1)}
+			a.queue = append(a.queue, me)
+			timer = time.NewTimer(l.wait)
+		}
+		a.mu.Unlock()
+		select {
+		case <-me.wake:
+		case <-time.After(recheck):
+		case <-timer.C:
+			ended = true
+		case <-ctx.Done():
+			ended = true
+		}
+		a.mu.Lock()
 	}
 	stored, err := write()
 	if stored {
@@ -121,10 +173,45 @@ func (l *liveValues) present(key, fullDomain, value, dnsName string, limit int, 
 		}
 	}
 	if err == nil {
-		a.live[value] = liveValue{dnsName: dnsName, expires: now.Add(l.expiry)}
+		a.live[value] = liveValue{dnsName: dnsName, expires: l.now().Add(l.expiry)}
+	}
+	if len(a.queue) > 0 {
+		a.queue[0].signal() // there may be room for the next one too
 	}
 	l.metrics.set(fullDomain, len(a.live))
 	return err
+}
+
+// refuse counts and returns a present's refusal: busy, or, when the slot
+// came free only as the wait ended, that the wait ran out.
+func (l *liveValues) refuse(fullDomain string, busy *ErrAccountBusy) error {
+	l.metrics.refused(fullDomain)
+	if busy == nil {
+		return fmt.Errorf("account %s: waited %s for a challenge value slot behind other challenges; this challenge will be retried", fullDomain, l.wait)
+	}
+	return busy
+}
+
+// leave takes w out of the queue, and hands its turn to the next in line.
+func (a *plainAccount) leave(w *waiter) {
+	if w == nil {
+		return
+	}
+	i := slices.Index(a.queue, w)
+	if i < 0 {
+		return
+	}
+	a.queue = slices.Delete(a.queue, i, i+1)
+	if i == 0 && len(a.queue) > 0 {
+		a.queue[0].signal()
+	}
+}
+
+func (w *waiter) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default: // signalled already
+	}
 }
 
 // busy returns why one more value may not be written, or nil.
@@ -163,12 +250,16 @@ func (a *plainAccount) busy(fullDomain string, limit int) *ErrAccountBusy {
 	return nil
 }
 
-// release stops counting value as live for the account at key.
+// release stops counting value as live for the account at key; the first
+// present waiting for a slot looks again at once.
 func (l *liveValues) release(key, fullDomain, value string) {
 	a := l.account(key)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.live, value)
+	if len(a.queue) > 0 {
+		a.queue[0].signal()
+	}
 	l.metrics.set(fullDomain, len(a.live))
 }
 

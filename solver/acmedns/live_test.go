@@ -4,6 +4,7 @@
 package acmedns
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,16 +149,17 @@ func (f *fakeAcmeDNS) state() ([]string, int) {
 }
 
 // TestPlainAcmeDNSNeverEvicts: against a server that keeps two values and
-// cannot delete, the solver never makes it evict a live value: a third
-// concurrent Present on one account fails at once, with an error naming the
-// names it waits for, and succeeds once an earlier challenge is cleaned up.
+// cannot delete, the solver never makes it evict a live value: told not to
+// wait for a slot, a third concurrent Present on one account fails at once,
+// with an error naming the names it waits for, and succeeds once an
+// earlier challenge is cleaned up.
 func TestPlainAcmeDNSNeverEvicts(t *testing.T) {
 	e := newEnv(t)
 	fake := &fakeAcmeDNS{}
 	acmeDNS := httptest.NewServer(fake)
 	defer acmeDNS.Close()
 	reg := prometheus.NewRegistry()
-	s := e.solver(t, Options{Registerer: reg})
+	s := e.solver(t, Options{Registerer: reg, SlotWait: -1})
 	chs := challenges(3, map[string]any{"host": acmeDNS.URL, "accountSecretRef": map[string]string{"name": "acme-dns"}})
 
 	errs := presentAll(s, chs)
@@ -241,18 +243,18 @@ func TestPlainOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newLiveValues(time.Hour, nil)
+			l := newLiveValues(time.Hour, 0, nil)
 			now := t0
 			l.now = func() time.Time { return now }
 			write := func() (bool, error) { return true, nil }
 			for _, v := range []string{"a", "b"} {
-				if err := l.present("k", "acct", v, v+".example.com", 2, write); err != nil {
+				if err := l.present(context.Background(), "k", "acct", v, v+".example.com", 2, write); err != nil {
 					t.Fatal(err)
 				}
 				now = now.Add(5 * time.Second)
 			}
 			l.release("k", "acct", tt.cleanUp)
-			err := l.present("k", "acct", "c", "c.example.com", 2, write)
+			err := l.present(context.Background(), "k", "acct", "c", "c.example.com", 2, write)
 			if (err == nil) != tt.ok {
 				t.Errorf("present c = %v, want ok %v", err, tt.ok)
 			}
@@ -263,28 +265,146 @@ func TestPlainOrder(t *testing.T) {
 // TestLiveValuesExpire: a value never cleaned up stops counting after the
 // expiry, so a lost CleanUp cannot block an account for ever.
 func TestLiveValuesExpire(t *testing.T) {
-	l := newLiveValues(time.Hour, nil)
+	l := newLiveValues(time.Hour, 0, nil)
 	now := time.Unix(1_700_000_000, 0)
 	l.now = func() time.Time { return now }
 	writes := 0
 	write := func() (bool, error) { writes++; return true, nil }
 	for _, v := range []string{"a", "b"} {
-		if err := l.present("k", "acct", v, v+".example.com", 2, write); err != nil {
+		if err := l.present(context.Background(), "k", "acct", v, v+".example.com", 2, write); err != nil {
 			t.Fatalf("present %s: %v", v, err)
 		}
 	}
-	if err := l.present("k", "acct", "c", "c.example.com", 2, write); err == nil {
+	if err := l.present(context.Background(), "k", "acct", "c", "c.example.com", 2, write); err == nil {
 		t.Fatal("a third value was accepted")
 	}
-	if err := l.present("other", "acct2", "c", "c.example.com", 2, write); err != nil {
+	if err := l.present(context.Background(), "other", "acct2", "c", "c.example.com", 2, write); err != nil {
 		t.Fatalf("another account is not affected: %v", err)
 	}
 	now = now.Add(time.Hour)
-	if err := l.present("k", "acct", "c", "c.example.com", 2, write); err != nil {
+	if err := l.present(context.Background(), "k", "acct", "c", "c.example.com", 2, write); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
 	if writes != 4 {
 		t.Errorf("%d writes, want 4", writes)
+	}
+}
+
+// TestPlainAcmeDNSWaitsForASlot: a Present that finds the account's two
+// slots taken waits for a CleanUp instead of failing into cert-manager's
+// back-off, and the waiting Presents take the freed slots in the order they
+// came; one that waits past its bound fails with the account's refusal.
+func TestPlainAcmeDNSWaitsForASlot(t *testing.T) {
+	l := newLiveValues(time.Hour, 10*time.Second, nil)
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	write := func() (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(5 * time.Second) // rows a second apart or more: the oldest goes
+		return true, nil
+	}
+	present := func(v string) error {
+		return l.present(context.Background(), "k", "acct", v, v+".example.com", 2, write)
+	}
+	for _, v := range []string{"a", "b"} {
+		if err := present(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := func() int {
+		a := l.account("k")
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.queue)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("still waiting for %s", what)
+			}
+		}
+	}
+	done := make(chan string, 3)
+	for i, v := range []string{"c", "d", "e"} {
+		go func() {
+			if err := present(v); err != nil {
+				t.Errorf("present %s: %v", v, err)
+			}
+			done <- v
+		}()
+		waitFor(fmt.Sprintf("%s in the queue", v), func() bool { return queued() == i+1 })
+	}
+	for _, step := range []struct{ release, next string }{{"a", "c"}, {"b", "d"}, {"c", "e"}} {
+		select {
+		case v := <-done:
+			t.Fatalf("%s was presented before %s was cleaned up", v, step.release)
+		case <-time.After(50 * time.Millisecond):
+		}
+		l.release("k", "acct", step.release)
+		select {
+		case v := <-done:
+			if v != step.next {
+				t.Fatalf("after the cleanup of %s, %s took the slot, want %s (first come, first served)", step.release, v, step.next)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("the cleanup of %s freed no slot for %s", step.release, step.next)
+		}
+	}
+
+	// A bounded wait: the account stays full, the present fails with the
+	// account's refusal once the bound has passed.
+	l.wait = 100 * time.Millisecond
+	start := time.Now()
+	err := present("f")
+	var busy *ErrAccountBusy
+	if !errors.As(err, &busy) || !busy.Full || time.Since(start) < l.wait {
+		t.Errorf("present on a full account = %v after %s, want ErrAccountBusy after %s", err, time.Since(start), l.wait)
+	}
+	if n := queued(); n != 0 {
+		t.Errorf("%d presents left in the queue", n)
+	}
+}
+
+// TestPlainAcmeDNSPresentWaitsForCleanUp: through the solver against a
+// plain acme-dns, a third Present on one account returns once the first
+// two are cleaned up, and the server then holds its value.
+func TestPlainAcmeDNSPresentWaitsForCleanUp(t *testing.T) {
+	e := newEnv(t)
+	fake := &fakeAcmeDNS{}
+	acmeDNS := httptest.NewServer(fake)
+	defer acmeDNS.Close()
+	s := e.solver(t, Options{SlotWait: 15 * time.Second})
+	chs := challenges(3, map[string]any{"host": acmeDNS.URL, "accountSecretRef": map[string]string{"name": "acme-dns"}})
+	for _, ch := range chs[:2] {
+		if err := s.Present(ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := make(chan error, 1)
+	go func() { third <- s.Present(chs[2]) }()
+	select {
+	case err := <-third:
+		t.Fatalf("the third Present returned (%v) while two values were live", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	for _, ch := range chs[:2] {
+		if err := s.CleanUp(ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-third:
+		if err != nil {
+			t.Fatalf("the third Present after both cleanups: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the third Present still waits after both cleanups")
+	}
+	if values, _ := fake.state(); !slices.Contains(values, chs[2].Key) {
+		t.Errorf("acme-dns holds %q, want %s", values, chs[2].Key)
 	}
 }
 
