@@ -14,7 +14,7 @@
 #     SQLite), the server's CPU time a pair, and Certify's requestbegin ->
 #     succeeded latency under that load; on SQLite, and on PostgreSQL when
 #     $ACMEHUB_TEST_POSTGRES names a server (a role that may create databases).
-# Needs dnsperf (Debian package dnsperf).
+# Needs dnsperf (Debian package dnsperf), openssl, and psql for PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,7 +55,8 @@ HUB=127.0.0.1:18443
 hub_bench() { # label engine connection
   local dir="$work/hub-$2" principal
   mkdir -p "$dir"
-  "$work/hubload" -write-cert "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=hub \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/hub.key" -out "$dir/hub.crt" 2>/dev/null
   "$work/acmehub" admin keygen --id k1 >"$dir/hub.keys"
   cat >"$dir/config.cfg" <<EOF
 [general]
@@ -143,7 +144,9 @@ fi
 if part hub; then
   hub_bench SQLite sqlite "$work/hub.db"
   if [ -n "${ACMEHUB_TEST_POSTGRES:-}" ]; then
-    hub_bench PostgreSQL postgres "$("$work/hubload" -fresh-postgres "$ACMEHUB_TEST_POSTGRES")"
+    # A database of its own, empty: the previous run's is dropped.
+    psql -q "$ACMEHUB_TEST_POSTGRES" -c 'DROP DATABASE IF EXISTS acmehub_bench WITH (FORCE)' -c 'CREATE DATABASE acmehub_bench'
+    hub_bench PostgreSQL postgres "$(sed -E 's#^([a-z]+://[^/?]*)(/[^?]*)?#\1/acmehub_bench#' <<<"$ACMEHUB_TEST_POSTGRES")"
   else
     echo "hub, PostgreSQL: not measured (set ACMEHUB_TEST_POSTGRES to a postgres:// URL of a role that may create databases)"
   fi

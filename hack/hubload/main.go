@@ -10,11 +10,6 @@
 // measures the server by. It prints pairs
 // per second, the server's CPU time a pair (with -pid) and the operation's
 // latency percentiles, from its dateCreated to its dateCompleted.
-//
-// Two helpers prepare a run: -write-cert DIR writes a self-signed
-// certificate for 127.0.0.1 (DIR/hub.crt, DIR/hub.key), and
-// -fresh-postgres URL makes the database acmehub_bench on URL's server
-// empty (the previous run's is dropped) and prints its URL.
 package main
 
 import (
@@ -32,7 +27,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -40,8 +34,6 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/certifyapi"
-	"github.com/acmehub/acmehub/internal/testutil"
-	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
 // options are the flags of a run.
@@ -56,8 +48,6 @@ type token struct{ ClientID, Secret string }
 
 func main() {
 	var o options
-	writeCert := flag.String("write-cert", "", "write a self-signed certificate for 127.0.0.1 into this directory, and exit")
-	freshPG := flag.String("fresh-postgres", "", "make the database acmehub_bench on this postgres:// URL's server empty, print its URL, and exit")
 	flag.StringVar(&o.hub, "hub", "https://127.0.0.1:8443", "the hub's base URL")
 	flag.StringVar(&o.ca, "ca", "", "PEM certificate the hub's certificate must chain to")
 	flag.StringVar(&o.token, "token", "", "JSON file with the consumer token's ClientID and Secret")
@@ -67,21 +57,8 @@ func main() {
 	flag.IntVar(&o.pid, "pid", 0, "the server's process ID, to report its CPU time a pair")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to load")
 	flag.Parse()
-	switch {
-	case *writeCert != "":
-		if err := testutil.WriteSelfSigned(filepath.Join(*writeCert, "hub.crt"), filepath.Join(*writeCert, "hub.key"), "hub"); err != nil {
-			log.Fatal(err)
-		}
-	case *freshPG != "":
-		url, _, err := pgtest.Create(context.Background(), *freshPG, "acmehub_bench")
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println(url)
-	default:
-		if err := run(o); err != nil {
-			log.Fatal(err)
-		}
+	if err := run(o); err != nil {
+		log.Fatal(err)
 	}
 }
 

@@ -22,17 +22,9 @@ import (
 // with common name cn, to chain and its key to key.
 func WriteSelfSignedCert(t testing.TB, chain, key, cn string) {
 	t.Helper()
-	if err := WriteSelfSigned(chain, key, cn); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// WriteSelfSigned writes a self-signed certificate for 127.0.0.1 and
-// localhost, valid for an hour, to chain and its key to key, in PEM.
-func WriteSelfSigned(chain, key, cn string) error {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -42,14 +34,13 @@ func WriteSelfSigned(chain, key, cn string) error {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		return err
-	}
+	kder, _ := x509.MarshalECPrivateKey(k)
 	if err := os.WriteFile(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return err
+		t.Fatal(err)
 	}
-	return os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

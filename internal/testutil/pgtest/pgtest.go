@@ -35,51 +35,32 @@ func Database(t testing.TB) string {
 		}
 		t.Skipf("$%s is not set: no PostgreSQL server to test against", Env)
 	}
-	buf := make([]byte, 6)
-	rand.Read(buf)
-	u, drop, err := Create(context.Background(), base, "acmehub_test_"+hex.EncodeToString(buf))
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("$%s: %v", Env, err)
 	}
-	t.Cleanup(func() {
-		if err := drop(); err != nil {
-			t.Log(err)
-		}
-	})
-	return u
-}
+	buf := make([]byte, 6)
+	rand.Read(buf)
+	name := "acmehub_test_" + hex.EncodeToString(buf)
 
-// Create makes an empty database called name (dropping one of that name)
-// on the server of base, a postgres:// URL, and returns its URL and a
-// function that drops it.
-func Create(ctx context.Context, base, name string) (string, func() error, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, err
-	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		return "", nil, err
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("dropping database %s: %w", name, err)
-	}
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		admin.Close()
-		return "", nil, fmt.Errorf("creating database %s: %w", name, err)
+		t.Fatalf("creating test database %s on $%s: %v", name, Env, err)
 	}
-	drop := func() error {
+	t.Cleanup(func() {
 		defer admin.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if _, err := admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			return fmt.Errorf("dropping database %s: %w", name, err)
+			t.Logf("dropping test database %s: %v", name, err)
 		}
-		return nil
-	}
+	})
 	u.Path = "/" + name
-	return u.String(), drop, nil
+	return u.String()
 }
