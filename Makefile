@@ -83,9 +83,11 @@ _bin/axe.min.js: hack/tools/axe/package.json hack/tools/axe/package-lock.json
 	cd hack/tools/axe && npm ci --no-audit --no-fund
 	mkdir -p _bin && cp hack/tools/axe/node_modules/axe-core/axe.min.js $@
 
-# Go benchmarks, then the load against real processes (needs dnsperf).
-bench:
+# Go benchmarks, the webhook's memory behind kube-apiserver, then the load
+# against real processes (needs dnsperf).
+bench: test-assets
 	$(GO) test -run '^$$' -bench . -benchmem ./hub/... ./solver/...
+	$(GO) test -run '^$$' -bench WebhookMemory -benchtime 1x -tags e2e ./test/e2e/
 	hack/bench.sh
 
 # golangci-lint with .golangci.yml (gofmt, goimports, vet, staticcheck,
