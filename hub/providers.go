@@ -8,5 +8,6 @@ package hub
 import (
 	_ "github.com/acmehub/acmehub/hub/managed/providers/acmedns"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
+	_ "github.com/acmehub/acmehub/hub/managed/providers/rfc2136"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/self"
 )

@@ -4,6 +4,7 @@
 package binary_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
@@ -99,6 +101,76 @@ func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
 	}
 	if out := h.MustAdmin("audit", "--identifier", "www.example.com", "-o", "json"); !strings.Contains(out, `"Action": "sweep"`) {
 		t.Errorf("the sweep is not audited:\n%s", out)
+	}
+}
+
+// TestRFC2136IntoBIND: a config of provider rfc2136 writes into a real
+// BIND 9 through the hub's httpreq door: two clients' values at one name
+// coexist, a cleanup removes exactly its client's value, a name outside the
+// config's rules is refused before BIND is asked, `configs test` checks the
+// key without a change, a wrong key is a 502 that names TSIG; and a value
+// left behind by a killed server is swept from BIND after the restart.
+func TestRFC2136IntoBIND(t *testing.T) {
+	bind := testutil.StartBIND(t, "example.com", "_acme-challenge.www.example.com", "_acme-challenge.api.example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Hub: `cleanup_after = "10s"`})
+	put := func(id, secret, rule string) {
+		creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": secret})
+		os.WriteFile(filepath.Join(h.Dir, id+".json"), creds, 0o600)
+		h.MustAdmin("configs", "put", "--id", id, "--provider", "rfc2136", "--zone", "example.com", "--rule", rule,
+			"--nameserver", bind.Addr, "--credentials-file", id+".json")
+	}
+	put("bind", bind.Secret, "www.example.com")
+	put("bind-wrong-key", "d3Jvbmcga2V5IGZvciB0aGlzIHNlcnZlcg==", "api.example.com")
+	if out := h.MustAdmin("configs", "test", "bind", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("configs test bind: %s", out)
+	}
+	if code, out := h.Admin("configs", "test", "bind-wrong-key"); code == 0 || !strings.Contains(out, "TSIG key "+bind.KeyName) {
+		t.Errorf("configs test with a wrong key: exit %d\n%s", code, out)
+	}
+	served := func() []string {
+		values, err := dnsclient.Resolver{}.ServedTXT(context.Background(), bind.Addr, "_acme-challenge.www.example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values
+	}
+	a, aSecret := h.Token()
+	b, bSecret := h.Token()
+	server := h.Server()
+	const fqdn = "_acme-challenge.www.example.com."
+	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
+		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
+			t.Fatalf("present %s: %d %s", c.value, code, out)
+		}
+	}
+	if got := served(); !testutil.SameElements(got, []string{"value of client a", "value of client b"}) {
+		t.Fatalf("BIND serves %q after two clients' presents", got)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
+		t.Fatalf("cleanup: %d %s", code, out)
+	}
+	if got := served(); !slices.Equal(got, []string{"value of client b"}) {
+		t.Fatalf("BIND serves %q after client a's cleanup", got)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.mail.example.com.", "v"); code != 403 {
+		t.Errorf("a name outside the config's rules: %d %s", code, out)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
+		!strings.Contains(out, "TSIG key "+bind.KeyName) {
+		t.Errorf("a config whose key BIND refuses: %d %s", code, out)
+	}
+
+	// Client b's value is left behind by a killed server: the restarted
+	// server's sweep removes it from BIND.
+	server.Cmd.Process.Signal(syscall.SIGKILL)
+	<-server.Done()
+	restarted := h.Server()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(served()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("BIND still serves %q 30 s after the restart:\n%s", served(), restarted.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,134 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package rfc2136_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/managed/providers/rfc2136"
+	"github.com/acmehub/acmehub/internal/testutil"
+)
+
+const challenge = "_acme-challenge.www.example.com"
+
+func provider(t *testing.T, c rfc2136.Credentials) *rfc2136.Provider {
+	t.Helper()
+	raw, _ := json.Marshal(c)
+	p, err := rfc2136.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func txt(name, value string) []libdns.Record {
+	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
+}
+
+// TestAgainstBIND: against a real BIND 9 whose update-policy grants the
+// key TXT records at two challenge names, two values at one name coexist,
+// a cleanup removes exactly its value, and the key is checked without a
+// change; a wrong secret, a wrong algorithm and a name outside the policy
+// are errors that say so.
+func TestAgainstBIND(t *testing.T) {
+	bind := testutil.StartBIND(t, "example.com", challenge, "_acme-challenge.example.com")
+	ctx := context.Background()
+	good := rfc2136.Credentials{Nameserver: bind.Addr, TSIGKeyName: bind.KeyName, TSIGSecret: bind.Secret}
+	p := provider(t, good)
+	served := func(name string) []string {
+		t.Helper()
+		values, err := dnsclient.Resolver{}.ServedTXT(ctx, bind.Addr, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values
+	}
+
+	if err := p.Test(ctx, "example.com"); err != nil {
+		t.Errorf("Test with the server's key: %v", err)
+	}
+	for _, v := range []string{"first client's value", "second client's value"} {
+		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatalf("append %q: %v", v, err)
+		}
+	}
+	if got := served(challenge); !testutil.SameElements(got, []string{"first client's value", "second client's value"}) {
+		t.Fatalf("BIND serves %q after two appends", got)
+	}
+	if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "first client's value")); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(challenge); !slices.Equal(got, []string{"second client's value"}) {
+		t.Fatalf("BIND serves %q after the first value's cleanup", got)
+	}
+	if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "first client's value")); err != nil {
+		t.Errorf("a second cleanup of a value gone: %v", err)
+	}
+
+	wrongSecret := good
+	wrongSecret.TSIGSecret = "c2VjcmV0IHRoYXQgdGhlIHNlcnZlciBkb2VzIG5vdCBrbm93"
+	wrongAlgorithm := good
+	wrongAlgorithm.TSIGAlgorithm = "HMACSHA512"
+	for _, tc := range []struct {
+		name  string
+		c     rfc2136.Credentials
+		label string
+		want  []string
+	}{
+		{"wrong secret", wrongSecret, "_acme-challenge.www", []string{"TSIG key " + bind.KeyName, bind.Addr}},
+		{"wrong algorithm", wrongAlgorithm, "_acme-challenge.www", []string{"TSIG key " + bind.KeyName, "HMACSHA512"}},
+		{"a name the update-policy does not grant", good, "_acme-challenge.other", []string{"REFUSED", "update-policy", "_acme-challenge.other.example.com"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := provider(t, tc.c)
+			_, err := p.AppendRecords(ctx, "example.com.", txt(tc.label, "refused value"))
+			if err == nil {
+				t.Fatal("the update was accepted")
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if tc.c != good {
+				if err := p.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "TSIG key") {
+					t.Errorf("Test with a key the server does not accept: %v", err)
+				}
+			}
+		})
+	}
+	if got := served(challenge); !slices.Equal(got, []string{"second client's value"}) {
+		t.Errorf("BIND serves %q after the refused updates", got)
+	}
+}
+
+// TestCredentials: what a config's credentials must hold, and the error
+// that names the field otherwise.
+func TestCredentials(t *testing.T) {
+	for _, tc := range []struct{ name, json, want string }{
+		{"no nameserver", `{"tsig_key_name": "k", "tsig_secret": "c2VjcmV0"}`, "nameserver"},
+		{"no secret", `{"nameserver": "127.0.0.1:53", "tsig_key_name": "k"}`, "tsig_secret"},
+		{"secret not base64", `{"nameserver": "127.0.0.1:53", "tsig_key_name": "k", "tsig_secret": "not base64!"}`, "tsig_secret is not base64"},
+		{"MD5", `{"nameserver": "127.0.0.1:53", "tsig_key_name": "k", "tsig_secret": "c2VjcmV0", "tsig_algorithm": "HMACMD5"}`, "tsig_algorithm"},
+		{"unknown field", `{"nameserver": "127.0.0.1:53", "tsig_key_name": "k", "tsig_secret": "c2VjcmV0", "zone": "x"}`, "zone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := rfc2136.New([]byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New(%s) = %v, want an error naming %s", tc.json, err, tc.want)
+			}
+		})
+	}
+	for _, alg := range []string{"", "hmac-sha256", "HMACSHA512", "hmac_sha1"} {
+		if _, err := rfc2136.New([]byte(`{"nameserver": "ns1.example.com", "tsig_key_name": "k", "tsig_secret": "c2VjcmV0", "tsig_algorithm": "` + alg + `"}`)); err != nil {
+			t.Errorf("algorithm %q: %v", alg, err)
+		}
+	}
+}
