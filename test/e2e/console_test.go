@@ -302,9 +302,24 @@ func (b *browserSession) addConfig() {
 		b.t.Errorf("the config form's ID field accepts %q (pattern %v)", "bad id!", err)
 	}
 	b.do("clearing the ID", chromedp.Evaluate[chromedp.Void](`document.getElementById("id").value = ""`))
+	// The form shows the selected provider's own credential fields.
+	for _, provider := range []string{"rfc2136", "self"} {
+		shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(() => {
+			const select = document.getElementById("provider");
+			select.value = "`+provider+`";
+			select.dispatchEvent(new Event("change", {bubbles: true}));
+			return Array.from(document.querySelectorAll("fieldset.credentials")).filter(f => !f.hidden && !f.disabled).map(f => f.dataset.provider);
+		})()`))
+		if err != nil || !slices.Equal(shown, []string{provider}) {
+			b.t.Errorf("with provider %s selected, the form shows the credentials of %q (%v)", provider, shown, err)
+		}
+		if provider == "rfc2136" {
+			b.shot("config-form-rfc2136")
+		}
+	}
 	b.do("filling in the config form",
 		chromedp.SendKeys(chromedp.ID("id"), "self-example"), chromedp.SendKeys(chromedp.ID("title"), "example.com, delegated to the hub"),
-		chromedp.SetValue(chromedp.ID("provider"), "self"), chromedp.SendKeys(chromedp.ID("zone"), "example.com"),
+		chromedp.SendKeys(chromedp.ID("zone"), "example.com"),
 		chromedp.SendKeys(chromedp.ID("rules"), "example.com\n.example.com"))
 	b.load("adding the config", chromedp.Submit(chromedp.ID("zone")))
 	b.do("the config's notice", chromedp.WaitVisible(chromedp.CSS("p.notice")))

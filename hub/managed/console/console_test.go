@@ -21,6 +21,7 @@ import (
 	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
@@ -457,5 +458,60 @@ func TestRefusalPages(t *testing.T) {
 			!strings.Contains(a.body, `role="alert"`) || !strings.Contains(a.body, tc.back) {
 			t.Errorf("%s: %d\n%s", tc.name, a.status, a.body)
 		}
+	}
+}
+
+// TestProviderCredentialFields: the config form shows each provider's own
+// credential fields (secrets as password inputs, required ones marked);
+// a config of provider rfc2136 filled in through them is stored with its
+// credentials sealed and passes its test against a real BIND; a missing
+// field is refused naming it, and the other values come back.
+func TestProviderCredentialFields(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	page := b.get("/console/configs/new").body
+	for _, want := range []string{
+		`<fieldset class="credentials" data-provider="rfc2136">`,
+		`<input id="cred-rfc2136-tsig_secret" name="cred-rfc2136-tsig_secret" type="password"`,
+		`<label for="cred-rfc2136-nameserver">nameserver <span class="required">(required)</span></label>`,
+		`<input id="cred-digitalocean-api_token" name="cred-digitalocean-api_token" type="password"`,
+		`<textarea id="cred-acme-dns-allowfrom" name="cred-acme-dns-allowfrom"`,
+		`<fieldset class="credentials" data-provider="self">`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the config form lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `name="credentials"`) {
+		t.Error("the config form still has a raw JSON box")
+	}
+
+	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.www.example.org")
+	form := url.Values{"csrf": {b.csrf("/console/configs/new")}, "new": {"true"}, "id": {"bind"}, "provider": {"rfc2136"},
+		"zone": {"example.org"}, "rules": {"www.example.org"}, "ttl": {"60"}, "nameservers": {bind.Addr},
+		"cred-rfc2136-nameserver": {bind.Addr}, "cred-rfc2136-tsig_key_name": {bind.KeyName},
+		// Another provider's fields, filled in before the provider was changed: not sent by
+		// the page's script, ignored by the hub when a browser without it sends them.
+		"cred-digitalocean-api_token": {"dop_v1_other"}}
+	a := b.post("/console/configs", form)
+	if a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "field tsig_secret of provider rfc2136 is required") ||
+		!strings.Contains(a.body, `value="`+bind.KeyName+`"`) {
+		t.Errorf("a missing secret: %d\n%s", a.status, a.body)
+	}
+	form.Set("cred-rfc2136-tsig_secret", bind.Secret)
+	if a := b.post("/console/configs", form); a.status != http.StatusSeeOther {
+		t.Fatalf("adding the rfc2136 config: %d\n%s", a.status, a.body)
+	}
+	c, _ := f.svc.Config("bind")
+	if len(c.Credentials) == 0 || strings.Contains(string(c.Credentials), bind.Secret) || strings.Contains(string(c.Credentials), "dop_v1_other") {
+		t.Errorf("stored credentials %q: want them sealed", c.Credentials)
+	}
+	if a := b.post("/console/configs/bind/test", url.Values{"csrf": {b.csrf("/console/configs")}}); a.status != http.StatusOK ||
+		!strings.Contains(a.body, "the provider accepts its credentials") {
+		t.Errorf("testing the rfc2136 config against BIND: %d\n%s", a.status, a.body)
+	}
+	if strings.Contains(b.get("/console/configs/bind").body, bind.Secret) {
+		t.Error("the edit form shows the secret back")
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -33,7 +35,8 @@ var funcs = template.FuncMap{
 	"ms": func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 	},
-	"ok": func(result string) bool { return result == "ok" },
+	"ok":    func(result string) bool { return result == "ok" },
+	"input": credentialInput,
 	"principal": func(titles map[string]string, e store.AuditEntry) principalName {
 		return principalName{ID: e.Principal, Title: titles[e.Principal], ClientID: e.ClientID}
 	},
@@ -201,11 +204,70 @@ type configForm struct {
 	TTL                int
 	AllowCNAME         bool
 	HasCredentials     bool
-	Providers          []string
+	Providers          []providerForm
+}
+
+// providerForm is a provider's credential fields on the config form.
+type providerForm struct {
+	Name, Description string
+	Fields            []credentialField
+}
+
+// credentialField is one field, with what the form sent when it is shown
+// again after a refusal (never a secret's).
+type credentialField struct {
+	providers.Field
+	Value string
+}
+
+// providerForms are the service's providers with their credential fields
+// (from the registry), filled with what form sent.
+func (h *Handler) providerForms(form url.Values) []providerForm {
+	var out []providerForm
+	for _, name := range h.svc.Providers() {
+		pf := providerForm{Name: name}
+		if i := slices.IndexFunc(providers.All(), func(p providers.Provider) bool { return p.Name == name }); i >= 0 {
+			p := providers.All()[i]
+			pf.Description = p.Description
+			for _, f := range p.Credentials {
+				cf := credentialField{Field: f}
+				if !f.Secret {
+					cf.Value = form.Get(credentialInput(name, f.Name))
+				}
+				pf.Fields = append(pf.Fields, cf)
+			}
+		}
+		out = append(out, pf)
+	}
+	return out
+}
+
+// credentialInput is the form field of a provider's credential field.
+func credentialInput(provider, field string) string { return "cred-" + provider + "-" + field }
+
+// credentials are the selected provider's fields the form filled in, as
+// the JSON object the provider takes; nil when none is filled in (a
+// config's stored credentials are then kept).
+func credentials(form url.Values, p providerForm) []byte {
+	fields := map[string]any{}
+	for _, f := range p.Fields {
+		v := form.Get(credentialInput(p.Name, f.Name))
+		switch {
+		case f.List && len(lines(v)) > 0:
+			fields[f.Name] = lines(v)
+		case !f.List && strings.TrimSpace(v) != "":
+			fields[f.Name] = strings.TrimSpace(v)
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	raw, _ := json.Marshal(fields)
+	return raw
 }
 
 func (h *Handler) configForm(w http.ResponseWriter, r *http.Request, rq request) {
-	f := configForm{New: true, Provider: "self", TTL: 60, Providers: h.svc.Providers()}
+	f := configForm{New: true, Provider: "self", TTL: 60, Providers: h.providerForms(nil)}
 	if id := r.PathValue("id"); id != "" {
 		c, ok := h.svc.Config(id)
 		if !ok {
@@ -215,7 +277,7 @@ func (h *Handler) configForm(w http.ResponseWriter, r *http.Request, rq request)
 		prop, _ := managed.ParsePropagation(c.Propagation)
 		f = configForm{ID: c.ID, Title: c.Title, Provider: c.Provider, Zone: c.Zone, Rules: strings.Join(c.Rules, "\n"),
 			Nameservers: strings.Join(prop.Nameservers, "\n"), TTL: c.TTL, AllowCNAME: c.AllowCNAME,
-			HasCredentials: len(c.Credentials) > 0, Providers: h.svc.Providers()}
+			HasCredentials: len(c.Credentials) > 0, Providers: h.providerForms(nil)}
 	}
 	title := "Add a managed challenge"
 	if !f.New {
@@ -244,7 +306,7 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request, rq request) 
 	f := r.PostForm
 	form := configForm{New: f.Get("new") == "true", ID: strings.TrimSpace(f.Get("id")), Title: f.Get("title"), Provider: f.Get("provider"),
 		Zone: strings.TrimSpace(f.Get("zone")), Rules: f.Get("rules"), Nameservers: f.Get("nameservers"), AllowCNAME: f.Get("allow_cname") == "on",
-		Providers: h.svc.Providers()}
+		Providers: h.providerForms(f)}
 	ttl, err := strconv.Atoi(strings.TrimSpace(f.Get("ttl")))
 	form.TTL = ttl
 	if err != nil || ttl < 1 {
@@ -257,8 +319,8 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request, rq request) 
 		in := managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: form.ID, Title: form.Title, Provider: form.Provider, Zone: form.Zone,
 			Rules: lines(form.Rules), TTL: ttl, AllowCNAME: form.AllowCNAME,
 			Propagation: managed.PropagationSettings{Nameservers: lines(form.Nameservers)}.String()}}
-		if creds := strings.TrimSpace(f.Get("credentials")); creds != "" {
-			in.Credentials = []byte(creds)
+		if i := slices.IndexFunc(form.Providers, func(p providerForm) bool { return p.Name == form.Provider }); i >= 0 {
+			in.Credentials = credentials(f, form.Providers[i])
 		}
 		if _, err = h.svc.PutConfig(r.Context(), rq.caller, in); err == nil {
 			h.redirect(w, r, Base+"/configs", "config-saved")

@@ -11,6 +11,7 @@
 package providers
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,12 +38,15 @@ type Delegations interface {
 	Serves(name, value string) bool
 }
 
-// Field is one field of a provider's credentials (a JSON object).
+// Field is one field of a provider's credentials (a JSON object): a
+// string, or a list of strings.
 type Field struct {
 	Name string
 	Help string
 	// Secret fields are never shown back; Required ones must be given.
 	Secret, Required bool
+	// List fields are JSON arrays of strings (one a line in the console).
+	List bool
 }
 
 // Provider is a registered provider.
@@ -94,15 +98,70 @@ func Names() []string {
 }
 
 // Factories are the registered providers' constructors over env, as the
-// managed-challenge service takes them.
+// managed-challenge service takes them; each checks the credentials
+// against the provider's fields first.
 func Factories(env Env) map[string]managed.ProviderFactory {
 	out := map[string]managed.ProviderFactory{}
 	for _, p := range All() {
 		out[p.Name] = func(cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+			if err := p.Check(credentials); err != nil {
+				return nil, err
+			}
 			return p.New(env, cfg, credentials)
 		}
 	}
 	return out
+}
+
+// Check reads credentials against the provider's fields: a JSON object
+// with a string (a list of strings, for List fields) for every Required
+// field and no field the provider does not know. Its errors name the field.
+func (p Provider) Check(credentials []byte) error {
+	if len(p.Credentials) == 0 {
+		if t := strings.TrimSpace(string(credentials)); t != "" && t != "{}" {
+			return fmt.Errorf("credentials: provider %s takes none", p.Name)
+		}
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(credentials, &fields); err != nil || fields == nil {
+		return fmt.Errorf("credentials: provider %s takes a JSON object with %s", p.Name, p.fieldNames())
+	}
+	for name := range fields {
+		if !slices.ContainsFunc(p.Credentials, func(f Field) bool { return f.Name == name }) {
+			return fmt.Errorf("credentials: provider %s has no field %q; its fields are %s", p.Name, name, p.fieldNames())
+		}
+	}
+	for _, f := range p.Credentials {
+		raw, given := fields[f.Name]
+		var (
+			s    string
+			list []string
+			err  error
+		)
+		if given && f.List {
+			err = json.Unmarshal(raw, &list)
+		} else if given {
+			err = json.Unmarshal(raw, &s)
+		}
+		switch {
+		case err != nil && f.List:
+			return fmt.Errorf("credentials: field %s of provider %s must be a list of strings", f.Name, p.Name)
+		case err != nil:
+			return fmt.Errorf("credentials: field %s of provider %s must be a string", f.Name, p.Name)
+		case f.Required && strings.TrimSpace(s) == "" && len(list) == 0:
+			return fmt.Errorf("credentials: field %s of provider %s is required: %s", f.Name, p.Name, f.Help)
+		}
+	}
+	return nil
+}
+
+func (p Provider) fieldNames() string {
+	names := make([]string, len(p.Credentials))
+	for i, f := range p.Credentials {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // CredentialsHelp describes each provider's credentials in one line, for

@@ -17,6 +17,7 @@ import (
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/doors"
+	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -100,9 +101,10 @@ func Door(t testing.TB) (*doors.Door, managed.NewToken) {
 	return &doors.Door{Service: svc}, tok
 }
 
-// Managed is a managed-challenge service on a fresh SQLite database, with
-// a config of provider self for example.com and the names below it, and a
-// consumer token; for tests of the front doors without a server.
+// Managed is a managed-challenge service on a fresh SQLite database,
+// offering every provider the server offers, with a config of provider
+// self for example.com and the names below it, and a consumer token; for
+// tests of the front doors without a server.
 func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
 	t.Helper()
 	ctx := context.Background()
@@ -117,9 +119,8 @@ func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
 	}
 	var svc *managed.Service
 	table := &self.Table{Lookup: func(apex string) ([]string, bool) { return svc.Values("self-example", apex), true }}
-	svc, err = managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys, Providers: map[string]managed.ProviderFactory{
-		self.Name: func(store.ChallengeConfig, []byte) (managed.Provider, error) { return self.Provider{Table: table}, nil },
-	}})
+	svc, err = managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys,
+		Providers: providers.Factories(providers.Env{Delegations: table})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,3 +53,20 @@ window.addEventListener("pagehide", () => {
 window.addEventListener("pageshow", (event) => {
   if (event.persisted && document.querySelector("[data-secret]")) location.reload();
 });
+
+// The config form shows the credential fields of the selected provider
+// only; the others are disabled, so that they are not sent. Without this
+// file every provider's fields show, and the hub reads the selected one's.
+function showProviderFields() {
+  const select = document.getElementById("provider");
+  if (!select) return;
+  for (const fieldset of document.querySelectorAll("fieldset.credentials")) {
+    const selected = fieldset.dataset.provider === select.value;
+    fieldset.hidden = !selected;
+    fieldset.disabled = !selected;
+  }
+}
+document.addEventListener("change", (event) => {
+  if (event.target.id === "provider") showProviderFields();
+});
+showProviderFields();

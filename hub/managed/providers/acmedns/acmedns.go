@@ -47,7 +47,7 @@ func init() {
 			{Name: "password", Help: "the account's password", Secret: true, Required: true},
 			{Name: "fulldomain", Help: "the account's fulldomain", Required: true},
 			{Name: "subdomain", Help: "the account's subdomain", Required: true},
-			{Name: "allowfrom", Help: "the account's allowfrom, as /register gave it"},
+			{Name: "allowfrom", Help: "the account's allowfrom, as /register gave it", List: true},
 		},
 		New: func(env providers.Env, cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
 			p, err := managed.ParsePropagation(cfg.Propagation)
