@@ -174,6 +174,58 @@ func TestRFC2136IntoBIND(t *testing.T) {
 	}
 }
 
+// TestCloudflareThroughTheHub: a config of provider cloudflare (the fake
+// API, reached through HTTPS_PROXY as the real one would be) through the
+// hub's httpreq door: two clients' values at one name coexist, a cleanup
+// removes exactly its client's value, a name outside the config's rules is
+// refused before Cloudflare is asked, and Cloudflare's own error reaches
+// the client in a 502.
+func TestCloudflareThroughTheHub(t *testing.T) {
+	cf := testutil.NewFakeCloudflare(t, "cf-token", "", "", "example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: cf.ProxyEnv(t)})
+	os.WriteFile(filepath.Join(h.Dir, "cf.json"), []byte(`{"api_token": "cf-token"}`), 0o600)
+	h.MustAdmin("configs", "put", "--id", "cf", "--provider", "cloudflare", "--zone", "example.com", "--rule", "www.example.com",
+		"--credentials-file", "cf.json")
+	if out := h.MustAdmin("configs", "test", "cf", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("configs test cf: %s", out)
+	}
+	os.WriteFile(filepath.Join(h.Dir, "bad.json"), []byte(`{"api_token": "cf-token", "zone_id": "x"}`), 0o600)
+	if code, out := h.Admin("configs", "put", "--id", "cf-bad", "--provider", "cloudflare", "--zone", "example.com", "--rule", "api.example.com",
+		"--credentials-file", "bad.json"); code == 0 || !strings.Contains(out, `provider cloudflare has no field "zone_id"`) {
+		t.Errorf("credentials with a field Cloudflare's provider does not know: exit %d\n%s", code, out)
+	}
+	a, aSecret := h.Token()
+	b, bSecret := h.Token()
+	server := h.Server()
+	const fqdn = "_acme-challenge.www.example.com."
+	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
+		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
+			t.Fatalf("present %s: %d %s", c.value, code, out)
+		}
+	}
+	if got := cf.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client a", "value of client b"}) {
+		t.Fatalf("Cloudflare holds %q after two clients' presents", got)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
+		t.Fatalf("cleanup: %d %s", code, out)
+	}
+	if got := cf.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client b"}) {
+		t.Fatalf("Cloudflare holds %q after client a's cleanup", got)
+	}
+	calls := len(cf.Calls())
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.mail.example.com.", "v"); code != 403 {
+		t.Errorf("a name outside the config's rules: %d %s", code, out)
+	}
+	if n := len(cf.Calls()); n != calls {
+		t.Errorf("a refused request reached Cloudflare (%d calls)", n-calls)
+	}
+	cf.FailNextPost("DNS Validation Error")
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, fqdn, "refused value"); code != 502 ||
+		!strings.Contains(out, "81057: DNS Validation Error") {
+		t.Errorf("Cloudflare's refusal: %d %s", code, out)
+	}
+}
+
 // TestSelfValuesFollowTheDatabase: two servers share one PostgreSQL
 // database and a config of provider self. A value presented through one is
 // served by the other within a second; cleaned up through the other, the

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	env, stop, err := testutil.ProxyDigitalOcean(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	env, stop, err := testutil.ProxyHTTPS(testutil.DigitalOceanHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		current.Lock()
 		f := current.fake
 		current.Unlock()

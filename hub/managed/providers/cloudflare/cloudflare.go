@@ -1,0 +1,125 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package cloudflare writes TXT records in a Cloudflare zone through
+// cert-manager's Cloudflare client (pkg/issuer/acme/dns/cloudflare), with
+// an API token (Zone:Read and DNS:Edit on the zone) or a global API key
+// and its account's e-mail: one record per value, found and removed by its
+// value. The client goes through HTTPS_PROXY when it is set. Whether a
+// value is served is asked of Cloudflare's name servers through DNS.
+package cloudflare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	cmcloudflare "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/cloudflare"
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Name is the provider's name in a config.
+const Name = "cloudflare"
+
+func init() {
+	providers.Register(providers.Provider{
+		Name:        Name,
+		Description: "a TXT record per value in a Cloudflare zone, through its API",
+		Credentials: []providers.Field{
+			{Name: "api_token", Help: "an API token with Zone:Read and DNS:Edit on the zone (or api_key and email)", Secret: true},
+			{Name: "api_key", Help: "the global API key, with email, when there is no api_token", Secret: true},
+			{Name: "email", Help: "the account's e-mail, with api_key"},
+		},
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+			return New(credentials)
+		},
+	})
+}
+
+// Credentials are a config's credentials for Cloudflare: an API token, or
+// a global API key with the account's e-mail.
+type Credentials struct {
+	APIToken string `json:"api_token,omitempty"`
+	APIKey   string `json:"api_key,omitempty"`
+	Email    string `json:"email,omitempty"`
+}
+
+// Provider writes TXT records in a Cloudflare zone.
+type Provider struct {
+	api *cmcloudflare.DNSProvider
+}
+
+// New makes a provider from a config's credentials (JSON, see Credentials).
+func New(credentials []byte) (*Provider, error) {
+	var c Credentials
+	dec := json.NewDecoder(bytes.NewReader(credentials))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf(`credentials: want {"api_token": "…"} or {"api_key": "…", "email": "…"}: %w`, err)
+	}
+	switch {
+	case c.APIToken != "" && (c.APIKey != "" || c.Email != ""):
+		return nil, errors.New("credentials: api_token, or api_key with email; not both")
+	case c.APIToken == "" && (c.APIKey == "" || c.Email == ""):
+		return nil, errors.New("credentials: api_token, or api_key with email, is required")
+	}
+	api, err := cmcloudflare.NewDNSProviderCredentials(c.Email, c.APIKey, c.APIToken, nil, "acmehub")
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return &Provider{api: api}, nil
+}
+
+// AppendRecords creates a record for each TXT record given (none when the
+// value is there already).
+func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	for i, r := range recs {
+		rr := r.RR()
+		fqdn := libdns.AbsoluteName(rr.Name, zone)
+		if err := p.api.Present(ctx, "", fqdn, rr.Data); err != nil {
+			return recs[:i], explain("adding a TXT record at", fqdn, err)
+		}
+	}
+	return recs, nil
+}
+
+// DeleteRecords removes the TXT record of each name and value given; one
+// already gone is no error.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	for i, r := range recs {
+		rr := r.RR()
+		fqdn := libdns.AbsoluteName(rr.Name, zone)
+		if err := p.api.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
+			return recs[:i], explain("removing a TXT record at", fqdn, err)
+		}
+	}
+	return recs, nil
+}
+
+// Test checks the credentials against the zone: Cloudflare finds it by
+// name for them (a read).
+func (p *Provider) Test(ctx context.Context, zone string) error {
+	z, err := cmcloudflare.FindNearestZoneForFQDN(ctx, p.api, dns.Fqdn(zone))
+	if err != nil {
+		return explain("finding zone", zone, err)
+	}
+	if !strings.EqualFold(strings.TrimSuffix(z.Name, "."), strings.TrimSuffix(zone, ".")) {
+		return fmt.Errorf("Cloudflare: the credentials reach zone %s, not %s", z.Name, strings.TrimSuffix(zone, "."))
+	}
+	return nil
+}
+
+// explain names what was attempted, with Cloudflare's own errors on one
+// line.
+func explain(what, name string, err error) error {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	return fmt.Errorf("Cloudflare: %s %s: %s", what, strings.TrimSuffix(name, "."), msg)
+}

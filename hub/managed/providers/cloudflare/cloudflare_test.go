@@ -1,0 +1,161 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package cloudflare_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed/providers/cloudflare"
+	"github.com/acmehub/acmehub/internal/testutil"
+)
+
+const token = "cf-test-token-0123456789"
+
+// current is the fake Cloudflare the test under way talks to.
+var current struct {
+	sync.Mutex
+	fake *testutil.FakeCloudflare
+}
+
+// TestMain sends the process's requests for Cloudflare's API to the
+// current fake: cert-manager's client has the API's address built in, but
+// it goes through HTTPS_PROXY.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "acmehub-cloudflare")
+	if err != nil {
+		panic(err)
+	}
+	env, stop, err := testutil.ProxyHTTPS(testutil.CloudflareHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		current.Lock()
+		f := current.fake
+		current.Unlock()
+		f.ServeHTTP(w, r)
+	}), dir)
+	if err != nil {
+		panic(err)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	code := m.Run()
+	stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func fake(t *testing.T) *testutil.FakeCloudflare {
+	f := testutil.NewFakeCloudflare(t, token, "global-key", "ops@example.com", "example.com")
+	current.Lock()
+	current.fake = f
+	current.Unlock()
+	return f
+}
+
+func provider(t *testing.T, credentials any) *cloudflare.Provider {
+	t.Helper()
+	raw, _ := json.Marshal(credentials)
+	p, err := cloudflare.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func txt(name, value string) []libdns.Record { return []libdns.Record{libdns.TXT{Name: name, Text: value}} }
+
+// TestAppendAndDeleteByValue: with a token or a global key, two values at
+// one name coexist and a cleanup removes exactly its own, through the
+// calls Cloudflare's API takes (the zone found by name, the records listed
+// by type and name, created, deleted by ID).
+func TestAppendAndDeleteByValue(t *testing.T) {
+	ctx := context.Background()
+	for name, creds := range map[string]cloudflare.Credentials{
+		"API token":  {APIToken: token},
+		"global key": {APIKey: "global-key", Email: "ops@example.com"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := fake(t)
+			p := provider(t, creds)
+			if err := p.Test(ctx, "example.com"); err != nil {
+				t.Errorf("Test: %v", err)
+			}
+			for _, v := range []string{"value one", "value two"} {
+				if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value one", "value two"}) {
+				t.Fatalf("Cloudflare holds %q", got)
+			}
+			if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "value one")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "value one")); err != nil {
+				t.Errorf("a second cleanup of a value gone: %v", err)
+			}
+			if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value two"}) {
+				t.Fatalf("Cloudflare holds %q after the cleanup of value one", got)
+			}
+			calls := f.Calls()
+			for _, want := range []string{
+				"GET /client/v4/zones?name=example.com",
+				"GET /client/v4/zones/00000000000000000000000000000001/dns_records?per_page=100&type=TXT&name=_acme-challenge.www.example.com",
+				"POST /client/v4/zones/00000000000000000000000000000001/dns_records",
+				"DELETE /client/v4/zones/00000000000000000000000000000001/dns_records/rec00000000000000000000000000001",
+			} {
+				if !slices.Contains(calls, want) {
+					t.Errorf("no call %s among %q", want, calls)
+				}
+			}
+		})
+	}
+}
+
+// TestErrorsNamed: Cloudflare's own error codes and messages reach the
+// caller on one line, with what was attempted.
+func TestErrorsNamed(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	wrong := provider(t, cloudflare.Credentials{APIToken: "revoked"})
+	if err := wrong.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "9109: Invalid access token") {
+		t.Errorf("Test with a revoked token: %v", err)
+	}
+	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+		!strings.Contains(err.Error(), "Cloudflare: adding a TXT record at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
+		t.Errorf("append with a revoked token: %v", err)
+	}
+	p := provider(t, cloudflare.Credentials{APIToken: token})
+	f.FailNextPost("DNS Validation Error")
+	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "81057: DNS Validation Error") ||
+		strings.Contains(err.Error(), "\n") {
+		t.Errorf("a refused record: %q", err)
+	}
+	if err := p.Test(ctx, "example.org"); err == nil || !strings.Contains(err.Error(), "example.org") {
+		t.Errorf("Test of a zone the account does not hold: %v", err)
+	}
+}
+
+// TestCredentials: a token, or a key with its e-mail; not both, not neither.
+func TestCredentials(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{}`, "api_token, or api_key with email, is required"},
+		{`{"api_key": "k"}`, "api_token, or api_key with email, is required"},
+		{`{"api_token": "t", "api_key": "k", "email": "e"}`, "not both"},
+		{`{"token": "t"}`, "unknown field"},
+	} {
+		if _, err := cloudflare.New([]byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%s) = %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}
