@@ -345,4 +345,3 @@ func (f *FakeDigitalOcean) ProxyEnv(t testing.TB) []string {
 	t.Cleanup(stop)
 	return env
 }
-

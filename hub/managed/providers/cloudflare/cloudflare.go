@@ -112,7 +112,7 @@ func (p *Provider) Test(ctx context.Context, zone string) error {
 		return explain("finding zone", zone, err)
 	}
 	if !strings.EqualFold(strings.TrimSuffix(z.Name, "."), strings.TrimSuffix(zone, ".")) {
-		return fmt.Errorf("Cloudflare: the credentials reach zone %s, not %s", z.Name, strings.TrimSuffix(zone, "."))
+		return fmt.Errorf("provider cloudflare: the credentials reach zone %s, not %s", z.Name, strings.TrimSuffix(zone, "."))
 	}
 	return nil
 }
@@ -121,5 +121,5 @@ func (p *Provider) Test(ctx context.Context, zone string) error {
 // line.
 func explain(what, name string, err error) error {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
-	return fmt.Errorf("Cloudflare: %s %s: %s", what, strings.TrimSuffix(name, "."), msg)
+	return fmt.Errorf("provider cloudflare: %s %s: %s", what, strings.TrimSuffix(name, "."), msg)
 }

@@ -72,7 +72,9 @@ func provider(t *testing.T, credentials any) *cloudflare.Provider {
 	return p
 }
 
-func txt(name, value string) []libdns.Record { return []libdns.Record{libdns.TXT{Name: name, Text: value}} }
+func txt(name, value string) []libdns.Record {
+	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
+}
 
 // TestAppendAndDeleteByValue: with a token or a global key, two values at
 // one name coexist and a cleanup removes exactly its own, through the
@@ -132,7 +134,7 @@ func TestErrorsNamed(t *testing.T) {
 		t.Errorf("Test with a revoked token: %v", err)
 	}
 	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
-		!strings.Contains(err.Error(), "Cloudflare: adding a TXT record at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
+		!strings.Contains(err.Error(), "provider cloudflare: adding a TXT record at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
 		t.Errorf("append with a revoked token: %v", err)
 	}
 	p := provider(t, cloudflare.Credentials{APIToken: token})
