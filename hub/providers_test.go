@@ -4,10 +4,12 @@
 package hub_test
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	_ "github.com/acmehub/acmehub/hub" // the providers the server offers
@@ -42,4 +44,37 @@ func TestProvidersDocumented(t *testing.T) {
 		return
 	}
 	t.Errorf("%s's table of providers is not the registry's: run go test ./hub -run TestProvidersDocumented -update", path)
+}
+
+// TestProvidersInTheChart: the chart's values schema offers hub.configs
+// exactly the providers the server offers.
+func TestProvidersInTheChart(t *testing.T) {
+	path := filepath.Join("..", "deploy", "charts", "acmehub", "values.schema.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties struct {
+			Hub struct {
+				Properties struct {
+					Configs struct {
+						Items struct {
+							Properties struct {
+								Provider struct {
+									Enum []string `json:"enum"`
+								} `json:"provider"`
+							} `json:"properties"`
+						} `json:"items"`
+					} `json:"configs"`
+				} `json:"properties"`
+			} `json:"hub"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if got := schema.Properties.Hub.Properties.Configs.Items.Properties.Provider.Enum; !slices.Equal(got, providers.Names()) {
+		t.Errorf("%s offers hub.configs the providers %q, the server %q", path, got, providers.Names())
+	}
 }

@@ -569,8 +569,14 @@ func TestChartHub(t *testing.T) {
 	if err := json.Unmarshal(raw, &pod); err != nil {
 		t.Fatal(err)
 	}
-	if len(pod.InitContainers) != 2 {
-		t.Fatalf("%d init containers, want one per hub config", len(pod.InitContainers))
+	var values struct {
+		Hub struct{ Configs []struct{ ID string } }
+	}
+	if raw, err := os.ReadFile(filepath.Join(chartDir, "ci", "hub-values.yaml")); err != nil || sigyaml.Unmarshal(raw, &values) != nil {
+		t.Fatalf("reading hub-values.yaml: %v", err)
+	}
+	if len(pod.InitContainers) != len(values.Hub.Configs) {
+		t.Fatalf("%d init containers, want one per hub config (%d)", len(pod.InitContainers), len(values.Hub.Configs))
 	}
 	main := pod.Containers[0]
 	keysFromSecret := func(c corev1.Container) bool {
