@@ -12,8 +12,10 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,7 +80,8 @@ type browserSession struct {
 // to the hub console with an admin token, adds a managed challenge config,
 // a principal and a token, copies the token's secret with the copy button,
 // finds the secret gone when going Back to its page, and sees the request
-// a real httpreq client then makes with it in the audit log. Each page is
+// a real httpreq client then makes with it in the audit log; a form posted
+// from another origin of the same host is refused. Each page is
 // saved as a screenshot and checked for a rendered layout, for axe-core's
 // serious and critical accessibility violations, and for errors in the
 // browser's console; every page also at a phone's width.
@@ -96,6 +99,7 @@ func TestE2EConsoleInABrowser(tt *testing.T) {
 	b.useToken(hub, clientID, secret)
 	b.findInAudit(clientID, secret)
 	b.refusal()
+	b.anotherOrigin()
 	b.phone()
 	b.quiet()
 }
@@ -419,6 +423,39 @@ func (b *browserSession) refusal() {
 	b.shot("not-found")
 	b.load("back to the console", chromedp.Click(chromedp.CSS(`main a[href="/console/"]`)))
 	b.heading("Dashboard")
+}
+
+// anotherOrigin: a page of another origin on the same host (so the same
+// site: the session cookie, SameSite=Strict, goes with its requests) posts
+// the principals form with the console's CSRF token, as a page that got
+// hold of it would. The console refuses it, and no principal is made.
+func (b *browserSession) anotherOrigin() {
+	b.load("the principals page", chromedp.Navigate(b.base+"/console/principals"))
+	csrf, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('form[action="/console/principals"] input[name="csrf"]').value`))
+	if err != nil || csrf == "" {
+		b.fail("reading the CSRF token", err)
+	}
+	evil := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><title>another origin</title>
+<form method="post" action="%s/console/principals"><input name="csrf" value="%s"><input name="kind" value="application">
+<input name="title" value="planted by another origin"><button>go</button></form>`, b.base, html.EscapeString(csrf))
+	}))
+	defer evil.Close()
+	b.expectRefusal("/console/principals")
+	b.do("the other origin's page", chromedp.Navigate(evil.URL), chromedp.WaitVisible(chromedp.CSS("button")))
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS("button")))
+	if err != nil {
+		b.fail("posting from the other origin", err)
+	}
+	if resp.Status != http.StatusForbidden || !strings.Contains(b.text("p.error"), "another site") {
+		b.t.Errorf("a form posted from %s with the console's CSRF token: %d %s, want 403", evil.URL, resp.Status, b.text("main"))
+	}
+	b.shot("another-origin")
+	b.load("the principals page", chromedp.Navigate(b.base+"/console/principals"))
+	if strings.Contains(b.text("main"), "planted by another origin") {
+		b.t.Error("the other origin's form made a principal")
+	}
 }
 
 // useToken: the token at work, a real httpreq present over the hub's TLS,
