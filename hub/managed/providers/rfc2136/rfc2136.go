@@ -170,12 +170,14 @@ func (p *Provider) explain(what, zone string, err error) error {
 	msg := err.Error()
 	var hint string
 	switch {
-	// cert-manager's updates keep miekg/dns's errors as text only.
+	// cert-manager's updates keep miekg/dns's errors as text only. Knot
+	// answers a name its acl does not grant as it answers a wrong key.
 	case strings.Contains(msg, dns.ErrAuth.Error()), strings.Contains(msg, dns.ErrSig.Error()), strings.Contains(msg, "NOTAUTH"):
-		hint = fmt.Sprintf("the server did not accept TSIG key %s (%s): its name, secret or algorithm differs from the server's key statement, "+
-			"or the server is not authoritative for %s", p.c.TSIGKeyName, p.c.TSIGAlgorithm, strings.TrimSuffix(zone, "."))
+		hint = fmt.Sprintf("the server did not accept TSIG key %[1]s (%[2]s) for this: the key's name, secret or algorithm differs from the server's, "+
+			"the server is not the primary of %[3]s, or its policy (Knot's acl) does not grant key %[1]s this name", p.c.TSIGKeyName, p.c.TSIGAlgorithm,
+			strings.TrimSuffix(zone, "."))
 	case strings.Contains(msg, "REFUSED"):
-		hint = fmt.Sprintf("the server refused the update: its update-policy (or allow-update) does not grant key %s this name", p.c.TSIGKeyName)
+		hint = fmt.Sprintf("the server refused the update: its policy (BIND's update-policy) does not grant key %s this name", p.c.TSIGKeyName)
 	case strings.Contains(msg, "NOTZONE"):
 		hint = fmt.Sprintf("the name is not in zone %s on that server", strings.TrimSuffix(zone, "."))
 	}
