@@ -42,7 +42,9 @@ func TestAgainstRealServers(t *testing.T) {
 	for name, start := range map[string]func(testing.TB, string, ...string) *testutil.Primary{
 		"BIND 9": testutil.StartBIND, "Knot DNS": testutil.StartKnot,
 	} {
-		t.Run(name, func(t *testing.T) { againstServer(t, start(t, "example.com", challenge, "_acme-challenge.example.com")) })
+		t.Run(name, func(t *testing.T) {
+			againstServer(t, start(t, "example.com", challenge, "_acme-challenge.example.com"))
+		})
 	}
 }
 
