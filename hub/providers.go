@@ -10,5 +10,6 @@ import (
 	_ "github.com/acmehub/acmehub/hub/managed/providers/cloudflare"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/rfc2136"
+	_ "github.com/acmehub/acmehub/hub/managed/providers/route53"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/self"
 )

@@ -226,6 +226,48 @@ func TestCloudflareThroughTheHub(t *testing.T) {
 	}
 }
 
+// TestRoute53ThroughTheHub: a config of provider route53 (the fake API,
+// reached through HTTPS_PROXY) through the hub's httpreq door: two
+// clients' values at one name share its record set, a cleanup removes
+// exactly its client's value, and Route 53's own refusal of the key
+// reaches the client in a 502.
+func TestRoute53ThroughTheHub(t *testing.T) {
+	r53 := testutil.NewFakeRoute53(t, "AKIAHUBTEST", "example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: r53.ProxyEnv(t)})
+	for id, key := range map[string]string{"r53": "AKIAHUBTEST", "r53-revoked": "AKIAREVOKED"} {
+		os.WriteFile(filepath.Join(h.Dir, id+".json"), []byte(`{"access_key_id": "`+key+`", "secret_access_key": "s"}`), 0o600)
+	}
+	h.MustAdmin("configs", "put", "--id", "r53", "--provider", "route53", "--zone", "example.com", "--rule", "www.example.com",
+		"--credentials-file", "r53.json")
+	h.MustAdmin("configs", "put", "--id", "r53-revoked", "--provider", "route53", "--zone", "example.com", "--rule", "api.example.com",
+		"--credentials-file", "r53-revoked.json")
+	if out := h.MustAdmin("configs", "test", "r53", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("configs test r53: %s", out)
+	}
+	a, aSecret := h.Token()
+	b, bSecret := h.Token()
+	server := h.Server()
+	const fqdn = "_acme-challenge.www.example.com."
+	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
+		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
+			t.Fatalf("present %s: %d %s", c.value, code, out)
+		}
+	}
+	if got := r53.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client a", "value of client b"}) {
+		t.Fatalf("Route 53 holds %q after two clients' presents", got)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
+		t.Fatalf("cleanup: %d %s", code, out)
+	}
+	if got := r53.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client b"}) {
+		t.Fatalf("Route 53 holds %q after client a's cleanup", got)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
+		!strings.Contains(out, "InvalidClientTokenId") {
+		t.Errorf("a config whose key Route 53 refuses: %d %s", code, out)
+	}
+}
+
 // TestSelfValuesFollowTheDatabase: two servers share one PostgreSQL
 // database and a config of provider self. A value presented through one is
 // served by the other within a second; cleaned up through the other, the

@@ -1,0 +1,179 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package route53_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed/providers/route53"
+	"github.com/acmehub/acmehub/internal/testutil"
+)
+
+const accessKey = "AKIAFAKEROUTE53TEST"
+
+// current is the fake Route 53 the test under way talks to.
+var current struct {
+	sync.Mutex
+	fake *testutil.FakeRoute53
+}
+
+// TestMain sends the process's requests for Route 53 to the current fake:
+// the SDK goes through HTTPS_PROXY.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "acmehub-route53")
+	if err != nil {
+		panic(err)
+	}
+	env, stop, err := testutil.ProxyHTTPS(testutil.Route53Host, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		current.Lock()
+		f := current.fake
+		current.Unlock()
+		f.ServeHTTP(w, r)
+	}), dir)
+	if err != nil {
+		panic(err)
+	}
+	for _, kv := range testutil.AWSEnv(env) {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	code := m.Run()
+	stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func fake(t *testing.T) *testutil.FakeRoute53 {
+	f := testutil.NewFakeRoute53(t, accessKey, "example.com", "example.org")
+	current.Lock()
+	current.fake = f
+	current.Unlock()
+	return f
+}
+
+func provider(t *testing.T, c route53.Credentials) *route53.Provider {
+	t.Helper()
+	raw, _ := json.Marshal(c)
+	p, err := route53.New(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var good = route53.Credentials{AccessKeyID: accessKey, SecretAccessKey: "secret"}
+
+func txt(name, value string) []libdns.Record {
+	return []libdns.Record{libdns.TXT{Name: name, Text: value, TTL: time.Minute}}
+}
+
+// TestValuesCoexist: values are added to the name's record set and
+// removed from it by value, through the calls Route 53's API takes (the
+// hosted zone found by name, the set listed from its name, an atomic
+// batch that deletes the set read and creates the new one).
+func TestValuesCoexist(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	p := provider(t, good)
+	if err := p.Test(ctx, "example.com"); err != nil {
+		t.Errorf("Test: %v", err)
+	}
+	for _, v := range []string{"value one", "value two", "value one"} {
+		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value one", "value two"}) {
+		t.Fatalf("Route 53 holds %q", got)
+	}
+	for _, v := range []string{"value one", "value one"} {
+		if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value two"}) {
+		t.Fatalf("Route 53 holds %q after the cleanup of value one", got)
+	}
+	if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "value two")); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.TXT("_acme-challenge.www.example.com"); len(got) != 0 {
+		t.Fatalf("Route 53 holds %q after the last cleanup", got)
+	}
+	calls := f.Calls()
+	for _, want := range []string{
+		"GET /2013-04-01/hostedzonesbyname?dnsname=example.com.",
+		"GET /2013-04-01/hostedzone/Z00000001EXAMPLE/rrset?maxitems=1&name=_acme-challenge.www.example.com.&type=TXT",
+		"POST /2013-04-01/hostedzone/Z00000001EXAMPLE/rrset",
+	} {
+		if !slices.ContainsFunc(calls, func(c string) bool { return strings.TrimSuffix(c, "/") == want }) {
+			t.Errorf("no call %s among %q", want, calls)
+		}
+	}
+}
+
+// TestAnotherWriterInBetween: a value another writer adds between the
+// provider's read and its change is kept: Route 53 refuses the batch (the
+// set deleted no longer matches), and the change is made again.
+func TestAnotherWriterInBetween(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	p := provider(t, good)
+	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "first")); err != nil {
+		t.Fatal(err)
+	}
+	f.BeforeChange = func() { f.Put("example.com", "_acme-challenge.www.example.com", "first", "another writer's") }
+	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "second")); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"first", "another writer's", "second"}) {
+		t.Errorf("Route 53 holds %q, want every writer's value", got)
+	}
+}
+
+// TestErrorsNamed: Route 53's own errors reach the caller with what was
+// attempted.
+func TestErrorsNamed(t *testing.T) {
+	ctx := context.Background()
+	fake(t)
+	wrong := provider(t, route53.Credentials{AccessKeyID: "AKIAREVOKED", SecretAccessKey: "secret"})
+	if err := wrong.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		t.Errorf("Test with a revoked key: %v", err)
+	}
+	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+		!strings.Contains(err.Error(), "provider route53: adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		t.Errorf("append with a revoked key: %v", err)
+	}
+	p := provider(t, good)
+	if err := p.Test(ctx, "example.net"); err == nil || !strings.Contains(err.Error(), "no public hosted zone example.net.") {
+		t.Errorf("Test of a zone the account does not hold: %v", err)
+	}
+	byID := provider(t, route53.Credentials{AccessKeyID: accessKey, SecretAccessKey: "secret", HostedZoneID: "/hostedzone/ZNOSUCHZONE"})
+	if _, err := byID.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "NoSuchHostedZone") {
+		t.Errorf("a hosted zone ID the account does not hold: %v", err)
+	}
+}
+
+// TestCredentials: an access key comes with its secret.
+func TestCredentials(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"access_key_id": "AKIA"}`, "go together"},
+		{`{"secret_access_key": "s"}`, "go together"},
+		{`{"zone": "x"}`, "unknown field"},
+	} {
+		if _, err := route53.New(context.Background(), []byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%s) = %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}
