@@ -192,69 +192,11 @@ func (f *FakeRoute53) handle(r *http.Request) (int, string) {
 		}
 		return f.list(zone, q.Get("name"), q.Get("maxitems"))
 	case http.MethodPost:
-		var req struct {
-			XMLName xml.Name `xml:"ChangeResourceRecordSetsRequest"`
-			Changes []struct {
-				Action string       `xml:"Action"`
-				Set    route53RRSet `xml:"ResourceRecordSet"`
-			} `xml:"ChangeBatch>Changes>Change"`
-		}
+		var req route53ChangeRequest
 		if err := xml.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Changes) == 0 {
 			return refuse(http.StatusBadRequest, "a change batch that does not read: %v", err)
 		}
-		if f.BeforeChange != nil {
-			hook := f.BeforeChange
-			f.BeforeChange = nil
-			hook()
-		}
-		next := map[string]*route53Set{}
-		for k, v := range f.sets {
-			next[k] = v
-		}
-		var problems []string
-		for _, c := range req.Changes {
-			s := c.Set
-			name := strings.ToLower(s.Name)
-			if !strings.HasSuffix(name, ".") {
-				name += "."
-			}
-			var values []string
-			for _, rr := range s.ResourceRecords {
-				values = append(values, rr.Value)
-			}
-			cur := next[name]
-			switch c.Action {
-			case "DELETE":
-				if cur == nil || cur.zone != zone || s.Type != "TXT" || cur.ttl != s.TTL || !slices.Equal(slices.Sorted(slices.Values(cur.values)), slices.Sorted(slices.Values(values))) {
-					problems = append(problems, fmt.Sprintf("Tried to delete resource record set [name='%s', type='%s'] but the values provided do not match the current values", name, s.Type))
-					continue
-				}
-				delete(next, name)
-			case "CREATE", "UPSERT":
-				if c.Action == "CREATE" && cur != nil {
-					problems = append(problems, fmt.Sprintf("Tried to create resource record set [name='%s', type='%s'] but it already exists", name, s.Type))
-					continue
-				}
-				if s.Type != "TXT" || len(values) == 0 {
-					return refuse(http.StatusBadRequest, "a TXT record set without values: %+v", s)
-				}
-				next[name] = &route53Set{zone: zone, name: name, ttl: s.TTL, values: values}
-			default:
-				return refuse(http.StatusBadRequest, "action %q", c.Action)
-			}
-		}
-		if len(problems) > 0 {
-			var msgs strings.Builder
-			for _, p := range problems {
-				fmt.Fprintf(&msgs, "<Message>%s</Message>", xmlText(p))
-			}
-			return http.StatusBadRequest, fmt.Sprintf(`<InvalidChangeBatch xmlns="%s"><Messages>%s</Messages><RequestId>00000000-fake-route53</RequestId></InvalidChangeBatch>`,
-				route53NS, msgs.String())
-		}
-		f.sets = next
-		f.changes++
-		return http.StatusOK, fmt.Sprintf(`<ChangeResourceRecordSetsResponse xmlns="%s"><ChangeInfo><Id>/change/C%d</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>`,
-			route53NS, f.changes)
+		return f.change(zone, req, refuse)
 	}
 	return refuse(http.StatusMethodNotAllowed, "not a call the provider makes")
 }
@@ -283,4 +225,66 @@ func (f *FakeRoute53) list(zone, name, maxItems string) (int, string) {
 	}
 	return http.StatusOK, fmt.Sprintf(`<ListResourceRecordSetsResponse xmlns="%s"><ResourceRecordSets>%s</ResourceRecordSets><IsTruncated>%v</IsTruncated><MaxItems>%d</MaxItems></ListResourceRecordSetsResponse>`,
 		route53NS, b.String(), truncated, limit)
+}
+
+type route53ChangeRequest struct {
+	XMLName xml.Name `xml:"ChangeResourceRecordSetsRequest"`
+	Changes []struct {
+		Action string       `xml:"Action"`
+		Set    route53RRSet `xml:"ResourceRecordSet"`
+	} `xml:"ChangeBatch>Changes>Change"`
+}
+
+// change applies a change batch to zone, whole or not at all; f.mu is held.
+func (f *FakeRoute53) change(zone string, req route53ChangeRequest, refuse func(int, string, ...any) (int, string)) (int, string) {
+	if f.BeforeChange != nil {
+		hook := f.BeforeChange
+		f.BeforeChange = nil
+		hook()
+	}
+	next := maps.Clone(f.sets)
+	var problems []string
+	for _, c := range req.Changes {
+		s := c.Set
+		name := strings.ToLower(s.Name)
+		if !strings.HasSuffix(name, ".") {
+			name += "."
+		}
+		var values []string
+		for _, rr := range s.ResourceRecords {
+			values = append(values, rr.Value)
+		}
+		cur := next[name]
+		switch c.Action {
+		case "DELETE":
+			if cur == nil || cur.zone != zone || s.Type != "TXT" || cur.ttl != s.TTL || !slices.Equal(slices.Sorted(slices.Values(cur.values)), slices.Sorted(slices.Values(values))) {
+				problems = append(problems, fmt.Sprintf("Tried to delete resource record set [name='%s', type='%s'] but the values provided do not match the current values", name, s.Type))
+				continue
+			}
+			delete(next, name)
+		case "CREATE", "UPSERT":
+			if c.Action == "CREATE" && cur != nil {
+				problems = append(problems, fmt.Sprintf("Tried to create resource record set [name='%s', type='%s'] but it already exists", name, s.Type))
+				continue
+			}
+			if s.Type != "TXT" || len(values) == 0 {
+				return refuse(http.StatusBadRequest, "a TXT record set without values: %+v", s)
+			}
+			next[name] = &route53Set{zone: zone, name: name, ttl: s.TTL, values: values}
+		default:
+			return refuse(http.StatusBadRequest, "action %q", c.Action)
+		}
+	}
+	if len(problems) > 0 {
+		var msgs strings.Builder
+		for _, p := range problems {
+			fmt.Fprintf(&msgs, "<Message>%s</Message>", xmlText(p))
+		}
+		return http.StatusBadRequest, fmt.Sprintf(`<InvalidChangeBatch xmlns="%s"><Messages>%s</Messages><RequestId>00000000-fake-route53</RequestId></InvalidChangeBatch>`,
+			route53NS, msgs.String())
+	}
+	f.sets = next
+	f.changes++
+	return http.StatusOK, fmt.Sprintf(`<ChangeResourceRecordSetsResponse xmlns="%s"><ChangeInfo><Id>/change/C%d</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>`,
+		route53NS, f.changes)
 }
