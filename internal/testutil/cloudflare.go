@@ -88,7 +88,7 @@ func (f *FakeCloudflare) FailNextPost(message string) {
 // Cloudflare's API to the fake (see ProxyHTTPS), until the test ends.
 func (f *FakeCloudflare) ProxyEnv(t testing.TB) []string {
 	t.Helper()
-	env, stop, err := ProxyHTTPS(CloudflareHost, f, t.TempDir())
+	env, stop, err := ProxyHTTPS(f, t.TempDir(), CloudflareHost)
 	if err != nil {
 		t.Fatal(err)
 	}

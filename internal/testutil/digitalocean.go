@@ -338,7 +338,7 @@ func (f *FakeDigitalOcean) ServeHTTP(w http.ResponseWriter, r *http.Request) { f
 // DigitalOcean's API to the fake (see ProxyHTTPS), until the test ends.
 func (f *FakeDigitalOcean) ProxyEnv(t testing.TB) []string {
 	t.Helper()
-	env, stop, err := ProxyHTTPS(DigitalOceanHost, f, t.TempDir())
+	env, stop, err := ProxyHTTPS(f, t.TempDir(), DigitalOceanHost)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,20 +18,22 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
-// ProxyHTTPS starts a proxy on 127.0.0.1 that answers CONNECT to
-// host:443 (an API a client library cannot be given another address of)
+// ProxyHTTPS starts a proxy on 127.0.0.1 that answers CONNECT to port 443
+// of hosts (APIs a client library cannot be given another address of)
 // with TLS under a fresh test CA (written to dir), and serves h inside the
-// tunnel. env is what sends a process's
+// tunnel (r.Host tells which API was asked). env is what sends a process's
 // HTTPS requests there: HTTPS_PROXY, and SSL_CERT_FILE making the test CA
 // the only one trusted. Set in a process's own environment, it must be set
 // before its first HTTPS request. stop ends the proxy.
-func ProxyHTTPS(host string, h http.Handler, dir string) (env []string, stop func(), err error) {
+func ProxyHTTPS(h http.Handler, dir string, hosts ...string) (env []string, stop func(), err error) {
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA of a fake " + host},
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA of a fake " + hosts[0]},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
@@ -41,13 +43,13 @@ func ProxyHTTPS(host string, h http.Handler, dir string) (env []string, stop fun
 	ca, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
-		Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, nil, err
 	}
-	caFile := filepath.Join(dir, "fake-"+host+"-ca.pem")
+	caFile := filepath.Join(dir, "fake-"+hosts[0]+"-ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
 		return nil, nil, err
 	}
@@ -69,7 +71,7 @@ func ProxyHTTPS(host string, h http.Handler, dir string) (env []string, stop fun
 			}
 			wg.Go(func() {
 				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil || req.Method != http.MethodConnect || req.Host != host+":443" {
+				if err != nil || req.Method != http.MethodConnect || !slices.Contains(hosts, strings.TrimSuffix(req.Host, ":443")) || !strings.HasSuffix(req.Host, ":443") {
 					fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\n\r\n")
 					c.Close()
 					return

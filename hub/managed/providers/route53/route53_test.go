@@ -35,12 +35,12 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	env, stop, err := testutil.ProxyHTTPS(testutil.Route53Host, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	env, stop, err := testutil.ProxyHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		current.Lock()
 		f := current.fake
 		current.Unlock()
 		f.ServeHTTP(w, r)
-	}), dir)
+	}), dir, testutil.Route53Host)
 	if err != nil {
 		panic(err)
 	}
