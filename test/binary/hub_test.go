@@ -268,6 +268,41 @@ func TestRoute53ThroughTheHub(t *testing.T) {
 	}
 }
 
+// TestCloudDNSThroughTheHub: a config of provider clouddns (the fakes of
+// Google's token endpoint and Cloud DNS, reached through HTTPS_PROXY) with
+// a service account's key, through the hub's httpreq door: two clients'
+// values at one name share its record set, a cleanup removes exactly its
+// client's value.
+func TestCloudDNSThroughTheHub(t *testing.T) {
+	gcp := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: gcp.ProxyEnv(t)})
+	creds, _ := json.Marshal(map[string]string{"project": "acme-project", "managed_zone": "example-com", "service_account": string(gcp.ServiceAccount())})
+	os.WriteFile(filepath.Join(h.Dir, "gcp.json"), creds, 0o600)
+	h.MustAdmin("configs", "put", "--id", "gcp", "--provider", "clouddns", "--zone", "example.com", "--rule", "www.example.com",
+		"--credentials-file", "gcp.json")
+	if out := h.MustAdmin("configs", "test", "gcp", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("configs test gcp: %s", out)
+	}
+	a, aSecret := h.Token()
+	b, bSecret := h.Token()
+	server := h.Server()
+	const fqdn = "_acme-challenge.www.example.com."
+	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
+		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
+			t.Fatalf("present %s: %d %s", c.value, code, out)
+		}
+	}
+	if got := gcp.TXT("_acme-challenge.www.example.com"); !testutil.SameElements(got, []string{"value of client a", "value of client b"}) {
+		t.Fatalf("Cloud DNS holds %q after two clients' presents", got)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
+		t.Fatalf("cleanup: %d %s", code, out)
+	}
+	if got := gcp.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client b"}) {
+		t.Fatalf("Cloud DNS holds %q after client a's cleanup", got)
+	}
+}
+
 // TestSelfValuesFollowTheDatabase: two servers share one PostgreSQL
 // database and a config of provider self. A value presented through one is
 // served by the other within a second; cleaned up through the other, the

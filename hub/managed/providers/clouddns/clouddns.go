@@ -1,0 +1,124 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package clouddns writes TXT records in a Google Cloud DNS managed zone
+// through cert-manager's Cloud DNS client (pkg/issuer/acme/dns/clouddns),
+// with a service account's key or the ambient credentials (workload
+// identity, the metadata server): a value is added to the name's record
+// set and removed from it, the others kept, each change one atomic
+// deletion and addition.
+package clouddns
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	cmclouddns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/clouddns"
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/store"
+)
+
+// Name is the provider's name in a config.
+const Name = "clouddns"
+
+func init() {
+	providers.Register(providers.Provider{
+		Name:        Name,
+		Description: "TXT values added to and removed from a record set of a Google Cloud DNS managed zone",
+		Credentials: []providers.Field{
+			{Name: "project", Help: "the Google Cloud project of the managed zone", Required: true},
+			{Name: "managed_zone", Help: "the managed zone's name (not its DNS name), e.g. example-com", Required: true},
+			{Name: "service_account", Help: "the service account's key file (JSON) with roles/dns.admin on the zone; empty: the ambient credentials", Secret: true},
+		},
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+			return New(credentials)
+		},
+	})
+}
+
+// Credentials are a config's credentials for Cloud DNS.
+type Credentials struct {
+	Project        string `json:"project"`
+	ManagedZone    string `json:"managed_zone"`
+	ServiceAccount string `json:"service_account,omitempty"`
+}
+
+// Provider writes TXT records in a Cloud DNS managed zone.
+type Provider struct {
+	api *cmclouddns.DNSProvider
+}
+
+// New makes a provider from a config's credentials (JSON, see Credentials).
+func New(raw []byte) (*Provider, error) {
+	var c Credentials
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf(`credentials: want {"project", "managed_zone", "service_account"}: %w`, err)
+	}
+	if c.Project == "" || c.ManagedZone == "" {
+		return nil, errors.New("credentials: project and managed_zone are required")
+	}
+	// The context is the token source's for the provider's life.
+	ctx := context.Background()
+	var (
+		api *cmclouddns.DNSProvider
+		err error
+	)
+	if c.ServiceAccount != "" {
+		api, err = cmclouddns.NewDNSProviderServiceAccountBytes(ctx, c.Project, []byte(c.ServiceAccount), nil, c.ManagedZone)
+	} else {
+		api, err = cmclouddns.NewDNSProviderCredentials(ctx, c.Project, nil, c.ManagedZone)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return &Provider{api: api}, nil
+}
+
+// AppendRecords adds each TXT value to its name's record set.
+func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	for i, r := range recs {
+		rr := r.RR()
+		fqdn := libdns.AbsoluteName(rr.Name, zone)
+		if err := p.api.Present(ctx, "", fqdn, rr.Data); err != nil {
+			return recs[:i], explain("adding a TXT value at", fqdn, err)
+		}
+	}
+	return recs, nil
+}
+
+// DeleteRecords removes each TXT value from its name's record set; the
+// others stay, and a value already gone is no error.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	for i, r := range recs {
+		rr := r.RR()
+		fqdn := libdns.AbsoluteName(rr.Name, zone)
+		if err := p.api.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
+			return recs[:i], explain("removing a TXT value at", fqdn, err)
+		}
+	}
+	return recs, nil
+}
+
+// Test checks the credentials against the managed zone without a change:
+// a cleanup of a value at a name that has none, which lists the name's
+// record sets (a read) and finds nothing to remove.
+func (p *Provider) Test(ctx context.Context, zone string) error {
+	probe := "_acmehub-credentials-check." + strings.TrimSuffix(zone, ".") + "."
+	if err := p.api.CleanUp(ctx, "", probe, "probe"); err != nil {
+		return explain("reading the record sets of", probe, err)
+	}
+	return nil
+}
+
+func explain(what, name string, err error) error {
+	return fmt.Errorf("provider clouddns: %s %s: %w", what, strings.TrimSuffix(name, "."), err)
+}

@@ -1,0 +1,143 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package clouddns_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed/providers/clouddns"
+	"github.com/acmehub/acmehub/internal/testutil"
+)
+
+// current is the fake Cloud DNS the test under way talks to.
+var current struct {
+	sync.Mutex
+	fake *testutil.FakeCloudDNS
+}
+
+// TestMain sends the process's requests for Google's token endpoint and
+// Cloud DNS to the current fake, through HTTPS_PROXY.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "acmehub-clouddns")
+	if err != nil {
+		panic(err)
+	}
+	env, stop, err := testutil.ProxyHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		current.Lock()
+		f := current.fake
+		current.Unlock()
+		f.ServeHTTP(w, r)
+	}), dir, testutil.CloudDNSHost, testutil.GoogleTokenHost)
+	if err != nil {
+		panic(err)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	code := m.Run()
+	stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func fake(t *testing.T) *testutil.FakeCloudDNS {
+	f := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
+	current.Lock()
+	current.fake = f
+	current.Unlock()
+	return f
+}
+
+func provider(t *testing.T, c clouddns.Credentials) *clouddns.Provider {
+	t.Helper()
+	raw, _ := json.Marshal(c)
+	p, err := clouddns.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func txt(name, value string) []libdns.Record {
+	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
+}
+
+// TestValuesCoexist: with a service account's key (its JWT checked by the
+// token endpoint), values are added to the name's record set and removed
+// from it by value, and the credentials are checked without a change.
+func TestValuesCoexist(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	p := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(f.ServiceAccount())})
+	if err := p.Test(ctx, "example.com"); err != nil {
+		t.Errorf("Test: %v", err)
+	}
+	for _, v := range []string{"value one", "value two", "value one"} {
+		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.TXT("_acme-challenge.www.example.com"); !testutil.SameElements(got, []string{"value one", "value two"}) {
+		t.Fatalf("Cloud DNS holds %q", got)
+	}
+	for _, v := range []string{"value one", "value one"} {
+		if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value two"}) {
+		t.Fatalf("Cloud DNS holds %q after the cleanup of value one", got)
+	}
+	calls := f.Calls()
+	for _, want := range []string{
+		"POST oauth2.googleapis.com /token",
+		"GET dns.googleapis.com /dns/v1/projects/acme-project/managedZones/example-com/rrsets?alt=json&name=_acme-challenge.www.example.com.&prettyPrint=false&type=TXT",
+		"POST dns.googleapis.com /dns/v1/projects/acme-project/managedZones/example-com/changes?alt=json&prettyPrint=false",
+	} {
+		if !slices.Contains(calls, want) {
+			t.Errorf("no call %s among %q", want, calls)
+		}
+	}
+}
+
+// TestErrorsNamed: Google's refusals reach the caller with what was
+// attempted.
+func TestErrorsNamed(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	other := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com") // another key
+	wrongKey := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(other.ServiceAccount())})
+	if err := wrongKey.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "Invalid JWT Signature") {
+		t.Errorf("Test with a key Google does not know: %v", err)
+	}
+	wrongZone := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-org", ServiceAccount: string(f.ServiceAccount())})
+	if _, err := wrongZone.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+		!strings.Contains(err.Error(), "provider clouddns: adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "example-org") {
+		t.Errorf("a managed zone the project does not have: %v", err)
+	}
+}
+
+// TestCredentials: the project and the managed zone are required.
+func TestCredentials(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"project": "p"}`, "managed_zone are required"},
+		{`{"managed_zone": "z"}`, "project and managed_zone are required"},
+		{`{"project": "p", "managed_zone": "z", "service_account": "{}"}`, "credentials"},
+		{`{"project": "p", "managed_zone": "z", "zone": "x"}`, "unknown field"},
+	} {
+		if _, err := clouddns.New([]byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%s) = %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}
