@@ -111,12 +111,7 @@ func (f *FakeCloudDNS) Calls() []string {
 // Google's token endpoint and Cloud DNS to the fake, until the test ends.
 func (f *FakeCloudDNS) ProxyEnv(t testing.TB) []string {
 	t.Helper()
-	env, stop, err := ProxyHTTPS(f, t.TempDir(), CloudDNSHost, GoogleTokenHost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return env
+	return proxyEnv(t, f, CloudDNSHost, GoogleTokenHost)
 }
 
 // ServeHTTP answers a token request or an API call.

@@ -88,12 +88,7 @@ func (f *FakeCloudflare) FailNextPost(message string) {
 // Cloudflare's API to the fake (see ProxyHTTPS), until the test ends.
 func (f *FakeCloudflare) ProxyEnv(t testing.TB) []string {
 	t.Helper()
-	env, stop, err := ProxyHTTPS(f, t.TempDir(), CloudflareHost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return env
+	return proxyEnv(t, f, CloudflareHost)
 }
 
 type cloudflareError struct {

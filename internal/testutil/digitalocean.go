@@ -338,10 +338,5 @@ func (f *FakeDigitalOcean) ServeHTTP(w http.ResponseWriter, r *http.Request) { f
 // DigitalOcean's API to the fake (see ProxyHTTPS), until the test ends.
 func (f *FakeDigitalOcean) ProxyEnv(t testing.TB) []string {
 	t.Helper()
-	env, stop, err := ProxyHTTPS(f, t.TempDir(), DigitalOceanHost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return env
+	return proxyEnv(t, f, DigitalOceanHost)
 }

@@ -88,12 +88,7 @@ func (f *FakeRoute53) Calls() []string {
 // Route 53 to the fake (see ProxyHTTPS and AWSEnv) until the test ends.
 func (f *FakeRoute53) ProxyEnv(t testing.TB) []string {
 	t.Helper()
-	env, stop, err := ProxyHTTPS(f, t.TempDir(), Route53Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return AWSEnv(env)
+	return AWSEnv(proxyEnv(t, f, Route53Host))
 }
 
 // AWSEnv is a ProxyHTTPS environment for the AWS SDK, which was seen to

@@ -134,24 +134,8 @@ func TestRFC2136IntoBIND(t *testing.T) {
 		}
 		return values
 	}
-	a, aSecret := h.Token()
-	b, bSecret := h.Token()
 	server := h.Server()
-	const fqdn = "_acme-challenge.www.example.com."
-	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
-		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
-			t.Fatalf("present %s: %d %s", c.value, code, out)
-		}
-	}
-	if got := served(); !testutil.SameElements(got, []string{"value of client a", "value of client b"}) {
-		t.Fatalf("BIND serves %q after two clients' presents", got)
-	}
-	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
-		t.Fatalf("cleanup: %d %s", code, out)
-	}
-	if got := served(); !slices.Equal(got, []string{"value of client b"}) {
-		t.Fatalf("BIND serves %q after client a's cleanup", got)
-	}
+	a, aSecret := valuesCoexist(t, h, server, "BIND", served)
 	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.mail.example.com.", "v"); code != 403 {
 		t.Errorf("a name outside the config's rules: %d %s", code, out)
 	}
@@ -194,24 +178,9 @@ func TestCloudflareThroughTheHub(t *testing.T) {
 		"--credentials-file", "bad.json"); code == 0 || !strings.Contains(out, `provider cloudflare has no field "zone_id"`) {
 		t.Errorf("credentials with a field Cloudflare's provider does not know: exit %d\n%s", code, out)
 	}
-	a, aSecret := h.Token()
-	b, bSecret := h.Token()
 	server := h.Server()
+	a, aSecret := valuesCoexist(t, h, server, "Cloudflare", func() []string { return cf.TXT("_acme-challenge.www.example.com") })
 	const fqdn = "_acme-challenge.www.example.com."
-	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
-		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
-			t.Fatalf("present %s: %d %s", c.value, code, out)
-		}
-	}
-	if got := cf.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client a", "value of client b"}) {
-		t.Fatalf("Cloudflare holds %q after two clients' presents", got)
-	}
-	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
-		t.Fatalf("cleanup: %d %s", code, out)
-	}
-	if got := cf.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client b"}) {
-		t.Fatalf("Cloudflare holds %q after client a's cleanup", got)
-	}
 	calls := len(cf.Calls())
 	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.mail.example.com.", "v"); code != 403 {
 		t.Errorf("a name outside the config's rules: %d %s", code, out)
@@ -244,24 +213,8 @@ func TestRoute53ThroughTheHub(t *testing.T) {
 	if out := h.MustAdmin("configs", "test", "r53", "-o", "json"); !strings.Contains(out, `"ok": true`) {
 		t.Errorf("configs test r53: %s", out)
 	}
-	a, aSecret := h.Token()
-	b, bSecret := h.Token()
 	server := h.Server()
-	const fqdn = "_acme-challenge.www.example.com."
-	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
-		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
-			t.Fatalf("present %s: %d %s", c.value, code, out)
-		}
-	}
-	if got := r53.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client a", "value of client b"}) {
-		t.Fatalf("Route 53 holds %q after two clients' presents", got)
-	}
-	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
-		t.Fatalf("cleanup: %d %s", code, out)
-	}
-	if got := r53.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client b"}) {
-		t.Fatalf("Route 53 holds %q after client a's cleanup", got)
-	}
+	a, aSecret := valuesCoexist(t, h, server, "Route 53", func() []string { return r53.TXT("_acme-challenge.www.example.com") })
 	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
 		!strings.Contains(out, "InvalidClientTokenId") {
 		t.Errorf("a config whose key Route 53 refuses: %d %s", code, out)
@@ -283,24 +236,34 @@ func TestCloudDNSThroughTheHub(t *testing.T) {
 	if out := h.MustAdmin("configs", "test", "gcp", "-o", "json"); !strings.Contains(out, `"ok": true`) {
 		t.Errorf("configs test gcp: %s", out)
 	}
+	server := h.Server()
+	valuesCoexist(t, h, server, "Cloud DNS", func() []string { return gcp.TXT("_acme-challenge.www.example.com") })
+}
+
+// valuesCoexist presents two clients' values at _acme-challenge.www.example.com
+// through the hub's httpreq door, then cleans up the first client's value,
+// and checks what the provider (named by where) holds after each, by held.
+// It returns the first client's token.
+func valuesCoexist(t *testing.T, h *testutil.HubSetup, server *testutil.Process, where string, held func() []string) (string, string) {
+	t.Helper()
 	a, aSecret := h.Token()
 	b, bSecret := h.Token()
-	server := h.Server()
 	const fqdn = "_acme-challenge.www.example.com."
 	for _, c := range []struct{ id, secret, value string }{{a, aSecret, "value of client a"}, {b, bSecret, "value of client b"}} {
 		if code, out := testutil.HTTPReq(t, server.Hub, "present", c.id, c.secret, fqdn, c.value); code != 200 {
 			t.Fatalf("present %s: %d %s", c.value, code, out)
 		}
 	}
-	if got := gcp.TXT("_acme-challenge.www.example.com"); !testutil.SameElements(got, []string{"value of client a", "value of client b"}) {
-		t.Fatalf("Cloud DNS holds %q after two clients' presents", got)
+	if got := held(); !testutil.SameElements(got, []string{"value of client a", "value of client b"}) {
+		t.Fatalf("%s holds %q after two clients' presents", where, got)
 	}
 	if code, out := testutil.HTTPReq(t, server.Hub, "cleanup", a, aSecret, fqdn, "value of client a"); code != 200 {
 		t.Fatalf("cleanup: %d %s", code, out)
 	}
-	if got := gcp.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value of client b"}) {
-		t.Fatalf("Cloud DNS holds %q after client a's cleanup", got)
+	if got := held(); !slices.Equal(got, []string{"value of client b"}) {
+		t.Fatalf("%s holds %q after client a's cleanup", where, got)
 	}
+	return a, aSecret
 }
 
 // TestSelfValuesFollowTheDatabase: two servers share one PostgreSQL

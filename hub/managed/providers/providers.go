@@ -11,6 +11,7 @@
 package providers
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -152,6 +153,18 @@ func (p Provider) Check(credentials []byte) error {
 		case f.Required && strings.TrimSpace(s) == "" && len(list) == 0:
 			return fmt.Errorf("credentials: field %s of provider %s is required: %s", f.Name, p.Name, f.Help)
 		}
+	}
+	return nil
+}
+
+// Decode reads a provider's credentials into v, a struct with a JSON tag
+// for each field: a field v has no tag for is an error, which says what
+// the provider takes (want).
+func Decode(credentials []byte, v any, want string) error {
+	dec := json.NewDecoder(bytes.NewReader(credentials))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("credentials: want %s: %w", want, err)
 	}
 	return nil
 }

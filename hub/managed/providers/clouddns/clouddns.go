@@ -10,15 +10,12 @@
 package clouddns
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	cmclouddns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/clouddns"
-	"github.com/libdns/libdns"
 
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
@@ -52,16 +49,15 @@ type Credentials struct {
 
 // Provider writes TXT records in a Cloud DNS managed zone.
 type Provider struct {
+	providers.CertManager
 	api *cmclouddns.DNSProvider
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
 func New(raw []byte) (*Provider, error) {
 	var c Credentials
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf(`credentials: want {"project", "managed_zone", "service_account"}: %w`, err)
+	if err := providers.Decode(raw, &c, `{"project", "managed_zone", "service_account"}`); err != nil {
+		return nil, err
 	}
 	if c.Project == "" || c.ManagedZone == "" {
 		return nil, errors.New("credentials: project and managed_zone are required")
@@ -80,32 +76,7 @@ func New(raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{api: api}, nil
-}
-
-// AppendRecords adds each TXT value to its name's record set.
-func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		fqdn := libdns.AbsoluteName(rr.Name, zone)
-		if err := p.api.Present(ctx, "", fqdn, rr.Data); err != nil {
-			return recs[:i], explain("adding a TXT value at", fqdn, err)
-		}
-	}
-	return recs, nil
-}
-
-// DeleteRecords removes each TXT value from its name's record set; the
-// others stay, and a value already gone is no error.
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		fqdn := libdns.AbsoluteName(rr.Name, zone)
-		if err := p.api.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
-			return recs[:i], explain("removing a TXT value at", fqdn, err)
-		}
-	}
-	return recs, nil
+	return &Provider{CertManager: providers.CertManager{Name: Name, Solver: api}, api: api}, nil
 }
 
 // Test checks the credentials against the managed zone without a change:
@@ -114,11 +85,7 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 func (p *Provider) Test(ctx context.Context, zone string) error {
 	probe := "_acmehub-credentials-check." + strings.TrimSuffix(zone, ".") + "."
 	if err := p.api.CleanUp(ctx, "", probe, "probe"); err != nil {
-		return explain("reading the record sets of", probe, err)
+		return p.Explain("reading the record sets of "+strings.TrimSuffix(probe, "."), err)
 	}
 	return nil
-}
-
-func explain(what, name string, err error) error {
-	return fmt.Errorf("provider clouddns: %s %s: %w", what, strings.TrimSuffix(name, "."), err)
 }

@@ -6,11 +6,9 @@ package clouddns_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/libdns/libdns"
@@ -19,43 +17,18 @@ import (
 	"github.com/acmehub/acmehub/internal/testutil"
 )
 
-// current is the fake Cloud DNS the test under way talks to.
-var current struct {
-	sync.Mutex
-	fake *testutil.FakeCloudDNS
-}
+// current is the fake Google's token endpoint and Cloud DNS the test under way talks to.
+var current testutil.CurrentFake
 
 // TestMain sends the process's requests for Google's token endpoint and
 // Cloud DNS to the current fake, through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "acmehub-clouddns")
-	if err != nil {
-		panic(err)
-	}
-	env, stop, err := testutil.ProxyHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		current.Lock()
-		f := current.fake
-		current.Unlock()
-		f.ServeHTTP(w, r)
-	}), dir, testutil.CloudDNSHost, testutil.GoogleTokenHost)
-	if err != nil {
-		panic(err)
-	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
-	code := m.Run()
-	stop()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.CloudDNSHost, testutil.GoogleTokenHost))
 }
 
 func fake(t *testing.T) *testutil.FakeCloudDNS {
 	f := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
-	current.Lock()
-	current.fake = f
-	current.Unlock()
+	current.Set(f)
 	return f
 }
 

@@ -10,15 +10,12 @@
 package cloudflare
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	cmcloudflare "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/cloudflare"
-	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 
 	"github.com/acmehub/acmehub/hub/managed"
@@ -54,16 +51,15 @@ type Credentials struct {
 
 // Provider writes TXT records in a Cloudflare zone.
 type Provider struct {
+	providers.CertManager
 	api *cmcloudflare.DNSProvider
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
 func New(credentials []byte) (*Provider, error) {
 	var c Credentials
-	dec := json.NewDecoder(bytes.NewReader(credentials))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf(`credentials: want {"api_token": "…"} or {"api_key": "…", "email": "…"}: %w`, err)
+	if err := providers.Decode(credentials, &c, `{"api_token": "…"} or {"api_key": "…", "email": "…"}`); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.APIToken != "" && (c.APIKey != "" || c.Email != ""):
@@ -75,33 +71,7 @@ func New(credentials []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{api: api}, nil
-}
-
-// AppendRecords creates a record for each TXT record given (none when the
-// value is there already).
-func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		fqdn := libdns.AbsoluteName(rr.Name, zone)
-		if err := p.api.Present(ctx, "", fqdn, rr.Data); err != nil {
-			return recs[:i], explain("adding a TXT record at", fqdn, err)
-		}
-	}
-	return recs, nil
-}
-
-// DeleteRecords removes the TXT record of each name and value given; one
-// already gone is no error.
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		fqdn := libdns.AbsoluteName(rr.Name, zone)
-		if err := p.api.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
-			return recs[:i], explain("removing a TXT record at", fqdn, err)
-		}
-	}
-	return recs, nil
+	return &Provider{CertManager: providers.CertManager{Name: Name, Solver: api}, api: api}, nil
 }
 
 // Test checks the credentials against the zone: Cloudflare finds it by
@@ -109,17 +79,10 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 func (p *Provider) Test(ctx context.Context, zone string) error {
 	z, err := cmcloudflare.FindNearestZoneForFQDN(ctx, p.api, dns.Fqdn(zone))
 	if err != nil {
-		return explain("finding zone", zone, err)
+		return p.Explain("finding zone "+strings.TrimSuffix(zone, "."), err)
 	}
 	if !strings.EqualFold(strings.TrimSuffix(z.Name, "."), strings.TrimSuffix(zone, ".")) {
 		return fmt.Errorf("provider cloudflare: the credentials reach zone %s, not %s", z.Name, strings.TrimSuffix(zone, "."))
 	}
 	return nil
-}
-
-// explain names what was attempted, with Cloudflare's own errors on one
-// line.
-func explain(what, name string, err error) error {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	return fmt.Errorf("provider cloudflare: %s %s: %s", what, strings.TrimSuffix(name, "."), msg)
 }

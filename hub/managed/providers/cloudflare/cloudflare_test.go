@@ -6,11 +6,9 @@ package cloudflare_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/libdns/libdns"
@@ -21,44 +19,19 @@ import (
 
 const token = "cf-test-token-0123456789"
 
-// current is the fake Cloudflare the test under way talks to.
-var current struct {
-	sync.Mutex
-	fake *testutil.FakeCloudflare
-}
+// current is the fake Cloudflare's API the test under way talks to.
+var current testutil.CurrentFake
 
 // TestMain sends the process's requests for Cloudflare's API to the
 // current fake: cert-manager's client has the API's address built in, but
 // it goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "acmehub-cloudflare")
-	if err != nil {
-		panic(err)
-	}
-	env, stop, err := testutil.ProxyHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		current.Lock()
-		f := current.fake
-		current.Unlock()
-		f.ServeHTTP(w, r)
-	}), dir, testutil.CloudflareHost)
-	if err != nil {
-		panic(err)
-	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
-	code := m.Run()
-	stop()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.CloudflareHost))
 }
 
 func fake(t *testing.T) *testutil.FakeCloudflare {
 	f := testutil.NewFakeCloudflare(t, token, "global-key", "ops@example.com", "example.com")
-	current.Lock()
-	current.fake = f
-	current.Unlock()
+	current.Set(f)
 	return f
 }
 
@@ -134,7 +107,7 @@ func TestErrorsNamed(t *testing.T) {
 		t.Errorf("Test with a revoked token: %v", err)
 	}
 	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
-		!strings.Contains(err.Error(), "provider cloudflare: adding a TXT record at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
+		!strings.Contains(err.Error(), "provider cloudflare: adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
 		t.Errorf("append with a revoked token: %v", err)
 	}
 	p := provider(t, cloudflare.Credentials{APIToken: token})

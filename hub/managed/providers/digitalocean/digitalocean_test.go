@@ -13,7 +13,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,44 +28,19 @@ import (
 
 const token = "dop_v1_test-token"
 
-// current is the fake DigitalOcean the test under way talks to.
-var current struct {
-	sync.Mutex
-	fake *testutil.FakeDigitalOcean
-}
+// current is the fake DigitalOcean's API the test under way talks to.
+var current testutil.CurrentFake
 
 // TestMain sends the process's requests for DigitalOcean's API to the
 // current fake: the API client, made inside libdns/digitalocean, cannot be
 // given another address, but it goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "acmehub-digitalocean")
-	if err != nil {
-		panic(err)
-	}
-	env, stop, err := testutil.ProxyHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		current.Lock()
-		f := current.fake
-		current.Unlock()
-		f.ServeHTTP(w, r)
-	}), dir, testutil.DigitalOceanHost)
-	if err != nil {
-		panic(err)
-	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
-	code := m.Run()
-	stop()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.DigitalOceanHost))
 }
 
 func fake(t *testing.T) *testutil.FakeDigitalOcean {
 	f := testutil.NewFakeDigitalOcean(t, token, "example.com")
-	current.Lock()
-	current.fake = f
-	current.Unlock()
+	current.Set(f)
 	return f
 }
 

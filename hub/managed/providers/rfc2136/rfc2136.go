@@ -12,10 +12,8 @@
 package rfc2136
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -81,10 +79,8 @@ type Provider struct {
 // New makes a provider from a config's credentials (JSON, see Credentials).
 func New(credentials []byte) (*Provider, error) {
 	var c Credentials
-	dec := json.NewDecoder(bytes.NewReader(credentials))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf(`credentials: want {"nameserver": "host:port", "tsig_key_name": "…", "tsig_algorithm": "HMACSHA256", "tsig_secret": "…"}: %w`, err)
+	if err := providers.Decode(credentials, &c, `{"nameserver": "host:port", "tsig_key_name": "…", "tsig_algorithm": "HMACSHA256", "tsig_secret": "…"}`); err != nil {
+		return nil, err
 	}
 	var missing []string
 	for field, v := range map[string]string{"nameserver": c.Nameserver, "tsig_key_name": c.TSIGKeyName, "tsig_secret": c.TSIGSecret} {

@@ -14,9 +14,7 @@
 package route53
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -82,10 +80,8 @@ type Provider struct {
 // New makes a provider from a config's credentials (JSON, see Credentials).
 func New(ctx context.Context, raw []byte) (*Provider, error) {
 	var c Credentials
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf(`credentials: want {"access_key_id", "secret_access_key", "region", "hosted_zone_id", "role"} (all optional): %w`, err)
+	if err := providers.Decode(raw, &c, `{"access_key_id", "secret_access_key", "region", "hosted_zone_id", "role"} (all optional)`); err != nil {
+		return nil, err
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		return nil, errors.New("credentials: access_key_id and secret_access_key go together (neither: the ambient credentials)")
@@ -274,5 +270,5 @@ func explain(what, name string, err error) error {
 	if errors.As(err, &batch) && len(batch.Messages) > 0 {
 		err = fmt.Errorf("%w: %s", err, strings.Join(batch.Messages, "; "))
 	}
-	return fmt.Errorf("provider route53: %s %s: %w", what, strings.TrimSuffix(name, "."), err)
+	return providers.Explain(Name, what+" "+strings.TrimSuffix(name, "."), err)
 }

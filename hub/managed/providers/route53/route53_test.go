@@ -6,11 +6,9 @@ package route53_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,42 +21,17 @@ import (
 const accessKey = "AKIAFAKEROUTE53TEST"
 
 // current is the fake Route 53 the test under way talks to.
-var current struct {
-	sync.Mutex
-	fake *testutil.FakeRoute53
-}
+var current testutil.CurrentFake
 
 // TestMain sends the process's requests for Route 53 to the current fake:
 // the SDK goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "acmehub-route53")
-	if err != nil {
-		panic(err)
-	}
-	env, stop, err := testutil.ProxyHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		current.Lock()
-		f := current.fake
-		current.Unlock()
-		f.ServeHTTP(w, r)
-	}), dir, testutil.Route53Host)
-	if err != nil {
-		panic(err)
-	}
-	for _, kv := range testutil.AWSEnv(env) {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
-	code := m.Run()
-	stop()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainBehindProxy(m, &current, testutil.AWSEnv, testutil.Route53Host))
 }
 
 func fake(t *testing.T) *testutil.FakeRoute53 {
 	f := testutil.NewFakeRoute53(t, accessKey, "example.com", "example.org")
-	current.Lock()
-	current.fake = f
-	current.Unlock()
+	current.Set(f)
 	return f
 }
 

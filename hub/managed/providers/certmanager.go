@@ -1,0 +1,69 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package providers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/libdns/libdns"
+)
+
+// Solver is a cert-manager DNS-01 provider (pkg/issuer/acme/dns/…): it
+// adds one TXT value at a name and removes that value again.
+type Solver interface {
+	Present(ctx context.Context, domain, fqdn, value string) error
+	CleanUp(ctx context.Context, domain, fqdn, value string) error
+}
+
+// CertManager is a Solver as the hub writes through providers: TXT records
+// appended and deleted one value at a time, errors naming the provider,
+// what was attempted and the solver's own message on one line.
+type CertManager struct {
+	Name   string // the provider's name
+	Solver Solver
+}
+
+// AppendRecords presents each TXT record's value at its name.
+func (c CertManager) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	for i, r := range recs {
+		rr := r.RR()
+		fqdn := libdns.AbsoluteName(rr.Name, zone)
+		if err := c.Solver.Present(ctx, "", fqdn, rr.Data); err != nil {
+			return recs[:i], c.Explain("adding a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
+		}
+	}
+	return recs, nil
+}
+
+// DeleteRecords cleans up each TXT record's value at its name; the name's
+// other values stay, and a value already gone is no error.
+func (c CertManager) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	for i, r := range recs {
+		rr := r.RR()
+		fqdn := libdns.AbsoluteName(rr.Name, zone)
+		if err := c.Solver.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
+			return recs[:i], c.Explain("removing a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
+		}
+	}
+	return recs, nil
+}
+
+// Explain is err of what was attempted (see Explain).
+func (c CertManager) Explain(what string, err error) error { return Explain(c.Name, what, err) }
+
+// Explain is err of what provider attempted, named by the provider, its
+// message on one line (clients show it in a 502).
+func Explain(provider, what string, err error) error {
+	return &oneLine{msg: fmt.Sprintf("provider %s: %s: %s", provider, what, strings.Join(strings.Fields(err.Error()), " ")), err: err}
+}
+
+type oneLine struct {
+	msg string
+	err error
+}
+
+func (e *oneLine) Error() string { return e.msg }
+func (e *oneLine) Unwrap() error { return e.err }

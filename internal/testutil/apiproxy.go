@@ -1,0 +1,71 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package testutil
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// CurrentFake is the fake API the test under way talks to, for a package
+// whose process's requests go to one proxy (MainBehindProxy).
+type CurrentFake struct {
+	mu sync.Mutex
+	h  http.Handler
+}
+
+// Set makes h the fake that answers from now on.
+func (c *CurrentFake) Set(h http.Handler) {
+	c.mu.Lock()
+	c.h = h
+	c.mu.Unlock()
+}
+
+// ServeHTTP answers with the current fake.
+func (c *CurrentFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	h := c.h
+	c.mu.Unlock()
+	h.ServeHTTP(w, r)
+}
+
+// MainBehindProxy runs a package's tests with the process's requests for
+// hosts sent to h (see ProxyHTTPS): for client libraries that have the
+// API's address built in but go through HTTPS_PROXY. adjust, when not nil,
+// changes the environment first (AWSEnv). It returns m.Run's code.
+func MainBehindProxy(m *testing.M, h http.Handler, adjust func([]string) []string, hosts ...string) int {
+	dir, err := os.MkdirTemp("", "acmehub-api-proxy")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	env, stop, err := ProxyHTTPS(h, dir, hosts...)
+	if err != nil {
+		panic(err)
+	}
+	defer stop()
+	if adjust != nil {
+		env = adjust(env)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	return m.Run()
+}
+
+// proxyEnv is the environment that sends a child process's requests for
+// hosts to h (see ProxyHTTPS), until the test ends.
+func proxyEnv(t testing.TB, h http.Handler, hosts ...string) []string {
+	t.Helper()
+	env, stop, err := ProxyHTTPS(h, t.TempDir(), hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return env
+}
