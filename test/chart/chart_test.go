@@ -231,7 +231,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{defaults, []string{"hub.tls.mode=acme"}, "at '/hub/tls/mode': value must be one of"},
 		{defaults, []string{"hub.enabled=true", "hub.keysSecret.name=k", "hub.configs[0].id=a", "hub.configs[0].provider=digitalocean",
 			"hub.configs[0].zone=example.com", "hub.configs[0].rules={.example.com}"}, "hub.configs a: provider digitalocean needs credentialsSecret.name"},
-		{defaults, []string{"hub.configs[0].id=a", "hub.configs[0].provider=route53", "hub.configs[0].zone=z", "hub.configs[0].rules={z}"}, "at '/hub/configs/0/provider'"},
+		{defaults, []string{"hub.configs[0].id=a", "hub.configs[0].provider=powerdns", "hub.configs[0].zone=z", "hub.configs[0].rules={z}"}, "at '/hub/configs/0/provider'"},
 		{defaults, []string{"hub.configs[0].id=a", "hub.configs[0].provider=self", "hub.configs[0].zone=z"}, "missing property 'rules'"},
 		{defaults, []string{"hub.cleanupAfter=half an hour"}, "at '/hub/cleanupAfter'"},
 		{defaults, []string{"hub.resolvers={10.0.0.1}"}, "at '/hub/resolvers/0'"},
