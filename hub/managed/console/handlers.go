@@ -223,11 +223,12 @@ type credentialField struct {
 // providerForms are the service's providers with their credential fields
 // (from the registry), filled with what form sent.
 func (h *Handler) providerForms(form url.Values) []providerForm {
+	registered := providers.All()
 	var out []providerForm
 	for _, name := range h.svc.Providers() {
 		pf := providerForm{Name: name}
-		if i := slices.IndexFunc(providers.All(), func(p providers.Provider) bool { return p.Name == name }); i >= 0 {
-			p := providers.All()[i]
+		if i := slices.IndexFunc(registered, func(p providers.Provider) bool { return p.Name == name }); i >= 0 {
+			p := registered[i]
 			pf.Description = p.Description
 			for _, f := range p.Credentials {
 				cf := credentialField{Field: f}
