@@ -91,10 +91,9 @@ func (f *FakeRoute53) ProxyEnv(t testing.TB) []string {
 	return AWSEnv(proxyEnv(t, f, Route53Host))
 }
 
-// AWSEnv is a ProxyHTTPS environment for the AWS SDK, which was seen to
-// refuse the test CA that SSL_CERT_FILE adds to the system roots: the CA
-// as the SDK's own bundle (AWS_CA_BUNDLE), and no shared configuration nor
-// instance metadata.
+// AWSEnv is a ProxyHTTPS environment for the AWS SDK: the test CA also as
+// AWS_CA_BUNDLE, which, when the machine sets it, the SDK trusts instead
+// of the system roots; and no shared configuration nor instance metadata.
 func AWSEnv(proxyEnv []string) []string {
 	env := slices.Clone(proxyEnv)
 	for _, kv := range proxyEnv {
