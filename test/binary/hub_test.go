@@ -240,6 +240,34 @@ func TestCloudDNSThroughTheHub(t *testing.T) {
 	valuesCoexist(t, h, server, "Cloud DNS", func() []string { return gcp.TXT("_acme-challenge.www.example.com") })
 }
 
+// TestAzureDNSThroughTheHub: a config of provider azuredns (the fakes of
+// Entra ID and Azure Resource Manager, reached through HTTPS_PROXY) as a
+// service principal, through the hub's httpreq door: two clients' values
+// at one name share its record set, a cleanup removes exactly its client's
+// value, and Entra ID's refusal of a wrong secret reaches the client.
+func TestAzureDNSThroughTheHub(t *testing.T) {
+	az := testutil.NewFakeAzureDNS(t, "tenant-1", "acmehub-sp", "sp-secret", "subscription-1", "dns-rg", "example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: az.ProxyEnv(t)})
+	for id, secret := range map[string]string{"azure": "sp-secret", "azure-expired": "expired"} {
+		creds, _ := json.Marshal(map[string]string{"subscription_id": "subscription-1", "resource_group": "dns-rg", "tenant_id": "tenant-1",
+			"client_id": "acmehub-sp", "client_secret": secret})
+		os.WriteFile(filepath.Join(h.Dir, id+".json"), creds, 0o600)
+	}
+	h.MustAdmin("configs", "put", "--id", "azure", "--provider", "azuredns", "--zone", "example.com", "--rule", "www.example.com",
+		"--credentials-file", "azure.json")
+	h.MustAdmin("configs", "put", "--id", "azure-expired", "--provider", "azuredns", "--zone", "example.com", "--rule", "api.example.com",
+		"--credentials-file", "azure-expired.json")
+	if out := h.MustAdmin("configs", "test", "azure", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("configs test azure: %s", out)
+	}
+	server := h.Server()
+	a, aSecret := valuesCoexist(t, h, server, "Azure DNS", func() []string { return az.TXT("_acme-challenge.www") })
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
+		!strings.Contains(out, "AADSTS7000215") {
+		t.Errorf("a config whose secret Entra ID refuses: %d %s", code, out)
+	}
+}
+
 // valuesCoexist presents two clients' values at _acme-challenge.www.example.com
 // through the hub's httpreq door, then cleans up the first client's value,
 // and checks what the provider (named by where) holds after each, by held.

@@ -1,0 +1,123 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package azuredns_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed/providers/azuredns"
+	"github.com/acmehub/acmehub/internal/testutil"
+)
+
+// current is the fake Entra ID and Azure DNS the test under way talks to.
+var current testutil.CurrentFake
+
+// TestMain sends the process's requests for Entra ID and Azure Resource
+// Manager to the current fake, through HTTPS_PROXY.
+func TestMain(m *testing.M) {
+	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.AzureARMHost, testutil.AzureLoginHost))
+}
+
+const (
+	tenant       = "00000000-0000-0000-0000-0000000000aa"
+	subscription = "00000000-0000-0000-0000-0000000000bb"
+)
+
+func fake(t *testing.T) *testutil.FakeAzureDNS {
+	f := testutil.NewFakeAzureDNS(t, tenant, "acmehub-sp", "sp-secret", subscription, "dns-rg", "example.com")
+	current.Set(f)
+	return f
+}
+
+func provider(t *testing.T, c azuredns.Credentials) *azuredns.Provider {
+	t.Helper()
+	raw, _ := json.Marshal(c)
+	p, err := azuredns.New("example.com", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var good = azuredns.Credentials{SubscriptionID: subscription, ResourceGroup: "dns-rg", TenantID: tenant, ClientID: "acmehub-sp", ClientSecret: "sp-secret"}
+
+func txt(name, value string) []libdns.Record {
+	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
+}
+
+// TestValuesCoexist: signed in as a service principal (Entra ID's
+// discovery and token endpoint), values are added to the name's record set
+// and removed from it by value, each write conditional on the set's ETag;
+// the credentials are checked without a change.
+func TestValuesCoexist(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	p := provider(t, good)
+	if err := p.Test(ctx, "example.com"); err != nil {
+		t.Errorf("Test: %v", err)
+	}
+	for _, v := range []string{"value one", "value two", "value one"} {
+		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.TXT("_acme-challenge.www"); !slices.Equal(got, []string{"value one", "value two"}) {
+		t.Fatalf("Azure DNS holds %q", got)
+	}
+	for _, v := range []string{"value one", "value one", "value two"} {
+		if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.TXT("_acme-challenge.www"); len(got) != 0 {
+		t.Fatalf("Azure DNS holds %q after every cleanup", got)
+	}
+	calls := f.Calls()
+	rs := "/subscriptions/" + subscription + "/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com/TXT/_acme-challenge.www"
+	for _, want := range []string{"POST login.microsoftonline.com /" + tenant + "/oauth2/v2.0/token", "GET management.azure.com " + rs,
+		"PUT management.azure.com " + rs, "DELETE management.azure.com " + rs} {
+		if !slices.Contains(calls, want) {
+			t.Errorf("no call %s among %q", want, calls)
+		}
+	}
+}
+
+// TestErrorsNamed: Entra ID's and Azure's refusals reach the caller with
+// what was attempted.
+func TestErrorsNamed(t *testing.T) {
+	ctx := context.Background()
+	fake(t)
+	wrong := good
+	wrong.ClientSecret = "expired"
+	if err := provider(t, wrong).Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Errorf("Test with a wrong secret: %v", err)
+	}
+	otherGroup := good
+	otherGroup.ResourceGroup = "other-rg"
+	if _, err := provider(t, otherGroup).AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+		!strings.Contains(err.Error(), "provider azuredns: adding a TXT value at _acme-challenge.www.example.com") {
+		t.Errorf("a resource group without the zone: %v", err)
+	}
+}
+
+// TestCredentials: a subscription and a resource group; a client ID with
+// its secret and tenant.
+func TestCredentials(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"resource_group": "rg"}`, "subscription_id and resource_group are required"},
+		{`{"subscription_id": "s", "resource_group": "rg", "client_id": "c"}`, "client_id goes with client_secret and tenant_id"},
+		{`{"subscription_id": "s", "resource_group": "rg", "zone": "z"}`, "unknown field"},
+	} {
+		if _, err := azuredns.New("example.com", []byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%s) = %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package testutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Hosts of Microsoft Entra ID (sign-in) and Azure Resource Manager.
+const (
+	AzureLoginHost = "login.microsoftonline.com"
+	AzureARMHost   = "management.azure.com"
+)
+
+// FakeAzureDNS is Azure DNS as a service principal uses it: Entra ID's
+// instance and tenant discovery and its client-credentials token
+// endpoint, then Azure Resource Manager's TXT record sets of one public
+// zone, read, written and deleted with ETags: a write whose If-Match no
+// longer holds (or whose If-None-Match: * finds a set) fails with 412, as
+// Azure's does.
+type FakeAzureDNS struct {
+	t                                 testing.TB
+	Tenant, ClientID, Secret          string
+	Subscription, ResourceGroup, Zone string
+
+	mu     sync.Mutex
+	tokens map[string]bool
+	sets   map[string]*azureSet // relative name → TXT set
+	etag   int
+	calls  []string
+}
+
+type azureSet struct {
+	etag   string
+	ttl    int64
+	values []string
+}
+
+// NewFakeAzureDNS is zone in resourceGroup of subscription, written to by
+// the service principal clientID with secret in tenant.
+func NewFakeAzureDNS(t testing.TB, tenant, clientID, secret, subscription, resourceGroup, zone string) *FakeAzureDNS {
+	return &FakeAzureDNS{t: t, Tenant: tenant, ClientID: clientID, Secret: secret, Subscription: subscription, ResourceGroup: resourceGroup,
+		Zone: zone, tokens: map[string]bool{}, sets: map[string]*azureSet{}}
+}
+
+// TXT are the values at name (relative to the zone).
+func (f *FakeAzureDNS) TXT(name string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sets[name]; s != nil {
+		return slices.Clone(s.values)
+	}
+	return nil
+}
+
+// Put sets the values at name (relative), as another writer would.
+func (f *FakeAzureDNS) Put(name string, values ...string) {
+	f.etag++
+	f.sets[name] = &azureSet{etag: fmt.Sprintf("%08d-fake", f.etag), ttl: 60, values: values}
+}
+
+// Calls are the calls answered so far, as "METHOD host path".
+func (f *FakeAzureDNS) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// ProxyEnv is the environment that sends a child process's requests for
+// Entra ID and Azure Resource Manager to the fake, until the test ends.
+func (f *FakeAzureDNS) ProxyEnv(t testing.TB) []string {
+	t.Helper()
+	return proxyEnv(t, f, AzureARMHost, AzureLoginHost)
+}
+
+// ServeHTTP answers a sign-in or an ARM call.
+func (f *FakeAzureDNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var (
+		status int
+		body   any
+	)
+	if r.Host == AzureLoginHost {
+		status, body = f.login(r)
+	} else {
+		status, body = f.arm(w, r)
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, r.Method+" "+r.Host+" "+r.URL.Path)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if body != nil {
+		json.NewEncoder(w).Encode(body)
+	}
+}
+
+// login answers Entra ID: instance discovery, the tenant's OpenID
+// configuration, and the client-credentials grant for ARM's scope.
+func (f *FakeAzureDNS) login(r *http.Request) (int, any) {
+	base := "https://" + AzureLoginHost + "/" + f.Tenant
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/common/discovery/instance":
+		return http.StatusOK, map[string]any{"tenant_discovery_endpoint": base + "/v2.0/.well-known/openid-configuration", "api-version": "1.1",
+			"metadata": []map[string]any{{"preferred_network": AzureLoginHost, "preferred_cache": "login.windows.net",
+				"aliases": []string{AzureLoginHost, "login.windows.net", "login.microsoft.com"}}}}
+	case r.Method == http.MethodGet && r.URL.Path == "/"+f.Tenant+"/v2.0/.well-known/openid-configuration":
+		return http.StatusOK, map[string]any{"token_endpoint": base + "/oauth2/v2.0/token", "authorization_endpoint": base + "/oauth2/v2.0/authorize",
+			"issuer": base + "/v2.0", "jwks_uri": base + "/discovery/v2.0/keys", "response_types_supported": []string{"code", "token"},
+			"subject_types_supported": []string{"pairwise"}, "id_token_signing_alg_values_supported": []string{"RS256"}}
+	case r.Method == http.MethodPost && r.URL.Path == "/"+f.Tenant+"/oauth2/v2.0/token":
+		r.ParseForm()
+		if r.PostForm.Get("grant_type") != "client_credentials" || !strings.Contains(r.PostForm.Get("scope"), "https://management.core.windows.net//.default") {
+			f.t.Errorf("fake Entra ID: a token request %v", r.PostForm)
+		}
+		if r.PostForm.Get("client_id") != f.ClientID || r.PostForm.Get("client_secret") != f.Secret {
+			return http.StatusUnauthorized, map[string]any{"error": "invalid_client", "error_codes": []int{7000215},
+				"error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."}
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		tok := fmt.Sprintf("fake-arm-token-%d", len(f.tokens)+1)
+		f.tokens[tok] = true
+		return http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok}
+	}
+	f.t.Errorf("fake Entra ID: %s %s: not a call a client secret credential makes", r.Method, r.URL)
+	return http.StatusNotFound, map[string]string{"error": "not_found"}
+}
+
+func azureError(status int, code, message string) (int, any) {
+	return status, map[string]any{"error": map[string]string{"code": code, "message": message}}
+}
+
+// arm answers a call on the zone's TXT record sets.
+func (f *FakeAzureDNS) arm(w http.ResponseWriter, r *http.Request) (int, any) {
+	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.tokens[bearer] {
+		return azureError(http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is invalid.")
+	}
+	prefix := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnsZones/%s/TXT/", f.Subscription, f.ResourceGroup, f.Zone)
+	name, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok || name == "" || r.URL.Query().Get("api-version") == "" {
+		return azureError(http.StatusNotFound, "ResourceNotFound", "The Resource '"+r.URL.Path+"' was not found.")
+	}
+	cur := f.sets[name]
+	ifMatch, ifNoneMatch := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+	precondition := func() bool {
+		return (ifMatch != "" && (cur == nil || cur.etag != ifMatch)) || (ifNoneMatch == "*" && cur != nil)
+	}
+	notFound := func() (int, any) {
+		return azureError(http.StatusNotFound, "NotFound", fmt.Sprintf("The resource record '%s' does not exist in resource group '%s' of subscription '%s'.", name, f.ResourceGroup, f.Subscription))
+	}
+	switch r.Method {
+	case http.MethodGet:
+		if cur == nil {
+			return notFound()
+		}
+		return http.StatusOK, f.show(name, cur)
+	case http.MethodPut:
+		if precondition() {
+			return azureError(http.StatusPreconditionFailed, "PreconditionFailed", "The condition in the If-Match or If-None-Match header was not satisfied.")
+		}
+		var body struct {
+			Properties struct {
+				TTL        int64 `json:"TTL"`
+				TXTRecords []struct {
+					Value []string `json:"value"`
+				} `json:"TXTRecords"`
+			} `json:"properties"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Properties.TXTRecords) == 0 {
+			f.t.Errorf("fake Azure DNS: a record set without TXT records (%v)", err)
+			return azureError(http.StatusBadRequest, "BadRequest", "The record set has no records.")
+		}
+		var values []string
+		for _, rec := range body.Properties.TXTRecords {
+			values = append(values, strings.Join(rec.Value, ""))
+		}
+		f.etag++
+		set := &azureSet{etag: fmt.Sprintf("%08d-fake", f.etag), ttl: body.Properties.TTL, values: values}
+		f.sets[name] = set
+		status := http.StatusOK
+		if cur == nil {
+			status = http.StatusCreated
+		}
+		return status, f.show(name, set)
+	case http.MethodDelete:
+		if precondition() {
+			return azureError(http.StatusPreconditionFailed, "PreconditionFailed", "The condition in the If-Match header was not satisfied.")
+		}
+		if cur == nil {
+			return http.StatusNoContent, nil
+		}
+		delete(f.sets, name)
+		return http.StatusOK, nil
+	}
+	return azureError(http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method)
+}
+
+func (f *FakeAzureDNS) show(name string, s *azureSet) map[string]any {
+	var recs []map[string][]string
+	for _, v := range s.values {
+		recs = append(recs, map[string][]string{"value": {v}})
+	}
+	return map[string]any{
+		"id":   fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnszones/%s/TXT/%s", f.Subscription, f.ResourceGroup, f.Zone, name),
+		"name": name, "type": "Microsoft.Network/dnszones/TXT", "etag": s.etag,
+		"properties": map[string]any{"fqdn": name + "." + f.Zone + ".", "TTL": s.ttl, "TXTRecords": recs, "provisioningState": "Succeeded"},
+	}
+}
