@@ -66,7 +66,8 @@ var algorithms = map[string]string{
 // DefaultAlgorithm is the TSIG algorithm of a config that names none.
 const DefaultAlgorithm = "HMACSHA256"
 
-// Timeout bounds one update's exchange with the server.
+// Timeout bounds the key check's exchange with the server (cert-manager's
+// updates keep miekg/dns's own timeouts).
 const Timeout = 10 * time.Second
 
 // Provider writes TXT records through dynamic updates.
@@ -83,9 +84,9 @@ func New(credentials []byte) (*Provider, error) {
 		return nil, err
 	}
 	var missing []string
-	for field, v := range map[string]string{"nameserver": c.Nameserver, "tsig_key_name": c.TSIGKeyName, "tsig_secret": c.TSIGSecret} {
-		if strings.TrimSpace(v) == "" {
-			missing = append(missing, field)
+	for _, f := range []struct{ name, value string }{{"nameserver", c.Nameserver}, {"tsig_key_name", c.TSIGKeyName}, {"tsig_secret", c.TSIGSecret}} {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, f.name)
 		}
 	}
 	if len(missing) > 0 {
