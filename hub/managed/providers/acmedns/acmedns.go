@@ -14,11 +14,9 @@
 package acmedns
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -83,10 +81,8 @@ type Provider struct {
 // nameservers (host:port) are asked instead.
 func New(credentials []byte, resolver dnsclient.Resolver, nameservers []string) (*Provider, error) {
 	var c Credentials
-	dec := json.NewDecoder(bytes.NewReader(credentials))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf(`credentials: want {"server_url", "username", "password", "fulldomain", "subdomain"}: %w`, err)
+	if err := providers.Decode(credentials, &c, `{"server_url", "username", "password", "fulldomain", "subdomain"}`); err != nil {
+		return nil, err
 	}
 	var missing []string
 	for _, f := range []struct{ name, value string }{{"server_url", c.ServerURL}, {"username", c.Username},

@@ -12,9 +12,7 @@
 package digitalocean
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,10 +59,8 @@ type Provider struct {
 // New makes a provider from a config's credentials (JSON, see Credentials).
 func New(credentials []byte) (*Provider, error) {
 	var c Credentials
-	dec := json.NewDecoder(bytes.NewReader(credentials))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf(`credentials: want {"api_token": "…"}: %w`, err)
+	if err := providers.Decode(credentials, &c, `{"api_token": "…"}`); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(c.APIToken) == "" {
 		return nil, errors.New(`credentials: api_token is empty`)
