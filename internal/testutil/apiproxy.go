@@ -4,8 +4,10 @@
 package testutil
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,4 +70,33 @@ func proxyEnv(t testing.TB, h http.Handler, hosts ...string) []string {
 	}
 	t.Cleanup(stop)
 	return env
+}
+
+// callLog keeps the calls a fake API answered, for a test to compare with
+// the calls the real API takes.
+type callLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *callLog) record(call string) {
+	l.mu.Lock()
+	l.calls = append(l.calls, call)
+	l.mu.Unlock()
+}
+
+// Calls are the calls answered so far.
+func (l *callLog) Calls() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.calls)
+}
+
+// writeJSON answers status with body in JSON.
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if body != nil {
+		json.NewEncoder(w).Encode(body)
+	}
 }

@@ -30,11 +30,11 @@ type FakeAzureDNS struct {
 	Tenant, ClientID, Secret          string
 	Subscription, ResourceGroup, Zone string
 
-	mu     sync.Mutex
-	tokens map[string]bool
-	sets   map[string]*azureSet // relative name → TXT set
-	etag   int
-	calls  []string
+	callLog // "METHOD host path"
+	mu      sync.Mutex
+	tokens  map[string]bool
+	sets    map[string]*azureSet // relative name → TXT set
+	etag    int
 }
 
 type azureSet struct {
@@ -66,13 +66,6 @@ func (f *FakeAzureDNS) Put(name string, values ...string) {
 	f.sets[name] = &azureSet{etag: fmt.Sprintf("%08d-fake", f.etag), ttl: 60, values: values}
 }
 
-// Calls are the calls answered so far, as "METHOD host path".
-func (f *FakeAzureDNS) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
 // ProxyEnv is the environment that sends a child process's requests for
 // Entra ID and Azure Resource Manager to the fake, until the test ends.
 func (f *FakeAzureDNS) ProxyEnv(t testing.TB) []string {
@@ -89,16 +82,10 @@ func (f *FakeAzureDNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Host == AzureLoginHost {
 		status, body = f.login(r)
 	} else {
-		status, body = f.arm(w, r)
+		status, body = f.arm(r)
 	}
-	f.mu.Lock()
-	f.calls = append(f.calls, r.Method+" "+r.Host+" "+r.URL.Path)
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if body != nil {
-		json.NewEncoder(w).Encode(body)
-	}
+	f.record(r.Method + " " + r.Host + " " + r.URL.Path)
+	writeJSON(w, status, body)
 }
 
 // login answers Entra ID: instance discovery, the tenant's OpenID
@@ -138,7 +125,7 @@ func azureError(status int, code, message string) (int, any) {
 }
 
 // arm answers a call on the zone's TXT record sets.
-func (f *FakeAzureDNS) arm(w http.ResponseWriter, r *http.Request) (int, any) {
+func (f *FakeAzureDNS) arm(r *http.Request) (int, any) {
 	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -39,11 +39,11 @@ type FakeCloudDNS struct {
 	Project, Zone, Name string // the project, the managed zone's name, its DNS name with the dot
 	key                 *rsa.PrivateKey
 
+	callLog // "METHOD host path?query"
 	mu      sync.Mutex
 	tokens  map[string]bool
 	sets    map[string]cloudDNSSet // name with the dot → TXT set
 	changes int
-	calls   []string
 	// BeforeChange, when set, runs once before the next change is
 	// applied (with the fake's lock held): another writer's change.
 	BeforeChange func()
@@ -100,13 +100,6 @@ func (f *FakeCloudDNS) Put(name string, values ...string) {
 	f.sets[name+"."] = set
 }
 
-// Calls are the API calls answered so far, as "METHOD host path?query".
-func (f *FakeCloudDNS) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
 // ProxyEnv is the environment that sends a child process's requests for
 // Google's token endpoint and Cloud DNS to the fake, until the test ends.
 func (f *FakeCloudDNS) ProxyEnv(t testing.TB) []string {
@@ -125,12 +118,8 @@ func (f *FakeCloudDNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		status, body = f.api(r)
 	}
-	f.mu.Lock()
-	f.calls = append(f.calls, r.Method+" "+r.Host+" "+r.URL.RequestURI())
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(body)
+	f.record(r.Method + " " + r.Host + " " + r.URL.RequestURI())
+	writeJSON(w, status, body)
 }
 
 // googleError is Google's error body.

@@ -27,12 +27,12 @@ const CloudflareHost = "api.cloudflare.com"
 type FakeCloudflare struct {
 	t                 testing.TB
 	token, key, email string
+	callLog           // "METHOD path?query"
 	mu                sync.Mutex
 	zones             map[string]string // name → ID
 	records           []CloudflareRecord
 	nextID            int
-	calls             []string // "METHOD path?query"
-	failPost          string   // an error message the next POST answers, if set
+	failPost          string // an error message the next POST answers, if set
 }
 
 // CloudflareRecord is a DNS record as Cloudflare's API shows it.
@@ -69,13 +69,6 @@ func (f *FakeCloudflare) TXT(name string) []string {
 	return out
 }
 
-// Calls are the calls answered so far, as "METHOD path?query".
-func (f *FakeCloudflare) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
-}
-
 // FailNextPost makes the next record creation fail with Cloudflare's error
 // code and message.
 func (f *FakeCloudflare) FailNextPost(message string) {
@@ -99,12 +92,8 @@ type cloudflareError struct {
 // ServeHTTP answers one API call in Cloudflare's envelope.
 func (f *FakeCloudflare) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, result, errs := f.handle(r)
-	f.mu.Lock()
-	f.calls = append(f.calls, r.Method+" "+r.URL.RequestURI())
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"success": len(errs) == 0, "errors": append([]cloudflareError{}, errs...),
+	f.record(r.Method + " " + r.URL.RequestURI())
+	writeJSON(w, status, map[string]any{"success": len(errs) == 0, "errors": append([]cloudflareError{}, errs...),
 		"messages": []string{}, "result": result})
 }
 

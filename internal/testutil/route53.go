@@ -28,10 +28,10 @@ type FakeRoute53 struct {
 	t         testing.TB
 	accessKey string
 
+	callLog // "METHOD path?query"
 	mu      sync.Mutex
 	zones   map[string]string // name with the dot → ID
 	sets    map[string]*route53Set
-	calls   []string
 	changes int
 	// BeforeChange, when set, runs once before the next change batch is
 	// applied (with the fake's lock held): another writer's change.
@@ -77,13 +77,6 @@ func (f *FakeRoute53) Put(zone, name string, values ...string) {
 	f.sets[name+"."] = &route53Set{zone: f.zones[zone+"."], name: name + ".", ttl: 60, values: quoted}
 }
 
-// Calls are the calls answered so far, as "METHOD path?query".
-func (f *FakeRoute53) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
 // ProxyEnv is the environment that sends a child process's requests for
 // Route 53 to the fake (see ProxyHTTPS and AWSEnv) until the test ends.
 func (f *FakeRoute53) ProxyEnv(t testing.TB) []string {
@@ -118,9 +111,7 @@ type route53RRSet struct {
 // ServeHTTP answers one API call.
 func (f *FakeRoute53) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, body := f.handle(r)
-	f.mu.Lock()
-	f.calls = append(f.calls, r.Method+" "+r.URL.RequestURI())
-	f.mu.Unlock()
+	f.record(r.Method + " " + r.URL.RequestURI())
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", "00000000-fake-route53")
 	w.WriteHeader(status)

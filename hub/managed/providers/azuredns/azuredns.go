@@ -12,6 +12,7 @@ package azuredns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	cmazuredns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/azuredns"
@@ -75,7 +76,7 @@ func New(zone string, raw []byte) (*Provider, error) {
 	api, err := cmazuredns.NewDNSProviderCredentials(c.Environment, c.ClientID, c.ClientSecret, c.SubscriptionID, c.TenantID, c.ResourceGroup,
 		zone, nil, c.ClientID == "", nil)
 	if err != nil {
-		return nil, errors.Join(errors.New("credentials"), err)
+		return nil, fmt.Errorf("credentials: %w", err)
 	}
 	return &Provider{CertManager: providers.CertManager{Name: Name, Solver: api}, zone: zone}, nil
 }

@@ -58,28 +58,9 @@ func txt(name, value string) []libdns.Record {
 // and removed from it by value, each write conditional on the set's ETag;
 // the credentials are checked without a change.
 func TestValuesCoexist(t *testing.T) {
-	ctx := context.Background()
 	f := fake(t)
 	p := provider(t, good)
-	if err := p.Test(ctx, "example.com"); err != nil {
-		t.Errorf("Test: %v", err)
-	}
-	for _, v := range []string{"value one", "value two", "value one"} {
-		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := f.TXT("_acme-challenge.www"); !slices.Equal(got, []string{"value one", "value two"}) {
-		t.Fatalf("Azure DNS holds %q", got)
-	}
-	for _, v := range []string{"value one", "value one", "value two"} {
-		if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := f.TXT("_acme-challenge.www"); len(got) != 0 {
-		t.Fatalf("Azure DNS holds %q after every cleanup", got)
-	}
+	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www") })
 	calls := f.Calls()
 	rs := "/subscriptions/" + subscription + "/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com/TXT/_acme-challenge.www"
 	for _, want := range []string{"POST login.microsoftonline.com /" + tenant + "/oauth2/v2.0/token", "GET management.azure.com " + rs,

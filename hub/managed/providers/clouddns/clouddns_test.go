@@ -50,28 +50,9 @@ func txt(name, value string) []libdns.Record {
 // token endpoint), values are added to the name's record set and removed
 // from it by value, and the credentials are checked without a change.
 func TestValuesCoexist(t *testing.T) {
-	ctx := context.Background()
 	f := fake(t)
 	p := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(f.ServiceAccount())})
-	if err := p.Test(ctx, "example.com"); err != nil {
-		t.Errorf("Test: %v", err)
-	}
-	for _, v := range []string{"value one", "value two", "value one"} {
-		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := f.TXT("_acme-challenge.www.example.com"); !testutil.SameElements(got, []string{"value one", "value two"}) {
-		t.Fatalf("Cloud DNS holds %q", got)
-	}
-	for _, v := range []string{"value one", "value one"} {
-		if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value two"}) {
-		t.Fatalf("Cloud DNS holds %q after the cleanup of value one", got)
-	}
+	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
 	calls := f.Calls()
 	for _, want := range []string{
 		"POST oauth2.googleapis.com /token",

@@ -54,7 +54,6 @@ func txt(name, value string) []libdns.Record {
 // calls Cloudflare's API takes (the zone found by name, the records listed
 // by type and name, created, deleted by ID).
 func TestAppendAndDeleteByValue(t *testing.T) {
-	ctx := context.Background()
 	for name, creds := range map[string]cloudflare.Credentials{
 		"API token":  {APIToken: token},
 		"global key": {APIKey: "global-key", Email: "ops@example.com"},
@@ -62,26 +61,7 @@ func TestAppendAndDeleteByValue(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := fake(t)
 			p := provider(t, creds)
-			if err := p.Test(ctx, "example.com"); err != nil {
-				t.Errorf("Test: %v", err)
-			}
-			for _, v := range []string{"value one", "value two"} {
-				if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value one", "value two"}) {
-				t.Fatalf("Cloudflare holds %q", got)
-			}
-			if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "value one")); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "value one")); err != nil {
-				t.Errorf("a second cleanup of a value gone: %v", err)
-			}
-			if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value two"}) {
-				t.Fatalf("Cloudflare holds %q after the cleanup of value one", got)
-			}
+			testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
 			calls := f.Calls()
 			for _, want := range []string{
 				"GET /client/v4/zones?name=example.com",

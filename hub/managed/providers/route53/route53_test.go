@@ -56,34 +56,9 @@ func txt(name, value string) []libdns.Record {
 // hosted zone found by name, the set listed from its name, an atomic
 // batch that deletes the set read and creates the new one).
 func TestValuesCoexist(t *testing.T) {
-	ctx := context.Background()
 	f := fake(t)
 	p := provider(t, good)
-	if err := p.Test(ctx, "example.com"); err != nil {
-		t.Errorf("Test: %v", err)
-	}
-	for _, v := range []string{"value one", "value two", "value one"} {
-		if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value one", "value two"}) {
-		t.Fatalf("Route 53 holds %q", got)
-	}
-	for _, v := range []string{"value one", "value one"} {
-		if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"value two"}) {
-		t.Fatalf("Route 53 holds %q after the cleanup of value one", got)
-	}
-	if _, err := p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "value two")); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.TXT("_acme-challenge.www.example.com"); len(got) != 0 {
-		t.Fatalf("Route 53 holds %q after the last cleanup", got)
-	}
+	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
 	calls := f.Calls()
 	for _, want := range []string{
 		"GET /2013-04-01/hostedzonesbyname?dnsname=example.com.",
