@@ -92,6 +92,17 @@ func (l *callLog) Calls() []string {
 	return slices.Clone(l.calls)
 }
 
+// Took checks that the fake answered every call in want, among others.
+func (l *callLog) Took(t testing.TB, want ...string) {
+	t.Helper()
+	calls := l.Calls()
+	for _, w := range want {
+		if !slices.Contains(calls, w) {
+			t.Errorf("no call %s among %q", w, calls)
+		}
+	}
+}
+
 // writeJSON answers status with body in JSON.
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

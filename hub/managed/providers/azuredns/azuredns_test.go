@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -61,14 +60,9 @@ func TestValuesCoexist(t *testing.T) {
 	f := fake(t)
 	p := provider(t, good)
 	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www") })
-	calls := f.Calls()
 	rs := "/subscriptions/" + subscription + "/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com/TXT/_acme-challenge.www"
-	for _, want := range []string{"POST login.microsoftonline.com /" + tenant + "/oauth2/v2.0/token", "GET management.azure.com " + rs,
-		"PUT management.azure.com " + rs, "DELETE management.azure.com " + rs} {
-		if !slices.Contains(calls, want) {
-			t.Errorf("no call %s among %q", want, calls)
-		}
-	}
+	f.Took(t, "POST login.microsoftonline.com /"+tenant+"/oauth2/v2.0/token", "GET management.azure.com "+rs,
+		"PUT management.azure.com "+rs, "DELETE management.azure.com "+rs)
 }
 
 // TestErrorsNamed: Entra ID's and Azure's refusals reach the caller with
