@@ -7,6 +7,7 @@ package hub
 // hub/managed/providers when imported. A new provider is one line here.
 import (
 	_ "github.com/acmehub/acmehub/hub/managed/providers/acmedns"
+	_ "github.com/acmehub/acmehub/hub/managed/providers/akamai"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/azuredns"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/clouddns"
 	_ "github.com/acmehub/acmehub/hub/managed/providers/cloudflare"

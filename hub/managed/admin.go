@@ -165,7 +165,7 @@ func (s *Service) testConfig(ctx context.Context, id string) error {
 	}
 	if t, ok := c.provider.(Tester); ok {
 		if err := t.Test(ctx, c.Zone+"."); err != nil {
-			return &Error{Code: CodeProvider, Err: fmt.Errorf("config %s: provider %s: %w", c.ID, c.Provider, err)}
+			return &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 		}
 	}
 	return nil

@@ -73,7 +73,11 @@ func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.H
 		if rerr := s.store.RetryRecord(ctx, r.ID, next); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
-		err = &Error{Code: CodeProvider, Err: fmt.Errorf("sweeping %s at %s (attempt %d): %w", r.ID, r.Name, r.Attempts+1, err)}
+		what := fmt.Sprintf("sweeping %s at %s (attempt %d)", r.ID, r.Name, r.Attempts+1)
+		if c != nil {
+			what += fmt.Sprintf(" through provider %s of config %s", c.Provider, c.ID)
+		}
+		err = &Error{Code: CodeProvider, Err: fmt.Errorf("%s: %w", what, err)}
 		s.audit(ctx, "sweep", caller, req, r.Config, start, err)
 		return false, err
 	}

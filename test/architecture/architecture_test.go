@@ -34,7 +34,7 @@ var floors = map[string]int{
 	// The hub's protocols, its console and its providers.
 	"hub/managed/doors/acmeproxy": 3, "hub/managed/doors/certify": 3, "hub/managed/doors/httpreq": 3,
 	"hub/managed/console": 3, "hub/managed/providers/acmedns": 3, "hub/managed/providers/digitalocean": 3,
-	"hub/managed/providers/azuredns": 3, "hub/managed/providers/cloudflare": 3, "hub/managed/providers/clouddns": 3, "hub/managed/providers/rfc2136": 3,
+	"hub/managed/providers/akamai": 3, "hub/managed/providers/azuredns": 3, "hub/managed/providers/cloudflare": 3, "hub/managed/providers/clouddns": 3, "hub/managed/providers/rfc2136": 3,
 	"hub/managed/providers/route53": 3,
 	"hub/managed/providers/self":    3,
 	// The server's assembly, and the solvers beside it.

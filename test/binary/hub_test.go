@@ -265,6 +265,34 @@ func TestAzureDNSThroughTheHub(t *testing.T) {
 	}
 }
 
+// TestAkamaiThroughTheHub: a config of provider akamai (the fake Edge DNS,
+// reached through HTTPS_PROXY, checking each call's EdgeGrid signature),
+// through the hub's httpreq door: two clients' values at one name share
+// its record set, a cleanup removes exactly its client's value, and Edge
+// DNS's refusal of a wrong client secret reaches the client.
+func TestAkamaiThroughTheHub(t *testing.T) {
+	edge := testutil.NewFakeAkamai(t, "akab-client-token", "client-secret", "akab-access-token", "example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: edge.ProxyEnv(t)})
+	for id, secret := range map[string]string{"edge": "client-secret", "edge-revoked": "revoked"} {
+		creds, _ := json.Marshal(map[string]string{"host": testutil.AkamaiHost, "client_token": "akab-client-token",
+			"client_secret": secret, "access_token": "akab-access-token"})
+		os.WriteFile(filepath.Join(h.Dir, id+".json"), creds, 0o600)
+	}
+	h.MustAdmin("configs", "put", "--id", "edge", "--provider", "akamai", "--zone", "example.com", "--rule", "www.example.com",
+		"--credentials-file", "edge.json")
+	h.MustAdmin("configs", "put", "--id", "edge-revoked", "--provider", "akamai", "--zone", "example.com", "--rule", "api.example.com",
+		"--credentials-file", "edge-revoked.json")
+	if out := h.MustAdmin("configs", "test", "edge", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("configs test edge: %s", out)
+	}
+	server := h.Server()
+	a, aSecret := valuesCoexist(t, h, server, "Edge DNS", func() []string { return edge.TXT("_acme-challenge.www.example.com") })
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
+		!strings.Contains(out, "The signature does not match") {
+		t.Errorf("a config whose secret Edge DNS refuses: %d %s", code, out)
+	}
+}
+
 // valuesCoexist presents two clients' values at _acme-challenge.www.example.com
 // through the hub's httpreq door, then cleans up the first client's value,
 // then asks for a name outside the config's rules (refused), and checks

@@ -19,10 +19,9 @@ type Solver interface {
 }
 
 // CertManager is a Solver as the hub writes through providers: TXT records
-// appended and deleted one value at a time, errors naming the provider,
-// what was attempted and the solver's own message on one line.
+// appended and deleted one value at a time, errors saying what was
+// attempted and the solver's own message on one line.
 type CertManager struct {
-	Name   string // the provider's name
 	Solver Solver
 }
 
@@ -32,7 +31,7 @@ func (c CertManager) AppendRecords(ctx context.Context, zone string, recs []libd
 		rr := r.RR()
 		fqdn := libdns.AbsoluteName(rr.Name, zone)
 		if err := c.Solver.Present(ctx, "", fqdn, rr.Data); err != nil {
-			return recs[:i], c.Explain("adding a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
+			return recs[:i], Explain("adding a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
 		}
 	}
 	return recs, nil
@@ -45,19 +44,16 @@ func (c CertManager) DeleteRecords(ctx context.Context, zone string, recs []libd
 		rr := r.RR()
 		fqdn := libdns.AbsoluteName(rr.Name, zone)
 		if err := c.Solver.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
-			return recs[:i], c.Explain("removing a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
+			return recs[:i], Explain("removing a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
 		}
 	}
 	return recs, nil
 }
 
-// Explain is err of what was attempted (see Explain).
-func (c CertManager) Explain(what string, err error) error { return Explain(c.Name, what, err) }
-
-// Explain is err of what provider attempted, named by the provider, its
-// message on one line (clients show it in a 502).
-func Explain(provider, what string, err error) error {
-	return &oneLine{msg: fmt.Sprintf("provider %s: %s: %s", provider, what, strings.Join(strings.Fields(err.Error()), " ")), err: err}
+// Explain is err of what a provider attempted, its message on one line
+// (clients show it in a 502; the hub names the provider and the config).
+func Explain(what string, err error) error {
+	return &oneLine{msg: fmt.Sprintf("%s: %s", what, strings.Join(strings.Fields(err.Error()), " ")), err: err}
 }
 
 type oneLine struct {

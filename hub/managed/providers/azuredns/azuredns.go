@@ -78,7 +78,7 @@ func New(zone string, raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{CertManager: providers.CertManager{Name: Name, Solver: api}, zone: zone}, nil
+	return &Provider{CertManager: providers.CertManager{Solver: api}, zone: zone}, nil
 }
 
 // Test checks the credentials against the zone without a change: a
@@ -87,7 +87,7 @@ func New(zone string, raw []byte) (*Provider, error) {
 func (p *Provider) Test(ctx context.Context, zone string) error {
 	probe := "_acmehub-credentials-check." + strings.TrimSuffix(zone, ".") + "."
 	if err := p.Solver.CleanUp(ctx, "", probe, "probe"); err != nil {
-		return p.Explain("reading the record set of "+strings.TrimSuffix(probe, "."), err)
+		return providers.Explain("reading the record set of "+strings.TrimSuffix(probe, "."), err)
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func TestErrorsNamed(t *testing.T) {
 	otherGroup := good
 	otherGroup.ResourceGroup = "other-rg"
 	if _, err := provider(t, otherGroup).AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
-		!strings.Contains(err.Error(), "provider azuredns: adding a TXT value at _acme-challenge.www.example.com") {
+		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") {
 		t.Errorf("a resource group without the zone: %v", err)
 	}
 }

@@ -76,7 +76,7 @@ func New(raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{CertManager: providers.CertManager{Name: Name, Solver: api}, api: api}, nil
+	return &Provider{CertManager: providers.CertManager{Solver: api}, api: api}, nil
 }
 
 // Test checks the credentials against the managed zone without a change:
@@ -85,7 +85,7 @@ func New(raw []byte) (*Provider, error) {
 func (p *Provider) Test(ctx context.Context, zone string) error {
 	probe := "_acmehub-credentials-check." + strings.TrimSuffix(zone, ".") + "."
 	if err := p.api.CleanUp(ctx, "", probe, "probe"); err != nil {
-		return p.Explain("reading the record sets of "+strings.TrimSuffix(probe, "."), err)
+		return providers.Explain("reading the record sets of "+strings.TrimSuffix(probe, "."), err)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func TestErrorsNamed(t *testing.T) {
 	}
 	wrongZone := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-org", ServiceAccount: string(f.ServiceAccount())})
 	if _, err := wrongZone.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
-		!strings.Contains(err.Error(), "provider clouddns: adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "example-org") {
+		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "example-org") {
 		t.Errorf("a managed zone the project does not have: %v", err)
 	}
 }

@@ -71,7 +71,7 @@ func New(credentials []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{CertManager: providers.CertManager{Name: Name, Solver: api}, api: api}, nil
+	return &Provider{CertManager: providers.CertManager{Solver: api}, api: api}, nil
 }
 
 // Test checks the credentials against the zone: Cloudflare finds it by
@@ -79,10 +79,10 @@ func New(credentials []byte) (*Provider, error) {
 func (p *Provider) Test(ctx context.Context, zone string) error {
 	z, err := cmcloudflare.FindNearestZoneForFQDN(ctx, p.api, dns.Fqdn(zone))
 	if err != nil {
-		return p.Explain("finding zone "+strings.TrimSuffix(zone, "."), err)
+		return providers.Explain("finding zone "+strings.TrimSuffix(zone, "."), err)
 	}
 	if !strings.EqualFold(strings.TrimSuffix(z.Name, "."), strings.TrimSuffix(zone, ".")) {
-		return fmt.Errorf("provider cloudflare: the credentials reach zone %s, not %s", z.Name, strings.TrimSuffix(zone, "."))
+		return fmt.Errorf("the credentials reach zone %s, not %s", z.Name, strings.TrimSuffix(zone, "."))
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func TestErrorsNamed(t *testing.T) {
 		t.Errorf("Test with a revoked token: %v", err)
 	}
 	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
-		!strings.Contains(err.Error(), "provider cloudflare: adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
+		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
 		t.Errorf("append with a revoked token: %v", err)
 	}
 	p := provider(t, cloudflare.Credentials{APIToken: token})

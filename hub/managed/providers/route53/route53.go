@@ -169,7 +169,7 @@ func (p *Provider) change(ctx context.Context, zone string, rr libdns.RR, edit f
 		var values []string
 		if current != nil {
 			for _, r := range current.ResourceRecords {
-				values = append(values, unquote(aws.ToString(r.Value)))
+				values = append(values, providers.UnquoteTXT(aws.ToString(r.Value)))
 			}
 		}
 		next := edit(slices.Clone(values))
@@ -183,7 +183,7 @@ func (p *Provider) change(ctx context.Context, zone string, rr libdns.RR, edit f
 		if len(next) > 0 {
 			set := &types.ResourceRecordSet{Name: &name, Type: types.RRTypeTxt, TTL: aws.Int64(max(int64(rr.TTL.Seconds()), 1))}
 			for _, v := range next {
-				set.ResourceRecords = append(set.ResourceRecords, types.ResourceRecord{Value: aws.String(quote(v))})
+				set.ResourceRecords = append(set.ResourceRecords, types.ResourceRecord{Value: aws.String(providers.QuoteTXT(v))})
 			}
 			changes = append(changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: set})
 		}
@@ -252,17 +252,6 @@ func (p *Provider) hostedZone(ctx context.Context, zone string) (string, error) 
 	return "", fmt.Errorf("no public hosted zone %s for these credentials (set hosted_zone_id for a private one)", zone)
 }
 
-// quote and unquote write and read a TXT value as Route 53 holds it: one
-// quoted string, with " and \ escaped.
-func quote(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
-}
-
-func unquote(v string) string {
-	v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
-	return strings.NewReplacer(`\\`, `\`, `\"`, `"`).Replace(v)
-}
-
 // explain names what was attempted, with Route 53's own error (and the
 // messages of a refused change batch).
 func explain(what, name string, err error) error {
@@ -270,5 +259,5 @@ func explain(what, name string, err error) error {
 	if errors.As(err, &batch) && len(batch.Messages) > 0 {
 		err = fmt.Errorf("%w: %s", err, strings.Join(batch.Messages, "; "))
 	}
-	return providers.Explain(Name, what+" "+strings.TrimSuffix(name, "."), err)
+	return providers.Explain(what+" "+strings.TrimSuffix(name, "."), err)
 }

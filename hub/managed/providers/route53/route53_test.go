@@ -95,7 +95,7 @@ func TestErrorsNamed(t *testing.T) {
 		t.Errorf("Test with a revoked key: %v", err)
 	}
 	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
-		!strings.Contains(err.Error(), "provider route53: adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
 		t.Errorf("append with a revoked key: %v", err)
 	}
 	p := provider(t, good)

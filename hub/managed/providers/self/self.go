@@ -8,6 +8,7 @@ package self
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,7 +29,7 @@ func init() {
 		Description: "the hub's own DNS answers the _acme-challenge names delegated to it (NS records to the hub)",
 		New: func(env providers.Env, _ store.ChallengeConfig, _ []byte) (managed.Provider, error) {
 			if env.Delegations == nil {
-				return nil, fmt.Errorf("provider %s: this process serves no DNS", Name)
+				return nil, errors.New("this process serves no DNS")
 			}
 			return Provider{Table: env.Delegations}, nil
 		},
