@@ -33,6 +33,7 @@ import (
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/clientip"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/dnssec"
 	"github.com/acmehub/acmehub/hub/dnsserver"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -101,6 +102,10 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		ResyncInterval:      cfg.AcmeHub.ResyncInterval,
 		Log:                 log.With("component", "accounts"),
 	})
+	signer, err := newSigner(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	reg := s.registry()
 	handler, err := dnsserver.NewHandler(dnsserver.Zone{
 		Domain:  cfg.General.Domain,
@@ -109,6 +114,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		Records: cfg.General.Records,
 		TXTTTL:  cfg.AcmeHub.TXTTTL,
 		Serial:  uint32(time.Now().Unix()),
+		Signer:  signer,
 	}, s.accounts.Index(), dnsserver.NewMetrics(reg), log.With("component", "dns"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("[general]: %w", err)
@@ -372,4 +378,25 @@ func (s *Server) close() {
 	if s.store != nil {
 		s.store.Close()
 	}
+}
+
+// newSigner reads the zone's DNSSEC keys, when [dnssec] names them.
+func newSigner(cfg config.Config) (*dnssec.Signer, error) {
+	if !cfg.DNSSEC.Enabled() {
+		return nil, nil
+	}
+	keys := make([]dnssec.Key, len(cfg.DNSSEC.Keys))
+	for i, path := range cfg.DNSSEC.Keys {
+		k, err := dnssec.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("[dnssec] keys: %w", err)
+		}
+		keys[i] = k
+	}
+	signer, err := dnssec.NewSigner(cfg.General.Domain, keys, dnssec.Options{
+		Validity: cfg.DNSSEC.Validity, Refresh: cfg.DNSSEC.Refresh, Skew: cfg.DNSSEC.Skew})
+	if err != nil {
+		return nil, fmt.Errorf("[dnssec]: %w", err)
+	}
+	return signer, nil
 }

@@ -27,7 +27,26 @@ type Config struct {
 	Log      Log      `toml:"logconfig"`
 	AcmeHub  AcmeHub  `toml:"acmehub"`
 	Hub      Hub      `toml:"hub"`
+	DNSSEC   DNSSEC   `toml:"dnssec"`
 }
+
+// DNSSEC is the [dnssec] section: the zone signed online, when it names
+// keys. acme-dns ignores it.
+type DNSSEC struct {
+	// Keys are the zone's key files as BIND names them
+	// (K<zone>+<algorithm>+<tag>, with or without .key or .private): one
+	// CSK, or a KSK and a ZSK (during a rollover, more).
+	Keys []string `toml:"keys"`
+	// Validity is how long a signature holds; Refresh how much of it must
+	// remain for it to be served (it is made again otherwise); Skew how far
+	// in the past its inception lies.
+	Validity time.Duration `toml:"validity"`
+	Refresh  time.Duration `toml:"refresh"`
+	Skew     time.Duration `toml:"skew"`
+}
+
+// Enabled reports whether the zone is signed.
+func (d DNSSEC) Enabled() bool { return len(d.Keys) > 0 }
 
 // Hub is the [hub] section: the managed-challenge hub, which answers
 // challenges for API tokens through DNS providers, on its own HTTPS listener.
@@ -248,6 +267,7 @@ func baseline() Config {
 			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120, FailedAuthPerAddressPerMinute: 1200,
 		},
+		DNSSEC: DNSSEC{Validity: 14 * 24 * time.Hour, Refresh: 4 * 24 * time.Hour, Skew: time.Hour},
 		Hub: Hub{
 			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,
 			CleanupAfter: 30 * time.Minute, RequestTimeout: 5 * time.Minute, HTTPReqPrefix: "/httpreq", AcmeproxyPrefix: "/acmeproxy",

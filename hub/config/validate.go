@@ -28,6 +28,7 @@ func (c *Config) Validate() error {
 	c.API.validate(&p)
 	c.Log.validate(&p)
 	c.AcmeHub.validate(&p)
+	c.DNSSEC.validate(&p)
 	if c.Hub.Enabled {
 		c.Hub.validate(&p)
 	}
@@ -54,6 +55,21 @@ func (g General) validate(p *problems) {
 		bad("[general] protocol %q: must be one of %s", g.Protocol, strings.Join(protocols, ", "))
 	}
 
+}
+
+func (d DNSSEC) validate(p *problems) {
+	if !d.Enabled() {
+		return
+	}
+	if d.Validity < time.Hour {
+		p.add("[dnssec] validity %s: must be at least 1h", d.Validity)
+	}
+	if d.Refresh <= 0 || d.Refresh >= d.Validity {
+		p.add("[dnssec] refresh %s: must be positive and shorter than validity %s", d.Refresh, d.Validity)
+	}
+	if d.Skew <= 0 {
+		p.add("[dnssec] skew %s: must be positive", d.Skew)
+	}
 }
 
 func (d Database) validate(p *problems) {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/hub/dnssec"
 )
 
 // Source gives the TXT values of the account owning a subdomain (one label,
@@ -37,6 +39,10 @@ type Zone struct {
 	TXTTTL uint32
 	// Serial is the SOA serial.
 	Serial uint32
+	// Signer, when set, signs the zone: its DNSKEY is served at the apex,
+	// and answers to queries with the DO bit carry RRSIGs and compact
+	// denials of existence (see dnssec.go).
+	Signer *dnssec.Signer
 }
 
 const (
@@ -57,6 +63,7 @@ type Handler struct {
 	// delegations, when set, are answered for beside the zone.
 	delegations Delegations
 	ttl         uint32
+	signer      *dnssec.Signer
 	metrics     *Metrics
 	log         *slog.Logger
 }
@@ -78,7 +85,7 @@ func NewHandler(z Zone, src Source, m *Metrics, log *slog.Logger) (*Handler, err
 	}
 	h := &Handler{
 		origin: origin, suffix: "." + origin, names: map[string]*node{},
-		src: src, ttl: z.TXTTTL, metrics: m, log: log,
+		src: src, ttl: z.TXTTTL, signer: z.Signer, metrics: m, log: log,
 	}
 	nsname := dns.Fqdn(defaultString(z.NSName, z.Domain))
 	h.soa = &dns.SOA{
@@ -117,6 +124,9 @@ func NewHandler(z Zone, src Source, m *Metrics, log *slog.Logger) (*Handler, err
 		if cname := n.rrs[dns.TypeCNAME]; len(cname) > 0 && len(n.rrs) > 1 {
 			return nil, fmt.Errorf("records: %s has a CNAME and other records", name)
 		}
+	}
+	if err := h.loadSigner(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
@@ -197,6 +207,10 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(q.Name)
+	if h.signer != nil && opt != nil && opt.Do() {
+		m.IsEdns0().SetDo()
+		defer h.secure(m, opt)
+	}
 	switch {
 	case q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY:
 		m.Rcode = dns.RcodeRefused
@@ -223,10 +237,17 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 		if !exists {
 			m.Rcode = dns.RcodeNameError
 			m.Ns = []dns.RR{h.negSOA}
+			h.deny(m, owner, name, false)
 			return m
 		}
 		if cname == nil {
-			break
+			if len(rrs) == 0 {
+				if len(m.Answer) == 0 {
+					m.Ns = []dns.RR{h.negSOA} // NODATA
+				}
+				h.deny(m, owner, name, true)
+			}
+			return m
 		}
 		m.Answer = append(m.Answer, cname)
 		target := strings.ToLower(cname.Target)
@@ -235,10 +256,6 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 		}
 		name, owner = target, cname.Target
 	}
-	if len(m.Answer) == 0 {
-		m.Ns = []dns.RR{h.negSOA} // NODATA
-	}
-	return m
 }
 
 // maxChain bounds the in-zone CNAMEs one answer follows.

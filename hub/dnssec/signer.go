@@ -1,0 +1,198 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package dnssec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Options say how long signatures hold. Zero values take the defaults.
+type Options struct {
+	// Validity is how long a signature holds from when it is made
+	// (default 14 days).
+	Validity time.Duration
+	// Refresh: a signature is made again once less than this remains of it
+	// (default 4 days, so a resolver never caches one past its expiry).
+	Refresh time.Duration
+	// Skew dates a signature's inception back, for validators whose clock
+	// is behind (default 1 hour).
+	Skew time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Defaults of Options.
+const (
+	DefaultValidity = 14 * 24 * time.Hour
+	DefaultRefresh  = 4 * 24 * time.Hour
+	DefaultSkew     = time.Hour
+)
+
+func (o Options) withDefaults() Options {
+	if o.Validity == 0 {
+		o.Validity = DefaultValidity
+	}
+	if o.Refresh == 0 {
+		o.Refresh = DefaultRefresh
+	}
+	if o.Skew == 0 {
+		o.Skew = DefaultSkew
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// cacheSize bounds each of the cache's two generations.
+const cacheSize = 1 << 16
+
+// Signer signs a zone's RRsets with its keys: the DNSKEY set with the keys
+// that have the SEP flag, everything else with the others (a single key,
+// or keys all alike, sign both). Signatures are kept until they near their
+// expiry, so an RRset asked again is not signed again.
+type Signer struct {
+	zone       string
+	zsks, ksks []Key
+	dnskey     []dns.RR
+	o          Options
+
+	mu       sync.Mutex
+	cur, old map[string]signed // two generations: a full one ages out whole
+}
+
+type signed struct {
+	sigs      []*dns.RRSIG // owner lower case
+	refreshAt time.Time
+}
+
+// NewSigner signs zone with keys (each of them zone's).
+func NewSigner(zone string, keys []Key, o Options) (*Signer, error) {
+	o = o.withDefaults()
+	if o.Refresh >= o.Validity {
+		return nil, fmt.Errorf("dnssec: refresh %s must be shorter than validity %s", o.Refresh, o.Validity)
+	}
+	zone = dns.CanonicalName(zone)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("dnssec: zone %s has no key", zone)
+	}
+	s := &Signer{zone: zone, o: o, cur: map[string]signed{}, old: map[string]signed{}}
+	for _, k := range keys {
+		if k.Zone() != zone {
+			return nil, fmt.Errorf("dnssec: key %s is for %s, not %s", k.Base(), k.Zone(), zone)
+		}
+		if k.SEP() {
+			s.ksks = append(s.ksks, k)
+		} else {
+			s.zsks = append(s.zsks, k)
+		}
+		rr := dns.Copy(k.DNSKEY)
+		rr.Header().Name = zone
+		s.dnskey = append(s.dnskey, rr)
+	}
+	if len(s.ksks) == 0 {
+		s.ksks = s.zsks
+	}
+	if len(s.zsks) == 0 {
+		s.zsks = s.ksks
+	}
+	return s, nil
+}
+
+// Zone is the zone signed, lower case and fully qualified.
+func (s *Signer) Zone() string { return s.zone }
+
+// DNSKEY is the zone's DNSKEY RRset.
+func (s *Signer) DNSKEY() []dns.RR { return s.dnskey }
+
+// Sign returns the RRSIGs of rrset (records of one name, type and class),
+// named as rrset is: from the cache while they hold long enough, made now
+// otherwise.
+func (s *Signer) Sign(rrset []dns.RR) ([]dns.RR, error) {
+	if len(rrset) == 0 {
+		return nil, nil
+	}
+	key := cacheKey(rrset)
+	now := s.o.Now()
+	s.mu.Lock()
+	e, ok := s.cur[key]
+	if !ok {
+		if e, ok = s.old[key]; ok {
+			s.put(key, e)
+		}
+	}
+	s.mu.Unlock()
+	if !ok || !now.Before(e.refreshAt) {
+		var err error
+		if e, err = s.sign(rrset, now); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.put(key, e)
+		s.mu.Unlock()
+	}
+	owner := rrset[0].Header().Name
+	out := make([]dns.RR, len(e.sigs))
+	for i, sig := range e.sigs {
+		c := *sig
+		c.Hdr.Name = owner
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// put adds an entry to the current generation; a full one becomes the old.
+func (s *Signer) put(key string, e signed) {
+	if len(s.cur) >= cacheSize {
+		s.old, s.cur = s.cur, make(map[string]signed, cacheSize)
+	}
+	s.cur[key] = e
+}
+
+// sign makes rrset's signatures, one per key of its role.
+func (s *Signer) sign(rrset []dns.RR, now time.Time) (signed, error) {
+	canonical := make([]dns.RR, len(rrset))
+	for i, rr := range rrset {
+		canonical[i] = dns.Copy(rr)
+		canonical[i].Header().Name = dns.CanonicalName(rr.Header().Name)
+	}
+	keys := s.zsks
+	if rrset[0].Header().Rrtype == dns.TypeDNSKEY {
+		keys = s.ksks
+	}
+	e := signed{refreshAt: now.Add(s.o.Validity - s.o.Refresh)}
+	for _, k := range keys {
+		sig := &dns.RRSIG{
+			Hdr:        dns.RR_Header{Ttl: rrset[0].Header().Ttl},
+			Algorithm:  k.DNSKEY.Algorithm,
+			KeyTag:     k.Tag(),
+			SignerName: s.zone,
+			Inception:  uint32(now.Add(-s.o.Skew).Unix()),
+			Expiration: uint32(now.Add(s.o.Validity).Unix()),
+		}
+		if err := sig.Sign(k.Signer, canonical); err != nil {
+			return signed{}, fmt.Errorf("dnssec: signing %s %s with key %d: %w", canonical[0].Header().Name, dns.TypeToString[canonical[0].Header().Rrtype], k.Tag(), err)
+		}
+		sig.Hdr.Ttl = rrset[0].Header().Ttl
+		e.sigs = append(e.sigs, sig)
+	}
+	return e, nil
+}
+
+// cacheKey names an RRset whatever its owner's case and its records' order.
+func cacheKey(rrset []dns.RR) string {
+	h := rrset[0].Header()
+	rdata := make([]string, len(rrset))
+	for i, rr := range rrset {
+		rdata[i] = strings.TrimPrefix(rr.String(), rr.Header().String())
+	}
+	slices.Sort(rdata)
+	return fmt.Sprintf("%s %d %d %d\n%s", dns.CanonicalName(h.Name), h.Class, h.Rrtype, h.Ttl, strings.Join(rdata, "\n"))
+}

@@ -1,0 +1,152 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package dnsserver
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// A signed zone answers queries with the DO bit with an RRSIG after each
+// RRset, and denies existence compactly (RFC 9824, "black lies"): one NSEC
+// at the name asked, whose next name is the name's immediate successor
+// (\000.name), so that it covers nothing else and no zone can be walked.
+// For a name that exists without the type asked (NODATA) the NSEC lists
+// the types it has; for a name that does not exist it lists only RRSIG,
+// NSEC and NXNAME, and the answer is NOERROR, or NXDOMAIN when the query
+// sets the Compact Answers OK flag. Signatures come from the signer's
+// cache: the zone's static RRsets are signed when it is loaded, an
+// account's TXT set on the first answer after it changed.
+
+// typeNXNAME marks a name that does not exist in a compact denial (RFC 9824).
+const typeNXNAME = 128
+
+// ednsCO is the Compact Answers OK flag of EDNS (RFC 9824), beside DO.
+const ednsCO = 0x4000
+
+// loadSigner publishes the signer's DNSKEY at the apex and signs the
+// zone's static RRsets.
+func (h *Handler) loadSigner() error {
+	if h.signer == nil {
+		return nil
+	}
+	if h.signer.Zone() != h.origin {
+		return fmt.Errorf("dnssec: the keys are for %s, the zone is %s", h.signer.Zone(), h.origin)
+	}
+	if len(h.names[h.origin].rrs[dns.TypeDNSKEY]) > 0 {
+		return fmt.Errorf("records: the zone's DNSKEY comes from its DNSSEC keys, not from records")
+	}
+	for _, rr := range h.signer.DNSKEY() {
+		h.add(rr)
+	}
+	for _, n := range h.names {
+		for _, set := range n.rrs {
+			if _, err := h.signer.Sign(set); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// signing reports whether m answers a query for signed records.
+func (h *Handler) signing(m *dns.Msg) bool {
+	opt := m.IsEdns0()
+	return h.signer != nil && opt != nil && opt.Do()
+}
+
+// deny adds to a signed negative answer the NSEC at name (lower case; owner
+// as asked) that proves it: the types the name has (NODATA), or none
+// (NXDOMAIN).
+func (h *Handler) deny(m *dns.Msg, owner, name string, nodata bool) {
+	if !h.signing(m) {
+		return
+	}
+	types := []uint16{dns.TypeRRSIG, dns.TypeNSEC, typeNXNAME}
+	if nodata {
+		types = append(h.typesAt(name), dns.TypeRRSIG, dns.TypeNSEC)
+	}
+	slices.Sort(types)
+	if len(m.Ns) == 0 {
+		m.Ns = []dns.RR{h.negSOA}
+	}
+	m.Ns = append(m.Ns, &dns.NSEC{
+		Hdr:        dns.RR_Header{Name: owner, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: h.negSOA.Hdr.Ttl},
+		NextDomain: "\\000." + name,
+		TypeBitMap: slices.Compact(types),
+	})
+}
+
+// typesAt are the types of the records at name (lower case, in the zone).
+func (h *Handler) typesAt(name string) []uint16 {
+	var types []uint16
+	if n := h.names[name]; n != nil {
+		for t := range n.rrs {
+			types = append(types, t)
+		}
+	}
+	if sub, ok := h.accountLabel(name); ok {
+		if values, found := h.src.Lookup(sub); found && len(values) > 0 {
+			types = append(types, dns.TypeTXT)
+		}
+	}
+	return types
+}
+
+// secure signs the answer m to a query with the DO bit (opt its OPT): an
+// RRSIG after each RRset of the answer and authority sections, and the
+// rcode of a compact denial. Answers outside the zone stay unsigned.
+func (h *Handler) secure(m *dns.Msg, opt *dns.OPT) {
+	if len(m.Question) != 1 || !h.inZone(strings.ToLower(m.Question[0].Name)) || (m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError) {
+		return
+	}
+	if m.Rcode == dns.RcodeNameError {
+		if opt.Hdr.Ttl&ednsCO != 0 {
+			m.IsEdns0().Hdr.Ttl |= ednsCO
+		} else {
+			m.Rcode = dns.RcodeSuccess
+		}
+	}
+	var err error
+	if m.Answer, err = h.withSignatures(m.Answer); err == nil {
+		m.Ns, err = h.withSignatures(m.Ns)
+	}
+	if err != nil {
+		h.log.Error("signing an answer", "name", m.Question[0].Name, "err", err)
+		m.Rcode, m.Answer, m.Ns = dns.RcodeServerFailure, nil, nil
+	}
+}
+
+// withSignatures is section with the RRSIGs of each of its RRsets after
+// it, RRsets in the order they first appear.
+func (h *Handler) withSignatures(section []dns.RR) ([]dns.RR, error) {
+	if len(section) == 0 {
+		return section, nil
+	}
+	type setKey struct {
+		name  string
+		rtype uint16
+	}
+	var order []setKey
+	sets := map[setKey][]dns.RR{}
+	for _, rr := range section {
+		k := setKey{strings.ToLower(rr.Header().Name), rr.Header().Rrtype}
+		if _, seen := sets[k]; !seen {
+			order = append(order, k)
+		}
+		sets[k] = append(sets[k], rr)
+	}
+	out := make([]dns.RR, 0, 2*len(section))
+	for _, k := range order {
+		sigs, err := h.signer.Sign(sets[k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(out, sets[k]...), sigs...)
+	}
+	return out, nil
+}
