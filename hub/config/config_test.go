@@ -173,7 +173,7 @@ func TestValidateErrors(t *testing.T) {
 		}, "cleanup_after 1s"},
 		{"hub prefix", func(c *Config) { c.Hub.Enabled, c.Hub.KeysFile, c.Hub.HTTPReqPrefix = true, "k", "httpreq" }, "httpreq_prefix"},
 		{"dnssec validity too short", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Validity = []string{"K"}, time.Minute }, "[dnssec] validity 1m0s: must be at least 1h"},
-		{"dnssec refresh past validity", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Refresh = []string{"K"}, 30 * 24 * time.Hour }, "[dnssec] refresh 720h0m0s: must be positive and shorter"},
+		{"dnssec refresh past validity", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Refresh = []string{"K"}, 30*24*time.Hour }, "[dnssec] refresh 720h0m0s: must be positive and shorter"},
 		{"dnssec no skew", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Skew = []string{"K"}, 0 }, "[dnssec] skew 0s: must be positive"},
 	}
 	for _, tt := range tests {
