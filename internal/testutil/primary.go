@@ -58,7 +58,7 @@ zone "%[5]s" {
 %[6]s  };
 };
 `, dir, port, p.KeyName, p.Secret, zone, grants.String())
-	startPrimary(t, p, dir, "named.conf", conf, "named", "bind9", "-g", "-n", "1", "-c")
+	startPrimary(t, p, dir, "named.conf", conf, primaryZone(zone), "named", "bind9", "-g", "-n", "1", "-c")
 	return p
 }
 
@@ -101,7 +101,7 @@ zone:
     zonefile-load: difference-no-serial
     journal-content: all
 `, dir, port, p.KeyName, p.Secret, zone, strings.Join(names, ", "))
-	startPrimary(t, p, dir, "knot.conf", conf, "knotd", "knot", "-c")
+	startPrimary(t, p, dir, "knot.conf", conf, primaryZone(zone), "knotd", "knot", "-c")
 	return p
 }
 
@@ -114,10 +114,16 @@ func newPrimary(t testing.TB, zone string) (*Primary, string, int) {
 		Secret: base64.StdEncoding.EncodeToString(secret)}, t.TempDir(), port
 }
 
-// startPrimary writes the server's configuration and the zone into dir,
-// runs command (from Debian's package pkg) with args and the
-// configuration's path, and returns once it answers for the zone.
-func startPrimary(t testing.TB, p *Primary, dir, confName, conf, command, pkg string, args ...string) {
+// primaryZone is the zone file of a primary's zone: SOA, NS and the name
+// server's address.
+func primaryZone(zone string) string {
+	return fmt.Sprintf("$TTL 60\n@ IN SOA ns1.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ IN NS ns1.%[1]s.\nns1 IN A 127.0.0.1\n", zone)
+}
+
+// startPrimary writes the server's configuration and the zone file
+// zone.db into dir, runs command (from Debian's package pkg) with args and
+// the configuration's path, and returns once it answers for the zone.
+func startPrimary(t testing.TB, p *Primary, dir, confName, conf, zoneFile, command, pkg string, args ...string) {
 	t.Helper()
 	bin, err := exec.LookPath(command)
 	if err != nil {
@@ -125,7 +131,6 @@ func startPrimary(t testing.TB, p *Primary, dir, confName, conf, command, pkg st
 			t.Fatalf("no %s: apt-get install %s", command, pkg)
 		}
 	}
-	zoneFile := fmt.Sprintf("$TTL 60\n@ IN SOA ns1.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ IN NS ns1.%[1]s.\nns1 IN A 127.0.0.1\n", p.Zone)
 	for name, text := range map[string]string{confName: conf, "zone.db": zoneFile} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,157 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// SignedParent is a parent zone signed by BIND's own tools (dnssec-keygen,
+// dnssec-signzone) and served by named on 127.0.0.1: the trust anchor of a
+// validating resolver, delegating a child zone with its DS.
+type SignedParent struct {
+	Addr string
+	Zone string
+	// TrustAnchor is the parent's key-signing DNSKEY, as a resolver's
+	// trust-anchor takes it.
+	TrustAnchor string
+}
+
+// StartSignedParent signs zone (its SOA, NS and the records given, in
+// zone-file syntax: a child's NS and DS) with a key of algorithm 13 made
+// by dnssec-keygen, serves it with named, and stops it when the test ends.
+func StartSignedParent(t testing.TB, zone string, records ...string) *SignedParent {
+	t.Helper()
+	p, dir, port := newPrimary(t, zone)
+	keys := t.TempDir()
+	out, err := exec.Command("dnssec-keygen", "-K", keys, "-q", "-a", "ECDSAP256SHA256", "-f", "KSK", zone).Output()
+	if err != nil {
+		t.Fatalf("dnssec-keygen (apt-get install bind9-utils): %v", err)
+	}
+	anchor, err := os.ReadFile(filepath.Join(keys, strings.TrimSpace(string(out))+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := filepath.Join(keys, "zone.db")
+	os.WriteFile(unsigned, []byte(primaryZone(zone)+strings.Join(records, "\n")+"\n"), 0o644)
+	signedPath := unsigned + ".signed"
+	if out, err := exec.Command("dnssec-signzone", "-S", "-z", "-K", keys, "-o", zone, "-f", signedPath, unsigned).CombinedOutput(); err != nil {
+		t.Fatalf("dnssec-signzone: %v\n%s", err, out)
+	}
+	signed, err := os.ReadFile(signedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`options {
+  directory "%[1]s";
+  pid-file "%[1]s/named.pid";
+  listen-on port %[2]d { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  dnssec-validation no;
+  notify no;
+};
+controls { };
+zone "%[3]s" { type primary; file "%[1]s/zone.db"; };
+`, dir, port, zone)
+	startPrimary(t, p, dir, "named.conf", conf, string(signed), "named", "bind9", "-g", "-n", "1", "-c")
+	var key string
+	for _, line := range strings.Split(string(anchor), "\n") {
+		if !strings.HasPrefix(line, ";") && strings.TrimSpace(line) != "" {
+			key = strings.TrimSpace(line)
+		}
+	}
+	return &SignedParent{Addr: p.Addr, Zone: zone, TrustAnchor: key}
+}
+
+// StartUnbound starts Unbound (Debian's unbound) on 127.0.0.1 as a
+// validating resolver whose only trust anchor is anchor (a DNSKEY or DS
+// record), asking the servers of stubs (zone → host:port) for their
+// zones, and stops it when the test ends. It returns its address.
+func StartUnbound(t testing.TB, anchor string, stubs map[string]string) string {
+	t.Helper()
+	bin, err := exec.LookPath("unbound")
+	if err != nil {
+		if bin = "/usr/sbin/unbound"; !fileExists(bin) {
+			t.Fatal("no unbound: apt-get install unbound")
+		}
+	}
+	dir := t.TempDir()
+	port := FreeDualPort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var stubConf strings.Builder
+	for zone, server := range stubs {
+		host, p, _ := net.SplitHostPort(server)
+		fmt.Fprintf(&stubConf, "stub-zone:\n  name: %q\n  stub-addr: %s@%s\n", zone, host, p)
+	}
+	conf := fmt.Sprintf(`server:
+  interface: 127.0.0.1
+  port: %[2]d
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "%[1]s"
+  pidfile: "%[1]s/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  verbosity: 1
+  val-log-level: 2
+  do-not-query-localhost: no
+  access-control: 127.0.0.0/8 allow
+  module-config: "validator iterator"
+  trust-anchor: %[3]q
+  harden-dnssec-stripped: yes
+  qname-minimisation: no
+  cache-max-ttl: 0
+  cache-max-negative-ttl: 0
+remote-control:
+  control-enable: no
+%[4]s`, dir, port, anchor, stubConf.String())
+	confPath := filepath.Join(dir, "unbound.conf")
+	os.WriteFile(confPath, []byte(conf), 0o644)
+	logPath := filepath.Join(dir, "unbound.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "-d", "-c", confPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting unbound: %v", err)
+	}
+	log := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("unbound's output:\n%s", log())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	m := new(dns.Msg)
+	m.SetQuestion("localhost.", dns.TypeA)
+	for {
+		if _, _, err := (&dns.Client{Timeout: time.Second}).ExchangeContext(ctx, m, addr); err == nil {
+			return addr
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("unbound did not answer at %s:\n%s", addr, log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
