@@ -23,8 +23,9 @@ func newDNSSECCommand() *cobra.Command {
 
 func newKeygenCommand() *cobra.Command {
 	var (
-		algorithm uint8
-		role, dir string
+		algorithm  uint8
+		role, dir  string
+		activateIn time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "keygen ZONE",
@@ -35,7 +36,12 @@ writes, and print the path without extension for [dnssec] keys.
 
 --role csk (the default) makes one key that signs everything; ksk and zsk
 make the pair: the KSK signs the DNSKEY set and is what the parent's DS
-points at, the ZSK signs the rest.`,
+points at, the ZSK signs the rest.
+
+The key is published now and signs from now, or from --activate-in later
+(a ZSK pre-published for a rollover). Its times are BIND's: dnssec-settime
+changes them (-I inactive, -D delete), and the server follows them without
+a restart.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sep bool
@@ -50,7 +56,9 @@ points at, the ZSK signs the rest.`,
 			if err != nil {
 				return err
 			}
-			base, err := k.Write(dir, time.Now())
+			now := time.Now().Truncate(time.Second)
+			k.Publish, k.Activate = now, now.Add(activateIn)
+			base, err := k.Write(dir, now)
 			if err != nil {
 				return err
 			}
@@ -61,6 +69,7 @@ points at, the ZSK signs the rest.`,
 	cmd.Flags().Uint8VarP(&algorithm, "algorithm", "a", 13, "13 (ECDSAP256SHA256) or 15 (ED25519)")
 	cmd.Flags().StringVar(&role, "role", "csk", "csk, ksk or zsk")
 	cmd.Flags().StringVar(&dir, "dir", ".", "the directory the key files go into")
+	cmd.Flags().DurationVar(&activateIn, "activate-in", 0, "publish the key now, sign with it from this long after")
 	return cmd
 }
 

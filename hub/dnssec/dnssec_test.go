@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,124 @@ func TestSignerRefuses(t *testing.T) {
 		if _, err := dnssec.NewSigner(zone, tc.keys, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewSigner: %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// tagsOf are the key tags of RRSIGs or DNSKEYs.
+func tagsOf(rrs []dns.RR) []uint16 {
+	var tags []uint16
+	for _, rr := range rrs {
+		switch r := rr.(type) {
+		case *dns.RRSIG:
+			tags = append(tags, r.KeyTag)
+		case *dns.DNSKEY:
+			tags = append(tags, r.KeyTag())
+		}
+	}
+	slices.Sort(tags)
+	return tags
+}
+
+func sortedTags(keys ...dnssec.Key) []uint16 {
+	var tags []uint16
+	for _, k := range keys {
+		tags = append(tags, k.Tag())
+	}
+	slices.Sort(tags)
+	return tags
+}
+
+// TestRollovers: the signer follows its keys' times. A ZSK pre-published
+// is in the DNSKEY set before it signs, takes over at its activation while
+// the old one stays published until its deletion; two KSKs (a double-DS
+// rollover) both sign the DNSKEY set.
+func TestRollovers(t *testing.T) {
+	start := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	now := start
+	day := 24 * time.Hour
+	ksk, _ := dnssec.Generate(zone, dns.ECDSAP256SHA256, true)
+	oldZSK, _ := dnssec.Generate(zone, dns.ECDSAP256SHA256, false)
+	newZSK, _ := dnssec.Generate(zone, dns.ECDSAP256SHA256, false)
+	oldZSK.Inactive, oldZSK.Delete = start.Add(2*day), start.Add(4*day)
+	newZSK.Publish, newZSK.Activate = start, start.Add(2*day)
+	s, err := dnssec.NewSigner(zone, []dnssec.Key{ksk, oldZSK, newZSK}, dnssec.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := txtSet("_acme-challenge."+zone, "v")
+	for _, step := range []struct {
+		at          time.Duration
+		dnskey, txt []uint16
+	}{
+		{0, sortedTags(ksk, oldZSK, newZSK), sortedTags(oldZSK)},
+		{2 * day, sortedTags(ksk, oldZSK, newZSK), sortedTags(newZSK)},
+		{4 * day, sortedTags(ksk, newZSK), sortedTags(newZSK)},
+	} {
+		now = start.Add(step.at)
+		sigs, err := s.Sign(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tagsOf(s.DNSKEY()); !slices.Equal(got, step.dnskey) {
+			t.Errorf("day %d: DNSKEY set %v, want %v", step.at/day, got, step.dnskey)
+		}
+		if got := tagsOf(sigs); !slices.Equal(got, step.txt) {
+			t.Errorf("day %d: TXT signed by %v, want %v", step.at/day, got, step.txt)
+		}
+		keySigs, _ := s.Sign(s.DNSKEY())
+		if got := tagsOf(keySigs); !slices.Equal(got, sortedTags(ksk)) {
+			t.Errorf("day %d: DNSKEY signed by %v, want the KSK", step.at/day, got)
+		}
+	}
+
+	newKSK, _ := dnssec.Generate(zone, dns.ECDSAP256SHA256, true)
+	both, _ := dnssec.NewSigner(zone, []dnssec.Key{ksk, newKSK, newZSK}, dnssec.Options{})
+	keySigs, _ := both.Sign(both.DNSKEY())
+	if got := tagsOf(keySigs); !slices.Equal(got, sortedTags(ksk, newKSK)) {
+		t.Errorf("during a KSK rollover the DNSKEY set is signed by %v, want both KSKs", got)
+	}
+	for _, sig := range keySigs {
+		k := map[uint16]dnssec.Key{ksk.Tag(): ksk, newKSK.Tag(): newKSK}[sig.(*dns.RRSIG).KeyTag]
+		if err := sig.(*dns.RRSIG).Verify(k.DNSKEY, both.DNSKEY()); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestKeyTimesFromBIND: the times dnssec-settime writes are the key's;
+// a .private file of another key is refused.
+func TestKeyTimesFromBIND(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command("dnssec-keygen", "-K", dir, "-q", "-a", "ECDSAP256SHA256", zone).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, strings.TrimSpace(string(out)))
+	if out, err := exec.Command("dnssec-settime", "-K", dir, "-A", "20270101000000", "-I", "20270201000000", "-D", "20270301000000", base).CombinedOutput(); err != nil {
+		t.Fatalf("dnssec-settime: %v\n%s", err, out)
+	}
+	k, err := dnssec.Load(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct{ got, want time.Time }{
+		"activate": {k.Activate, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"inactive": {k.Inactive, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)},
+		"delete":   {k.Delete, time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if !tc.got.Equal(tc.want) {
+			t.Errorf("%s %s, want %s", name, tc.got, tc.want)
+		}
+	}
+	if !k.Published(time.Now()) || k.Active(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)) || !k.Active(time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)) {
+		t.Error("the key's times are not followed")
+	}
+
+	other, _ := dnssec.Generate(zone, dns.ECDSAP256SHA256, false)
+	otherBase, _ := other.Write(t.TempDir(), time.Now())
+	private, _ := os.ReadFile(otherBase + ".private")
+	os.WriteFile(base+".private", private, 0o600)
+	if _, err := dnssec.Load(base); err == nil || !strings.Contains(err.Error(), "not the private half") {
+		t.Errorf("a .private file of another key: %v", err)
 	}
 }

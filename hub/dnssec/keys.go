@@ -9,6 +9,7 @@
 package dnssec
 
 import (
+	"bytes"
 	"crypto"
 	"errors"
 	"fmt"
@@ -24,10 +25,24 @@ import (
 // default) and 15 (Ed25519).
 var Algorithms = map[uint8]string{dns.ECDSAP256SHA256: "ECDSAP256SHA256", dns.ED25519: "ED25519"}
 
-// Key is a DNSKEY with its private key.
+// Key is a DNSKEY with its private key and its timing, as BIND's
+// .private file keeps it (dnssec-settime changes it): published in the
+// DNSKEY set from Publish until Delete, signing from Activate until
+// Inactive. A zero time is no bound.
 type Key struct {
-	DNSKEY *dns.DNSKEY
-	Signer crypto.Signer
+	DNSKEY                              *dns.DNSKEY
+	Signer                              crypto.Signer
+	Publish, Activate, Inactive, Delete time.Time
+}
+
+// Published reports whether the key is in the DNSKEY set at t.
+func (k Key) Published(t time.Time) bool {
+	return (k.Publish.IsZero() || !t.Before(k.Publish)) && (k.Delete.IsZero() || t.Before(k.Delete))
+}
+
+// Active reports whether the key signs at t.
+func (k Key) Active(t time.Time) bool {
+	return k.Published(t) && (k.Activate.IsZero() || !t.Before(k.Activate)) && (k.Inactive.IsZero() || t.Before(k.Inactive))
 }
 
 // Tag is the key's tag, as RRSIGs and DS records name it.
@@ -76,6 +91,9 @@ func (k Key) Base() string {
 	return fmt.Sprintf("K%s+%03d+%05d", k.Zone(), k.DNSKEY.Algorithm, k.Tag())
 }
 
+// timeFormat is how BIND writes a key's times.
+const timeFormat = "20060102150405"
+
 // Write writes the key's two files into dir, the private one readable by
 // its owner only, and returns their path without extension. Files already
 // there are not overwritten.
@@ -85,9 +103,16 @@ func (k Key) Write(dir string, created time.Time) (string, error) {
 	if k.SEP() {
 		kind = "key-signing"
 	}
-	stamp := created.UTC().Format("20060102150405")
-	public := fmt.Sprintf("; This is a %s key, keyid %d, for %s\n; Created: %s\n%s\n", kind, k.Tag(), k.Zone(), stamp, k.DNSKEY)
-	private := k.DNSKEY.PrivateKeyString(k.Signer) + "Created: " + stamp + "\nPublish: " + stamp + "\nActivate: " + stamp + "\n"
+	public := fmt.Sprintf("; This is a %s key, keyid %d, for %s\n; Created: %s\n%s\n", kind, k.Tag(), k.Zone(), created.UTC().Format(timeFormat), k.DNSKEY)
+	private := k.DNSKEY.PrivateKeyString(k.Signer) + "Created: " + created.UTC().Format(timeFormat) + "\n"
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"Publish", k.Publish}, {"Activate", k.Activate}, {"Inactive", k.Inactive}, {"Delete", k.Delete}} {
+		if !t.at.IsZero() {
+			private += t.name + ": " + t.at.UTC().Format(timeFormat) + "\n"
+		}
+	}
 	for _, f := range []struct {
 		path, text string
 		mode       os.FileMode
@@ -115,12 +140,11 @@ func Load(path string) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	f, err := os.Open(base + ".private")
+	text, err := os.ReadFile(base + ".private")
 	if err != nil {
 		return Key{}, fmt.Errorf("reading key %s: %w", base, err)
 	}
-	defer f.Close()
-	priv, err := public.ReadPrivateKey(f, base+".private")
+	priv, err := public.ReadPrivateKey(bytes.NewReader(text), base+".private")
 	if err != nil {
 		return Key{}, fmt.Errorf("key %s.private: %w", base, err)
 	}
@@ -128,7 +152,35 @@ func Load(path string) (Key, error) {
 	if !ok {
 		return Key{}, fmt.Errorf("key %s.private: not a signing key", base)
 	}
-	return Key{DNSKEY: public, Signer: signer}, nil
+	k := Key{DNSKEY: public, Signer: signer}
+	if err := k.check(); err != nil {
+		return Key{}, fmt.Errorf("key %s: %w", base, err)
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		name, value, _ := strings.Cut(line, ":")
+		at := map[string]*time.Time{"Publish": &k.Publish, "Activate": &k.Activate, "Inactive": &k.Inactive, "Delete": &k.Delete}[name]
+		if at == nil {
+			continue
+		}
+		if *at, err = time.Parse(timeFormat, strings.TrimSpace(value)); err != nil {
+			return Key{}, fmt.Errorf("key %s.private: %s: %w", base, name, err)
+		}
+	}
+	return k, nil
+}
+
+// check proves that the private key is the DNSKEY's other half: a
+// signature it makes verifies.
+func (k Key) check() error {
+	probe := []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: k.Zone(), Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{"probe"}}}
+	sig := &dns.RRSIG{Algorithm: k.DNSKEY.Algorithm, KeyTag: k.Tag(), SignerName: k.Zone()}
+	if err := sig.Sign(k.Signer, probe); err != nil {
+		return err
+	}
+	if err := sig.Verify(k.DNSKEY, probe); err != nil {
+		return errors.New("the .private file is not the private half of the .key file")
+	}
+	return nil
 }
 
 // keyBase is the path without extension of a key named by either file or

@@ -54,15 +54,16 @@ func (o Options) withDefaults() Options {
 // cacheSize bounds each of the cache's two generations.
 const cacheSize = 1 << 16
 
-// Signer signs a zone's RRsets with its keys: the DNSKEY set with the keys
-// that have the SEP flag, everything else with the others (a single key,
-// or keys all alike, sign both). Signatures are kept until they near their
+// Signer signs a zone's RRsets with its active keys: the DNSKEY set with
+// the keys that have the SEP flag, everything else with the others (when
+// one role has no active key, the other's sign for it: a CSK signs all).
+// The DNSKEY set holds the published keys. Keys follow their timing, so a
+// rollover needs no restart. Signatures are kept until they near their
 // expiry, so an RRset asked again is not signed again.
 type Signer struct {
-	zone       string
-	zsks, ksks []Key
-	dnskey     []dns.RR
-	o          Options
+	zone string
+	keys []Key
+	o    Options
 
 	mu       sync.Mutex
 	cur, old map[string]signed // two generations: a full one ages out whole
@@ -83,34 +84,48 @@ func NewSigner(zone string, keys []Key, o Options) (*Signer, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("dnssec: zone %s has no key", zone)
 	}
-	s := &Signer{zone: zone, o: o, cur: map[string]signed{}, old: map[string]signed{}}
 	for _, k := range keys {
 		if k.Zone() != zone {
 			return nil, fmt.Errorf("dnssec: key %s is for %s, not %s", k.Base(), k.Zone(), zone)
 		}
-		if k.SEP() {
-			s.ksks = append(s.ksks, k)
-		} else {
-			s.zsks = append(s.zsks, k)
-		}
-		rr := dns.Copy(k.DNSKEY)
-		rr.Header().Name = zone
-		s.dnskey = append(s.dnskey, rr)
 	}
-	if len(s.ksks) == 0 {
-		s.ksks = s.zsks
-	}
-	if len(s.zsks) == 0 {
-		s.zsks = s.ksks
-	}
-	return s, nil
+	return &Signer{zone: zone, keys: keys, o: o, cur: map[string]signed{}, old: map[string]signed{}}, nil
 }
 
 // Zone is the zone signed, lower case and fully qualified.
 func (s *Signer) Zone() string { return s.zone }
 
-// DNSKEY is the zone's DNSKEY RRset.
-func (s *Signer) DNSKEY() []dns.RR { return s.dnskey }
+// DNSKEY is the zone's DNSKEY RRset now: its published keys.
+func (s *Signer) DNSKEY() []dns.RR {
+	now := s.o.Now()
+	var set []dns.RR
+	for _, k := range s.keys {
+		if k.Published(now) {
+			rr := *k.DNSKEY
+			rr.Hdr.Name = s.zone
+			set = append(set, &rr)
+		}
+	}
+	return set
+}
+
+// signers are the keys that sign an RRset of rtype at t.
+func (s *Signer) signers(rtype uint16, t time.Time) []Key {
+	var mine, others []Key
+	for _, k := range s.keys {
+		switch {
+		case !k.Active(t):
+		case k.SEP() == (rtype == dns.TypeDNSKEY):
+			mine = append(mine, k)
+		default:
+			others = append(others, k)
+		}
+	}
+	if len(mine) == 0 {
+		return others
+	}
+	return mine
+}
 
 // Sign returns the RRSIGs of rrset (records of one name, type and class),
 // named as rrset is: from the cache while they hold long enough, made now
@@ -119,8 +134,12 @@ func (s *Signer) Sign(rrset []dns.RR) ([]dns.RR, error) {
 	if len(rrset) == 0 {
 		return nil, nil
 	}
-	key := cacheKey(rrset)
 	now := s.o.Now()
+	keys := s.signers(rrset[0].Header().Rrtype, now)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("dnssec: no key of %s is active", s.zone)
+	}
+	key := cacheKey(rrset, keys)
 	s.mu.Lock()
 	e, ok := s.cur[key]
 	if !ok {
@@ -131,7 +150,7 @@ func (s *Signer) Sign(rrset []dns.RR) ([]dns.RR, error) {
 	s.mu.Unlock()
 	if !ok || !now.Before(e.refreshAt) {
 		var err error
-		if e, err = s.sign(rrset, now); err != nil {
+		if e, err = s.sign(rrset, keys, now); err != nil {
 			return nil, err
 		}
 		s.mu.Lock()
@@ -156,16 +175,12 @@ func (s *Signer) put(key string, e signed) {
 	s.cur[key] = e
 }
 
-// sign makes rrset's signatures, one per key of its role.
-func (s *Signer) sign(rrset []dns.RR, now time.Time) (signed, error) {
+// sign makes rrset's signatures, one per key.
+func (s *Signer) sign(rrset []dns.RR, keys []Key, now time.Time) (signed, error) {
 	canonical := make([]dns.RR, len(rrset))
 	for i, rr := range rrset {
 		canonical[i] = dns.Copy(rr)
 		canonical[i].Header().Name = dns.CanonicalName(rr.Header().Name)
-	}
-	keys := s.zsks
-	if rrset[0].Header().Rrtype == dns.TypeDNSKEY {
-		keys = s.ksks
 	}
 	e := signed{refreshAt: now.Add(s.o.Validity - s.o.Refresh)}
 	for _, k := range keys {
@@ -186,13 +201,18 @@ func (s *Signer) sign(rrset []dns.RR, now time.Time) (signed, error) {
 	return e, nil
 }
 
-// cacheKey names an RRset whatever its owner's case and its records' order.
-func cacheKey(rrset []dns.RR) string {
+// cacheKey names an RRset, whatever its owner's case and its records'
+// order, signed by keys.
+func cacheKey(rrset []dns.RR, keys []Key) string {
 	h := rrset[0].Header()
 	rdata := make([]string, len(rrset))
 	for i, rr := range rrset {
 		rdata[i] = strings.TrimPrefix(rr.String(), rr.Header().String())
 	}
 	slices.Sort(rdata)
-	return fmt.Sprintf("%s %d %d %d\n%s", dns.CanonicalName(h.Name), h.Class, h.Rrtype, h.Ttl, strings.Join(rdata, "\n"))
+	tags := make([]uint16, len(keys))
+	for i, k := range keys {
+		tags[i] = k.Tag()
+	}
+	return fmt.Sprintf("%s %d %d %d %v\n%s", dns.CanonicalName(h.Name), h.Class, h.Rrtype, h.Ttl, tags, strings.Join(rdata, "\n"))
 }

@@ -28,8 +28,8 @@ const typeNXNAME = 128
 // ednsCO is the Compact Answers OK flag of EDNS (RFC 9824), beside DO.
 const ednsCO = 0x4000
 
-// loadSigner publishes the signer's DNSKEY at the apex and signs the
-// zone's static RRsets.
+// loadSigner checks the signer against the zone and signs the zone's
+// static RRsets and its DNSKEY set.
 func (h *Handler) loadSigner() error {
 	if h.signer == nil {
 		return nil
@@ -40,8 +40,8 @@ func (h *Handler) loadSigner() error {
 	if len(h.names[h.origin].rrs[dns.TypeDNSKEY]) > 0 {
 		return fmt.Errorf("records: the zone's DNSKEY comes from its DNSSEC keys, not from records")
 	}
-	for _, rr := range h.signer.DNSKEY() {
-		h.add(rr)
+	if _, err := h.signer.Sign(h.signer.DNSKEY()); err != nil {
+		return err
 	}
 	for _, n := range h.names {
 		for _, set := range n.rrs {
@@ -51,6 +51,18 @@ func (h *Handler) loadSigner() error {
 		}
 	}
 	return nil
+}
+
+// dnskey is the zone's DNSKEY set now, named owner; none when unsigned.
+func (h *Handler) dnskey(owner string) []dns.RR {
+	if h.signer == nil {
+		return nil
+	}
+	set := h.signer.DNSKEY()
+	for _, rr := range set {
+		rr.Header().Name = owner
+	}
+	return set
 }
 
 // signing reports whether m answers a query for signed records.
@@ -88,6 +100,9 @@ func (h *Handler) typesAt(name string) []uint16 {
 		for t := range n.rrs {
 			types = append(types, t)
 		}
+	}
+	if name == h.origin && h.signer != nil {
+		types = append(types, dns.TypeDNSKEY)
 	}
 	if sub, ok := h.accountLabel(name); ok {
 		if values, found := h.src.Lookup(sub); found && len(values) > 0 {

@@ -289,6 +289,9 @@ func (h *Handler) lookup(name, owner string, qtype uint16) (rrs []dns.RR, cname 
 			c.Header().Name = owner
 			rrs = append(rrs, c)
 		}
+		if name == h.origin && (qtype == dns.TypeDNSKEY || qtype == dns.TypeANY) {
+			rrs = append(rrs, h.dnskey(owner)...)
+		}
 	}
 	sub, ok := h.accountLabel(name)
 	if !ok {
