@@ -182,24 +182,34 @@ func (f *FakeAkamai) handle(r *http.Request) (int, any) {
 	if name != zone && !strings.HasSuffix(name, "."+zone) {
 		return http.StatusBadRequest, problem("errors/bad-request", "Invalid Record Name", fmt.Sprintf("Record name %s is not in zone %s", name, zone))
 	}
-	current, exists := names[name]
-	if r.Method == http.MethodGet {
+	if current, exists := names[name]; r.Method == http.MethodGet {
 		if !exists {
 			return http.StatusNotFound, problem("errors/not-found", "Not Found", "Recordset does not exist.")
 		}
 		return http.StatusOK, akamaiRecordSet{Name: name, Type: "TXT", TTL: 300, RData: current}
+	}
+	return f.write(r, body, names, name)
+}
+
+// write answers a write of the record set at name (the lock held): POST
+// creates, PUT replaces, DELETE removes.
+func (f *FakeAkamai) write(r *http.Request, body []byte, names map[string][]string, name string) (int, any) {
+	refuse := func(status int, format string, a ...any) (int, any) {
+		msg := fmt.Sprintf(format, a...)
+		f.t.Errorf("fake Akamai: %s %s: %s", r.Method, r.URL, msg)
+		return status, problem("bad-request", "Bad Request", msg)
 	}
 	if fn := f.beforeWrite; fn != nil {
 		f.beforeWrite = nil
 		f.mu.Unlock()
 		fn()
 		f.mu.Lock()
-		current, exists = names[name]
 	}
 	if fn := f.afterWrite; fn != nil {
 		f.afterWrite = nil
 		defer func() { f.mu.Unlock(); fn(); f.mu.Lock() }()
 	}
+	_, exists := names[name]
 	switch r.Method {
 	case http.MethodPost, http.MethodPut:
 		var set akamaiRecordSet

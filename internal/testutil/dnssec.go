@@ -155,3 +155,34 @@ remote-control:
 		}
 	}
 }
+
+// StartSignedServer starts `acmehub server` for auth.example.org (its name
+// server ns.auth.example.org at 127.0.0.1) signed with a CSK of algorithm
+// alg ("13" or "15") made by `acmehub dnssec keygen`, and returns it with
+// the DS record `acmehub dnssec ds` prints for the parent.
+func StartSignedServer(t testing.TB, alg string) (*Process, string) {
+	t.Helper()
+	dir := t.TempDir()
+	keygen := StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "keygen", "--algorithm", alg, "auth.example.org")
+	if code := keygen.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
+	}
+	base := filepath.Join(dir, strings.TrimSpace(keygen.Output()))
+	ds := StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "ds", base+".key")
+	if code := ds.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("dnssec ds: exit %d\n%s", code, ds.Output())
+	}
+	cfg := filepath.Join(dir, "config.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`[general]
+domain = "auth.example.org"
+nsname = "ns.auth.example.org"
+records = ["auth.example.org. NS ns.auth.example.org.", "ns.auth.example.org. A 127.0.0.1"]
+[database]
+connection = %q
+[logconfig]
+logformat = "json"
+[dnssec]
+keys = [%q]
+`, filepath.Join(dir, "acmehub.db"), base)), 0o644)
+	return StartServer(t, "-c", cfg), strings.TrimSpace(ds.Output())
+}

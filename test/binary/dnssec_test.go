@@ -18,33 +18,11 @@ import (
 )
 
 // signedServer starts `acmehub server` for auth.example.org signed with
-// a CSK made by `acmehub dnssec keygen` (algorithm alg), and returns it
-// with the DS record `acmehub dnssec ds` prints for the parent.
+// a CSK of algorithm alg, with the DS record for its parent.
 func signedServer(t *testing.T, alg string) (server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	keygen := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "keygen", "--algorithm", alg, "auth.example.org")
-	if code := keygen.Wait(10 * time.Second); code != 0 {
-		t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
-	}
-	base := filepath.Join(dir, strings.TrimSpace(keygen.Output()))
-	ds := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "ds", base+".key")
-	if code := ds.Wait(10 * time.Second); code != 0 {
-		t.Fatalf("dnssec ds: exit %d\n%s", code, ds.Output())
-	}
-	cfg := filepath.Join(dir, "config.cfg")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`[general]
-domain = "auth.example.org"
-nsname = "ns.auth.example.org"
-records = ["auth.example.org. NS ns.auth.example.org.", "ns.auth.example.org. A 127.0.0.1"]
-[database]
-connection = %q
-[logconfig]
-logformat = "json"
-[dnssec]
-keys = [%q]
-`, filepath.Join(dir, "acmehub.db"), base)), 0o644)
-	return startServer(t, "-c", cfg), strings.TrimSpace(ds.Output())
+	p, ds := testutil.StartSignedServer(t, alg)
+	return server{p}, ds
 }
 
 // TestDNSSECValidated: a validating Unbound, whose only trust anchor is a

@@ -33,7 +33,49 @@ func TestMain(m *testing.M) {
 // credentials" against the provider's real server or its fake; the edit
 // form never shows a secret back.
 func TestEveryProviderThroughTheForm(t *testing.T) {
-	rows := map[string]func(t *testing.T) (credentials map[string]string, secret string){
+	rows := formRows()
+	for _, p := range providers.All() {
+		if rows[p.Name] == nil {
+			t.Errorf("provider %s has no row here: add one with its real server or fake", p.Name)
+		}
+	}
+	for name, row := range rows {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			b := newBrowser(t, f.srv)
+			b.signIn(f.admin)
+			credentials, secret := row(t)
+			id := "form-" + strings.ReplaceAll(name, "-", "")
+			form := url.Values{"csrf": {b.csrf("/console/configs/new")}, "new": {"true"}, "id": {id}, "provider": {name},
+				"zone": {"example.com"}, "rules": {"www.example.com"}, "ttl": {"60"}}
+			for field, v := range credentials {
+				form.Set("cred-"+name+"-"+field, v)
+			}
+			if a := b.post("/console/configs", form); a.status != http.StatusSeeOther {
+				t.Fatalf("adding the %s config: %d\n%s", name, a.status, a.body)
+			}
+			c, ok := f.svc.Config(id)
+			if !ok {
+				t.Fatalf("no config %s after the form", id)
+			}
+			if secret != "" && (len(c.Credentials) == 0 || strings.Contains(string(c.Credentials), secret)) {
+				t.Errorf("stored credentials %q: want them sealed", c.Credentials)
+			}
+			if a := b.post("/console/configs/"+id+"/test", url.Values{"csrf": {b.csrf("/console/configs")}}); a.status != http.StatusOK ||
+				!strings.Contains(a.body, "the provider accepts its credentials") {
+				t.Errorf("testing the %s config: %d\n%s", name, a.status, a.body)
+			}
+			if secret != "" && strings.Contains(b.get("/console/configs/"+id).body, secret) {
+				t.Error("the edit form shows a secret back")
+			}
+		})
+	}
+}
+
+// formRows are, for each provider, what starts its real server or fake and
+// returns the credentials filled in the form, with a secret among them.
+func formRows() map[string]func(t *testing.T) (credentials map[string]string, secret string) {
+	return map[string]func(t *testing.T) (credentials map[string]string, secret string){
 		"self": func(*testing.T) (map[string]string, string) { return nil, "" },
 		"acme-dns": func(t *testing.T) (map[string]string, string) {
 			backing := hubtest.Start(t, nil)
@@ -84,41 +126,5 @@ func TestEveryProviderThroughTheForm(t *testing.T) {
 			cloud.Set(testutil.NewFakeRoute53(t, "AKIAFORMTEST", "example.com"))
 			return map[string]string{"access_key_id": "AKIAFORMTEST", "secret_access_key": "route53-form-secret"}, "route53-form-secret"
 		},
-	}
-	for _, p := range providers.All() {
-		if rows[p.Name] == nil {
-			t.Errorf("provider %s has no row here: add one with its real server or fake", p.Name)
-		}
-	}
-	for name, row := range rows {
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t)
-			b := newBrowser(t, f.srv)
-			b.signIn(f.admin)
-			credentials, secret := row(t)
-			id := "form-" + strings.ReplaceAll(name, "-", "")
-			form := url.Values{"csrf": {b.csrf("/console/configs/new")}, "new": {"true"}, "id": {id}, "provider": {name},
-				"zone": {"example.com"}, "rules": {"www.example.com"}, "ttl": {"60"}}
-			for field, v := range credentials {
-				form.Set("cred-"+name+"-"+field, v)
-			}
-			if a := b.post("/console/configs", form); a.status != http.StatusSeeOther {
-				t.Fatalf("adding the %s config: %d\n%s", name, a.status, a.body)
-			}
-			c, ok := f.svc.Config(id)
-			if !ok {
-				t.Fatalf("no config %s after the form", id)
-			}
-			if secret != "" && (len(c.Credentials) == 0 || strings.Contains(string(c.Credentials), secret)) {
-				t.Errorf("stored credentials %q: want them sealed", c.Credentials)
-			}
-			if a := b.post("/console/configs/"+id+"/test", url.Values{"csrf": {b.csrf("/console/configs")}}); a.status != http.StatusOK ||
-				!strings.Contains(a.body, "the provider accepts its credentials") {
-				t.Errorf("testing the %s config: %d\n%s", name, a.status, a.body)
-			}
-			if secret != "" && strings.Contains(b.get("/console/configs/"+id).body, secret) {
-				t.Error("the edit form shows a secret back")
-			}
-		})
 	}
 }

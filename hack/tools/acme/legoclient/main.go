@@ -2,13 +2,15 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Command legoclient obtains a certificate through lego's library and its
-// httpreq DNS provider, which is what `lego --dns httpreq run` does. lego's
-// own command cannot be built from the Go module proxy here: it links every
-// DNS provider, and one provider's module is not served.
+// httpreq or acme-dns DNS provider, which is what `lego --dns httpreq run`
+// and `lego --dns acme-dns run` do. lego's own command cannot be built from
+// the Go module proxy here: it links every DNS provider, and one
+// provider's module is not served.
 //
-// The provider reads HTTPREQ_ENDPOINT, HTTPREQ_USERNAME, HTTPREQ_PASSWORD
-// and HTTPREQ_MODE, and lego trusts the CA certificates of
-// LEGO_CA_CERTIFICATES, as with lego's command.
+// The providers read their environment as with lego's command (httpreq:
+// HTTPREQ_ENDPOINT, HTTPREQ_USERNAME, HTTPREQ_PASSWORD, HTTPREQ_MODE;
+// acme-dns: ACME_DNS_API_BASE, ACME_DNS_STORAGE_PATH), and lego trusts the
+// CA certificates of LEGO_CA_CERTIFICATES.
 package main
 
 import (
@@ -27,8 +29,10 @@ import (
 	"github.com/go-acme/lego/v5/acme"
 	"github.com/go-acme/lego/v5/certcrypto"
 	"github.com/go-acme/lego/v5/certificate"
+	"github.com/go-acme/lego/v5/challenge"
 	"github.com/go-acme/lego/v5/challenge/dns01"
 	"github.com/go-acme/lego/v5/lego"
+	"github.com/go-acme/lego/v5/providers/dns/acmedns"
 	"github.com/go-acme/lego/v5/providers/dns/httpreq"
 	"github.com/go-acme/lego/v5/registration"
 )
@@ -50,24 +54,25 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	var (
-		server, email, out string
-		domains, resolvers list
-		timeout            time.Duration
+		server, email, out, dns string
+		domains, resolvers      list
+		timeout                 time.Duration
 	)
 	flag.StringVar(&server, "server", "", "the ACME directory URL")
 	flag.StringVar(&email, "email", "", "the account's e-mail address")
 	flag.Var(&domains, "domain", "a name of the certificate (repeat)")
 	flag.Var(&resolvers, "dns-resolver", "host:port of a resolver lego asks, for CNAMEs and propagation (repeat)")
 	flag.StringVar(&out, "out", ".", "directory for certificate.pem and key.pem")
+	flag.StringVar(&dns, "dns", "httpreq", "the DNS provider: httpreq or acme-dns")
 	flag.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
 	flag.Parse()
-	if err := run(server, email, out, domains, resolvers, timeout); err != nil {
+	if err := run(server, email, out, dns, domains, resolvers, timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "legoclient:", err)
 		os.Exit(1)
 	}
 }
 
-func run(server, email, out string, domains, resolvers []string, timeout time.Duration) error {
+func run(server, email, out, dns string, domains, resolvers []string, timeout time.Duration) error {
 	if server == "" || len(domains) == 0 {
 		return fmt.Errorf("-server and -domain are required")
 	}
@@ -87,7 +92,15 @@ func run(server, email, out string, domains, resolvers []string, timeout time.Du
 	if len(resolvers) > 0 {
 		dns01.SetDefaultClient(dns01.NewClient(&dns01.Options{RecursiveNameservers: resolvers, Timeout: 5 * time.Second}))
 	}
-	provider, err := httpreq.NewDNSProvider()
+	var provider challenge.Provider
+	switch dns {
+	case "httpreq":
+		provider, err = httpreq.NewDNSProvider()
+	case "acme-dns":
+		provider, err = acmedns.NewDNSProvider()
+	default:
+		err = fmt.Errorf("-dns %q: want httpreq or acme-dns", dns)
+	}
 	if err != nil {
 		return err
 	}
