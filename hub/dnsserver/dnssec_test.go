@@ -14,7 +14,7 @@ import (
 )
 
 // signedHandler serves the test zone signed with a CSK.
-func signedHandler(t *testing.T) (*Handler, dnssec.Key) {
+func signedHandler(t testing.TB) (*Handler, dnssec.Key) {
 	t.Helper()
 	key, err := dnssec.Generate(testZone.Domain, dns.ECDSAP256SHA256, true)
 	if err != nil {

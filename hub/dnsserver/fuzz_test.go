@@ -29,8 +29,9 @@ func (r *recorder) TsigStatus() error           { return nil }
 func (r *recorder) TsigTimersOnly(bool)         {}
 func (r *recorder) Hijack()                     {}
 
-// FuzzServeDNS feeds arbitrary messages to the handler: it must never panic,
-// and every answer must pack, carry the question's ID and fit the UDP limit.
+// FuzzServeDNS feeds arbitrary messages to the handler, with the zone
+// signed or not: it must never panic, and every answer must pack, carry the
+// question's ID and fit the UDP limit.
 func FuzzServeDNS(f *testing.F) {
 	for _, q := range []*dns.Msg{
 		question(withValues+".auth.example.org.", dns.TypeTXT),
@@ -42,19 +43,29 @@ func FuzzServeDNS(f *testing.F) {
 		question("loop1.auth.example.org.", dns.TypeA),
 		question("c0.auth.example.org.", dns.TypeANY),
 		question(`x\.auth.example.org.`, dns.TypeTXT),
+		question("nosuchaccount.auth.example.org.", dns.TypeTXT),
+		question("auth.example.org.", dns.TypeDNSKEY),
+		question(noValues+".auth.example.org.", dns.TypeAAAA),
 	} {
 		q.SetEdns0(4096, true)
 		b, err := q.Pack()
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b, true)
+		f.Add(b, true, false)
+		f.Add(b, true, true)
 	}
-	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{withValues: {valueA, `quote" back\slash`}, noValues: nil}}, nil, nil)
+	src := &mapSource{m: map[string][]string{withValues: {valueA, `quote" back\slash`}, noValues: nil}}
+	plain, err := NewHandler(testZone, src, nil, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, udp bool) {
+	signed, _ := signedHandler(f)
+	f.Fuzz(func(t *testing.T, data []byte, udp, sign bool) {
+		h := plain
+		if sign {
+			h = signed
+		}
 		req := new(dns.Msg)
 		if err := req.Unpack(data); err != nil {
 			return
