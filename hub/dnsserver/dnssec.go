@@ -105,7 +105,7 @@ func (h *Handler) typesAt(name string) []uint16 {
 		types = append(types, dns.TypeDNSKEY)
 	}
 	if sub, ok := h.accountLabel(name); ok {
-		if values, found := h.src.Lookup(sub); found && len(values) > 0 {
+		if values, found := h.src.Values(sub); found && values != "" {
 			types = append(types, dns.TypeTXT)
 		}
 	}

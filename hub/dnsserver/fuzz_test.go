@@ -4,7 +4,9 @@
 package dnsserver
 
 import (
+	"bytes"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -86,4 +88,86 @@ func FuzzServeDNS(f *testing.F) {
 			t.Fatalf("UDP answer of %d bytes", len(w.packed))
 		}
 	})
+}
+
+// fastSeeds are packets the fast path answers, and neighbours it leaves to
+// the general path.
+func fastSeeds() []*dns.Msg {
+	account := withValues + ".auth.example.org."
+	var seeds []*dns.Msg
+	for _, name := range []string{account, strings.ToUpper(account), "3CDC87F8-09d8-436c-8848-e0dbe65ffbf6.Auth.Example.Org.",
+		noValues + ".auth.example.org.", "nosuch.auth.example.org.", "auth.example.org.", "c9.auth.example.org.", "x.example.com."} {
+		plain := question(name, dns.TypeTXT)
+		rd := question(name, dns.TypeTXT)
+		rd.RecursionDesired, rd.CheckingDisabled = true, true
+		edns := question(name, dns.TypeTXT)
+		edns.SetEdns0(4096, false)
+		small := question(name, dns.TypeTXT)
+		small.SetEdns0(100, true)
+		seeds = append(seeds, plain, rd, edns, small, question(name, dns.TypeA))
+	}
+	return seeds
+}
+
+// FuzzFastPath holds the fast path to the general one: for every packet it
+// answers, the general path's answer is the same, byte for byte, with the
+// zone signed or not.
+func FuzzFastPath(f *testing.F) {
+	for _, q := range fastSeeds() {
+		b, err := q.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	src := &mapSource{m: map[string][]string{withValues: {valueB, valueA, `quote" back\slash`}, noValues: nil}}
+	plain, err := NewHandler(testZone, src, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	signed, _ := signedHandler(f)
+	signed.src = src
+	out, lowered := make([]byte, maxUDPSize), make([]byte, 0, 256)
+	f.Fuzz(func(t *testing.T, data []byte, sign bool) {
+		h := plain
+		if sign {
+			h = signed
+		}
+		n, ok := h.fastAnswer(data, out, &lowered)
+		if !ok {
+			return
+		}
+		req := new(dns.Msg)
+		if err := req.Unpack(data); err != nil {
+			t.Fatalf("the fast path answered a packet the general path cannot read: %v", err)
+		}
+		w := &recorder{remote: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5353}}
+		h.ServeDNS(w, req)
+		if !bytes.Equal(out[:n], w.packed) {
+			fast, general := new(dns.Msg), new(dns.Msg)
+			fast.Unpack(out[:n])
+			general.Unpack(w.packed)
+			t.Fatalf("the fast path answers\n%v\nthe general path\n%v", fast, general)
+		}
+	})
+}
+
+// TestFastPathTakesTheTXTQuestions: the questions a CA asks (an account's
+// TXT, in any case, with or without EDNS) are answered by the fast path;
+// the others go to the general path.
+func TestFastPathTakesTheTXTQuestions(t *testing.T) {
+	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{withValues: {valueA, valueB}, noValues: nil}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, lowered := make([]byte, maxUDPSize), make([]byte, 0, 256)
+	for i, q := range fastSeeds() {
+		b, _ := q.Pack()
+		name := strings.ToLower(q.Question[0].Name)
+		want := name == withValues+".auth.example.org." && q.Question[0].Qtype == dns.TypeTXT
+		if _, ok := h.fastAnswer(b, out, &lowered); ok != want {
+			t.Errorf("seed %d (%s %s, EDNS %v): fast path %v, want %v", i, q.Question[0].Name, dns.TypeToString[q.Question[0].Qtype], q.IsEdns0() != nil, ok, want)
+		}
+	}
 }

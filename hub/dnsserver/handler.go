@@ -21,9 +21,11 @@ import (
 )
 
 // Source gives the TXT values of the account owning a subdomain (one label,
-// lower case) and whether such an account exists.
+// lower case): newest first, each followed by a newline (a value never
+// holds one), and whether such an account exists. subdomain may be a
+// buffer the server reuses: a Source does not keep it.
 type Source interface {
-	Lookup(subdomain string) (values []string, ok bool)
+	Values(subdomain string) (values string, ok bool)
 }
 
 // Zone describes what the server is authoritative for.
@@ -297,12 +299,13 @@ func (h *Handler) lookup(name, owner string, qtype uint16) (rrs []dns.RR, cname 
 	if !ok {
 		return rrs, nil, exists
 	}
-	values, found := h.src.Lookup(sub)
+	values, found := h.src.Values(sub)
 	if !found {
 		return rrs, nil, exists
 	}
 	if qtype == dns.TypeTXT || qtype == dns.TypeANY {
-		for _, v := range values {
+		for v := range strings.Lines(values) {
+			v = v[:len(v)-1]
 			rrs = append(rrs, &dns.TXT{
 				Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: h.ttl},
 				Txt: []string{escapeTXT(v)},

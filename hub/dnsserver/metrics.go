@@ -50,26 +50,32 @@ type counterKey struct {
 	none  bool // no question
 }
 
+// observe counts the answer reply to r, which took d.
 func (m *Metrics) observe(r, reply *dns.Msg, d time.Duration) {
+	var qtype uint16
+	if len(r.Question) > 0 {
+		qtype = r.Question[0].Qtype
+	}
+	m.count(qtype, reply.Rcode, len(r.Question) == 0, d)
+}
+
+// count counts an answer with rcode to a question of qtype (none: a
+// message without a question), which took d.
+func (m *Metrics) count(qtype uint16, rcode int, none bool, d time.Duration) {
 	if m == nil {
 		return
 	}
-	key := counterKey{rcode: reply.Rcode, none: len(r.Question) == 0}
-	var qtype uint16
-	if !key.none {
-		qtype = r.Question[0].Qtype
-		key.qtype = qtype
-	}
+	key := counterKey{qtype: qtype, rcode: rcode, none: none}
 	c, ok := m.counters.Load(key)
 	if !ok {
 		label := "none"
-		if len(r.Question) > 0 {
+		if !none {
 			label = "other"
 			if countedTypes[qtype] {
 				label = dns.TypeToString[qtype]
 			}
 		}
-		c, _ = m.counters.LoadOrStore(key, m.questions.WithLabelValues(label, dns.RcodeToString[reply.Rcode]))
+		c, _ = m.counters.LoadOrStore(key, m.questions.WithLabelValues(label, dns.RcodeToString[rcode]))
 	}
 	c.(prometheus.Counter).Inc()
 	m.duration.Observe(d.Seconds())

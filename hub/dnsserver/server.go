@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,20 +22,26 @@ type Server struct {
 }
 
 // Listen binds addr on each network ("udp", "tcp4", …). It fails at once,
-// naming the address, when one cannot be bound.
-func Listen(networks []string, addr string, h dns.Handler) (*Server, error) {
+// naming the address, when one cannot be bound. UDP is read through the
+// fast path, on one socket per core where the platform lets sockets share
+// a port (SO_REUSEPORT), so that no single reader is the bottleneck.
+func Listen(networks []string, addr string, h *Handler) (*Server, error) {
 	s := &Server{}
 	for _, network := range networks {
 		srv := &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries}
 		switch network {
 		case "udp", "udp4", "udp6":
-			pc, err := net.ListenPacket(network, addr)
+			conns, err := listenUDP(network, addr)
 			if err != nil {
 				s.Close()
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
-			srv.PacketConn = pc
-			s.addrs = append(s.addrs, pc.LocalAddr())
+			for _, pc := range conns {
+				s.servers = append(s.servers, &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries,
+					PacketConn: pc, DecorateReader: newFastReader(h)})
+			}
+			s.addrs = append(s.addrs, conns[0].LocalAddr())
+			continue
 		case "tcp", "tcp4", "tcp6":
 			l, err := net.Listen(network, addr)
 			if err != nil {
@@ -53,6 +60,35 @@ func Listen(networks []string, addr string, h dns.Handler) (*Server, error) {
 		s.servers = append(s.servers, srv)
 	}
 	return s, nil
+}
+
+// listenUDP binds addr: one socket, or one per core sharing the port.
+// Sockets that share a port would share it with another server started
+// the same way too, so the port is first bound alone: a port another
+// process holds is refused as busy.
+func listenUDP(network, addr string) ([]net.PacketConn, error) {
+	alone, err := net.ListenPacket(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if reusePort == nil {
+		return []net.PacketConn{alone}, nil
+	}
+	bound := alone.LocalAddr().String()
+	alone.Close()
+	lc := net.ListenConfig{Control: reusePort}
+	var conns []net.PacketConn
+	for len(conns) < runtime.GOMAXPROCS(0) {
+		pc, err := lc.ListenPacket(context.Background(), network, bound)
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, err
+		}
+		conns = append(conns, pc)
+	}
+	return conns, nil
 }
 
 // acceptQueries drops responses and leaves every other judgement (opcode,

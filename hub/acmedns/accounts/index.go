@@ -104,19 +104,27 @@ func (x *Index) put(sub string, e entry) {
 	}
 }
 
-// Lookup returns the values of the account owning subdomain (lower case),
-// newest first, and whether that account exists.
-func (x *Index) Lookup(subdomain string) ([]string, bool) {
+// Values returns the values of the account owning subdomain (lower case),
+// newest first, each followed by a newline, and whether that account
+// exists. It allocates nothing; subdomain is not kept.
+func (x *Index) Values(subdomain string) (string, bool) {
 	x.mu.RLock()
 	e, found := x.get(subdomain)
 	x.mu.RUnlock()
 	if !found || e.removed() {
-		return nil, false
+		return "", false
 	}
-	if e.values == "" {
-		return nil, true
+	return e.values, true
+}
+
+// Lookup returns the values of the account owning subdomain (lower case),
+// newest first, and whether that account exists.
+func (x *Index) Lookup(subdomain string) ([]string, bool) {
+	values, ok := x.Values(subdomain)
+	if values == "" {
+		return nil, ok
 	}
-	return strings.Split(e.values[:len(e.values)-1], "\n"), true
+	return strings.Split(values[:len(values)-1], "\n"), true
 }
 
 // Len is the number of accounts.
