@@ -92,6 +92,9 @@ func NewSigner(zone string, keys []Key, o Options) (*Signer, error) {
 	return &Signer{zone: zone, keys: keys, o: o, cur: map[string]signed{}, old: map[string]signed{}}, nil
 }
 
+// Now is the signer's clock.
+func (s *Signer) Now() time.Time { return s.o.Now() }
+
 // Zone is the zone signed, lower case and fully qualified.
 func (s *Signer) Zone() string { return s.zone }
 
@@ -107,6 +110,33 @@ func (s *Signer) DNSKEY() []dns.RR {
 		}
 	}
 	return set
+}
+
+// Until is when sigs, as Sign returned them now, must no longer be
+// served: when less than refresh remains of the first to expire, or when
+// a key's times next change which keys sign (Sign then makes new ones).
+func (s *Signer) Until(sigs []dns.RR) time.Time {
+	now := s.o.Now()
+	var until time.Time
+	earlier := func(t time.Time) {
+		if t.After(now) && (until.IsZero() || t.Before(until)) {
+			until = t
+		}
+	}
+	for _, rr := range sigs {
+		if sig, ok := rr.(*dns.RRSIG); ok {
+			earlier(time.Unix(int64(sig.Expiration), 0).Add(-s.o.Refresh))
+		}
+	}
+	for _, k := range s.keys {
+		for _, t := range []time.Time{k.Publish, k.Activate, k.Inactive, k.Delete} {
+			earlier(t)
+		}
+	}
+	if until.IsZero() {
+		return now
+	}
+	return until
 }
 
 // signers are the keys that sign an RRset of rtype at t.

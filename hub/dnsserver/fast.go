@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -21,8 +22,9 @@ import (
 // message unpacked, built or packed and no goroutine started. It answers
 // exactly as the general path would (a fuzz target holds them to it) and
 // leaves everything else to the general path: other types, names that do
-// not exist or hold no value, EDNS options, DNSSEC, an answer that would
-// not fit, anything unusual.
+// not exist or hold no value, EDNS options, an answer that would not fit,
+// anything unusual. In a signed zone it answers DO queries too, with the
+// TXT set's signatures packed once per set (fastSigs).
 
 // fastReader reads a UDP socket for a miekg/dns server, answering the
 // packets the fast path can and passing on the others. Each server reads
@@ -76,6 +78,7 @@ const (
 // class IN, for the TXT values of an account that has some, and returns
 // its length; ok is false when the general path must answer.
 func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok bool) {
+	var signed bool
 	if len(pkt) < 12+1+4 || h.log.Enabled(context.Background(), slog.LevelDebug) {
 		return 0, false
 	}
@@ -124,11 +127,9 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 	case extra == 0 && off == len(pkt):
 	case extra == 1 && off+11 == len(pkt) && pkt[off] == 0 && binary.BigEndian.Uint16(pkt[off+1:]) == dns.TypeOPT &&
 		pkt[off+5] == 0 && pkt[off+6] == 0 && binary.BigEndian.Uint16(pkt[off+9:]) == 0:
-		// An OPT without options, EDNS version 0; DO asks for nothing
-		// more of an unsigned zone, and a signed one answers it in full.
-		if h.signer != nil && binary.BigEndian.Uint16(pkt[off+7:])&0x8000 != 0 {
-			return 0, false
-		}
+		// An OPT without options, EDNS version 0. DO asks for nothing
+		// more of an unsigned zone.
+		signed = h.signer != nil && binary.BigEndian.Uint16(pkt[off+7:])&ednsDO != 0
 		limit = max(limit, min(int(binary.BigEndian.Uint16(pkt[off+3:])), maxUDPSize))
 	default:
 		return 0, false
@@ -142,12 +143,24 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 	if !exists || values == "" {
 		return 0, false
 	}
+	var sigs *packedSigs
+	if signed {
+		if sigs = h.fastSigs.get(h, name, len(label), values); sigs == nil {
+			return 0, false
+		}
+	}
 	question := pkt[12 : nameEnd+4]
+	owner := nameEnd - 12
 	size = 12 + len(question)
 	for v := values; v != ""; {
 		i := strings.IndexByte(v, '\n')
-		size += nameEnd - 12 + 10 + 1 + i
+		size += owner + 10 + 1 + i
 		v = v[i+1:]
+	}
+	if sigs != nil {
+		for _, rdata := range sigs.rdata {
+			size += owner + 10 + len(rdata)
+		}
 	}
 	if extra == 1 {
 		size += 11
@@ -174,17 +187,102 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 		at += 11 + copy(out[at+11:], v[:i])
 		v = v[i+1:]
 	}
+	if sigs != nil {
+		for _, rdata := range sigs.rdata {
+			at += copy(out[at:], pkt[12:nameEnd])
+			binary.BigEndian.PutUint16(out[at:], dns.TypeRRSIG)
+			binary.BigEndian.PutUint16(out[at+2:], dns.ClassINET)
+			binary.BigEndian.PutUint32(out[at+4:], h.ttl)
+			binary.BigEndian.PutUint16(out[at+8:], uint16(len(rdata)))
+			at += 10 + copy(out[at+10:], rdata)
+			count++
+		}
+	}
 	binary.BigEndian.PutUint16(out[6:], uint16(count))
 	if extra == 1 {
-		// The server's OPT: its UDP size, version 0, no flags.
+		// The server's OPT: its UDP size, version 0, DO when signed.
 		out[at] = 0
 		binary.BigEndian.PutUint16(out[at+1:], dns.TypeOPT)
 		binary.BigEndian.PutUint16(out[at+3:], maxUDPSize)
 		binary.BigEndian.PutUint32(out[at+5:], 0)
+		if signed {
+			binary.BigEndian.PutUint16(out[at+7:], ednsDO)
+		}
 		binary.BigEndian.PutUint16(out[at+9:], 0)
 		at += 11
 	}
 	return at, true
+}
+
+// ednsDO is the DO flag of EDNS.
+const ednsDO = 0x8000
+
+// fastSigs holds, for the accounts asked about with DO, the signatures of
+// their TXT sets packed as RRSIG rdata: made (through the signer's cache)
+// at the first such question after the set changed, served until the
+// signer would make new ones. Each of its two generations is bounded.
+type fastSigs struct {
+	mu       sync.RWMutex
+	cur, old map[string]*packedSigs
+}
+
+type packedSigs struct {
+	values string   // the set signed, as the Source gave it
+	rdata  [][]byte // each signature's rdata
+	until  time.Time
+}
+
+// get returns the packed signatures of the TXT set values at name (lower
+// case, its first label labelLen long), or nil when they cannot be made.
+func (c *fastSigs) get(h *Handler, name []byte, labelLen int, values string) *packedSigs {
+	now := h.signer.Now()
+	c.mu.RLock()
+	p := c.cur[string(name[:labelLen])]
+	if p == nil {
+		p = c.old[string(name[:labelLen])]
+	}
+	c.mu.RUnlock()
+	if p != nil && p.values == values && now.Before(p.until) {
+		return p
+	}
+	owner := string(name)
+	var set []dns.RR
+	for v := range strings.Lines(values) {
+		set = append(set, &dns.TXT{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: h.ttl},
+			Txt: []string{escapeTXT(v[:len(v)-1])}})
+	}
+	sigs, err := h.signer.Sign(set)
+	if err != nil {
+		h.log.Error("signing an answer", "name", owner, "err", err)
+		return nil
+	}
+	p = &packedSigs{values: values, until: h.signer.Until(sigs)}
+	buf := make([]byte, dns.MaxMsgSize)
+	for _, sig := range sigs {
+		// A record is its owner, 10 bytes of type, class, TTL and
+		// length, then the rdata.
+		nameLen, err := dns.PackDomainName(sig.Header().Name, buf, 0, nil, false)
+		if err != nil {
+			h.log.Error("packing a signature", "name", owner, "err", err)
+			return nil
+		}
+		end, err := dns.PackRR(sig, buf, 0, nil, false)
+		if err != nil {
+			h.log.Error("packing a signature", "name", owner, "err", err)
+			return nil
+		}
+		p.rdata = append(p.rdata, append([]byte(nil), buf[nameLen+10:end]...))
+	}
+	c.mu.Lock()
+	if len(c.cur) >= 1<<16 {
+		c.old, c.cur = c.cur, nil
+	}
+	if c.cur == nil {
+		c.cur = map[string]*packedSigs{}
+	}
+	c.cur[string(name[:labelLen])] = p
+	c.mu.Unlock()
+	return p
 }
 
 // cutLabel splits a lower-case name ("a.b.") after its first label.

@@ -6,6 +6,7 @@ package dnsserver
 import (
 	"bytes"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,20 +155,32 @@ func FuzzFastPath(f *testing.F) {
 }
 
 // TestFastPathTakesTheTXTQuestions: the questions a CA asks (an account's
-// TXT, in any case, with or without EDNS) are answered by the fast path;
-// the others go to the general path.
+// TXT, in any case, with or without EDNS, with DO of a signed zone) are
+// answered by the fast path; the others go to the general path.
 func TestFastPathTakesTheTXTQuestions(t *testing.T) {
-	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{withValues: {valueA, valueB}, noValues: nil}}, nil, nil)
+	src := &mapSource{m: map[string][]string{withValues: {valueA, valueB}, noValues: nil}}
+	plain, err := NewHandler(testZone, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	signed, _ := signedHandler(t)
 	out, lowered := make([]byte, maxUDPSize), make([]byte, 0, 256)
-	for i, q := range fastSeeds() {
-		b, _ := q.Pack()
-		name := strings.ToLower(q.Question[0].Name)
-		want := name == withValues+".auth.example.org." && q.Question[0].Qtype == dns.TypeTXT
-		if _, ok := h.fastAnswer(b, out, &lowered); ok != want {
-			t.Errorf("seed %d (%s %s, EDNS %v): fast path %v, want %v", i, q.Question[0].Name, dns.TypeToString[q.Question[0].Qtype], q.IsEdns0() != nil, ok, want)
+	for _, h := range []*Handler{plain, signed} {
+		for i, q := range fastSeeds() {
+			b, _ := q.Pack()
+			name := strings.ToLower(q.Question[0].Name)
+			want := name == withValues+".auth.example.org." && q.Question[0].Qtype == dns.TypeTXT
+			n, ok := h.fastAnswer(b, out, &lowered)
+			if ok != want {
+				t.Errorf("signed %v, seed %d (%s %s, EDNS %v): fast path %v, want %v", h.signer != nil, i, q.Question[0].Name,
+					dns.TypeToString[q.Question[0].Qtype], q.IsEdns0() != nil, ok, want)
+			}
+			r := new(dns.Msg)
+			if ok && (r.Unpack(out[:n]) != nil || (h.signer != nil && q.IsEdns0() != nil && q.IsEdns0().Do()) != slices.ContainsFunc(r.Answer, func(rr dns.RR) bool {
+				return rr.Header().Rrtype == dns.TypeRRSIG
+			})) {
+				t.Errorf("signed %v, seed %d: answer %v", h.signer != nil, i, r)
+			}
 		}
 	}
 }

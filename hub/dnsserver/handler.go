@@ -66,8 +66,10 @@ type Handler struct {
 	delegations Delegations
 	ttl         uint32
 	signer      *dnssec.Signer
-	metrics     *Metrics
-	log         *slog.Logger
+	// fastSigs are accounts' TXT signatures packed for the fast path.
+	fastSigs fastSigs
+	metrics  *Metrics
+	log      *slog.Logger
 }
 
 // node is a name that exists in the static part of the zone; an empty

@@ -555,23 +555,27 @@ func BenchmarkAnswer(b *testing.B) {
 	}
 }
 
-// BenchmarkFastAnswer answers the same question on the fast path, from
+// BenchmarkFastAnswer answers the same questions on the fast path, from
 // the packet's bytes to the answer's (goal: no allocation).
 func BenchmarkFastAnswer(b *testing.B) {
-	h := benchHandler(b, false)
-	q := question(benchName, dns.TypeTXT)
-	q.SetEdns0(1232, false)
-	pkt, _ := q.Pack()
-	out, lowered := make([]byte, maxUDPSize), make([]byte, 0, 256)
-	b.ReportAllocs()
-	var n int
-	for b.Loop() {
-		var ok bool
-		if n, ok = h.fastAnswer(pkt, out, &lowered); !ok {
-			b.Fatal("the fast path left the question to the general path")
-		}
-	}
-	if r := new(dns.Msg); r.Unpack(out[:n]) != nil || len(r.Answer) != 1 {
-		b.Fatalf("unexpected answer %v", r)
+	for _, signed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "unsigned", true: "signed with DO"}[signed], func(b *testing.B) {
+			h := benchHandler(b, signed)
+			q := question(benchName, dns.TypeTXT)
+			q.SetEdns0(1232, signed)
+			pkt, _ := q.Pack()
+			out, lowered := make([]byte, maxUDPSize), make([]byte, 0, 256)
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				var ok bool
+				if n, ok = h.fastAnswer(pkt, out, &lowered); !ok {
+					b.Fatal("the fast path left the question to the general path")
+				}
+			}
+			if r := new(dns.Msg); r.Unpack(out[:n]) != nil || len(r.Answer) != 1+map[bool]int{true: 1}[signed] {
+				b.Fatalf("unexpected answer %v", r)
+			}
+		})
 	}
 }
