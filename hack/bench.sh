@@ -2,7 +2,8 @@
 # Measures acmehub server against its goals, on loopback, and prints the figures:
 #   - TXT queries/s with dnsperf (20 clients), with 1, 100,000 and 1,000,000
 #     accounts, beside the bare miekg/dns responder (hack/bare) measured in the
-#     same run;
+#     same run (goal: 1.2 times its rate), and with the zone signed, asked with
+#     DO (goal: 0.9 times the unsigned rate);
 #   - start-up time (reading every account), resident memory and Go heap per
 #     account at 100,000 and 1,000,000 accounts (goals: at most 150 B of heap
 #     an account, start-up within 1 s and 5 s);
@@ -39,8 +40,8 @@ go build -o "$work/seed" ./hack/seed
 go build -o "$work/loadgen" ./hack/loadgen
 go build -o "$work/hubload" ./hack/hubload
 
-start_server() { # db
-  "$work/acmehub" server --db-connection "$1" --dns-listen "$DNS" --api-listen "$API" --log-level info --log-format json \
+start_server() { # db [server flags...]
+  "$work/acmehub" server --db-connection "$1" --dns-listen "$DNS" --api-listen "$API" --log-level info --log-format json "${@:2}" \
     >"$work/server.log" 2>&1 &
   server=$!; pids+=("$server")
   for _ in $(seq 600); do
@@ -96,8 +97,16 @@ EOF
   stop "$server"
 }
 
-qps() { # addr queryfile
-  dnsperf -s "${1%:*}" -p "${1#*:}" -d "$2" -c 20 -l "$DURATION" 2>&1 | awk '/Queries per second/ {printf "%d", $4}'
+qps() { # addr queryfile [dnsperf flags...]
+  dnsperf -s "${1%:*}" -p "${1#*:}" -d "$2" -c 20 -l "$DURATION" "${@:3}" 2>&1 | awk '/Queries per second/ {printf "%d", $4}'
+}
+
+# The signed zone's configuration: one CSK (algorithm 13).
+signed_config() {
+  [ -f "$work/signed.cfg" ] && return 0
+  local key
+  key=$(cd "$work" && "$work/acmehub" dnssec keygen auth.example.org)
+  printf '[general]\ndomain = "auth.example.org"\nnsname = "auth.example.org"\n[dnssec]\nkeys = ["%s"]\n' "$work/$key" >"$work/signed.cfg"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -125,6 +134,18 @@ dns_bench() { # accounts
     printf 'scale, %7d accounts: start-up %.2f s, resident %d MiB, live Go heap %d MiB (%d B an account)\n' \
       "$n" "$load" "$((rss / 1024))" "$((heap / 1048576))" "$((heap / n))"
   fi
+
+  # The same zone signed, asked with DO, beside the same server unsigned.
+  signed_config
+  start_server "$db" -c "$work/signed.cfg"
+  load=$(sed -n 's/.*"msg":"accounts loaded".*"seconds":\([0-9.]*\).*/\1/p' "$work/server.log")
+  local signed=()
+  for _ in $(seq "$ROUNDS"); do signed+=("$(qps "$DNS" "$q" -D)"); done
+  stop "$server"
+  local s
+  s=$(median "${signed[@]}")
+  printf 'TXT, %7d accounts, signed, DO: acmehub %6d q/s (runs: %s), %s of unsigned; start-up %.2f s\n' \
+    "$n" "$s" "${signed[*]}" "$(awk -v a="$s" -v b="$m" 'BEGIN {printf "%.2f", a/b}')" "$load"
 }
 
 echo "== acmehub benchmarks ($(nproc) cores, dnsperf ${DURATION}s x ${ROUNDS} rounds, 20 clients)"

@@ -74,26 +74,33 @@ const (
 	opcodeMask = 0xf << 11
 )
 
-// fastAnswer writes into out the answer to the query pkt when it asks, in
-// class IN, for the TXT values of an account that has some, and returns
-// its length; ok is false when the general path must answer.
-func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok bool) {
-	var signed bool
-	if len(pkt) < 12+1+4 || h.log.Enabled(context.Background(), slog.LevelDebug) {
-		return 0, false
+// fastQuery is what the fast path reads of a query.
+type fastQuery struct {
+	flags   uint16 // the header's
+	nameEnd int    // where the question's name ends in the packet
+	extra   uint16 // 1 with an OPT, 0 without
+	limit   int    // the largest answer the client takes
+	signed  bool   // DO, asked of a signed zone
+}
+
+// readQuery reads pkt when it is a plain query with one question for TXT
+// in class IN, with at most an OPT without options (EDNS version 0): the
+// question's name goes into lowered, in lower case.
+func (h *Handler) readQuery(pkt []byte, lowered *[]byte) (q fastQuery, ok bool) {
+	if len(pkt) < 12+1+4 {
+		return q, false
 	}
-	flags := binary.BigEndian.Uint16(pkt[2:])
-	if flags&(bitQR|opcodeMask|bitTC) != 0 || binary.BigEndian.Uint16(pkt[4:]) != 1 ||
+	q.flags, q.extra = binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint16(pkt[10:])
+	if q.flags&(bitQR|opcodeMask|bitTC) != 0 || binary.BigEndian.Uint16(pkt[4:]) != 1 ||
 		binary.BigEndian.Uint16(pkt[6:]) != 0 || binary.BigEndian.Uint16(pkt[8:]) != 0 {
-		return 0, false
+		return q, false
 	}
-	extra := binary.BigEndian.Uint16(pkt[10:])
 	// The name: plain labels of letters, digits, '-' and '_', no pointer.
 	name := (*lowered)[:0]
 	off := 12
 	for {
 		if off >= len(pkt) {
-			return 0, false
+			return q, false
 		}
 		l := int(pkt[off])
 		if l == 0 {
@@ -101,7 +108,7 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 			break
 		}
 		if l > 63 || off+1+l > len(pkt) || len(name)+l+1 > 254 {
-			return 0, false
+			return q, false
 		}
 		for _, c := range pkt[off+1 : off+1+l] {
 			switch {
@@ -109,32 +116,45 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 				c += 'a' - 'A'
 			case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 			default:
-				return 0, false
+				return q, false
 			}
 			name = append(name, c)
 		}
 		name = append(name, '.')
 		off += 1 + l
 	}
-	*lowered = name
-	nameEnd := off
+	*lowered, q.nameEnd = name, off
 	if off+4 > len(pkt) || binary.BigEndian.Uint16(pkt[off:]) != dns.TypeTXT || binary.BigEndian.Uint16(pkt[off+2:]) != dns.ClassINET {
-		return 0, false
+		return q, false
 	}
 	off += 4
-	limit := dns.MinMsgSize
+	q.limit = dns.MinMsgSize
 	switch {
-	case extra == 0 && off == len(pkt):
-	case extra == 1 && off+11 == len(pkt) && pkt[off] == 0 && binary.BigEndian.Uint16(pkt[off+1:]) == dns.TypeOPT &&
+	case q.extra == 0 && off == len(pkt):
+	case q.extra == 1 && off+11 == len(pkt) && pkt[off] == 0 && binary.BigEndian.Uint16(pkt[off+1:]) == dns.TypeOPT &&
 		pkt[off+5] == 0 && pkt[off+6] == 0 && binary.BigEndian.Uint16(pkt[off+9:]) == 0:
-		// An OPT without options, EDNS version 0. DO asks for nothing
-		// more of an unsigned zone.
-		signed = h.signer != nil && binary.BigEndian.Uint16(pkt[off+7:])&ednsDO != 0
-		limit = max(limit, min(int(binary.BigEndian.Uint16(pkt[off+3:])), maxUDPSize))
+		// DO asks for nothing more of an unsigned zone.
+		q.signed = h.signer != nil && binary.BigEndian.Uint16(pkt[off+7:])&ednsDO != 0
+		q.limit = max(q.limit, min(int(binary.BigEndian.Uint16(pkt[off+3:])), maxUDPSize))
 	default:
+		return q, false
+	}
+	return q, true
+}
+
+// fastAnswer writes into out the answer to the query pkt when it asks, in
+// class IN, for the TXT values of an account that has some, and returns
+// its length; ok is false when the general path must answer.
+func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok bool) {
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		return 0, false
+	}
+	q, ok := h.readQuery(pkt, lowered)
+	if !ok {
 		return 0, false
 	}
 	// One label below the origin, an account with values, nothing static.
+	name := *lowered
 	label, rest, found := cutLabel(name)
 	if !found || string(rest) != h.origin || h.names[string(name)] != nil {
 		return 0, false
@@ -144,14 +164,21 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 		return 0, false
 	}
 	var sigs *packedSigs
-	if signed {
+	if q.signed {
 		if sigs = h.fastSigs.get(h, name, len(label), values); sigs == nil {
 			return 0, false
 		}
 	}
-	question := pkt[12 : nameEnd+4]
-	owner := nameEnd - 12
-	size = 12 + len(question)
+	if size = answerSize(q, values, sigs); size > q.limit || size > len(out) {
+		return 0, false
+	}
+	return h.writeAnswer(pkt, out, q, values, sigs), true
+}
+
+// answerSize is the length of the answer writeAnswer writes.
+func answerSize(q fastQuery, values string, sigs *packedSigs) int {
+	owner := q.nameEnd - 12
+	size := 12 + owner + 4
 	for v := values; v != ""; {
 		i := strings.IndexByte(v, '\n')
 		size += owner + 10 + 1 + i
@@ -162,56 +189,68 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 			size += owner + 10 + len(rdata)
 		}
 	}
-	if extra == 1 {
-		size += 11
-	}
-	if size > limit || size > len(out) {
-		return 0, false
-	}
-	// The header: the query's ID, QR and AA, RD and CD as asked.
+	return size + 11*int(q.extra)
+}
+
+// writeAnswer writes the answer to q into out, as the general path packs
+// it: the query's ID, QR and AA, RD and CD as asked; the question; a TXT
+// record per value and the set's signatures, owned by the name as asked;
+// the server's OPT when the query has one. It returns its length.
+func (h *Handler) writeAnswer(pkt, out []byte, q fastQuery, values string, sigs *packedSigs) int {
 	copy(out, pkt[:2])
-	binary.BigEndian.PutUint16(out[2:], bitQR|bitAA|flags&(bitRD|bitCD))
+	binary.BigEndian.PutUint16(out[2:], bitQR|bitAA|q.flags&(bitRD|bitCD))
 	binary.BigEndian.PutUint16(out[4:], 1)
 	binary.BigEndian.PutUint16(out[8:], 0)
-	binary.BigEndian.PutUint16(out[10:], extra)
-	at := 12 + copy(out[12:], question)
+	binary.BigEndian.PutUint16(out[10:], q.extra)
+	owner := pkt[12:q.nameEnd]
+	at := 12 + copy(out[12:], pkt[12:q.nameEnd+4])
 	count := 0
-	for v := values; v != ""; count++ {
-		i := strings.IndexByte(v, '\n')
-		at += copy(out[at:], pkt[12:nameEnd]) // the owner, as asked
-		binary.BigEndian.PutUint16(out[at:], dns.TypeTXT)
+	record := func(rtype uint16, rdlen int) {
+		at += copy(out[at:], owner)
+		binary.BigEndian.PutUint16(out[at:], rtype)
 		binary.BigEndian.PutUint16(out[at+2:], dns.ClassINET)
 		binary.BigEndian.PutUint32(out[at+4:], h.ttl)
-		binary.BigEndian.PutUint16(out[at+8:], uint16(1+i))
-		out[at+10] = byte(i)
-		at += 11 + copy(out[at+11:], v[:i])
+		binary.BigEndian.PutUint16(out[at+8:], uint16(rdlen))
+		at += 10
+		count++
+	}
+	for v := values; v != ""; {
+		i := strings.IndexByte(v, '\n')
+		record(dns.TypeTXT, 1+i)
+		out[at] = byte(i)
+		at += 1 + copy(out[at+1:], v[:i])
 		v = v[i+1:]
 	}
 	if sigs != nil {
 		for _, rdata := range sigs.rdata {
-			at += copy(out[at:], pkt[12:nameEnd])
-			binary.BigEndian.PutUint16(out[at:], dns.TypeRRSIG)
-			binary.BigEndian.PutUint16(out[at+2:], dns.ClassINET)
-			binary.BigEndian.PutUint32(out[at+4:], h.ttl)
-			binary.BigEndian.PutUint16(out[at+8:], uint16(len(rdata)))
-			at += 10 + copy(out[at+10:], rdata)
-			count++
+			record(dns.TypeRRSIG, len(rdata))
+			at += copy(out[at:], rdata)
 		}
 	}
 	binary.BigEndian.PutUint16(out[6:], uint16(count))
-	if extra == 1 {
+	if q.extra == 1 {
 		// The server's OPT: its UDP size, version 0, DO when signed.
 		out[at] = 0
 		binary.BigEndian.PutUint16(out[at+1:], dns.TypeOPT)
 		binary.BigEndian.PutUint16(out[at+3:], maxUDPSize)
 		binary.BigEndian.PutUint32(out[at+5:], 0)
-		if signed {
+		if q.signed {
 			binary.BigEndian.PutUint16(out[at+7:], ednsDO)
 		}
 		binary.BigEndian.PutUint16(out[at+9:], 0)
 		at += 11
 	}
-	return at, true
+	return at
+}
+
+// cutLabel splits a lower-case name ("a.b.") after its first label.
+func cutLabel(name []byte) (label, rest []byte, found bool) {
+	for i, c := range name {
+		if c == '.' {
+			return name[:i], name[i+1:], i > 0 && i+1 < len(name)
+		}
+	}
+	return nil, nil, false
 }
 
 // ednsDO is the DO flag of EDNS.
@@ -283,14 +322,4 @@ func (c *fastSigs) get(h *Handler, name []byte, labelLen int, values string) *pa
 	c.cur[string(name[:labelLen])] = p
 	c.mu.Unlock()
 	return p
-}
-
-// cutLabel splits a lower-case name ("a.b.") after its first label.
-func cutLabel(name []byte) (label, rest []byte, found bool) {
-	for i, c := range name {
-		if c == '.' {
-			return name[:i], name[i+1:], i > 0 && i+1 < len(name)
-		}
-	}
-	return nil, nil, false
 }
