@@ -157,20 +157,25 @@ remote-control:
 }
 
 // StartSignedServer starts `acmehub server` for auth.example.org (its name
-// server ns.auth.example.org at 127.0.0.1) signed with a CSK of algorithm
-// alg ("13" or "15") made by `acmehub dnssec keygen`, and returns it with
-// the DS record `acmehub dnssec ds` prints for the parent.
-func StartSignedServer(t testing.TB, alg string) (*Process, string) {
+// server ns.auth.example.org at 127.0.0.1) signed with csks keys of
+// algorithm alg ("13" or "15") made by `acmehub dnssec keygen` (two: as
+// during a KSK rollover), and returns it with the DS record `acmehub
+// dnssec ds` prints for each key.
+func StartSignedServer(t testing.TB, csks int, alg string) (*Process, []string) {
 	t.Helper()
 	dir := t.TempDir()
-	keygen := StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "keygen", "--algorithm", alg, "auth.example.org")
-	if code := keygen.Wait(10 * time.Second); code != 0 {
-		t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
-	}
-	base := filepath.Join(dir, strings.TrimSpace(keygen.Output()))
-	ds := StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "ds", base+".key")
-	if code := ds.Wait(10 * time.Second); code != 0 {
-		t.Fatalf("dnssec ds: exit %d\n%s", code, ds.Output())
+	var keys, ds []string
+	for range csks {
+		keygen := StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "keygen", "--algorithm", alg, "auth.example.org")
+		if code := keygen.Wait(10 * time.Second); code != 0 {
+			t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
+		}
+		base := filepath.Join(dir, strings.TrimSpace(keygen.Output()))
+		dsCmd := StartCmd(t, &exec.Cmd{Dir: dir}, "dnssec", "ds", base+".key")
+		if code := dsCmd.Wait(10 * time.Second); code != 0 {
+			t.Fatalf("dnssec ds: exit %d\n%s", code, dsCmd.Output())
+		}
+		keys, ds = append(keys, fmt.Sprintf("%q", base)), append(ds, strings.TrimSpace(dsCmd.Output()))
 	}
 	cfg := filepath.Join(dir, "config.cfg")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`[general]
@@ -182,7 +187,7 @@ connection = %q
 [logconfig]
 logformat = "json"
 [dnssec]
-keys = [%q]
-`, filepath.Join(dir, "acmehub.db"), base)), 0o644)
-	return StartServer(t, "-c", cfg), strings.TrimSpace(ds.Output())
+keys = [%s]
+`, filepath.Join(dir, "acmehub.db"), strings.Join(keys, ", "))), 0o644)
+	return StartServer(t, "-c", cfg), ds
 }

@@ -21,8 +21,8 @@ import (
 // a CSK of algorithm alg, with the DS record for its parent.
 func signedServer(t *testing.T, alg string) (server, string) {
 	t.Helper()
-	p, ds := testutil.StartSignedServer(t, alg)
-	return server{p}, ds
+	p, ds := testutil.StartSignedServer(t, 1, alg)
+	return server{p}, ds[0]
 }
 
 // TestDNSSECValidated: a validating Unbound, whose only trust anchor is a
@@ -71,6 +71,22 @@ func TestDNSSECValidated(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a KSK rollover, double DS", func(t *testing.T) {
+		// Old and new key both sign the DNSKEY set: the chain holds with
+		// the parent's DS of the old key, of both, and of the new one.
+		srv, ds := testutil.StartSignedServer(t, 2, "13")
+		for _, parentDS := range [][]string{{ds[0]}, ds, {ds[1]}} {
+			parent := testutil.StartSignedParent(t, "example.org", append([]string{"auth IN NS ns.auth", "ns.auth IN A 127.0.0.1"}, parentDS...)...)
+			resolver := testutil.StartUnbound(t, parent.TrustAnchor, map[string]string{"example.org": parent.Addr, "auth.example.org": srv.DNSUDP})
+			m := new(dns.Msg)
+			m.SetQuestion("auth.example.org.", dns.TypeSOA)
+			m.SetEdns0(1232, true)
+			r, _, err := (&dns.Client{Net: "tcp", Timeout: 10 * time.Second}).Exchange(m, resolver)
+			if err != nil || r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
+				t.Errorf("with %d DS in the parent: %v %v", len(parentDS), r, err)
+			}
+		}
+	})
 	t.Run("a DS of another key", func(t *testing.T) {
 		srv, _ := signedServer(t, "13")
 		_, wrong := signedServer(t, "13")

@@ -35,7 +35,7 @@ func TestE2ECertificateThroughAValidatingResolver(t *testing.T) {
 	if pebbleBin == "" || legoBin == "" {
 		t.Fatal("$TEST_ASSET_PEBBLE or $TEST_ASSET_LEGO is not set: run `make test-e2e`")
 	}
-	srv, ds := testutil.StartSignedServer(t, "13")
+	srv, ds := testutil.StartSignedServer(t, 1, "13")
 	resp, err := http.Post(srv.API+"/register", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestE2ECertificateThroughAValidatingResolver(t *testing.T) {
 	}
 	resp.Body.Close()
 	fulldomain, _ := account["fulldomain"].(string)
-	parent := testutil.StartSignedParent(t, "example.org", "auth IN NS ns.auth", "ns.auth IN A 127.0.0.1", ds,
+	parent := testutil.StartSignedParent(t, "example.org", "auth IN NS ns.auth", "ns.auth IN A 127.0.0.1", ds[0],
 		"_acme-challenge.app IN CNAME "+fulldomain+".")
 	resolver := testutil.StartUnbound(t, parent.TrustAnchor, map[string]string{"example.org": parent.Addr, "auth.example.org": srv.DNSUDP})
 	pebble := testutil.StartPebble(t, pebbleBin, resolver)
