@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
 	"github.com/acmehub/acmehub/hub/dnssec"
@@ -74,13 +75,18 @@ a restart.`,
 }
 
 func newDSCommand() *cobra.Command {
-	return &cobra.Command{
+	var zone string
+	cmd := &cobra.Command{
 		Use:   "ds KEYFILE...",
 		Short: "Print the DS record (SHA-256) the parent zone publishes for each key",
 		Long: `Print, for each key file (K<zone>+<algorithm>+<tag>.key, or its path
 without extension), the DS record with a SHA-256 digest (digest type 2) that
 the parent zone publishes to delegate the signed zone. Keys without the SEP
-flag (ZSKs) are refused: the parent's DS points at the KSK or CSK.`,
+flag (ZSKs) are refused: the parent's DS points at the KSK or CSK.
+
+--zone prints it for a name delegated to the hub's DNS (provider self),
+_acme-challenge.<name>, which the server signs with the same keys: its
+parent publishes this DS beside the NS records of the delegation.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, path := range args {
@@ -92,9 +98,18 @@ flag (ZSKs) are refused: the parent's DS points at the KSK or CSK.`,
 				if !key.SEP() {
 					return fmt.Errorf("key %s is a ZSK (flags %d): the parent's DS points at the KSK or CSK", path, k.Flags)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), key.DS())
+				ds := key.DS()
+				if _, ok := dns.IsDomainName(zone); zone != "" && !ok {
+					return fmt.Errorf("--zone %q is not a domain name", zone)
+				}
+				if zone != "" {
+					ds = key.DSFor(zone)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), ds)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&zone, "zone", "", "the zone the DS is for: a delegated _acme-challenge name (default: the key's zone)")
+	return cmd
 }

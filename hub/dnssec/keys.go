@@ -57,8 +57,14 @@ func (k Key) Zone() string { return dns.CanonicalName(k.DNSKEY.Hdr.Name) }
 
 // DS is the DS record for the key with a SHA-256 digest (digest type 2),
 // the record the parent zone publishes.
-func (k Key) DS() *dns.DS {
-	ds := k.DNSKEY.ToDS(dns.SHA256)
+func (k Key) DS() *dns.DS { return k.DSFor(k.Zone()) }
+
+// DSFor is the DS record for the key serving zone, another zone than its
+// own (see Signer.For): the digest covers the owner's name.
+func (k Key) DSFor(zone string) *dns.DS {
+	key := *k.DNSKEY
+	key.Hdr.Name = dns.CanonicalName(zone)
+	ds := key.ToDS(dns.SHA256)
 	ds.Hdr.Ttl = k.DNSKEY.Hdr.Ttl
 	return ds
 }

@@ -92,6 +92,13 @@ func NewSigner(zone string, keys []Key, o Options) (*Signer, error) {
 	return &Signer{zone: zone, keys: keys, o: o, cur: map[string]signed{}, old: map[string]signed{}}, nil
 }
 
+// For is a signer of another zone with the same keys, options and times:
+// one key set for every name delegated to the server. Its DNSKEY set and
+// signatures are that zone's; the parent's DS for it is Key.DSFor(zone).
+func (s *Signer) For(zone string) *Signer {
+	return &Signer{zone: dns.CanonicalName(zone), keys: s.keys, o: s.o, cur: map[string]signed{}, old: map[string]signed{}}
+}
+
 // Now is the signer's clock.
 func (s *Signer) Now() time.Time { return s.o.Now() }
 

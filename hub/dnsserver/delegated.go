@@ -53,6 +53,7 @@ func (h *Handler) answerDelegated(m *dns.Msg, q dns.Question, name string) *dns.
 	if name != fqApex {
 		m.Rcode = dns.RcodeNameError
 		m.Ns = []dns.RR{&soa}
+		h.denyDelegated(m, q.Name, name, nil, false)
 		return m
 	}
 	want := func(t uint16) bool { return q.Qtype == t || q.Qtype == dns.TypeANY }
@@ -72,8 +73,26 @@ func (h *Handler) answerDelegated(m *dns.Msg, q dns.Question, name string) *dns.
 			})
 		}
 	}
+	if want(dns.TypeDNSKEY) && h.signer != nil {
+		for _, rr := range h.apexSigners.get(h.signer, apex).DNSKEY() {
+			rr.Header().Name = q.Name
+			m.Answer = append(m.Answer, rr)
+		}
+	}
 	if len(m.Answer) == 0 {
 		m.Ns = []dns.RR{&soa} // NODATA
+		types := []uint16{dns.TypeSOA, dns.TypeNS, dns.TypeDNSKEY}
+		if len(values) > 0 {
+			types = append(types, dns.TypeTXT)
+		}
+		h.denyDelegated(m, q.Name, name, types, true)
 	}
 	return m
+}
+
+// denyDelegated proves a negative answer at a delegated apex, when signed.
+func (h *Handler) denyDelegated(m *dns.Msg, owner, name string, types []uint16, nodata bool) {
+	if h.signing(m) {
+		h.denyWith(m, owner, name, types, nodata)
+	}
 }

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/hub/dnssec"
 )
 
 // A signed zone answers queries with the DO bit with an RRSIG after each
@@ -21,6 +24,11 @@ import (
 // sets the Compact Answers OK flag. Signatures come from the signer's
 // cache: the zone's static RRsets are signed when it is loaded, an
 // account's TXT set on the first answer after it changed.
+//
+// The names delegated to the server (the hub's provider self) are zones
+// of their own, signed with the zone's keys: each apex serves the same
+// keys as its DNSKEY set, and its parent publishes the DS for them under
+// the apex's name (dnssec.Key.DSFor).
 
 // typeNXNAME marks a name that does not exist in a compact denial (RFC 9824).
 const typeNXNAME = 128
@@ -78,9 +86,19 @@ func (h *Handler) deny(m *dns.Msg, owner, name string, nodata bool) {
 	if !h.signing(m) {
 		return
 	}
-	types := []uint16{dns.TypeRRSIG, dns.TypeNSEC, typeNXNAME}
+	var types []uint16
 	if nodata {
-		types = append(h.typesAt(name), dns.TypeRRSIG, dns.TypeNSEC)
+		types = h.typesAt(name)
+	}
+	h.denyWith(m, owner, name, types, nodata)
+}
+
+// denyWith adds the NSEC at name listing types (NODATA), or proving that
+// the name does not exist.
+func (h *Handler) denyWith(m *dns.Msg, owner, name string, types []uint16, nodata bool) {
+	types = append(types, dns.TypeRRSIG, dns.TypeNSEC)
+	if !nodata {
+		types = append(types, typeNXNAME)
 	}
 	slices.Sort(types)
 	if len(m.Ns) == 0 {
@@ -116,8 +134,13 @@ func (h *Handler) typesAt(name string) []uint16 {
 // RRSIG after each RRset of the answer and authority sections, and the
 // rcode of a compact denial. Answers outside the zone stay unsigned.
 func (h *Handler) secure(m *dns.Msg, opt *dns.OPT) {
-	if len(m.Question) != 1 || !h.inZone(strings.ToLower(m.Question[0].Name)) || (m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError) {
+	if len(m.Question) != 1 || (m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError) {
 		return
+	}
+	signer := h.signer
+	if qname := strings.ToLower(m.Question[0].Name); !h.inZone(qname) {
+		apex, _ := delegationApex(qname)
+		signer = h.apexSigners.get(h.signer, apex)
 	}
 	if m.Rcode == dns.RcodeNameError {
 		if opt.Hdr.Ttl&ednsCO != 0 {
@@ -127,8 +150,8 @@ func (h *Handler) secure(m *dns.Msg, opt *dns.OPT) {
 		}
 	}
 	var err error
-	if m.Answer, err = h.withSignatures(m.Answer); err == nil {
-		m.Ns, err = h.withSignatures(m.Ns)
+	if m.Answer, err = withSignatures(signer, m.Answer); err == nil {
+		m.Ns, err = withSignatures(signer, m.Ns)
 	}
 	if err != nil {
 		h.log.Error("signing an answer", "name", m.Question[0].Name, "err", err)
@@ -136,9 +159,9 @@ func (h *Handler) secure(m *dns.Msg, opt *dns.OPT) {
 	}
 }
 
-// withSignatures is section with the RRSIGs of each of its RRsets after
-// it, RRsets in the order they first appear.
-func (h *Handler) withSignatures(section []dns.RR) ([]dns.RR, error) {
+// withSignatures is section with the RRSIGs signer makes of each of its
+// RRsets after it, RRsets in the order they first appear.
+func withSignatures(signer *dnssec.Signer, section []dns.RR) ([]dns.RR, error) {
 	if len(section) == 0 {
 		return section, nil
 	}
@@ -157,11 +180,33 @@ func (h *Handler) withSignatures(section []dns.RR) ([]dns.RR, error) {
 	}
 	out := make([]dns.RR, 0, 2*len(section))
 	for _, k := range order {
-		sigs, err := h.signer.Sign(sets[k])
+		sigs, err := signer.Sign(sets[k])
 		if err != nil {
 			return nil, err
 		}
 		out = append(append(out, sets[k]...), sigs...)
 	}
 	return out, nil
+}
+
+// apexSigners are the signers of the delegated apexes asked about, made
+// once each: one per name the hub serves.
+type apexSigners struct {
+	mu sync.Mutex
+	m  map[string]*dnssec.Signer
+}
+
+// get returns the signer of apex (lower case, without the trailing dot).
+func (a *apexSigners) get(zone *dnssec.Signer, apex string) *dnssec.Signer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s := a.m[apex]; s != nil {
+		return s
+	}
+	if a.m == nil {
+		a.m = map[string]*dnssec.Signer{}
+	}
+	s := zone.For(apex)
+	a.m[apex] = s
+	return s
 }

@@ -194,3 +194,55 @@ func TestSignedZoneRefuses(t *testing.T) {
 		t.Errorf("a DNSKEY record: %v", err)
 	}
 }
+
+// TestSignedDelegations: a delegated apex is a zone of its own signed with
+// the zone's keys: its DNSKEY set is those keys under the apex's name,
+// its TXT, SOA and NS verify with them (signer: the apex), and its NODATA
+// and NXDOMAIN are denied by one NSEC each; the parent's DS for the apex
+// is Key.DSFor(apex).
+func TestSignedDelegations(t *testing.T) {
+	h, key := signedHandler(t)
+	h.ServeDelegations(delegationMap{"_acme-challenge.www.example.com": {valueA}})
+	apex := "_acme-challenge.www.example.com."
+	apexKey := *key.DNSKEY
+	apexKey.Hdr.Name = apex
+	apexSigned := dnssec.Key{DNSKEY: &apexKey}
+
+	r := h.answer(withDO(question(apex, dns.TypeDNSKEY), 0))
+	answer, _ := verifySections(t, apexSigned, r)
+	if len(answer) != 1 || answer[0].(*dns.DNSKEY).PublicKey != key.DNSKEY.PublicKey || answer[0].Header().Name != apex {
+		t.Fatalf("the apex's DNSKEY: %v", r.Answer)
+	}
+	if ds := key.DSFor(apex); ds.Hdr.Name != apex || ds.Digest != apexKey.ToDS(dns.SHA256).Digest {
+		t.Errorf("DS for the apex: %s", ds)
+	}
+	for _, qtype := range []uint16{dns.TypeTXT, dns.TypeSOA, dns.TypeNS} {
+		r := h.answer(withDO(question(strings.ToUpper(apex), qtype), 0))
+		answer, _ := verifySections(t, apexSigned, r)
+		if len(answer) == 0 {
+			t.Errorf("%s at the apex: %v", dns.TypeToString[qtype], r)
+		}
+		for _, rr := range r.Answer {
+			if sig, ok := rr.(*dns.RRSIG); ok && sig.SignerName != apex {
+				t.Errorf("signed by %s, want the apex", sig.SignerName)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		qname string
+		qtype uint16
+		types []uint16
+	}{
+		{apex, dns.TypeA, []uint16{dns.TypeNS, dns.TypeSOA, dns.TypeTXT, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeDNSKEY}},
+		{"x." + apex, dns.TypeTXT, []uint16{dns.TypeRRSIG, dns.TypeNSEC, typeNXNAME}},
+	} {
+		r := h.answer(withDO(question(tc.qname, tc.qtype), 0))
+		_, ns := verifySections(t, apexSigned, r)
+		if n := nsecOf(ns); r.Rcode != dns.RcodeSuccess || n == nil || !slices.Equal(n.TypeBitMap, tc.types) || n.NextDomain != "\\000."+tc.qname {
+			t.Errorf("%s %s: %s, authority %v", tc.qname, dns.TypeToString[tc.qtype], dns.RcodeToString[r.Rcode], r.Ns)
+		}
+	}
+	if r := h.answer(withDO(question("_acme-challenge.other.example.com.", dns.TypeTXT), 0)); r.Rcode != dns.RcodeRefused || len(r.Ns) != 0 {
+		t.Errorf("a name the hub does not serve: %v", r)
+	}
+}

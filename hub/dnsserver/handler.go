@@ -68,8 +68,10 @@ type Handler struct {
 	signer      *dnssec.Signer
 	// fastSigs are accounts' TXT signatures packed for the fast path.
 	fastSigs fastSigs
-	metrics  *Metrics
-	log      *slog.Logger
+	// apexSigners sign the delegated apexes, with the zone's keys.
+	apexSigners apexSigners
+	metrics     *Metrics
+	log         *slog.Logger
 }
 
 // node is a name that exists in the static part of the zone; an empty

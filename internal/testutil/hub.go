@@ -23,6 +23,7 @@ type HubSetup struct {
 	// Dir holds the keys, config.cfg and the SQLite database.
 	Dir string
 	env []string // added to every process's environment
+	key string   // the DNSSEC key's files, without extension
 }
 
 // HubOptions shape a HubSetup.
@@ -36,6 +37,9 @@ type HubOptions struct {
 	TLS bool
 	// Env is added to every process's environment.
 	Env []string
+	// DNSSEC signs the zone, and the names delegated to the hub, with a
+	// CSK made by acmehub dnssec keygen (DS prints the parent's DS).
+	DNSSEC bool
 }
 
 // NewHubSetup writes the keys and config.cfg.
@@ -56,11 +60,31 @@ func NewHubSetup(t testing.TB, o HubOptions) *HubSetup {
 		WriteSelfSignedCert(t, filepath.Join(h.Dir, "hub.crt"), filepath.Join(h.Dir, "hub.key"), "hub")
 		tls = "tls = \"cert\"\ntls_cert_fullchain = \"hub.crt\"\ntls_cert_privkey = \"hub.key\""
 	}
-	cfg := Fixture(t, "configs/hub.cfg", map[string]string{"Database": db, "TLS": tls, "Hub": o.Hub})
+	var dnssec string
+	if o.DNSSEC {
+		keygen := StartCmd(t, &exec.Cmd{Dir: h.Dir}, "dnssec", "keygen", "auth.example.org")
+		if code := keygen.Wait(10 * time.Second); code != 0 {
+			t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
+		}
+		h.key = filepath.Join(h.Dir, strings.TrimSpace(keygen.Output()))
+		dnssec = fmt.Sprintf("[dnssec]\nkeys = [%q]", h.key)
+	}
+	cfg := Fixture(t, "configs/hub.cfg", map[string]string{"Database": db, "TLS": tls, "Hub": o.Hub, "DNSSEC": dnssec})
 	if err := os.WriteFile(filepath.Join(h.Dir, "config.cfg"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// DS is the DS record a parent publishes for zone, a name delegated to the
+// hub, signed with the setup's DNSSEC key (HubOptions.DNSSEC).
+func (h *HubSetup) DS(zone string) string {
+	h.t.Helper()
+	ds := StartCmd(h.t, &exec.Cmd{Dir: h.Dir}, "dnssec", "ds", "--zone", zone, h.key)
+	if code := ds.Wait(10 * time.Second); code != 0 {
+		h.t.Fatalf("dnssec ds: exit %d\n%s", code, ds.Output())
+	}
+	return strings.TrimSpace(ds.Output())
 }
 
 // Admin runs acmehub admin and returns its exit code and output.

@@ -124,3 +124,34 @@ func anchorFile(t *testing.T, anchor string) string {
 	os.WriteFile(path, []byte(fmt.Sprintf("trust-anchors { %s static-key %d %d %d %q; };\n", k.Hdr.Name, k.Flags, k.Protocol, k.Algorithm, k.PublicKey)), 0o644)
 	return path
 }
+
+// TestDNSSECDelegatedToTheHub: a name delegated to the hub's own DNS
+// (provider self) is signed with the server's keys: a parent zone signed
+// by BIND delegates _acme-challenge.www.example.com to the hub with the DS
+// `acmehub dnssec ds --zone` printed, and Unbound, with only the parent's
+// key as trust anchor, returns the value presented through httpreq with
+// the AD bit, and the name's NODATA too.
+func TestDNSSECDelegatedToTheHub(t *testing.T) {
+	const apex = "_acme-challenge.www.example.com"
+	h := testutil.NewHubSetup(t, testutil.HubOptions{DNSSEC: true})
+	h.MustAdmin("configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com")
+	hub := h.Server()
+	id, secret := h.Token()
+	if code, out := testutil.HTTPReq(t, hub.Hub, "present", id, secret, apex+".", testutil.HubValue); code != 200 {
+		t.Fatalf("present: %d %s", code, out)
+	}
+	parent := testutil.StartSignedParent(t, "example.com", "_acme-challenge.www IN NS ns.hub", "ns.hub IN A 127.0.0.1", h.DS(apex))
+	resolver := testutil.StartUnbound(t, parent.TrustAnchor, map[string]string{"example.com": parent.Addr, apex: hub.DNSUDP})
+	for _, qtype := range []uint16{dns.TypeTXT, dns.TypeAAAA} {
+		m := new(dns.Msg)
+		m.SetQuestion(apex+".", qtype)
+		m.SetEdns0(1232, true)
+		r, _, err := (&dns.Client{Net: "tcp", Timeout: 10 * time.Second}).Exchange(m, resolver)
+		if err != nil || r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
+			t.Fatalf("%s through a validating resolver: %v %v", dns.TypeToString[qtype], r, err)
+		}
+		if got := txtOf(r); qtype == dns.TypeTXT && (len(got) != 1 || got[0] != testutil.HubValue) {
+			t.Errorf("TXT %q, want the value presented", got)
+		}
+	}
+}
