@@ -47,7 +47,7 @@ func StartSignedParent(t testing.TB, zone string, records ...string) *SignedPare
 	unsigned := filepath.Join(keys, "zone.db")
 	os.WriteFile(unsigned, []byte(primaryZone(zone)+strings.Join(records, "\n")+"\n"), 0o644)
 	signedPath := unsigned + ".signed"
-	if out, err := exec.Command("dnssec-signzone", "-S", "-z", "-K", keys, "-o", zone, "-f", signedPath, unsigned).CombinedOutput(); err != nil {
+	if out, err := exec.Command("dnssec-signzone", "-S", "-z", "-K", keys, "-d", keys, "-o", zone, "-f", signedPath, unsigned).CombinedOutput(); err != nil {
 		t.Fatalf("dnssec-signzone: %v\n%s", err, out)
 	}
 	signed, err := os.ReadFile(signedPath)
