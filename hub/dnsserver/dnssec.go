@@ -131,8 +131,9 @@ func (h *Handler) typesAt(name string) []uint16 {
 }
 
 // secure signs the answer m to a query with the DO bit (opt its OPT): an
-// RRSIG after each RRset of the answer and authority sections, and the
-// rcode of a compact denial. Answers outside the zone stay unsigned.
+// RRSIG after each RRset of the answer and authority sections, by the
+// zone's signer or, at a delegated apex, the apex's; and the rcode of a
+// compact denial. Refusals stay as they are.
 func (h *Handler) secure(m *dns.Msg, opt *dns.OPT) {
 	if len(m.Question) != 1 || (m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError) {
 		return

@@ -43,6 +43,8 @@ func newFastReader(h *Handler) func(dns.Reader) dns.Reader {
 }
 
 // ReadUDP answers packets until one needs the general path, and returns it.
+// It sets no read deadline: the server's shutdown unblocks the read with a
+// deadline in the past, and the error ends the server's loop.
 func (f *fastReader) ReadUDP(conn *net.UDPConn, _ time.Duration) ([]byte, *dns.SessionUDP, error) {
 	for {
 		n, session, err := dns.ReadFromSessionUDP(conn, f.in)
