@@ -116,7 +116,7 @@ func New(raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{zone: strings.TrimSuffix(c.Zone, "."), api: edgedns.Client(s)}, nil
+	return &Provider{zone: strings.ToLower(strings.TrimSuffix(c.Zone, ".")), api: edgedns.Client(s)}, nil
 }
 
 // AppendRecords adds each TXT value to its name's record set.
@@ -167,7 +167,7 @@ func (p *Provider) edgeZone(zone string) string {
 	if p.zone != "" {
 		return p.zone
 	}
-	return strings.TrimSuffix(zone, ".")
+	return strings.ToLower(strings.TrimSuffix(zone, "."))
 }
 
 // name is rr's name, fully qualified, without the trailing dot.
