@@ -235,6 +235,9 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{defaults, []string{"hub.configs[0].id=a", "hub.configs[0].provider=self", "hub.configs[0].zone=z"}, "missing property 'rules'"},
 		{defaults, []string{"hub.cleanupAfter=half an hour"}, "at '/hub/cleanupAfter'"},
 		{defaults, []string{"hub.resolvers={10.0.0.1}"}, "at '/hub/resolvers/0'"},
+		{server, []string{"server.dnssec.keys=null"}, "server.dnssec.keys: name the keys of server.dnssec.keysSecret"},
+		{server, []string{"server.dnssec.keys={K+013}"}, "at '/server/dnssec/keys/0'"},
+		{server, []string{"server.dnssec.validity=two weeks"}, "at '/server/dnssec/validity'"},
 	}
 	for _, tt := range tests {
 		args := []string{"template", "acmehub", chartDir, "--kube-version", "1.36.3", "-f", tt.values}

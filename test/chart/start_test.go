@@ -397,6 +397,25 @@ func (in *install) fixtures() []existingSecret {
 		keygen.Wait(10 * time.Second)
 		keyed("hub.keysSecret", ref, "hub.keys", []byte(strings.TrimSpace(keygen.Output())))
 	}
+	if name := str(v, "server", "dnssec", "keysSecret"); name != "" {
+		data := map[string][]byte{}
+		keys, _ := str2any(v, "server", "dnssec", "keys").([]any)
+		for _, k := range keys {
+			dir := in.t.TempDir()
+			keygen := testutil.StartCmd(in.t, &exec.Cmd{Dir: dir}, "dnssec", "keygen", str(v, "server", "domain"))
+			if code := keygen.Wait(10 * time.Second); code != 0 {
+				in.t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
+			}
+			for _, ext := range []string{".key", ".private"} {
+				file, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(keygen.Output())+ext))
+				if err != nil {
+					in.t.Fatal(err)
+				}
+				data[k.(string)+ext] = file
+			}
+		}
+		out = append(out, existingSecret{path: "server.dnssec.keysSecret", namespace: ns, name: name, typ: corev1.SecretTypeOpaque, data: data})
+	}
 	keyed("hub.acmeproxy.createSecret", str2any(v, "hub", "acmeproxy", "createSecret"), "secret", []byte("an-acmeproxy-create-secret-0123456789"))
 	if str(v, "hub", "tls", "mode") == "secret" {
 		name := str(v, "hub", "tls", "secretName")
