@@ -102,6 +102,9 @@ func TestBINDKeys(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a key of dnssec-keygen: %v", err)
 		}
+		if k.DNSKEY.Hdr.Ttl != 3600 {
+			t.Errorf("a key of dnssec-keygen (no TTL) served with TTL %d, want 3600", k.DNSKEY.Hdr.Ttl)
+		}
 		if k.SEP() {
 			bind, err := exec.Command("dnssec-dsfromkey", "-2", base+".key").Output()
 			if err != nil {

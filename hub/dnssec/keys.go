@@ -82,7 +82,7 @@ func Generate(zone string, algorithm uint8, sep bool) (Key, error) {
 	if sep {
 		flags |= dns.SEP
 	}
-	k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: dns.CanonicalName(zone), Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+	k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: dns.CanonicalName(zone), Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: defaultTTL},
 		Flags: flags, Protocol: 3, Algorithm: algorithm}
 	priv, err := k.Generate(256) // the size of a P-256 key; Ed25519 ignores it
 	if err != nil {
@@ -96,6 +96,9 @@ func Generate(zone string, algorithm uint8, sep bool) (Key, error) {
 func (k Key) Base() string {
 	return fmt.Sprintf("K%s+%03d+%05d", k.Zone(), k.DNSKEY.Algorithm, k.Tag())
 }
+
+// defaultTTL is the TTL of a DNSKEY whose file gives none.
+const defaultTTL = 3600
 
 // timeFormat is how BIND writes a key's times.
 const timeFormat = "20060102150405"
@@ -212,6 +215,9 @@ func LoadPublic(path string) (*dns.DNSKEY, error) {
 			}
 			if k.Flags&dns.ZONE == 0 || k.Protocol != 3 {
 				return nil, fmt.Errorf("key %s: not a zone key (flags %d, protocol %d)", path, k.Flags, k.Protocol)
+			}
+			if k.Hdr.Ttl == 0 { // dnssec-keygen writes none: the zone's default, as BIND's $TTL
+				k.Hdr.Ttl = defaultTTL
 			}
 			return k, nil
 		}
