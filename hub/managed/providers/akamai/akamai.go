@@ -121,34 +121,13 @@ func New(raw []byte) (*Provider, error) {
 
 // AppendRecords adds each TXT value to its name's record set.
 func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		err := p.change(ctx, zone, rr, func(values []string) []string {
-			if slices.Contains(values, rr.Data) {
-				return values
-			}
-			return append(values, rr.Data)
-		})
-		if err != nil {
-			return recs[:i], providers.Explain("adding a TXT value at "+p.name(zone, rr), err)
-		}
-	}
-	return recs, nil
+	return providers.AppendToSets(ctx, p, zone, recs)
 }
 
 // DeleteRecords removes each TXT value from its name's record set; the
-// others stay, and a value already gone is no error.
+// others stay. A value already gone is no error.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		err := p.change(ctx, zone, rr, func(values []string) []string {
-			return slices.DeleteFunc(values, func(v string) bool { return v == rr.Data })
-		})
-		if err != nil {
-			return recs[:i], providers.Explain("removing a TXT value at "+p.name(zone, rr), err)
-		}
-	}
-	return recs, nil
+	return providers.DeleteFromSets(ctx, p, zone, recs)
 }
 
 // Test checks the credentials against the zone: they may read it.
@@ -175,9 +154,9 @@ func (p *Provider) name(zone string, rr libdns.RR) string {
 	return strings.ToLower(strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zone), "."))
 }
 
-// change sets the values of rr's name to edit(the values there now), and
+// ChangeSet sets the values of rr's name to edit(the values there now), and
 // reads them back: made again while another writer's change lost this one.
-func (p *Provider) change(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
+func (p *Provider) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
 	z, name := p.edgeZone(zone), p.name(zone, rr)
 	if name != z && !strings.HasSuffix(name, "."+z) {
 		return fmt.Errorf("%s is not in zone %s", name, z)

@@ -109,34 +109,13 @@ func cmpOr(s, def string) string {
 
 // AppendRecords adds each TXT value to its name's record set.
 func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		err := p.change(ctx, zone, rr, func(values []string) []string {
-			if slices.Contains(values, rr.Data) {
-				return values
-			}
-			return append(values, rr.Data)
-		})
-		if err != nil {
-			return recs[:i], explain("adding a TXT value at", libdns.AbsoluteName(rr.Name, zone), err)
-		}
-	}
-	return recs, nil
+	return providers.AppendToSets(ctx, p, zone, recs)
 }
 
 // DeleteRecords removes each TXT value from its name's record set; the
 // others stay. A value already gone is no error.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	for i, r := range recs {
-		rr := r.RR()
-		err := p.change(ctx, zone, rr, func(values []string) []string {
-			return slices.DeleteFunc(values, func(v string) bool { return v == rr.Data })
-		})
-		if err != nil {
-			return recs[:i], explain("removing a TXT value at", libdns.AbsoluteName(rr.Name, zone), err)
-		}
-	}
-	return recs, nil
+	return providers.DeleteFromSets(ctx, p, zone, recs)
 }
 
 // Test checks the credentials against the zone: they find its hosted zone
@@ -147,15 +126,15 @@ func (p *Provider) Test(ctx context.Context, zone string) error {
 		_, err = p.api.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &id, MaxItems: aws.Int32(1)})
 	}
 	if err != nil {
-		return explain("reading hosted zone", zone, err)
+		return providers.Explain("reading hosted zone "+strings.TrimSuffix(zone, "."), err)
 	}
 	return nil
 }
 
-// change sets the values of rr's name to edit(the values there now): the
+// ChangeSet sets the values of rr's name to edit(the values there now): the
 // set as it was read is deleted and the new one created in one batch,
 // made again on a fresh read when Route 53 finds the set changed since.
-func (p *Provider) change(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
+func (p *Provider) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
 	id, err := p.hostedZone(ctx, zone)
 	if err != nil {
 		return err
@@ -193,7 +172,7 @@ func (p *Provider) change(ctx context.Context, zone string, rr libdns.RR, edit f
 		if errors.As(err, &conflict) && attempt < attempts && raced(conflict) {
 			continue
 		}
-		return err
+		return withBatchMessages(err)
 	}
 }
 
@@ -252,12 +231,12 @@ func (p *Provider) hostedZone(ctx context.Context, zone string) (string, error) 
 	return "", fmt.Errorf("no public hosted zone %s for these credentials (set hosted_zone_id for a private one)", zone)
 }
 
-// explain names what was attempted, with Route 53's own error (and the
-// messages of a refused change batch).
-func explain(what, name string, err error) error {
+// withBatchMessages is err with the messages of a refused change batch,
+// which Route 53's error text leaves out.
+func withBatchMessages(err error) error {
 	var batch *types.InvalidChangeBatch
 	if errors.As(err, &batch) && len(batch.Messages) > 0 {
-		err = fmt.Errorf("%w: %s", err, strings.Join(batch.Messages, "; "))
+		return fmt.Errorf("%w: %s", err, strings.Join(batch.Messages, "; "))
 	}
-	return providers.Explain(what+" "+strings.TrimSuffix(name, "."), err)
+	return err
 }
