@@ -6,9 +6,7 @@
 package e2e_test
 
 import (
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"os"
 	"os/exec"
@@ -63,18 +61,7 @@ func TestE2ECertificateThroughAValidatingResolver(t *testing.T) {
 	if out, err := lego.CombinedOutput(); err != nil {
 		t.Fatalf("lego: %v\n%s\nacmehub:\n%s", err, out, srv.Output())
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "certificate.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		t.Fatalf("certificate.pem holds no certificate:\n%s", data)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := legoCertificate(t, dir)
 	if !slices.Equal(cert.DNSNames, []string{"app.example.org"}) || !strings.Contains(cert.Issuer.CommonName, "Pebble") {
 		t.Errorf("certificate for %q issued by %q", cert.DNSNames, cert.Issuer.CommonName)
 	}

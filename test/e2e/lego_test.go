@@ -68,18 +68,7 @@ func legoThroughTheHub(t *testing.T, pebbleBin, legoBin string, h *testutil.HubS
 		t.Fatalf("lego: %v\n%s\nhub:\n%s", err, out, hub.Output())
 	}
 
-	data, err := os.ReadFile(filepath.Join(dir, "certificate.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		t.Fatalf("certificate.pem holds no certificate:\n%s", data)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := legoCertificate(t, dir)
 	names := slices.Sorted(slices.Values(cert.DNSNames))
 	if !slices.Equal(names, []string{"*.example.com", "example.com"}) || !strings.Contains(cert.Issuer.CommonName, "Pebble") {
 		t.Errorf("certificate for %q issued by %q", names, cert.Issuer.CommonName)
@@ -104,4 +93,22 @@ func legoThroughTheHub(t *testing.T, pebbleBin, legoBin string, h *testutil.HubS
 	if want := []string{"cleanup", "cleanup", "present", "present"}; !slices.Equal(seen, want) {
 		t.Errorf("lego's requests audited: %q, want %q", seen, want)
 	}
+}
+
+// legoCertificate is the certificate lego wrote into dir.
+func legoCertificate(t *testing.T, dir string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "certificate.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatalf("certificate.pem holds no certificate:\n%s", data)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }
