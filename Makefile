@@ -58,7 +58,7 @@ test-e2e: test-assets
 # The Helm chart: lint, render, a server-side dry-run apply of every object
 # to kube-apiserver with cert-manager's CRDs, its RBAC, and every pod it renders started.
 test-chart: test-assets
-	$(GO) test -count=1 -v -timeout 10m -tags chart ./test/chart/
+	$(GO) test -count=1 -timeout 10m -tags chart ./test/chart/
 
 test-unit:
 	$(GO) test -count=1 ./...

@@ -496,6 +496,72 @@ func TestBusyPort(t *testing.T) {
 	}
 }
 
+// A socket that takes the port between the probe and the shared sockets:
+// a port the system chose is chosen again; a port the config names is
+// busy, and said so.
+func TestPortTakenBetweenBinds(t *testing.T) {
+	if reusePort == nil {
+		t.Skip("sockets do not share ports on this platform: nothing is bound twice")
+	}
+	for _, tc := range []struct {
+		name, addr string
+		wantErr    bool
+	}{
+		{"chosen by the system", "127.0.0.1:0", false},
+		{"named by the config", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := tc.addr
+			if addr == "" {
+				pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr = pc.LocalAddr().String()
+				pc.Close()
+			}
+			var intruder net.PacketConn
+			betweenBinds = func(network, bound string) {
+				if intruder == nil {
+					var err error
+					if intruder, err = net.ListenPacket(network, bound); err != nil {
+						t.Errorf("taking %s between the binds: %v", bound, err)
+					}
+				}
+			}
+			defer func() { betweenBinds = nil }()
+			h, err := NewHandler(Zone{Domain: "acme.example.net", NSName: "ns.example.net"}, &mapSource{}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := Listen([]string{"udp"}, addr, h)
+			if intruder == nil {
+				t.Fatal("the probe never released the port")
+			}
+			defer intruder.Close()
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "address already in use") {
+					t.Fatalf("err = %v, want the named port refused as busy", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Listen: %v", err)
+			}
+			go srv.Serve()
+			defer srv.Shutdown(context.Background())
+			got := srv.Addrs()[0].String()
+			if got == intruder.LocalAddr().String() {
+				t.Fatalf("bound %s, which the intruder holds", got)
+			}
+			r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(question("acme.example.net.", dns.TypeSOA), got)
+			if err != nil || r.Rcode != dns.RcodeSuccess {
+				t.Fatalf("SOA from %s: %v %v", got, r, err)
+			}
+		})
+	}
+}
+
 func TestValuesFollowTheSource(t *testing.T) {
 	src := &mapSource{m: map[string][]string{}}
 	h, err := NewHandler(testZone, src, nil, nil)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -65,8 +66,26 @@ func Listen(networks []string, addr string, h *Handler) (*Server, error) {
 // listenUDP binds addr: one socket, or one per core sharing the port.
 // Sockets that share a port would share it with another server started
 // the same way too, so the port is first bound alone: a port another
-// process holds is refused as busy.
+// process holds is refused as busy. Between that probe and the shared
+// sockets the port is free for a moment; a socket that takes it then (an
+// outgoing query's, say) costs one more try, not a refusal.
 func listenUDP(network, addr string) ([]net.PacketConn, error) {
+	for try := 1; ; try++ {
+		conns, err := listenShared(network, addr)
+		if err == nil || !errors.Is(err, errTaken) || try == 3 {
+			return conns, err
+		}
+	}
+}
+
+// errTaken: the port was free when probed and taken before it was shared.
+var errTaken = errors.New("port taken between binds")
+
+// betweenBinds, when set, runs after the probe releases the port; tests
+// take the port there.
+var betweenBinds func(network, bound string)
+
+func listenShared(network, addr string) ([]net.PacketConn, error) {
 	alone, err := net.ListenPacket(network, addr)
 	if err != nil {
 		return nil, err
@@ -76,6 +95,9 @@ func listenUDP(network, addr string) ([]net.PacketConn, error) {
 	}
 	bound := alone.LocalAddr().String()
 	alone.Close()
+	if betweenBinds != nil {
+		betweenBinds(network, bound)
+	}
 	lc := net.ListenConfig{Control: reusePort}
 	var conns []net.PacketConn
 	for len(conns) < runtime.GOMAXPROCS(0) {
@@ -83,6 +105,9 @@ func listenUDP(network, addr string) ([]net.PacketConn, error) {
 		if err != nil {
 			for _, c := range conns {
 				c.Close()
+			}
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("%s: %w", bound, errTaken)
 			}
 			return nil, err
 		}
