@@ -12,13 +12,14 @@ K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36
-ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient _bin/axe.min.js
+ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient _bin/certmanager _bin/axe.min.js
 export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
 export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
 export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
 export TEST_ASSET_HELM           ?= $(CURDIR)/_bin/helm
 export TEST_ASSET_PEBBLE         ?= $(CURDIR)/_bin/pebble
 export TEST_ASSET_LEGO           ?= $(CURDIR)/_bin/legoclient
+export TEST_ASSET_CERT_MANAGER  ?= $(CURDIR)/_bin/certmanager
 export TEST_ASSET_AXE            ?= $(CURDIR)/_bin/axe.min.js
 
 .PHONY: build run test test-unit test-conformance test-e2e test-chart test-assets bench lint clean
@@ -49,11 +50,12 @@ test: lint test-assets
 test-conformance: test-assets
 	$(GO) test -count=1 -v -timeout 20m -tags conformance ./test/conformance/
 
-# The webhook binary behind a real kube-apiserver's aggregation layer, lego
-# obtaining a certificate from pebble through the hub, and the hub's console
-# in headless Chromium (screenshots in _artifacts/console).
+# The webhook binary behind a real kube-apiserver's aggregation layer,
+# cert-manager's controller issuing Certificates from pebble through it, lego
+# obtaining a certificate through the hub, and the hub's console in headless
+# Chromium (screenshots in _artifacts/console).
 test-e2e: test-assets
-	$(GO) test -count=1 -v -timeout 20m -tags e2e ./test/e2e/
+	$(GO) test -count=1 -v -timeout 30m -tags e2e ./test/e2e/
 
 # The Helm chart: lint, render, a server-side dry-run apply of every object
 # to kube-apiserver with cert-manager's CRDs, its RBAC, and every pod it renders started.
@@ -77,6 +79,11 @@ _bin/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
 _bin/pebble _bin/legoclient &: hack/tools/acme/go.mod hack/tools/acme/go.sum hack/tools/acme/legoclient/main.go
 	cd hack/tools/acme && $(GO) build -o ../../../_bin/ github.com/letsencrypt/pebble/v2/cmd/pebble ./legoclient
 
+# cert-manager's controller (its ACME control loops, from its own packages)
+# for the end-to-end test that issues Certificates through the webhook.
+_bin/certmanager: hack/tools/certmanager/go.mod hack/tools/certmanager/go.sum hack/tools/certmanager/main.go
+	cd hack/tools/certmanager && CGO_ENABLED=0 $(GO) build -o ../../../_bin/certmanager .
+
 # axe-core, the accessibility checks the console's browser test runs, from
 # the npm registry at the version and checksum package-lock.json pins.
 _bin/axe.min.js: hack/tools/axe/package.json hack/tools/axe/package-lock.json
@@ -96,6 +103,7 @@ lint: _bin/golangci-lint
 	_bin/golangci-lint run ./...
 	cd hack/tools && $(GO) vet ./...
 	cd hack/tools/acme && $(GO) vet ./...
+	cd hack/tools/certmanager && $(GO) vet ./...
 
 _bin/golangci-lint: hack/tools/lint/go.mod hack/tools/lint/go.sum
 	cd hack/tools/lint && $(GO) build -o ../../../_bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint

@@ -4,20 +4,36 @@
 package testutil
 
 import (
+	"net"
 	"testing"
 
 	"github.com/miekg/dns"
 )
 
-// DNS serves h over UDP on 127.0.0.1 until the test ends and returns its
-// address: a stand-in resolver or name server for a test.
+// DNS serves h over UDP and TCP on one port of 127.0.0.1 until the test
+// ends and returns its address: a stand-in resolver or name server for a
+// test.
 func DNS(t testing.TB, h dns.HandlerFunc) string {
 	t.Helper()
-	srv := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", Handler: h}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ListenAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return srv.PacketConn.LocalAddr().String()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err != nil {
+			pc.Close()
+			continue
+		}
+		for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: l, Handler: h}} {
+			started := make(chan struct{})
+			srv.NotifyStartedFunc = func() { close(started) }
+			go srv.ActivateAndServe()
+			<-started
+			t.Cleanup(func() { srv.Shutdown() })
+		}
+		return pc.LocalAddr().String()
+	}
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return ""
 }

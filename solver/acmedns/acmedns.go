@@ -135,10 +135,28 @@ func New(opts Options) *Solver {
 	if opts.SlotWait == 0 {
 		opts.SlotWait = DefaultSlotWait
 	}
-	return &Solver{
+	s := &Solver{
 		opts: opts, log: opts.Log.With("solver", Name), remote: client.New(),
 		live: newLiveValues(opts.LiveExpiry, opts.SlotWait, newLiveMetrics(opts.Registerer)),
 	}
+	s.live.nudge = s.nudge
+	return s
+}
+
+// nudge tells the Challenge of value and dnsName, refused for want of a
+// slot and backing off in cert-manager, that a slot is free.
+func (s *Solver) nudge(value, dnsName string) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	s.mu.RLock()
+	events := s.events
+	s.mu.RUnlock()
+	if err := events.nudge(ctx, value, dnsName); err != nil {
+		s.log.Warn("could not tell a waiting challenge that a slot is free; cert-manager retries it after its back-off",
+			"dnsName", dnsName, "error", err.Error())
+		return
+	}
+	s.log.Info("told a waiting challenge that a slot is free", "dnsName", dnsName)
 }
 
 // Name is the solverName.

@@ -47,6 +47,12 @@ func (e *ErrAccountBusy) Error() string {
 // has yet to read. A present that finds no free slot waits for one, up to
 // wait, in the order the presents came. What it knows is this process's
 // own writes: several webhook replicas each keep their own.
+//
+// A present whose wait runs out keeps its place in the line while
+// cert-manager backs off. When a slot comes free with it first in line, it
+// is nudged (cert-manager retries a Challenge at once when the object
+// changes) and the slot is held for it for holdFor; a challenge that does
+// not come back by then loses its place.
 type liveValues struct {
 	mu       sync.Mutex
 	expiry   time.Duration
@@ -54,7 +60,18 @@ type liveValues struct {
 	now      func() time.Time
 	accounts map[string]*plainAccount
 	metrics  *liveMetrics
+	// nudge tells the challenge of value and dnsName that a slot is free;
+	// nil when it cannot be told: a refused present then leaves the line.
+	nudge func(value, dnsName string)
 }
+
+// holdFor is how long a freed slot waits for the nudged challenge first in
+// line: cert-manager's retry, a request through the aggregation layer.
+const holdFor = 15 * time.Second
+
+// awayFor is how long a refused challenge keeps its place without coming
+// back: cert-manager's longest back-off.
+const awayFor = 30 * time.Minute
 
 // plainAccount is what this process knows of one acme-dns account.
 type plainAccount struct {
@@ -66,11 +83,19 @@ type plainAccount struct {
 	window []written
 	// queue holds the presents waiting for a slot, first come first.
 	queue []*waiter
+	// limit is the number of values the account keeps.
+	limit int
 }
 
-// waiter is a present waiting for a slot; its channel is signalled when a
-// slot may have come free.
-type waiter struct{ wake chan struct{} }
+// waiter is a challenge waiting for a slot: in a request, whose channel is
+// signalled when a slot may have come free, or away, refused and backing
+// off, keeping its place.
+type waiter struct {
+	value, dnsName string
+	wake           chan struct{}
+	away           time.Time // when its wait ran out; zero while in a request
+	nudged         time.Time // when it was told of a free slot
+}
 
 // recheck is how often a waiting present looks again without a signal: a
 // value's expiry or acme-dns's one-second stamps free slots with time.
@@ -112,8 +137,12 @@ func (l *liveValues) present(ctx context.Context, key, fullDomain, value, dnsNam
 	a := l.account(key)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.limit = limit
+	me := a.find(value) // back from cert-manager's back-off: its place kept
+	if me != nil {
+		me.away, me.nudged = time.Time{}, time.Time{}
+	}
 	var (
-		me    *waiter
 		timer *time.Timer
 		ended bool // the wait ran out, or ctx ended: one last look
 	)
@@ -135,21 +164,28 @@ func (l *liveValues) present(ctx context.Context, key, fullDomain, value, dnsNam
 			a.leave(me)
 			return nil
 		}
+		a.dropAway(now)
 		busy := a.busy(fullDomain, limit)
 		if busy == nil && (len(a.queue) == 0 || a.queue[0] == me) {
 			a.leave(me)
 			break
 		}
 		if ended || l.wait <= 0 {
-			a.leave(me)
+			if me != nil && l.nudge != nil && l.wait > 0 {
+				me.away = now
+			} else {
+				a.leave(me)
+			}
 			return l.refuse(fullDomain, busy)
 		}
 		if busy == nil {
-			a.queue[0].signal() // a slot is free: the first in line takes it
+			l.callFirst(a, now)
 		}
 		if me == nil {
-			me = &waiter{wake: make(chan struct{}, 1)}
+			me = &waiter{value: value, dnsName: dnsName, wake: make(chan struct{}, 1)}
 			a.queue = append(a.queue, me)
+		}
+		if timer == nil {
 			timer = time.NewTimer(l.wait)
 		}
 		a.mu.Unlock()
@@ -175,11 +211,45 @@ func (l *liveValues) present(ctx context.Context, key, fullDomain, value, dnsNam
 	if err == nil {
 		a.live[value] = liveValue{dnsName: dnsName, expires: l.now().Add(l.expiry)}
 	}
-	if len(a.queue) > 0 {
-		a.queue[0].signal() // there may be room for the next one too
+	if len(a.queue) > 0 && a.busy(fullDomain, limit) == nil {
+		l.callFirst(a, l.now()) // there may be room for the next one too
 	}
 	l.metrics.set(fullDomain, len(a.live))
 	return err
+}
+
+// callFirst tells the first in line that a slot is free: a present in a
+// request looks again; a challenge away is nudged, once.
+func (l *liveValues) callFirst(a *plainAccount, now time.Time) {
+	first := a.queue[0]
+	switch {
+	case first.away.IsZero():
+		first.signal()
+	case first.nudged.IsZero() && l.nudge != nil:
+		first.nudged = now
+		go l.nudge(first.value, first.dnsName)
+	}
+}
+
+// dropAway takes out of the line the challenges away too long: the first,
+// nudged more than holdFor ago, and any away longer than awayFor.
+func (a *plainAccount) dropAway(now time.Time) {
+	a.queue = slices.DeleteFunc(a.queue, func(w *waiter) bool {
+		return !w.away.IsZero() && now.Sub(w.away) > awayFor
+	})
+	for len(a.queue) > 0 && !a.queue[0].nudged.IsZero() && now.Sub(a.queue[0].nudged) > holdFor {
+		a.queue = a.queue[1:]
+	}
+}
+
+// find returns the waiter of value in the line, or nil.
+func (a *plainAccount) find(value string) *waiter {
+	for _, w := range a.queue {
+		if w.value == value {
+			return w
+		}
+	}
+	return nil
 }
 
 // refuse counts and returns a present's refusal: busy, or, when the slot
@@ -250,15 +320,18 @@ func (a *plainAccount) busy(fullDomain string, limit int) *ErrAccountBusy {
 	return nil
 }
 
-// release stops counting value as live for the account at key; the first
-// present waiting for a slot looks again at once.
+// release stops counting value as live for the account at key, and takes
+// its challenge out of the line; the first in line is told of the slot.
 func (l *liveValues) release(key, fullDomain, value string) {
 	a := l.account(key)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.live, value)
-	if len(a.queue) > 0 {
-		a.queue[0].signal()
+	a.leave(a.find(value))
+	now := l.now()
+	a.dropAway(now)
+	if len(a.queue) > 0 && a.busy(fullDomain, a.limit) == nil {
+		l.callFirst(a, now)
 	}
 	l.metrics.set(fullDomain, len(a.live))
 }

@@ -368,6 +368,87 @@ func TestPlainAcmeDNSWaitsForASlot(t *testing.T) {
 	}
 }
 
+// TestRefusedChallengeKeepsItsPlace: a challenge whose wait ran out keeps
+// its place in the line while cert-manager backs off. When a slot comes
+// free it is nudged, once, and the slot is held for it: a later present
+// waits behind it. A nudged challenge that does not come back within
+// holdFor loses its place to the next.
+func TestRefusedChallengeKeepsItsPlace(t *testing.T) {
+	l := newLiveValues(time.Hour, 50*time.Millisecond, nil)
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	nudged := make(chan string, 10)
+	l.nudge = func(value, _ string) { nudged <- value }
+	write := func() (bool, error) { advance(5 * time.Second); return true, nil }
+	present := func(v string) error {
+		return l.present(context.Background(), "k", "acct", v, v+".example.com", 2, write)
+	}
+	for _, v := range []string{"a", "b"} {
+		if err := present(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range []string{"c", "d"} {
+		if err := present(v); err == nil {
+			t.Fatalf("present %s on a full account succeeded", v)
+		}
+	}
+
+	l.release("k", "acct", "a")
+	select {
+	case v := <-nudged:
+		if v != "c" {
+			t.Fatalf("nudged %s, want c, the first refused", v)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the first in line was not nudged when a slot came free")
+	}
+	// e, new, and d, back early, wait behind c while the slot is held.
+	if err := present("e"); err == nil {
+		t.Fatal("a newcomer took the slot held for the nudged challenge")
+	}
+	if err := present("d"); err == nil {
+		t.Fatal("the second in line took the slot held for the first")
+	}
+	if err := present("c"); err != nil {
+		t.Fatalf("the nudged challenge back: %v", err)
+	}
+	select {
+	case v := <-nudged:
+		t.Fatalf("%s nudged while the account is full", v)
+	default:
+	}
+
+	// d is first now; nudged when b is cleaned up, it does not come back
+	// within holdFor: e takes the slot.
+	l.release("k", "acct", "b")
+	select {
+	case v := <-nudged:
+		if v != "d" {
+			t.Fatalf("nudged %s, want d", v)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("d was not nudged")
+	}
+	if err := present("e"); err == nil {
+		t.Fatal("e took the slot held for d")
+	}
+	advance(holdFor + time.Second)
+	if err := present("e"); err != nil {
+		t.Fatalf("e after d's hold ran out: %v", err)
+	}
+	// d lost its place.
+	a := l.account("k")
+	a.mu.Lock()
+	n := len(a.queue)
+	a.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d challenges left in line", n)
+	}
+}
+
 // TestPlainAcmeDNSPresentWaitsForCleanUp: through the solver against a
 // plain acme-dns, a third Present on one account returns once the first
 // two are cleaned up, and the server then holds its value.
