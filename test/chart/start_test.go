@@ -633,32 +633,11 @@ func (in *install) startOutside() {
 	if standIn == "" {
 		return
 	}
-	cfg := `[general]
-listen = "127.0.0.1:0"
-protocol = "both"
-domain = "acme-dns.example.org"
-nsname = "ns1.acme-dns.example.org"
-[database]
-engine = "sqlite"
-connection = "acme-dns.db"
-[api]
-ip = "127.0.0.1"
-port = "0"
-tls = "none"
-[logconfig]
-logformat = "json"
-`
+	extra := ""
 	if protected {
-		cfg += fmt.Sprintf("[acmehub]\nregistration_user = %q\nregistration_password = %q\n", standInUser, standInPassword)
+		extra = fmt.Sprintf("[acmehub]\nregistration_user = %q\nregistration_password = %q\n", standInUser, standInPassword)
 	}
-	path := filepath.Join(in.t.TempDir(), "config.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		in.t.Fatal(err)
-	}
-	p := testutil.StartCmd(in.t, &exec.Cmd{Dir: filepath.Dir(path)}, "server", "-c", path)
-	if err := p.WaitReady(15 * time.Second); err != nil {
-		in.t.Fatal(err)
-	}
+	p := testutil.StartAcmeDNS(in.t, "acme-dns.example.org", extra)
 	in.replace[standIn] = p.API
 	in.replace["ns1.acme-dns.example.org:53"] = p.DNSUDP
 }

@@ -143,29 +143,7 @@ func certManagerCRDs(t *testing.T) string {
 // that an account keeps the last two values /update wrote. It returns the
 // API's URL.
 func (c *certManagerE2E) startPlainAcmeDNS(t *testing.T) string {
-	dir := t.TempDir()
-	cfg := `[general]
-listen = "127.0.0.1:0"
-protocol = "both"
-domain = "acme-dns.example.org"
-nsname = "ns1.acme-dns.example.org"
-[database]
-engine = "sqlite"
-connection = "acme-dns.db"
-[api]
-ip = "127.0.0.1"
-port = "0"
-tls = "none"
-[logconfig]
-logformat = "json"
-`
-	if err := os.WriteFile(filepath.Join(dir, "config.cfg"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "server", "-c", filepath.Join(dir, "config.cfg"))
-	if err := srv.WaitReady(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	srv := testutil.StartAcmeDNS(t, "acme-dns.example.org", "")
 	c.resolver.Forward("acme-dns.example.org", srv.DNSUDP)
 	target, _ := url.Parse(srv.API)
 	proxy := httputil.NewSingleHostReverseProxy(target)
