@@ -386,7 +386,22 @@ func (s *sqlStore) Each(ctx context.Context, fn func(string, TXTSet) error) erro
 
 // eachRange reads the accounts query selects and sends them in batches.
 func (s *sqlStore) eachRange(ctx context.Context, now int64, query string, args []any, out chan<- []accountSet) error {
-	rs, err := s.db.QueryContext(ctx, query, args...)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, p := range s.d.bulkRead {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	defer func() {
+		for _, p := range s.d.endBulkRead {
+			conn.ExecContext(context.WithoutCancel(ctx), p) //nolint:errcheck // a setting left over costs memory, not answers
+		}
+	}()
+	rs, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -418,7 +433,7 @@ func (s *sqlStore) eachRange(ctx context.Context, now int64, query string, args 
 	}
 	for rs.Next() {
 		var (
-			sub   string
+			sub   sql.RawBytes // a string is made once an account, not once a row
 			id    sql.NullInt64
 			value sql.NullString
 			seq   sql.NullInt64
@@ -428,11 +443,11 @@ func (s *sqlStore) eachRange(ctx context.Context, now int64, query string, args 
 		if err := rs.Scan(&sub, &id, &value, &seq, &last, &exp); err != nil {
 			return err
 		}
-		if !have || sub != cur {
+		if !have || string(sub) != cur {
 			if err := flush(); err != nil {
 				return err
 			}
-			cur, rows, have = sub, rows[:0], true
+			cur, rows, have = string(sub), rows[:0], true
 		}
 		if id.Valid {
 			rows = append(rows, row{id: id.Int64, value: value.String, seq: seq.Int64, last: last, expires: exp})

@@ -119,7 +119,9 @@ func planAdd(rows []row, value string, limit int, now int64) []change {
 // false, and no change, when the account already holds limit values.
 func planHold(rows []row, value string, until, limit, now int64) ([]change, bool) {
 	seq := maxSeq(rows) + 1
-	sorted := slices.SortedFunc(slices.Values(rows), older)
+	var buf [4]row // most accounts keep two rows: sorted without an allocation
+	sorted := append(buf[:0], rows...)
+	slices.SortFunc(sorted, older)
 	if i := slices.IndexFunc(sorted, func(r row) bool { return r.value == value && r.held(now) }); i >= 0 {
 		return []change{{id: sorted[i].id, value: value, seq: seq, expires: max(until, sorted[i].expires)}}, true
 	}
@@ -188,7 +190,9 @@ func apply(rows []row, changes []change, now int64) []row {
 
 // setOf is the TXTSet rows describe at unix time now.
 func setOf(rows []row, now int64) TXTSet {
-	sorted := slices.SortedFunc(slices.Values(rows), older)
+	var buf [4]row // most accounts keep two rows: sorted without an allocation
+	sorted := append(buf[:0], rows...)
+	slices.SortFunc(sorted, older)
 	set := TXTSet{Version: maxSeq(rows)}
 	for i := len(sorted) - 1; i >= 0; i-- {
 		r := sorted[i]

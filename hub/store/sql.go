@@ -35,6 +35,9 @@ type dialect struct {
 	// tryLock and unlock take and release a lock named by their argument
 	// across processes; empty where one process writes.
 	tryLock, unlock string
+	// bulkRead tunes a connection that reads every account at start-up;
+	// endBulkRead gives it back as it was.
+	bulkRead, endBulkRead []string
 }
 
 // acmeDNSTables are acme-dns's statements creating its tables; rowid is

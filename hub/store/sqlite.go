@@ -22,6 +22,13 @@ var sqliteDialect = dialect{
 	// too; SQLite numbers the txt rows itself (rowid).
 	tables: acmeDNSTables(""),
 	serial: "INTEGER PRIMARY KEY AUTOINCREMENT",
+	// Reading every account walks the txt table in subdomain order, a page
+	// at random for each row: through a memory map of the file and a page
+	// cache that holds the table, rather than a read call and a 2 MB cache,
+	// it takes half the time. Only for the start-up's read: a memory-mapped
+	// file turns an I/O error into a crash, which a server cannot have.
+	bulkRead:    []string{`PRAGMA mmap_size = 2147418112`, `PRAGMA cache_size = -131072`},
+	endBulkRead: []string{`PRAGMA mmap_size = 0`, `PRAGMA cache_size = -2000`},
 	hasColumn: func(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE`, table, column).Scan(&n)
