@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
@@ -47,24 +48,38 @@ Provider credentials are sealed and token secrets hashed with the hub's keys
 ([hub] keys_file, $ACMEHUB_HUB_KEYS, or --keys-file). Every change is audited.
 A running server applies config changes within 5 seconds; token changes at once.`,
 	}
-	fs := cmd.PersistentFlags()
-	fs.StringVarP(&f.server.config, "config", "c", "", "the server's config.cfg")
-	fs.StringVar(&f.server.dbEngine, "db-engine", "", "sqlite or postgres ([database] engine)")
-	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
-	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
-	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+	f.register(cmd.PersistentFlags())
 	cmd.AddCommand(newAdminKeygen(), newAdminPrincipals(&f), newAdminTokens(&f), newAdminConfigs(&f), newAdminProviders(&f),
 		newAdminAuthorisations(&f), newAdminAudit(&f), newAdminRecords(&f))
 	return cmd
 }
 
+// register adds the flags that locate the database and the hub's keys.
+func (f *adminFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.server.config, "config", "c", "", "the server's config.cfg")
+	fs.StringVar(&f.server.dbEngine, "db-engine", "", "sqlite or postgres ([database] engine)")
+	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
+	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
+	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+}
+
 // open reads the configuration and opens the hub's service on its database.
 func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) {
+	cfg, err := f.config(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return hub.OpenManaged(cmd.Context(), cfg, log)
+}
+
+// config reads the server's configuration with the flags applied.
+func (f *adminFlags) config(cmd *cobra.Command) (config.Config, error) {
 	cfg := config.Default()
 	if f.server.config != "" {
 		var err error
 		if cfg, _, err = config.Load(f.server.config); err != nil {
-			return nil, nil, err
+			return cfg, err
 		}
 	}
 	fs := cmd.Flags()
@@ -78,8 +93,7 @@ func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) 
 		cfg.Hub.KeysFile = f.keysFile
 	}
 	cfg.Finish()
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return hub.OpenManaged(cmd.Context(), cfg, log)
+	return cfg, nil
 }
 
 // actor is who the audit log says made a change from the command line.

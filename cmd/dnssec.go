@@ -4,12 +4,14 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/dnssec"
 )
 
@@ -18,8 +20,150 @@ func newDNSSECCommand() *cobra.Command {
 		Use:   "dnssec",
 		Short: "Make the zone's DNSSEC keys and the DS records its parent publishes",
 	}
-	cmd.AddCommand(newKeygenCommand(), newDSCommand())
+	cmd.AddCommand(newKeygenCommand(), newDSCommand(), newDNSSECImport(), newDNSSECKeys(), newDNSSECRemove())
 	return cmd
+}
+
+// keyView is a key as the dnssec commands print it.
+type keyView struct {
+	Name       string
+	Zone       string
+	Algorithm  uint8
+	Tag        uint16
+	Role       string    // CSK, KSK or ZSK
+	Publish    time.Time `json:",omitzero"`
+	Activate   time.Time `json:",omitzero"`
+	Inactive   time.Time `json:",omitzero"`
+	Delete     time.Time `json:",omitzero"`
+	SealedWith string    `json:",omitempty"`
+	Imported   time.Time `json:",omitzero"`
+	// DS is what the parent publishes, for a KSK or CSK.
+	DS string `json:",omitempty"`
+}
+
+func viewOf(k dnssec.Key, solo bool) keyView {
+	v := keyView{Name: k.Base(), Zone: k.Zone(), Algorithm: k.DNSKEY.Algorithm, Tag: k.Tag(), Role: "ZSK",
+		Publish: k.Publish, Activate: k.Activate, Inactive: k.Inactive, Delete: k.Delete}
+	if k.SEP() {
+		v.Role, v.DS = "KSK", k.DS().String()
+		if solo {
+			v.Role = "CSK"
+		}
+	}
+	return v
+}
+
+// keysResult prints keys as a table, or as JSON.
+func keysResult(views []keyView) result {
+	r := result{Value: views, Header: "KEY\tROLE\tPUBLISH\tACTIVATE\tINACTIVE\tDELETE\tSEALED WITH"}
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	for _, v := range views {
+		r.Rows = append(r.Rows, []string{v.Name, v.Role, at(v.Publish), at(v.Activate), at(v.Inactive), at(v.Delete), v.SealedWith})
+	}
+	return r
+}
+
+// dnssecCommand is a dnssec subcommand on the database's keys.
+func dnssecCommand(use, short, long string, args cobra.PositionalArgs,
+	do func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error)) *cobra.Command {
+	var f adminFlags
+	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
+		if f.output != "table" && f.output != "json" {
+			return fmt.Errorf("--output %q: must be table or json", f.output)
+		}
+		cfg, err := f.config(cmd)
+		if err != nil {
+			return err
+		}
+		keys, err := hub.OpenDNSSECKeys(cmd.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		defer keys.Close()
+		r, err := do(cmd.Context(), keys, args)
+		if err != nil {
+			return err
+		}
+		return f.print(cmd.OutOrStdout(), r)
+	}}
+	f.register(cmd.Flags())
+	return cmd
+}
+
+const dnssecDatabaseHelp = `The database is the server's (-c config.cfg, or --db-engine and
+--db-connection); private keys are sealed with the hub's keys ([hub]
+keys_file, $ACMEHUB_HUB_KEYS, or --keys-file), as provider credentials are.
+A server with [dnssec] database = true reads the keys at start-up: restart
+every replica after a change.`
+
+func newDNSSECImport() *cobra.Command {
+	return dnssecCommand("import KEYFILE...", "Put keys (BIND's files) into the database, for every replica to sign with",
+		`Read each key from its two files (K<zone>+<algorithm>+<tag>.key and .private,
+named by either or by their path without extension) and put it into the
+database, its private half sealed; then list the database's keys. A key already there is replaced: import it
+again after dnssec-settime changed its times. Every key is read before any is
+written; a key of another zone than [general] domain is refused.
+
+`+dnssecDatabaseHelp, cobra.MinimumNArgs(1),
+		func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error) {
+			if _, err := keys.Import(ctx, args, time.Now()); err != nil {
+				return result{}, err
+			}
+			return listKeys(ctx, keys)
+		})
+}
+
+// listKeys lists the database's keys, the zone's only kind of key (SEP or
+// not) named CSK since it signs everything.
+func listKeys(ctx context.Context, keys *hub.DNSSECKeys) (result, error) {
+	stored, err := keys.Keys(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	seps := 0
+	for _, k := range stored {
+		if k.SEP() {
+			seps++
+		}
+	}
+	views := make([]keyView, len(stored))
+	for i, k := range stored {
+		views[i] = viewOf(k.Key, seps == len(stored))
+		views[i].SealedWith, views[i].Imported = k.SealedWith, k.Imported
+	}
+	return keysResult(views), nil
+}
+
+func newDNSSECKeys() *cobra.Command {
+	return dnssecCommand("keys", "List the keys in the database, with their times and the DS of each KSK or CSK",
+		`List the zone's keys in the database: role, BIND times, the hub key that
+sealed each, and (-o json) the DS record for each KSK or CSK.
+
+`+dnssecDatabaseHelp,
+		cobra.NoArgs,
+		func(ctx context.Context, keys *hub.DNSSECKeys, _ []string) (result, error) {
+			return listKeys(ctx, keys)
+		})
+}
+
+func newDNSSECRemove() *cobra.Command {
+	return dnssecCommand("remove KEYNAME", "Remove a key from the database (K<zone>+<algorithm>+<tag>)",
+		`Remove the key BIND would name K<zone>+<algorithm>+<tag> from the database:
+the last step of a rollover, once its Delete time has passed.
+
+`+dnssecDatabaseHelp,
+		cobra.ExactArgs(1),
+		func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error) {
+			if err := keys.Remove(ctx, args[0]); err != nil {
+				return result{}, err
+			}
+			return result{Value: map[string]string{"Removed": args[0]}, Text: "removed " + args[0]}, nil
+		})
 }
 
 func newKeygenCommand() *cobra.Command {

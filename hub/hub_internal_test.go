@@ -31,3 +31,25 @@ func TestOpenRegistration(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKeyName(t *testing.T) {
+	for _, tt := range []struct {
+		name, zone string
+		alg        uint8
+		tag        uint16
+		ok         bool
+	}{
+		{"Kauth.example.org.+013+04047", "auth.example.org.", 13, 4047, true},
+		{"/keys/KAuth.Example.org.+015+00017.private", "auth.example.org.", 15, 17, true},
+		{"Kauth.example.org.+013+04047.key", "auth.example.org.", 13, 4047, true},
+		{"auth.example.org.+013+04047", "", 0, 0, false},
+		{"Kauth.example.org.+013", "", 0, 0, false},
+		{"Kauth.example.org.+013+99999", "", 0, 0, false},
+		{"Kauth.example.org.+x+1", "", 0, 0, false},
+	} {
+		zone, alg, tag, err := parseKeyName(tt.name)
+		if (err == nil) != tt.ok || zone != tt.zone || alg != tt.alg || tag != tt.tag {
+			t.Errorf("parseKeyName(%q) = %q, %d, %d, %v", tt.name, zone, alg, tag, err)
+		}
+	}
+}

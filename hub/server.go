@@ -102,7 +102,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		ResyncInterval:      cfg.AcmeHub.ResyncInterval,
 		Log:                 log.With("component", "accounts"),
 	})
-	signer, err := newSigner(cfg)
+	signer, err := newSigner(ctx, cfg, s.store)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -380,8 +380,9 @@ func (s *Server) close() {
 	}
 }
 
-// newSigner reads the zone's DNSSEC keys, when [dnssec] names them.
-func newSigner(cfg config.Config) (*dnssec.Signer, error) {
+// newSigner reads the zone's DNSSEC keys, when [dnssec] names them or
+// takes them from the database.
+func newSigner(ctx context.Context, cfg config.Config, st store.Store) (*dnssec.Signer, error) {
 	if !cfg.DNSSEC.Enabled() {
 		return nil, nil
 	}
@@ -392,6 +393,22 @@ func newSigner(cfg config.Config) (*dnssec.Signer, error) {
 			return nil, fmt.Errorf("[dnssec] keys: %w", err)
 		}
 		keys[i] = k
+	}
+	if cfg.DNSSEC.Database {
+		sealing, err := loadKeys(cfg.Hub)
+		if err != nil {
+			return nil, fmt.Errorf("[dnssec] database: %w", err)
+		}
+		stored, err := readDNSSECKeys(ctx, st, sealing)
+		if err != nil {
+			return nil, fmt.Errorf("[dnssec] database: %w", err)
+		}
+		if len(stored) == 0 {
+			return nil, errors.New("[dnssec] database: the database holds no DNSSEC key; import them with acmehub dnssec import")
+		}
+		for _, k := range stored {
+			keys = append(keys, k.Key)
+		}
 	}
 	signer, err := dnssec.NewSigner(cfg.General.Domain, keys, dnssec.Options{
 		Validity: cfg.DNSSEC.Validity, Refresh: cfg.DNSSEC.Refresh, Skew: cfg.DNSSEC.Skew})

@@ -37,6 +37,11 @@ type DNSSEC struct {
 	// (K<zone>+<algorithm>+<tag>, with or without .key or .private): one
 	// CSK, or a KSK and a ZSK (during a rollover, more).
 	Keys []string `toml:"keys"`
+	// Database takes the keys from the database instead: those imported
+	// with acmehub dnssec import, their private halves sealed with the
+	// hub's keys ([hub] keys_file or $ACMEHUB_HUB_KEYS), so that every
+	// replica sharing the database signs with the same keys.
+	Database bool `toml:"database"`
 	// Validity is how long a signature holds; Refresh how much of it must
 	// remain for it to be served (it is made again otherwise); Skew how far
 	// in the past its inception lies.
@@ -46,7 +51,7 @@ type DNSSEC struct {
 }
 
 // Enabled reports whether the zone is signed.
-func (d DNSSEC) Enabled() bool { return len(d.Keys) > 0 }
+func (d DNSSEC) Enabled() bool { return len(d.Keys) > 0 || d.Database }
 
 // Hub is the [hub] section: the managed-challenge hub, which answers
 // challenges for API tokens through DNS providers, on its own HTTPS listener.

@@ -175,6 +175,8 @@ func TestValidateErrors(t *testing.T) {
 		{"dnssec validity too short", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Validity = []string{"K"}, time.Minute }, "[dnssec] validity 1m0s: must be at least 1h"},
 		{"dnssec refresh past validity", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Refresh = []string{"K"}, 30*24*time.Hour }, "[dnssec] refresh 720h0m0s: must be positive and shorter"},
 		{"dnssec no skew", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Skew = []string{"K"}, 0 }, "[dnssec] skew 0s: must be positive"},
+		{"dnssec keys from files and the database", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Database = []string{"K"}, true }, "[dnssec] keys and database = true"},
+		{"dnssec keys in the database without the hub's keys", func(c *Config) { c.DNSSEC.Database = true }, "[dnssec] database = true needs the hub's keys"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

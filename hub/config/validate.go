@@ -29,6 +29,9 @@ func (c *Config) Validate() error {
 	c.Log.validate(&p)
 	c.AcmeHub.validate(&p)
 	c.DNSSEC.validate(&p)
+	if c.DNSSEC.Database && c.Hub.KeysFile == "" && os.Getenv(HubKeysEnv) == "" {
+		p.add("[dnssec] database = true needs the hub's keys, which seal the private keys: [hub] keys_file, or $%s", HubKeysEnv)
+	}
 	if c.Hub.Enabled {
 		c.Hub.validate(&p)
 	}
@@ -60,6 +63,9 @@ func (g General) validate(p *problems) {
 func (d DNSSEC) validate(p *problems) {
 	if !d.Enabled() {
 		return
+	}
+	if d.Database && len(d.Keys) > 0 {
+		p.add("[dnssec] keys and database = true: the keys come from files or from the database, not both")
 	}
 	if d.Validity < time.Hour {
 		p.add("[dnssec] validity %s: must be at least 1h", d.Validity)

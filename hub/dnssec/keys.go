@@ -145,34 +145,44 @@ func (k Key) Write(dir string, created time.Time) (string, error) {
 // common path without extension.
 func Load(path string) (Key, error) {
 	base := keyBase(path)
-	public, err := LoadPublic(base)
-	if err != nil {
-		return Key{}, err
-	}
-	text, err := os.ReadFile(base + ".private")
+	public, err := os.ReadFile(base + ".key")
 	if err != nil {
 		return Key{}, fmt.Errorf("reading key %s: %w", base, err)
 	}
-	priv, err := public.ReadPrivateKey(bytes.NewReader(text), base+".private")
+	private, err := os.ReadFile(base + ".private")
 	if err != nil {
-		return Key{}, fmt.Errorf("key %s.private: %w", base, err)
+		return Key{}, fmt.Errorf("reading key %s: %w", base, err)
+	}
+	return Parse(base, public, private)
+}
+
+// Parse reads a key from the texts of its two files; name names it in
+// errors.
+func Parse(name string, public, private []byte) (Key, error) {
+	dnskey, err := ParsePublic(name, public)
+	if err != nil {
+		return Key{}, err
+	}
+	priv, err := dnskey.ReadPrivateKey(bytes.NewReader(private), name+".private")
+	if err != nil {
+		return Key{}, fmt.Errorf("key %s.private: %w", name, err)
 	}
 	signer, ok := priv.(crypto.Signer)
 	if !ok {
-		return Key{}, fmt.Errorf("key %s.private: not a signing key", base)
+		return Key{}, fmt.Errorf("key %s.private: not a signing key", name)
 	}
-	k := Key{DNSKEY: public, Signer: signer}
+	k := Key{DNSKEY: dnskey, Signer: signer}
 	if err := k.check(); err != nil {
-		return Key{}, fmt.Errorf("key %s: %w", base, err)
+		return Key{}, fmt.Errorf("key %s: %w", name, err)
 	}
-	for _, line := range strings.Split(string(text), "\n") {
-		name, value, _ := strings.Cut(line, ":")
-		at := map[string]*time.Time{"Publish": &k.Publish, "Activate": &k.Activate, "Inactive": &k.Inactive, "Delete": &k.Delete}[name]
+	for _, line := range strings.Split(string(private), "\n") {
+		field, value, _ := strings.Cut(line, ":")
+		at := map[string]*time.Time{"Publish": &k.Publish, "Activate": &k.Activate, "Inactive": &k.Inactive, "Delete": &k.Delete}[field]
 		if at == nil {
 			continue
 		}
 		if *at, err = time.Parse(timeFormat, strings.TrimSpace(value)); err != nil {
-			return Key{}, fmt.Errorf("key %s.private: %s: %w", base, name, err)
+			return Key{}, fmt.Errorf("key %s.private: %s: %w", name, field, err)
 		}
 	}
 	return k, nil
@@ -201,20 +211,26 @@ func keyBase(path string) string {
 // LoadPublic reads the DNSKEY of a key's .key file (comment lines and all,
 // as BIND writes it); path names it as Load's does.
 func LoadPublic(path string) (*dns.DNSKEY, error) {
-	path = keyBase(path) + ".key"
-	f, err := os.Open(path)
+	base := keyBase(path)
+	text, err := os.ReadFile(base + ".key")
 	if err != nil {
-		return nil, fmt.Errorf("reading key %s: %w", path, err)
+		return nil, fmt.Errorf("reading key %s: %w", base+".key", err)
 	}
-	defer f.Close()
-	zp := dns.NewZoneParser(f, "", path)
+	return ParsePublic(base, text)
+}
+
+// ParsePublic reads the DNSKEY of a .key file's text; name names it in
+// errors.
+func ParsePublic(name string, text []byte) (*dns.DNSKEY, error) {
+	name += ".key"
+	zp := dns.NewZoneParser(bytes.NewReader(text), "", name)
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if k, isKey := rr.(*dns.DNSKEY); isKey {
 			if _, known := Algorithms[k.Algorithm]; !known {
-				return nil, fmt.Errorf("key %s: algorithm %d: the server signs with 13 (ECDSAP256SHA256) or 15 (ED25519)", path, k.Algorithm)
+				return nil, fmt.Errorf("key %s: algorithm %d: the server signs with 13 (ECDSAP256SHA256) or 15 (ED25519)", name, k.Algorithm)
 			}
 			if k.Flags&dns.ZONE == 0 || k.Protocol != 3 {
-				return nil, fmt.Errorf("key %s: not a zone key (flags %d, protocol %d)", path, k.Flags, k.Protocol)
+				return nil, fmt.Errorf("key %s: not a zone key (flags %d, protocol %d)", name, k.Flags, k.Protocol)
 			}
 			if k.Hdr.Ttl == 0 { // dnssec-keygen writes none: the zone's default, as BIND's $TTL
 				k.Hdr.Ttl = defaultTTL
@@ -223,7 +239,7 @@ func LoadPublic(path string) (*dns.DNSKEY, error) {
 		}
 	}
 	if err := zp.Err(); err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
+		return nil, fmt.Errorf("key %s: %w", name, err)
 	}
-	return nil, errors.New("key " + path + ": no DNSKEY record")
+	return nil, errors.New("key " + name + ": no DNSKEY record")
 }

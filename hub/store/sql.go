@@ -160,7 +160,7 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating schema: writing db_version: %w", err)
 		}
 	}
-	for _, stmt := range hubTables(s.d.serial) {
+	for _, stmt := range append(hubTables(s.d.serial), dnssecTables...) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrating schema: %q: %w", stmt, err)
 		}

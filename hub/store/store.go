@@ -66,6 +66,8 @@ type Store interface {
 	Watch(ctx context.Context, topic Topic, resync time.Duration, fn func(key string)) error
 	// Managed returns the managed-challenge hub's data, kept in the same database.
 	Managed() Managed
+	// DNSSECKeys returns the zone's DNSSEC keys, kept in the same database.
+	DNSSECKeys() DNSSECKeys
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close waits for writes under way and closes the database.

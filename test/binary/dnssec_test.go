@@ -4,6 +4,7 @@
 package binary_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
 // signedServer starts `acmehub server` for auth.example.org signed with
@@ -153,5 +155,96 @@ func TestDNSSECDelegatedToTheHub(t *testing.T) {
 		if got := txtOf(r); qtype == dns.TypeTXT && (len(got) != 1 || got[0] != testutil.HubValue) {
 			t.Errorf("TXT %q, want the value presented", got)
 		}
+	}
+}
+
+// TestDNSSECKeysInTheDatabase: a KSK and a ZSK imported once with acmehub
+// dnssec import into PostgreSQL, their files then deleted; two servers on
+// that database ([dnssec] database = true) sign with them, and a
+// validating Unbound whose parent has the DS `dnssec ds` printed returns
+// an account's TXT with the AD bit from either replica. A server whose
+// hub keys cannot open the sealed keys does not start, and says which key.
+func TestDNSSECKeysInTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, args...)
+		if code := p.Wait(30 * time.Second); code != 0 {
+			t.Fatalf("acmehub %s: exit %d\n%s", strings.Join(args, " "), code, p.Output())
+		}
+		return strings.TrimSpace(p.Output())
+	}
+	os.WriteFile(filepath.Join(dir, "hub.keys"), []byte(run("admin", "keygen", "--id", "k1")), 0o600)
+	ksk := filepath.Join(dir, run("dnssec", "keygen", "--role", "ksk", "auth.example.org"))
+	zsk := filepath.Join(dir, run("dnssec", "keygen", "--role", "zsk", "auth.example.org"))
+	ds := run("dnssec", "ds", ksk)
+	cfg := filepath.Join(dir, "config.cfg")
+	writeConfig := func(keysFile string) {
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`[general]
+domain = "auth.example.org"
+nsname = "ns.auth.example.org"
+records = ["auth.example.org. NS ns.auth.example.org.", "ns.auth.example.org. A 127.0.0.1"]
+[database]
+engine = "postgres"
+connection = %q
+[logconfig]
+logformat = "json"
+[hub]
+keys_file = %q
+[dnssec]
+database = true
+`, pgtest.Database(t), keysFile)), 0o600)
+	}
+	writeConfig(filepath.Join(dir, "hub.keys"))
+	var listed []struct{ Name, Role, DS string }
+	if err := json.Unmarshal([]byte(run("dnssec", "import", "-c", cfg, ksk+".key", zsk, "-o", "json")), &listed); err != nil ||
+		len(listed) != 2 || listed[0].Role == listed[1].Role || listed[0].DS+listed[1].DS != ds {
+		t.Fatalf("dnssec import lists %+v (%v); want the KSK with the DS %s and the ZSK", listed, err, ds)
+	}
+	for _, f := range []string{ksk, zsk} {
+		os.Remove(f + ".key")
+		os.Remove(f + ".private")
+	}
+
+	replicas := []server{{testutil.StartServer(t, "-c", cfg)}, {testutil.StartServer(t, "-c", cfg)}}
+	a := replicas[0].register(t)
+	const value = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+	if code, err := replicas[0].update(a, value); code != 200 || err != nil {
+		t.Fatalf("update: %d %v", code, err)
+	}
+	parent := testutil.StartSignedParent(t, "example.org", "auth IN NS ns.auth", "ns.auth IN A 127.0.0.1", ds)
+	for i, r := range replicas {
+		resolver := testutil.StartUnbound(t, parent.TrustAnchor, map[string]string{"example.org": parent.Addr, "auth.example.org": r.DNSUDP})
+		m := new(dns.Msg)
+		m.SetQuestion(a.FullDomain+".", dns.TypeTXT)
+		m.SetEdns0(1232, true)
+		var got *dns.Msg
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			resp, _, err := (&dns.Client{Net: "tcp", Timeout: 10 * time.Second}).Exchange(m, resolver)
+			if err != nil {
+				t.Fatalf("asking unbound: %v", err)
+			}
+			// The other replica learns of the update within a second.
+			if got = resp; len(txtOf(resp)) == 1 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if got.Rcode != dns.RcodeSuccess || !got.AuthenticatedData || len(txtOf(got)) != 1 || txtOf(got)[0] != value {
+			t.Errorf("replica %d through a validating resolver: %s AD=%v %v", i, dns.RcodeToString[got.Rcode], got.AuthenticatedData, got.Answer)
+		}
+	}
+
+	// The last step of a ZSK rollover: the old key goes.
+	run("dnssec", "remove", "-c", cfg, filepath.Base(zsk))
+	if err := json.Unmarshal([]byte(run("dnssec", "keys", "-c", cfg, "-o", "json")), &listed); err != nil ||
+		len(listed) != 1 || listed[0].Name != filepath.Base(ksk) || listed[0].Role != "CSK" {
+		t.Errorf("dnssec keys after removing the ZSK: %+v (%v); want the KSK alone, now a CSK", listed, err)
+	}
+
+	os.WriteFile(filepath.Join(dir, "other.keys"), []byte(run("admin", "keygen", "--id", "k1")), 0o600)
+	writeConfig(filepath.Join(dir, "other.keys"))
+	p := testutil.Start(t, nil, "server", "-c", cfg, "--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0")
+	if code := p.Wait(15 * time.Second); code == 0 || !strings.Contains(p.Output(), "DNSSEC key "+filepath.Base(ksk)+" in the database") {
+		t.Errorf("a server whose hub keys do not open the DNSSEC keys: exit %d\n%s", code, p.Output())
 	}
 }
