@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,32 @@ func TestKeyTimesFromBIND(t *testing.T) {
 	os.WriteFile(base+".private", private, 0o600)
 	if _, err := dnssec.Load(base); err == nil || !strings.Contains(err.Error(), "not the private half") {
 		t.Errorf("a .private file of another key: %v", err)
+	}
+}
+
+// BenchmarkSign: signing one account's TXT set anew (never from the
+// cache: each round a set of its own), for each algorithm. What a change
+// of value costs, and what signing every account at once would.
+func BenchmarkSign(b *testing.B) {
+	for _, alg := range []uint8{dns.ECDSAP256SHA256, dns.ED25519} {
+		b.Run(dnssec.Algorithms[alg], func(b *testing.B) {
+			k, err := dnssec.Generate(zone, alg, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := dnssec.NewSigner(zone, []dnssec.Key{k}, dnssec.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			owner := "_acme-challenge." + zone
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				if _, err := s.Sign(txtSet(owner, strconv.Itoa(i))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
