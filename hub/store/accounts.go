@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -398,7 +399,11 @@ func (s *sqlStore) eachRange(ctx context.Context, now int64, query string, args 
 	}
 	defer func() {
 		for _, p := range s.d.endBulkRead {
-			conn.ExecContext(context.WithoutCancel(ctx), p) //nolint:errcheck // a setting left over costs memory, not answers
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), p); err != nil {
+				// Not given back as it is: the pool closes it.
+				conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // the error is the request
+				return
+			}
 		}
 	}()
 	rs, err := conn.QueryContext(ctx, query, args...)

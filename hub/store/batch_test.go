@@ -18,13 +18,7 @@ import (
 // statement whose context ends, and SQLite then rolls back the whole
 // transaction: so no statement of a batch may run with a caller's context.
 func TestBatchSurvivesACancelledWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	st, err := OpenSQLite(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*sqlStore)
+	s := openSQLiteFile(t)
 	b := s.w.(*batcher)
 
 	// A write long enough to be cut short: many rows in one statement.
@@ -61,7 +55,7 @@ func TestBatchSurvivesACancelledWrite(t *testing.T) {
 		}
 	}
 	// The slow write had started: it ran to its end, and says so truthfully.
-	err = <-batch[1].err
+	err := <-batch[1].err
 	var n int
 	s.db.QueryRow(`SELECT COUNT(*) FROM txt WHERE subdomain = 'slow'`).Scan(&n)
 	if (err == nil) != (n == 400000) {
@@ -74,22 +68,7 @@ func TestBatchSurvivesACancelledWrite(t *testing.T) {
 // not only in the page cache, when a write is acknowledged.
 func TestEveryConnectionIsDurable(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db := st.(*sqlStore).db
-	var conns []*sql.Conn
-	for range 4 { // held at once: four distinct connections
-		c, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns = append(conns, c)
-	}
-	for i, c := range conns {
+	for i, c := range heldConns(t, openSQLiteFile(t).db, 4) {
 		mode, sync, err := durability(ctx, c)
 		if err != nil || mode != "wal" || sync != syncFull {
 			t.Errorf("connection %d: journal_mode=%s synchronous=%d (%v), want wal and %d", i, mode, sync, err, syncFull)
@@ -101,12 +80,7 @@ func TestEveryConnectionIsDurable(t *testing.T) {
 // minute, reads the held rows only, not the whole txt table.
 func TestExpiredUsesIndex(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*sqlStore)
+	s := openSQLiteFile(t)
 	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.q.expired, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -132,4 +106,31 @@ func TestHexBounds(t *testing.T) {
 			t.Errorf("hexBounds(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// openSQLiteFile opens a store on a SQLite file of the test's own.
+func openSQLiteFile(t *testing.T) *sqlStore {
+	t.Helper()
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st.(*sqlStore)
+}
+
+// heldConns takes n of the pool's connections at once, so that each is
+// another connection; they go back at the test's end.
+func heldConns(t *testing.T, db *sql.DB, n int) []*sql.Conn {
+	t.Helper()
+	conns := make([]*sql.Conn, n)
+	for i := range conns {
+		c, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
 }

@@ -5,8 +5,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 )
 
@@ -16,32 +14,16 @@ import (
 // instead of failing one request.
 func TestEachLeavesNoMemoryMap(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*sqlStore)
-	if err := st.Register(ctx, Account{Username: "u", PasswordHash: []byte("h"), Subdomain: "s"}); err != nil {
+	s := openSQLiteFile(t)
+	if err := s.Register(ctx, Account{Username: "u", PasswordHash: []byte("h"), Subdomain: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	if err := st.Each(ctx, func(string, TXTSet) error { n++; return nil }); err != nil || n != 1 {
+	if err := s.Each(ctx, func(string, TXTSet) error { n++; return nil }); err != nil || n != 1 {
 		t.Fatalf("Each: %d accounts, err %v; want 1", n, err)
 	}
-	// Take every connection the pool holds, those Each used among them.
-	var conns []*sql.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range sqliteConns {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
+	// Every connection the pool holds, those Each used among them.
+	for i, c := range heldConns(t, s.db, sqliteConns) {
 		var mmap, cache int64
 		if err := c.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&mmap); err != nil {
 			t.Fatal(err)
@@ -50,7 +32,7 @@ func TestEachLeavesNoMemoryMap(t *testing.T) {
 			t.Fatal(err)
 		}
 		if mmap != 0 || cache != -2000 {
-			t.Errorf("a pooled connection after Each: mmap_size %d, cache_size %d; want 0 and -2000", mmap, cache)
+			t.Errorf("connection %d after Each: mmap_size %d, cache_size %d; want 0 and -2000", i, mmap, cache)
 		}
 	}
 }
