@@ -178,7 +178,7 @@ func TestDNSSECKeysInTheDatabase(t *testing.T) {
 	ksk := filepath.Join(dir, run("dnssec", "keygen", "--role", "ksk", "auth.example.org"))
 	zsk := filepath.Join(dir, run("dnssec", "keygen", "--role", "zsk", "auth.example.org"))
 	ds := run("dnssec", "ds", ksk)
-	cfg := filepath.Join(dir, "config.cfg")
+	cfg, db := filepath.Join(dir, "config.cfg"), pgtest.Database(t)
 	writeConfig := func(keysFile string) {
 		os.WriteFile(cfg, []byte(fmt.Sprintf(`[general]
 domain = "auth.example.org"
@@ -193,7 +193,7 @@ logformat = "json"
 keys_file = %q
 [dnssec]
 database = true
-`, pgtest.Database(t), keysFile)), 0o600)
+`, db, keysFile)), 0o600)
 	}
 	writeConfig(filepath.Join(dir, "hub.keys"))
 	var listed []struct{ Name, Role, DS string }
