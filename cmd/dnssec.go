@@ -105,21 +105,22 @@ func newDNSSECImport() *cobra.Command {
 	return dnssecCommand("import KEYFILE...", "Put keys (BIND's files) into the database, for every replica to sign with",
 		`Read each key from its two files (K<zone>+<algorithm>+<tag>.key and .private,
 named by either or by their path without extension) and put it into the
-database, its private half sealed; then list the database's keys. A key already there is replaced: import it
-again after dnssec-settime changed its times. Every key is read before any is
-written; a key of another zone than [general] domain is refused.
+database, its private half sealed; then list the database's keys. A key
+already there is replaced: import it again after dnssec-settime changed its
+times. Every key is read before any is written; a key of another zone than
+[general] domain is refused.
 
 `+dnssecDatabaseHelp, cobra.MinimumNArgs(1),
 		func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error) {
-			if _, err := keys.Import(ctx, args, time.Now()); err != nil {
+			if err := keys.Import(ctx, args, time.Now()); err != nil {
 				return result{}, err
 			}
 			return listKeys(ctx, keys)
 		})
 }
 
-// listKeys lists the database's keys, the zone's only kind of key (SEP or
-// not) named CSK since it signs everything.
+// listKeys lists the database's keys. When every key has the SEP flag,
+// each signs everything: a CSK, not a KSK.
 func listKeys(ctx context.Context, keys *hub.DNSSECKeys) (result, error) {
 	stored, err := keys.Keys(ctx)
 	if err != nil {

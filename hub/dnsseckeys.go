@@ -6,7 +6,6 @@ package hub
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,38 +60,30 @@ func sealedAs(k store.DNSSECKey) string { return "dnssec key " + k.Name() }
 // without extension) and writes them, replacing a key of the same name
 // (imported again after dnssec-settime changed its times). Every key is
 // read before any is written.
-func (d *DNSSECKeys) Import(ctx context.Context, paths []string, now time.Time) ([]dnssec.Key, error) {
-	var (
-		parsed []dnssec.Key
-		rows   []store.DNSSECKey
-	)
+func (d *DNSSECKeys) Import(ctx context.Context, paths []string, now time.Time) error {
+	var rows []store.DNSSECKey
 	for _, path := range paths {
-		base := strings.TrimSuffix(strings.TrimSuffix(path, ".key"), ".private")
-		public, err := os.ReadFile(base + ".key")
+		base, public, private, err := dnssec.ReadFiles(path)
 		if err != nil {
-			return nil, fmt.Errorf("reading key %s: %w", base, err)
-		}
-		private, err := os.ReadFile(base + ".private")
-		if err != nil {
-			return nil, fmt.Errorf("reading key %s: %w", base, err)
+			return err
 		}
 		k, err := dnssec.Parse(base, public, private)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if k.Zone() != d.zone {
-			return nil, fmt.Errorf("key %s is for %s, and the server's zone ([general] domain) is %s", base, k.Zone(), d.zone)
+			return fmt.Errorf("key %s is for %s, and the server's zone ([general] domain) is %s", base, k.Zone(), d.zone)
 		}
 		row := store.DNSSECKey{Zone: k.Zone(), Algorithm: k.DNSKEY.Algorithm, Tag: k.Tag(), Public: string(public), Imported: now}
 		row.Private, row.KeyID = d.keys.Seal(private, sealedAs(row))
-		parsed, rows = append(parsed, k), append(rows, row)
+		rows = append(rows, row)
 	}
 	for _, row := range rows {
 		if err := d.st.DNSSECKeys().PutDNSSECKey(ctx, row); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return parsed, nil
+	return nil
 }
 
 // Keys reads every key of the zone and opens its private half.

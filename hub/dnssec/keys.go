@@ -144,16 +144,24 @@ func (k Key) Write(dir string, created time.Time) (string, error) {
 // Load reads a key from its two files, named by either file or by their
 // common path without extension.
 func Load(path string) (Key, error) {
-	base := keyBase(path)
-	public, err := os.ReadFile(base + ".key")
+	base, public, private, err := ReadFiles(path)
 	if err != nil {
-		return Key{}, fmt.Errorf("reading key %s: %w", base, err)
-	}
-	private, err := os.ReadFile(base + ".private")
-	if err != nil {
-		return Key{}, fmt.Errorf("reading key %s: %w", base, err)
+		return Key{}, err
 	}
 	return Parse(base, public, private)
+}
+
+// ReadFiles reads a key's two files, named by either file or by their
+// common path without extension, and returns that path and their texts.
+func ReadFiles(path string) (base string, public, private []byte, err error) {
+	base = keyBase(path)
+	if public, err = os.ReadFile(base + ".key"); err != nil {
+		return base, nil, nil, fmt.Errorf("reading key %s: %w", base, err)
+	}
+	if private, err = os.ReadFile(base + ".private"); err != nil {
+		return base, nil, nil, fmt.Errorf("reading key %s: %w", base, err)
+	}
+	return base, public, private, nil
 }
 
 // Parse reads a key from the texts of its two files; name names it in
