@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/acmehub/acmehub/hub/dnssec"
+	"github.com/acmehub/acmehub/internal/testutil/testdeps"
 )
 
 const zone = "auth.example.org."
@@ -91,9 +92,10 @@ func sign(t *testing.T, k dnssec.Key, set []dns.RR) *dns.RRSIG {
 // TestBINDKeys: keys made by BIND's dnssec-keygen load, and the DS the
 // server prints for one is the DS dnssec-dsfromkey prints.
 func TestBINDKeys(t *testing.T) {
+	keygen, dsfromkey := testdeps.Program(t, "dnssec-keygen"), testdeps.Program(t, "dnssec-dsfromkey")
 	dir := t.TempDir()
 	for _, args := range [][]string{{"-a", "ECDSAP256SHA256", "-f", "KSK"}, {"-a", "ED25519"}} {
-		cmd := exec.Command("dnssec-keygen", append(append([]string{"-K", dir, "-q"}, args...), zone)...)
+		cmd := exec.Command(keygen, append(append([]string{"-K", dir, "-q"}, args...), zone)...)
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("dnssec-keygen %v: %v", args, err)
@@ -107,7 +109,7 @@ func TestBINDKeys(t *testing.T) {
 			t.Errorf("a key of dnssec-keygen (no TTL) served with TTL %d, want 3600", k.DNSKEY.Hdr.Ttl)
 		}
 		if k.SEP() {
-			bind, err := exec.Command("dnssec-dsfromkey", "-2", base+".key").Output()
+			bind, err := exec.Command(dsfromkey, "-2", base+".key").Output()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -292,13 +294,14 @@ func TestRollovers(t *testing.T) {
 // TestKeyTimesFromBIND: the times dnssec-settime writes are the key's;
 // a .private file of another key is refused.
 func TestKeyTimesFromBIND(t *testing.T) {
+	keygen, settime := testdeps.Program(t, "dnssec-keygen"), testdeps.Program(t, "dnssec-settime")
 	dir := t.TempDir()
-	out, err := exec.Command("dnssec-keygen", "-K", dir, "-q", "-a", "ECDSAP256SHA256", zone).Output()
+	out, err := exec.Command(keygen, "-K", dir, "-q", "-a", "ECDSAP256SHA256", zone).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, strings.TrimSpace(string(out)))
-	if out, err := exec.Command("dnssec-settime", "-K", dir, "-A", "20270101000000", "-I", "20270201000000", "-D", "20270301000000", base).CombinedOutput(); err != nil {
+	if out, err := exec.Command(settime, "-K", dir, "-A", "20270101000000", "-I", "20270201000000", "-D", "20270301000000", base).CombinedOutput(); err != nil {
 		t.Fatalf("dnssec-settime: %v\n%s", err, out)
 	}
 	k, err := dnssec.Load(base)

@@ -25,6 +25,7 @@ import (
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
+	"github.com/acmehub/acmehub/internal/testutil/testdeps"
 )
 
 // engine opens stores of one kind; reopen gives a second handle on the same database.
@@ -520,7 +521,7 @@ func TestAcmeDNSDatabases(t *testing.T) {
 		{"sqlite v2", "acme-dns-v2.accounts.json", sqliteFixture("acme-dns-v2.db")},
 		{"postgres v2", "acme-dns-v2-postgres.accounts.json", func(t *testing.T) (store.Store, *sql.DB) {
 			dsn := pgtest.Database(t)
-			psql := exec.Command("psql", "-v", "ON_ERROR_STOP=1", "-q", "-f", "../../testdata/acme-dns-v2-postgres.sql", dsn)
+			psql := exec.Command(testdeps.Program(t, "psql"), "-v", "ON_ERROR_STOP=1", "-q", "-f", "../../testdata/acme-dns-v2-postgres.sql", dsn)
 			if out, err := psql.CombinedOutput(); err != nil {
 				t.Fatalf("loading the acme-dns dump with psql: %v\n%s", err, out)
 			}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/internal/testutil/testdeps"
 )
 
 // SignedParent is a parent zone signed by BIND's own tools (dnssec-keygen,
@@ -34,11 +36,12 @@ type SignedParent struct {
 // by dnssec-keygen, serves it with named, and stops it when the test ends.
 func StartSignedParent(t testing.TB, zone string, records ...string) *SignedParent {
 	t.Helper()
+	keygen, signzone := testdeps.Program(t, "dnssec-keygen"), testdeps.Program(t, "dnssec-signzone")
 	p, dir, port := newPrimary(t, zone)
 	keys := t.TempDir()
-	out, err := exec.Command("dnssec-keygen", "-K", keys, "-q", "-a", "ECDSAP256SHA256", "-f", "KSK", zone).Output()
+	out, err := exec.Command(keygen, "-K", keys, "-q", "-a", "ECDSAP256SHA256", "-f", "KSK", zone).Output()
 	if err != nil {
-		t.Fatalf("dnssec-keygen (apt-get install bind9-utils): %v", err)
+		t.Fatalf("dnssec-keygen: %v", err)
 	}
 	anchor, err := os.ReadFile(filepath.Join(keys, strings.TrimSpace(string(out))+".key"))
 	if err != nil {
@@ -47,7 +50,7 @@ func StartSignedParent(t testing.TB, zone string, records ...string) *SignedPare
 	unsigned := filepath.Join(keys, "zone.db")
 	os.WriteFile(unsigned, []byte(primaryZone(zone)+strings.Join(records, "\n")+"\n"), 0o644)
 	signedPath := unsigned + ".signed"
-	if out, err := exec.Command("dnssec-signzone", "-S", "-z", "-K", keys, "-d", keys, "-o", zone, "-f", signedPath, unsigned).CombinedOutput(); err != nil {
+	if out, err := exec.Command(signzone, "-S", "-z", "-K", keys, "-d", keys, "-o", zone, "-f", signedPath, unsigned).CombinedOutput(); err != nil {
 		t.Fatalf("dnssec-signzone: %v\n%s", err, out)
 	}
 	signed, err := os.ReadFile(signedPath)
@@ -66,7 +69,7 @@ func StartSignedParent(t testing.TB, zone string, records ...string) *SignedPare
 controls { };
 zone "%[3]s" { type primary; file "%[1]s/zone.db"; };
 `, dir, port, zone)
-	startPrimary(t, p, dir, "named.conf", conf, string(signed), "named", "bind9", "-g", "-n", "1", "-c")
+	startPrimary(t, p, dir, "named.conf", conf, string(signed), "named", "-g", "-n", "1", "-c")
 	var key string
 	for _, line := range strings.Split(string(anchor), "\n") {
 		if !strings.HasPrefix(line, ";") && strings.TrimSpace(line) != "" {
@@ -82,12 +85,7 @@ zone "%[3]s" { type primary; file "%[1]s/zone.db"; };
 // zones, and stops it when the test ends. It returns its address.
 func StartUnbound(t testing.TB, anchor string, stubs map[string]string) string {
 	t.Helper()
-	bin, err := exec.LookPath("unbound")
-	if err != nil {
-		if bin = "/usr/sbin/unbound"; !fileExists(bin) {
-			t.Fatal("no unbound: apt-get install unbound")
-		}
-	}
+	bin := testdeps.Program(t, "unbound")
 	dir := t.TempDir()
 	port := FreeDualPort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

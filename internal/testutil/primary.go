@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/internal/testutil/testdeps"
 )
 
 // Primary is a primary name server the test started on 127.0.0.1 (BIND 9
@@ -58,7 +60,7 @@ zone "%[5]s" {
 %[6]s  };
 };
 `, dir, port, p.KeyName, p.Secret, zone, grants.String())
-	startPrimary(t, p, dir, "named.conf", conf, primaryZone(zone), "named", "bind9", "-g", "-n", "1", "-c")
+	startPrimary(t, p, dir, "named.conf", conf, primaryZone(zone), "named", "-g", "-n", "1", "-c")
 	return p
 }
 
@@ -101,7 +103,7 @@ zone:
     zonefile-load: difference-no-serial
     journal-content: all
 `, dir, port, p.KeyName, p.Secret, zone, strings.Join(names, ", "))
-	startPrimary(t, p, dir, "knot.conf", conf, primaryZone(zone), "knotd", "knot", "-c")
+	startPrimary(t, p, dir, "knot.conf", conf, primaryZone(zone), "knotd", "-c")
 	return p
 }
 
@@ -121,16 +123,12 @@ func primaryZone(zone string) string {
 }
 
 // startPrimary writes the server's configuration and the zone file
-// zone.db into dir, runs command (from Debian's package pkg) with args and
-// the configuration's path, and returns once it answers for the zone.
-func startPrimary(t testing.TB, p *Primary, dir, confName, conf, zoneFile, command, pkg string, args ...string) {
+// zone.db into dir, runs command (a program of hack/test-deps.txt) with
+// args and the configuration's path, and returns once it answers for the
+// zone.
+func startPrimary(t testing.TB, p *Primary, dir, confName, conf, zoneFile, command string, args ...string) {
 	t.Helper()
-	bin, err := exec.LookPath(command)
-	if err != nil {
-		if bin = "/usr/sbin/" + command; !fileExists(bin) {
-			t.Fatalf("no %s: apt-get install %s", command, pkg)
-		}
-	}
+	bin := testdeps.Program(t, command)
 	for name, text := range map[string]string{confName: conf, "zone.db": zoneFile} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
@@ -170,9 +168,4 @@ func startPrimary(t testing.TB, p *Primary, dir, confName, conf, zoneFile, comma
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
+	"github.com/acmehub/acmehub/internal/testutil/testdeps"
 )
 
 // signedServer starts `acmehub server` for auth.example.org signed with
@@ -66,7 +67,7 @@ func TestDNSSECValidated(t *testing.T) {
 				(r.Rcode != dns.RcodeNameError && r.Rcode != dns.RcodeSuccess) {
 				t.Errorf("a name that does not exist through a validating resolver: %s AD=%v %v", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r.Answer)
 			}
-			delv, err := exec.Command("delv", "@"+strings.Split(resolver, ":")[0], "-p", strings.Split(resolver, ":")[1],
+			delv, err := exec.Command(testdeps.Program(t, "delv"), "@"+strings.Split(resolver, ":")[0], "-p", strings.Split(resolver, ":")[1],
 				"-a", anchorFile(t, parent.TrustAnchor), "+root=example.org", fqdn, "TXT").CombinedOutput()
 			if err != nil || !strings.Contains(string(delv), "; fully validated") {
 				t.Errorf("delv: %v\n%s", err, delv)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/testdeps"
 )
 
 // chromium is the browser the console test drives: $ACMEHUB_TEST_CHROMIUM,
@@ -39,10 +40,10 @@ import (
 func chromium(t *testing.T) string {
 	path := os.Getenv("ACMEHUB_TEST_CHROMIUM")
 	if path == "" {
-		path = "/usr/bin/chromium"
+		return testdeps.Program(t, "chromium")
 	}
 	if _, err := exec.LookPath(path); err != nil {
-		t.Fatalf("no Chromium at %s (apt-get install chromium, or set $ACMEHUB_TEST_CHROMIUM): %v", path, err)
+		t.Fatalf("no Chromium at $ACMEHUB_TEST_CHROMIUM=%s: %v", path, err)
 	}
 	return path
 }
