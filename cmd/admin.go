@@ -259,15 +259,17 @@ func newAdminTokens(f *adminFlags) *cobra.Command {
 			Text: fmt.Sprintf("Client ID: %s\nSecret:    %s\n(the secret is shown this once)", t.ClientID, t.Secret)}, err
 	}
 	var o managed.TokenOptions
+	var ttl config.Duration
 	create := f.command("create", "Create a token for a principal and print its client ID and secret", cobra.NoArgs,
 		func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
+			o.TTL = ttl.Duration
 			return secret(svc.CreateToken(ctx, actor(), o))
 		})
 	create.Flags().StringVar(&o.Principal, "principal", "", "principal ID (required)")
 	create.Flags().StringVar(&o.Title, "title", "", "title")
 	create.Flags().StringSliceVar(&o.Scopes, "scope", []string{managed.RoleConsumer}, "role the token carries (repeat)")
 	create.Flags().StringSliceVar(&o.Domains, "domain", nil, "Domain Match Rule narrowing the names it may answer for (repeat)")
-	create.Flags().DurationVar(&o.TTL, "ttl", 0, "expire after this long (e.g. 2160h); 0: never")
+	create.Flags().Var(&ttl, "ttl", "expire after this long (e.g. 90d or 2160h); 0s: never")
 	var principal string
 	list := f.command("list", "List tokens (never their secrets)", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
 		ts, err := svc.Tokens(ctx, principal)
@@ -439,7 +441,7 @@ func parseWhen(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, err := config.ParseDuration(s); err == nil {
 		return time.Now().Add(-d), nil
 	}
 	return time.Parse(time.RFC3339, s)

@@ -5,9 +5,11 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strings"
 
+	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -28,6 +30,10 @@ type serverFlags struct {
 	logLevel     string
 	logFormat    string
 	metrics      string
+	// strict refuses keys of the file that no acme-dns release nor
+	// acmehub knows; checkConfig only validates and prints the result.
+	strict      bool
+	checkConfig bool
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, prefix string) {
@@ -48,13 +54,15 @@ func (f *serverFlags) register(fs *pflag.FlagSet, prefix string) {
 }
 
 // load reads the configuration file, or the built-in default without one,
-// applies the flags given and validates the result.
-func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []string, error) {
+// applies the flags given and validates the result. It returns the keys of
+// the file that acmehub does not use, to be logged; with --strict, an
+// unknown one is an error.
+func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []config.Notice, error) {
 	cfg := config.Default()
-	var warnings []string
+	var notices []config.Notice
 	if f.config != "" {
 		var err error
-		if cfg, warnings, err = config.Load(f.config); err != nil {
+		if cfg, notices, err = config.Load(f.config); err != nil {
 			return cfg, nil, err
 		}
 	}
@@ -84,14 +92,20 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []s
 		cfg.API.IP, cfg.API.Port = host, config.Port(port)
 	}
 	cfg.Finish()
-	if err := cfg.Validate(); err != nil {
-		name := "built-in default configuration"
-		if f.config != "" {
-			name = f.config
-		}
-		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%w", name, err)
+	name := "built-in default configuration"
+	if f.config != "" {
+		name = f.config
 	}
-	return cfg, warnings, nil
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%w%s", name, err, config.Explain(notices))
+	}
+	if f.strict || f.checkConfig {
+		if unknown := config.Explain(notices); unknown != "" {
+			return cfg, nil, fmt.Errorf("configuration %s has keys acmehub does not know (refused with --strict and --check-config):%s",
+				name, strings.TrimPrefix(unknown, "\nkeys acmehub does not know, which may explain it:"))
+		}
+	}
+	return cfg, notices, nil
 }
 
 func newServerCommand() *cobra.Command {
@@ -106,17 +120,20 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 127.0.0.1:5353 (UDP and TCP), API on 127.0.0.1:8080.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, warnings, err := f.load(cmd.Flags(), "")
+			cfg, notices, err := f.load(cmd.Flags(), "")
 			if err != nil {
 				return err
+			}
+			if f.checkConfig {
+				return printConfig(cmd.OutOrStdout(), cfg, notices)
 			}
 			log, closeLog, err := newLogger(cfg.Log, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
 			defer closeLog()
-			for _, w := range warnings {
-				log.Warn(w)
+			for _, n := range notices {
+				log.Warn(n.Text, "key", n.Key)
 			}
 			srv, err := hub.New(cmd.Context(), cfg, log)
 			if err != nil {
@@ -131,5 +148,19 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 		},
 	}
 	f.register(cmd.Flags(), "")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "refuse a configuration file with keys that neither acme-dns nor acmehub knows")
+	cmd.Flags().BoolVar(&f.checkConfig, "check-config", false,
+		"validate the configuration (strictly), print it as the server would run it, secrets masked, and exit: 1 on any problem")
 	return cmd
+}
+
+// printConfig writes the effective configuration as TOML, secrets masked,
+// after the keys the file has that acmehub ignores.
+func printConfig(w io.Writer, cfg config.Config, notices []config.Notice) error {
+	for _, n := range notices {
+		fmt.Fprintf(w, "# %s\n", n.Text)
+	}
+	enc := toml.NewEncoder(w)
+	enc.Indent = ""
+	return enc.Encode(cfg.Masked())
 }

@@ -147,12 +147,12 @@ func (f *webhookFlags) embeddedServer(fs *pflag.FlagSet, stderr io.Writer) (bool
 	logCfg := config.Default().Log
 	logCfg.Format = "json"
 	var (
-		cfg      config.Config
-		warnings []string
-		err      error
+		cfg     config.Config
+		notices []config.Notice
+		err     error
 	)
 	if embedded {
-		if cfg, warnings, err = f.server.load(fs, "server-"); err != nil {
+		if cfg, notices, err = f.server.load(fs, "server-"); err != nil {
 			return false, cfg, nil, nil, err
 		}
 		logCfg = cfg.Log
@@ -161,8 +161,8 @@ func (f *webhookFlags) embeddedServer(fs *pflag.FlagSet, stderr io.Writer) (bool
 	if err != nil {
 		return false, cfg, nil, nil, err
 	}
-	for _, w := range warnings {
-		log.Warn(w)
+	for _, n := range notices {
+		log.Warn(n.Text, "key", n.Key)
 	}
 	return embedded, cfg, log, closeLog, nil
 }

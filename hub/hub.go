@@ -130,7 +130,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	}
 	door := &doors.Door{Service: svc, ClientIP: clientip.Forwarded(trusted), Limits: ratelimit.PerMinute(m.RequestsPerMinute), Log: log}
 	h := &managedHub{svc: svc}
-	h.certify = certify.New(door, certify.Options{Timeout: m.RequestTimeout})
+	h.certify = certify.New(door, certify.Options{Timeout: m.RequestTimeout.Duration})
 	mux := http.NewServeMux()
 	mux.Handle(certifyapi.Base+"/", h.certify)
 	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(door, httpreq.Options{Prefix: m.HTTPReqPrefix}))
@@ -143,7 +143,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	mux.Handle(console.Base, ui)
 	mux.Handle(console.Base+"/", ui)
 	h.srv = newHTTPServer(mux)
-	h.srv.WriteTimeout = m.RequestTimeout + 30*time.Second // request answers once the value is served
+	h.srv.WriteTimeout = m.RequestTimeout.Duration + 30*time.Second // request answers once the value is served
 	if h.ln, err = listen("hub", m.Listen, m.TLS == "cert", m.TLSCertFullchain, m.TLSCertPrivkey); err != nil {
 		return nil, err
 	}

@@ -97,9 +97,9 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		MaxTXTLimit:         cfg.AcmeHub.MaxTXTLimit,
 		CredentialCacheSize: cfg.AcmeHub.CredentialCacheSize,
 		AnyTXT:              cfg.AcmeHub.TXTFormat == config.TXTFormatAny,
-		PresentExpiry:       cfg.AcmeHub.PresentExpiry,
+		PresentExpiry:       cfg.AcmeHub.PresentExpiry.Duration,
 		BcryptConcurrency:   cfg.AcmeHub.BcryptConcurrency,
-		ResyncInterval:      cfg.AcmeHub.ResyncInterval,
+		ResyncInterval:      cfg.AcmeHub.ResyncInterval.Duration,
 		Log:                 log.With("component", "accounts"),
 	})
 	signer, err := newSigner(ctx, cfg, s.store)
@@ -309,7 +309,7 @@ func (s *Server) Run(ctx context.Context) error {
 		hubLog := s.log.With("component", "hub")
 		serve("hub configs", func() error { return s.hub.reloadConfigs(ctx, hubLog) })
 		serve("hub records", func() error { return s.hub.followRecords(ctx, s.store, hubLog) })
-		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Hub.CleanupAfter, hubLog) })
+		serve("hub sweep", func() error { return s.hub.sweep(ctx, s.cfg.Hub.CleanupAfter.Duration, hubLog) })
 	}
 
 	attrs := []any{"zone", s.cfg.General.Domain, "api", s.apiLn.Addr().String(), "database", s.cfg.Database.Engine}
@@ -411,7 +411,7 @@ func newSigner(ctx context.Context, cfg config.Config, st store.Store) (*dnssec.
 		}
 	}
 	signer, err := dnssec.NewSigner(cfg.General.Domain, keys, dnssec.Options{
-		Validity: cfg.DNSSEC.Validity, Refresh: cfg.DNSSEC.Refresh, Skew: cfg.DNSSEC.Skew})
+		Validity: cfg.DNSSEC.Validity.Duration, Refresh: cfg.DNSSEC.Refresh.Duration, Skew: cfg.DNSSEC.Skew.Duration})
 	if err != nil {
 		return nil, fmt.Errorf("[dnssec]: %w", err)
 	}

@@ -890,7 +890,7 @@ func TestPeriodicResync(t *testing.T) {
 	dsn := pgtest.Database(t)
 	h := startHub(t, func(c *config.Config) {
 		c.Database.Engine, c.Database.Connection = config.EnginePostgres, dsn
-		c.AcmeHub.ResyncInterval = 300 * time.Millisecond
+		c.AcmeHub.ResyncInterval.Duration = 300 * time.Millisecond
 	})
 	reg := h.register("")
 	h.update(reg, valueA)

@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
-	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +46,9 @@ type DNSSEC struct {
 	// Validity is how long a signature holds; Refresh how much of it must
 	// remain for it to be served (it is made again otherwise); Skew how far
 	// in the past its inception lies.
-	Validity time.Duration `toml:"validity"`
-	Refresh  time.Duration `toml:"refresh"`
-	Skew     time.Duration `toml:"skew"`
+	Validity Duration `toml:"validity"`
+	Refresh  Duration `toml:"refresh"`
+	Skew     Duration `toml:"skew"`
 }
 
 // Enabled reports whether the zone is signed.
@@ -74,9 +75,9 @@ type Hub struct {
 	// RequestsPerMinute limits each API token; 0: no limit.
 	RequestsPerMinute int `toml:"requests_per_minute"`
 	// CleanupAfter is the age past which a record nobody cleaned up is removed.
-	CleanupAfter time.Duration `toml:"cleanup_after"`
+	CleanupAfter Duration `toml:"cleanup_after"`
 	// RequestTimeout bounds the wait for a value to be served.
-	RequestTimeout time.Duration `toml:"request_timeout"`
+	RequestTimeout Duration `toml:"request_timeout"`
 	// HTTPReqPrefix is the path the httpreq protocol is served under.
 	HTTPReqPrefix string `toml:"httpreq_prefix"`
 	// AcmeproxyPrefix is the path acmeproxy's form API is served under.
@@ -181,7 +182,7 @@ type AcmeHub struct {
 	TXTFormat string `toml:"txt_format"`
 	// PresentExpiry is how long a value written by POST /present (or the
 	// webhook's embedded backend) stays when it is never deleted.
-	PresentExpiry time.Duration `toml:"present_expiry"`
+	PresentExpiry Duration `toml:"present_expiry"`
 	// PresentLimit is how many presented values one account may hold at once.
 	PresentLimit int `toml:"present_limit"`
 	// TrustedProxies are the proxies (addresses or CIDRs) in front of the
@@ -202,7 +203,7 @@ type AcmeHub struct {
 	FailedAuthPerAddressPerMinute int `toml:"failed_auth_per_address_per_minute"`
 	// ResyncInterval is how often a server sharing a PostgreSQL database
 	// reads every account again, beside the notifications; 0 never.
-	ResyncInterval time.Duration `toml:"resync_interval"`
+	ResyncInterval Duration `toml:"resync_interval"`
 }
 
 // TXT formats accepted in [acmehub] txt_format.
@@ -248,7 +249,7 @@ func Default() Config {
 		"auth.example.org. A 127.0.0.1",
 		"auth.example.org. NS auth.example.org.",
 	}
-	c.Database.Connection = "data/acmehub.db"
+	c.Database = Database{Engine: EngineSQLite, Connection: "data/acmehub.db"}
 	c.API.IP = "127.0.0.1"
 	c.API.Port = "8080"
 	c.Log.Format = "text"
@@ -259,8 +260,7 @@ func Default() Config {
 // file may leave out. A file must still name its domain.
 func baseline() Config {
 	return Config{
-		General:  General{Listen: "127.0.0.1:5353", Protocol: "both"},
-		Database: Database{Engine: "sqlite", Connection: "acme-dns.db"},
+		General: General{Listen: "127.0.0.1:5353", Protocol: "both"},
 		API: API{
 			IP: "127.0.0.1", Port: "8080", TLS: "none",
 			CORSOrigins: []string{"*"}, HeaderName: "X-Forwarded-For",
@@ -269,21 +269,23 @@ func baseline() Config {
 		Log: Log{Level: "info", Type: "stdout", Format: "json"},
 		AcmeHub: AcmeHub{
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
-			PresentExpiry: time.Hour, PresentLimit: 100, ResyncInterval: 5 * time.Minute,
+			PresentExpiry: Duration{time.Hour}, PresentLimit: 100, ResyncInterval: Duration{5 * time.Minute},
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120, FailedAuthPerAddressPerMinute: 1200,
 		},
-		DNSSEC: DNSSEC{Validity: 14 * 24 * time.Hour, Refresh: 4 * 24 * time.Hour, Skew: time.Hour},
+		DNSSEC: DNSSEC{Validity: Duration{14 * 24 * time.Hour}, Refresh: Duration{4 * 24 * time.Hour}, Skew: Duration{time.Hour}},
 		Hub: Hub{
 			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,
-			CleanupAfter: 30 * time.Minute, RequestTimeout: 5 * time.Minute, HTTPReqPrefix: "/httpreq", AcmeproxyPrefix: "/acmeproxy",
+			CleanupAfter: Duration{30 * time.Minute}, RequestTimeout: Duration{5 * time.Minute}, HTTPReqPrefix: "/httpreq", AcmeproxyPrefix: "/acmeproxy",
 		},
 	}
 }
 
 // Load reads the file at path over the baseline defaults. Keys the file has
-// that acmehub does not know are returned as warnings, never as errors. The
-// result is not validated: apply overrides, then call Validate.
-func Load(path string) (Config, []string, error) {
+// that acmehub does not use are returned as notices; an unknown section is
+// an error. The database has no default (a typo must not move the data):
+// Validate refuses a configuration that names none. The result is not
+// validated: apply overrides, then call Finish and Validate.
+func Load(path string) (Config, []Notice, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("reading config: %w", err)
@@ -292,26 +294,35 @@ func Load(path string) (Config, []string, error) {
 }
 
 // Parse is Load on bytes; name is used in messages.
-func Parse(data []byte, name string) (Config, []string, error) {
+func Parse(data []byte, name string) (Config, []Notice, error) {
 	c := baseline()
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("config %s: %w", name, err)
 	}
-	var unknown, warnings []string
-	for _, k := range md.Undecoded() {
-		unknown = append(unknown, k.String())
-	}
-	for _, k := range unknown {
-		// An unknown table is reported through its keys.
-		if !slices.ContainsFunc(unknown, func(other string) bool { return strings.HasPrefix(other, k+".") }) {
-			warnings = append(warnings, fmt.Sprintf("config %s: unknown key %q ignored", name, k))
-		}
+	found, err := notices(md, name)
+	if err != nil {
+		return Config{}, nil, err
 	}
 	if c.General.NSName == "" {
 		c.General.NSName = c.General.Domain
 	}
-	return c, warnings, nil
+	return c, found, nil
+}
+
+// Explain lists the unknown keys of a file, which may be why a setting is
+// missing or wrong: for the end of an error message.
+func Explain(found []Notice) string {
+	var unknown []string
+	for _, n := range found {
+		if n.Unknown {
+			unknown = append(unknown, "\n  "+n.Text)
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	return "\nkeys acmehub does not know, which may explain it:" + strings.Join(unknown, "")
 }
 
 // Finish applies settings derived from others. Call it after overrides and before Validate.
@@ -326,6 +337,13 @@ func (c *Config) Finish() {
 	if c.Database.Connection == "" {
 		c.Database.Connection = os.Getenv(DatabaseConnectionEnv)
 	}
+	if c.Database.Engine == "" && c.Database.Connection != "" {
+		// A connection says which engine it is for.
+		c.Database.Engine = EngineSQLite
+		if u, err := url.Parse(c.Database.Connection); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+			c.Database.Engine = EnginePostgres
+		}
+	}
 	switch c.Database.Engine {
 	case "sqlite3":
 		c.Database.Engine = EngineSQLite
@@ -333,6 +351,26 @@ func (c *Config) Finish() {
 		c.Database.Engine = EnginePostgres
 	}
 }
+
+// Masked is the configuration with its secrets replaced by "********": the
+// registration password and a password in the database's URL.
+func (c Config) Masked() Config {
+	const mask = "********"
+	if c.AcmeHub.RegistrationPassword != "" {
+		c.AcmeHub.RegistrationPassword = mask
+	}
+	if u, err := url.Parse(c.Database.Connection); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			c.Database.Connection = strings.Replace(c.Database.Connection, u.User.String()+"@",
+				url.User(u.User.Username()).String()+":"+mask+"@", 1)
+		}
+	}
+	c.Database.Connection = passwordField.ReplaceAllString(c.Database.Connection, "password="+mask)
+	return c
+}
+
+// passwordField is a password in a key-value connection string.
+var passwordField = regexp.MustCompile(`password=('[^']*'|[^\s&]*)`)
 
 // Engines accepted in [database] engine, after Finish.
 const (

@@ -67,14 +67,14 @@ func (d DNSSEC) validate(p *problems) {
 	if d.Database && len(d.Keys) > 0 {
 		p.add("[dnssec] keys and database = true: the keys come from files or from the database, not both")
 	}
-	if d.Validity < time.Hour {
-		p.add("[dnssec] validity %s: must be at least 1h", d.Validity)
+	if d.Validity.Duration < time.Hour {
+		p.add("[dnssec] validity %s: must be at least 1h", d.Validity.Duration)
 	}
-	if d.Refresh <= 0 || d.Refresh >= d.Validity {
-		p.add("[dnssec] refresh %s: must be positive and shorter than validity %s", d.Refresh, d.Validity)
+	if d.Refresh.Duration <= 0 || d.Refresh.Duration >= d.Validity.Duration {
+		p.add("[dnssec] refresh %s: must be positive and shorter than validity %s", d.Refresh.Duration, d.Validity.Duration)
 	}
-	if d.Skew <= 0 {
-		p.add("[dnssec] skew %s: must be positive", d.Skew)
+	if d.Skew.Duration <= 0 {
+		p.add("[dnssec] skew %s: must be positive", d.Skew.Duration)
 	}
 }
 
@@ -82,11 +82,15 @@ func (d Database) validate(p *problems) {
 	bad := p.add
 	switch d.Engine {
 	case EngineSQLite, EnginePostgres:
+	case "":
+		bad("[database] names no database: the server keeps its accounts where [database] says, never in a default place " +
+			"(engine = \"sqlite\" with connection = \"/var/lib/acme-dns/acme-dns.db\", or engine = \"postgres\" with a postgres:// URL; or --db-connection)")
+		return
 	default:
 		bad("[database] engine %q: must be sqlite3, sqlite or postgres", d.Engine)
 	}
 	if d.Connection == "" {
-		bad("[database] connection is required (in the file, or in $%s when the file writes it as \"\")", DatabaseConnectionEnv)
+		bad("[database] connection is required (in the file, in $%s when the file writes it as \"\", or --db-connection)", DatabaseConnectionEnv)
 	}
 
 }
@@ -161,8 +165,8 @@ func (h AcmeHub) validate(p *problems) {
 	if h.TXTFormat != TXTFormatACME && h.TXTFormat != TXTFormatAny {
 		bad("[acmehub] txt_format %q: must be acme or any", h.TXTFormat)
 	}
-	if h.PresentExpiry < time.Minute {
-		bad("[acmehub] present_expiry %s: must be at least 1m", h.PresentExpiry)
+	if h.PresentExpiry.Duration < time.Minute {
+		bad("[acmehub] present_expiry %s: must be at least 1m", h.PresentExpiry.Duration)
 	}
 	if _, err := ParsePrefixes(h.TrustedProxies); err != nil {
 		bad("[acmehub] trusted_proxies: %w", err)
@@ -174,8 +178,8 @@ func (h AcmeHub) validate(p *problems) {
 		bad("[acmehub] register_per_minute %d, failed_auth_per_minute %d, failed_auth_per_address_per_minute %d: must not be negative (0: no limit)",
 			h.RegisterPerMinute, h.FailedAuthPerMinute, h.FailedAuthPerAddressPerMinute)
 	}
-	if h.ResyncInterval < 0 {
-		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval)
+	if h.ResyncInterval.Duration < 0 {
+		bad("[acmehub] resync_interval %s: must not be negative", h.ResyncInterval.Duration)
 	}
 	if h.PresentLimit < 1 {
 		bad("[acmehub] present_limit %d: must be at least 1", h.PresentLimit)
@@ -208,16 +212,16 @@ func (m Hub) validate(p *problems) {
 	if m.RequestsPerMinute < 0 {
 		bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)
 	}
-	if m.CleanupAfter < 10*time.Second {
-		bad("[hub] cleanup_after %s: must be at least 10s (and longer than a CA takes to validate)", m.CleanupAfter)
+	if m.CleanupAfter.Duration < 10*time.Second {
+		bad("[hub] cleanup_after %s: must be at least 10s (and longer than a CA takes to validate)", m.CleanupAfter.Duration)
 	}
 	for _, r := range m.Resolvers {
 		if _, _, err := splitHostPort(r); err != nil {
 			bad("[hub] resolvers: %q: %w", r, err)
 		}
 	}
-	if m.RequestTimeout < time.Second {
-		bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout)
+	if m.RequestTimeout.Duration < time.Second {
+		bad("[hub] request_timeout %s: must be at least 1s", m.RequestTimeout.Duration)
 	}
 	for key, prefix := range map[string]string{"httpreq_prefix": m.HTTPReqPrefix, "acmeproxy_prefix": m.AcmeproxyPrefix} {
 		if p := strings.TrimSuffix(prefix, "/"); !strings.HasPrefix(prefix, "/") || p == "/api" || strings.HasPrefix(p, "/api/") ||

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,7 @@ func TestAdminPrintsJSON(t *testing.T) {
 		{"principals", "create", "--title", "another"},
 		{"principals", "list"},
 		{"principals", "roles", principal, "--role", "managed-challenge-consumer"},
-		{"tokens", "create", "--principal", principal},
+		{"tokens", "create", "--principal", principal, "--ttl", "90d"},
 		{"tokens", "list"},
 		{"configs", "put", "--id", "self-example", "--zone", "example.com", "--rule", ".example.com"},
 		{"configs", "test", "self-example"},
@@ -181,6 +182,15 @@ func TestAdminPrintsJSON(t *testing.T) {
 		if args[0] == "tokens" && args[1] == "create" {
 			json.Unmarshal([]byte(out), &tok)
 		}
+	}
+	type listedToken struct {
+		ClientID         string
+		Created, Expires time.Time
+	}
+	var listed []listedToken
+	json.Unmarshal([]byte(h.MustAdmin("tokens", "list", "-o", "json")), &listed)
+	if i := slices.IndexFunc(listed, func(l listedToken) bool { return l.ClientID == tok.ClientID }); i < 0 || listed[i].Expires.Sub(listed[i].Created) != 90*24*time.Hour {
+		t.Errorf("token %s, created with --ttl 90d, in %+v: want it to expire 90 days after its creation", tok.ClientID, listed)
 	}
 	for _, args := range [][]string{{"tokens", "rotate", tok.ClientID}, {"tokens", "revoke", tok.ClientID}} {
 		var v map[string]any

@@ -120,8 +120,85 @@ func TestAcmeDNSConfigAndDatabase(t *testing.T) {
 func TestUnknownKeysWarn(t *testing.T) {
 	cfg := testutil.CopyFile(t, testutil.Testdata(t, "configs/unknown-key.cfg"))
 	p := startServer(t, "-c", cfg)
-	if !strings.Contains(p.Output(), `unknown key \"general.flavour\" ignored`) {
+	if !strings.Contains(p.Output(), `unknown key flavour in [general], ignored`) {
 		t.Errorf("no warning for the unknown key:\n%s", p.Output())
+	}
+}
+
+// TestConfigMisreadingsRefused: a number where a duration goes, a misspelt
+// section, a misspelt key that leaves a required one unset: the server
+// refuses to start, naming the key and the remedy.
+func TestConfigMisreadingsRefused(t *testing.T) {
+	const db = "[database]\nengine = \"sqlite\"\nconnection = \"acme-dns.db\"\n"
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"resync_interval = 300", "[general]\ndomain = \"auth.example.org\"\n" + db + "[acmehub]\nresync_interval = 300\n",
+			[]string{`"acmehub.resync_interval"`, `300 has no unit`, `"300s"`}},
+		{"[databse]", "[general]\ndomain = \"auth.example.org\"\n[databse]\nengine = \"sqlite\"\nconnection = \"acme-dns.db\"\n",
+			[]string{"unknown section [databse]: did you mean [database]?"}},
+		{"domian =", "[general]\ndomian = \"auth.example.org\"\n" + db,
+			[]string{"[general] domain is required", "unknown key domian in [general], ignored: did you mean domain?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "config.cfg")
+			if err := os.WriteFile(cfg, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "server", "-c", cfg)
+			if code := p.Wait(10 * time.Second); code == 0 {
+				t.Fatalf("exit code 0:\n%s", p.Output())
+			}
+			for _, w := range append(tc.want, cfg) {
+				if !strings.Contains(p.Output(), w) {
+					t.Errorf("output lacks %q:\n%s", w, p.Output())
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "acme-dns.db")); err == nil {
+				t.Error("a database was created although the configuration was refused")
+			}
+		})
+	}
+}
+
+// TestCheckConfig: --check-config prints the configuration the server
+// would run, secrets masked, and exits 0; an unknown key makes it (and
+// --strict) exit 1.
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.cfg")
+	os.WriteFile(good, []byte("[general]\ndomain = \"auth.example.org\"\n[database]\nengine = \"postgres\"\n"+
+		"connection = \"postgres://acmedns:s3cret@db.example.org/acmedns\"\n[api]\napi_domain = \"auth.example.org\"\n"+
+		"[acmehub]\nregistration_user = \"ops\"\nregistration_password = \"hunter2\"\npresent_expiry = \"2d\"\n"), 0o600)
+	p := testutil.Start(t, nil, "server", "--check-config", "-c", good)
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, p.Output())
+	}
+	out := p.Output()
+	for _, want := range []string{`domain = "auth.example.org"`, `connection = "postgres://acmedns:********@db.example.org/acmedns"`,
+		`registration_password = "********"`, `present_expiry = "48h0m0s"`, "# config " + good + ": [api] api_domain is ignored"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"s3cret", "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the secret %q is printed:\n%s", secret, out)
+		}
+	}
+
+	bad := filepath.Join(dir, "bad.cfg")
+	os.WriteFile(bad, []byte("[general]\ndomain = \"auth.example.org\"\nnsnmae = \"ns1.auth.example.org\"\n[database]\nconnection = \"x.db\"\n"), 0o600)
+	for _, flag := range []string{"--check-config", "--strict"} {
+		p := testutil.StartCmd(t, &exec.Cmd{Dir: dir}, "server", flag, "-c", bad, "--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0")
+		if code := p.Wait(10 * time.Second); code != 1 {
+			t.Errorf("%s: exit code %d, want 1:\n%s", flag, code, p.Output())
+		}
+		if !strings.Contains(p.Output(), "unknown key nsnmae in [general], ignored: did you mean nsname?") {
+			t.Errorf("%s: the unknown key is not named:\n%s", flag, p.Output())
+		}
 	}
 }
 
@@ -316,7 +393,7 @@ func TestWebhookEmbeddedServerWarnsUnknownKeys(t *testing.T) {
 	if err := p.WaitReady(15 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(p.Output(), `unknown key \"general.flavour\" ignored`) {
+	if !strings.Contains(p.Output(), `unknown key flavour in [general], ignored`) {
 		t.Errorf("no warning for the embedded server's unknown key:\n%s", p.Output())
 	}
 }

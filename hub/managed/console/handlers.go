@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
@@ -468,8 +469,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, rq request
 	var ttl time.Duration
 	var err error
 	if form.TTL != "" {
-		if ttl, err = time.ParseDuration(form.TTL); err != nil || ttl <= 0 {
-			err = invalid("lifetime %q: a duration such as 2160h, or empty for none", form.TTL)
+		if ttl, err = config.ParseDuration(form.TTL); err != nil || ttl <= 0 {
+			err = invalid("lifetime %q: a duration such as 90d or 2160h, or empty for none", form.TTL)
 		}
 	}
 	var tok managed.NewToken
@@ -553,7 +554,7 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, err := config.ParseDuration(s); err == nil {
 		return now.Add(-d), nil
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {

@@ -67,7 +67,7 @@ func StartHub(t testing.TB, mutate func(*config.Config)) *hub.Server {
 	}
 	return Start(t, func(c *config.Config) {
 		c.Hub.Enabled, c.Hub.Listen, c.Hub.TLS, c.Hub.KeysFile = true, "127.0.0.1:0", "none", keys
-		c.Hub.RequestTimeout = 10 * time.Second
+		c.Hub.RequestTimeout.Duration = 10 * time.Second
 		if mutate != nil {
 			mutate(c)
 		}
