@@ -88,6 +88,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		DefaultTXTLimit: cfg.AcmeHub.TXTLimit,
 		HoldLimit:       cfg.AcmeHub.PresentLimit,
 		Log:             log.With("component", "store"),
+		Serving:         true,
 	})
 	if err != nil {
 		return nil, nil, err

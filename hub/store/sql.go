@@ -128,6 +128,8 @@ type sqlStore struct {
 	watch func(ctx context.Context, topic Topic, resync time.Duration, fn func(string)) error
 	// origin tags this store's notifications, so its own Watch skips them.
 	origin string
+	// lock is a serving store's lock of its SQLite file.
+	lock *serverLock
 }
 
 func newSQLStore(db *sql.DB, d dialect, opts Options) *sqlStore {
@@ -223,7 +225,9 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 
 func (s *sqlStore) Close() error {
 	s.w.close()
-	return s.db.Close()
+	err := s.db.Close()
+	s.lock.release()
+	return err
 }
 
 // writeTimeout bounds one write once it has started.

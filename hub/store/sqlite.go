@@ -53,6 +53,24 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		}
 		pragmas += "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	}
+	var lock *serverLock
+	if opts.Serving && !memory {
+		var err error
+		if lock, err = lockServer(path); err != nil {
+			return nil, err
+		}
+	}
+	s, err := openSQLiteLocked(ctx, path, pragmas, memory, opts)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// openSQLiteLocked is OpenSQLite once the lock, if any, is held.
+func openSQLiteLocked(ctx context.Context, path, pragmas string, memory bool, opts Options) (*sqlStore, error) {
 	db := sql.OpenDB(keepingConnector{drv: &sqlite.Driver{}, dsn: path + "?" + pragmas})
 	if memory {
 		// Every connection to :memory: is a database of its own: keep one.

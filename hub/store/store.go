@@ -98,6 +98,12 @@ type Options struct {
 	Now func() time.Time
 	// Log receives the store's own events (a lost PostgreSQL listener); nil discards them.
 	Log *slog.Logger
+	// Serving: the caller answers from memory what the database holds (a
+	// server). A SQLite file is then locked for this store alone: a second
+	// server on the file is refused, naming the first. Other stores (the
+	// admin commands) open it beside a server as before. PostgreSQL, whose
+	// servers follow each other's writes, takes no lock.
+	Serving bool
 }
 
 func (o Options) withDefaults() Options {

@@ -397,3 +397,45 @@ func TestWebhookEmbeddedServerWarnsUnknownKeys(t *testing.T) {
 		t.Errorf("no warning for the embedded server's unknown key:\n%s", p.Output())
 	}
 }
+
+// TestSecondServerOnOneSQLiteFileRefused: two real server processes on one
+// SQLite file: the second refuses to start, naming the file, the first
+// process and PostgreSQL; the admin commands keep working beside the
+// first; once the first stops, a server starts on the file again.
+func TestSecondServerOnOneSQLiteFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "acme-dns.db")
+	first := startServer(t, "--db-connection", db)
+	a := first.register(t)
+
+	second := testutil.Start(t, nil, "server", "--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--db-connection", db)
+	if code := second.Wait(15 * time.Second); code == 0 {
+		t.Fatalf("a second server started on %s:\n%s", db, second.Output())
+	}
+	for _, want := range []string{db, fmt.Sprintf("pid %d on host", first.Cmd.Process.Pid), "PostgreSQL"} {
+		if !strings.Contains(second.Output(), want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, second.Output())
+		}
+	}
+	keys, err := exec.Command(testutil.Binary(t), "admin", "keygen", "--id", "k1").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysList := exec.Command(testutil.Binary(t), "dnssec", "keys", "--db-connection", db)
+	keysList.Env = append(os.Environ(), "ACMEHUB_HUB_KEYS="+string(keys))
+	if out, err := keysList.CombinedOutput(); err != nil {
+		t.Errorf("acmehub dnssec keys beside the server: %v\n%s", err, out)
+	}
+	if code, err := first.update(a, value(1)); err != nil || code != 200 {
+		t.Errorf("the first server, after the second was refused: update %d %v", code, err)
+	}
+
+	first.Cmd.Process.Signal(os.Interrupt)
+	if code := first.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("the first server exited %d:\n%s", code, first.Output())
+	}
+	third := startServer(t, "--db-connection", db)
+	if code, err := third.update(a, value(2)); err != nil || code != 200 {
+		t.Errorf("a server started after the first stopped: update %d %v", code, err)
+	}
+}
