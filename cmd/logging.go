@@ -33,7 +33,7 @@ func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func(), error) {
 	if c.Type == "file" {
 		f, err := os.OpenFile(c.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
-			return nil, nil, fmt.Errorf("[logconfig] logfile: %w", err)
+			return nil, nil, config.FileError("[logconfig] logfile", c.File, err)
 		}
 		out, closer = f, func() {
 			if err := errors.Join(f.Sync(), f.Close()); err != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/acmehub/acmehub/hub/config"
 )
 
 // certLoader serves the API's certificate from files and reads them again
@@ -36,11 +38,14 @@ func newCertLoader(chain, key string) (*certLoader, error) {
 func (c *certLoader) load() error {
 	st, err := os.Stat(c.chain)
 	if err != nil {
-		return fmt.Errorf("tls_cert_fullchain: %w", err)
+		return config.FileError("tls_cert_fullchain", c.chain, err)
+	}
+	if _, err := os.Stat(c.key); err != nil {
+		return config.FileError("tls_cert_privkey", c.key, err)
 	}
 	cert, err := tls.LoadX509KeyPair(c.chain, c.key)
 	if err != nil {
-		return fmt.Errorf("loading %s and %s: %w", c.chain, c.key, err)
+		return fmt.Errorf("loading %s and %s: %w", config.DescribePath(c.chain), config.DescribePath(c.key), err)
 	}
 	c.cert, c.modTime, c.checked = &cert, st.ModTime(), time.Now()
 	return nil

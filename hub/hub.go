@@ -47,7 +47,7 @@ func loadKeys(m config.Hub) (*managed.Keyring, error) {
 	if m.KeysFile != "" {
 		data, err := os.ReadFile(m.KeysFile)
 		if err != nil {
-			return nil, fmt.Errorf("[hub] keys_file: %w", err)
+			return nil, config.FileError("[hub] keys_file", m.KeysFile, err)
 		}
 		text = string(data)
 	}
@@ -119,7 +119,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	if m.AcmeproxyCreateSecretFile != "" {
 		data, err := os.ReadFile(m.AcmeproxyCreateSecretFile)
 		if err != nil {
-			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file: %w", err)
+			return nil, config.FileError("[hub] acmeproxy_create_secret_file", m.AcmeproxyCreateSecretFile, err)
 		}
 		if createSecret = strings.TrimSpace(string(data)); len(createSecret) < 16 {
 			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file %s: the secret must have 16 characters or more", m.AcmeproxyCreateSecretFile)

@@ -391,7 +391,7 @@ func newSigner(ctx context.Context, cfg config.Config, st store.Store) (*dnssec.
 	for i, path := range cfg.DNSSEC.Keys {
 		k, err := dnssec.Load(path)
 		if err != nil {
-			return nil, fmt.Errorf("[dnssec] keys: %w", err)
+			return nil, config.FileError("[dnssec] keys", path, err)
 		}
 		keys[i] = k
 	}

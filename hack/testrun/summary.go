@@ -49,6 +49,8 @@ func summarize(out io.Writer, results []result, elapsed time.Duration, pg *postg
 	fmt.Fprintf(out, "PostgreSQL: %s\n", pg.note)
 	if names := optedOutNames(); len(names) > 0 {
 		fmt.Fprintf(out, "opted out ($%s): %s\n", skipEnv, strings.Join(names, ", "))
+	} else {
+		fmt.Fprintf(out, "opted out ($%s): none\n", skipEnv)
 	}
 	list(out, "skipped", total.skips)
 	list(out, "failed", total.failures)

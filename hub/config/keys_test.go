@@ -9,50 +9,57 @@ import (
 	"time"
 )
 
+// misreading is a configuration file and what acmehub says of it:
+// parseErr, validateErr, what the error says; notices, what the notices
+// say, in order; unknown, how many are unknown keys.
+type misreading struct {
+	name                  string
+	file                  string
+	parseErr, validateErr []string
+	notices               []string
+	unknown               int
+}
+
+const (
+	db      = "\n[database]\nengine = \"sqlite\"\nconnection = \"acme-dns.db\"\n"
+	general = "[general]\ndomain = \"auth.example.org\"\n"
+)
+
+var misreadings = []misreading{
+	{name: "a number for a duration", file: general + db + "[acmehub]\nresync_interval = 300\n",
+		parseErr: []string{"line 8", `"acmehub.resync_interval"`, `300 has no unit`, `"300s"`, `"5m0s"`, "300 nanoseconds"}},
+	{name: "a fraction for a duration", file: general + db + "[hub]\ncleanup_after = 1.5\n",
+		parseErr: []string{`"hub.cleanup_after"`, "1.5 has no unit"}},
+	{name: "a duration that is not one", file: general + db + "[dnssec]\nvalidity = \"two weeks\"\n",
+		parseErr: []string{`"dnssec.validity"`, `"two weeks" is not a duration`}},
+	{name: "a misspelt section", file: general + "[databse]\nengine = \"sqlite\"\nconnection = \"/var/lib/acme-dns/acme-dns.db\"\n",
+		parseErr: []string{"unknown section [databse]: did you mean [database]?"}},
+	{name: "an unknown section", file: general + db + "[metrics]\nlisten = \":9090\"\n",
+		parseErr: []string{"unknown section [metrics]", "acmehub reads [general], [database]"}},
+	{name: "no database", file: general,
+		validateErr: []string{"[database] names no database", "never in a default place"}},
+	{name: "a database without its connection", file: general + "[database]\nengine = \"sqlite\"\n",
+		validateErr: []string{"[database] connection is required"}},
+	{name: "a misspelt key in a section", file: general + "[database]\nengine = \"sqlite\"\nconection = \"x.db\"\n",
+		notices: []string{"unknown key conection in [database], ignored: did you mean connection?"}, unknown: 1,
+		validateErr: []string{"[database] connection is required"}},
+	{name: "a misspelt key", file: "[general]\ndomian = \"auth.example.org\"\n" + db,
+		notices: []string{"unknown key domian in [general], ignored: did you mean domain?"}, unknown: 1,
+		validateErr: []string{"[general] domain is required"}},
+	{name: "a key in the wrong section", file: general + "records_ttl = 1\n" + db + "[api]\nnsname = \"ns1.auth.example.org\"\n",
+		notices: []string{"unknown key records_ttl in [general]", "unknown key nsname in [api], ignored: did you mean [general] nsname?"}, unknown: 2},
+	{name: "a key before any section", file: "domain = \"auth.example.org\"\n" + general + db,
+		notices: []string{`key "domain" stands before any section and is ignored: did you mean [general] domain?`}, unknown: 1},
+	{name: "keys of old acme-dns releases", file: general + db + "[api]\napi_domain = \"auth.example.org\"\nautocert_port = \"80\"\n",
+		notices: []string{"[api] api_domain is ignored (acme-dns v0.1–v0.7", "[api] autocert_port is ignored"}},
+	{name: "an engine from the connection", file: general + "[database]\nconnection = \"postgres://u@db/acmedns\"\n"},
+	{name: "days", file: general + db + "[acmehub]\npresent_expiry = \"1d\"\n[dnssec]\nvalidity = \"21d\"\nrefresh = \"7d12h\"\n"},
+}
+
 // TestNoSilentMisreadings: what would change where data goes or what is
 // served is refused or named, never passed over.
 func TestNoSilentMisreadings(t *testing.T) {
-	const db = "\n[database]\nengine = \"sqlite\"\nconnection = \"acme-dns.db\"\n"
-	const general = "[general]\ndomain = \"auth.example.org\"\n"
-	tests := []struct {
-		name string
-		file string
-		// parseErr, validateErr: what the error says; notices: what the
-		// notices say, in order; unknown: how many are unknown keys.
-		parseErr, validateErr []string
-		notices               []string
-		unknown               int
-	}{
-		{name: "a number for a duration", file: general + db + "[acmehub]\nresync_interval = 300\n",
-			parseErr: []string{"line 8", `"acmehub.resync_interval"`, `300 has no unit`, `"300s"`, `"5m0s"`, "300 nanoseconds"}},
-		{name: "a fraction for a duration", file: general + db + "[hub]\ncleanup_after = 1.5\n",
-			parseErr: []string{`"hub.cleanup_after"`, "1.5 has no unit"}},
-		{name: "a duration that is not one", file: general + db + "[dnssec]\nvalidity = \"two weeks\"\n",
-			parseErr: []string{`"dnssec.validity"`, `"two weeks" is not a duration`}},
-		{name: "a misspelt section", file: general + "[databse]\nengine = \"sqlite\"\nconnection = \"/var/lib/acme-dns/acme-dns.db\"\n",
-			parseErr: []string{"unknown section [databse]: did you mean [database]?"}},
-		{name: "an unknown section", file: general + db + "[metrics]\nlisten = \":9090\"\n",
-			parseErr: []string{"unknown section [metrics]", "acmehub reads [general], [database]"}},
-		{name: "no database", file: general,
-			validateErr: []string{"[database] names no database", "never in a default place"}},
-		{name: "a database without its connection", file: general + "[database]\nengine = \"sqlite\"\n",
-			validateErr: []string{"[database] connection is required"}},
-		{name: "a misspelt key in a section", file: general + "[database]\nengine = \"sqlite\"\nconection = \"x.db\"\n",
-			notices: []string{"unknown key conection in [database], ignored: did you mean connection?"}, unknown: 1,
-			validateErr: []string{"[database] connection is required"}},
-		{name: "a misspelt key", file: "[general]\ndomian = \"auth.example.org\"\n" + db,
-			notices: []string{"unknown key domian in [general], ignored: did you mean domain?"}, unknown: 1,
-			validateErr: []string{"[general] domain is required"}},
-		{name: "a key in the wrong section", file: general + "records_ttl = 1\n" + db + "[api]\nnsname = \"ns1.auth.example.org\"\n",
-			notices: []string{"unknown key records_ttl in [general]", "unknown key nsname in [api], ignored: did you mean [general] nsname?"}, unknown: 2},
-		{name: "a key before any section", file: "domain = \"auth.example.org\"\n" + general + db,
-			notices: []string{`key "domain" stands before any section and is ignored: did you mean [general] domain?`}, unknown: 1},
-		{name: "keys of old acme-dns releases", file: general + db + "[api]\napi_domain = \"auth.example.org\"\nautocert_port = \"80\"\n",
-			notices: []string{"[api] api_domain is ignored (acme-dns v0.1–v0.7", "[api] autocert_port is ignored"}},
-		{name: "an engine from the connection", file: general + "[database]\nconnection = \"postgres://u@db/acmedns\"\n"},
-		{name: "days", file: general + db + "[acmehub]\npresent_expiry = \"1d\"\n[dnssec]\nvalidity = \"21d\"\nrefresh = \"7d12h\"\n"},
-	}
-	for _, tt := range tests {
+	for _, tt := range misreadings {
 		t.Run(tt.name, func(t *testing.T) {
 			c, notices, err := Parse([]byte(tt.file), "t.cfg")
 			if tt.parseErr != nil {

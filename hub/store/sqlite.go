@@ -48,7 +48,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	if !memory {
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("creating directory for sqlite database %s: %w", path, err)
+				return nil, fmt.Errorf("creating directory for sqlite database %s: %w", absolute(path), err)
 			}
 		}
 		pragmas += "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
@@ -85,27 +85,39 @@ func openSQLiteLocked(ctx context.Context, path, pragmas string, memory bool, op
 	s := newSQLStore(db, sqliteDialect, opts)
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
+		return nil, fmt.Errorf("opening sqlite database %s: %w", absolute(path), err)
 	}
 	if !memory {
 		mode, sync, err := durability(ctx, db)
 		if err != nil {
 			db.Close()
-			return nil, fmt.Errorf("sqlite database %s: reading its durability settings: %w", path, err)
+			return nil, fmt.Errorf("sqlite database %s: reading its durability settings: %w", absolute(path), err)
 		}
 		if mode != "wal" || sync < syncFull {
 			db.Close()
 			return nil, fmt.Errorf("sqlite database %s: journal_mode=%s synchronous=%d, want wal and FULL (2): "+
-				"the file system may not support WAL (network file systems do not)", path, mode, sync)
+				"the file system may not support WAL (network file systems do not)", absolute(path), mode, sync)
 		}
-		s.opts.Log.Info("sqlite database open", "path", path, "journal_mode", mode, "synchronous", "full")
+		s.opts.Log.Info("sqlite database open", "path", absolute(path), "journal_mode", mode, "synchronous", "full")
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite database %s: %w", absolute(path), err)
 	}
 	s.w = newBatcher(db)
 	return s, nil
+}
+
+// absolute is a SQLite path for messages: as written and, when relative,
+// the file it led to from the working directory.
+func absolute(path string) string {
+	if filepath.IsAbs(path) || path == ":memory:" {
+		return path
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return fmt.Sprintf("%s (%s)", path, abs)
+	}
+	return path
 }
 
 // sqliteConns bounds the connections to a SQLite file: the writer and the

@@ -43,6 +43,9 @@ var floors = map[string]int{
 	"cmd": 5, "": 6,
 	// Tools, and the helpers of tests.
 	"hack": 6, "internal/testutil": 7, "test": 8,
+	// The helpers' own leaf: the programs tests start, which the other
+	// helpers look up.
+	"internal/testutil/testdeps": 6,
 }
 
 type pkg struct {

@@ -439,3 +439,21 @@ func TestSecondServerOnOneSQLiteFileRefused(t *testing.T) {
 		t.Errorf("a server started after the first stopped: update %d %v", code, err)
 	}
 }
+
+// TestRelativePathsNamed: run from elsewhere, a command whose configuration
+// names a file by a relative path says which absolute path it tried, and
+// from which working directory (relative paths keep acme-dns's meaning).
+func TestRelativePathsNamed(t *testing.T) {
+	etc, elsewhere := t.TempDir(), t.TempDir()
+	cfg := filepath.Join(etc, "config.cfg")
+	os.WriteFile(cfg, []byte("[general]\ndomain = \"auth.example.org\"\n[database]\nconnection = \"acme-dns.db\"\n"+
+		"[hub]\nenabled = true\nkeys_file = \"hub.keys\"\ntls = \"none\"\n"), 0o600)
+	p := testutil.StartCmd(t, &exec.Cmd{Dir: elsewhere}, "admin", "-c", cfg, "principals", "list")
+	if code := p.Wait(10 * time.Second); code == 0 {
+		t.Fatalf("exit code 0 without the keys file:\n%s", p.Output())
+	}
+	want := fmt.Sprintf("[hub] keys_file hub.keys (%s: relative to the working directory %s)", filepath.Join(elsewhere, "hub.keys"), elsewhere)
+	if !strings.Contains(p.Output(), want) {
+		t.Errorf("output lacks %q:\n%s", want, p.Output())
+	}
+}
