@@ -4,10 +4,15 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
@@ -140,6 +145,9 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 				log.Error("cannot start", "err", err)
 				return exitError{code: 1}
 			}
+			if cfg.ACMETLS() != "" {
+				defer renewOnHangup(cmd.Context(), srv, log)()
+			}
 			if err := srv.Run(cmd.Context()); err != nil {
 				log.Error("server stopped with an error", "err", err)
 				return exitError{code: 1}
@@ -152,6 +160,30 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 	cmd.Flags().BoolVar(&f.checkConfig, "check-config", false,
 		"validate the configuration (strictly), print it as the server would run it, secrets masked, and exit: 1 on any problem")
 	return cmd
+}
+
+// renewOnHangup renews the API's certificate on each SIGHUP, until the
+// returned function is called.
+func renewOnHangup(ctx context.Context, srv *hub.Server, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: renewing the API's certificate now")
+				if err := srv.RenewCertificate(ctx); err != nil {
+					log.Error("renewing the API's certificate; the one served stays", "err", err)
+				} else {
+					log.Info("the API's certificate renewed and served")
+				}
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); cancel() }
 }
 
 // printConfig writes the effective configuration as TOML, secrets masked,

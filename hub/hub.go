@@ -5,6 +5,7 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -103,7 +104,8 @@ func OpenManaged(ctx context.Context, cfg config.Config, log *slog.Logger) (*man
 
 // newManagedHub makes the service, has dns answer for the delegated names
 // and binds the hub's listener.
-func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, log *slog.Logger) (*managedHub, error) {
+func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, hubTLS *tls.Config,
+	log *slog.Logger) (*managedHub, error) {
 	m := cfg.Hub
 	svc, table, err := openManaged(ctx, m, st, log)
 	if err != nil {
@@ -144,7 +146,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	mux.Handle(console.Base+"/", ui)
 	h.srv = newHTTPServer(mux)
 	h.srv.WriteTimeout = m.RequestTimeout.Duration + 30*time.Second // request answers once the value is served
-	if h.ln, err = listen("hub", m.Listen, m.TLS == "cert", m.TLSCertFullchain, m.TLSCertPrivkey); err != nil {
+	if h.ln, err = listen("hub", m.Listen, hubTLS); err != nil {
 		return nil, err
 	}
 	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String())

@@ -31,6 +31,7 @@ import (
 
 	"github.com/acmehub/acmehub/hub/acmedns"
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
+	"github.com/acmehub/acmehub/hub/apicert"
 	"github.com/acmehub/acmehub/hub/clientip"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnssec"
@@ -54,6 +55,9 @@ type Server struct {
 	metricLn net.Listener
 	// hub is the managed-challenge hub; nil when [hub] is off.
 	hub *managedHub
+	// certs keeps the certificate obtained through ACME; nil when no
+	// listener has tls = "letsencrypt".
+	certs *apicert.Manager
 }
 
 // New opens the store, binds the DNS, API and metrics addresses, so that a
@@ -75,6 +79,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
+	}
+	if s.certs != nil {
+		if err := s.accounts.Reserve(ctx, ownChallenges); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -147,8 +156,18 @@ func (s *Server) registry() *prometheus.Registry {
 func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *prometheus.Registry) error {
 	cfg, log := s.cfg, s.log
 	var err error
+	if s.certs, err = newCertManager(cfg, s.accounts, log.With("component", "apicert")); err != nil {
+		return err
+	}
+	if s.certs != nil {
+		s.certificateMetric(reg)
+	}
 	if cfg.Hub.Enabled {
-		if s.hub, err = newManagedHub(ctx, cfg, s.store, dns, log.With("component", "hub")); err != nil {
+		hubTLS, err := s.listenerTLS("hub", cfg.Hub.TLS, cfg.Hub.TLSCertFullchain, cfg.Hub.TLSCertPrivkey)
+		if err != nil {
+			return err
+		}
+		if s.hub, err = newManagedHub(ctx, cfg, s.store, dns, hubTLS, log.With("component", "hub")); err != nil {
 			return err
 		}
 	}
@@ -183,8 +202,15 @@ func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *promethe
 		mux.Handle("GET /metrics", metricsHandler)
 		s.metrics = newHTTPServer(mux)
 	}
+	if s.certs != nil {
+		opts.CertificateNotAfter = s.certs.NotAfter
+	}
 	s.api = newHTTPServer(acmedns.New(s.accounts, opts))
-	if s.apiLn, err = listen("API", cfg.API.Addr(), cfg.API.TLS == "cert", cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey); err != nil {
+	apiTLS, err := s.listenerTLS("API", cfg.API.TLS, cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey)
+	if err != nil {
+		return err
+	}
+	if s.apiLn, err = listen("API", cfg.API.Addr(), apiTLS); err != nil {
 		return err
 	}
 	if openRegistration(cfg) {
@@ -194,22 +220,16 @@ func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *promethe
 	return nil
 }
 
-// listen binds addr, serving TLS with the certificate files (reloaded
-// when they change) when tls is set.
-func listen(what, addr string, tlsOn bool, chain, key string) (net.Listener, error) {
+// listen binds addr, serving TLS with tc when it is set.
+func listen(what, addr string, tc *tls.Config) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: listening on %s: %w", what, addr, err)
 	}
-	if !tlsOn {
+	if tc == nil {
 		return ln, nil
 	}
-	certs, err := newCertLoader(chain, key)
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("%s: tls: %w", what, err)
-	}
-	return tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}), nil
+	return tls.NewListener(ln, tc), nil
 }
 
 // load reads every account into memory, once every address is bound so
@@ -321,6 +341,12 @@ func (s *Server) Run(ctx context.Context) error {
 		attrs = append(attrs, "dns_"+a.Network(), a.String())
 	}
 	s.log.Info("acmehub server ready", append(attrs, "accounts", s.accounts.Index().Len())...)
+	if s.certs != nil {
+		// The DNS answers now: the certificate's challenges can be met.
+		if err := s.certs.Start(ctx); err != nil {
+			errs <- err
+		}
+	}
 
 	var err error
 	select {
@@ -342,6 +368,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	cancel()
 	wg.Wait()
+	if s.certs != nil {
+		s.certs.Stop()
+	}
 	shutdownErrs = append(shutdownErrs, s.store.Close())
 	s.log.Info("stopped")
 	return errors.Join(append([]error{err}, shutdownErrs...)...)

@@ -59,6 +59,9 @@ type Options struct {
 	RegisterPerMinute, FailedAuthPerMinute, FailedAuthPerAddressPerMinute int
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
+	// CertificateNotAfter, when set, is when the certificate the server
+	// obtained for the API expires: GET /health says it.
+	CertificateNotAfter func() time.Time
 	// Registerer receives the API's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
@@ -513,6 +516,14 @@ func (a *API) health(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("health check: store does not answer", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "db_unavailable")
 		return
+	}
+	if a.opts.CertificateNotAfter != nil {
+		// acme-dns answers 200 with no body; a body says no more than
+		// when the API's certificate expires.
+		if t := a.opts.CertificateNotAfter(); !t.IsZero() {
+			writeJSON(w, http.StatusOK, []byte(`{"certificate_not_after": "`+t.UTC().Format(time.RFC3339)+`"}`))
+			return
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

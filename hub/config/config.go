@@ -204,6 +204,30 @@ type AcmeHub struct {
 	// ResyncInterval is how often a server sharing a PostgreSQL database
 	// reads every account again, beside the notifications; 0 never.
 	ResyncInterval Duration `toml:"resync_interval"`
+	// ACMEDirectory, with tls = "letsencrypt", is the ACME directory the
+	// API's certificate comes from instead of Let's Encrypt's (a private
+	// CA); ACMECABundle a PEM file of the roots its HTTPS is trusted with.
+	ACMEDirectory string `toml:"acme_directory"`
+	ACMECABundle  string `toml:"acme_ca_bundle"`
+}
+
+// The [api] and [hub] tls values that have the server obtain its
+// certificate through ACME dns-01, answered by its own DNS.
+const (
+	TLSLetsEncrypt        = "letsencrypt"
+	TLSLetsEncryptStaging = "letsencryptstaging"
+)
+
+// ACMETLS is the tls value that has the server obtain its certificate
+// ("letsencrypt" or "letsencryptstaging"), "" when no listener does.
+func (c Config) ACMETLS() string {
+	switch {
+	case isACME(c.API.TLS):
+		return c.API.TLS
+	case c.Hub.Enabled && isACME(c.Hub.TLS):
+		return c.Hub.TLS
+	}
+	return ""
 }
 
 // TXT formats accepted in [acmehub] txt_format.
@@ -262,7 +286,7 @@ func baseline() Config {
 	return Config{
 		General: General{Listen: "127.0.0.1:5353", Protocol: "both"},
 		API: API{
-			IP: "127.0.0.1", Port: "8080", TLS: "none",
+			IP: "127.0.0.1", Port: "8080", TLS: "none", ACMECacheDir: "api-certs",
 			CORSOrigins: []string{"*"}, HeaderName: "X-Forwarded-For",
 			HSTSMaxAge: 31536000,
 		},

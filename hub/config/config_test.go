@@ -153,7 +153,11 @@ func TestValidateErrors(t *testing.T) {
 		{"no connection", func(c *Config) { c.Database.Connection = "" }, "connection is required"},
 		{"bad ip", func(c *Config) { c.API.IP = "localhost" }, `[api] ip "localhost"`},
 		{"bad port", func(c *Config) { c.API.Port = "https" }, `[api] port "https"`},
-		{"letsencrypt", func(c *Config) { c.API.TLS = "letsencrypt" }, `tls = "letsencrypt" is not supported`},
+		{"letsencrypt without a cache", func(c *Config) { c.API.TLS, c.API.ACMECacheDir = "letsencrypt", "" }, `tls = "letsencrypt" needs acme_cache_dir`},
+		{"two CAs for one certificate", func(c *Config) {
+			c.API.TLS, c.Hub.Enabled, c.Hub.KeysFile, c.Hub.TLS = "letsencrypt", true, "k", "letsencryptstaging"
+		}, "serve one certificate from one CA"},
+		{"a private CA over plain HTTP", func(c *Config) { c.API.TLS, c.AcmeHub.ACMEDirectory = "letsencrypt", "http://ca/dir" }, "must be an https:// URL"},
 		{"cert without files", func(c *Config) { c.API.TLS = "cert" }, "needs tls_cert_fullchain"},
 		{"bad loglevel", func(c *Config) { c.Log.Level = "loud" }, `loglevel "loud"`},
 		{"logfile missing", func(c *Config) { c.Log.Type = "file" }, "needs logfile"},

@@ -34,9 +34,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Hub.Enabled {
 		c.Hub.validate(&p)
+		if isACME(c.Hub.TLS) && isACME(c.API.TLS) && c.Hub.TLS != c.API.TLS {
+			p.add("[hub] tls = %q and [api] tls = %q: the API and the hub serve one certificate from one CA; give both the same", c.Hub.TLS, c.API.TLS)
+		}
+		if isACME(c.Hub.TLS) && c.API.ACMECacheDir == "" {
+			p.add("[hub] tls = %q needs [api] acme_cache_dir, where the certificate is kept", c.Hub.TLS)
+		}
+	}
+	if c.AcmeHub.ACMEDirectory != "" && !strings.HasPrefix(c.AcmeHub.ACMEDirectory, "https://") {
+		p.add("[acmehub] acme_directory %q: must be an https:// URL", c.AcmeHub.ACMEDirectory)
 	}
 	return errors.Join(p...)
 }
+
+// isACME reports whether a tls value has the server obtain its certificate.
+func isACME(tls string) bool { return tls == TLSLetsEncrypt || tls == TLSLetsEncryptStaging }
 
 func (g General) validate(p *problems) {
 	bad := p.add
@@ -111,10 +123,12 @@ func (a API) validate(p *problems) {
 		if a.TLSCertFullchain == "" || a.TLSCertPrivkey == "" {
 			bad("[api] tls = \"cert\" needs tls_cert_fullchain and tls_cert_privkey")
 		}
-	case "letsencrypt", "letsencryptstaging":
-		bad("[api] tls = %q is not supported: obtain a certificate elsewhere (cert-manager, certbot) and use tls = \"cert\"", a.TLS)
+	case TLSLetsEncrypt, TLSLetsEncryptStaging:
+		if a.ACMECacheDir == "" {
+			bad("[api] tls = %q needs acme_cache_dir, where the certificate is kept", a.TLS)
+		}
 	default:
-		bad("[api] tls %q: must be none or cert", a.TLS)
+		bad("[api] tls %q: must be none, cert, letsencrypt or letsencryptstaging", a.TLS)
 	}
 	if a.UseHeader && a.HeaderName == "" {
 		bad("[api] use_header needs header_name")
@@ -195,13 +209,13 @@ func (m Hub) validate(p *problems) {
 		bad("[hub] listen %q: %w", m.Listen, err)
 	}
 	switch m.TLS {
-	case "none":
+	case "none", TLSLetsEncrypt, TLSLetsEncryptStaging:
 	case "cert":
 		if m.TLSCertFullchain == "" || m.TLSCertPrivkey == "" {
 			bad("[hub] tls = \"cert\" needs tls_cert_fullchain and tls_cert_privkey (or tls = \"none\" behind a proxy that terminates TLS)")
 		}
 	default:
-		bad("[hub] tls %q: must be cert or none", m.TLS)
+		bad("[hub] tls %q: must be cert, none, letsencrypt or letsencryptstaging", m.TLS)
 	}
 	if m.KeysFile == "" && os.Getenv(HubKeysEnv) == "" {
 		bad("[hub] needs its keys: keys_file, or $%s (generate one with: acmehub admin keygen)", HubKeysEnv)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +24,27 @@ type Pebble struct {
 	// Roots trust its HTTPS certificate, whose PEM file is CAFile.
 	Roots  *x509.CertPool
 	CAFile string
+	// Management is its management interface's URL: the roots of the
+	// certificates it issues are at /roots/0.
+	Management string
+}
+
+// IssuingRoots are the roots of the certificates pebble issues (a new
+// pair every run).
+func (p *Pebble) IssuingRoots(t testing.TB) *x509.CertPool {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.Roots}}}
+	resp, err := client.Get(p.Management + "/roots/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	pemRoots, err := io.ReadAll(resp.Body)
+	pool := x509.NewCertPool()
+	if err != nil || resp.StatusCode != http.StatusOK || !pool.AppendCertsFromPEM(pemRoots) {
+		t.Fatalf("pebble's roots: %d %v", resp.StatusCode, err)
+	}
+	return pool
 }
 
 // StartPebble runs pebble (the binary at bin) on loopback, validating
@@ -59,7 +81,7 @@ func StartPebble(t testing.TB, bin, dnsServer string) *Pebble {
 	})
 	pemCert, _ := os.ReadFile(p.CAFile)
 	p.Roots.AppendCertsFromPEM(pemCert)
-	p.Directory = "https://" + listen + "/dir"
+	p.Directory, p.Management = "https://"+listen+"/dir", "https://"+management
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.Roots}}}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if resp, err := client.Get(p.Directory); err == nil {

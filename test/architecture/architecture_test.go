@@ -26,7 +26,7 @@ const module = "github.com/acmehub/acmehub"
 var floors = map[string]int{
 	// Leaves: what several parts share, importing no package of acmehub.
 	"hub/config": 0, "hub/store": 0, "hub/dnsclient": 0, "hub/clientip": 0, "hub/ratelimit": 0,
-	"hub/certifyapi": 0, "hub/acmedns/client": 0, "hub/dnssec": 0,
+	"hub/certifyapi": 0, "hub/acmedns/client": 0, "hub/dnssec": 0, "hub/apicert": 0,
 	// The cores: acme-dns's accounts and DNS answers, the hub's rules.
 	"hub/dnsserver": 1, "hub/acmedns/accounts": 1, "hub/managed": 1,
 	// Their HTTP faces, and what the hub's protocols and providers share.

@@ -267,6 +267,33 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 	return reg, nil
 }
 
+// Reserve makes sure the account owning subdomain exists: the server's
+// own account, whose values the server writes itself (the dns-01
+// challenges of its API's certificate). When missing it is registered with
+// a username that is no UUID and a password that is no bcrypt hash, so
+// that no client can ever use it; a server sharing the database may have
+// registered it first.
+func (s *Service) Reserve(ctx context.Context, subdomain string) error {
+	sub := strings.ToLower(subdomain)
+	if _, ok := s.index.Values(sub); ok {
+		return nil
+	}
+	err := s.store.Register(ctx, store.Account{
+		Username: "acmehub:" + sub, PasswordHash: []byte("!" + NewPassword()), Subdomain: sub,
+	})
+	if err != nil {
+		if rerr := s.refresh(ctx, sub); rerr == nil {
+			if _, ok := s.index.Values(sub); ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("reserving the server's own account %s: %w", sub, err)
+	}
+	s.index.Set(sub, store.TXTSet{})
+	s.log.Info("reserved the server's own account", "subdomain", sub)
+	return nil
+}
+
 const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // NewPassword returns 40 characters from crypto/rand over A-Za-z0-9-_.

@@ -551,3 +551,43 @@ func TestRegistrationsQueueLonger(t *testing.T) {
 		t.Errorf("a registration waiting for the slot: %v", err)
 	}
 }
+
+// TestReserve: the server's own account exists once however often it is
+// reserved, by this service or by another sharing the database; its values
+// are answered like any account's; no client can authenticate as it.
+func TestReserve(t *testing.T) {
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "acme-dns.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, b := New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10}), New(st, Options{Domain: "auth.example.org", MaxTXTLimit: 10})
+	for _, s := range []*Service{a, b} {
+		if err := s.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Reserve(ctx, "_acme-challenge"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reserve(ctx, "_acme-challenge"); err != nil {
+		t.Fatalf("reserved again: %v", err)
+	}
+	if err := b.Reserve(ctx, "_acme-challenge"); err != nil {
+		t.Fatalf("reserved by a second server, which had not seen the first's: %v", err)
+	}
+	if n, _ := st.Count(ctx); n != 1 {
+		t.Errorf("%d accounts, want 1", n)
+	}
+	if err := b.Present(ctx, "_acme-challenge", valueA); err != nil {
+		t.Fatal(err)
+	}
+	if values, ok := b.Index().Lookup("_acme-challenge"); !ok || len(values) != 1 || values[0] != valueA {
+		t.Errorf("values %v %v, want [%s]", values, ok, valueA)
+	}
+	for _, user := range []string{"acmehub:_acme-challenge", "_acme-challenge"} {
+		if _, err := b.Authenticate(ctx, user, NewPassword(), func() error { return nil }); err == nil {
+			t.Errorf("authenticated as %q", user)
+		}
+	}
+}
