@@ -161,8 +161,11 @@ func (m *Manager) event(_ context.Context, event string, data map[string]any) er
 		log.Info("the API's certificate obtained", "name", data["identifier"], "renewal", data["renewal"] == true,
 			"not_after", m.NotAfter())
 	case "cert_failed":
-		log.Error("the API's certificate could not be obtained; the one served, if any, stays and the order is retried with back-off",
-			"name", data["identifier"], "renewal", data["renewal"] == true, "remaining", data["remaining"], "err", data["error"])
+		attrs := []any{"name", data["identifier"], "renewal", data["renewal"] == true, "err", data["error"]}
+		if left, ok := data["remaining"]; ok && left != nil {
+			attrs = append(attrs, "remaining", left) // the old certificate's time left
+		}
+		log.Error("the API's certificate could not be obtained; the one served, if any, stays and the order is retried with back-off", attrs...)
 	case "cached_managed_cert":
 		log.Info("the API's certificate loaded from the cache", "names", data["sans"], "dir", m.opts.CacheDir)
 	}

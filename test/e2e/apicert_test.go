@@ -195,3 +195,35 @@ func TestAPICertificateTwoReplicas(t *testing.T) {
 	}
 	t.Logf("both replicas serve serial %s, from %d order", serials[0], orders)
 }
+
+// TestAPICertificateOrderFails: when the CA cannot validate the challenge,
+// the failure is logged with the CA's own words, the server keeps
+// running, and the order is tried again.
+func TestAPICertificateOrderFails(t *testing.T) {
+	pebbleBin := os.Getenv("TEST_ASSET_PEBBLE")
+	if pebbleBin == "" {
+		t.Fatal("$TEST_ASSET_PEBBLE is not set: run `make test-e2e`")
+	}
+	dnsPort, nobody := testutil.FreeDualPort(t), testutil.FreeDualPort(t)
+	pebble := testutil.StartPebble(t, pebbleBin, fmt.Sprintf("127.0.0.1:%d", nobody)) // asks a DNS that is not there
+	dir := t.TempDir()
+	p := testutil.Start(t, nil, "server", "-c", apiCertConfig(t, pebble, dnsPort, filepath.Join(dir, "acme-dns.db"), filepath.Join(dir, "api-certs"), ""))
+	if err := p.WaitReady(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out := p.Output()
+		if i := strings.Index(out, `"msg":"the API's certificate could not be obtained`); i >= 0 && strings.Contains(out[i:], "urn:ietf:params:acme:error") {
+			t.Logf("logged: %s", strings.SplitN(out[i:], "\n", 2)[0])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failure logged with the CA's error:\n%s", out)
+		}
+	}
+	select {
+	case <-p.Done():
+		t.Fatalf("the server exited after a failed order:\n%s", p.Output())
+	default:
+	}
+}
