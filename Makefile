@@ -29,11 +29,8 @@ build:
 
 run: build
 	@echo 'acmehub server: DNS on 127.0.0.1:5353 (UDP+TCP), API on http://127.0.0.1:8080, SQLite in ./data'
-	@echo 'Try it from another terminal:'
-	@echo '  curl -s -X POST http://127.0.0.1:8080/register'
-	@echo '  curl -s -X POST http://127.0.0.1:8080/update -H "X-Api-User: <username>" -H "X-Api-Key: <password>" \'
-	@echo '       -d '"'"'{"subdomain": "<subdomain>", "txt": "___validation_token_received_from_the_ca___"}'"'"
-	@echo '  dig @127.0.0.1 -p 5353 <subdomain>.auth.example.org TXT'
+	@echo 'Try it from another terminal (README.md, "Quick start"):'
+	@awk '/^## Quick start/ {q = 1} q && /^```sh/ {p = 1; next} p && /^```/ {exit} p {print "  " $$0}' README.md
 	$(BIN) server
 
 # Every test, with a summary at the end (hack/testrun): the programs the

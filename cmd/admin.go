@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,6 +77,10 @@ func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) 
 // config reads the server's configuration with the flags applied.
 func (f *adminFlags) config(cmd *cobra.Command) (config.Config, error) {
 	cfg := config.Default()
+	if f.server.config == "" && !cmd.Flags().Changed("db-connection") {
+		return cfg, errors.New("which hub? give the server's configuration, -c /etc/acme-dns/config.cfg, " +
+			"or its database and keys: --db-connection (a SQLite file or postgres:// URL) and --keys-file")
+	}
 	if f.server.config != "" {
 		var err error
 		if cfg, _, err = config.Load(f.server.config); err != nil {
@@ -224,6 +229,7 @@ func newAdminPrincipals(f *adminFlags) *cobra.Command {
 	})
 	create.Flags().StringVar(&p.Kind, "kind", managed.KindApplication, "application or user")
 	create.Flags().StringVar(&p.Title, "title", "", "title (required)")
+	mustRequire(create, "title")
 	create.Flags().StringVar(&p.Description, "description", "", "description")
 	create.Flags().StringSliceVar(&p.Roles, "role", nil, "role to assign: "+strings.Join(managed.Roles, ", ")+" (repeat)")
 	list := f.command("list", "List principals and their roles", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
@@ -266,6 +272,7 @@ func newAdminTokens(f *adminFlags) *cobra.Command {
 			return secret(svc.CreateToken(ctx, actor(), o))
 		})
 	create.Flags().StringVar(&o.Principal, "principal", "", "principal ID (required)")
+	mustRequire(create, "principal")
 	create.Flags().StringVar(&o.Title, "title", "", "title")
 	create.Flags().StringSliceVar(&o.Scopes, "scope", []string{managed.RoleConsumer}, "role the token carries (repeat)")
 	create.Flags().StringSliceVar(&o.Domains, "domain", nil, "Domain Match Rule narrowing the names it may answer for (repeat)")
@@ -326,6 +333,7 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 	pf.StringVar(&in.Title, "title", "", "title")
 	pf.StringVar(&in.Provider, "provider", self.Name, "DNS provider: "+strings.Join(providers.Names(), ", "))
 	pf.StringVar(&in.Zone, "zone", "", "the zone the provider writes in (required)")
+	mustRequire(put, "id", "zone")
 	pf.StringSliceVar(&in.Rules, "rule", nil, "Domain Match Rule: example.com, *.example.com, .example.com, !name (repeat)")
 	pf.IntVar(&in.TTL, "ttl", 60, "TTL of the records, seconds")
 	pf.BoolVar(&in.AllowCNAME, "allow-cname", false, "accept the target of _acme-challenge.<name>'s CNAME as the record")
@@ -411,10 +419,10 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 	cmd := f.command("audit", "List the audit log, newest first", cobra.NoArgs, func(ctx context.Context, svc *managed.Service, _ string) (result, error) {
 		var err error
 		if q.Since, err = parseWhen(since); err != nil {
-			return result{}, fmt.Errorf("--since: %w", err)
+			return result{}, fmt.Errorf("--since %q: %w", since, err)
 		}
 		if q.Until, err = parseWhen(until); err != nil {
-			return result{}, fmt.Errorf("--until: %w", err)
+			return result{}, fmt.Errorf("--until %q: %w", until, err)
 		}
 		if failed {
 			q.Result = store.ResultFailed
@@ -427,8 +435,8 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 		return r, err
 	})
 	fs := cmd.Flags()
-	fs.StringVar(&since, "since", "", "from this time (RFC 3339, or a duration ago such as 24h)")
-	fs.StringVar(&until, "until", "", "before this time (RFC 3339, or a duration ago)")
+	fs.StringVar(&since, "since", "", "from this time: a duration ago (90m, 24h, 7d), a date (2026-12-01) or RFC 3339")
+	fs.StringVar(&until, "until", "", "before this time: a duration ago, a date or RFC 3339")
 	fs.StringVar(&q.Principal, "principal", "", "only this principal's")
 	fs.StringVar(&q.Identifier, "identifier", "", "only this identifier's")
 	fs.BoolVar(&failed, "failed", false, "only failures and refusals")
@@ -436,7 +444,7 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 	return cmd
 }
 
-// parseWhen reads a time (RFC 3339) or a duration before now.
+// parseWhen reads a duration before now, a date (UTC) or an RFC 3339 time.
 func parseWhen(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -444,7 +452,22 @@ func parseWhen(s string) (time.Time, error) {
 	if d, err := config.ParseDuration(s); err == nil {
 		return time.Now().Add(-d), nil
 	}
-	return time.Parse(time.RFC3339, s)
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("neither a duration ago (90m, 24h, 7d), a date (2026-12-01) nor an RFC 3339 time (2026-12-01T15:04:05Z)")
+}
+
+// mustRequire marks flags of cmd required: cobra names the missing ones
+// before the command runs.
+func mustRequire(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		if err := cmd.MarkFlagRequired(n); err != nil {
+			panic(err) // a flag that is not defined: a mistake in this file
+		}
+	}
 }
 
 func newAdminRecords(f *adminFlags) *cobra.Command {

@@ -67,6 +67,9 @@ func newApiserverCommand(groupName string, ready func(context.Context) error, so
 			return server.GenericAPIServer.PrepareRun().RunWithContext(c.Context())
 		},
 	}
+	// Without --tls-cert-file or --cert-dir, a self-signed certificate is
+	// kept in memory: nothing is written into the working directory.
+	o.RecommendedOptions.SecureServing.ServerCert.CertDirectory = ""
 	logf.AddFlags(o.Logging, cmd.Flags())
 	o.RecommendedOptions.AddFlags(cmd.Flags())
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -77,6 +78,16 @@ func fromEnv(fs *pflag.FlagSet, env map[string]string) error {
 
 // complete reads the password and the namespace from where they live.
 func (f *registerFlags) complete() error {
+	var missing []string
+	for name, empty := range map[string]bool{"api": f.cfg.API == "", "client": f.cfg.Client == "", "fqdn": len(f.cfg.FQDNs) == 0} {
+		if empty {
+			missing = append(missing, "--"+name+" (or $"+registerEnv[name]+")")
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
 	if f.passwordFile != "" {
 		data, err := os.ReadFile(f.passwordFile)
 		if err != nil {

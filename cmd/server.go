@@ -102,7 +102,7 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 		name = f.config
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%w%s", name, err, config.Explain(notices))
+		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%s%s", name, namingFlags(fs, prefix, err), config.Explain(notices))
 	}
 	if f.strict || f.checkConfig {
 		if unknown := config.Explain(notices); unknown != "" {
@@ -111,6 +111,27 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 		}
 	}
 	return cfg, notices, nil
+}
+
+// flagKeys are the settings each flag sets, as validation names them.
+var flagKeys = map[string][]string{
+	"dns-listen": {"[general] listen"}, "dns-protocol": {"[general] protocol"}, "domain": {"[general] domain"},
+	"api-listen": {"[api] ip", "[api] port"}, "db-engine": {"[database] engine"}, "db-connection": {"[database] connection"},
+	"metrics-listen": {"[acmehub] metrics_listen"}, "log-level": {"[logconfig] loglevel"}, "log-format": {"[logconfig] logformat"},
+}
+
+// namingFlags is err's text with each setting a flag gave named by the
+// flag the user typed: "--dns-listen ([general] listen) ...".
+func namingFlags(fs *pflag.FlagSet, prefix string, err error) string {
+	var pairs []string
+	for flag, keys := range flagKeys {
+		if fs.Changed(prefix + flag) {
+			for _, k := range keys {
+				pairs = append(pairs, k, "--"+prefix+flag+" ("+k+")")
+			}
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(err.Error())
 }
 
 func newServerCommand() *cobra.Command {

@@ -62,9 +62,10 @@ func newWebhookCommand() *cobra.Command {
 		Long: `Run the cert-manager DNS01 webhook solver: an extension apiserver serving the
 solvers "acme-dns" and "hub" in the API group $GROUP_NAME.
 
-acmehub's own flags are listed below; every other flag is the extension
+acmehub's own flags are listed first; every other flag is the extension
 apiserver's (--secure-port, --tls-cert-file, --tls-private-key-file,
---kubeconfig, -v, …: see "acmehub webhook --help" after this text).`,
+--kubeconfig, -v, …), listed after them. Without --tls-cert-file or
+--cert-dir its certificate is self-signed and kept in memory.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var f webhookFlags
@@ -73,8 +74,10 @@ apiserver's (--secure-port, --tls-cert-file, --tls-private-key-file,
 			if err := fs.Parse(ours); err != nil {
 				return err
 			}
-			if hasHelp(rest) {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\n\nacmehub flags:\n%s\nextension apiserver flags:\n", cmd.Long, fs.FlagUsages())
+			if hasHelp(rest) || hasHelp(ours) {
+				fmt.Fprintf(cmd.OutOrStdout(), "Usage:\n  acmehub %s\n\n%s\n\nacmehub flags:\n%s\nextension apiserver flags:\n%s",
+					cmd.Use, cmd.Long, fs.FlagUsages(), newApiserverCommand("", nil).Flags().FlagUsages())
+				return nil
 			}
 			return runWebhook(cmd.Context(), cmd.ErrOrStderr(), fs, &f, rest)
 		},

@@ -45,12 +45,20 @@ type managedHub struct {
 // loadKeys reads the hub's keys from keys_file or the environment.
 func loadKeys(m config.Hub) (*managed.Keyring, error) {
 	text := os.Getenv(config.HubKeysEnv)
+	if m.KeysFile == "" && strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("no hub keys: [hub] keys_file names no file and $%s is empty "+
+			"(acmehub admin: give the server's configuration with -c, or --keys-file; acmehub admin keygen makes keys)", config.HubKeysEnv)
+	}
 	if m.KeysFile != "" {
 		data, err := os.ReadFile(m.KeysFile)
 		if err != nil {
 			return nil, config.FileError("[hub] keys_file", m.KeysFile, err)
 		}
-		text = string(data)
+		keys, err := managed.ParseKeyring(string(data))
+		if err != nil {
+			return nil, config.FileError("[hub] keys_file", m.KeysFile, err)
+		}
+		return keys, nil
 	}
 	return managed.ParseKeyring(text)
 }
