@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -203,21 +204,56 @@ func when(t time.Time) string {
 }
 
 func newAdminKeygen() *cobra.Command {
-	var id string
+	var id, out string
 	cmd := &cobra.Command{
 		Use:   "keygen",
-		Short: "Print a new key line for [hub] keys_file (put the newest first)",
+		Short: "Make a new key for [hub] keys_file: printed, or written first into --out (the newest first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if id == "" {
 				id = time.Now().UTC().Format("20060102")
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), managed.NewKeyLine(id))
+			line := managed.NewKeyLine(id)
+			if out == "" {
+				fmt.Fprintln(cmd.OutOrStdout(), line)
+				return nil
+			}
+			if err := prependKey(out, line); err != nil {
+				return fmt.Errorf("--out %s: %w", out, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s written first in %s (mode 0600)\n", id, out)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "key ID (default: today's date)")
+	cmd.Flags().StringVar(&out, "out", "", "write the key into this file, readable by its owner alone, before the keys it holds")
 	return cmd
+}
+
+// prependKey writes line before the keys file's lines, atomically, with
+// mode 0600: the newest key seals, the older ones still open.
+func prependKey(path, line string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keys-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(line + "\n" + string(old)); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func newAdminPrincipals(f *adminFlags) *cobra.Command {

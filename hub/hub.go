@@ -71,6 +71,11 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	if m.KeysFile != "" {
+		if fi, err := os.Stat(m.KeysFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("the hub's keys file may be read by others than its owner: chmod 600 it", "path", m.KeysFile, "mode", fi.Mode().Perm().String())
+		}
+	}
 	resolver := dnsclient.Resolver{Servers: m.Resolvers, Timeout: 2 * time.Second}
 	if len(resolver.Servers) == 0 {
 		if resolver, err = dnsclient.System(); err != nil {
@@ -152,12 +157,14 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	}
 	mux.Handle(console.Base, ui)
 	mux.Handle(console.Base+"/", ui)
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Base+"/", http.StatusFound))
 	h.srv = newHTTPServer(mux)
 	h.srv.WriteTimeout = m.RequestTimeout.Duration + 30*time.Second // request answers once the value is served
 	if h.ln, err = listen("hub", m.Listen, hubTLS); err != nil {
 		return nil, err
 	}
-	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String())
+	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String(), "tls", m.TLS,
+		"doors", []string{certifyapi.Base, m.HTTPReqPrefix, m.AcmeproxyPrefix, console.Base})
 	return h, nil
 }
 

@@ -112,7 +112,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 		ResyncInterval:      cfg.AcmeHub.ResyncInterval.Duration,
 		Log:                 log.With("component", "accounts"),
 	})
-	signer, err := newSigner(ctx, cfg, s.store)
+	signer, err := newSigner(ctx, cfg, s.store, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -213,6 +213,7 @@ func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *promethe
 	if s.apiLn, err = listen("API", cfg.API.Addr(), apiTLS); err != nil {
 		return err
 	}
+	log.Info("the API", "listen", s.apiLn.Addr().String(), "tls", cfg.API.TLS, "registration", registration(cfg))
 	if openRegistration(cfg) {
 		log.Warn("POST /register is open to anyone who can reach the API: set [acmehub] registration_user and "+
 			"registration_password, or [api] disable_registration = true", "api", cfg.API.Addr())
@@ -244,6 +245,17 @@ func (s *Server) load(ctx context.Context) error {
 	debug.FreeOSMemory()
 	s.log.Info("accounts loaded", "accounts", s.accounts.Index().Len(), "seconds", time.Since(start).Seconds())
 	return nil
+}
+
+// registration says how POST /register is guarded, for the start-up log.
+func registration(cfg config.Config) string {
+	switch {
+	case cfg.API.DisableRegistration:
+		return "disabled"
+	case cfg.AcmeHub.RegistrationUser != "":
+		return "basic auth"
+	}
+	return "open"
 }
 
 // openRegistration reports whether anyone who reaches the API can register:
@@ -412,7 +424,7 @@ func (s *Server) close() {
 
 // newSigner reads the zone's DNSSEC keys, when [dnssec] names them or
 // takes them from the database.
-func newSigner(ctx context.Context, cfg config.Config, st store.Store) (*dnssec.Signer, error) {
+func newSigner(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger) (*dnssec.Signer, error) {
 	if !cfg.DNSSEC.Enabled() {
 		return nil, nil
 	}
@@ -445,5 +457,27 @@ func newSigner(ctx context.Context, cfg config.Config, st store.Store) (*dnssec.
 	if err != nil {
 		return nil, fmt.Errorf("[dnssec]: %w", err)
 	}
+	zsks := 0
+	for _, k := range keys {
+		if !k.SEP() {
+			zsks++
+		}
+	}
+	var tags []string
+	for _, k := range keys {
+		kind := "ZSK"
+		switch {
+		case k.SEP() && zsks > 0:
+			kind = "KSK"
+		case k.SEP():
+			kind = "CSK" // signs every set itself
+		}
+		tags = append(tags, fmt.Sprintf("%d (%s, algorithm %d)", k.Tag(), kind, k.DNSKEY.Algorithm))
+	}
+	from := "files"
+	if cfg.DNSSEC.Database {
+		from = "the database"
+	}
+	log.Info("the zone is signed (DNSSEC)", "keys", tags, "from", from)
 	return signer, nil
 }

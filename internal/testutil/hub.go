@@ -46,11 +46,10 @@ type HubOptions struct {
 func NewHubSetup(t testing.TB, o HubOptions) *HubSetup {
 	t.Helper()
 	h := &HubSetup{t: t, Dir: t.TempDir(), env: o.Env}
-	keygen := StartCmd(t, &exec.Cmd{Dir: h.Dir}, "admin", "keygen", "--id", "k1")
+	keygen := StartCmd(t, &exec.Cmd{Dir: h.Dir}, "admin", "keygen", "--id", "k1", "--out", "hub.keys")
 	if code := keygen.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("admin keygen: exit %d", code)
 	}
-	os.WriteFile(filepath.Join(h.Dir, "hub.keys"), []byte(keygen.Output()), 0o600)
 	db := `connection = "acmehub.db"`
 	if o.Database != "" {
 		db = fmt.Sprintf("engine = \"postgres\"\nconnection = %q", o.Database)

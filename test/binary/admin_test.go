@@ -5,6 +5,7 @@ package binary_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,6 +197,49 @@ func TestAdminPrintsJSON(t *testing.T) {
 		var v map[string]any
 		if out := h.MustAdmin(append(args, "-o", "json")...); json.Unmarshal([]byte(out), &v) != nil || v["clientID"] != tok.ClientID {
 			t.Errorf("admin %s -o json: %s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// TestCarefulDefaults: keygen --out writes keys its owner alone may read,
+// the newest first, and rotation keeps the old ones opening what they
+// sealed; a keys file others may read is warned about; the hub's / leads
+// to the console; the start-up log says what is on.
+func TestCarefulDefaults(t *testing.T) {
+	h := testutil.NewHubSetup(t, testutil.HubOptions{DNSSEC: true})
+	keys := filepath.Join(h.Dir, "hub.keys")
+	if fi, err := os.Stat(keys); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("keygen --out wrote %v %v, want mode 0600", fi.Mode(), err)
+	}
+	principal := h.MustAdmin("principals", "create", "--title", "sealed with k1", "--role", "managed-challenge-consumer")
+	h.MustAdmin("keygen", "--id", "k2", "--out", "hub.keys")
+	text, _ := os.ReadFile(keys)
+	if lines := strings.Split(strings.TrimSpace(string(text)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "k2 ") || !strings.HasPrefix(lines[1], "k1 ") {
+		t.Errorf("after a rotation the keys file holds %q, want k2 then k1", lines)
+	}
+	if out := h.MustAdmin("principals", "list"); !strings.Contains(out, principal) || strings.Contains(out, "chmod") {
+		t.Errorf("after a rotation: %s", out)
+	}
+	os.Chmod(keys, 0o644)
+	if out := h.MustAdmin("principals", "list"); !strings.Contains(out, "chmod 600") {
+		t.Errorf("no warning about a keys file others may read:\n%s", out)
+	}
+	os.Chmod(keys, 0o600)
+
+	p := h.Server()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("http://" + p.Hub + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
+		t.Errorf("GET / on the hub: %d to %q, want 302 to /console/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, want := range []string{`"msg":"the zone is signed (DNSSEC)"`, `(CSK, algorithm 13)`, `"msg":"the API"`, `"registration":"open"`,
+		`"doors":["/api/v1/managedchallenge","/httpreq","/acmeproxy","/console"]`} {
+		if !strings.Contains(p.Output(), want) {
+			t.Errorf("the start-up log lacks %s:\n%s", want, p.Output())
 		}
 	}
 }
