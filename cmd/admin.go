@@ -241,7 +241,7 @@ func prependKey(path, line string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename there is nothing left to remove
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return err
