@@ -171,7 +171,9 @@ func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *promethe
 			return err
 		}
 	}
-	if s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, dns); err != nil {
+	limits := dnsserver.TCPLimits{Connections: cfg.AcmeHub.TCPConnections, ConnectionsPerPrefix: cfg.AcmeHub.TCPConnectionsPerPrefix,
+		QueriesPerConnection: cfg.AcmeHub.TCPQueriesPerConnection, IdleTimeout: cfg.AcmeHub.TCPIdleTimeout.Duration}
+	if s.dns, err = dnsserver.Listen(cfg.General.DNSNetworks(), cfg.General.Listen, dns, limits); err != nil {
 		return err
 	}
 	trusted, err := config.ParsePrefixes(cfg.AcmeHub.TrustedProxies)

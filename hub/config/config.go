@@ -209,6 +209,15 @@ type AcmeHub struct {
 	// CA); ACMECABundle a PEM file of the roots its HTTPS is trusted with.
 	ACMEDirectory string `toml:"acme_directory"`
 	ACMECABundle  string `toml:"acme_ca_bundle"`
+	// TCPConnections and TCPConnectionsPerPrefix bound the DNS's TCP
+	// connections open at once, in all and from one client prefix (IPv4
+	// /24, IPv6 /56); TCPQueriesPerConnection the questions one connection
+	// may ask; TCPIdleTimeout how long it may wait between them. 0: no
+	// limit.
+	TCPConnections          int      `toml:"tcp_connections"`
+	TCPConnectionsPerPrefix int      `toml:"tcp_connections_per_prefix"`
+	TCPQueriesPerConnection int      `toml:"tcp_queries_per_connection"`
+	TCPIdleTimeout          Duration `toml:"tcp_idle_timeout"`
 }
 
 // The [api] and [hub] tls values that have the server obtain its
@@ -295,6 +304,7 @@ func baseline() Config {
 			TXTTTL: 1, TXTLimit: 2, MaxTXTLimit: 10, CredentialCacheSize: 10000, TXTFormat: TXTFormatACME,
 			PresentExpiry: Duration{time.Hour}, PresentLimit: 100, ResyncInterval: Duration{5 * time.Minute},
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120, FailedAuthPerAddressPerMinute: 1200,
+			TCPConnections: 1000, TCPConnectionsPerPrefix: 64, TCPQueriesPerConnection: 128, TCPIdleTimeout: Duration{10 * time.Second},
 		},
 		DNSSEC: DNSSEC{Validity: Duration{14 * 24 * time.Hour}, Refresh: Duration{4 * 24 * time.Hour}, Skew: Duration{time.Hour}},
 		Hub: Hub{

@@ -198,6 +198,10 @@ func (h AcmeHub) validate(p *problems) {
 	if h.PresentLimit < 1 {
 		bad("[acmehub] present_limit %d: must be at least 1", h.PresentLimit)
 	}
+	if h.TCPConnections < 0 || h.TCPConnectionsPerPrefix < 0 || h.TCPQueriesPerConnection < 0 || h.TCPIdleTimeout.Duration < 0 {
+		bad("[acmehub] tcp_connections %d, tcp_connections_per_prefix %d, tcp_queries_per_connection %d, tcp_idle_timeout %s: must not be negative (0: no limit)",
+			h.TCPConnections, h.TCPConnectionsPerPrefix, h.TCPQueriesPerConnection, h.TCPIdleTimeout.Duration)
+	}
 	if h.CredentialCacheSize < 0 {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)
 	}

@@ -87,7 +87,7 @@ func startServer(t *testing.T) (udp, tcp string, reg *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Listen([]string{"udp", "tcp"}, "127.0.0.1:0", h)
+	srv, err := Listen([]string{"udp", "tcp"}, "127.0.0.1:0", h, TCPLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestBusyPort(t *testing.T) {
 	}
 	defer busy.Close()
 	addr := busy.LocalAddr().String()
-	_, err := Listen([]string{"tcp", "udp"}, addr, &Handler{})
+	_, err := Listen([]string{"tcp", "udp"}, addr, &Handler{}, TCPLimits{})
 	if err == nil || !strings.Contains(err.Error(), "udp "+addr) {
 		t.Fatalf("err = %v, want one naming udp %s", err, addr)
 	}
@@ -534,7 +534,7 @@ func TestPortTakenBetweenBinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := Listen([]string{"udp"}, addr, h)
+			srv, err := Listen([]string{"udp"}, addr, h, TCPLimits{})
 			if intruder == nil {
 				t.Fatal("the probe never released the port")
 			}

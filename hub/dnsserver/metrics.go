@@ -15,6 +15,8 @@ import (
 type Metrics struct {
 	questions *prometheus.CounterVec
 	duration  prometheus.Histogram
+	tcpRefuse *prometheus.CounterVec
+	tcpConns  prometheus.Gauge
 	counters  sync.Map // counterKey -> prometheus.Counter, saving label lookups per answer
 }
 
@@ -30,9 +32,31 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a parsed DNS question to its answer being written.",
 			Buckets: []float64{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
 		}),
+		tcpRefuse: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acmehub_dns_tcp_refused_total",
+			Help: "TCP connections closed as they were accepted, by the limit they were past ([acmehub] tcp_connections, tcp_connections_per_prefix).",
+		}, []string{"limit"}),
+		tcpConns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "acmehub_dns_tcp_connections",
+			Help: "TCP connections open.",
+		}),
 	}
-	reg.MustRegister(m.questions, m.duration)
+	reg.MustRegister(m.questions, m.duration, m.tcpRefuse, m.tcpConns)
 	return m
+}
+
+// tcpRefused counts a connection refused past limit.
+func (m *Metrics) tcpRefused(limit string) {
+	if m != nil {
+		m.tcpRefuse.WithLabelValues(limit).Inc()
+	}
+}
+
+// tcpOpen counts connections opened (1) and closed (-1).
+func (m *Metrics) tcpOpen(delta float64) {
+	if m != nil {
+		m.tcpConns.Add(delta)
+	}
 }
 
 // countedTypes are the question types counted under their own name; others

@@ -25,8 +25,9 @@ type Server struct {
 // Listen binds addr on each network ("udp", "tcp4", …). It fails at once,
 // naming the address, when one cannot be bound. UDP is read through the
 // fast path, on one socket per core where the platform lets sockets share
-// a port (SO_REUSEPORT), so that no single reader is the bottleneck.
-func Listen(networks []string, addr string, h *Handler) (*Server, error) {
+// a port (SO_REUSEPORT), so that no single reader is the bottleneck. TCP
+// clients are held to limits.
+func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Server, error) {
 	s := &Server{}
 	for _, network := range networks {
 		srv := &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries}
@@ -49,10 +50,15 @@ func Listen(networks []string, addr string, h *Handler) (*Server, error) {
 				s.Close()
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
-			srv.Listener = l
-			srv.ReadTimeout = 5 * time.Second
-			srv.WriteTimeout = 5 * time.Second
-			srv.IdleTimeout = func() time.Duration { return 10 * time.Second }
+			srv.Listener = newLimitListener(l, limits, h.metrics)
+			srv.ReadTimeout, srv.WriteTimeout = tcpIOTimeout, tcpIOTimeout
+			if limits.IdleTimeout > 0 {
+				srv.IdleTimeout = func() time.Duration { return limits.IdleTimeout }
+			}
+			srv.MaxTCPQueries = limits.QueriesPerConnection
+			if srv.MaxTCPQueries == 0 {
+				srv.MaxTCPQueries = -1 // miekg/dns: no limit
+			}
 			s.addrs = append(s.addrs, l.Addr())
 		default:
 			s.Close()
