@@ -72,7 +72,11 @@ func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) 
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return hub.OpenManaged(cmd.Context(), cfg, log)
+	svc, closeSvc, err := hub.OpenManaged(cmd.Context(), cfg, log)
+	if err != nil {
+		return nil, nil, errors.New(namingFlags(cmd.Flags(), "", err))
+	}
+	return svc, closeSvc, nil
 }
 
 // config reads the server's configuration with the flags applied.

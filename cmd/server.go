@@ -118,6 +118,7 @@ var flagKeys = map[string][]string{
 	"dns-listen": {"[general] listen"}, "dns-protocol": {"[general] protocol"}, "domain": {"[general] domain"},
 	"api-listen": {"[api] ip", "[api] port"}, "db-engine": {"[database] engine"}, "db-connection": {"[database] connection"},
 	"metrics-listen": {"[acmehub] metrics_listen"}, "log-level": {"[logconfig] loglevel"}, "log-format": {"[logconfig] logformat"},
+	"keys-file": {"[hub] keys_file"},
 }
 
 // namingFlags is err's text with each setting a flag gave named by the

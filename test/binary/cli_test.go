@@ -43,6 +43,8 @@ func TestCLIFailsHelpfully(t *testing.T) {
 			[]string{`required flag(s) "principal" not set`}, nil},
 		{"a date it cannot read", "", []string{"admin", "--db-connection", "hub.db", "--keys-file", "hub.keys", "audit", "--since", "yesterday"}, 1,
 			[]string{`--since "yesterday": neither a duration ago (90m, 24h, 7d), a date (2026-12-01)`}, []string{"2006-01-02T15:04:05Z07:00"}},
+		{"a keys file that holds none", "", []string{"admin", "--db-connection", "hub.db", "--keys-file", "empty.keys", "principals", "list"}, 1,
+			[]string{"--keys-file ([hub] keys_file) empty.keys", "no key"}, nil},
 		{"register without its flags", "", []string{"register"}, 1,
 			[]string{"missing --api (or $ACMEHUB_API), --client (or $ACMEHUB_CLIENT), --fqdn (or $ACMEHUB_FQDNS)"}, []string{"kube"}},
 		{"the webhook's help", "", []string{"webhook", "--help"}, 0,
@@ -54,6 +56,7 @@ func TestCLIFailsHelpfully(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "hub.keys"), keys, 0o600)
+			os.WriteFile(filepath.Join(dir, "empty.keys"), nil, 0o600)
 			p := testutil.StartCmd(t, &exec.Cmd{Dir: dir, Env: []string{"PATH=" + os.Getenv("PATH"), tc.env}}, tc.args...)
 			if code := p.Wait(20 * time.Second); code != tc.code {
 				t.Errorf("exit code %d, want %d", code, tc.code)
@@ -71,7 +74,7 @@ func TestCLIFailsHelpfully(t *testing.T) {
 			}
 			entries, _ := os.ReadDir(dir)
 			for _, e := range entries {
-				if e.Name() != "hub.keys" && !strings.HasPrefix(e.Name(), "hub.db") {
+				if !strings.HasSuffix(e.Name(), ".keys") && !strings.HasPrefix(e.Name(), "hub.db") {
 					t.Errorf("%s written into the working directory", e.Name())
 				}
 			}
