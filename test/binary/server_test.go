@@ -208,7 +208,7 @@ func TestInvalidConfiguration(t *testing.T) {
 	if code := p.Wait(5 * time.Second); code == 0 {
 		t.Error("exit code 0 on an invalid configuration")
 	}
-	for _, want := range []string{cfg, `protocol "sctp"`, `tls = "letsencrypt" is not supported`} {
+	for _, want := range []string{cfg, `protocol "sctp"`, `[api] tls "autocert": must be none, cert, letsencrypt or letsencryptstaging`} {
 		if !strings.Contains(p.Output(), want) {
 			t.Errorf("output lacks %q:\n%s", want, p.Output())
 		}
