@@ -20,6 +20,26 @@ import (
 // testLimits are small enough to reach in a test.
 var testLimits = TCPLimits{Connections: 12, ConnectionsPerPrefix: 4, QueriesPerConnection: 3, IdleTimeout: time.Second}
 
+// serveTCP serves the test zone over TCP on 127.0.0.1 with testLimits.
+func serveTCP(t *testing.T) (string, *Handler) {
+	t.Helper()
+	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{}}, NewMetrics(prometheus.NewRegistry()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Listen([]string{"tcp"}, "127.0.0.1:0", h, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv.Addrs()[0].String(), h
+}
+
 // dialFrom opens a TCP connection to addr from the loopback address from
 // (127.0.0.0/8 is all loopback: each /24 a client prefix of its own).
 func dialFrom(t *testing.T, from, addr string) *dns.Conn {
@@ -55,22 +75,7 @@ func closedByServer(c *dns.Conn) bool {
 // another's; the total is bounded too; a connection asks a bounded number
 // of questions and is closed when idle.
 func TestTCPLimits(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{}}, NewMetrics(reg), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := Listen([]string{"tcp"}, "127.0.0.1:0", h, testLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	addr := srv.Addrs()[0].String()
+	addr, h := serveTCP(t)
 
 	// One prefix holds its four: a fifth from it is closed at once.
 	for range testLimits.ConnectionsPerPrefix {
@@ -107,17 +112,7 @@ func TestTCPLimits(t *testing.T) {
 // TestTCPConnectionEnds: a connection is closed after its questions, or
 // when it stays idle; its place is given back.
 func TestTCPConnectionEnds(t *testing.T) {
-	h, err := NewHandler(testZone, &mapSource{m: map[string][]string{}}, NewMetrics(prometheus.NewRegistry()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := Listen([]string{"tcp"}, "127.0.0.1:0", h, testLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Shutdown(context.Background())
-	addr := srv.Addrs()[0].String()
+	addr, _ := serveTCP(t)
 
 	c := dialFrom(t, "127.0.0.1", addr)
 	for i := range testLimits.QueriesPerConnection {

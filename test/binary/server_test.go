@@ -346,8 +346,8 @@ func TestWebhookRefusesBadServerConfig(t *testing.T) {
 	if code := p.Wait(10 * time.Second); code == 0 {
 		t.Error("exit code 0 with an invalid embedded server configuration")
 	}
-	if !strings.Contains(p.Output(), `protocol "sctp"`) {
-		t.Errorf("no clear error:\n%s", p.Output())
+	if !strings.Contains(p.Output(), `--server-dns-protocol ([general] protocol) "sctp"`) {
+		t.Errorf("the error does not name the flag typed:\n%s", p.Output())
 	}
 }
 
