@@ -76,18 +76,24 @@ func fromEnv(fs *pflag.FlagSet, env map[string]string) error {
 	return nil
 }
 
-// complete reads the password and the namespace from where they live.
-func (f *registerFlags) complete() error {
+// required names register's flags that are missing, before anything is
+// tried.
+func (f *registerFlags) required() error {
 	var missing []string
 	for name, empty := range map[string]bool{"api": f.cfg.API == "", "client": f.cfg.Client == "", "fqdn": len(f.cfg.FQDNs) == 0} {
 		if empty {
 			missing = append(missing, "--"+name+" (or $"+registerEnv[name]+")")
 		}
 	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	if len(missing) == 0 {
+		return nil
 	}
+	slices.Sort(missing)
+	return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+}
+
+// complete reads the password and the namespace from where they live.
+func (f *registerFlags) complete() error {
 	if f.passwordFile != "" {
 		data, err := os.ReadFile(f.passwordFile)
 		if err != nil {
@@ -154,6 +160,9 @@ environment variable named in its help, for a Job.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := fromEnv(cmd.Flags(), registerEnv); err != nil {
+				return err
+			}
+			if err := f.required(); err != nil {
 				return err
 			}
 			if err := f.complete(); err != nil {
