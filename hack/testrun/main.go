@@ -107,8 +107,12 @@ func run(args []string) int {
 	}
 
 	if command != nil {
-		code, _ := r.exec(command, nil)
-		if r.interrupted {
+		code, err := r.exec(command, nil)
+		switch {
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "testrun: %v\n", err)
+			return 1
+		case r.interrupted:
 			return 130
 		}
 		return code
