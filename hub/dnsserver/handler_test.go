@@ -87,7 +87,14 @@ func startServer(t *testing.T) (udp, tcp string, reg *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Listen([]string{"udp", "tcp"}, "127.0.0.1:0", h, TCPLimits{})
+	srv := serve(t, []string{"udp", "tcp"}, h, TCPLimits{})
+	return srv.Addrs()[0].String(), srv.Addrs()[1].String(), reg
+}
+
+// serve serves h on 127.0.0.1 until the test ends.
+func serve(t *testing.T, networks []string, h *Handler, limits TCPLimits) *Server {
+	t.Helper()
+	srv, err := Listen(networks, "127.0.0.1:0", h, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +104,7 @@ func startServer(t *testing.T) (udp, tcp string, reg *prometheus.Registry) {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return srv.Addrs()[0].String(), srv.Addrs()[1].String(), reg
+	return srv
 }
 
 func exchange(t *testing.T, network, addr string, m *dns.Msg) *dns.Msg {

@@ -4,7 +4,6 @@
 package dnsserver
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -27,17 +26,7 @@ func serveTCP(t *testing.T) (string, *Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Listen([]string{"tcp"}, "127.0.0.1:0", h, testLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv.Addrs()[0].String(), h
+	return serve(t, []string{"tcp"}, h, testLimits).Addrs()[0].String(), h
 }
 
 // dialFrom opens a TCP connection to addr from the loopback address from
