@@ -60,8 +60,22 @@ func newCertManager(cfg config.Config, svc *accounts.Service, log *slog.Logger) 
 		Email:     cfg.API.NotificationEmail,
 		CacheDir:  cfg.API.ACMECacheDir,
 		Presenter: ownPresenter{svc: svc, domain: cfg.General.Domain},
+		Settle:    replicaSettle(cfg),
 		Log:       log,
 	})
+}
+
+// replicaSettle is how long servers sharing the database are given to
+// learn of a challenge's value before the CA looks. A SQLite file has one
+// server; replicas on PostgreSQL hear of a change in milliseconds, and two
+// seconds cover one that is busy. A certificate is ordered every two
+// months: the wait costs nothing, a failed validation counts against the
+// CA's limits.
+func replicaSettle(cfg config.Config) time.Duration {
+	if cfg.Database.Engine == config.EnginePostgres {
+		return 2 * time.Second
+	}
+	return 0
 }
 
 // ownPresenter writes the API certificate's challenges into the server's

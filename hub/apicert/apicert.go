@@ -50,7 +50,13 @@ type Options struct {
 	// CacheDir holds the account, certificate and key (acme_cache_dir).
 	CacheDir  string
 	Presenter Presenter
-	Log       *slog.Logger
+	// Settle is how long after a value is presented the CA is told to
+	// look: the time other servers answering the zone need to learn of
+	// it (servers sharing a PostgreSQL database hear of a change through
+	// a notification). A CA asks any of them, at once, and fails the order
+	// on the first that does not answer yet.
+	Settle time.Duration
+	Log    *slog.Logger
 }
 
 // Manager keeps the certificate: obtained when missing, renewed before it
@@ -90,7 +96,7 @@ func New(opts Options) (*Manager, error) {
 		Agreed:                  true,
 		DisableHTTPChallenge:    true,
 		DisableTLSALPNChallenge: true,
-		DNS01Solver:             solver{opts.Presenter},
+		DNS01Solver:             solver{opts.Presenter, opts.Settle},
 		TrustedRoots:            opts.Roots,
 		Logger:                  quiet,
 	})}
@@ -173,10 +179,28 @@ func (m *Manager) event(_ context.Context, event string, data map[string]any) er
 }
 
 // solver answers the dns-01 challenges through the Presenter.
-type solver struct{ p Presenter }
+type solver struct {
+	p      Presenter
+	settle time.Duration
+}
 
 func (s solver) Present(ctx context.Context, ch acme.Challenge) error {
 	return s.p.Present(ctx, ch.Identifier.Value, ch.DNS01KeyAuthorization())
+}
+
+// Wait lets the other servers learn of the value before the CA looks.
+func (s solver) Wait(ctx context.Context, _ acme.Challenge) error {
+	if s.settle <= 0 {
+		return nil
+	}
+	t := time.NewTimer(s.settle)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (s solver) CleanUp(ctx context.Context, ch acme.Challenge) error {

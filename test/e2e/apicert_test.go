@@ -158,8 +158,8 @@ func TestAPICertificateFromACME(t *testing.T) {
 }
 
 // TestAPICertificateTwoReplicas: two servers sharing a PostgreSQL database
-// and acme_cache_dir, started together, obtain one certificate and both
-// serve it; the challenge is answered by either.
+// and acme_cache_dir obtain one certificate and both serve it; the
+// challenge of one is answered by the other.
 func TestAPICertificateTwoReplicas(t *testing.T) {
 	pebbleBin := os.Getenv("TEST_ASSET_PEBBLE")
 	if pebbleBin == "" {
@@ -171,10 +171,17 @@ func TestAPICertificateTwoReplicas(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "api-certs")
 	roots := pebble.IssuingRoots(t)
 
-	var replicas []*testutil.Process
-	for _, port := range []int{portA, portB} {
-		replicas = append(replicas, testutil.StartCmd(t, &exec.Cmd{}, "server", "-c", apiCertConfig(t, pebble, port, db, cache, "")))
+	// A orders; the CA asks B, which learns of A's challenge through the
+	// database, as a CA asks whichever replica a name server address
+	// reaches. B starts while A's order is under way and waits for it.
+	a := testutil.StartCmd(t, &exec.Cmd{}, "server", "-c", apiCertConfig(t, pebble, portA, db, cache, ""))
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(a.Output(), `"msg":"obtaining the API's certificate"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica A did not start an order:\n%s", a.Output())
+		}
 	}
+	b := testutil.StartCmd(t, &exec.Cmd{}, "server", "-c", apiCertConfig(t, pebble, portB, db, cache, ""))
+	replicas := []*testutil.Process{a, b}
 	var serials []string
 	for _, r := range replicas {
 		if err := r.WaitReady(30 * time.Second); err != nil {
