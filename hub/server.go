@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,6 +59,8 @@ type Server struct {
 	// certs keeps the certificate obtained through ACME; nil when no
 	// listener has tls = "letsencrypt".
 	certs *apicert.Manager
+	// queryLog closes the DNS query log's file.
+	queryLog io.Closer
 }
 
 // New opens the store, binds the DNS, API and metrics addresses, so that a
@@ -129,6 +132,12 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 	if err != nil {
 		return nil, nil, fmt.Errorf("[general]: %w", err)
 	}
+	protection, closer, err := dnsProtection(ctx, cfg.AcmeHub, s.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	handler.Protect(protection)
+	s.queryLog = closer
 	return handler, reg, nil
 }
 
@@ -386,6 +395,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.certs.Stop()
 	}
 	shutdownErrs = append(shutdownErrs, s.store.Close())
+	if s.queryLog != nil {
+		s.queryLog.Close()
+	}
 	s.log.Info("stopped")
 	return errors.Join(append([]error{err}, shutdownErrs...)...)
 }
@@ -421,6 +433,9 @@ func (s *Server) close() {
 	}
 	if s.store != nil {
 		s.store.Close()
+	}
+	if s.queryLog != nil {
+		s.queryLog.Close()
 	}
 }
 

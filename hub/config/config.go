@@ -218,7 +218,36 @@ type AcmeHub struct {
 	TCPConnectionsPerPrefix int      `toml:"tcp_connections_per_prefix"`
 	TCPQueriesPerConnection int      `toml:"tcp_queries_per_connection"`
 	TCPIdleTimeout          Duration `toml:"tcp_idle_timeout"`
+	// RateLimit* is response rate limiting over UDP: answers a second per
+	// client prefix, with data (Responses) and negative or errors (Errors),
+	// debt allowed for Window, every Slip-th limited answer sent truncated,
+	// prefixes of IPv4Prefix and IPv6Prefix bits, Exempt CIDRs, and LogOnly
+	// to only count and log. 0 per second: no limit.
+	RateLimitResponses  int      `toml:"rate_limit_responses"`
+	RateLimitErrors     int      `toml:"rate_limit_errors"`
+	RateLimitWindow     Duration `toml:"rate_limit_window"`
+	RateLimitSlip       int      `toml:"rate_limit_slip"`
+	RateLimitIPv4Prefix int      `toml:"rate_limit_ipv4_prefix"`
+	RateLimitIPv6Prefix int      `toml:"rate_limit_ipv6_prefix"`
+	RateLimitExempt     []string `toml:"rate_limit_exempt"`
+	RateLimitLogOnly    bool     `toml:"rate_limit_log_only"`
+	// DNSCookieSecret is the 16-byte key of DNS server cookies, in hex;
+	// empty: one kept in the database, shared by every server using it.
+	DNSCookieSecret string `toml:"dns_cookie_secret"`
+	// ANYOverTCP is "minimal" (ANY answered with one HINFO, as over UDP)
+	// or "full" (every record at the name).
+	ANYOverTCP string `toml:"any_over_tcp"`
+	// QueryLog, when set, logs DNS questions as JSON lines: "stdout",
+	// "stderr" or a file; QueryLogSample logs one in that many.
+	QueryLog       string `toml:"query_log"`
+	QueryLogSample int    `toml:"query_log_sample"`
 }
+
+// The [acmehub] any_over_tcp values.
+const (
+	ANYMinimal = "minimal"
+	ANYFull    = "full"
+)
 
 // The [api] and [hub] tls values that have the server obtain its
 // certificate through ACME dns-01, answered by its own DNS.
@@ -305,6 +334,9 @@ func baseline() Config {
 			PresentExpiry: Duration{time.Hour}, PresentLimit: 100, ResyncInterval: Duration{5 * time.Minute},
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120, FailedAuthPerAddressPerMinute: 1200,
 			TCPConnections: 1000, TCPConnectionsPerPrefix: 64, TCPQueriesPerConnection: 128, TCPIdleTimeout: Duration{10 * time.Second},
+			RateLimitResponses: 100, RateLimitErrors: 20, RateLimitWindow: Duration{15 * time.Second}, RateLimitSlip: 2,
+			RateLimitIPv4Prefix: 24, RateLimitIPv6Prefix: 56, RateLimitExempt: []string{"127.0.0.0/8", "::1/128"},
+			ANYOverTCP: ANYMinimal, QueryLogSample: 1,
 		},
 		DNSSEC: DNSSEC{Validity: Duration{14 * 24 * time.Hour}, Refresh: Duration{4 * 24 * time.Hour}, Skew: Duration{time.Hour}},
 		Hub: Hub{

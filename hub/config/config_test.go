@@ -111,6 +111,13 @@ func TestParse(t *testing.T) {
 				t.Errorf("present_expiry, present_limit = %s, %d", c.AcmeHub.PresentExpiry.Duration, c.AcmeHub.PresentLimit)
 			}
 		}, nil},
+		{"rate limit settings; an empty exempt list exempts no one", "[general]\ndomain='a.example'\n[acmehub]\nrate_limit_responses=50\nrate_limit_errors=0\nrate_limit_window='30s'\nrate_limit_slip=0\nrate_limit_exempt=[]\nany_over_tcp='full'\n[database]\nconnection='x.db'", func(t *testing.T, c Config) {
+			h := c.AcmeHub
+			if h.RateLimitResponses != 50 || h.RateLimitErrors != 0 || h.RateLimitWindow.Duration != 30*time.Second || h.RateLimitSlip != 0 ||
+				len(h.RateLimitExempt) != 0 || h.ANYOverTCP != ANYFull {
+				t.Errorf("acmehub = %+v", h)
+			}
+		}, nil},
 		{"unknown keys warn", "[general]\ndomain='a.example'\ncolour='blue'\n[database]\nengine='sqlite'\nconnection='x.db'", nil,
 			[]string{"unknown key colour in [general]"}},
 	}
@@ -167,6 +174,13 @@ func TestValidateErrors(t *testing.T) {
 		{"user without password", func(c *Config) { c.AcmeHub.RegistrationUser = "u" }, "go together"},
 		{"bad metrics address", func(c *Config) { c.AcmeHub.MetricsListen = "9090" }, "metrics_listen"},
 		{"present_expiry too short", func(c *Config) { c.AcmeHub.PresentExpiry.Duration = time.Second }, "present_expiry 1s: must be at least 1m"},
+		{"rate limit below zero", func(c *Config) { c.AcmeHub.RateLimitErrors = -1 }, "rate_limit_errors -1"},
+		{"rate limit window too short", func(c *Config) { c.AcmeHub.RateLimitWindow.Duration = time.Millisecond }, "rate_limit_window 1ms: must be at least 1s"},
+		{"rate limit prefix", func(c *Config) { c.AcmeHub.RateLimitIPv4Prefix = 33 }, "rate_limit_ipv4_prefix 33"},
+		{"bad exempt prefix", func(c *Config) { c.AcmeHub.RateLimitExempt = []string{"ca.example"} }, "rate_limit_exempt"},
+		{"cookie secret too short", func(c *Config) { c.AcmeHub.DNSCookieSecret = "abcd" }, "dns_cookie_secret: must be 32 hexadecimal digits"},
+		{"any_over_tcp", func(c *Config) { c.AcmeHub.ANYOverTCP = "none" }, `any_over_tcp "none"`},
+		{"query_log_sample 0", func(c *Config) { c.AcmeHub.QueryLogSample = 0 }, "query_log_sample 0"},
 		{"present_limit 0", func(c *Config) { c.AcmeHub.PresentLimit = 0 }, "present_limit 0"},
 		{"bad trusted proxy", func(c *Config) { c.AcmeHub.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, `trusted_proxies: "proxy.local" is neither`},
 		{"hub without keys", func(c *Config) { c.Hub.Enabled, c.Hub.TLS = true, "none" }, "[hub] needs its keys"},

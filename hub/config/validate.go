@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -201,6 +202,31 @@ func (h AcmeHub) validate(p *problems) {
 	if h.TCPConnections < 0 || h.TCPConnectionsPerPrefix < 0 || h.TCPQueriesPerConnection < 0 || h.TCPIdleTimeout.Duration < 0 {
 		bad("[acmehub] tcp_connections %d, tcp_connections_per_prefix %d, tcp_queries_per_connection %d, tcp_idle_timeout %s: must not be negative (0: no limit)",
 			h.TCPConnections, h.TCPConnectionsPerPrefix, h.TCPQueriesPerConnection, h.TCPIdleTimeout.Duration)
+	}
+	if h.RateLimitResponses < 0 || h.RateLimitErrors < 0 || h.RateLimitSlip < 0 {
+		bad("[acmehub] rate_limit_responses %d, rate_limit_errors %d, rate_limit_slip %d: must not be negative (0: no limit, or no slip)",
+			h.RateLimitResponses, h.RateLimitErrors, h.RateLimitSlip)
+	}
+	if h.RateLimitWindow.Duration < time.Second {
+		bad("[acmehub] rate_limit_window %s: must be at least 1s", h.RateLimitWindow.Duration)
+	}
+	if h.RateLimitIPv4Prefix < 1 || h.RateLimitIPv4Prefix > 32 || h.RateLimitIPv6Prefix < 1 || h.RateLimitIPv6Prefix > 128 {
+		bad("[acmehub] rate_limit_ipv4_prefix %d, rate_limit_ipv6_prefix %d: must be prefix lengths (1 to 32, 1 to 128)",
+			h.RateLimitIPv4Prefix, h.RateLimitIPv6Prefix)
+	}
+	if _, err := ParsePrefixes(h.RateLimitExempt); err != nil {
+		bad("[acmehub] rate_limit_exempt: %w", err)
+	}
+	if h.DNSCookieSecret != "" {
+		if b, err := hex.DecodeString(h.DNSCookieSecret); err != nil || len(b) != 16 {
+			bad("[acmehub] dns_cookie_secret: must be 32 hexadecimal digits (16 bytes), e.g. from `openssl rand -hex 16`")
+		}
+	}
+	if h.ANYOverTCP != ANYMinimal && h.ANYOverTCP != ANYFull {
+		bad("[acmehub] any_over_tcp %q: must be minimal or full", h.ANYOverTCP)
+	}
+	if h.QueryLogSample < 1 {
+		bad("[acmehub] query_log_sample %d: must be at least 1 (1: every question)", h.QueryLogSample)
 	}
 	if h.CredentialCacheSize < 0 {
 		bad("[acmehub] credential_cache_size %d: must not be negative", h.CredentialCacheSize)

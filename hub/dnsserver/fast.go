@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -53,10 +54,26 @@ func (f *fastReader) ReadUDP(conn *net.UDPConn, _ time.Duration) ([]byte, *dns.S
 		}
 		start := time.Now()
 		if size, ok := f.h.fastAnswer(f.in[:n], f.out, &f.lowered); ok {
-			if _, err := dns.WriteToSessionUDP(conn, f.out[:size], session); err != nil {
-				f.h.log.Debug("writing DNS answer", "remote", session.RemoteAddr(), "err", err)
+			var client netip.Addr
+			if a, ok := session.RemoteAddr().(*net.UDPAddr); ok {
+				client = a.AddrPort().Addr()
 			}
-			f.h.metrics.count(dns.TypeTXT, dns.RcodeSuccess, false, time.Since(start))
+			v := f.h.limiter.judge(client, classResponses)
+			if v == slip {
+				size = truncateFast(f.out, size)
+			}
+			if v != drop {
+				if _, err := dns.WriteToSessionUDP(conn, f.out[:size], session); err != nil {
+					f.h.log.Debug("writing DNS answer", "remote", session.RemoteAddr(), "err", err)
+				}
+				f.h.metrics.count(dns.TypeTXT, dns.RcodeSuccess, false, time.Since(start))
+			} else {
+				size = 0
+			}
+			if f.h.queryLog.sample() {
+				name, _, _ := dns.UnpackDomainName(f.in[:n], 12)
+				f.h.queryLog.write(start, client.Unmap(), name, dns.TypeTXT, dns.RcodeSuccess, size, v)
+			}
 			continue
 		}
 		m := make([]byte, n)
@@ -243,6 +260,23 @@ func (h *Handler) writeAnswer(pkt, out []byte, q fastQuery, values string, sigs 
 		at += 11
 	}
 	return at
+}
+
+// truncateFast makes the answer of size bytes in out truncated and
+// without records: its header with TC, its question, its OPT. It returns
+// the new size.
+func truncateFast(out []byte, size int) int {
+	end := 12
+	for out[end] != 0 {
+		end += 1 + int(out[end])
+	}
+	end += 1 + 4
+	binary.BigEndian.PutUint16(out[2:], binary.BigEndian.Uint16(out[2:])|bitTC)
+	binary.BigEndian.PutUint16(out[6:], 0)
+	if binary.BigEndian.Uint16(out[10:]) == 1 {
+		end += copy(out[end:], out[size-11:size])
+	}
+	return end
 }
 
 // cutLabel splits a lower-case name ("a.b.") after its first label.

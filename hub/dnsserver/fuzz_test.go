@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -57,6 +58,13 @@ func FuzzServeDNS(f *testing.F) {
 		}
 		f.Add(b, true, false)
 		f.Add(b, true, true)
+		for _, cookie := range []string{"0102030405060708", "0102030405060708" + "01000000" + "5cf79f11" + "1f8130c3eee29480", "01020304"} {
+			b, err := withCookie(q.Copy(), cookie).Pack()
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, true, true)
+		}
 	}
 	src := &mapSource{m: map[string][]string{withValues: {valueA, `quote" back\slash`}, noValues: nil}}
 	plain, err := NewHandler(testZone, src, nil, nil)
@@ -64,6 +72,12 @@ func FuzzServeDNS(f *testing.F) {
 		f.Fatal(err)
 	}
 	signed, _ := signedHandler(f)
+	// Every answer past a rate of one a second is sent truncated: every
+	// question is answered, through the limit's every branch.
+	for _, h := range []*Handler{plain, signed} {
+		h.Protect(Protection{CookieSecret: CookieSecret{1},
+			RateLimit: RateLimit{ResponsesPerSecond: 1, ErrorsPerSecond: 1, Window: time.Second, Slip: 1}})
+	}
 	f.Fuzz(func(t *testing.T, data []byte, udp, sign bool) {
 		h := plain
 		if sign {

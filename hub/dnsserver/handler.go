@@ -9,9 +9,11 @@ package dnsserver
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -72,6 +74,10 @@ type Handler struct {
 	apexSigners apexSigners
 	metrics     *Metrics
 	log         *slog.Logger
+	// protect, limiter and queryLog are how clients are treated (Protect).
+	protect  Protection
+	limiter  *rateLimiter
+	queryLog *QueryLog
 }
 
 // node is a name that exists in the static part of the zone; an empty
@@ -162,15 +168,47 @@ func (h *Handler) add(rr dns.RR) {
 	}
 }
 
-// ServeDNS answers one message.
+// Protection is how the server treats clients on the Internet.
+type Protection struct {
+	RateLimit RateLimit
+	// CookieSecret makes and checks server cookies; servers answering for
+	// the same zone should share it, so that a cookie one made is valid at
+	// every other.
+	CookieSecret CookieSecret
+	// FullANYOverTCP answers ANY over TCP with every record at the name;
+	// otherwise ANY is answered minimally over TCP as over UDP.
+	FullANYOverTCP bool
+	// QueryLog, when set, logs (a sample of) the questions.
+	QueryLog *QueryLog
+}
+
+// Protect sets how clients are treated; call it before serving.
+func (h *Handler) Protect(p Protection) {
+	h.protect, h.queryLog = p, p.QueryLog
+	h.limiter = newRateLimiter(p.RateLimit, h.metrics, h.log)
+}
+
+// ServeDNS answers one message: over UDP within the client's rate limit
+// (RateLimit), with a COOKIE when it sent one (cookie.go).
 func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	start := time.Now()
-	m := h.answer(r)
+	ua, udp := w.RemoteAddr().(*net.UDPAddr)
+	client := remoteAddr(w.RemoteAddr())
+	m := h.answerWith(r, !udp && h.protect.FullANYOverTCP)
+	cookie := h.withCookie(r, m, client, start)
+	v := send
+	if udp {
+		v = h.limitUDP(r, m, ua.AddrPort().Addr(), cookie)
+	}
+	if v == drop {
+		h.queryLog.record(start, client, r, m, v)
+		return
+	}
 	size := dns.MinMsgSize
 	if opt := r.IsEdns0(); opt != nil {
 		size = max(size, min(int(opt.UDPSize()), maxUDPSize))
 	}
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); !udp {
+	if !udp {
 		size = dns.MaxMsgSize
 	}
 	// Name compression costs time on every answer; it is used only for
@@ -184,6 +222,7 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	if err := w.WriteMsg(m); err != nil {
 		h.log.Debug("writing DNS answer", "remote", w.RemoteAddr(), "err", err)
 	}
+	h.queryLog.record(start, client, r, m, v)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) && len(r.Question) > 0 {
 		q := r.Question[0]
 		h.log.Debug("DNS question", "name", q.Name, "type", dns.TypeToString[q.Qtype],
@@ -191,8 +230,101 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 }
 
-// answer builds the reply to r, with r's question in its own case.
-func (h *Handler) answer(r *dns.Msg) *dns.Msg {
+// limitUDP holds an answer over UDP to the client's rate limit, unless
+// the client returned a valid server cookie: it is then no spoofed
+// source. A signed answer to ANY with DO is sent truncated to such a
+// client too, so that it is never larger than three times its question.
+// It says what becomes of the answer, which it may make truncated and
+// empty.
+func (h *Handler) limitUDP(r, m *dns.Msg, client netip.Addr, cookie cookieState) verdict {
+	if cookie.valid {
+		return send
+	}
+	if len(r.Question) == 1 && r.Question[0].Qtype == dns.TypeANY && len(m.Answer) > 0 {
+		if opt := m.IsEdns0(); opt != nil && opt.Do() {
+			emptyTruncated(m)
+			return send
+		}
+	}
+	class := classErrors
+	if m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0 {
+		class = classResponses
+	}
+	v := h.limiter.judge(client, class)
+	switch {
+	case v == send:
+	case len(cookie.server) > 0:
+		// A client that speaks cookies gets a fresh one to retry with
+		// instead (RFC 7873 section 5.2.3): its retry is then not limited.
+		emptyTruncated(m)
+		m.Truncated = false
+		m.Rcode = dns.RcodeBadCookie
+		v = slip
+	case v == slip:
+		emptyTruncated(m)
+	}
+	return v
+}
+
+// emptyTruncated makes m a truncated answer without records, so that the
+// client asks again over TCP.
+func emptyTruncated(m *dns.Msg) {
+	m.Truncated = true
+	m.Answer, m.Ns = nil, nil
+	if opt := m.IsEdns0(); opt != nil {
+		m.Extra = []dns.RR{opt}
+	} else {
+		m.Extra = nil
+	}
+}
+
+// withCookie answers the COOKIE option of r in m (a malformed one with
+// FORMERR) and returns what it says.
+func (h *Handler) withCookie(r, m *dns.Msg, client netip.Addr, now time.Time) cookieState {
+	opt, reply := r.IsEdns0(), m.IsEdns0()
+	if opt == nil || reply == nil || m.Rcode == dns.RcodeBadVers {
+		return cookieState{}
+	}
+	for _, o := range opt.Option {
+		sent, ok := o.(*dns.EDNS0_COOKIE)
+		if !ok {
+			continue
+		}
+		data, err := hex.DecodeString(sent.Cookie)
+		var c cookieState
+		if err == nil {
+			c, err = h.protect.CookieSecret.readCookie(data, client, now)
+		}
+		if err != nil {
+			m.Rcode = dns.RcodeFormatError
+			m.Answer, m.Ns, m.Extra = nil, nil, []dns.RR{reply}
+			return cookieState{}
+		}
+		reply.Option = append(reply.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE,
+			Cookie: hex.EncodeToString(h.protect.CookieSecret.reply(c, client, now))})
+		return c
+	}
+	return cookieState{}
+}
+
+// remoteAddr is a client's address; the zero Addr when it has none.
+func remoteAddr(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// answer builds the reply to r, with r's question in its own case; ANY is
+// answered minimally.
+func (h *Handler) answer(r *dns.Msg) *dns.Msg { return h.answerWith(r, false) }
+
+// answerWith builds the reply to r; fullANY answers ANY with every record
+// at the name instead of one synthesized HINFO (RFC 8482).
+func (h *Handler) answerWith(r *dns.Msg, fullANY bool) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(r)
 	opt := r.IsEdns0()
@@ -216,6 +348,9 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 	if h.signer != nil && opt != nil && opt.Do() {
 		m.IsEdns0().SetDo()
 		defer h.secure(m, opt)
+	}
+	if q.Qtype == dns.TypeANY && !fullANY {
+		defer minimalANY(m) // before the answer is signed
 	}
 	switch {
 	case q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY:
@@ -262,6 +397,21 @@ func (h *Handler) answer(r *dns.Msg) *dns.Msg {
 		}
 		name, owner = target, cname.Target
 	}
+}
+
+// minimalANY answers ANY at a name that has records with one synthesized
+// HINFO "RFC8482" (RFC 8482 section 4.2) instead of all of them: an ANY
+// question is no longer worth many times its size to whoever can forge
+// its source. Names without records are answered as before.
+func minimalANY(m *dns.Msg) {
+	if m.Rcode != dns.RcodeSuccess || len(m.Answer) == 0 {
+		return
+	}
+	q := m.Question[0]
+	m.Answer = []dns.RR{&dns.HINFO{
+		Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: m.Answer[0].Header().Ttl},
+		Cpu: "RFC8482",
+	}}
 }
 
 // maxChain bounds the in-zone CNAMEs one answer follows.

@@ -17,7 +17,8 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	tcpRefuse *prometheus.CounterVec
 	tcpConns  prometheus.Gauge
-	counters  sync.Map // counterKey -> prometheus.Counter, saving label lookups per answer
+	limited   [2]map[string]prometheus.Counter // per class, per action
+	counters  sync.Map                         // counterKey -> prometheus.Counter, saving label lookups per answer
 }
 
 // NewMetrics registers the DNS metrics with reg.
@@ -41,8 +42,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "TCP connections open.",
 		}),
 	}
-	reg.MustRegister(m.questions, m.duration, m.tcpRefuse, m.tcpConns)
+	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "acmehub_dns_rate_limited_total",
+		Help: "UDP answers past a client prefix's rate limit, by class (responses: answers with data; errors: NXDOMAIN, NODATA and errors) and what became of them (dropped; slipped: sent truncated; logged: sent, in log-only mode).",
+	}, []string{"class", "action"})
+	for c, class := range classNames {
+		m.limited[c] = map[string]prometheus.Counter{}
+		for _, action := range []string{"dropped", "slipped", "logged"} {
+			m.limited[c][action] = limited.WithLabelValues(class, action)
+		}
+	}
+	reg.MustRegister(m.questions, m.duration, m.tcpRefuse, m.tcpConns, limited)
 	return m
+}
+
+// rateLimited counts an answer of class past its limit, and its fate.
+func (m *Metrics) rateLimited(class answerClass, action string) {
+	if m != nil {
+		m.limited[class][action].Inc()
+	}
 }
 
 // tcpRefused counts a connection refused past limit.

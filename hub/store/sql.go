@@ -162,7 +162,7 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating schema: writing db_version: %w", err)
 		}
 	}
-	for _, stmt := range append(hubTables(s.d.serial), dnssecTables...) {
+	for _, stmt := range append(append(hubTables(s.d.serial), dnssecTables...), secretTables...) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrating schema: %q: %w", stmt, err)
 		}

@@ -68,6 +68,9 @@ type Store interface {
 	Managed() Managed
 	// DNSSECKeys returns the zone's DNSSEC keys, kept in the same database.
 	DNSSECKeys() DNSSECKeys
+	// SharedSecret returns the secret kept under name for every server
+	// sharing the database, storing fresh when there is none yet.
+	SharedSecret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close waits for writes under way and closes the database.
