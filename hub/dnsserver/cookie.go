@@ -37,6 +37,7 @@ var errBadCookieOption = errors.New("malformed COOKIE option")
 
 // cookieState is what a query's COOKIE option says.
 type cookieState struct {
+	sent   bool // the query had a COOKIE option
 	client [clientCookieLen]byte
 	server []byte // as sent, maybe empty
 	valid  bool   // the server cookie is one of ours, for this client, in date
@@ -49,6 +50,7 @@ func (s CookieSecret) readCookie(data []byte, client netip.Addr, now time.Time) 
 	if len(data) != clientCookieLen && (len(data) < clientCookieLen+8 || len(data) > clientCookieLen+32) {
 		return c, errBadCookieOption
 	}
+	c.sent = true
 	copy(c.client[:], data)
 	c.server = data[clientCookieLen:]
 	if len(c.server) != serverCookieLen || c.server[0] != 1 {

@@ -194,11 +194,12 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	start := time.Now()
 	ua, udp := w.RemoteAddr().(*net.UDPAddr)
 	client := remoteAddr(w.RemoteAddr())
-	m := h.answerWith(r, !udp && h.protect.FullANYOverTCP)
-	cookie := h.withCookie(r, m, client, start)
+	cookie, cookieErr := h.readCookie(r, client, start)
+	m := h.answerWith(r, !udp && h.protect.FullANYOverTCP, udp && !cookie.valid)
+	h.answerCookie(m, cookie, cookieErr, client, start)
 	v := send
 	if udp {
-		v = h.limitUDP(r, m, ua.AddrPort().Addr(), cookie)
+		v = h.limitUDP(m, ua.AddrPort().Addr(), cookie)
 	}
 	if v == drop {
 		h.queryLog.record(start, client, r, m, v)
@@ -232,22 +233,14 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 
 // limitUDP holds an answer over UDP to the client's rate limit, unless
 // the client returned a valid server cookie: it is then no spoofed
-// source. A signed answer to ANY with DO is sent truncated to such a
-// client too, so that it is never larger than three times its question.
-// It says what becomes of the answer, which it may make truncated and
-// empty.
-func (h *Handler) limitUDP(r, m *dns.Msg, client netip.Addr, cookie cookieState) verdict {
+// source. It says what becomes of the answer, which it may make truncated
+// and empty.
+func (h *Handler) limitUDP(m *dns.Msg, client netip.Addr, cookie cookieState) verdict {
 	if cookie.valid {
 		return send
 	}
-	if len(r.Question) == 1 && r.Question[0].Qtype == dns.TypeANY && len(m.Answer) > 0 {
-		if opt := m.IsEdns0(); opt != nil && opt.Do() {
-			emptyTruncated(m)
-			return send
-		}
-	}
 	class := classErrors
-	if m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0 {
+	if m.Rcode == dns.RcodeSuccess && (len(m.Answer) > 0 || m.Truncated) {
 		class = classResponses
 	}
 	v := h.limiter.judge(client, class)
@@ -278,33 +271,38 @@ func emptyTruncated(m *dns.Msg) {
 	}
 }
 
-// withCookie answers the COOKIE option of r in m (a malformed one with
-// FORMERR) and returns what it says.
-func (h *Handler) withCookie(r, m *dns.Msg, client netip.Addr, now time.Time) cookieState {
-	opt, reply := r.IsEdns0(), m.IsEdns0()
-	if opt == nil || reply == nil || m.Rcode == dns.RcodeBadVers {
-		return cookieState{}
+// readCookie reads the COOKIE option of r, if any; an error for a
+// malformed one.
+func (h *Handler) readCookie(r *dns.Msg, client netip.Addr, now time.Time) (cookieState, error) {
+	opt := r.IsEdns0()
+	if opt == nil || opt.Version() != 0 {
+		return cookieState{}, nil
 	}
 	for _, o := range opt.Option {
-		sent, ok := o.(*dns.EDNS0_COOKIE)
-		if !ok {
-			continue
+		if sent, ok := o.(*dns.EDNS0_COOKIE); ok {
+			data, err := hex.DecodeString(sent.Cookie)
+			if err != nil {
+				return cookieState{}, errBadCookieOption
+			}
+			return h.protect.CookieSecret.readCookie(data, client, now)
 		}
-		data, err := hex.DecodeString(sent.Cookie)
-		var c cookieState
-		if err == nil {
-			c, err = h.protect.CookieSecret.readCookie(data, client, now)
-		}
-		if err != nil {
-			m.Rcode = dns.RcodeFormatError
-			m.Answer, m.Ns, m.Extra = nil, nil, []dns.RR{reply}
-			return cookieState{}
-		}
+	}
+	return cookieState{}, nil
+}
+
+// answerCookie gives m the COOKIE the client's calls for: a server cookie
+// beside its client cookie; FORMERR for a malformed option.
+func (h *Handler) answerCookie(m *dns.Msg, c cookieState, err error, client netip.Addr, now time.Time) {
+	reply := m.IsEdns0()
+	switch {
+	case reply == nil:
+	case err != nil:
+		m.Rcode = dns.RcodeFormatError
+		m.Answer, m.Ns, m.Extra = nil, nil, []dns.RR{reply}
+	case c.sent:
 		reply.Option = append(reply.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE,
 			Cookie: hex.EncodeToString(h.protect.CookieSecret.reply(c, client, now))})
-		return c
 	}
-	return cookieState{}
 }
 
 // remoteAddr is a client's address; the zero Addr when it has none.
@@ -320,11 +318,14 @@ func remoteAddr(a net.Addr) netip.Addr {
 
 // answer builds the reply to r, with r's question in its own case; ANY is
 // answered minimally.
-func (h *Handler) answer(r *dns.Msg) *dns.Msg { return h.answerWith(r, false) }
+func (h *Handler) answer(r *dns.Msg) *dns.Msg { return h.answerWith(r, false, false) }
 
 // answerWith builds the reply to r; fullANY answers ANY with every record
-// at the name instead of one synthesized HINFO (RFC 8482).
-func (h *Handler) answerWith(r *dns.Msg, fullANY bool) *dns.Msg {
+// at the name instead of one synthesized HINFO (RFC 8482); truncateANY
+// answers ANY with DO in a signed zone truncated and empty, at once: even
+// minimal, its signed answer is several times the question, and over UDP
+// its source may be forged.
+func (h *Handler) answerWith(r *dns.Msg, fullANY, truncateANY bool) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(r)
 	opt := r.IsEdns0()
@@ -347,6 +348,10 @@ func (h *Handler) answerWith(r *dns.Msg, fullANY bool) *dns.Msg {
 	name := strings.ToLower(q.Name)
 	if h.signer != nil && opt != nil && opt.Do() {
 		m.IsEdns0().SetDo()
+		if truncateANY && q.Qtype == dns.TypeANY {
+			m.Authoritative, m.Truncated = true, true
+			return m
+		}
 		defer h.secure(m, opt)
 	}
 	if q.Qtype == dns.TypeANY && !fullANY {

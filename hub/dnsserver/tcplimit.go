@@ -96,10 +96,11 @@ type limitedConn struct {
 	release func()
 }
 
+// Close gives the connection's place back, then closes it: a client that
+// sees it closed finds the place free.
 func (c *limitedConn) Close() error {
-	err := c.Conn.Close()
 	c.once.Do(c.release)
-	return err
+	return c.Conn.Close()
 }
 
 // clientPrefix is the prefix a client's limits count under: its IPv4 /24

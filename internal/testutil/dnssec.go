@@ -158,8 +158,9 @@ remote-control:
 // server ns.auth.example.org at 127.0.0.1) signed with csks keys of
 // algorithm alg ("13" or "15") made by `acmehub dnssec keygen` (two: as
 // during a KSK rollover), and returns it with the DS record `acmehub
-// dnssec ds` prints for each key.
-func StartSignedServer(t testing.TB, csks int, alg string) (*Process, []string) {
+// dnssec ds` prints for each key. extra are lines appended to its
+// configuration, after its [dnssec] section.
+func StartSignedServer(t testing.TB, csks int, alg string, extra ...string) (*Process, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	var keys, ds []string
@@ -186,6 +187,6 @@ connection = %q
 logformat = "json"
 [dnssec]
 keys = [%s]
-`, filepath.Join(dir, "acmehub.db"), strings.Join(keys, ", "))), 0o644)
+%s`, filepath.Join(dir, "acmehub.db"), strings.Join(keys, ", "), strings.Join(extra, "\n"))), 0o644)
 	return StartServer(t, "-c", cfg), ds
 }
