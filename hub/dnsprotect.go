@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/acmehub/acmehub/hub/config"
@@ -24,7 +25,7 @@ const cookieSecretName = "dns-cookie"
 // rate limit, the cookie secret (the config's, else the database's, which
 // every server sharing it uses), ANY over TCP and the query log. The
 // returned closer closes the query log's file.
-func dnsProtection(ctx context.Context, cfg config.AcmeHub, st store.Store) (dnsserver.Protection, io.Closer, error) {
+func dnsProtection(ctx context.Context, cfg config.AcmeHub, st store.Store, log *slog.Logger) (dnsserver.Protection, io.Closer, error) {
 	exempt, err := config.ParsePrefixes(cfg.RateLimitExempt)
 	if err != nil {
 		return dnsserver.Protection{}, nil, fmt.Errorf("[acmehub] rate_limit_exempt: %w", err)
@@ -58,15 +59,15 @@ func dnsProtection(ctx context.Context, cfg config.AcmeHub, st store.Store) (dns
 	switch cfg.QueryLog {
 	case "":
 	case "stdout":
-		p.QueryLog = dnsserver.NewQueryLog(os.Stdout, cfg.QueryLogSample)
+		p.QueryLog = dnsserver.NewQueryLog(os.Stdout, cfg.QueryLogSample, log)
 	case "stderr":
-		p.QueryLog = dnsserver.NewQueryLog(os.Stderr, cfg.QueryLogSample)
+		p.QueryLog = dnsserver.NewQueryLog(os.Stderr, cfg.QueryLogSample, log)
 	default:
 		f, err := os.OpenFile(cfg.QueryLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
 			return p, nil, config.FileError("[acmehub] query_log", cfg.QueryLog, err)
 		}
-		p.QueryLog, closer = dnsserver.NewQueryLog(f, cfg.QueryLogSample), f
+		p.QueryLog, closer = dnsserver.NewQueryLog(f, cfg.QueryLogSample, log), f
 	}
 	return p, closer, nil
 }

@@ -132,7 +132,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 	if err != nil {
 		return nil, nil, fmt.Errorf("[general]: %w", err)
 	}
-	protection, closer, err := dnsProtection(ctx, cfg.AcmeHub, s.store)
+	protection, closer, err := dnsProtection(ctx, cfg.AcmeHub, s.store, log.With("component", "dns"))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -66,17 +66,8 @@ func main() {
 			label, float64(flood.Sent)/duration.Seconds(), flood.Amplification(), flood.ReceivedBytes, flood.SentBytes,
 			*caRate, 100*probe.Fraction(), probe.Percentile(0.99).Round(10*time.Microsecond))
 	}
-	during("ANY+DO from one source", dnsload.Sources(1, 1), func(int) *dns.Msg {
-		m := new(dns.Msg)
-		m.SetQuestion(*zone, dns.TypeANY)
-		m.SetEdns0(4096, true)
-		return m
-	})
-	during("random names from 50 sources", dnsload.Sources(10, 50), func(i int) *dns.Msg {
-		m := new(dns.Msg)
-		m.SetQuestion(fmt.Sprintf("r%x-%d.%s", time.Now().UnixNano(), i, *zone), dns.TypeTXT)
-		return m
-	})
+	during("ANY+DO from one source", dnsload.Sources(1, 1), dnsload.ANYWithDO(*zone))
+	during("random names from 50 sources", dnsload.Sources(10, 50), dnsload.RandomNames(*zone))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	open := dnsload.IdleTCP(ctx, "127.7.0.1", *tcp, 1000)

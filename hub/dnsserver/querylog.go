@@ -5,6 +5,7 @@ package dnsserver
 
 import (
 	"io"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -19,16 +20,22 @@ import (
 // in bytes (0 when dropped), and "limited": "dropped" or "slipped" when
 // the rate limit held the answer back. A nil *QueryLog logs nothing.
 type QueryLog struct {
-	every uint64
-	n     atomic.Uint64
-	mu    sync.Mutex
-	w     io.Writer
-	buf   []byte
+	every  uint64
+	n      atomic.Uint64
+	log    *slog.Logger
+	mu     sync.Mutex
+	w      io.Writer
+	buf    []byte
+	failed bool // the last write failed
 }
 
-// NewQueryLog logs one question in every (1: all of them) to w.
-func NewQueryLog(w io.Writer, every int) *QueryLog {
-	return &QueryLog{w: w, every: uint64(max(every, 1))}
+// NewQueryLog logs one question in every (1: all of them) to w; a write
+// that fails is said in log, once until writes work again.
+func NewQueryLog(w io.Writer, every int, log *slog.Logger) *QueryLog {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &QueryLog{w: w, every: uint64(max(every, 1)), log: log}
 }
 
 // sample reports whether the next question is logged.
@@ -64,7 +71,11 @@ func (l *QueryLog) write(at time.Time, client netip.Addr, name string, qtype uin
 		b = append(b, `,"limited":"slipped"`...)
 	}
 	b = append(b, "}\n"...)
-	l.w.Write(b)
+	_, err := l.w.Write(b)
+	if err != nil && !l.failed {
+		l.log.Error("writing the DNS query log; questions are not logged until it works again", "err", err)
+	}
+	l.failed = err != nil
 	l.buf = b
 }
 

@@ -78,6 +78,12 @@ func TestRateLimit(t *testing.T) {
 			t.Error("the next /56 was limited")
 		}
 	})
+}
+
+// TestRateLimitOverTime: what a client earns back, and when a flood is
+// forgiven.
+func TestRateLimitOverTime(t *testing.T) {
+	base := RateLimit{ResponsesPerSecond: 10, ErrorsPerSecond: 5, Window: 5 * time.Second, Slip: 2, IPv4Prefix: 24, IPv6Prefix: 56}
 	t.Run("the rate is earned back with time", func(t *testing.T) {
 		l, clock, _ := testLimiter(t, base)
 		verdicts(l, "192.0.2.1", classResponses, 10)
@@ -101,6 +107,12 @@ func TestRateLimit(t *testing.T) {
 			t.Error("not answered 6 s after the flood")
 		}
 	})
+}
+
+// TestRateLimitSettings: slip, exempt prefixes, log-only, and a table
+// full of other clients.
+func TestRateLimitSettings(t *testing.T) {
+	base := RateLimit{ResponsesPerSecond: 10, ErrorsPerSecond: 5, Window: 5 * time.Second, Slip: 2, IPv4Prefix: 24, IPv6Prefix: 56}
 	t.Run("slip 0 drops, slip 1 truncates every limited answer", func(t *testing.T) {
 		for slipEvery, want := range map[int][3]int{0: {10, 10, 0}, 1: {10, 0, 10}} {
 			cfg := base

@@ -5,7 +5,6 @@ package binary_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -54,12 +53,7 @@ func TestDNSUnderFlood(t *testing.T) {
 
 	t.Run("ANY with DO from one source", func(t *testing.T) {
 		flood, probe := during(t, func(ctx context.Context) dnsload.FloodResult {
-			r, err := dnsload.Flood(ctx, dnsload.Sources(1, 1), p.DNSUDP, 20000, func(int) *dns.Msg {
-				m := new(dns.Msg)
-				m.SetQuestion("auth.example.org.", dns.TypeANY)
-				m.SetEdns0(4096, true)
-				return m
-			})
+			r, err := dnsload.Flood(ctx, dnsload.Sources(1, 1), p.DNSUDP, 20000, dnsload.ANYWithDO("auth.example.org"))
 			if err != nil {
 				t.Error(err)
 			}
@@ -75,11 +69,7 @@ func TestDNSUnderFlood(t *testing.T) {
 	})
 	t.Run("random names below the zone from 50 sources", func(t *testing.T) {
 		flood, probe := during(t, func(ctx context.Context) dnsload.FloodResult {
-			r, err := dnsload.Flood(ctx, dnsload.Sources(10, 50), p.DNSUDP, 400, func(i int) *dns.Msg {
-				m := new(dns.Msg)
-				m.SetQuestion(fmt.Sprintf("r%x-%d.auth.example.org.", time.Now().UnixNano(), i), dns.TypeTXT)
-				return m
-			})
+			r, err := dnsload.Flood(ctx, dnsload.Sources(10, 50), p.DNSUDP, 400, dnsload.RandomNames("auth.example.org"))
 			if err != nil {
 				t.Error(err)
 			}

