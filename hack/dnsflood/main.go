@@ -25,7 +25,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/internal/testutil/dnsload"
+	"github.com/acmehub/acmehub/hack/dnsload"
 )
 
 func main() {

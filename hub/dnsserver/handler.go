@@ -192,14 +192,14 @@ func (h *Handler) Protect(p Protection) {
 // (RateLimit), with a COOKIE when it sent one (cookie.go).
 func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	start := time.Now()
-	ua, udp := w.RemoteAddr().(*net.UDPAddr)
+	_, udp := w.RemoteAddr().(*net.UDPAddr)
 	client := remoteAddr(w.RemoteAddr())
 	cookie, cookieErr := h.readCookie(r, client, start)
 	m := h.answerWith(r, !udp && h.protect.FullANYOverTCP, udp && !cookie.valid)
 	h.answerCookie(m, cookie, cookieErr, client, start)
 	v := send
 	if udp {
-		v = h.limitUDP(m, ua.AddrPort().Addr(), cookie)
+		v = h.limitUDP(m, client, cookie)
 	}
 	if v == drop {
 		h.queryLog.record(start, client, r, m, v)
@@ -290,8 +290,8 @@ func (h *Handler) readCookie(r *dns.Msg, client netip.Addr, now time.Time) (cook
 	return cookieState{}, nil
 }
 
-// answerCookie gives m the COOKIE the client's calls for: a server cookie
-// beside its client cookie; FORMERR for a malformed option.
+// answerCookie answers the client's COOKIE option in m: its client cookie
+// and a server cookie; FORMERR for a malformed option.
 func (h *Handler) answerCookie(m *dns.Msg, c cookieState, err error, client netip.Addr, now time.Time) {
 	reply := m.IsEdns0()
 	switch {

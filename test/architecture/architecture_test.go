@@ -46,6 +46,9 @@ var floors = map[string]int{
 	// The helpers' own leaf: the programs tests start, which the other
 	// helpers look up.
 	"internal/testutil/testdeps": 6,
+	// The tools' own leaf: DNS load, which hack/dnsflood and the flood
+	// test share.
+	"hack/dnsload": 5,
 }
 
 type pkg struct {

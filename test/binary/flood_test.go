@@ -16,7 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/acmehub/acmehub/internal/testutil"
-	"github.com/acmehub/acmehub/internal/testutil/dnsload"
+	"github.com/acmehub/acmehub/hack/dnsload"
 )
 
 // TestDNSUnderFlood: the signed server, loopback not exempt from its
