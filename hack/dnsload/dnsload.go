@@ -10,7 +10,6 @@ package dnsload
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"slices"
 	"sync"
@@ -53,10 +52,13 @@ func Flood(ctx context.Context, sources []string, target string, perSecond int, 
 		}
 		raddr, err := net.ResolveUDPAddr("udp", target)
 		if err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return res, err
 		}
-		conn.SetReadBuffer(4 << 20)
+		if err := conn.SetReadBuffer(4 << 20); err != nil {
+			_ = conn.Close()
+			return res, fmt.Errorf("flood source %s: %w", src, err)
+		}
 		wg.Go(func() { // the answers
 			buf := make([]byte, 65535)
 			for {
@@ -69,7 +71,7 @@ func Flood(ctx context.Context, sources []string, target string, perSecond int, 
 			}
 		})
 		wg.Go(func() {
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			var packets [][]byte
 			for i := range 256 {
 				m := question(i)
@@ -164,7 +166,7 @@ func Probe(ctx context.Context, sources []string, target string, perSecond int, 
 				}
 				inflight.Go(func() {
 					q := question()
-					q.Id = uint16(rand.UintN(1 << 16))
+					q.Id = dns.Id()
 					start := time.Now()
 					r, _, err := c.Exchange(q, target)
 					d := time.Since(start)
@@ -199,7 +201,7 @@ func IdleTCP(ctx context.Context, source, target string, n int) (open int) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 		if _, err := c.Read(make([]byte, 1)); err != nil {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				open++ // still open, waiting

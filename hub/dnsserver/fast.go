@@ -45,42 +45,76 @@ func newFastReader(h *Handler) func(dns.Reader) dns.Reader {
 
 // ReadUDP answers packets until one needs the general path, and returns it.
 // It sets no read deadline: the server's shutdown unblocks the read with a
-// deadline in the past, and the error ends the server's loop.
+// deadline in the past, and the error ends the server's loop. Its session
+// carries the address the question was sent to, which the answer is sent
+// from: a socket bound to every address of a host with several answers
+// from the one asked.
 func (f *fastReader) ReadUDP(conn *net.UDPConn, _ time.Duration) ([]byte, *dns.SessionUDP, error) {
 	for {
 		n, session, err := dns.ReadFromSessionUDP(conn, f.in)
 		if err != nil {
 			return nil, nil, err
 		}
-		start := time.Now()
-		if size, ok := f.h.fastAnswer(f.in[:n], f.out, &f.lowered); ok {
-			var client netip.Addr
-			if a, ok := session.RemoteAddr().(*net.UDPAddr); ok {
-				client = a.AddrPort().Addr()
-			}
-			v := f.h.limiter.judge(client, classResponses)
-			if v == slip {
-				size = truncateFast(f.out, size)
-			}
-			if v != drop {
-				if _, err := dns.WriteToSessionUDP(conn, f.out[:size], session); err != nil {
-					f.h.log.Debug("writing DNS answer", "remote", session.RemoteAddr(), "err", err)
-				}
-				f.h.metrics.count(dns.TypeTXT, dns.RcodeSuccess, false, time.Since(start))
-			} else {
-				size = 0
-			}
-			if f.h.queryLog.sample() {
-				name, _, _ := dns.UnpackDomainName(f.in[:n], 12)
-				f.h.queryLog.write(start, client.Unmap(), name, dns.TypeTXT, dns.RcodeSuccess, size, v)
-			}
+		var client netip.AddrPort
+		if a, ok := session.RemoteAddr().(*net.UDPAddr); ok {
+			client = a.AddrPort()
+		}
+		if f.serve(f.in[:n], client, func(b []byte) error { _, err := dns.WriteToSessionUDP(conn, b, session); return err }) {
 			continue
 		}
-		m := make([]byte, n)
-		copy(m, f.in[:n])
-		return m, session, nil
+		return append([]byte(nil), f.in[:n]...), session, nil
 	}
 }
+
+// ReadPacketConn does the same for a socket bound to one address, which
+// answers from it (boundConn): no session to read or write, and nothing
+// allocated for a packet the fast path answers.
+func (f *fastReader) ReadPacketConn(conn net.PacketConn, _ time.Duration) ([]byte, net.Addr, error) {
+	uc := conn.(boundConn).UDPConn
+	for {
+		n, client, err := uc.ReadFromUDPAddrPort(f.in)
+		if err != nil {
+			return nil, nil, err
+		}
+		if f.serve(f.in[:n], client, func(b []byte) error { _, err := uc.WriteToUDPAddrPort(b, client); return err }) {
+			continue
+		}
+		return append([]byte(nil), f.in[:n]...), net.UDPAddrFromAddrPort(client), nil
+	}
+}
+
+// serve answers pkt from client through write when the fast path can,
+// within the client's rate limit, and reports whether it did.
+func (f *fastReader) serve(pkt []byte, client netip.AddrPort, write func([]byte) error) bool {
+	start := time.Now()
+	size, ok := f.h.fastAnswer(pkt, f.out, &f.lowered)
+	if !ok {
+		return false
+	}
+	v := f.h.limiter.judge(client.Addr(), classResponses)
+	switch v {
+	case slip:
+		size = truncateFast(f.out, size)
+	case drop:
+		size = 0
+	}
+	if v != drop {
+		if err := write(f.out[:size]); err != nil {
+			f.h.log.Debug("writing DNS answer", "remote", client, "err", err)
+		}
+		f.h.metrics.count(dns.TypeTXT, dns.RcodeSuccess, false, time.Since(start))
+	}
+	if f.h.queryLog.sample() {
+		name, _, _ := dns.UnpackDomainName(pkt, 12)
+		f.h.queryLog.write(start, client.Addr().Unmap(), name, dns.TypeTXT, dns.RcodeSuccess, size, v)
+	}
+	return true
+}
+
+// boundConn is a UDP socket bound to one address: miekg/dns reads it
+// through ReadPacketConn (it is no *net.UDPConn to it) and answers with
+// WriteTo, from that address.
+type boundConn struct{ *net.UDPConn }
 
 // Header bits of a DNS message.
 const (

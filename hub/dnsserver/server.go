@@ -39,6 +39,11 @@ func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
 			for _, pc := range conns {
+				// A socket bound to one address answers from it: it is read
+				// without the sessions that name the address asked.
+				if uc, ok := pc.(*net.UDPConn); ok && !uc.LocalAddr().(*net.UDPAddr).IP.IsUnspecified() {
+					pc = boundConn{uc}
+				}
 				s.servers = append(s.servers, &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries,
 					PacketConn: pc, DecorateReader: newFastReader(h)})
 			}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/hack/dnsload"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // TestDNSUnderFlood: the signed server, loopback not exempt from its
