@@ -652,3 +652,31 @@ func BenchmarkFastAnswer(b *testing.B) {
 		})
 	}
 }
+
+// TestBothReadPaths: a socket bound to one address and one bound to
+// every address answer alike, on the fast path and the general one; the
+// latter from the address asked.
+func TestBothReadPaths(t *testing.T) {
+	src := &mapSource{m: map[string][]string{withValues: {valueA}}}
+	h, err := NewHandler(testZone, src, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, listen := range []string{"127.0.0.1:0", "0.0.0.0:0"} {
+		t.Run(listen, func(t *testing.T) {
+			srv, err := Listen([]string{"udp4"}, listen, h, TCPLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve()
+			t.Cleanup(func() { srv.Shutdown(context.Background()) })
+			addr := fmt.Sprintf("127.0.0.1:%d", srv.Addrs()[0].(*net.UDPAddr).Port)
+			if r := exchange(t, "udp", addr, question(withValues+".auth.example.org.", dns.TypeTXT)); len(txtValues(r.Answer)) != 1 {
+				t.Errorf("the fast path: %v", r.Answer)
+			}
+			if r := exchange(t, "udp", addr, question("auth.example.org.", dns.TypeSOA)); len(r.Answer) != 1 {
+				t.Errorf("the general path: %v", r.Answer)
+			}
+		})
+	}
+}
