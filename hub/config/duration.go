@@ -28,8 +28,12 @@ func (d *Duration) UnmarshalTOML(v any) error {
 		d.Duration = parsed
 		return nil
 	case int64:
+		seconds, same := strconv.FormatInt(v, 10)+"s", (time.Duration(v) * time.Second).String()
+		if same == seconds {
+			return fmt.Errorf("%d has no unit: a duration is a string, such as %q (seconds); a bare number would be %d nanoseconds", v, seconds, v)
+		}
 		return fmt.Errorf("%d has no unit: a duration is a string, such as %q (seconds) or %q; a bare number would be %d nanoseconds",
-			v, strconv.FormatInt(v, 10)+"s", (time.Duration(v) * time.Second).String(), v)
+			v, seconds, same, v)
 	case float64:
 		return fmt.Errorf("%v has no unit: a duration is a string, such as \"90s\", \"5m\" or \"7d\"", v)
 	default:

@@ -28,6 +28,8 @@ const (
 var misreadings = []misreading{
 	{name: "a number for a duration", file: general + db + "[acmehub]\nresync_interval = 300\n",
 		parseErr: []string{"line 8", `"acmehub.resync_interval"`, `300 has no unit`, `"300s"`, `"5m0s"`, "300 nanoseconds"}},
+	{name: "a number of seconds under a minute for a duration", file: general + db + "[acmehub]\nrate_limit_window = 15\n",
+		parseErr: []string{`"acmehub.rate_limit_window"`, `15 has no unit`, `such as "15s" (seconds);`, "15 nanoseconds"}},
 	{name: "a fraction for a duration", file: general + db + "[hub]\ncleanup_after = 1.5\n",
 		parseErr: []string{`"hub.cleanup_after"`, "1.5 has no unit"}},
 	{name: "a duration that is not one", file: general + db + "[dnssec]\nvalidity = \"two weeks\"\n",
