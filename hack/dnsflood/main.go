@@ -47,21 +47,15 @@ func main() {
 		m.SetEdns0(1232, true)
 		return m
 	}
-	cas := dnsload.Sources(200, 5)
-	during := func(label string, sources []string, question func(int) *dns.Msg) {
+	during := func(label string, flooders []string, question func(int) *dns.Msg) {
 		ctx, cancel := context.WithTimeout(context.Background(), *duration)
 		defer cancel()
-		done := make(chan dnsload.FloodResult)
-		go func() {
-			r, err := dnsload.Flood(ctx, sources, *udp, *floodRate/len(sources), question)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "dnsflood:", err)
-				os.Exit(1)
-			}
-			done <- r
-		}()
-		probe, _ := dnsload.Probe(ctx, cas, *udp, *caRate, time.Second, ca)
-		flood := <-done
+		flood, probe, err := dnsload.Contest{Target: *udp, Flooders: flooders, FloodRate: *floodRate / len(flooders), Flood: question,
+			CAs: dnsload.Sources(200, 5), CARate: *caRate, CA: ca}.Run(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dnsflood:", err)
+			os.Exit(1)
+		}
 		fmt.Printf("flood, %s: %.0f questions/s sent, amplification %.3f (%d bytes back for %d); CAs (5 × %d/s): %.3f%% answered, p99 %s\n",
 			label, float64(flood.Sent)/duration.Seconds(), flood.Amplification(), flood.ReceivedBytes, flood.SentBytes,
 			*caRate, 100*probe.Fraction(), probe.Percentile(0.99).Round(10*time.Microsecond))

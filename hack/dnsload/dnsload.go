@@ -144,7 +144,7 @@ func (r ProbeResult) String() string {
 // ctx ends: each question once, over UDP, waiting up to timeout for a
 // complete answer (a truncated one counts as not answered: a CA would
 // have to ask again over TCP).
-func Probe(ctx context.Context, sources []string, target string, perSecond int, timeout time.Duration, question func() *dns.Msg) (ProbeResult, error) {
+func Probe(ctx context.Context, sources []string, target string, perSecond int, timeout time.Duration, question func() *dns.Msg) ProbeResult {
 	var (
 		mu  sync.Mutex
 		res ProbeResult
@@ -183,7 +183,38 @@ func Probe(ctx context.Context, sources []string, target string, perSecond int, 
 	}
 	wg.Wait()
 	slices.Sort(res.Latencies)
-	return res, nil
+	return res
+}
+
+// Contest is a flood and the CAs' steady questions at once.
+type Contest struct {
+	Target string
+	// Flooders send Flood's questions, FloodRate a second each (0: as fast
+	// as they can).
+	Flooders  []string
+	FloodRate int
+	Flood     func(int) *dns.Msg
+	// CAs ask CA's question CARate times a second each, waiting a second
+	// at most for each answer.
+	CAs    []string
+	CARate int
+	CA     func() *dns.Msg
+}
+
+// Run runs the contest until ctx ends.
+func (c Contest) Run(ctx context.Context) (FloodResult, ProbeResult, error) {
+	type flooded struct {
+		r   FloodResult
+		err error
+	}
+	done := make(chan flooded, 1)
+	go func() {
+		r, err := Flood(ctx, c.Flooders, c.Target, c.FloodRate, c.Flood)
+		done <- flooded{r, err}
+	}()
+	probe := Probe(ctx, c.CAs, c.Target, c.CARate, time.Second, c.CA)
+	f := <-done
+	return f.r, probe, f.err
 }
 
 // IdleTCP opens n connections to target from source and holds them

@@ -37,48 +37,30 @@ func TestDNSUnderFlood(t *testing.T) {
 		m.SetEdns0(1232, true)
 		return m
 	}
-	cas := dnsload.Sources(200, 5)
-	during := func(t *testing.T, flood func(ctx context.Context) dnsload.FloodResult) (dnsload.FloodResult, dnsload.ProbeResult) {
+	during := func(t *testing.T, flooders []string, perSecond int, flood func(int) *dns.Msg) (dnsload.FloodResult, dnsload.ProbeResult) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		floodDone := make(chan dnsload.FloodResult)
-		go func() { floodDone <- flood(ctx) }()
-		probe, err := dnsload.Probe(ctx, cas, p.DNSUDP, 50, time.Second, ca)
+		f, probe, err := dnsload.Contest{Target: p.DNSUDP, Flooders: flooders, FloodRate: perSecond, Flood: flood,
+			CAs: dnsload.Sources(200, 5), CARate: 50, CA: ca}.Run(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return <-floodDone, probe
+		t.Logf("flood: %s; the CAs: %s", f, probe)
+		if probe.Fraction() < 0.999 {
+			t.Errorf("the CAs got %s, want at least 99.9%% answered", probe)
+		}
+		return f, probe
 	}
 
 	t.Run("ANY with DO from one source", func(t *testing.T) {
-		flood, probe := during(t, func(ctx context.Context) dnsload.FloodResult {
-			r, err := dnsload.Flood(ctx, dnsload.Sources(1, 1), p.DNSUDP, 20000, dnsload.ANYWithDO("auth.example.org"))
-			if err != nil {
-				t.Error(err)
-			}
-			return r
-		})
-		t.Logf("flood: %s; the CAs: %s", flood, probe)
+		flood, _ := during(t, dnsload.Sources(1, 1), 20000, dnsload.ANYWithDO("auth.example.org"))
 		if flood.Amplification() > 1 {
 			t.Errorf("the flooding source got back %.2f bytes for each byte it sent, want at most 1", flood.Amplification())
 		}
-		if probe.Fraction() < 0.999 {
-			t.Errorf("the CAs got %s, want at least 99.9%% answered", probe)
-		}
 	})
 	t.Run("random names below the zone from 50 sources", func(t *testing.T) {
-		flood, probe := during(t, func(ctx context.Context) dnsload.FloodResult {
-			r, err := dnsload.Flood(ctx, dnsload.Sources(10, 50), p.DNSUDP, 400, dnsload.RandomNames("auth.example.org"))
-			if err != nil {
-				t.Error(err)
-			}
-			return r
-		})
-		t.Logf("flood: %s; the CAs: %s", flood, probe)
-		if probe.Fraction() < 0.999 {
-			t.Errorf("the CAs got %s, want at least 99.9%% answered", probe)
-		}
+		during(t, dnsload.Sources(10, 50), 400, dnsload.RandomNames("auth.example.org"))
 		for _, action := range []string{"dropped", "slipped"} {
 			if n := metricValue(t, p.API, `acmehub_dns_rate_limited_total{action="`+action+`",class="errors"}`); n < 1000 {
 				t.Errorf("%v NXDOMAIN answers %s, want most of the flood's", n, action)
