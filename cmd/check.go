@@ -46,7 +46,7 @@ func newCheckCommand() *cobra.Command {
 		Use:   "check",
 		Short: "Check that acme-dns accounts in Kubernetes Secrets work end to end",
 		Long: `Check, for every account in the Secret of one client (--client or --secret-name)
-or in every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehub:
+or in every Secret of the namespace labelled acmehub.io/client (as register labels them):
 
   1. credentials: a fresh probe value is written through the API; when the
      server refuses the credentials the client is registered anew and the
@@ -79,7 +79,7 @@ Secret for each problem and exits 1 when there is any.`,
 func (f *checkFlags) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.API, "api", "", "acme-dns or acmehub server API of accounts whose entry has no server_url (the Secret is not rewritten for it)")
 	fs.StringVar(&f.cfg.Client, "client", "", "check the Secret acme-dns-<client>-client")
-	fs.StringVar(&f.cfg.SecretName, "secret-name", "", "check this Secret (default: every Secret of the namespace labelled app.kubernetes.io/managed-by=acmehub)")
+	fs.StringVar(&f.cfg.SecretName, "secret-name", "", "check this Secret (default: every Secret of the namespace labelled acmehub.io/client)")
 	fs.StringVar(&f.cfg.Namespace, "namespace", "", "namespace of the Secrets (default: the pod's own)")
 	fs.StringVar(&f.cfg.Key, "secret-key", "acmedns.json", "Secret key of the account file")
 	fs.StringVar(&f.cfg.BasicAuthUser, "basic-auth-user", "", "user for /register's HTTP basic auth, when registering anew")

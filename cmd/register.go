@@ -193,6 +193,9 @@ func runRegister(ctx context.Context, out io.Writer, r *registration.Registrar, 
 		r.Log.Warn(w)
 	}
 	switch {
+	case res.Replaced != "":
+		fmt.Fprintf(out, "The server at %s no longer takes the account %s of client %s (its database was lost, or the account deregistered).\n"+
+			"Registered a new account: every CNAME to %s must change.\n", cfg.API, res.Replaced, cfg.Client, res.Replaced)
 	case res.Registered:
 		fmt.Fprintf(out, "Registered a new account with %s for client %s.\n", cfg.API, cfg.Client)
 	case res.Changed:

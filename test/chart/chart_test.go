@@ -38,6 +38,102 @@ import (
 	"github.com/acmehub/acmehub/internal/testutil/kubetest"
 )
 
+// controlPlane starts kube-apiserver with cert-manager's CRDs and the
+// namespace acmehub, and returns a client and a kubeconfig for helm.
+func controlPlane(t *testing.T) (kubernetes.Interface, string) {
+	t.Helper()
+	env := &envtest.Environment{CRDDirectoryPaths: crdDirs(t), ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting the control plane: %v", err)
+	}
+	t.Cleanup(func() { env.Stop() })
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	if _, err := kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "acmehub"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kube, kubeconfig
+}
+
+// TestChartUninstallAndInstallAgain: `helm uninstall` keeps the database's
+// claim and the Secrets whose credentials live in it (the registration
+// password, each client's accounts) and says so; `helm install` of the
+// same release over them adopts them, and the accounts the register Job
+// wrote are still there. (Installed without hooks: no node runs the Jobs.)
+func TestChartUninstallAndInstallAgain(t *testing.T) {
+	kube, kubeconfig := controlPlane(t)
+	ctx := context.Background()
+	for _, ns := range []string{"cert-manager", "team-b"} {
+		if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := helm(t, append(args, "--namespace", "acmehub", "--kubeconfig", kubeconfig)...)
+		if err != nil {
+			t.Fatalf("helm %s: %v\n%s", args[0], err, out)
+		}
+		return out
+	}
+	install := func() {
+		t.Helper()
+		run("install", "acmehub", chartDir, "--no-hooks", "-f", filepath.Join(chartDir, "ci", "clients-values.yaml"))
+	}
+	install()
+	// What the register Job does: the accounts into the client's Secret.
+	accounts := []byte(`{"app.team-a.example.com": {"username": "u", "password": "p", "fulldomain": "d.auth.example.org", "subdomain": "d", "allowfrom": []}}`)
+	secret, err := kube.CoreV1().Secrets("cert-manager").Get(ctx, "acme-dns-team-a-client", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Data = map[string][]byte{"acmedns.json": accounts}
+	if _, err := kube.CoreV1().Secrets("cert-manager").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	registration, err := kube.CoreV1().Secrets("acmehub").Get(ctx, "acmehub-registration", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := run("uninstall", "acmehub")
+	kept := []string{"PersistentVolumeClaim acmehub-data", "Secret acmehub-registration", "Secret acme-dns-team-a-client", "Secret acme-dns-team-b-client"}
+	for _, k := range kept {
+		kind, name, _ := strings.Cut(k, " ")
+		if !strings.Contains(out, "["+kind+"] "+name) {
+			t.Errorf("helm uninstall does not say it keeps %s:\n%s", k, out)
+		}
+	}
+	if _, err := kube.CoreV1().PersistentVolumeClaims("acmehub").Get(ctx, "acmehub-data", metav1.GetOptions{}); err != nil {
+		t.Errorf("the database's claim went with the release while its credentials stay: %v", err)
+	}
+
+	install()
+	secret, err = kube.CoreV1().Secrets("cert-manager").Get(ctx, "acme-dns-team-a-client", metav1.GetOptions{})
+	if err != nil || !bytes.Equal(secret.Data["acmedns.json"], accounts) {
+		t.Errorf("after uninstall and install the client's Secret holds %q, %v; want the accounts kept", secret.Data["acmedns.json"], err)
+	}
+	again, err := kube.CoreV1().Secrets("acmehub").Get(ctx, "acmehub-registration", metav1.GetOptions{})
+	if err != nil || !bytes.Equal(again.Data["password"], registration.Data["password"]) {
+		t.Errorf("after uninstall and install the registration password changed (%v): the register Jobs and clients hold the old one", err)
+	}
+	if status := run("status", "acmehub"); !strings.Contains(status, "STATUS: deployed") {
+		t.Errorf("the second install is not deployed:\n%s", status)
+	}
+}
+
 // chartDir is the chart, from this package's directory; README.md names it
 // chartPath, from the repository's root.
 const (
@@ -649,7 +745,10 @@ func TestChartNotes(t *testing.T) {
 			"A ClusterIP Service is not reachable from the Internet by itself",
 			"WARNING: POST /register is open (server.registration.open): anyone who reaches the API may create\naccounts, and its Service is of type LoadBalancer: reachable from outside the cluster.",
 		}, []string{"basic auth: user"}},
-		{"clients-values.yaml", nil, []string{"get secret acmehub-registration", "which the register Jobs of acmeClients use."}, nil},
+		{"clients-values.yaml", nil, []string{"get secret acmehub-registration", "which the register Jobs of acmeClients use.",
+			"`helm uninstall` keeps PersistentVolumeClaim acmehub-data (the database), Secret acmehub-registration, Secret cert-manager/acme-dns-team-a-client, Secret team-b/acme-dns-team-b-client:"}, nil},
+		{"clients-values.yaml", []string{"server.persistence.enabled=false"}, []string{"`helm uninstall` keeps Secret acmehub-registration, Secret"}, []string{"PersistentVolumeClaim"}},
+		{"server-values.yaml", []string{"server.database.engine=postgres", "server.database.connectionSecret.name=pg", "server.registration.open=true"}, nil, []string{"helm uninstall"}},
 		{"everything-values.yaml", nil, []string{
 			"auth.example.org.  NS  ns1.auth.example.org.", "get secret acmehub-registration -o jsonpath='{.data.password}'", "kubectl -n team-a get secret acme-dns-team-a-client",
 			"kubectl -n cert-manager get secret acme-dns-shop-client",
@@ -686,29 +785,8 @@ func TestChartNotes(t *testing.T) {
 // exists: NOTES give the address for the NS records, and the password
 // stays the one the Secret holds.
 func TestChartLookups(t *testing.T) {
-	env := &envtest.Environment{CRDDirectoryPaths: crdDirs(t), ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting the control plane: %v", err)
-	}
-	t.Cleanup(func() { env.Stop() })
+	kube, kubeconfig := controlPlane(t)
 	ctx := context.Background()
-	kube := kubernetes.NewForConfigOrDie(cfg)
-	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "acmehub"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	install := func() string {
 		out, err := helm(t, "install", "acmehub", chartDir, "--namespace", "acmehub", "--kubeconfig", kubeconfig, "--dry-run=server",
 			"-f", filepath.Join(chartDir, "ci", "default-values.yaml"))

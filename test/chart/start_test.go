@@ -1256,7 +1256,7 @@ func (in *install) runJob(o *unstructured.Unstructured) {
 // delegate plays the DNS team: the CNAMEs each client's Secret lists, in
 // the resolver.
 func (in *install) delegate() {
-	list, err := in.kube.CoreV1().Secrets("").List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=acmehub"})
+	list, err := in.kube.CoreV1().Secrets("").List(context.Background(), metav1.ListOptions{LabelSelector: "acmehub.io/client"})
 	if err != nil {
 		in.t.Fatal(err)
 	}

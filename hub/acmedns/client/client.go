@@ -83,6 +83,12 @@ type Limit struct {
 // accounts keep two values.
 var ErrNoTXTLimit = errors.New("the server has no /txtlimit (a plain acme-dns keeps two values per account)")
 
+// ErrUnknownAccount says an acmehub server does not take the account's
+// credentials: it knows no such account (its database was lost, or the
+// account was deregistered) or the password is wrong. /txtlimit ignores
+// allowfrom, so the caller's address is not the reason.
+var ErrUnknownAccount = errors.New("the server does not take the account's credentials")
+
 // LimitError is a limit the server refuses: more than it allows.
 type LimitError struct {
 	Asked int
@@ -95,7 +101,8 @@ func (e *LimitError) Error() string {
 
 // RaiseTXTLimit asks host (an acmehub server) to make the account keep at
 // least limit values and returns what it keeps; limit 0 only asks. A plain
-// acme-dns answers ErrNoTXTLimit; a limit past the server's most a *LimitError.
+// acme-dns answers ErrNoTXTLimit; a limit past the server's most a
+// *LimitError; credentials it does not take ErrUnknownAccount.
 func (c *Client) RaiseTXTLimit(ctx context.Context, host string, a Account, limit int) (Limit, error) {
 	body, _ := json.Marshal(struct {
 		Subdomain string `json:"subdomain"`
@@ -111,6 +118,8 @@ func (c *Client) RaiseTXTLimit(ctx context.Context, host string, a Account, limi
 		return Limit{}, err
 	case NotFound(status):
 		return Limit{}, ErrNoTXTLimit
+	case status == http.StatusUnauthorized:
+		return Limit{}, fmt.Errorf("POST %s/txtlimit as %s: %w", strings.TrimSuffix(host, "/"), a.Username, ErrUnknownAccount)
 	case status == http.StatusBadRequest && json.Unmarshal([]byte(answer), &l) == nil && l.Max > 0:
 		return l, &LimitError{Asked: limit, Limit: Limit{Max: l.Max}}
 	case status != http.StatusOK || json.Unmarshal([]byte(answer), &l) != nil:

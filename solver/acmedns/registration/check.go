@@ -28,7 +28,7 @@ type CheckConfig struct {
 	// Namespace holds the Secrets.
 	Namespace string
 	// SecretName names one Secret; empty checks every Secret of Namespace
-	// labelled app.kubernetes.io/managed-by=acmehub.
+	// labelled acmehub.io/client (as register labels them).
 	SecretName string
 	// Key is the account file's key (default acmedns.json).
 	Key string
@@ -81,9 +81,9 @@ func (r *Registrar) Check(ctx context.Context, cfg CheckConfig) ([]Finding, erro
 		}
 		secrets = append(secrets, *s)
 	} else {
-		list, err := r.Kube.CoreV1().Secrets(cfg.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy})
+		list, err := r.Kube.CoreV1().Secrets(cfg.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ClientLabel})
 		if err != nil {
-			return nil, fmt.Errorf("secrets of namespace %s labelled %s=%s: %w", cfg.Namespace, ManagedByLabel, ManagedBy, err)
+			return nil, fmt.Errorf("secrets of namespace %s labelled %s: %w", cfg.Namespace, ClientLabel, err)
 		}
 		secrets = list.Items
 	}

@@ -268,7 +268,7 @@ func TestCheckPlainAcmeDNS(t *testing.T) {
 		FullDomain: "d1.auth.example.org", SubDomain: "d1", AllowFrom: []string{}, ServerURL: acmeDNS.URL}
 	file, _ := json.Marshal(map[string]solver.Account{"a.example.com": acct, "b.example.com": acct})
 	kube := fake.NewClientset(&corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "acme-dns-c-client", Labels: map[string]string{ManagedByLabel: ManagedBy}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "acme-dns-c-client", Labels: map[string]string{ManagedByLabel: "Helm", ClientLabel: "c"}},
 		Data:       map[string][]byte{"acmedns.json": file},
 	})
 	rs := testutil.NewResolver(t)

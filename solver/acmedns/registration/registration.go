@@ -111,6 +111,10 @@ func (r Row) String() string { return r.Record + " CNAME " + r.FullDomain }
 type Result struct {
 	// Registered is true when an account was registered with the server.
 	Registered bool
+	// Replaced is the fulldomain of the client's account the server no
+	// longer took (its database lost, the account deregistered), which a
+	// new account replaced: every CNAME to it must change.
+	Replaced string
 	// Changed is true when the Secret was written.
 	Changed bool
 	// TXTLimit is the values the client's account keeps, as an acmehub
@@ -125,7 +129,10 @@ type Result struct {
 // maxAttempts bounds the retries of a write that lost a race.
 const maxAttempts = 5
 
-// Register makes the Secret of cfg hold an account for each FQDN.
+// Register makes the Secret of cfg hold an account for each FQDN. An
+// account the Secret holds but an acmehub server no longer takes is
+// replaced at once by a new one (Result.Replaced); a plain acme-dns cannot
+// tell, and `acmehub check` finds it there.
 func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -135,15 +142,16 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 		res        Result
 		registered *registerAnswer // kept across retries: register once
 		warnings   []string
+		dead       solver.Account // the account the server refused
 	)
 	for range maxAttempts {
-		res = Result{Warnings: warnings}
+		res = Result{Warnings: warnings, Replaced: dead.FullDomain}
 		secret, accounts, err := r.read(ctx, cfg)
 		if err != nil {
 			return res, err
 		}
 		acct, ok := usable(accounts, cfg.FQDNs)
-		if !ok {
+		if !ok || (dead.Username != "" && acct.Username == dead.Username) {
 			if registered == nil {
 				a, w, err := r.register(ctx, cfg)
 				if err != nil {
@@ -155,16 +163,27 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 			acct, res.Registered, res.TXTLimit = registered.Account, true, registered.TXTLimit
 		}
 		var missing []string
+		for f, a := range accounts {
+			if dead.Username != "" && a.Username == dead.Username {
+				accounts[f] = acct
+				missing = append(missing, f)
+			}
+		}
 		for _, f := range cfg.FQDNs {
 			if _, ok := accounts[f]; !ok {
 				accounts[f] = acct
 				missing = append(missing, f)
 			}
 		}
+		slices.Sort(missing)
 		if !res.Registered {
 			// Before the new names are written: an account that cannot keep
 			// their values must not be given them.
 			keeps, warning, err := r.keepUp(ctx, cfg, acct, sharing(accounts, acct))
+			if errors.Is(err, client.ErrUnknownAccount) && dead.Username == "" {
+				dead = acct
+				continue // read again, and register anew
+			}
 			if err != nil {
 				return res, err
 			}
@@ -174,7 +193,7 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 			}
 		}
 		res.Rows = rows(accounts, cfg.FQDNs)
-		if len(missing) == 0 && secret != nil && labelled(secret) {
+		if len(missing) == 0 && secret != nil && labelled(secret, cfg.Client) {
 			return res, nil
 		}
 		err = r.write(ctx, cfg, secret, accounts, res.Rows)
@@ -345,7 +364,9 @@ func rows(accounts map[string]solver.Account, fqdns []string) []Row {
 	return out
 }
 
-func labelled(s *corev1.Secret) bool { return s.Labels[ManagedByLabel] == ManagedBy }
+// labelled reports whether the Secret is labelled as the client's, which
+// `acmehub check` selects by.
+func labelled(s *corev1.Secret, client string) bool { return s.Labels[ClientLabel] == client }
 
 // write creates or updates the Secret, with resourceVersion so that a
 // concurrent writer's change is never overwritten.
@@ -380,7 +401,9 @@ func (r *Registrar) write(ctx context.Context, cfg Config, secret *corev1.Secret
 		if s.Data == nil {
 			s.Data = map[string][]byte{}
 		}
-		s.Labels[ManagedByLabel], s.Labels[ClientLabel] = ManagedBy, cfg.Client
+		// managed-by stays whoever's it is: a Secret the chart made is
+		// Helm's, which an install over a kept Secret needs to adopt it.
+		s.Labels[ClientLabel] = cfg.Client
 		s.Annotations[CNAMEsAnnotation] = strings.Join(cnames, "\n")
 		s.Data[cfg.Key] = data
 		_, err = secrets.Update(ctx, s, metav1.UpdateOptions{})
@@ -400,8 +423,12 @@ func (r *Registrar) event(ctx context.Context, cfg Config, res Result, added []s
 	if err != nil {
 		return
 	}
-	reason, msg := "AccountsUpdated", fmt.Sprintf("added %s to the existing account", strings.Join(added, ", "))
-	if res.Registered {
+	kind, reason, msg := corev1.EventTypeNormal, "AccountsUpdated", fmt.Sprintf("added %s to the existing account", strings.Join(added, ", "))
+	switch {
+	case res.Replaced != "":
+		kind, reason, msg = corev1.EventTypeWarning, "AccountReplaced", fmt.Sprintf("the server at %s no longer takes the account %s: registered a new one for %s, and every CNAME to %s must change",
+			cfg.API, res.Replaced, strings.Join(added, ", "), res.Replaced)
+	case res.Registered:
 		reason, msg = "AccountRegistered", fmt.Sprintf("registered an account with %s for %s", cfg.API, strings.Join(added, ", "))
 	}
 	var cnames []string
@@ -411,7 +438,7 @@ func (r *Registrar) event(ctx context.Context, cfg Config, res Result, added []s
 	_, err = r.Kube.CoreV1().Events(cfg.Namespace).Create(ctx, solver.Event(corev1.ObjectReference{
 		APIVersion: "v1", Kind: "Secret", Namespace: cfg.Namespace, Name: cfg.SecretName,
 		UID: secret.UID, ResourceVersion: secret.ResourceVersion,
-	}, corev1.EventTypeNormal, reason, msg+"; create the CNAMEs: "+strings.Join(cnames, "; "), "acmehub-register"), metav1.CreateOptions{})
+	}, kind, reason, msg+"; create the CNAMEs: "+strings.Join(cnames, "; "), "acmehub-register"), metav1.CreateOptions{})
 	if err != nil && r.Log != nil {
 		r.Log.Warn("no event recorded on the secret", "secret", cfg.Namespace+"/"+cfg.SecretName, "err", err)
 	}

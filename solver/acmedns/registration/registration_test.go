@@ -296,3 +296,63 @@ func TestRegisterErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterReplacesALostAccount: a Secret kept while the server lost its
+// database (or the account was deregistered) holds credentials the server
+// no longer takes. The next run registers anew at once, rewrites every
+// name of the dead account, keeps the Secret's labels (a Secret the chart
+// made stays Helm's, for the next install to adopt), and says so: in the
+// result and in a Warning Event that names the old account.
+func TestRegisterReplacesALostAccount(t *testing.T) {
+	srv, api, calls := server(t, nil)
+	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "acme-dns-shop-client",
+		Labels: map[string]string{ManagedByLabel: "Helm", ClientLabel: "shop"}}})
+	r := &Registrar{Kube: kube}
+	cfg := Config{API: api, Client: "shop", FQDNs: []string{"shop.example.com", "www.shop.example.com"}, Namespace: "certs"}
+	if _, err := r.Register(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, before := secretAccounts(t, kube, "acme-dns-shop-client")
+	old := before["shop.example.com"]
+	if err := srv.Accounts().Deregister(ctx, old.Username); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := r.Register(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run over a lost account: %v", err)
+	}
+	if !res.Registered || !res.Changed || res.Replaced != old.FullDomain || calls.Load() != 2 {
+		t.Fatalf("run over a lost account: %+v, %d /register calls; want a new account replacing %s", res, calls.Load(), old.FullDomain)
+	}
+	secret, after := secretAccounts(t, kube, "acme-dns-shop-client")
+	fresh := after["shop.example.com"]
+	if fresh.Username == old.Username || after["www.shop.example.com"].Username != fresh.Username || len(after) != 2 {
+		t.Errorf("accounts after the run: %+v; want both names on one new account", after)
+	}
+	if _, err := srv.Accounts().Authenticate(ctx, fresh.Username, fresh.Password, nil); err != nil {
+		t.Errorf("the new credentials do not work: %v", err)
+	}
+	if secret.Labels[ManagedByLabel] != "Helm" || secret.Labels[ClientLabel] != "shop" {
+		t.Errorf("labels %v: want the chart's managed-by kept beside the client's label", secret.Labels)
+	}
+	if !strings.Contains(secret.Annotations[CNAMEsAnnotation], "CNAME "+fresh.FullDomain+".") {
+		t.Errorf("CNAMEs annotation %q does not name the new account", secret.Annotations[CNAMEsAnnotation])
+	}
+	events, _ := kube.CoreV1().Events("certs").List(ctx, metav1.ListOptions{})
+	var replaced []corev1.Event
+	for _, e := range events.Items {
+		if e.Reason == "AccountReplaced" {
+			replaced = append(replaced, e)
+		}
+	}
+	if len(replaced) != 1 || replaced[0].Type != corev1.EventTypeWarning || !strings.Contains(replaced[0].Message, old.FullDomain) ||
+		!strings.Contains(replaced[0].Message, fresh.FullDomain) {
+		t.Errorf("events %+v: want one Warning AccountReplaced naming %s and %s", replaced, old.FullDomain, fresh.FullDomain)
+	}
+
+	// The run after that changes nothing.
+	if res, err := r.Register(ctx, cfg); err != nil || res.Changed || res.Registered || res.Replaced != "" {
+		t.Errorf("third run: %+v, %v; want nothing done", res, err)
+	}
+}
