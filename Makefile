@@ -12,7 +12,8 @@ K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36
-ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient _bin/certmanager _bin/axe.min.js
+ASSETS := _bin/etcd _bin/kube-apiserver _bin/kubectl _bin/helm _bin/pebble _bin/legoclient _bin/certmanager _bin/axe.min.js \
+	_bin/kubelet _bin/kube-proxy _bin/kube-scheduler _bin/kube-controller-manager _bin/coredns
 export TEST_ASSET_ETCD           ?= $(CURDIR)/_bin/etcd
 export TEST_ASSET_KUBE_APISERVER ?= $(CURDIR)/_bin/kube-apiserver
 export TEST_ASSET_KUBECTL        ?= $(CURDIR)/_bin/kubectl
@@ -21,8 +22,13 @@ export TEST_ASSET_PEBBLE         ?= $(CURDIR)/_bin/pebble
 export TEST_ASSET_LEGO           ?= $(CURDIR)/_bin/legoclient
 export TEST_ASSET_CERT_MANAGER  ?= $(CURDIR)/_bin/certmanager
 export TEST_ASSET_AXE            ?= $(CURDIR)/_bin/axe.min.js
+export TEST_ASSET_KUBELET        ?= $(CURDIR)/_bin/kubelet
+export TEST_ASSET_KUBE_PROXY     ?= $(CURDIR)/_bin/kube-proxy
+export TEST_ASSET_KUBE_SCHEDULER ?= $(CURDIR)/_bin/kube-scheduler
+export TEST_ASSET_KUBE_CONTROLLER_MANAGER ?= $(CURDIR)/_bin/kube-controller-manager
+export TEST_ASSET_COREDNS        ?= $(CURDIR)/_bin/coredns
 
-.PHONY: build run test test-unit test-conformance test-e2e test-chart test-assets bench lint clean
+.PHONY: build run test test-unit test-conformance test-e2e test-chart test-cluster test-assets bench lint clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -40,15 +46,18 @@ run: build
 # the test binaries are built concurrently, when their sources changed; then
 # the stages run: lint, unit (with the race detector, the real binary's tests
 # and the fuzz seed corpora), conformance (cert-manager's suite), e2e
-# (kube-apiserver, cert-manager's controller, pebble, lego, Chromium) and
-# chart. ACMEHUB_TEST_SKIP=postgres,bind,knot,unbound,chromium opts tests out
-# by name; the summary lists them.
+# (kube-apiserver, cert-manager's controller, pebble, lego, Chromium), chart
+# and cluster (the README's install on a one-node cluster this machine runs,
+# as root: kubelet, containerd, runc, kube-proxy, CoreDNS).
+# ACMEHUB_TEST_SKIP=postgres,bind,knot,unbound,chromium,cluster opts tests
+# out by name; the summary lists them.
 test: STAGES :=
 test-unit: STAGES := unit
 test-conformance: STAGES := conformance
 test-e2e: STAGES := e2e
 test-chart: STAGES := chart
-test test-unit test-conformance test-e2e test-chart:
+test-cluster: STAGES := cluster
+test test-unit test-conformance test-e2e test-chart test-cluster:
 	@hack/test-deps.sh
 	@$(MAKE) --no-print-directory _bin/testrun
 	@MAKE='$(MAKE)' GO='$(GO)' _bin/testrun $(STAGES)
@@ -58,9 +67,16 @@ _bin/testrun: $(wildcard hack/testrun/*.go)
 
 test-assets: $(ASSETS)
 
-_bin/etcd _bin/kube-apiserver _bin/kubectl &: hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
+_bin/etcd _bin/kube-apiserver _bin/kubectl _bin/kubelet _bin/kube-proxy _bin/kube-scheduler _bin/kube-controller-manager &: \
+		hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
 	cd hack/tools && $(GO) build -ldflags '$(K8S_LDFLAGS)' -o ../../_bin/ \
-		./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+		./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \
+		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager
+
+# CoreDNS with the plugins a cluster's DNS needs, for the one-node cluster.
+_bin/coredns: hack/tools/coredns/go.mod hack/tools/coredns/go.sum hack/tools/coredns/main.go
+	cd hack/tools/coredns && CGO_ENABLED=0 $(GO) build -o ../../../_bin/coredns .
 
 _bin/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
 	cd hack/tools/helm && $(GO) build -o ../../../_bin/helm helm.sh/helm/v3/cmd/helm
@@ -95,6 +111,7 @@ lint: _bin/golangci-lint
 	cd hack/tools && $(GO) vet ./...
 	cd hack/tools/acme && $(GO) vet ./...
 	cd hack/tools/certmanager && $(GO) vet ./...
+	cd hack/tools/coredns && $(GO) vet ./...
 
 _bin/golangci-lint: hack/tools/lint/go.mod hack/tools/lint/go.sum
 	cd hack/tools/lint && $(GO) build -o ../../../_bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint

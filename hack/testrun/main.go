@@ -69,6 +69,10 @@ var stages = []stage{
 	// started.
 	{name: "chart", assets: []string{"test-assets"}, goTest: true,
 		args: []string{"-timeout", "10m", "-tags", "chart", "./test/chart/"}},
+	// The README's install on a one-node cluster run here (kubelet,
+	// containerd, runc, kube-proxy, CoreDNS), day one and day two.
+	{name: "cluster", assets: []string{"test-assets"}, goTest: true, verbose: true,
+		args: []string{"-timeout", "20m", "-tags", "cluster", "./test/cluster/"}},
 }
 
 func main() {

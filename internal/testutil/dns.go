@@ -15,8 +15,14 @@ import (
 // test.
 func DNS(t testing.TB, h dns.HandlerFunc) string {
 	t.Helper()
+	return DNSAt(t, "127.0.0.1:0", h)
+}
+
+// DNSAt is DNS on addr (host:port; port 0 for a free one).
+func DNSAt(t testing.TB, addr string, h dns.HandlerFunc) string {
+	t.Helper()
 	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

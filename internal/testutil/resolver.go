@@ -29,8 +29,14 @@ type Resolver struct {
 // NewResolver starts a Resolver for the test.
 func NewResolver(t testing.TB) *Resolver {
 	t.Helper()
+	return NewResolverAt(t, "127.0.0.1:0")
+}
+
+// NewResolverAt starts a Resolver on addr (UDP and TCP).
+func NewResolverAt(t testing.TB, addr string) *Resolver {
+	t.Helper()
 	r := &Resolver{cnames: map[string]string{}, zones: map[string]bool{}, forwards: map[string]string{}}
-	r.Addr = DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	r.Addr = DNSAt(t, addr, func(w dns.ResponseWriter, q *dns.Msg) {
 		w.WriteMsg(r.answer(q))
 	})
 	return r

@@ -6,7 +6,6 @@
 package chart_test
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"crypto/ecdsa"
@@ -116,26 +115,7 @@ func installCases(t *testing.T) []installCase {
 // readmeInstall is the first `helm install` command of README.md.
 func readmeInstall(t *testing.T) installCase {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testutil.Root(t), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cmd string
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if cmd == "" && !strings.HasPrefix(line, "helm install ") {
-			continue
-		}
-		cmd += " " + strings.TrimSuffix(line, "\\")
-		if !strings.HasSuffix(line, "\\") {
-			break
-		}
-	}
-	fields := shellWords(cmd)
-	if len(fields) < 4 {
-		t.Fatalf("README.md has no `helm install <release> <chart>` command")
-	}
+	fields := testutil.ReadmeHelmInstall(t)
 	c := installCase{name: "README", release: fields[2], namespace: "default"}
 	if fields[3] != chartPath {
 		t.Fatalf("README's helm install installs %s, not %s", fields[3], chartPath)
@@ -157,39 +137,6 @@ func readmeInstall(t *testing.T) installCase {
 		}
 	}
 	return c
-}
-
-// shellWords splits a command line as a shell does, for its quotes.
-func shellWords(line string) []string {
-	var (
-		words []string
-		word  strings.Builder
-		quote rune
-		in    bool
-	)
-	for _, r := range line {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			word.WriteRune(r)
-		case r == '\'' || r == '"':
-			quote, in = r, true
-		case r == ' ' || r == '\t':
-			if in {
-				words = append(words, word.String())
-				word.Reset()
-				in = false
-			}
-		default:
-			word.WriteRune(r)
-			in = true
-		}
-	}
-	if in {
-		words = append(words, word.String())
-	}
-	return words
 }
 
 // install is one case's release on the control plane.
@@ -1072,12 +1019,12 @@ func (in *install) servicesReach(o *unstructured.Unstructured, p *pod) {
 }
 
 // waitProbes waits until the pod's container passes its readiness probe,
-// then checks its liveness probe.
+// then checks its startup and liveness probes.
 func (p *pod) waitProbes() {
 	t := p.in.t
 	c := p.spec.Containers[0]
-	if c.ReadinessProbe == nil || c.LivenessProbe == nil {
-		t.Fatalf("%s: container %s lacks a readiness or liveness probe", p.name, c.Name)
+	if c.ReadinessProbe == nil || c.LivenessProbe == nil || c.StartupProbe == nil {
+		t.Fatalf("%s: container %s lacks a readiness, liveness or startup probe", p.name, c.Name)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	var err error
@@ -1094,8 +1041,10 @@ func (p *pod) waitProbes() {
 	if err != nil {
 		t.Fatalf("%s: container %s not ready after 60 s: %v\n%s", p.name, c.Name, err, p.main.Output())
 	}
-	if err := p.probe(c, c.LivenessProbe); err != nil {
-		t.Errorf("%s: container %s ready but its liveness probe fails: %v", p.name, c.Name, err)
+	for what, probe := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe} {
+		if err := p.probe(c, probe); err != nil {
+			t.Errorf("%s: container %s ready but its %s probe fails: %v", p.name, c.Name, what, err)
+		}
 	}
 }
 

@@ -87,7 +87,7 @@ type certManagerE2E struct {
 
 func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E {
 	dir := kubetest.WorldReadableDir(t)
-	env, admin := kubetest.StartAggregatingControlPlane(t, dir, certManagerCRDs(t))
+	env, admin := kubetest.StartAggregatingControlPlane(t, dir, testutil.CertManagerCRDs(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	t.Cleanup(cancel)
 	c := &certManagerE2E{ctx: ctx, kube: kubernetes.NewForConfigOrDie(admin), cm: cmclient.NewForConfigOrDie(admin)}
@@ -125,17 +125,8 @@ func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E 
 	if err != nil {
 		t.Fatal(err)
 	}
-	startCertManager(t, cmBin, writeKubeconfig(t, cmUser, filepath.Join(dir, "cert-manager.kubeconfig")), c.resolver.Addr)
+	testutil.StartCertManager(t, cmBin, writeKubeconfig(t, cmUser, filepath.Join(dir, "cert-manager.kubeconfig")), c.resolver.Addr)
 	return c
-}
-
-// certManagerCRDs is the directory of cert-manager's CRDs in its module.
-func certManagerCRDs(t *testing.T) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
-	if err != nil {
-		t.Fatalf("go list cert-manager: %v", err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "deploy", "crds")
 }
 
 // startPlainAcmeDNS starts an acme-dns as acme-dns itself behaves: an
@@ -199,32 +190,6 @@ func (c *certManagerE2E) namespace(t *testing.T, name string) {
 	kubetest.MustCreate(t, func() error {
 		_, err := c.kube.CoreV1().Namespaces().Create(c.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 		return err
-	})
-}
-
-// startCertManager runs cert-manager's controller until the test ends; its
-// output is printed when the test fails.
-func startCertManager(t *testing.T, bin, kubeconfig, resolver string) {
-	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--dns01-recursive-nameservers", resolver, "--v", "2")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			lines := strings.Split(out.String(), "\n")
-			t.Logf("cert-manager's controller, its last lines:\n%s", strings.Join(lines[max(0, len(lines)-200):], "\n"))
-		}
 	})
 }
 
