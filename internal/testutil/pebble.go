@@ -48,9 +48,10 @@ func (p *Pebble) IssuingRoots(t testing.TB) *x509.CertPool {
 }
 
 // StartPebble runs pebble (the binary at bin) on loopback, validating
-// dns-01 challenges through dnsServer (host:port, asked over TCP), and
-// waits until it answers. It is stopped when the test ends.
-func StartPebble(t testing.TB, bin, dnsServer string) *Pebble {
+// dns-01 challenges through dnsServer (host:port, asked over TCP), with env
+// (NAME=value) added to its environment, and waits until it answers. It is
+// stopped when the test ends.
+func StartPebble(t testing.TB, bin, dnsServer string, env ...string) *Pebble {
 	t.Helper()
 	dir := t.TempDir()
 	p := &Pebble{CAFile: filepath.Join(dir, "cert.pem"), Roots: x509.NewCertPool()}
@@ -66,7 +67,7 @@ func StartPebble(t testing.TB, bin, dnsServer string) *Pebble {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-config", filepath.Join(dir, "pebble.json"), "-dnsserver", dnsServer)
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	cmd.Env = append(append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"), env...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -49,6 +49,13 @@ func (r *Resolver) Set(name, target string) {
 	r.mu.Unlock()
 }
 
+// Unset removes the CNAME at name: it no longer exists.
+func (r *Resolver) Unset(name string) {
+	r.mu.Lock()
+	delete(r.cnames, strings.ToLower(dns.Fqdn(name)))
+	r.mu.Unlock()
+}
+
 // Zone makes apex a zone's apex: its SOA is answered; names below it that
 // are not CNAMEs do not exist.
 func (r *Resolver) Zone(apex string) {

@@ -311,6 +311,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{defaults, []string{"server.database.engine=postgres"}, "at '/server/database/connectionSecret/name': minLength: got 0, want 1"},
 		{defaults, []string{"server.database.engine=mysql"}, "at '/server/database/engine': value must be one of"},
 		{defaults, []string{"mode=proxy"}, "at '/mode': value must be one of"},
+		{defaults, []string{"server.dnsService.nodePort=53"}, "at '/server/dnsService/nodePort'"},
+		{defaults, []string{"server.dnsService.type=ClusterIP", "server.dnsService.nodePort=30053"}, "server.dnsService.nodePort needs server.dnsService.type NodePort or LoadBalancer"},
 		{defaults, []string{"server.registration.user="}, "at '/server/registration/user': minLength: got 0, want 1"},
 		{defaults, []string{"server.registration.disabled=true", "acmeClients.team-c.fqdns={a.example.com}"},
 			"acmeClients.team-c registers with this release's server, whose registration is disabled"},

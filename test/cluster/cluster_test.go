@@ -13,9 +13,14 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +45,7 @@ import (
 
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/nodetest"
+	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -55,6 +61,10 @@ type cluster struct {
 	// release is the README's install: release, namespace, arguments.
 	release, namespace string
 	install            []string
+	// account is the client's, as day one registered it.
+	account solver.Account
+	// certificates counts the Certificates asked for.
+	certificates int
 }
 
 // assets are the programs of `make test-assets` beyond the node's own.
@@ -83,12 +93,21 @@ func TestCluster(t *testing.T) {
 	// namespace; its controller runs on the host, as the administrator.
 	c.kubectl("apply", "--server-side", "-f", testutil.CertManagerCRDs(t))
 	c.kubectl("create", "namespace", "cert-manager")
-	c.pebble = testutil.StartPebble(t, asset(t, "PEBBLE"), nodetest.Upstream)
+	// Every order validates anew: no authorization reused from before.
+	c.pebble = testutil.StartPebble(t, asset(t, "PEBBLE"), nodetest.Upstream, "PEBBLE_AUTHZREUSE=0")
 	testutil.StartCertManager(t, asset(t, "CERT_MANAGER"), n.Kubeconfig, nodetest.Upstream, "--cainjector")
 	c.storage()
 	c.readmeInstall()
 
-	t.Run("day one", c.dayOne)
+	if !t.Run("day one", c.dayOne) {
+		return
+	}
+	t.Run("upgrade with reused values", c.upgrade)
+	t.Run("a lost pod", c.lostPod)
+	t.Run("rolling restart during a challenge", c.restartDuringChallenge)
+	t.Run("node restart", c.nodeRestart)
+	t.Run("uninstall and install again", c.reinstall)
+	t.Run("server on PostgreSQL with two replicas and the hub", c.serverWithPostgres)
 }
 
 // kubectl runs kubectl as the cluster's administrator.
@@ -171,8 +190,12 @@ func (c *cluster) readmeInstall() {
 	}
 	c.install = append(words[1:],
 		"--set", "image.registry="+imageRegistry, "--set", "image.repository="+imageRepository, "--set", "image.tag="+imageTag,
-		"--set", "server.dnsService.type=NodePort")
+		"--set", "server.dnsService.type=NodePort", "--set", "server.dnsService.nodePort="+dnsNodePort)
 }
+
+// dnsNodePort is the DNS Service's node port, pinned as docs/chart.md says
+// to do for a port forward: it stays across an uninstall and an install.
+const dnsNodePort = "30053"
 
 // dayOne: the README's install on the node, then its steps 3 to 6.
 func (c *cluster) dayOne(t *testing.T) {
@@ -206,6 +229,7 @@ func (c *cluster) dayOne(t *testing.T) {
 
 	// Step 3: the register Job's account and the CNAME to create.
 	acct, cname := c.clientAccount(t)
+	c.account = acct
 	want := "_acme-challenge.app.example.com. CNAME " + acct.FullDomain + "."
 	if cname != want {
 		t.Errorf("the client's Secret is annotated %q, want %q", cname, want)
@@ -236,7 +260,202 @@ func (c *cluster) dayOne(t *testing.T) {
 	// Steps 4 and 6: a ClusterIssuer as README shows it (pebble for Let's
 	// Encrypt) and a Certificate, issued through the webhook pod.
 	c.clusterIssuer(t)
-	c.certificate(t, "app", "app.example.com")
+	c.certificate(t, "app.example.com")
+}
+
+// upgrade is README step 2's `helm upgrade --reuse-values`: the
+// registration password, the client's account and its values stay; the
+// register Job finds the account up to date; the new record is served.
+func (c *cluster) upgrade(t *testing.T) {
+	password := c.secretData(t, c.namespace, c.release+"-registration", "password")
+	accounts := c.secretData(t, "cert-manager", "acme-dns-app-client", "acmedns.json")
+	out, err := c.helm("upgrade", c.release, "deploy/charts/acmehub", "-n", c.namespace, "--reuse-values",
+		"--set", "server.records={ns1.auth.example.org. A 203.0.113.53}", "--wait", "--timeout", "5m")
+	if err != nil {
+		t.Fatalf("helm upgrade --reuse-values: %v\n%s\n%s", err, out, c.node.Describe(c.namespace))
+	}
+	c.allReady(t)
+	if got := c.secretData(t, c.namespace, c.release+"-registration", "password"); got != password {
+		t.Error("helm upgrade --reuse-values changed the registration password")
+	}
+	if got := c.secretData(t, "cert-manager", "acme-dns-app-client", "acmedns.json"); got != accounts {
+		t.Errorf("helm upgrade --reuse-values changed the client's accounts:\n%s\nwas\n%s", got, accounts)
+	}
+	if logs := c.logs(t, "job/"+c.release+"-app-register"); !strings.Contains(logs, "is up to date") {
+		t.Errorf("the register Job after the upgrade says:\n%s", logs)
+	}
+	c.update(t, c.account, "after-the-upgrade-after-the-upgrade-after-t")
+	if got := c.query(t, "udp", "ns1.auth.example.org", dns.TypeA); !strings.Contains(got, "203.0.113.53") {
+		t.Errorf("ns1.auth.example.org after the upgrade: %s", got)
+	}
+}
+
+// lostPod: the server's pod deleted, its replacement serves every account
+// and value from the volume.
+func (c *cluster) lostPod(t *testing.T) {
+	value := "before-the-pod-was-lost-before-the-pod-was-"
+	c.update(t, c.account, value)
+	pods, err := c.node.Kube.CoreV1().Pods(c.namespace).List(c.ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=main"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("the release's pods: %v, %v", pods, err)
+	}
+	lost := pods.Items[0].Name
+	if err := c.node.Kube.CoreV1().Pods(c.namespace).Delete(c.ctx, lost, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitReplaced(t, lost)
+	c.served(t, value)
+	c.update(t, c.account, "after-the-pod-was-lost-after-the-pod-was-lo")
+}
+
+// restartDuringChallenge: a Certificate's challenge is presented, the
+// CA cannot see it yet (the CNAME is missing for a while), the webhook's
+// Deployment is restarted; the Certificate becomes Ready once the CNAME is
+// back.
+func (c *cluster) restartDuringChallenge(t *testing.T) {
+	c.company.Set("_acme-challenge.app.example.com", "nowhere.example.com")
+	defer c.company.Set("_acme-challenge.app.example.com", c.account.FullDomain)
+	name := c.ask(t, "app.example.com")
+	if err := poll(c.ctx, 3*time.Minute, func() error {
+		list, err := c.cm.AcmeV1().Challenges("default").List(c.ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, ch := range list.Items {
+			if ch.Status.Presented && strings.HasPrefix(ch.Name, name+"-") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no challenge presented yet: %d challenges", len(list.Items))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := c.node.Kube.CoreV1().Pods(c.namespace).List(c.ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=main"})
+	c.kubectl("-n", c.namespace, "rollout", "restart", "deployment/"+c.release)
+	c.waitReplaced(t, pods.Items[0].Name)
+	c.company.Set("_acme-challenge.app.example.com", c.account.FullDomain)
+	c.waitCertificate(t, name)
+}
+
+// nodeRestart stops the kubelet and containerd and starts them again: every
+// pod comes back Ready and serves.
+func (c *cluster) nodeRestart(t *testing.T) {
+	c.node.StopKubelet()
+	c.node.StopContainerd()
+	if err := c.node.StartContainerd(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.node.StartKubelet(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range [][2]string{{"kube-system", "coredns"}, {c.namespace, c.release}} {
+		if err := c.node.WaitDeploymentReady(d[0], d[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.update(t, c.account, "after-the-node-restarted-after-the-node-res")
+	c.served(t, "after-the-node-restarted-after-the-node-res")
+	if logs, ok := c.checkNow(t, "check-after-restart"); !ok {
+		t.Errorf("the check after the node restarted failed:\n%s", logs)
+	}
+}
+
+// reinstall: `helm uninstall` stops everything and says what it keeps;
+// the README's install again adopts what was kept, and the client's
+// account, password and CNAME go on working.
+func (c *cluster) reinstall(t *testing.T) {
+	out, err := c.helm("uninstall", c.release, "-n", c.namespace, "--wait")
+	if err != nil {
+		t.Fatalf("helm uninstall: %v\n%s", err, out)
+	}
+	for _, kept := range []string{"[PersistentVolumeClaim] " + c.release + "-data", "[Secret] " + c.release + "-registration", "[Secret] acme-dns-app-client"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("helm uninstall does not say it keeps %s:\n%s", kept, out)
+		}
+	}
+	if err := poll(c.ctx, 2*time.Minute, func() error {
+		pods, err := c.node.Kube.CoreV1().Pods(c.namespace).List(c.ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			// The last register Job stays, finished, for its logs.
+			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				return fmt.Errorf("pod %s is %s", p.Name, p.Status.Phase)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("after helm uninstall: %v", err)
+	}
+
+	out, err = c.helm(c.install...)
+	if err != nil {
+		t.Fatalf("helm install over what uninstall kept: %v\n%s\n%s", err, out, c.node.Describe(c.namespace))
+	}
+	c.allReady(t)
+	if acct, _ := c.clientAccount(t); acct.Username != c.account.Username {
+		t.Errorf("after install again the client's account is %s, was %s", acct.FullDomain, c.account.FullDomain)
+	}
+	if logs := c.logs(t, "job/"+c.release+"-app-register"); !strings.Contains(logs, "is up to date") {
+		t.Errorf("the register Job after install again says:\n%s", logs)
+	}
+	c.update(t, c.account, "after-install-again-after-install-again-aft")
+	c.certificate(t, "app.example.com")
+}
+
+// served waits until the DNS Service's NodePort answers value for the
+// client's account, over UDP and TCP: kube-proxy follows a new pod within
+// a second or two.
+func (c *cluster) served(t *testing.T, value string) {
+	t.Helper()
+	for _, proto := range []string{"udp", "tcp"} {
+		if err := poll(c.ctx, 30*time.Second, func() error {
+			port := c.nodePort(t, c.release+"-dns", corev1.Protocol(strings.ToUpper(proto)))
+			q := new(dns.Msg)
+			q.SetQuestion(dns.Fqdn(c.account.FullDomain), dns.TypeTXT)
+			in, _, err := (&dns.Client{Net: proto, Timeout: 2 * time.Second}).Exchange(q, nodetest.NodeIP+":"+port)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(fmt.Sprint(in.Answer), value) {
+				return fmt.Errorf("TXT %s is %v", c.account.FullDomain, in.Answer)
+			}
+			return nil
+		}); err != nil {
+			t.Errorf("%s over %s through the NodePort: %v", value, proto, err)
+		}
+	}
+}
+
+// waitReplaced waits until the Deployment is ready with a pod other than
+// gone.
+func (c *cluster) waitReplaced(t *testing.T, gone string) {
+	t.Helper()
+	if err := poll(c.ctx, 3*time.Minute, func() error {
+		if _, err := c.node.Kube.CoreV1().Pods(c.namespace).Get(c.ctx, gone, metav1.GetOptions{}); err == nil {
+			return fmt.Errorf("pod %s is still there", gone)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.allReady(t)
+}
+
+func (c *cluster) secretData(t *testing.T, ns, name, key string) string {
+	t.Helper()
+	s, err := c.node.Kube.CoreV1().Secrets(ns).Get(c.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(s.Data[key])
+}
+
+func (c *cluster) logs(t *testing.T, what string) string {
+	t.Helper()
+	out, _ := c.run(asset(t, "KUBECTL"), "--kubeconfig", c.node.Kubeconfig, "-n", c.namespace, "logs", what)
+	return out
 }
 
 // allReady waits for the Deployment and checks that no container of the
@@ -323,9 +542,15 @@ func (c *cluster) nodePort(t *testing.T, service string, proto corev1.Protocol) 
 // txt asks the DNS Service's NodePort for name's TXT records.
 func (c *cluster) txt(t *testing.T, proto, name string) string {
 	t.Helper()
+	return c.query(t, proto, name, dns.TypeTXT)
+}
+
+// query asks the DNS Service's NodePort.
+func (c *cluster) query(t *testing.T, proto, name string, qtype uint16) string {
+	t.Helper()
 	port := c.nodePort(t, c.release+"-dns", corev1.Protocol(strings.ToUpper(proto)))
 	q := new(dns.Msg)
-	q.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	q.SetQuestion(dns.Fqdn(name), qtype)
 	in, _, err := (&dns.Client{Net: proto, Timeout: 5 * time.Second}).Exchange(q, nodetest.NodeIP+":"+port)
 	if err != nil {
 		t.Fatalf("TXT %s over %s at node port %s: %v", name, proto, port, err)
@@ -353,8 +578,7 @@ func (c *cluster) checkNow(t *testing.T, name string) (string, bool) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, c.node.Describe(c.namespace))
 	}
-	logs, _ := c.run(asset(t, "KUBECTL"), "--kubeconfig", c.node.Kubeconfig, "-n", c.namespace, "logs", "job/"+name)
-	return logs, done.Status.Succeeded > 0
+	return c.logs(t, "job/"+name), done.Status.Succeeded > 0
 }
 
 // clusterIssuer is README step 4's ClusterIssuer, with pebble for Let's
@@ -383,8 +607,17 @@ func (c *cluster) clusterIssuer(t *testing.T) {
 
 // certificate asks for a Certificate in namespace default and waits until
 // it is Ready.
-func (c *cluster) certificate(t *testing.T, name string, dnsNames ...string) {
+func (c *cluster) certificate(t *testing.T, dnsNames ...string) {
 	t.Helper()
+	c.waitCertificate(t, c.ask(t, dnsNames...))
+}
+
+// ask creates a Certificate of the ClusterIssuer for dnsNames and returns
+// its name.
+func (c *cluster) ask(t *testing.T, dnsNames ...string) string {
+	t.Helper()
+	c.certificates++
+	name := fmt.Sprintf("cert-%d", c.certificates)
 	_, err := c.cm.CertmanagerV1().Certificates("default").Create(c.ctx, &cmapi.Certificate{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: cmapi.CertificateSpec{SecretName: name + "-tls", DNSNames: dnsNames,
@@ -393,7 +626,7 @@ func (c *cluster) certificate(t *testing.T, name string, dnsNames ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.waitCertificate(t, name)
+	return name
 }
 
 func (c *cluster) waitCertificate(t *testing.T, name string) {
@@ -432,4 +665,172 @@ func poll(ctx context.Context, limit time.Duration, check func() error) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// serverWithPostgres installs mode server on Debian's PostgreSQL (the
+// run's, on the host) with two replicas and the hub: both pods Ready by
+// their probes, an account registered through the API Service answered by
+// each replica, and the hub's console answering its sign-in page over
+// HTTPS through its Service, with the certificate of the chart's CA.
+func (c *cluster) serverWithPostgres(t *testing.T) {
+	const ns, release = "ops", "acmehub-ops"
+	c.kubectl("create", "namespace", ns)
+	db, err := url.Parse(pgtest.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Host = forward(t, db.Host) // the pods reach the host's PostgreSQL at the node's address
+	keys, err := exec.Command(testutil.Binary(t), "admin", "keygen").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]map[string]string{"pg": {"connection": db.String()}, "hub-keys": {"hub.keys": string(keys)}} {
+		if _, err := c.node.Kube.CoreV1().Secrets(ns).Create(c.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, StringData: data}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.helm("install", release, "deploy/charts/acmehub", "-n", ns, "--wait", "--timeout", "5m",
+		"--set", "mode=server", "--set", "replicaCount=2", "--set", "server.domain=auth.example.net",
+		"--set", "server.database.engine=postgres", "--set", "server.database.connectionSecret.name=pg",
+		"--set", "server.dnsService.type=NodePort", "--set", "hub.enabled=true", "--set", "hub.keysSecret.name=hub-keys",
+		"--set", "image.registry="+imageRegistry, "--set", "image.repository="+imageRepository, "--set", "image.tag="+imageTag)
+	if err != nil {
+		t.Fatalf("helm install (mode server, PostgreSQL, hub): %v\n%s\n%s", err, out, c.node.Describe(ns))
+	}
+	pods := c.ready(t, ns, release, 2)
+
+	// An account registered through the API Service; its value, written
+	// through one replica, answered by both.
+	password := c.secretData(t, ns, release+"-registration", "password")
+	api := c.serviceURL(t, ns, release+"-api", "http")
+	req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/register", strings.NewReader("{}"))
+	req.SetBasicAuth("acmehub", password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acct solver.Account
+	json.NewDecoder(resp.Body).Decode(&acct)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || acct.Username == "" {
+		t.Fatalf("POST /register through Service %s-api: %s %+v", release, resp.Status, acct)
+	}
+	value := "two-replicas-one-database-two-replicas-one-"
+	body, _ := json.Marshal(map[string]string{"subdomain": acct.SubDomain, "txt": value})
+	req, _ = http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/update", bytes.NewReader(body))
+	req.Header.Set("X-Api-User", acct.Username)
+	req.Header.Set("X-Api-Key", acct.Password)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/update through Service %s-api: %v %v", release, resp, err)
+	}
+	for _, p := range pods {
+		if err := poll(c.ctx, 10*time.Second, func() error {
+			q := new(dns.Msg)
+			q.SetQuestion(dns.Fqdn(acct.FullDomain), dns.TypeTXT)
+			in, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(q, p.Status.PodIP+":5353")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(fmt.Sprint(in.Answer), value) {
+				return fmt.Errorf("answered %v", in.Answer)
+			}
+			return nil
+		}); err != nil {
+			t.Errorf("replica %s: %v", p.Name, err)
+		}
+	}
+
+	// The console's sign-in page, over HTTPS through the hub's Service.
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(c.secretData(t, ns, release+"-ca", "ca.crt")))
+	hub := c.serviceURL(t, ns, release+"-hub", "https")
+	svc, _ := url.Parse(hub)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: roots, ServerName: release + "-hub." + ns + ".svc"}}}
+	page, err := client.Get(hub + "/console/signin")
+	if err != nil {
+		t.Fatalf("the console through Service %s (%s): %v", release+"-hub", svc.Host, err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.Contains(string(html), "<form") {
+		t.Errorf("GET /console/signin through Service %s-hub: %s\n%s", release, page.Status, html)
+	}
+}
+
+// ready waits for a release's Deployment of replicas pods, each Ready by
+// its probes with no restart and no failed probe, and returns the pods.
+func (c *cluster) ready(t *testing.T, ns, release string, replicas int) []corev1.Pod {
+	t.Helper()
+	if err := c.node.WaitDeploymentReady(ns, release); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.node.Kube.CoreV1().Pods(ns).List(c.ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=main,app.kubernetes.io/instance=" + release})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		running = append(running, p)
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.RestartCount != 0 {
+				t.Errorf("pod %s container %s restarted %d times\n%s", p.Name, cs.Name, cs.RestartCount, c.node.Describe(ns))
+			}
+		}
+		events, _ := c.node.Kube.CoreV1().Events(ns).List(c.ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + p.Name})
+		for _, e := range events.Items {
+			if e.Reason == "Unhealthy" {
+				t.Errorf("pod %s: %s (x%d)", p.Name, e.Message, e.Count)
+			}
+		}
+	}
+	if len(running) != replicas {
+		t.Errorf("%d pods of %s, want %d", len(running), release, replicas)
+	}
+	return running
+}
+
+// serviceURL is scheme://<cluster IP>:<first port> of a Service, which
+// kube-proxy makes reachable from the node.
+func (c *cluster) serviceURL(t *testing.T, ns, name, scheme string) string {
+	t.Helper()
+	svc, err := c.node.Kube.CoreV1().Services(ns).Get(c.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scheme + "://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port)))
+}
+
+// forward accepts TCP connections on the node's address and relays them to
+// target (host:port on loopback), until the test ends; it returns its own
+// host:port.
+func forward(t *testing.T, target string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", nodetest.NodeIP+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer in.Close()
+				out, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				go io.Copy(out, in)
+				io.Copy(in, out)
+			}()
+		}
+	}()
+	return l.Addr().String()
 }

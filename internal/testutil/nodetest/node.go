@@ -99,6 +99,14 @@ func Start(t testing.TB, assets Assets, images ...string) *Node {
 	}
 	n := &Node{t: t, assets: assets, procs: map[string]*exec.Cmd{}, images: images}
 	n.clean()
+	// Runs after the node is stopped and cleaned up (cleanups run last
+	// first): the machine is as it was.
+	before := hostState()
+	t.Cleanup(func() {
+		if gone, added := changed(before, hostState()); len(gone)+len(added) > 0 {
+			t.Errorf("the node left the machine changed:\n  gone: %s\n  added: %s", strings.Join(gone, "\n        "), strings.Join(added, "\n         "))
+		}
+	})
 	t.Cleanup(n.stop)
 	if err := n.start(); err != nil {
 		n.dumpLogs()

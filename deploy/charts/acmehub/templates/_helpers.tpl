@@ -147,6 +147,9 @@ unless registration is disabled or registration.open says otherwise.
 {{- if and (include "acmehub.server" .) (eq .Values.server.database.engine "postgres") (not .Values.server.database.connectionSecret.name) -}}
 {{- fail "server.database.engine postgres needs server.database.connectionSecret.name: the Secret holding the postgres:// URL" -}}
 {{- end -}}
+{{- if and .Values.server.dnsService.nodePort (eq .Values.server.dnsService.type "ClusterIP") -}}
+{{- fail "server.dnsService.nodePort needs server.dnsService.type NodePort or LoadBalancer: a ClusterIP Service has no node port" -}}
+{{- end -}}
 {{- if .Values.hub.enabled -}}
 {{- if not (include "acmehub.server" .) -}}
 {{- fail "hub.enabled needs a server: mode webhook-embedded or server (the hub runs in it, beside the acme-dns API)" -}}
