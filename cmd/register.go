@@ -35,6 +35,7 @@ var registerEnv = map[string]string{
 	"namespace":                "ACMEHUB_NAMESPACE",
 	"secret-name":              "ACMEHUB_SECRET_NAME",
 	"secret-key":               "ACMEHUB_SECRET_KEY",
+	"wait":                     "ACMEHUB_WAIT",
 }
 
 // basicAuthPasswordEnv holds the registration password when no file is given.
@@ -60,6 +61,7 @@ func (f *registerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.SecretName, "secret-name", "", "Secret name (default acme-dns-<client>-client)")
 	fs.StringVar(&f.cfg.Key, "secret-key", "acmedns.json", "Secret key of the account file")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account)")
+	fs.DurationVar(&f.cfg.Wait, "wait", 0, "wait this long for the API to answer GET /health first (a server starting beside the Job)")
 }
 
 // fromEnv sets each flag not given from its environment variable.

@@ -19,6 +19,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -43,6 +45,10 @@ type stage struct {
 	// verbose prints every test's output as it comes, not only a failed
 	// test's: the end-to-end stages' figures are worth reading.
 	verbose bool
+	// alongside names a stage this one runs beside, when both are run:
+	// both spend most of their time waiting (for cert-manager, for pods),
+	// not computing. Its output is printed when that stage's ends.
+	alongside string
 }
 
 var stages = []stage{
@@ -71,7 +77,7 @@ var stages = []stage{
 		args: []string{"-timeout", "10m", "-tags", "chart", "./test/chart/"}},
 	// The README's install on a one-node cluster run here (kubelet,
 	// containerd, runc, kube-proxy, CoreDNS), day one and day two.
-	{name: "cluster", assets: []string{"test-assets"}, goTest: true, verbose: true,
+	{name: "cluster", assets: []string{"test-assets"}, goTest: true, verbose: true, alongside: "e2e",
 		args: []string{"-timeout", "20m", "-tags", "cluster", "./test/cluster/"}},
 }
 
@@ -95,7 +101,13 @@ func run(args []string) int {
 
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	r := &runner{signals: signals, out: os.Stdout}
+	r := &runner{stop: make(chan struct{}), interrupted: new(atomic.Bool), out: os.Stdout}
+	go func() {
+		sig := <-signals
+		r.interrupted.Store(true)
+		fmt.Fprintf(os.Stderr, "\ntestrun: %v: stopping\n", sig)
+		close(r.stop)
+	}()
 
 	pg, err := preparePostgres()
 	if err != nil {
@@ -116,7 +128,7 @@ func run(args []string) int {
 		case err != nil:
 			fmt.Fprintf(os.Stderr, "testrun: %v\n", err)
 			return 1
-		case r.interrupted:
+		case r.interrupted.Load():
 			return 130
 		}
 		return code
@@ -129,13 +141,16 @@ func run(args []string) int {
 		results = append(results, r.runStage(build))
 	}
 	for _, s := range selected {
-		if r.interrupted {
+		if r.interrupted.Load() {
 			break
 		}
-		results = append(results, r.runStage(s))
+		if s.alongside != "" && slices.ContainsFunc(selected, func(o stage) bool { return o.name == s.alongside }) {
+			continue // run beside its partner
+		}
+		results = append(results, r.runBeside(s, selected)...)
 	}
 	pg.stop()
-	return summarize(r.out, results, time.Since(start), pg, r.interrupted)
+	return summarize(r.out, results, time.Since(start), pg, r.interrupted.Load())
 }
 
 // selectStages returns the stages named, in the run's order, or every
@@ -183,9 +198,40 @@ func neededAssets(selected []stage) []string {
 // interrupt reaches the whole command (go test, its test binaries and the
 // servers they started) through this process, which then cleans up.
 type runner struct {
-	signals     chan os.Signal
+	// stop is closed at the first signal: every running stage is stopped.
+	stop        chan struct{}
+	interrupted *atomic.Bool
 	out         io.Writer
-	interrupted bool
+}
+
+// runBeside runs s, and beside it the selected stages that run alongside
+// it, whose output is held and printed after s's.
+func (r *runner) runBeside(s stage, selected []stage) []result {
+	type held struct {
+		out  *bytes.Buffer
+		done chan result
+	}
+	var partners []held
+	for _, p := range selected {
+		if p.alongside != s.name {
+			continue
+		}
+		h := held{out: new(bytes.Buffer), done: make(chan result, 1)}
+		sub := *r
+		sub.out = h.out
+		fmt.Fprintf(r.out, "\n==> %s: started beside %s, its output follows %s's\n", p.name, s.name, s.name)
+		go func() { h.done <- sub.runStage(p) }()
+		partners = append(partners, h)
+	}
+	results := []result{r.runStage(s)}
+	for _, h := range partners {
+		res := <-h.done
+		if _, err := r.out.Write(h.out.Bytes()); err != nil {
+			fmt.Fprintf(os.Stderr, "testrun: %v\n", err)
+		}
+		results = append(results, res)
+	}
+	return results
 }
 
 // result is one stage's outcome.
@@ -259,23 +305,18 @@ func (r *runner) exec(args []string, json *renderer) (int, error) {
 		_ = cmd.Wait() // the exit code is read from ProcessState
 		close(exited)
 	}()
-	for {
+	select {
+	case <-exited:
+	case <-r.stop:
+		signalGroup(cmd.Process.Pid, syscall.SIGINT)
 		select {
 		case <-exited:
-			return cmd.ProcessState.ExitCode(), nil
-		case sig := <-r.signals:
-			r.interrupted = true
-			fmt.Fprintf(os.Stderr, "\ntestrun: %v: stopping %s\n", sig, args[0])
-			signalGroup(cmd.Process.Pid, syscall.SIGINT)
-			go func() {
-				select {
-				case <-exited:
-				case <-time.After(30 * time.Second):
-					signalGroup(cmd.Process.Pid, syscall.SIGKILL)
-				}
-			}()
+		case <-time.After(30 * time.Second):
+			signalGroup(cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
 		}
 	}
+	return cmd.ProcessState.ExitCode(), nil
 }
 
 // signalGroup signals the process group that leader leads; one already

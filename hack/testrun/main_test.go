@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,5 +229,32 @@ func TestTheListIsWhatTheTestsUse(t *testing.T) {
 		if !listed[m[1]] {
 			t.Errorf("tests need %s, which hack/test-deps.txt does not list", m[1])
 		}
+	}
+}
+
+// TestStagesAlongside: a stage that runs alongside another runs at the same
+// time, and its output comes whole after the other's; a stage alone (its
+// partner not selected) runs as any other.
+func TestStagesAlongside(t *testing.T) {
+	var out bytes.Buffer
+	r := &runner{stop: make(chan struct{}), interrupted: new(atomic.Bool), out: &out}
+	first := stage{name: "first", args: []string{"sh", "-c", "sleep 1; echo first-out"}}
+	beside := stage{name: "beside", alongside: "first", args: []string{"sh", "-c", "echo beside-out; sleep 1; echo beside-end"}}
+	start := time.Now()
+	results := r.runBeside(first, []stage{first, beside})
+	if took := time.Since(start); took > 1900*time.Millisecond {
+		t.Errorf("two stages of a second each took %v: not run at once", took)
+	}
+	if len(results) != 2 || results[0].name != "first" || results[1].name != "beside" || !results[0].ok || !results[1].ok {
+		t.Errorf("results %+v", results)
+	}
+	text := out.String()
+	if i, j := strings.Index(text, "first-out"), strings.Index(text, "beside-out"); i < 0 || j < i || !strings.Contains(text, "beside-out\nbeside-end") {
+		t.Errorf("the partner's output is not held until the stage's ends:\n%s", text)
+	}
+
+	out.Reset()
+	if results := r.runBeside(beside, []stage{beside}); len(results) != 1 || !results[0].ok || !strings.Contains(out.String(), "beside-end") {
+		t.Errorf("alone: %+v\n%s", results, out.String())
 	}
 }

@@ -192,6 +192,47 @@ func (c *Client) do(ctx context.Context, host, path string, body []byte, auth fu
 	return resp.StatusCode, strings.TrimSpace(string(answer)), nil
 }
 
+// WaitHealthy asks host's GET /health every two seconds until it answers
+// 200 OK or limit passes, and returns the last failure then; waiting, when
+// not nil, hears each failure and the time left. It is for a client started
+// beside its server (a Job installed with it), which would otherwise fail
+// and be restarted until the server is up.
+func (c *Client) WaitHealthy(ctx context.Context, host string, limit time.Duration, waiting func(err error, left time.Duration)) error {
+	deadline := time.Now().Add(limit)
+	url := strings.TrimSuffix(host, "/") + "/health"
+	for {
+		err := c.health(ctx, url)
+		left := time.Until(deadline)
+		if err == nil || left <= 0 {
+			return err
+		}
+		if waiting != nil {
+			waiting(err, left)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(2*time.Second, left)):
+		}
+	}
+}
+
+func (c *Client) health(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
 // NotFound reports whether status says the server lacks the endpoint, as a
 // plain acme-dns answers for acmehub's /present and /delete.
 func NotFound(status int) bool {

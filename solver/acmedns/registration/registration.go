@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,6 +52,10 @@ type Config struct {
 	BasicAuthUser, BasicAuthPassword string
 	// Namespace, SecretName and Key locate the account file.
 	Namespace, SecretName, Key string
+	// Wait is how long the API may take to answer GET /health before
+	// anything is asked of it: a server installed with the Job is still
+	// starting. 0 asks at once.
+	Wait time.Duration
 }
 
 // withDefaults fills in the Secret's name and key and normalises the FQDNs.
@@ -137,6 +142,16 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Result{}, fmt.Errorf("registration of client %q: %w", cfg.Client, err)
+	}
+	if cfg.Wait > 0 {
+		err := r.api().WaitHealthy(ctx, cfg.API, cfg.Wait, func(err error, left time.Duration) {
+			if r.Log != nil {
+				r.Log.Info("waiting for the API to answer", "api", cfg.API, "err", err, "left", left.Round(time.Second).String())
+			}
+		})
+		if err != nil && r.Log != nil {
+			r.Log.Warn("the API did not answer /health in time; trying anyway", "api", cfg.API, "wait", cfg.Wait.String(), "err", err)
+		}
 	}
 	var (
 		res        Result

@@ -6,12 +6,14 @@ package registration
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -354,5 +356,44 @@ func TestRegisterReplacesALostAccount(t *testing.T) {
 	// The run after that changes nothing.
 	if res, err := r.Register(ctx, cfg); err != nil || res.Changed || res.Registered || res.Replaced != "" {
 		t.Errorf("third run: %+v, %v; want nothing done", res, err)
+	}
+}
+
+// TestRegisterWaitsForTheServer: a registration Job installed with its
+// server finds it still starting (/health 503, then up) and waits for it
+// instead of failing; without Wait it asks at once.
+func TestRegisterWaitsForTheServer(t *testing.T) {
+	_, api, _ := server(t, nil)
+	var healths atomic.Int32
+	starting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" && healths.Add(1) <= 2 {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, api+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer starting.Close()
+	r := &Registrar{Kube: fake.NewClientset()}
+	cfg := Config{API: starting.URL, Client: "c", FQDNs: []string{"a.example.com"}, Namespace: "certs", Wait: time.Minute}
+	res, err := r.Register(ctx, cfg)
+	if err != nil || !res.Registered {
+		t.Fatalf("Register while the server starts: %+v, %v", res, err)
+	}
+	if n := healths.Load(); n != 3 {
+		t.Errorf("/health asked %d times, want 3: twice starting, once up", n)
+	}
+	cfg.Client, cfg.Wait = "d", 0
+	healths.Store(0)
+	if _, err := r.Register(ctx, cfg); err != nil || healths.Load() != 0 {
+		t.Errorf("without Wait: %v, /health asked %d times", err, healths.Load())
 	}
 }
