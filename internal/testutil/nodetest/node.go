@@ -90,7 +90,7 @@ type Node struct {
 // the cluster DNS to answer. The node is torn down when the test ends.
 func Start(t testing.TB, assets Assets, images ...string) *Node {
 	t.Helper()
-	for _, p := range []string{"containerd", "ctr", "runc", "/usr/lib/cni/bridge", "iptables", "ip"} {
+	for _, p := range []string{"containerd", "ctr", "runc", "/usr/lib/cni/bridge", "iptables", "ip", "sysctl", "pkill"} {
 		testdeps.Program(t, p) // skips the test when the cluster's tests are opted out
 	}
 	if os.Geteuid() != 0 {
@@ -150,13 +150,18 @@ func (n *Node) start() error {
 	if out, err := exec.Command(script(), "save").CombinedOutput(); err != nil {
 		return fmt.Errorf("saving the sysctls: %v: %s", err, out)
 	}
-	for _, c := range [][]string{
+	setup := [][]string{
 		{"ip", "addr", "add", NodeIP + "/32", "dev", "lo"},
 		{"sysctl", "-qw", "net.ipv4.ip_forward=1"},
-		{"modprobe", "br_netfilter"},
-		{"sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"},
-	} {
-		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil && c[0] != "modprobe" {
+	}
+	// Bridged packets through iptables, where the kernel can: kube-proxy
+	// masquerades every Service packet (masqueradeAll), so pods reach
+	// each other's Services without it too.
+	if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err == nil {
+		setup = append(setup, []string{"sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"})
+	}
+	for _, c := range setup {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
 			return fmt.Errorf("%s: %v: %s", strings.Join(c, " "), err, out)
 		}
 	}
