@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,13 @@ func TestQueryLog(t *testing.T) {
 		}
 		got = append(got, e)
 	}
+	// A line is written after its answer, by whichever worker answered:
+	// the file's order is not the questions' order; their times are.
+	slices.SortFunc(got, func(a, b line) int {
+		ta, _ := time.Parse(time.RFC3339Nano, a.Time)
+		tb, _ := time.Parse(time.RFC3339Nano, b.Time)
+		return ta.Compare(tb)
+	})
 	if len(got) != 3 || got[0].Name != strings.ToUpper(withValues)+".auth.example.org." || got[0].Type != "TXT" || got[0].Limited != "" ||
 		got[1].Limited != "slipped" || got[2].Rcode != "NXDOMAIN" || got[2].Type != "A" {
 		t.Errorf("logged %+v", got)
