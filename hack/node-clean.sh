@@ -5,7 +5,8 @@
 # Removes everything the one-node test cluster (internal/testutil/nodetest,
 # `make test-cluster`) puts on this machine, whatever state a run left it
 # in: the pods' processes, the node's daemons, mounts, network namespaces,
-# the bridge, iptables chains, the node's address on lo, cgroups, files; it
+# the bridge, iptables chains, the node's address and the Services' route on
+# lo, cgroups, files; it
 # puts back the sysctls the node changed. Running it again changes nothing.
 #
 #   hack/node-clean.sh        clean up
@@ -15,6 +16,7 @@ set -uo pipefail
 base=/var/lib/acmehub-node
 saved=/var/lib/acmehub-node.sysctl
 node_ip=10.243.0.1/32
+service_cidr=10.96.0.0/24
 bridge=acmehub0
 sysctls=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
 	net.ipv4.conf.all.route_localnet vm.overcommit_memory kernel.panic kernel.panic_on_oops
@@ -66,6 +68,7 @@ if command -v nft >/dev/null; then
 	for t in "ip kube-proxy" "ip6 kube-proxy"; do nft delete table $t 2>/dev/null; done
 fi
 
+ip route delete "$service_cidr" dev lo 2>/dev/null
 ip addr delete "$node_ip" dev lo 2>/dev/null
 
 # The kubelet's cgroups, children first.

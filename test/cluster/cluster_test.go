@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -491,21 +492,24 @@ func (c *cluster) clientAccount(t *testing.T) (solver.Account, string) {
 // update writes value with /update through the API Service's cluster IP.
 func (c *cluster) update(t *testing.T, a solver.Account, value string) {
 	t.Helper()
-	svc, err := c.node.Kube.CoreV1().Services(c.namespace).Get(c.ctx, c.release+"-api", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := c.serviceURL(t, c.namespace, c.release+"-api", "http")
 	body, _ := json.Marshal(map[string]string{"subdomain": a.SubDomain, "txt": value})
-	req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, "http://"+svc.Spec.ClusterIP+":"+strconv.Itoa(int(svc.Spec.Ports[0].Port))+"/update", bytes.NewReader(body))
-	req.Header.Set("X-Api-User", a.Username)
-	req.Header.Set("X-Api-Key", a.Password)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
+	// kube-proxy programs a new Service within a second or two.
+	if err := poll(c.ctx, 30*time.Second, func() error {
+		req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/update", bytes.NewReader(body))
+		req.Header.Set("X-Api-User", a.Username)
+		req.Header.Set("X-Api-Key", a.Password)
+		resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}); err != nil {
 		t.Fatalf("/update through Service %s-api: %v", c.release, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/update through Service %s-api: %s", c.release, resp.Status)
 	}
 }
 
@@ -689,21 +693,26 @@ func (c *cluster) serverWithPostgres(t *testing.T) {
 	// through one replica, answered by both.
 	password := c.secretData(t, ns, release+"-registration", "password")
 	api := c.serviceURL(t, ns, release+"-api", "http")
-	req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/register", strings.NewReader("{}"))
-	req.SetBasicAuth("acmehub", password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var acct solver.Account
-	json.NewDecoder(resp.Body).Decode(&acct)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || acct.Username == "" {
-		t.Fatalf("POST /register through Service %s-api: %s %+v", release, resp.Status, acct)
+	// kube-proxy programs a new Service within a second or two.
+	if err := poll(c.ctx, 30*time.Second, func() error {
+		req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/register", strings.NewReader("{}"))
+		req.SetBasicAuth("acmehub", password)
+		resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&acct); err != nil || resp.StatusCode != http.StatusCreated || acct.Username == "" {
+			return fmt.Errorf("%s %+v %v", resp.Status, acct, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("POST /register through Service %s-api: %v\n%s", release, err, c.node.Describe(ns))
 	}
 	value := "two-replicas-one-database-two-replicas-one-"
 	body, _ := json.Marshal(map[string]string{"subdomain": acct.SubDomain, "txt": value})
-	req, _ = http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/update", bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, api+"/update", bytes.NewReader(body))
 	req.Header.Set("X-Api-User", acct.Username)
 	req.Header.Set("X-Api-Key", acct.Password)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
@@ -726,7 +735,13 @@ func (c *cluster) serverWithPostgres(t *testing.T) {
 		}
 	}
 
-	// The console's sign-in page, over HTTPS through the hub's Service.
+	c.console(t, ns, release)
+}
+
+// console asks the hub's console for its sign-in page over HTTPS through
+// the hub's Service, trusting the chart's CA.
+func (c *cluster) console(t *testing.T, ns, release string) {
+	t.Helper()
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM([]byte(c.secretData(t, ns, release+"-ca", "ca.crt")))
 	hub := c.serviceURL(t, ns, release+"-hub", "https")

@@ -38,7 +38,7 @@ func hostState() []string {
 			add(cmd+" "+table, []byte(strings.Join(rules, "\n")))
 		}
 	}
-	for _, c := range [][]string{{"ip", "-o", "addr"}, {"ip", "-o", "link"}, {"ip", "netns", "list"}} {
+	for _, c := range [][]string{{"ip", "-o", "addr"}, {"ip", "-o", "link"}, {"ip", "route"}, {"ip", "netns", "list"}} {
 		out, _ := exec.Command(c[0], c[1:]...).Output()
 		// Link lines carry counters and states that change by themselves:
 		// keep the name.

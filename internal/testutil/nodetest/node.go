@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,7 +80,7 @@ type Node struct {
 	Kubeconfig string
 	// CABundle is the cluster CA.
 	CABundle []byte
-	// Images are the archives imported into containerd.
+	// images are the archives imported into containerd.
 	images []string
 }
 
@@ -109,8 +108,7 @@ func Start(t testing.TB, assets Assets, images ...string) *Node {
 	})
 	t.Cleanup(n.stop)
 	if err := n.start(); err != nil {
-		n.dumpLogs()
-		t.Fatalf("starting the node: %v", err)
+		t.Fatalf("starting the node: %v", err) // stop prints the daemons' logs
 	}
 	return n
 }
@@ -122,23 +120,26 @@ func (n *Node) path(parts ...string) string {
 // clean runs hack/node-clean.sh.
 func (n *Node) clean() {
 	n.t.Helper()
-	out, err := exec.Command(script(), "").CombinedOutput()
+	out, err := exec.Command(script()).CombinedOutput()
 	if err != nil {
 		n.t.Fatalf("hack/node-clean.sh: %v\n%s", err, out)
 	}
 }
 
-// script is hack/node-clean.sh, from the module's root.
+// script is hack/node-clean.sh, found from the working directory up.
 func script() string {
 	dir, _ := os.Getwd()
 	for d := dir; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && filepath.Base(filepath.Dir(d)) != "tools" {
-			if _, err := os.Stat(filepath.Join(d, "hack", "node-clean.sh")); err == nil {
-				return filepath.Join(d, "hack", "node-clean.sh")
-			}
+		if p := filepath.Join(d, "hack", "node-clean.sh"); fileExists(p) {
+			return p
 		}
 	}
 	return "hack/node-clean.sh"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func (n *Node) start() error {
@@ -152,6 +153,9 @@ func (n *Node) start() error {
 	}
 	setup := [][]string{
 		{"ip", "addr", "add", NodeIP + "/32", "dev", "lo"},
+		// A cluster IP kube-proxy has not programmed yet goes nowhere
+		// rather than to the default route, off the machine.
+		{"ip", "route", "add", ServiceCIDR, "dev", "lo"},
 		{"sysctl", "-qw", "net.ipv4.ip_forward=1"},
 	}
 	// Bridged packets through iptables, where the kernel can: kube-proxy
@@ -503,9 +507,4 @@ func (n *Node) dumpLogs() {
 		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 		n.t.Logf("%s, last lines:\n%s", filepath.Base(l), strings.Join(lines[max(0, len(lines)-15):], "\n"))
 	}
-}
-
-// Dial reaches a NodePort (or any port) on the node's address.
-func Dial(network, port string) (net.Conn, error) {
-	return net.DialTimeout(network, net.JoinHostPort(NodeIP, port), 5*time.Second)
 }
