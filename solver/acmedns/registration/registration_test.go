@@ -6,9 +6,10 @@ package registration
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -365,21 +366,14 @@ func TestRegisterReplacesALostAccount(t *testing.T) {
 func TestRegisterWaitsForTheServer(t *testing.T) {
 	_, api, _ := server(t, nil)
 	var healths atomic.Int32
+	target, _ := url.Parse(api)
+	forward := httputil.NewSingleHostReverseProxy(target)
 	starting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" && healths.Add(1) <= 2 {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
-		req, _ := http.NewRequestWithContext(r.Context(), r.Method, api+r.URL.Path, r.Body)
-		req.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
+		forward.ServeHTTP(w, r)
 	}))
 	defer starting.Close()
 	r := &Registrar{Kube: fake.NewClientset()}
