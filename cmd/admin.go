@@ -24,11 +24,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -72,7 +72,7 @@ func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) 
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, closeSvc, err := hub.OpenManaged(cmd.Context(), cfg, log)
+	svc, closeSvc, err := server.OpenManaged(cmd.Context(), cfg, log)
 	if err != nil {
 		return nil, nil, errors.New(namingFlags(cmd.Flags(), "", err))
 	}
@@ -363,7 +363,7 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 				}
 				in.Credentials = data
 			}
-			in.Propagation = managed.PropagationSettings{Nameservers: nameservers}.String()
+			in.Propagation = providers.PropagationSettings{Nameservers: nameservers}.String()
 			c, err := svc.PutConfig(ctx, actor(), in)
 			c.Credentials = nil
 			return result{Value: c, Text: fmt.Sprintf("config %s: %s in zone %s for %s", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "))}, err

@@ -11,8 +11,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/dnssec"
+	"github.com/acmehub/acmehub/hub/server"
 )
 
 func newDNSSECCommand() *cobra.Command {
@@ -70,7 +70,7 @@ func keysResult(views []keyView) result {
 
 // dnssecCommand is a dnssec subcommand on the database's keys.
 func dnssecCommand(use, short, long string, args cobra.PositionalArgs,
-	do func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error)) *cobra.Command {
+	do func(ctx context.Context, keys *server.DNSSECKeys, args []string) (result, error)) *cobra.Command {
 	var f adminFlags
 	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
 		if f.output != "table" && f.output != "json" {
@@ -80,7 +80,7 @@ func dnssecCommand(use, short, long string, args cobra.PositionalArgs,
 		if err != nil {
 			return err
 		}
-		keys, err := hub.OpenDNSSECKeys(cmd.Context(), cfg)
+		keys, err := server.OpenDNSSECKeys(cmd.Context(), cfg)
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ times. Every key is read before any is written; a key of another zone than
 [general] domain is refused.
 
 `+dnssecDatabaseHelp, cobra.MinimumNArgs(1),
-		func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error) {
+		func(ctx context.Context, keys *server.DNSSECKeys, args []string) (result, error) {
 			if err := keys.Import(ctx, args, time.Now()); err != nil {
 				return result{}, err
 			}
@@ -121,7 +121,7 @@ times. Every key is read before any is written; a key of another zone than
 
 // listKeys lists the database's keys. When every key has the SEP flag,
 // each signs everything: a CSK, not a KSK.
-func listKeys(ctx context.Context, keys *hub.DNSSECKeys) (result, error) {
+func listKeys(ctx context.Context, keys *server.DNSSECKeys) (result, error) {
 	stored, err := keys.Keys(ctx)
 	if err != nil {
 		return result{}, err
@@ -147,7 +147,7 @@ sealed each, and (-o json) the DS record for each KSK or CSK.
 
 `+dnssecDatabaseHelp,
 		cobra.NoArgs,
-		func(ctx context.Context, keys *hub.DNSSECKeys, _ []string) (result, error) {
+		func(ctx context.Context, keys *server.DNSSECKeys, _ []string) (result, error) {
 			return listKeys(ctx, keys)
 		})
 }
@@ -159,7 +159,7 @@ the last step of a rollover, once its Delete time has passed.
 
 `+dnssecDatabaseHelp,
 		cobra.ExactArgs(1),
-		func(ctx context.Context, keys *hub.DNSSECKeys, args []string) (result, error) {
+		func(ctx context.Context, keys *server.DNSSECKeys, args []string) (result, error) {
 			if err := keys.Remove(ctx, args[0]); err != nil {
 				return result{}, err
 			}

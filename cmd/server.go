@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/server"
 )
 
 // serverFlags are the command-line settings of an embedded or standalone
@@ -162,7 +162,7 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 			for _, n := range notices {
 				log.Warn(n.Text, "key", n.Key)
 			}
-			srv, err := hub.New(cmd.Context(), cfg, log)
+			srv, err := server.New(cmd.Context(), cfg, log)
 			if err != nil {
 				log.Error("cannot start", "err", err)
 				return exitError{code: 1}
@@ -186,7 +186,7 @@ Without -c it runs on a built-in default: SQLite under ./data, DNS on
 
 // renewOnHangup renews the API's certificate on each SIGHUP, until the
 // returned function is called.
-func renewOnHangup(ctx context.Context, srv *hub.Server, log *slog.Logger) (stop func()) {
+func renewOnHangup(ctx context.Context, srv *server.Server, log *slog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)

@@ -23,10 +23,10 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns"
 	"github.com/acmehub/acmehub/solver/hubsolver"
@@ -98,9 +98,9 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		return err
 	}
 	defer closeLog()
-	var srv *hub.Server
+	var srv *server.Server
 	if embedded {
-		if srv, err = hub.New(ctx, cfg, log.With("component", "server")); err != nil {
+		if srv, err = server.New(ctx, cfg, log.With("component", "server")); err != nil {
 			return fmt.Errorf("embedded acmehub server: %w", err)
 		}
 	}
@@ -172,7 +172,7 @@ func (f *webhookFlags) embeddedServer(fs *pflag.FlagSet, stderr io.Writer) (bool
 
 // webhookServers makes the two solvers and returns the extension
 // apiserver serving them, and the embedded server's Run (nil without one).
-func webhookServers(groupName string, apiserverArgs []string, srv *hub.Server, mode solver.DelegationMode, resolver dnsclient.Resolver,
+func webhookServers(groupName string, apiserverArgs []string, srv *server.Server, mode solver.DelegationMode, resolver dnsclient.Resolver,
 	log *slog.Logger) (apiserver, embedded func(context.Context) error) {
 	var (
 		svc   *accounts.Service

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -97,7 +98,7 @@ func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (
 	if c.TTL <= 0 {
 		c.TTL = 60
 	}
-	propagation, err := ParsePropagation(c.Propagation)
+	propagation, err := providers.ParsePropagation(c.Propagation)
 	if err != nil {
 		return c, invalid(err)
 	}
@@ -145,11 +146,6 @@ func (s *Service) PutConfig(ctx context.Context, actor Caller, in ConfigInput) (
 	return c, err
 }
 
-// Tester is a provider that can check its credentials against a zone.
-type Tester interface {
-	Test(ctx context.Context, zone string) error
-}
-
 // TestConfig checks the credentials of config id against its zone; a
 // provider that needs none (self) passes.
 func (s *Service) TestConfig(ctx context.Context, actor Caller, id string) error {
@@ -163,7 +159,7 @@ func (s *Service) testConfig(ctx context.Context, id string) error {
 	if c == nil {
 		return invalid(fmt.Errorf("config %s: %w", id, store.ErrNotFound))
 	}
-	if t, ok := c.provider.(Tester); ok {
+	if t, ok := c.writer.(providers.Tester); ok {
 		if err := t.Test(ctx, c.Zone+"."); err != nil {
 			return &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 		}

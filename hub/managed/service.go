@@ -8,11 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/libdns/libdns"
 
+	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -48,65 +47,6 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func invalid(err error) error { return &Error{Code: CodeInvalid, Err: err} }
 
-// Provider writes and removes TXT records in a zone: the libdns interfaces
-// every DNS provider of the hub implements.
-type Provider interface {
-	libdns.RecordAppender
-	libdns.RecordDeleter
-}
-
-// Propagation is what a provider knows of its servers better than DNS
-// does: whether every server that answers for record serves the value yet,
-// and which servers those are, said as "by …" ends a sentence. Providers
-// without it are asked through DNS (see DNS.AllServe).
-type Propagation interface {
-	Served(ctx context.Context, zone, record, value string) (by string, err error)
-}
-
-// FixedRecord is a provider that writes every value at one name, whatever
-// the request's record (an acme-dns account's fulldomain). A request may
-// name the identifier's challenge name or that name; no zone applies.
-type FixedRecord interface {
-	Record() string
-}
-
-// PropagationSettings are a config's settings for the wait until a value
-// is served; stored as JSON.
-type PropagationSettings struct {
-	// Nameservers (host:port) to ask instead of the zone's NS records, e.g.
-	// a hidden primary, or name servers on other ports.
-	Nameservers []string `json:"nameservers,omitempty"`
-}
-
-// ParsePropagation reads a config's propagation settings ("" or "{}": none).
-func ParsePropagation(text string) (PropagationSettings, error) {
-	var p PropagationSettings
-	if strings.TrimSpace(text) == "" {
-		return p, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return p, fmt.Errorf("propagation settings %s: %w", text, err)
-	}
-	for _, ns := range p.Nameservers {
-		if _, port, err := net.SplitHostPort(ns); err != nil || port == "" {
-			return p, fmt.Errorf("propagation name server %q: want host:port", ns)
-		}
-	}
-	return p, nil
-}
-
-// String is the settings as stored.
-func (p PropagationSettings) String() string {
-	b, _ := json.Marshal(p)
-	return string(b)
-}
-
-// ProviderFactory makes a config's provider from its opened credentials
-// (JSON, as the provider defines them).
-type ProviderFactory func(cfg store.ChallengeConfig, credentials []byte) (Provider, error)
-
 // DNS is what the hub asks of DNS; hub/dnsclient's Resolver answers it.
 type DNS interface {
 	// CNAMETarget returns the name at the end of name's CNAME chain, or name.
@@ -120,7 +60,7 @@ type DNS interface {
 type Options struct {
 	Store     store.Managed
 	Keys      *Keyring
-	Providers map[string]ProviderFactory
+	Providers map[string]providers.Factory
 	// DNS follows CNAMEs for configs that allow CNAME targets and tells when
 	// a value is served; nil refuses such record names, and waits only on
 	// providers that know themselves (Propagation).
@@ -134,7 +74,7 @@ type Options struct {
 type Service struct {
 	store     store.Managed
 	keys      *Keyring
-	providers map[string]ProviderFactory
+	providers map[string]providers.Factory
 	dns       DNS
 	records   *records
 	now       func() time.Time
@@ -154,8 +94,8 @@ func (s *Service) Close() { s.writes.Wait() }
 type config struct {
 	store.ChallengeConfig
 	rules       Rules
-	propagation PropagationSettings
-	provider    Provider
+	propagation providers.PropagationSettings
+	writer      providers.Writer
 }
 
 // New makes a Service and loads the configs.
@@ -234,7 +174,7 @@ func (s *Service) load(c store.ChallengeConfig) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", c.ID, err)
 	}
-	propagation, err := ParsePropagation(c.Propagation)
+	propagation, err := providers.ParsePropagation(c.Propagation)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", c.ID, err)
 	}
@@ -252,7 +192,7 @@ func (s *Service) load(c store.ChallengeConfig) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: provider %s: %w", c.ID, c.Provider, err)
 	}
-	return &config{ChallengeConfig: c, rules: rules, propagation: propagation, provider: p}, nil
+	return &config{ChallengeConfig: c, rules: rules, propagation: propagation, writer: p}, nil
 }
 
 // ConfigFor returns the most specific config whose rules allow identifier.
@@ -369,7 +309,7 @@ func (s *Service) present(ctx context.Context, caller Caller, req *Request) (Pla
 	if err := s.remember(ctx, r); err != nil {
 		return p, err
 	}
-	_, err = c.provider.AppendRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)})
+	_, err = c.writer.AppendRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, req.Value)})
 	if err != nil {
 		return p, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 	}
@@ -384,7 +324,7 @@ func (s *Service) WaitServed(ctx context.Context, p Placed, value string) (by st
 		return "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("config %s is gone", p.Config)}
 	}
 	served := func(ctx context.Context) (string, error) {
-		if prop, ok := c.provider.(Propagation); ok {
+		if prop, ok := c.writer.(providers.Propagation); ok {
 			return prop.Served(ctx, p.Zone, p.Record, value)
 		}
 		if s.dns == nil {
@@ -459,7 +399,7 @@ func (s *Service) cleanUp(ctx context.Context, caller Caller, req *Request) (*co
 	var done []store.HubRecord
 	for value, recs := range mine {
 		if !others[value] {
-			if _, err := c.provider.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, value)}); err != nil {
+			if _, err := c.writer.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(record, c, value)}); err != nil {
 				return c, done, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 			}
 		}
@@ -536,7 +476,7 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request, cl
 		return nil, "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("no managed challenge config matches %s", id)}
 	}
 	want := ChallengeName(id)
-	if f, ok := c.provider.(FixedRecord); ok {
+	if f, ok := c.writer.(providers.FixedRecord); ok {
 		fixed := f.Record()
 		if record != "" && record != want && record != fixed {
 			return c, "", &Error{Code: CodeRecordNotAllowed, Err: fmt.Errorf("record %s is neither %s nor %s, where config %s writes", record, want, fixed, c.ID)}

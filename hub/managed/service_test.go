@@ -18,6 +18,7 @@ import (
 	"github.com/libdns/libdns"
 
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -111,7 +112,7 @@ func (f *fixture) open(t *testing.T, text string) *managed.Service {
 	}
 	svc, err := managed.New(ctx, managed.Options{
 		Store: f.store.Managed(), Keys: keys,
-		Providers: map[string]managed.ProviderFactory{"fake": func(c store.ChallengeConfig, creds []byte) (managed.Provider, error) {
+		Providers: map[string]providers.Factory{"fake": func(c store.ChallengeConfig, creds []byte) (providers.Writer, error) {
 			z := &zone{values: map[string][]string{}, credentials: creds}
 			f.zones[c.ID] = z
 			return z, nil

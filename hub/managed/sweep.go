@@ -66,7 +66,7 @@ func (s *Service) sweepOne(ctx context.Context, r store.HubRecord, due []store.H
 	case c == nil:
 		err = fmt.Errorf("config %s is gone: the value at %s cannot be removed through it; remove it by hand", r.Config, r.Name)
 	case !needed:
-		_, err = c.provider.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(r.Name, c, r.Value)})
+		_, err = c.writer.DeleteRecords(ctx, c.Zone+".", []libdns.Record{txt(r.Name, c, r.Value)})
 	}
 	if err != nil {
 		next := start.Add(min(time.Minute<<min(r.Attempts, 10), 6*time.Hour))

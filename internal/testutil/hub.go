@@ -21,7 +21,8 @@ import (
 type HubSetup struct {
 	t testing.TB
 	// Dir holds the keys, config.cfg and the SQLite database.
-	Dir string
+	Dir    string
+	binary string
 	env []string // added to every process's environment
 	key string   // the DNSSEC key's files, without extension
 }
@@ -40,13 +41,15 @@ type HubOptions struct {
 	// DNSSEC signs the zone, and the names delegated to the hub, with a
 	// CSK made by acmehub dnssec keygen (DS prints the parent's DS).
 	DNSSEC bool
+	// Binary is the acmehub binary to run; default Binary's.
+	Binary string
 }
 
 // NewHubSetup writes the keys and config.cfg.
 func NewHubSetup(t testing.TB, o HubOptions) *HubSetup {
 	t.Helper()
-	h := &HubSetup{t: t, Dir: t.TempDir(), env: o.Env}
-	keygen := StartCmd(t, &exec.Cmd{Dir: h.Dir}, "admin", "keygen", "--id", "k1", "--out", "hub.keys")
+	h := &HubSetup{t: t, Dir: t.TempDir(), env: o.Env, binary: o.Binary}
+	keygen := StartCmd(t, &exec.Cmd{Path: h.binary, Dir: h.Dir}, "admin", "keygen", "--id", "k1", "--out", "hub.keys")
 	if code := keygen.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("admin keygen: exit %d", code)
 	}
@@ -61,7 +64,7 @@ func NewHubSetup(t testing.TB, o HubOptions) *HubSetup {
 	}
 	var dnssec string
 	if o.DNSSEC {
-		keygen := StartCmd(t, &exec.Cmd{Dir: h.Dir}, "dnssec", "keygen", "auth.example.org")
+		keygen := StartCmd(t, &exec.Cmd{Path: h.binary, Dir: h.Dir}, "dnssec", "keygen", "auth.example.org")
 		if code := keygen.Wait(10 * time.Second); code != 0 {
 			t.Fatalf("dnssec keygen: exit %d\n%s", code, keygen.Output())
 		}
@@ -79,7 +82,7 @@ func NewHubSetup(t testing.TB, o HubOptions) *HubSetup {
 // hub, signed with the setup's DNSSEC key (HubOptions.DNSSEC).
 func (h *HubSetup) DS(zone string) string {
 	h.t.Helper()
-	ds := StartCmd(h.t, &exec.Cmd{Dir: h.Dir}, "dnssec", "ds", "--zone", zone, h.key)
+	ds := StartCmd(h.t, &exec.Cmd{Path: h.binary, Dir: h.Dir}, "dnssec", "ds", "--zone", zone, h.key)
 	if code := ds.Wait(10 * time.Second); code != 0 {
 		h.t.Fatalf("dnssec ds: exit %d\n%s", code, ds.Output())
 	}
@@ -89,7 +92,7 @@ func (h *HubSetup) DS(zone string) string {
 // Admin runs acmehub admin and returns its exit code and output.
 func (h *HubSetup) Admin(args ...string) (int, string) {
 	h.t.Helper()
-	p := StartCmd(h.t, &exec.Cmd{Dir: h.Dir, Env: h.env}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
+	p := StartCmd(h.t, &exec.Cmd{Path: h.binary, Dir: h.Dir, Env: h.env}, append([]string{"admin", "-c", "config.cfg"}, args...)...)
 	code := p.Wait(30 * time.Second)
 	return code, strings.TrimSpace(p.Output())
 }
@@ -124,7 +127,7 @@ func (h *HubSetup) TokenFor(role string) (clientID, secret string) {
 // Server starts acmehub server and waits until it is ready.
 func (h *HubSetup) Server() *Process {
 	h.t.Helper()
-	p := StartCmd(h.t, &exec.Cmd{Dir: h.Dir, Env: h.env}, "server", "-c", "config.cfg")
+	p := StartCmd(h.t, &exec.Cmd{Path: h.binary, Dir: h.Dir, Env: h.env}, "server", "-c", "config.cfg")
 	if err := p.WaitReady(15 * time.Second); err != nil {
 		h.t.Fatal(err)
 	}

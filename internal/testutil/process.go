@@ -79,7 +79,8 @@ func Start(t testing.TB, env []string, args ...string) *Process {
 }
 
 // StartCmd is Start with the working directory, environment (added to the
-// test's) and process attributes of base.
+// test's) and process attributes of base, and its Path when set (another
+// build of acmehub; default Binary's).
 func StartCmd(t testing.TB, base *exec.Cmd, args ...string) *Process {
 	t.Helper()
 	return start(t, base, append(os.Environ(), base.Env...), args)
@@ -94,7 +95,11 @@ func StartContained(t testing.TB, base *exec.Cmd, args ...string) *Process {
 
 func start(t testing.TB, base *exec.Cmd, env, args []string) *Process {
 	t.Helper()
-	p := &Process{t: t, Cmd: exec.Command(Binary(t), args...), lines: make(chan string, 1024), done: make(chan struct{})}
+	bin := base.Path
+	if bin == "" {
+		bin = Binary(t)
+	}
+	p := &Process{t: t, Cmd: exec.Command(bin, args...), lines: make(chan string, 1024), done: make(chan struct{})}
 	p.Cmd.Dir = base.Dir
 	p.Cmd.Env = env
 	p.Cmd.SysProcAttr = base.SysProcAttr

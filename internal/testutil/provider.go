@@ -12,8 +12,9 @@ import (
 	"github.com/libdns/libdns"
 )
 
-// DNSProvider is a hub provider as its tests drive it.
-type DNSProvider interface {
+// TestedWriter is a provider's Writer as its tests drive it: it writes
+// and removes values and checks its credentials (providers.Tester).
+type TestedWriter interface {
 	libdns.RecordAppender
 	libdns.RecordDeleter
 	Test(ctx context.Context, zone string) error
@@ -24,7 +25,7 @@ type DNSProvider interface {
 // presented (the first twice) are both held; cleaning up the first (twice)
 // leaves the second; cleaning up the second leaves none. held reads the
 // values the provider's server holds at that name.
-func ProviderConformance(t *testing.T, p DNSProvider, zone string, held func() []string) {
+func ProviderConformance(t *testing.T, p TestedWriter, zone string, held func() []string) {
 	t.Helper()
 	ctx := context.Background()
 	rec := func(value string) []libdns.Record {

@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver"
@@ -66,7 +66,7 @@ func TestParseConfig(t *testing.T) {
 // env is an acmehub server on loopback with one registered account, and a
 // fake cluster holding that account's Secret.
 type env struct {
-	srv    *hub.Server
+	srv    *server.Server
 	svc    *accounts.Service
 	api    string
 	reg    accounts.Registration

@@ -27,9 +27,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
@@ -65,7 +65,7 @@ func challenge(url string, extra map[string]any) *whapi.ChallengeRequest {
 
 // startHub runs an acmehub server with the hub, a self config for
 // app.example.com and a consumer token.
-func startHub(t *testing.T) (*hub.Server, managed.NewToken) {
+func startHub(t *testing.T) (*server.Server, managed.NewToken) {
 	t.Helper()
 	keys := filepath.Join(t.TempDir(), "keys")
 	os.WriteFile(keys, []byte(managed.NewKeyLine("k")), 0o600)
@@ -85,7 +85,7 @@ func startHub(t *testing.T) (*hub.Server, managed.NewToken) {
 	return srv, tok
 }
 
-func txt(t *testing.T, srv *hub.Server, name string) []string {
+func txt(t *testing.T, srv *server.Server, name string) []string {
 	t.Helper()
 	var addr string
 	for _, a := range srv.DNSAddrs() {

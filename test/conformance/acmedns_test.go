@@ -20,8 +20,8 @@ import (
 
 	acmetest "github.com/cert-manager/cert-manager/test/acme"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns"
@@ -77,7 +77,7 @@ func conformanceEmbedded(t *testing.T, resolvedFQDN string) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := hub.New(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

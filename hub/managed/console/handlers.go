@@ -276,7 +276,7 @@ func (h *Handler) configForm(w http.ResponseWriter, r *http.Request, rq request)
 			h.refuse(w, http.StatusNotFound, fmt.Sprintf("There is no config %s.", id))
 			return
 		}
-		prop, _ := managed.ParsePropagation(c.Propagation)
+		prop, _ := providers.ParsePropagation(c.Propagation)
 		f = configForm{ID: c.ID, Title: c.Title, Provider: c.Provider, Zone: c.Zone, Rules: strings.Join(c.Rules, "\n"),
 			Nameservers: strings.Join(prop.Nameservers, "\n"), TTL: c.TTL, AllowCNAME: c.AllowCNAME,
 			HasCredentials: len(c.Credentials) > 0, Providers: h.providerForms(nil)}
@@ -320,7 +320,7 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request, rq request) 
 	if err == nil {
 		in := managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: form.ID, Title: form.Title, Provider: form.Provider, Zone: form.Zone,
 			Rules: lines(form.Rules), TTL: ttl, AllowCNAME: form.AllowCNAME,
-			Propagation: managed.PropagationSettings{Nameservers: lines(form.Nameservers)}.String()}}
+			Propagation: providers.PropagationSettings{Nameservers: lines(form.Nameservers)}.String()}}
 		if i := slices.IndexFunc(form.Providers, func(p providerForm) bool { return p.Name == form.Provider }); i >= 0 {
 			in.Credentials = credentials(f, form.Providers[i])
 		}

@@ -11,18 +11,18 @@ import (
 	"github.com/libdns/libdns"
 )
 
-// Solver is a cert-manager DNS-01 provider (pkg/issuer/acme/dns/…): it
+// Presenter is a cert-manager DNS-01 provider (pkg/issuer/acme/dns/…): it
 // adds one TXT value at a name and removes that value again.
-type Solver interface {
+type Presenter interface {
 	Present(ctx context.Context, domain, fqdn, value string) error
 	CleanUp(ctx context.Context, domain, fqdn, value string) error
 }
 
-// CertManager is a Solver as the hub writes through providers: TXT records
+// CertManager is a Presenter as the hub writes through providers: TXT records
 // appended and deleted one value at a time, errors saying what was
 // attempted and the solver's own message on one line.
 type CertManager struct {
-	Solver Solver
+	Presenter Presenter
 }
 
 // AppendRecords presents each TXT record's value at its name.
@@ -30,7 +30,7 @@ func (c CertManager) AppendRecords(ctx context.Context, zone string, recs []libd
 	for i, r := range recs {
 		rr := r.RR()
 		fqdn := libdns.AbsoluteName(rr.Name, zone)
-		if err := c.Solver.Present(ctx, "", fqdn, rr.Data); err != nil {
+		if err := c.Presenter.Present(ctx, "", fqdn, rr.Data); err != nil {
 			return recs[:i], Explain("adding a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
 		}
 	}
@@ -43,7 +43,7 @@ func (c CertManager) DeleteRecords(ctx context.Context, zone string, recs []libd
 	for i, r := range recs {
 		rr := r.RR()
 		fqdn := libdns.AbsoluteName(rr.Name, zone)
-		if err := c.Solver.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
+		if err := c.Presenter.CleanUp(ctx, "", fqdn, rr.Data); err != nil {
 			return recs[:i], Explain("removing a TXT value at "+strings.TrimSuffix(fqdn, "."), err)
 		}
 	}

@@ -1,13 +1,14 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package providers is the registry of the hub's DNS providers. Each
-// provider is a package below this one that registers itself from its init
-// function (its name, constructor, credential fields and one line that
-// says what it writes), as CoreDNS plugins do; the server offers those its
-// package imports (hub/providers.go), and the admin command, the console
-// and the documentation list them from here. Adding a provider is one new
-// folder and one import line.
+// Package providers is the hub's DNS providers' contract (contract.go) and
+// registry. Each provider is a package below this one that registers
+// itself from its init function (its name, credential fields, one line
+// that says what it writes, and New, which makes a config's Writer), as
+// CoreDNS plugins do; the server imports every such folder
+// (hub/server/extensions_gen.go, written by go generate), and the admin
+// command, the console and the documentation list them from here. Adding
+// a provider is one new folder and go generate.
 package providers
 
 import (
@@ -18,49 +19,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/acmehub/acmehub/hub/dnsclient"
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
 )
-
-// Env is what a provider's constructor may use besides its config.
-type Env struct {
-	// Resolver asks recursive resolvers: a zone's name servers, CNAMEs.
-	Resolver dnsclient.Resolver
-	// Delegations are the values the hub's own DNS answers for the names
-	// delegated to it (the provider self).
-	Delegations Delegations
-}
-
-// Delegations is the table of values the hub's own DNS answers for the
-// names delegated to it: the values of the records the hub remembers.
-type Delegations interface {
-	// Serves reports whether value is served at name.
-	Serves(name, value string) bool
-}
-
-// Field is one field of a provider's credentials (a JSON object): a
-// string, or a list of strings.
-type Field struct {
-	Name string
-	Help string
-	// Secret fields are never shown back; Required ones must be given.
-	Secret, Required bool
-	// List fields are JSON arrays of strings (one a line in the console).
-	List bool
-}
-
-// Provider is a registered provider.
-type Provider struct {
-	// Name is what a config's provider says.
-	Name string
-	// Description says, in one line, what the provider writes where.
-	Description string
-	// Credentials are the fields of its credentials; none when it needs none.
-	Credentials []Field
-	// New makes the provider of a config from its opened credentials.
-	New func(env Env, cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error)
-}
 
 var (
 	mu       sync.RWMutex
@@ -101,10 +61,10 @@ func Names() []string {
 // Factories are the registered providers' constructors over env, as the
 // managed-challenge service takes them; each checks the credentials
 // against the provider's fields first.
-func Factories(env Env) map[string]managed.ProviderFactory {
-	out := map[string]managed.ProviderFactory{}
+func Factories(env Env) map[string]Factory {
+	out := map[string]Factory{}
 	for _, p := range All() {
-		out[p.Name] = func(cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		out[p.Name] = func(cfg store.ChallengeConfig, credentials []byte) (Writer, error) {
 			if err := p.Check(credentials); err != nil {
 				return nil, err
 			}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -20,7 +19,7 @@ var example = providers.Provider{
 		{Name: "region", Help: "where"},
 		{Name: "allow", Help: "addresses", List: true},
 	},
-	New: func(providers.Env, store.ChallengeConfig, []byte) (managed.Provider, error) { return nil, nil },
+	New: func(providers.Env, store.ChallengeConfig, []byte) (providers.Writer, error) { return nil, nil },
 }
 
 // TestCheck: credentials are read against the provider's fields before

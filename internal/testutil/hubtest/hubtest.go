@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -42,11 +42,11 @@ func Config(t testing.TB, mutate func(*config.Config)) config.Config {
 // Start runs an acmehub server in the test's process, on ephemeral loopback
 // ports with a fresh SQLite database, after mutate (when not nil) has
 // adjusted the default configuration. It stops when the test ends.
-func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
+func Start(t testing.TB, mutate func(*config.Config)) *server.Server {
 	t.Helper()
 	cfg := Config(t, mutate)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func Start(t testing.TB, mutate func(*config.Config)) *hub.Server {
 
 // StartHub is Start with the managed-challenge hub on: its front doors on a
 // loopback port without TLS, and keys of its own.
-func StartHub(t testing.TB, mutate func(*config.Config)) *hub.Server {
+func StartHub(t testing.TB, mutate func(*config.Config)) *server.Server {
 	t.Helper()
 	keys := filepath.Join(t.TempDir(), "hub.keys")
 	if err := os.WriteFile(keys, []byte(managed.NewKeyLine("k1")+"\n"), 0o600); err != nil {
@@ -120,7 +120,7 @@ func Managed(t testing.TB) (*managed.Service, managed.NewToken) {
 	var svc *managed.Service
 	table := &self.Table{Lookup: func(apex string) ([]string, bool) { return svc.Values("self-example", apex), true }}
 	svc, err = managed.New(ctx, managed.Options{Store: st.Managed(), Keys: keys,
-		Providers: providers.Factories(providers.Env{Delegations: table})})
+		Providers: providers.Factories(providers.Env{Served: table})})
 	if err != nil {
 		t.Fatal(err)
 	}

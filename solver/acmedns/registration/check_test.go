@@ -19,8 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -33,7 +33,7 @@ func resolverOf(r *testutil.Resolver) dnsclient.Resolver {
 // checkFixture is a server, two clients registered with it and their
 // CNAMEs in a resolver, for TestCheck's cases.
 type checkFixture struct {
-	srv                      *hub.Server
+	srv                      *server.Server
 	api, dnsAddr, fulldomain string
 	kube                     *fake.Clientset
 	r                        *Registrar
@@ -43,7 +43,7 @@ type checkFixture struct {
 
 func TestCheck(t *testing.T) {
 	f := &checkFixture{}
-	f.srv, f.api, _ = server(t, nil)
+	f.srv, f.api, _ = startServer(t, nil)
 	for _, a := range f.srv.DNSAddrs() {
 		if a.Network() == "udp" {
 			f.dnsAddr = a.String()

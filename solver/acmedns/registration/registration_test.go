@@ -20,10 +20,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -31,7 +31,7 @@ import (
 var ctx = context.Background()
 
 // server runs an acmehub server on loopback and counts /register calls.
-func server(t *testing.T, mutate func(*config.Config)) (*hub.Server, string, *atomic.Int32) {
+func startServer(t *testing.T, mutate func(*config.Config)) (*server.Server, string, *atomic.Int32) {
 	t.Helper()
 	srv := hubtest.Start(t, mutate)
 	var calls atomic.Int32
@@ -71,7 +71,7 @@ func secretAccounts(t *testing.T, kube *fake.Clientset, name string) (*corev1.Se
 }
 
 func TestRegister(t *testing.T) {
-	srv, api, calls := server(t, func(c *config.Config) {
+	srv, api, calls := startServer(t, func(c *config.Config) {
 		c.AcmeHub.RegistrationUser, c.AcmeHub.RegistrationPassword = "reg", "s3cret"
 	})
 	kube := fake.NewClientset()
@@ -141,7 +141,7 @@ func TestRegister(t *testing.T) {
 // TestRegisterTooManyNames: a client with more names than the server keeps
 // values for is refused with the way out, first registration or not.
 func TestRegisterTooManyNames(t *testing.T) {
-	srv, api, calls := server(t, func(c *config.Config) { c.AcmeHub.MaxTXTLimit = 5 })
+	srv, api, calls := startServer(t, func(c *config.Config) { c.AcmeHub.MaxTXTLimit = 5 })
 	kube := fake.NewClientset()
 	r := &Registrar{Kube: kube}
 	cfg := Config{API: api, Client: "c", FQDNs: []string{"a.example.com", "b.example.com", "c.example.com"}, Namespace: "certs"}
@@ -177,7 +177,7 @@ func TestRegisterTooManyNames(t *testing.T) {
 // three names and their wildcards; an account an older acmehub registered
 // with too low a limit is raised by the next run.
 func TestRegisterKeepsUp(t *testing.T) {
-	srv, api, calls := server(t, nil)
+	srv, api, calls := startServer(t, nil)
 	kube := fake.NewClientset()
 	r := &Registrar{Kube: kube}
 	cfg := Config{API: api, Client: "www", FQDNs: []string{"www.example.com", "example.com"}, Namespace: "certs"}
@@ -307,7 +307,7 @@ func TestRegisterErrors(t *testing.T) {
 // made stays Helm's, for the next install to adopt), and says so: in the
 // result and in a Warning Event that names the old account.
 func TestRegisterReplacesALostAccount(t *testing.T) {
-	srv, api, calls := server(t, nil)
+	srv, api, calls := startServer(t, nil)
 	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "acme-dns-shop-client",
 		Labels: map[string]string{ManagedByLabel: "Helm", ClientLabel: "shop"}}})
 	r := &Registrar{Kube: kube}
@@ -364,7 +364,7 @@ func TestRegisterReplacesALostAccount(t *testing.T) {
 // server finds it still starting (/health 503, then up) and waits for it
 // instead of failing; without Wait it asks at once.
 func TestRegisterWaitsForTheServer(t *testing.T) {
-	_, api, _ := server(t, nil)
+	_, api, _ := startServer(t, nil)
 	var healths atomic.Int32
 	target, _ := url.Parse(api)
 	forward := httputil.NewSingleHostReverseProxy(target)

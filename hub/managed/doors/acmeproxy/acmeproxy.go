@@ -15,10 +15,13 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/doors"
 	"github.com/acmehub/acmehub/hub/store"
@@ -187,4 +190,28 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"result": false, "error": detail})
+}
+
+func init() {
+	doors.Register(doors.Protocol{
+		Name:        "acmeproxy",
+		Description: "acmeproxy's form API (`create_authorisation`, `publish_response`, …): `[hub] acmeproxy_prefix` (`/acmeproxy`)",
+		Mount: func(d *doors.Door, cfg config.Hub, mux *http.ServeMux) (string, func(), error) {
+			o := Options{Prefix: cfg.AcmeproxyPrefix, OpenCreation: cfg.AcmeproxyOpenCreation}
+			if f := cfg.AcmeproxyCreateSecretFile; f != "" {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					return "", nil, config.FileError("[hub] acmeproxy_create_secret_file", f, err)
+				}
+				if o.CreateSecret = strings.TrimSpace(string(data)); len(o.CreateSecret) < 16 {
+					return "", nil, fmt.Errorf("[hub] acmeproxy_create_secret_file %s: the secret must have 16 characters or more", f)
+				}
+			} else if o.OpenCreation && d.Log != nil {
+				d.Log.Warn("anyone who reaches the hub may create acmeproxy authorisations (for names a config matches and nobody holds): "+
+					"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", cfg.Listen)
+			}
+			mux.Handle(strings.TrimSuffix(cfg.AcmeproxyPrefix, "/")+"/", New(d, o))
+			return cfg.AcmeproxyPrefix, nil, nil
+		},
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/certifyapi"
+	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/doors"
 )
@@ -223,4 +224,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+func init() {
+	doors.Register(doors.Protocol{
+		Name:        "certify",
+		Description: "Certify Certificate Manager's Certify Managed Challenge API DNS provider, and the webhook's solver `hub`: `" + certifyapi.Base + "/`",
+		Mount: func(d *doors.Door, cfg config.Hub, mux *http.ServeMux) (string, func(), error) {
+			h := New(d, Options{Timeout: cfg.RequestTimeout.Duration})
+			mux.Handle(certifyapi.Base+"/", h)
+			return certifyapi.Base, h.Close, nil
+		},
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/doors"
 )
@@ -101,4 +102,15 @@ func decode(body []byte) (managed.Request, error) {
 		return managed.Request{Record: req.FQDN, Value: req.Value}, nil
 	}
 	return managed.Request{}, doors.Invalid("request body needs fqdn and value (or, in RAW mode, domain and keyAuth)")
+}
+
+func init() {
+	doors.Register(doors.Protocol{
+		Name:        "httpreq",
+		Description: "lego's httpreq provider, acme.sh's dns_acmeproxy, Traefik and Caddy: `[hub] httpreq_prefix` (`/httpreq`)",
+		Mount: func(d *doors.Door, cfg config.Hub, mux *http.ServeMux) (string, func(), error) {
+			mux.Handle(strings.TrimSuffix(cfg.HTTPReqPrefix, "/")+"/", New(d, Options{Prefix: cfg.HTTPReqPrefix}))
+			return cfg.HTTPReqPrefix, nil, nil
+		},
+	})
 }

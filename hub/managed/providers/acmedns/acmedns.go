@@ -27,7 +27,6 @@ import (
 
 	"github.com/acmehub/acmehub/hub/acmedns/client"
 	"github.com/acmehub/acmehub/hub/dnsclient"
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -47,8 +46,8 @@ func init() {
 			{Name: "subdomain", Help: "the account's subdomain", Required: true},
 			{Name: "allowfrom", Help: "the account's allowfrom, as /register gave it", List: true},
 		},
-		New: func(env providers.Env, cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
-			p, err := managed.ParsePropagation(cfg.Propagation)
+		New: func(env providers.Env, cfg store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
+			p, err := providers.ParsePropagation(cfg.Propagation)
 			if err != nil {
 				return nil, err
 			}
@@ -68,8 +67,8 @@ type Credentials struct {
 	AllowFrom  []string `json:"allowfrom,omitempty"`
 }
 
-// Provider writes TXT values into the account.
-type Provider struct {
+// Writer writes TXT values into the account.
+type Writer struct {
 	creds       Credentials
 	api         *client.Client
 	dns         dnsclient.Resolver
@@ -79,7 +78,7 @@ type Provider struct {
 // New makes a provider from a config's credentials (JSON, see
 // Credentials). resolver finds the name servers of the account's zone, or
 // nameservers (host:port) are asked instead.
-func New(credentials []byte, resolver dnsclient.Resolver, nameservers []string) (*Provider, error) {
+func New(credentials []byte, resolver dnsclient.Resolver, nameservers []string) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(credentials, &c, `{"server_url", "username", "password", "fulldomain", "subdomain"}`); err != nil {
 		return nil, err
@@ -98,19 +97,19 @@ func New(credentials []byte, resolver dnsclient.Resolver, nameservers []string) 
 		return nil, fmt.Errorf("credentials: server_url %q is not an http(s) URL", c.ServerURL)
 	}
 	c.FullDomain = dnsclient.Normalize(c.FullDomain)
-	return &Provider{creds: c, api: client.New(), dns: resolver, nameservers: nameservers}, nil
+	return &Writer{creds: c, api: client.New(), dns: resolver, nameservers: nameservers}, nil
 }
 
 // Record is where every value is written: the account's fulldomain,
 // whatever name a request gives.
-func (p *Provider) Record() string { return p.creds.FullDomain }
+func (p *Writer) Record() string { return p.creds.FullDomain }
 
-func (p *Provider) account() client.Account {
+func (p *Writer) account() client.Account {
 	return client.Account{Username: p.creds.Username, Password: p.creds.Password, Subdomain: p.creds.SubDomain}
 }
 
 // AppendRecords writes each TXT value into the account.
-func (p *Provider) AppendRecords(ctx context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) AppendRecords(ctx context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
 	for _, r := range recs {
 		if err := p.present(ctx, r.RR().Data); err != nil {
 			return nil, err
@@ -119,7 +118,7 @@ func (p *Provider) AppendRecords(ctx context.Context, _ string, recs []libdns.Re
 	return recs, nil
 }
 
-func (p *Provider) present(ctx context.Context, value string) error {
+func (p *Writer) present(ctx context.Context, value string) error {
 	status, answer, err := p.api.TXT(ctx, p.creds.ServerURL, "/present", p.account(), value)
 	if err == nil && client.NotFound(status) {
 		status, answer, err = p.api.TXT(ctx, p.creds.ServerURL, "/update", p.account(), value)
@@ -129,7 +128,7 @@ func (p *Provider) present(ctx context.Context, value string) error {
 
 // DeleteRecords removes each TXT value from the account (a plain acme-dns
 // cannot: the value stays until newer ones replace it).
-func (p *Provider) DeleteRecords(ctx context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) DeleteRecords(ctx context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
 	for _, r := range recs {
 		status, answer, err := p.api.TXT(ctx, p.creds.ServerURL, "/delete", p.account(), r.RR().Data)
 		if err == nil && client.NotFound(status) {
@@ -144,7 +143,7 @@ func (p *Provider) DeleteRecords(ctx context.Context, _ string, recs []libdns.Re
 
 // Served reports whether the authoritative servers of the account's zone
 // serve value at its fulldomain.
-func (p *Provider) Served(ctx context.Context, _, _, value string) (string, error) {
+func (p *Writer) Served(ctx context.Context, _, _, value string) (string, error) {
 	_, zone, _ := strings.Cut(p.creds.FullDomain, ".")
 	by := "every authoritative server of " + zone
 	if len(p.nameservers) > 0 {
@@ -159,7 +158,7 @@ var ErrUncheckable = errors.New("a plain acme-dns cannot check the credentials w
 
 // Test checks the credentials with a probe value held and deleted (on
 // acmehub); a plain acme-dns answers ErrUncheckable.
-func (p *Provider) Test(ctx context.Context, _ string) error {
+func (p *Writer) Test(ctx context.Context, _ string) error {
 	b := make([]byte, 32)
 	rand.Read(b)
 	probe := base64.RawURLEncoding.EncodeToString(b)
@@ -174,7 +173,7 @@ func (p *Provider) Test(ctx context.Context, _ string) error {
 	return p.explain("deleting the probe of", status, answer, err)
 }
 
-func (p *Provider) explain(what string, status int, answer string, err error) error {
+func (p *Writer) explain(what string, status int, answer string, err error) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("acme-dns at %s: %s %s: %w", p.creds.ServerURL, what, p.creds.FullDomain, err)

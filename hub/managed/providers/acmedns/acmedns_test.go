@@ -18,10 +18,10 @@ import (
 
 	"github.com/libdns/libdns"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers/acmedns"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
@@ -33,7 +33,7 @@ const (
 
 // register makes an account on the acmehub server srv answering as an
 // acme-dns, and returns its credentials.
-func register(t *testing.T, srv *hub.Server) acmedns.Credentials {
+func register(t *testing.T, srv *server.Server) acmedns.Credentials {
 	t.Helper()
 	resp, err := http.Post("http://"+srv.APIAddr().String()+"/register", "application/json", nil)
 	if err != nil {
@@ -48,7 +48,7 @@ func register(t *testing.T, srv *hub.Server) acmedns.Credentials {
 	return c
 }
 
-func dnsAddr(srv *hub.Server) string {
+func dnsAddr(srv *server.Server) string {
 	for _, a := range srv.DNSAddrs() {
 		if a.Network() == "udp" {
 			return a.String()

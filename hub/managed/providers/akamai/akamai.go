@@ -32,7 +32,6 @@ import (
 	"github.com/akamai/AkamaiOPEN-edgegrid-golang/v13/pkg/session"
 	"github.com/libdns/libdns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -52,7 +51,7 @@ func init() {
 			{Name: "account_switch_key", Help: "the account to act in, for a client that manages several"},
 			{Name: "zone", Help: "the Edge DNS zone, when it is a parent of the config's zone; empty: the config's zone"},
 		},
-		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(credentials)
 		},
 	})
@@ -73,8 +72,8 @@ type Credentials struct {
 // changed the record set between its read and its write.
 const attempts = 5
 
-// Provider writes TXT records in an Edge DNS zone.
-type Provider struct {
+// Writer writes TXT records in an Edge DNS zone.
+type Writer struct {
 	zone string // from the credentials, or empty: the config's zone
 
 	// mu makes this process's changes one at a time: each is a read and a
@@ -85,7 +84,7 @@ type Provider struct {
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
-func New(raw []byte) (*Provider, error) {
+func New(raw []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(raw, &c, `{"host", "client_token", "client_secret", "access_token", "account_switch_key", "zone"}`); err != nil {
 		return nil, err
@@ -116,22 +115,22 @@ func New(raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{zone: strings.ToLower(strings.TrimSuffix(c.Zone, ".")), api: edgedns.Client(s)}, nil
+	return &Writer{zone: strings.ToLower(strings.TrimSuffix(c.Zone, ".")), api: edgedns.Client(s)}, nil
 }
 
 // AppendRecords adds each TXT value to its name's record set.
-func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	return providers.AppendToSets(ctx, p, zone, recs)
 }
 
 // DeleteRecords removes each TXT value from its name's record set; the
 // others stay. A value already gone is no error.
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	return providers.DeleteFromSets(ctx, p, zone, recs)
 }
 
 // Test checks the credentials against the zone: they may read it.
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	z := p.edgeZone(zone)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -142,7 +141,7 @@ func (p *Provider) Test(ctx context.Context, zone string) error {
 }
 
 // edgeZone is the Edge DNS zone that holds the config's zone.
-func (p *Provider) edgeZone(zone string) string {
+func (p *Writer) edgeZone(zone string) string {
 	if p.zone != "" {
 		return p.zone
 	}
@@ -150,13 +149,13 @@ func (p *Provider) edgeZone(zone string) string {
 }
 
 // name is rr's name, fully qualified, without the trailing dot.
-func (p *Provider) name(zone string, rr libdns.RR) string {
+func (p *Writer) name(zone string, rr libdns.RR) string {
 	return strings.ToLower(strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zone), "."))
 }
 
 // ChangeSet sets the values of rr's name to edit(the values there now), and
 // reads them back: made again while another writer's change lost this one.
-func (p *Provider) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
+func (p *Writer) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
 	z, name := p.edgeZone(zone), p.name(zone, rr)
 	if name != z && !strings.HasSuffix(name, "."+z) {
 		return fmt.Errorf("%s is not in zone %s", name, z)
@@ -199,7 +198,7 @@ func (p *Provider) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edi
 
 // write replaces the record set at name, which held values, with next:
 // created, replaced or deleted.
-func (p *Provider) write(ctx context.Context, zone, name string, ttl int, values, next []string) error {
+func (p *Writer) write(ctx context.Context, zone, name string, ttl int, values, next []string) error {
 	if len(next) == 0 {
 		return p.api.DeleteRecord(ctx, edgedns.DeleteRecordRequest{Zone: zone, Name: name, RecordType: "TXT"})
 	}
@@ -214,7 +213,7 @@ func (p *Provider) write(ctx context.Context, zone, name string, ttl int, values
 }
 
 // txt are the values of the TXT record set at name; none when it has none.
-func (p *Provider) txt(ctx context.Context, zone, name string) ([]string, error) {
+func (p *Writer) txt(ctx context.Context, zone, name string) ([]string, error) {
 	rec, err := p.api.GetRecord(ctx, edgedns.GetRecordRequest{Zone: zone, Name: name, RecordType: "TXT"})
 	var apiErr *edgedns.Error
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {

@@ -39,7 +39,7 @@ func fake(t *testing.T) *testutil.FakeAkamai {
 	return f
 }
 
-func provider(t *testing.T, c akamai.Credentials) *akamai.Provider {
+func provider(t *testing.T, c akamai.Credentials) *akamai.Writer {
 	t.Helper()
 	raw, _ := json.Marshal(c)
 	p, err := akamai.New(raw)

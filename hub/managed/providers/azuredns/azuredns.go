@@ -17,7 +17,6 @@ import (
 
 	cmazuredns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/azuredns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -37,7 +36,7 @@ func init() {
 			{Name: "client_secret", Help: "the service principal's secret", Secret: true},
 			{Name: "environment", Help: "AzurePublicCloud (the default), AzureUSGovernmentCloud or AzureChinaCloud"},
 		},
-		New: func(_ providers.Env, cfg store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, cfg store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(cfg.Zone, credentials)
 		},
 	})
@@ -53,15 +52,15 @@ type Credentials struct {
 	Environment    string `json:"environment,omitempty"`
 }
 
-// Provider writes TXT records in an Azure DNS zone.
-type Provider struct {
+// Writer writes TXT records in an Azure DNS zone.
+type Writer struct {
 	providers.CertManager
 	zone string
 }
 
 // New makes a provider for zone (the config's, as Azure DNS names it) from
 // a config's credentials (JSON, see Credentials).
-func New(zone string, raw []byte) (*Provider, error) {
+func New(zone string, raw []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(raw, &c, `{"subscription_id", "resource_group", "tenant_id", "client_id", "client_secret", "environment"}`); err != nil {
 		return nil, err
@@ -78,15 +77,15 @@ func New(zone string, raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{CertManager: providers.CertManager{Solver: api}, zone: zone}, nil
+	return &Writer{CertManager: providers.CertManager{Presenter: api}, zone: zone}, nil
 }
 
 // Test checks the credentials against the zone without a change: a
 // cleanup of a value at a name that has none, which reads the name's
 // record set (not found) and removes nothing.
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	probe := "_acmehub-credentials-check." + strings.TrimSuffix(zone, ".") + "."
-	if err := p.Solver.CleanUp(ctx, "", probe, "probe"); err != nil {
+	if err := p.Presenter.CleanUp(ctx, "", probe, "probe"); err != nil {
 		return providers.Explain("reading the record set of "+strings.TrimSuffix(probe, "."), err)
 	}
 	return nil

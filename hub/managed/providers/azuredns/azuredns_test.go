@@ -36,7 +36,7 @@ func fake(t *testing.T) *testutil.FakeAzureDNS {
 	return f
 }
 
-func provider(t *testing.T, c azuredns.Credentials) *azuredns.Provider {
+func provider(t *testing.T, c azuredns.Credentials) *azuredns.Writer {
 	t.Helper()
 	raw, _ := json.Marshal(c)
 	p, err := azuredns.New("example.com", raw)

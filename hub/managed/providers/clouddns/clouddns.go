@@ -17,7 +17,6 @@ import (
 
 	cmclouddns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/clouddns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -34,7 +33,7 @@ func init() {
 			{Name: "managed_zone", Help: "the managed zone's name (not its DNS name), e.g. example-com", Required: true},
 			{Name: "service_account", Help: "the service account's key file (JSON) with roles/dns.admin on the zone; empty: the ambient credentials", Secret: true},
 		},
-		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(credentials)
 		},
 	})
@@ -47,14 +46,14 @@ type Credentials struct {
 	ServiceAccount string `json:"service_account,omitempty"`
 }
 
-// Provider writes TXT records in a Cloud DNS managed zone.
-type Provider struct {
+// Writer writes TXT records in a Cloud DNS managed zone.
+type Writer struct {
 	providers.CertManager
 	api *cmclouddns.DNSProvider
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
-func New(raw []byte) (*Provider, error) {
+func New(raw []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(raw, &c, `{"project", "managed_zone", "service_account"}`); err != nil {
 		return nil, err
@@ -76,13 +75,13 @@ func New(raw []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{CertManager: providers.CertManager{Solver: api}, api: api}, nil
+	return &Writer{CertManager: providers.CertManager{Presenter: api}, api: api}, nil
 }
 
 // Test checks the credentials against the managed zone without a change:
 // a cleanup of a value at a name that has none, which lists the name's
 // record sets (a read) and finds nothing to remove.
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	probe := "_acmehub-credentials-check." + strings.TrimSuffix(zone, ".") + "."
 	if err := p.api.CleanUp(ctx, "", probe, "probe"); err != nil {
 		return providers.Explain("reading the record sets of "+strings.TrimSuffix(probe, "."), err)

@@ -31,7 +31,7 @@ func fake(t *testing.T) *testutil.FakeCloudDNS {
 	return f
 }
 
-func provider(t *testing.T, c clouddns.Credentials) *clouddns.Provider {
+func provider(t *testing.T, c clouddns.Credentials) *clouddns.Writer {
 	t.Helper()
 	raw, _ := json.Marshal(c)
 	p, err := clouddns.New(raw)

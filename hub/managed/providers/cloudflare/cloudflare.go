@@ -18,7 +18,6 @@ import (
 	cmcloudflare "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/cloudflare"
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -35,7 +34,7 @@ func init() {
 			{Name: "api_key", Help: "the global API key, with email, when there is no api_token", Secret: true},
 			{Name: "email", Help: "the account's e-mail, with api_key"},
 		},
-		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(credentials)
 		},
 	})
@@ -49,14 +48,14 @@ type Credentials struct {
 	Email    string `json:"email,omitempty"`
 }
 
-// Provider writes TXT records in a Cloudflare zone.
-type Provider struct {
+// Writer writes TXT records in a Cloudflare zone.
+type Writer struct {
 	providers.CertManager
 	api *cmcloudflare.DNSProvider
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
-func New(credentials []byte) (*Provider, error) {
+func New(credentials []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(credentials, &c, `{"api_token": "…"} or {"api_key": "…", "email": "…"}`); err != nil {
 		return nil, err
@@ -71,12 +70,12 @@ func New(credentials []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{CertManager: providers.CertManager{Solver: api}, api: api}, nil
+	return &Writer{CertManager: providers.CertManager{Presenter: api}, api: api}, nil
 }
 
 // Test checks the credentials against the zone: Cloudflare finds it by
 // name for them (a read).
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	z, err := cmcloudflare.FindNearestZoneForFQDN(ctx, p.api, dns.Fqdn(zone))
 	if err != nil {
 		return providers.Explain("finding zone "+strings.TrimSuffix(zone, "."), err)

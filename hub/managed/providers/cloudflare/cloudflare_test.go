@@ -34,7 +34,7 @@ func fake(t *testing.T) *testutil.FakeCloudflare {
 	return f
 }
 
-func provider(t *testing.T, credentials any) *cloudflare.Provider {
+func provider(t *testing.T, credentials any) *cloudflare.Writer {
 	t.Helper()
 	raw, _ := json.Marshal(credentials)
 	p, err := cloudflare.New(raw)

@@ -23,7 +23,6 @@ import (
 	"github.com/libdns/digitalocean"
 	"github.com/libdns/libdns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -36,7 +35,7 @@ func init() {
 		Name:        Name,
 		Description: "a TXT record per value in a DigitalOcean domain, through its API",
 		Credentials: []providers.Field{{Name: "api_token", Help: "a personal access token with write access to the zone's domain", Secret: true, Required: true}},
-		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(credentials)
 		},
 	})
@@ -51,13 +50,13 @@ type Credentials struct {
 	APIToken string `json:"api_token"`
 }
 
-// Provider writes TXT records in a DigitalOcean domain.
-type Provider struct {
+// Writer writes TXT records in a DigitalOcean domain.
+type Writer struct {
 	api *digitalocean.Provider
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
-func New(credentials []byte) (*Provider, error) {
+func New(credentials []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(credentials, &c, `{"api_token": "…"}`); err != nil {
 		return nil, err
@@ -65,12 +64,12 @@ func New(credentials []byte) (*Provider, error) {
 	if strings.TrimSpace(c.APIToken) == "" {
 		return nil, errors.New(`credentials: api_token is empty`)
 	}
-	return &Provider{api: &digitalocean.Provider{APIToken: c.APIToken}}, nil
+	return &Writer{api: &digitalocean.Provider{APIToken: c.APIToken}}, nil
 }
 
 // AppendRecords creates one record for each TXT record given; TTLs below
 // DigitalOcean's minimum are raised to it.
-func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	var out []libdns.Record
 	for _, r := range recs {
 		rr := r.RR()
@@ -90,7 +89,7 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 
 // DeleteRecords removes the TXT records of each name and value given, by
 // their IDs; records already gone are no error.
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	existing, err := p.GetRecords(ctx, zone)
 	if err != nil {
 		return nil, err
@@ -121,7 +120,7 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 }
 
 // GetRecords lists every record of the zone, every page.
-func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+func (p *Writer) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	var recs []libdns.Record
 	err := p.do("listing the records of "+strings.TrimSuffix(zone, "."), func() (err error) {
 		recs, err = p.api.GetRecords(ctx, zone)
@@ -131,7 +130,7 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 }
 
 // Test checks the token against the zone: it may list its records.
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	_, err := p.GetRecords(ctx, zone)
 	return err
 }
@@ -153,7 +152,7 @@ func describe(rr libdns.RR, zone string) string {
 }
 
 // do runs call and names what it attempted in its error.
-func (p *Provider) do(what string, call func() error) error {
+func (p *Writer) do(what string, call func() error) error {
 	if err := call(); err != nil {
 		return fmt.Errorf("DigitalOcean: %s: %w", what, explain(err))
 	}

@@ -44,7 +44,7 @@ func fake(t *testing.T) *testutil.FakeDigitalOcean {
 	return f
 }
 
-func provider(t *testing.T, credentials string) *digitalocean.Provider {
+func provider(t *testing.T, credentials string) *digitalocean.Writer {
 	t.Helper()
 	p, err := digitalocean.New([]byte(credentials))
 	if err != nil {

@@ -23,7 +23,6 @@ import (
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -41,7 +40,7 @@ func init() {
 			{Name: "tsig_algorithm", Help: "HMACSHA256 (the default), HMACSHA512, or HMACSHA1 for old servers"},
 			{Name: "tsig_secret", Help: "the TSIG key's secret, base64 as in the server's key statement", Secret: true, Required: true},
 		},
-		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(credentials)
 		},
 	})
@@ -70,15 +69,15 @@ const DefaultAlgorithm = "HMACSHA256"
 // updates keep miekg/dns's own timeouts).
 const Timeout = 10 * time.Second
 
-// Provider writes TXT records through dynamic updates.
-type Provider struct {
+// Writer writes TXT records through dynamic updates.
+type Writer struct {
 	c   Credentials
 	cm  *cmrfc2136.DNSProvider
 	alg string // as miekg/dns names it
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
-func New(credentials []byte) (*Provider, error) {
+func New(credentials []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(credentials, &c, `{"nameserver": "host:port", "tsig_key_name": "…", "tsig_algorithm": "HMACSHA256", "tsig_secret": "…"}`); err != nil {
 		return nil, err
@@ -110,11 +109,11 @@ func New(credentials []byte) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Provider{c: c, cm: cm, alg: alg}, nil
+	return &Writer{c: c, cm: cm, alg: alg}, nil
 }
 
 // AppendRecords adds each TXT record to its name's RRset.
-func (p *Provider) AppendRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) AppendRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	for i, r := range recs {
 		rr := r.RR()
 		fqdn := libdns.AbsoluteName(rr.Name, zone)
@@ -127,7 +126,7 @@ func (p *Provider) AppendRecords(_ context.Context, zone string, recs []libdns.R
 
 // DeleteRecords removes each TXT record by its value: the name's other
 // values stay. A record already gone is no error (RFC 2136 ignores it).
-func (p *Provider) DeleteRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) DeleteRecords(_ context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	for i, r := range recs {
 		rr := r.RR()
 		fqdn := libdns.AbsoluteName(rr.Name, zone)
@@ -143,7 +142,7 @@ func (p *Provider) DeleteRecords(_ context.Context, zone string, recs []libdns.R
 // server answers NXRRSET once it has accepted the signature and found
 // itself the zone's primary; NOTAUTH for a key it does not know or a
 // signature it rejects.
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	m := new(dns.Msg)
 	m.SetUpdate(dns.Fqdn(zone))
 	probe := &dns.ANY{Hdr: dns.RR_Header{Name: "_acmehub-credentials-check." + dns.Fqdn(zone), Rrtype: dns.TypeTXT, Class: dns.ClassANY}}
@@ -163,7 +162,7 @@ func (p *Provider) Test(ctx context.Context, zone string) error {
 
 // explain says what was attempted at which server, and what an answer
 // code means for the config.
-func (p *Provider) explain(what, zone string, err error) error {
+func (p *Writer) explain(what, zone string, err error) error {
 	msg := err.Error()
 	var hint string
 	switch {

@@ -19,7 +19,7 @@ import (
 
 const challenge = "_acme-challenge.www.example.com"
 
-func provider(t *testing.T, c rfc2136.Credentials) *rfc2136.Provider {
+func provider(t *testing.T, c rfc2136.Credentials) *rfc2136.Writer {
 	t.Helper()
 	raw, _ := json.Marshal(c)
 	p, err := rfc2136.New(raw)

@@ -30,7 +30,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/libdns/libdns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -49,7 +48,7 @@ func init() {
 			{Name: "hosted_zone_id", Help: "the hosted zone's ID; empty: found by the config's zone"},
 			{Name: "role", Help: "the ARN of a role to assume with those credentials"},
 		},
-		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (managed.Provider, error) {
+		New: func(_ providers.Env, _ store.ChallengeConfig, credentials []byte) (providers.Writer, error) {
 			return New(context.Background(), credentials)
 		},
 	})
@@ -68,8 +67,8 @@ type Credentials struct {
 // changed the record set between its read and the change.
 const attempts = 5
 
-// Provider writes TXT records in a Route 53 hosted zone.
-type Provider struct {
+// Writer writes TXT records in a Route 53 hosted zone.
+type Writer struct {
 	api    *route53.Client
 	zoneID string // from the credentials, or found once
 
@@ -78,7 +77,7 @@ type Provider struct {
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
-func New(ctx context.Context, raw []byte) (*Provider, error) {
+func New(ctx context.Context, raw []byte) (*Writer, error) {
 	var c Credentials
 	if err := providers.Decode(raw, &c, `{"access_key_id", "secret_access_key", "region", "hosted_zone_id", "role"} (all optional)`); err != nil {
 		return nil, err
@@ -97,7 +96,7 @@ func New(ctx context.Context, raw []byte) (*Provider, error) {
 	if c.Role != "" {
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), c.Role))
 	}
-	return &Provider{api: route53.NewFromConfig(cfg), zoneID: strings.TrimPrefix(c.HostedZoneID, "/hostedzone/"), zones: map[string]string{}}, nil
+	return &Writer{api: route53.NewFromConfig(cfg), zoneID: strings.TrimPrefix(c.HostedZoneID, "/hostedzone/"), zones: map[string]string{}}, nil
 }
 
 func cmpOr(s, def string) string {
@@ -108,19 +107,19 @@ func cmpOr(s, def string) string {
 }
 
 // AppendRecords adds each TXT value to its name's record set.
-func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	return providers.AppendToSets(ctx, p, zone, recs)
 }
 
 // DeleteRecords removes each TXT value from its name's record set; the
 // others stay. A value already gone is no error.
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p *Writer) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	return providers.DeleteFromSets(ctx, p, zone, recs)
 }
 
 // Test checks the credentials against the zone: they find its hosted zone
 // and may list its record sets (reads).
-func (p *Provider) Test(ctx context.Context, zone string) error {
+func (p *Writer) Test(ctx context.Context, zone string) error {
 	id, err := p.hostedZone(ctx, zone)
 	if err == nil {
 		_, err = p.api.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &id, MaxItems: aws.Int32(1)})
@@ -134,7 +133,7 @@ func (p *Provider) Test(ctx context.Context, zone string) error {
 // ChangeSet sets the values of rr's name to edit(the values there now): the
 // set as it was read is deleted and the new one created in one batch,
 // made again on a fresh read when Route 53 finds the set changed since.
-func (p *Provider) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
+func (p *Writer) ChangeSet(ctx context.Context, zone string, rr libdns.RR, edit func([]string) []string) error {
 	id, err := p.hostedZone(ctx, zone)
 	if err != nil {
 		return err
@@ -188,7 +187,7 @@ func raced(e *types.InvalidChangeBatch) bool {
 }
 
 // txt returns the TXT record set at name, or nil.
-func (p *Provider) txt(ctx context.Context, zoneID, name string) (*types.ResourceRecordSet, error) {
+func (p *Writer) txt(ctx context.Context, zoneID, name string) (*types.ResourceRecordSet, error) {
 	out, err := p.api.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &zoneID,
 		StartRecordName: &name, StartRecordType: types.RRTypeTxt, MaxItems: aws.Int32(1)})
 	if err != nil {
@@ -204,7 +203,7 @@ func (p *Provider) txt(ctx context.Context, zoneID, name string) (*types.Resourc
 
 // hostedZone returns the ID of zone's hosted zone: the credentials', or
 // the public one of that name, looked up once.
-func (p *Provider) hostedZone(ctx context.Context, zone string) (string, error) {
+func (p *Writer) hostedZone(ctx context.Context, zone string) (string, error) {
 	if p.zoneID != "" {
 		return p.zoneID, nil
 	}

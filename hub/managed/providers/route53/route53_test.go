@@ -35,7 +35,7 @@ func fake(t *testing.T) *testutil.FakeRoute53 {
 	return f
 }
 
-func provider(t *testing.T, c route53.Credentials) *route53.Provider {
+func provider(t *testing.T, c route53.Credentials) *route53.Writer {
 	t.Helper()
 	raw, _ := json.Marshal(c)
 	p, err := route53.New(context.Background(), raw)

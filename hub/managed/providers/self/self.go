@@ -15,7 +15,6 @@ import (
 
 	"github.com/libdns/libdns"
 
-	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -27,11 +26,11 @@ func init() {
 	providers.Register(providers.Provider{
 		Name:        Name,
 		Description: "the hub's own DNS answers the _acme-challenge names delegated to it (NS records to the hub)",
-		New: func(env providers.Env, _ store.ChallengeConfig, _ []byte) (managed.Provider, error) {
-			if env.Delegations == nil {
+		New: func(env providers.Env, _ store.ChallengeConfig, _ []byte) (providers.Writer, error) {
+			if env.Served == nil {
 				return nil, errors.New("this process serves no DNS")
 			}
-			return Provider{Table: env.Delegations}, nil
+			return Writer{Table: env.Served}, nil
 		},
 	})
 }
@@ -59,20 +58,20 @@ func (t *Table) Serves(name, value string) bool {
 	return slices.Contains(values, value)
 }
 
-// Provider is the libdns face of the table. The hub remembers every value
-// it presents as a record before the provider writes it and forgets it
+// Writer is the libdns face of the table. The hub remembers every value
+// it presents as a record before a Writer writes it and forgets it
 // after the provider removed it; those records are what the table serves,
 // so writing and removing have nothing left to do.
-type Provider struct{ Table providers.Delegations }
+type Writer struct{ Table providers.ServedValues }
 
 // AppendRecords writes nothing: the record the hub remembered is served.
-func (p Provider) AppendRecords(_ context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p Writer) AppendRecords(_ context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
 	return recs, nil
 }
 
 // Served reports whether the hub's DNS serves value at record: the hub is
 // the only authoritative server of a delegated name.
-func (p Provider) Served(_ context.Context, _, record, value string) (string, error) {
+func (p Writer) Served(_ context.Context, _, record, value string) (string, error) {
 	if !p.Table.Serves(record, value) {
 		return "", fmt.Errorf("the hub's DNS does not serve the value at %s", record)
 	}
@@ -81,6 +80,6 @@ func (p Provider) Served(_ context.Context, _, record, value string) (string, er
 
 // DeleteRecords removes nothing: the value goes when the hub forgets its
 // last record.
-func (p Provider) DeleteRecords(_ context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
+func (p Writer) DeleteRecords(_ context.Context, _ string, recs []libdns.Record) ([]libdns.Record, error) {
 	return recs, nil
 }

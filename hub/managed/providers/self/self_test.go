@@ -15,7 +15,7 @@ func TestTableServesDelegatedNamesOnly(t *testing.T) {
 		v, ok := values[apex]
 		return v, ok
 	}}
-	p := Provider{Table: table}
+	p := Writer{Table: table}
 	tests := []struct {
 		name, record, value string
 		served              bool

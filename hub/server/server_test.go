@@ -1,7 +1,7 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package hub_test
+package server_test
 
 import (
 	"context"
@@ -25,8 +25,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
@@ -42,7 +42,7 @@ const (
 // testHub is an acmehub server on loopback, with real clients to talk to it.
 type testHub struct {
 	t       *testing.T
-	srv     *hub.Server
+	srv     *server.Server
 	api     string // http://127.0.0.1:port
 	udp     string
 	tcp     string
@@ -58,7 +58,7 @@ func startHub(t *testing.T, mutate func(c *config.Config)) *testHub {
 	cfg := hubtest.Config(t, mutate)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := hub.New(ctx, cfg, log)
+	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func (h *testHub) stop() {
 			h.t.Errorf("server stopped with %v", err)
 		}
 		h.stopped <- nil
-	case <-time.After(hub.ShutdownTimeout + 5*time.Second):
+	case <-time.After(server.ShutdownTimeout + 5*time.Second):
 		h.t.Error("server did not stop")
 	}
 }
@@ -670,7 +670,7 @@ func TestBusyPorts(t *testing.T) {
 			cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
 			mutate(&cfg)
 			start := time.Now()
-			srv, err := hub.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 			if err == nil {
 				stopped, cancel := context.WithCancel(context.Background())
 				cancel()
@@ -923,7 +923,7 @@ type fixture struct {
 func TestAcmeDNSDatabase(t *testing.T) {
 	for _, name := range []string{"acme-dns-v1.1", "acme-dns-v2"} {
 		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("..", "testdata", name+".accounts.json"))
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name+".accounts.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -932,7 +932,7 @@ func TestAcmeDNSDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			db := filepath.Join(t.TempDir(), "acme-dns.db")
-			orig, err := os.ReadFile(filepath.Join("..", "testdata", name+".db"))
+			orig, err := os.ReadFile(filepath.Join("..", "..", "testdata", name+".db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -988,7 +988,7 @@ func TestTLSAndHSTS(t *testing.T) {
 	cfg.General.Listen, cfg.API.Port = "127.0.0.1:0", "0"
 	cfg.Database.Connection = filepath.Join(t.TempDir(), "db")
 	cfg.API.TLS, cfg.API.TLSCertFullchain, cfg.API.TLSCertPrivkey = "cert", filepath.Join(dir, "nope.pem"), key
-	if _, err := hub.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "nope.pem") {
+	if _, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "nope.pem") {
 		t.Errorf("missing certificate: %v", err)
 	}
 }

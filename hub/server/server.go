@@ -1,12 +1,16 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package hub assembles an acmehub server from its configuration: the store,
+// Package server assembles an acmehub server from its configuration: the store,
 // the accounts service with its in-memory index, the authoritative DNS server
 // and the acme-dns HTTP API, and, with [hub] enabled, the managed-challenge
 // hub and its front doors. It runs standalone (acmehub server) or embedded in
-// the cert-manager webhook.
-package hub
+// the cert-manager webhook. It offers every DNS provider and front door
+// there is: extensions_gen.go imports each folder below
+// hub/managed/providers and hub/managed/doors.
+package server
+
+//go:generate go run ../../hack/generate
 
 import (
 	"cmp"
@@ -386,7 +390,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.hub != nil {
 		shutdownErrs = append(shutdownErrs, s.hub.srv.Shutdown(sctx))
-		s.hub.certify.Close()
+		s.hub.close()
 		s.hub.svc.Close()
 	}
 	cancel()

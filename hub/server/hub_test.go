@@ -1,7 +1,7 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package hub_test
+package server_test
 
 import (
 	"bytes"
@@ -25,9 +25,9 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/acmehub/acmehub/hub"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
@@ -35,7 +35,7 @@ import (
 // startManaged runs a server with the managed-challenge hub on loopback
 // (no TLS), a config of provider self for example.com and below, and
 // returns a consumer token.
-func startManaged(t testing.TB, mutate func(*config.Config)) (*hub.Server, managed.NewToken) {
+func startManaged(t testing.TB, mutate func(*config.Config)) (*server.Server, managed.NewToken) {
 	t.Helper()
 	srv := hubtest.StartHub(t, mutate)
 	if _, err := srv.Managed().PutConfig(context.Background(), hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{
@@ -46,14 +46,14 @@ func startManaged(t testing.TB, mutate func(*config.Config)) (*hub.Server, manag
 	return srv, newToken(t, srv, managed.RoleConsumer)
 }
 
-func newToken(t testing.TB, srv *hub.Server, roles ...string) managed.NewToken {
+func newToken(t testing.TB, srv *server.Server, roles ...string) managed.NewToken {
 	t.Helper()
 	return hubtest.Token(t, srv.Managed(), roles...)
 }
 
-func hubURL(srv *hub.Server, path string) string { return "http://" + srv.HubAddr().String() + path }
+func hubURL(srv *server.Server, path string) string { return "http://" + srv.HubAddr().String() + path }
 
-func dnsTCP(srv *hub.Server) string {
+func dnsTCP(srv *server.Server) string {
 	for _, a := range srv.DNSAddrs() {
 		if a.Network() == "tcp" {
 			return a.String()
@@ -64,7 +64,7 @@ func dnsTCP(srv *hub.Server) string {
 
 // served asks the hub's DNS, over TCP so that many values fit, for the
 // TXT values at name.
-func served(t *testing.T, srv *hub.Server, name string) (values []string, rcode int, aa bool) {
+func served(t *testing.T, srv *server.Server, name string) (values []string, rcode int, aa bool) {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
@@ -186,7 +186,7 @@ func certifyRequest(tok managed.NewToken, identifier, key string) map[string]str
 
 // certifyRefusals: refusals name what the user can act on, in RFC 7807's
 // detail, from requestbegin and request alike.
-func certifyRefusals(t *testing.T, srv *hub.Server, base string, tok managed.NewToken) {
+func certifyRefusals(t *testing.T, srv *server.Server, base string, tok managed.NewToken) {
 	t.Helper()
 	admin := newToken(t, srv, managed.RoleAdmin)
 	wrong := tok
@@ -355,7 +355,7 @@ func TestConcurrentClientsAtOneName(t *testing.T) {
 
 // acmeproxyCaller posts a form to acmeproxy's API of srv and returns the
 // status and the JSON answer.
-func acmeproxyCaller(t *testing.T, srv *hub.Server) func(path string, form url.Values) (int, map[string]any) {
+func acmeproxyCaller(t *testing.T, srv *server.Server) func(path string, form url.Values) (int, map[string]any) {
 	return func(path string, form url.Values) (int, map[string]any) {
 		t.Helper()
 		resp, err := http.PostForm(hubURL(srv, "/acmeproxy/"+path), form)
@@ -376,7 +376,7 @@ func result(body map[string]any) map[string]any { r, _ := body["result"].(map[st
 
 // acmeproxySuffixMatch: an authorisation with suffix match answers for the
 // names below it too.
-func acmeproxySuffixMatch(t *testing.T, srv *hub.Server, call func(string, url.Values) (int, map[string]any)) {
+func acmeproxySuffixMatch(t *testing.T, srv *server.Server, call func(string, url.Values) (int, map[string]any)) {
 	t.Helper()
 	status, body := call("create_authorisation", url.Values{"name": {"team.example.com"}, "suffix_match": {"true"}, "secret": {"the-create-secret-0123456789"}})
 	team, _ := result(body)["secret"].(string)

@@ -1,7 +1,7 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package hub
+package server
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/acmehub/acmehub/hub/certifyapi"
 	"github.com/acmehub/acmehub/hub/clientip"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/dnsclient"
@@ -23,9 +22,6 @@ import (
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/console"
 	"github.com/acmehub/acmehub/hub/managed/doors"
-	"github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
-	"github.com/acmehub/acmehub/hub/managed/doors/certify"
-	"github.com/acmehub/acmehub/hub/managed/doors/httpreq"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/managed/providers/self"
 	"github.com/acmehub/acmehub/hub/ratelimit"
@@ -36,10 +32,17 @@ import (
 // its self-provider table answered by the server's DNS, and its front
 // doors on their own HTTPS listener.
 type managedHub struct {
-	svc     *managed.Service
-	certify *certify.Handler
-	srv     *http.Server
-	ln      net.Listener
+	svc   *managed.Service
+	stops []func() // the front doors' work under way
+	srv   *http.Server
+	ln    net.Listener
+}
+
+// close ends the front doors' work under way.
+func (h *managedHub) close() {
+	for _, stop := range h.stops {
+		stop()
+	}
 }
 
 // loadKeys reads the hub's keys from keys_file or the environment.
@@ -92,7 +95,7 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 	}}
 	svc, err = managed.New(ctx, managed.Options{
 		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
-		Providers: providers.Factories(providers.Env{Resolver: resolver, Delegations: table}),
+		Providers: providers.Factories(providers.Env{Resolver: resolver, Served: table}),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -130,29 +133,24 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	if err != nil {
 		return nil, fmt.Errorf("[hub] trusted_proxies: %w", err)
 	}
-	createSecret := ""
-	if m.AcmeproxyCreateSecretFile != "" {
-		data, err := os.ReadFile(m.AcmeproxyCreateSecretFile)
-		if err != nil {
-			return nil, config.FileError("[hub] acmeproxy_create_secret_file", m.AcmeproxyCreateSecretFile, err)
-		}
-		if createSecret = strings.TrimSpace(string(data)); len(createSecret) < 16 {
-			return nil, fmt.Errorf("[hub] acmeproxy_create_secret_file %s: the secret must have 16 characters or more", m.AcmeproxyCreateSecretFile)
-		}
-	} else if m.AcmeproxyOpenCreation {
-		log.Warn("anyone who reaches the hub may create acmeproxy authorisations (for names a config matches and nobody holds): "+
-			"set [hub] acmeproxy_create_secret_file instead of acmeproxy_open_creation", "listen", m.Listen)
-	}
 	door := &doors.Door{Service: svc, ClientIP: clientip.Forwarded(trusted), Limits: ratelimit.PerMinute(m.RequestsPerMinute), Log: log}
 	h := &managedHub{svc: svc}
-	h.certify = certify.New(door, certify.Options{Timeout: m.RequestTimeout.Duration})
 	mux := http.NewServeMux()
-	mux.Handle(certifyapi.Base+"/", h.certify)
-	mux.Handle(strings.TrimSuffix(m.HTTPReqPrefix, "/")+"/", httpreq.New(door, httpreq.Options{Prefix: m.HTTPReqPrefix}))
-	mux.Handle(strings.TrimSuffix(m.AcmeproxyPrefix, "/")+"/", acmeproxy.New(door, acmeproxy.Options{Prefix: m.AcmeproxyPrefix,
-		CreateSecret: createSecret, OpenCreation: m.AcmeproxyOpenCreation}))
+	var paths []string
+	for _, p := range doors.Protocols() {
+		path, stop, err := p.Mount(door, m, mux)
+		if err != nil {
+			h.close()
+			return nil, fmt.Errorf("front door %s: %w", p.Name, err)
+		}
+		paths = append(paths, path)
+		if stop != nil {
+			h.stops = append(h.stops, stop)
+		}
+	}
 	ui, err := console.New(door, console.Options{Log: log.With("component", "console")})
 	if err != nil {
+		h.close()
 		return nil, err
 	}
 	mux.Handle(console.Base, ui)
@@ -161,10 +159,11 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	h.srv = newHTTPServer(mux)
 	h.srv.WriteTimeout = m.RequestTimeout.Duration + 30*time.Second // request answers once the value is served
 	if h.ln, err = listen("hub", m.Listen, hubTLS); err != nil {
+		h.close()
 		return nil, err
 	}
 	log.Info("managed-challenge hub loaded", "configs", len(svc.Configs()), "listen", h.ln.Addr().String(), "tls", m.TLS,
-		"doors", []string{certifyapi.Base, m.HTTPReqPrefix, m.AcmeproxyPrefix, console.Base})
+		"doors", append(paths, console.Base))
 	return h, nil
 }
 
