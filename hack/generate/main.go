@@ -232,7 +232,7 @@ func put(o options, ov *overlay, rel string, text []byte) (bool, error) {
 		return false, nil
 	}
 	if o.check {
-		return true, fmt.Errorf("%s is stale: run go generate ./...", rel)
+		return true, fmt.Errorf("%s is stale: go generate ./... writes it", rel)
 	}
 	path := filepath.Join(o.root, rel)
 	if o.out != "" {

@@ -196,7 +196,15 @@ func (s *Service) load(c store.ChallengeConfig) (*config, error) {
 }
 
 // ConfigFor returns the most specific config whose rules allow identifier.
-func (s *Service) ConfigFor(identifier string) (*config, bool) {
+func (s *Service) ConfigFor(identifier string) (store.ChallengeConfig, bool) {
+	c, ok := s.configFor(identifier)
+	if !ok {
+		return store.ChallengeConfig{}, false
+	}
+	return c.ChallengeConfig, true
+}
+
+func (s *Service) configFor(identifier string) (*config, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var (
@@ -471,7 +479,7 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request, cl
 				caller.ClientID, id, strings.Join(caller.Domains.Strings(), ", "))}
 		}
 	}
-	c, ok := s.ConfigFor(id)
+	c, ok := s.configFor(id)
 	if !ok {
 		return nil, "", &Error{Code: CodeNoConfig, Err: fmt.Errorf("no managed challenge config matches %s", id)}
 	}

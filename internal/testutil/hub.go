@@ -23,8 +23,8 @@ type HubSetup struct {
 	// Dir holds the keys, config.cfg and the SQLite database.
 	Dir    string
 	binary string
-	env []string // added to every process's environment
-	key string   // the DNSSEC key's files, without extension
+	env    []string // added to every process's environment
+	key    string   // the DNSSEC key's files, without extension
 }
 
 // HubOptions shape a HubSetup.

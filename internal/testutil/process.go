@@ -26,7 +26,7 @@ import (
 var (
 	buildOnce sync.Once
 	binary    string
-	buildErr  error
+	errBuild  error
 )
 
 // Binary returns the path of the acmehub binary, building it on first use.
@@ -35,22 +35,22 @@ func Binary(t testing.TB) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "acmehub-test-bin")
 		if err != nil {
-			buildErr = err
+			errBuild = err
 			return
 		}
 		// Readable by all: a test may run it as an unprivileged user.
 		if err := os.Chmod(dir, 0o755); err != nil {
-			buildErr = err
+			errBuild = err
 			return
 		}
 		binary = filepath.Join(dir, "acmehub")
 		out, err := exec.Command("go", "build", "-o", binary, "github.com/acmehub/acmehub").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("building acmehub: %v\n%s", err, out)
+			errBuild = fmt.Errorf("building acmehub: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if errBuild != nil {
+		t.Fatal(errBuild)
 	}
 	return binary
 }

@@ -153,7 +153,7 @@ func (s *Solver) nudge(value, dnsName string) {
 	s.mu.RUnlock()
 	if err := events.nudge(ctx, value, dnsName); err != nil {
 		s.log.Warn("could not tell a waiting challenge that a slot is free; cert-manager retries it after its back-off",
-			"dnsName", dnsName, "error", err.Error())
+			"dnsName", dnsName, "err", err.Error())
 		return
 	}
 	s.log.Info("told a waiting challenge that a slot is free", "dnsName", dnsName)
@@ -197,7 +197,7 @@ func (s *Solver) Present(ch *whapi.ChallengeRequest) error {
 	}
 	s.warnInsecureHost(ctx, ch, t)
 	if err := t.backend.present(ctx, t.account, ch.Key, ch.DNSName); err != nil {
-		var busy *ErrAccountBusy
+		var busy *AccountBusyError
 		if errors.As(err, &busy) {
 			viaParent := solver.Candidates(ch.DNSName)[0] != strings.TrimPrefix(t.found, "*.")
 			if names := t.accounts.NamesOf(t.account.Username); len(names) > 1 || viaParent {
@@ -308,6 +308,6 @@ func (s *Solver) checkDelegation(ctx context.Context, ch *whapi.ChallengeRequest
 	if mode == solver.DelegationEnforce {
 		return err
 	}
-	s.log.Warn("challenge name not delegated to its account; validation will fail until it is", "dnsName", ch.DNSName, "problem", err.Error())
+	s.log.Warn("challenge name not delegated to its account; validation will fail until it is", "dnsName", ch.DNSName, "err", err.Error())
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/acmedns/client"
-	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -63,7 +62,7 @@ func (b embeddedBackend) cleanUp(ctx context.Context, a solver.Account, value st
 }
 
 func (b embeddedBackend) explain(err error, a solver.Account, value string) error {
-	var limit *store.HoldLimitError
+	var limit *accounts.HoldLimitError
 	switch {
 	case err == nil:
 		return nil

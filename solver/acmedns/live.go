@@ -18,10 +18,10 @@ import (
 // a third /update evicts the oldest.
 const plainLimit = 2
 
-// ErrAccountBusy marks a Present refused because writing its value would make
+// AccountBusyError marks a Present refused because writing its value would make
 // the account evict a value a CA may still have to read; cert-manager retries
 // the challenge later.
-type ErrAccountBusy struct {
+type AccountBusyError struct {
 	FullDomain string
 	Limit      int
 	// Names are the DNS names whose live values stand in the way.
@@ -32,7 +32,7 @@ type ErrAccountBusy struct {
 	Full bool
 }
 
-func (e *ErrAccountBusy) Error() string {
+func (e *AccountBusyError) Error() string {
 	if e.Full {
 		return fmt.Sprintf("account %s already holds %d live challenge values (%s); this challenge will be retried",
 			e.FullDomain, e.Limit, strings.Join(e.Names, ", "))
@@ -131,7 +131,7 @@ func (l *liveValues) account(key string) *plainAccount {
 // written again (a second /update of it would overwrite the other row).
 // Without a free slot it waits for one (a cleanup, an expiry), behind the
 // presents that came before it, until l.wait has passed or ctx ends; then
-// it returns the ErrAccountBusy that cert-manager retries. write reports
+// it returns the AccountBusyError that cert-manager retries. write reports
 // whether the server may have stored the value, and its error.
 func (l *liveValues) present(ctx context.Context, key, fullDomain, value, dnsName string, limit int, write func() (bool, error)) error {
 	a := l.account(key)
@@ -254,7 +254,7 @@ func (a *plainAccount) find(value string) *waiter {
 
 // refuse counts and returns a present's refusal: busy, or, when the slot
 // came free only as the wait ended, that the wait ran out.
-func (l *liveValues) refuse(fullDomain string, busy *ErrAccountBusy) error {
+func (l *liveValues) refuse(fullDomain string, busy *AccountBusyError) error {
 	l.metrics.refused(fullDomain)
 	if busy == nil {
 		return fmt.Errorf("account %s: waited %s for a challenge value slot behind other challenges; this challenge will be retried", fullDomain, l.wait)
@@ -285,7 +285,7 @@ func (w *waiter) signal() {
 }
 
 // busy returns why one more value may not be written, or nil.
-func (a *plainAccount) busy(fullDomain string, limit int) *ErrAccountBusy {
+func (a *plainAccount) busy(fullDomain string, limit int) *AccountBusyError {
 	names := func(values []string) []string {
 		var out []string
 		for _, v := range values {
@@ -301,7 +301,7 @@ func (a *plainAccount) busy(fullDomain string, limit int) *ErrAccountBusy {
 		for v := range a.live {
 			all = append(all, v)
 		}
-		return &ErrAccountBusy{FullDomain: fullDomain, Limit: limit, Names: names(all), Full: true}
+		return &AccountBusyError{FullDomain: fullDomain, Limit: limit, Names: names(all), Full: true}
 	}
 	if len(a.window) < limit {
 		return nil // a row this process never wrote is older: that one goes
@@ -315,7 +315,7 @@ func (a *plainAccount) busy(fullDomain string, limit int) *ErrAccountBusy {
 		}
 	}
 	if n := names(candidates); len(n) > 0 {
-		return &ErrAccountBusy{FullDomain: fullDomain, Limit: limit, Names: n}
+		return &AccountBusyError{FullDomain: fullDomain, Limit: limit, Names: n}
 	}
 	return nil
 }

@@ -173,9 +173,9 @@ func TestPlainAcmeDNSNeverEvicts(t *testing.T) {
 		t.Fatalf("Present errors = %v, want exactly one refusal", errs)
 	}
 	busyIdx := refused[0]
-	var busy *ErrAccountBusy
+	var busy *AccountBusyError
 	if !errors.As(errs[busyIdx], &busy) {
-		t.Fatalf("refusal %v is not an ErrAccountBusy", errs[busyIdx])
+		t.Fatalf("refusal %v is not an AccountBusyError", errs[busyIdx])
 	}
 	var others []string
 	var live []string
@@ -359,9 +359,9 @@ func TestPlainAcmeDNSWaitsForASlot(t *testing.T) {
 	l.wait = 100 * time.Millisecond
 	start := time.Now()
 	err := present("f")
-	var busy *ErrAccountBusy
+	var busy *AccountBusyError
 	if !errors.As(err, &busy) || !busy.Full || time.Since(start) < l.wait {
-		t.Errorf("present on a full account = %v after %s, want ErrAccountBusy after %s", err, time.Since(start), l.wait)
+		t.Errorf("present on a full account = %v after %s, want AccountBusyError after %s", err, time.Since(start), l.wait)
 	}
 	if n := queued(); n != 0 {
 		t.Errorf("%d presents left in the queue", n)

@@ -435,13 +435,17 @@ func (s *Service) AddTXT(ctx context.Context, subdomain, value string) error {
 // deletes it when done: no newer value evicts it, and it goes when
 // DeleteTXT removes it or PresentExpiry after its last Present. An account
 // holding its limit of presented values refuses more with a
-// *store.HoldLimitError.
+// *HoldLimitError.
 func (s *Service) Present(ctx context.Context, subdomain, value string) error {
 	hold := func(ctx context.Context, subdomain, value string) (store.TXTSet, error) {
 		return s.store.HoldTXT(ctx, subdomain, value, s.opts.Now().Add(s.opts.PresentExpiry))
 	}
 	return s.changeTXT(ctx, subdomain, value, hold, "TXT presented")
 }
+
+// HoldLimitError is Present's refusal when the account already holds as
+// many values as it may: the store's, named where the accounts' users look.
+type HoldLimitError = store.HoldLimitError
 
 // DeleteTXT removes value from the account owning subdomain.
 func (s *Service) DeleteTXT(ctx context.Context, subdomain, value string) error {

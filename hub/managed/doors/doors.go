@@ -50,7 +50,7 @@ func (d *Door) Admit(r *http.Request, action, credential string, req *managed.Re
 	req.Address = d.Address(r)
 	caller, err := auth(r.Context())
 	if err == nil && !d.Limits.Allow(cmp.Or(caller.ClientID, "address "+req.Address)) {
-		err = &managed.Error{Code: managed.CodeBusy, Err: &RetryAfter{Wait: d.Limits.RetryAfter()}}
+		err = &managed.Error{Code: managed.CodeBusy, Err: &RetryAfterError{Wait: d.Limits.RetryAfter()}}
 	}
 	if err != nil {
 		d.Service.Refused(r.Context(), action, cmp.Or(caller.ClientID, credential), *req, err)
@@ -69,10 +69,10 @@ func (d *Door) Address(r *http.Request) string {
 	return ""
 }
 
-// RetryAfter is a rate-limit refusal.
-type RetryAfter struct{ Wait time.Duration }
+// RetryAfterError is a rate-limit refusal.
+type RetryAfterError struct{ Wait time.Duration }
 
-func (r *RetryAfter) Error() string {
+func (r *RetryAfterError) Error() string {
 	return "too many requests for this API token: retry in " + ratelimit.Seconds(r.Wait) + " s"
 }
 
@@ -118,7 +118,7 @@ func (d *Door) Explain(w http.ResponseWriter, r *http.Request, err error) (int, 
 		}
 		detail = "internal error; the hub's log has the cause"
 	}
-	var ra *RetryAfter
+	var ra *RetryAfterError
 	if errors.As(err, &ra) {
 		w.Header().Set("Retry-After", ratelimit.Seconds(ra.Wait))
 	}

@@ -53,13 +53,13 @@ func (c CertManager) DeleteRecords(ctx context.Context, zone string, recs []libd
 // Explain is err of what a provider attempted, its message on one line
 // (clients show it in a 502; the hub names the provider and the config).
 func Explain(what string, err error) error {
-	return &oneLine{msg: fmt.Sprintf("%s: %s", what, strings.Join(strings.Fields(err.Error()), " ")), err: err}
+	return &oneLineError{msg: fmt.Sprintf("%s: %s", what, strings.Join(strings.Fields(err.Error()), " ")), err: err}
 }
 
-type oneLine struct {
+type oneLineError struct {
 	msg string
 	err error
 }
 
-func (e *oneLine) Error() string { return e.msg }
-func (e *oneLine) Unwrap() error { return e.err }
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
