@@ -6,20 +6,14 @@ package cmd
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
-	"reflect"
 	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -36,7 +30,7 @@ import (
 type adminFlags struct {
 	server   serverFlags
 	keysFile string
-	output   string
+	output   output
 }
 
 func newAdminCommand() *cobra.Command {
@@ -62,7 +56,7 @@ func (f *adminFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.server.dbEngine, "db-engine", "", "sqlite or postgres ([database] engine)")
 	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
 	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
-	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+	f.output.register(fs)
 }
 
 // open reads the configuration and opens the hub's service on its database.
@@ -115,15 +109,6 @@ func actor() managed.Caller {
 	return managed.Caller{Principal: "cli:" + name}
 }
 
-// result is what an admin command prints: Value as JSON with -o json;
-// else Rows under Header as a table, or Text.
-type result struct {
-	Value  any
-	Header string
-	Rows   [][]string
-	Text   string
-}
-
 // adminFunc does one admin command's work with the command's argument, if
 // it takes one.
 type adminFunc func(ctx context.Context, svc *managed.Service, arg string) (result, error)
@@ -132,8 +117,8 @@ type adminFunc func(ctx context.Context, svc *managed.Service, arg string) (resu
 // prints its result.
 func (f *adminFlags) command(use, short string, args cobra.PositionalArgs, do adminFunc) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		if f.output != "table" && f.output != "json" {
-			return fmt.Errorf("--output %q: must be table or json", f.output)
+		if err := f.output.check(); err != nil {
+			return err
 		}
 		svc, closeSvc, err := f.open(cmd)
 		if err != nil {
@@ -148,63 +133,8 @@ func (f *adminFlags) command(use, short string, args cobra.PositionalArgs, do ad
 		if err != nil {
 			return err
 		}
-		return f.print(cmd.OutOrStdout(), r)
+		return f.output.print(cmd.OutOrStdout(), r)
 	}}
-}
-
-// print writes r as JSON (an object or an array, never null), a table, or
-// its text.
-func (f *adminFlags) print(out io.Writer, r result) error {
-	switch {
-	case f.output == "json":
-		v := reflect.ValueOf(r.Value)
-		if r.Value == nil || v.Kind() == reflect.Slice && v.IsNil() {
-			r.Value = []struct{}{}
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r.Value)
-	case r.Header != "":
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, r.Header)
-		for _, row := range r.Rows {
-			cells := make([]string, len(row))
-			for i, c := range row {
-				cells[i] = cell(c)
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-		return tw.Flush()
-	}
-	_, err := fmt.Fprintln(out, r.Text)
-	return err
-}
-
-// maxCell is the widest a table's cell is printed, in characters: one long
-// value (a refused identifier) would otherwise widen every row. -o json
-// prints every value whole.
-const maxCell = 60
-
-// cell is s as a table shows it: on one line, cut to maxCell with an
-// ellipsis.
-func cell(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) <= maxCell {
-		return s
-	}
-	return string([]rune(s)[:maxCell-1]) + "…"
-}
-
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func newAdminKeygen() *cobra.Command {
@@ -365,8 +295,7 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 			}
 			in.Propagation = providers.PropagationSettings{Nameservers: nameservers}.String()
 			c, err := svc.PutConfig(ctx, actor(), in)
-			c.Credentials = nil
-			return result{Value: c, Text: fmt.Sprintf("config %s: %s in zone %s for %s", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "))}, err
+			return result{Value: viewConfig(c), Text: fmt.Sprintf("config %s: %s in zone %s for %s", c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "))}, err
 		})
 	pf := put.Flags()
 	pf.StringVar(&in.ID, "id", "", "config ID (required)")
@@ -381,11 +310,10 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 	pf.StringSliceVar(&nameservers, "nameserver", nil, "host:port of a name server that must serve a value before it counts as presented "+
 		"(repeat; default: the zone's NS records)")
 	list := f.command("list", "List configs (never their credentials)", cobra.NoArgs, func(_ context.Context, svc *managed.Service, _ string) (result, error) {
-		cs := svc.Configs()
-		r := result{Value: cs, Header: "ID\tPROVIDER\tZONE\tRULES\tTTL\tCNAME\tTITLE"}
-		for i, c := range cs {
+		r := result{Value: []configView{}, Header: "ID\tPROVIDER\tZONE\tRULES\tTTL\tCNAME\tTITLE"}
+		for _, c := range svc.Configs() {
 			r.Rows = append(r.Rows, []string{c.ID, c.Provider, c.Zone, strings.Join(c.Rules, " "), fmt.Sprint(c.TTL), fmt.Sprint(c.AllowCNAME), c.Title})
-			cs[i].Credentials = nil
+			r.Value = append(r.Value.([]configView), viewConfig(c))
 		}
 		return r, nil
 	})
@@ -400,6 +328,27 @@ func newAdminConfigs(f *adminFlags) *cobra.Command {
 		})
 	cmd.AddCommand(put, list, del, test)
 	return cmd
+}
+
+// configView is a config as the commands print it: never its
+// credentials, only whether it has some and which key sealed them.
+type configView struct {
+	ID, Title, ChallengeType, Provider string
+	HasCredentials                     bool
+	SealedWith                         string
+	Zone                               string
+	Rules                              []string
+	TTL                                int
+	Nameservers                        []string
+	AllowCNAME                         bool
+	Created, Updated                   time.Time
+}
+
+func viewConfig(c store.ChallengeConfig) configView {
+	p, _ := providers.ParsePropagation(c.Propagation)
+	return configView{ID: c.ID, Title: c.Title, ChallengeType: c.ChallengeType, Provider: c.Provider, HasCredentials: len(c.Credentials) > 0,
+		SealedWith: c.KeyID, Zone: c.Zone, Rules: c.Rules, TTL: c.TTL, Nameservers: p.Nameservers, AllowCNAME: c.AllowCNAME,
+		Created: c.Created, Updated: c.Updated}
 }
 
 func newAdminProviders(f *adminFlags) *cobra.Command {
@@ -418,7 +367,7 @@ func newAdminProviders(f *adminFlags) *cobra.Command {
 				}
 				r.Rows = append(r.Rows, []string{p.Name, cmp.Or(strings.Join(fields, ", "), "-"), p.Description})
 			}
-			return f.print(cmd.OutOrStdout(), r)
+			return f.output.print(cmd.OutOrStdout(), r)
 		}}
 }
 
@@ -429,7 +378,7 @@ func newAdminAuthorisations(f *adminFlags) *cobra.Command {
 		func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
 			who := actor()
 			a, err := svc.CreateAuthorisation(ctx, who, arg, suffix, who.Principal)
-			return result{Value: map[string]any{"authorisation": a.Name, "secret": a.Secret, "suffix_match": a.SuffixMatch},
+			return result{Value: map[string]any{"authorisation": a.Name, "secret": a.Secret, "suffixMatch": a.SuffixMatch},
 				Text: fmt.Sprintf("Authorisation: %s (suffix match %v)\nSecret:        %s\n(the secret is shown this once)", a.Name, a.SuffixMatch, a.Secret)}, err
 		})
 	create.Flags().BoolVar(&suffix, "suffix-match", false, "the names below NAME too")

@@ -4,11 +4,9 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,7 +35,7 @@ type checkFlags struct {
 	resolvers     []string
 	nameservers   []string
 	timeout       time.Duration
-	output        string
+	output        output
 }
 
 func newCheckCommand() *cobra.Command {
@@ -88,7 +86,7 @@ func (f *checkFlags) flags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers host:port (default: /etc/resolv.conf)")
 	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "the acme-dns zone's authoritative servers host:port (default: from its NS records)")
 	fs.DurationVar(&f.timeout, "timeout", time.Minute, "how long the probe may take to be served")
-	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+	f.output.register(fs)
 }
 
 // run checks the accounts, prints the findings and exits 1 on a problem.
@@ -99,8 +97,8 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if err := f.complete(); err != nil {
 		return err
 	}
-	if f.output != "table" && f.output != "json" {
-		return fmt.Errorf("--output %q: must be table or json", f.output)
+	if err := f.output.check(); err != nil {
+		return err
 	}
 	if f.cfg.SecretName == "" && f.cfg.Client != "" {
 		f.cfg.SecretName = "acme-dns-" + f.cfg.Client + "-client"
@@ -137,21 +135,15 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 }
 
 // printFindings writes the findings as a table or as JSON.
-func printFindings(out io.Writer, format string, findings []registration.Finding) error {
-	if format == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if findings == nil {
-			findings = []registration.Finding{}
-		}
-		return enc.Encode(findings)
+func printFindings(out io.Writer, o output, findings []registration.Finding) error {
+	if o.format == "json" {
+		return writeJSON(out, findings)
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SECRET\tFQDN\tACCOUNT\tCREDENTIALS\tPROPAGATION\tDELEGATION\tACTION")
+	r := result{Header: "SECRET\tFQDN\tACCOUNT\tCREDENTIALS\tPROPAGATION\tDELEGATION\tACTION"}
 	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Secret, f.FQDN, f.Account, f.Credentials, f.Propagation, f.Delegation, f.Action)
+		r.Rows = append(r.Rows, []string{f.Secret, f.FQDN, f.Account, f.Credentials, f.Propagation, f.Delegation, f.Action})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := o.print(out, r); err != nil {
 		return err
 	}
 	var problems []string

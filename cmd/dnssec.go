@@ -30,13 +30,13 @@ type keyView struct {
 	Zone       string
 	Algorithm  uint8
 	Tag        uint16
-	Role       string    // CSK, KSK or ZSK
-	Publish    time.Time `json:",omitzero"`
-	Activate   time.Time `json:",omitzero"`
-	Inactive   time.Time `json:",omitzero"`
-	Delete     time.Time `json:",omitzero"`
-	SealedWith string    `json:",omitempty"`
-	Imported   time.Time `json:",omitzero"`
+	Role       string // CSK, KSK or ZSK
+	Publish    time.Time
+	Activate   time.Time
+	Inactive   time.Time
+	Delete     time.Time
+	SealedWith string
+	Imported   time.Time
 	// DS is what the parent publishes, for a KSK or CSK.
 	DS string `json:",omitempty"`
 }
@@ -73,8 +73,8 @@ func dnssecCommand(use, short, long string, args cobra.PositionalArgs,
 	do func(ctx context.Context, keys *server.DNSSECKeys, args []string) (result, error)) *cobra.Command {
 	var f adminFlags
 	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		if f.output != "table" && f.output != "json" {
-			return fmt.Errorf("--output %q: must be table or json", f.output)
+		if err := f.output.check(); err != nil {
+			return err
 		}
 		cfg, err := f.config(cmd)
 		if err != nil {
@@ -89,7 +89,7 @@ func dnssecCommand(use, short, long string, args cobra.PositionalArgs,
 		if err != nil {
 			return err
 		}
-		return f.print(cmd.OutOrStdout(), r)
+		return f.output.print(cmd.OutOrStdout(), r)
 	}}
 	f.register(cmd.Flags())
 	return cmd
@@ -163,7 +163,7 @@ the last step of a rollover, once its Delete time has passed.
 			if err := keys.Remove(ctx, args[0]); err != nil {
 				return result{}, err
 			}
-			return result{Value: map[string]string{"Removed": args[0]}, Text: "removed " + args[0]}, nil
+			return result{Value: map[string]string{"removed": args[0]}, Text: "removed " + args[0]}, nil
 		})
 }
 

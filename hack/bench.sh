@@ -98,7 +98,7 @@ requests_per_minute = 0
 EOF
   admin() { (cd "$dir" && "$work/acmehub" admin -c config.cfg "$@"); }
   admin configs put --id self --zone example.com --rule .example.com >/dev/null
-  principal=$(admin principals create --title load --role managed-challenge-consumer -o json | sed -n 's/.*"ID": *"\([^"]*\)".*/\1/p')
+  principal=$(admin principals create --title load --role managed-challenge-consumer -o json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')
   admin tokens create --principal "$principal" --scope managed-challenge-consumer -o json >"$dir/token.json"
   (cd "$dir" && exec "$work/acmehub" server -c config.cfg --log-level info) >"$work/hub-server.log" 2>&1 &
   server=$!; pids+=("$server")

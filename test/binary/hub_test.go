@@ -99,7 +99,7 @@ func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
 	if out := h.MustAdmin("records", "-o", "json"); out != "[]" {
 		t.Errorf("records remembered after the sweep: %s", out)
 	}
-	if out := h.MustAdmin("audit", "--identifier", "www.example.com", "-o", "json"); !strings.Contains(out, `"Action": "sweep"`) {
+	if out := h.MustAdmin("audit", "--identifier", "www.example.com", "-o", "json"); !strings.Contains(out, `"action": "sweep"`) {
 		t.Errorf("the sweep is not audited:\n%s", out)
 	}
 }

@@ -55,7 +55,7 @@ type Finding struct {
 	Propagation string `json:"propagation"`
 	Delegation  string `json:"delegation"`
 	// TXTLimit is how many values the account keeps (0: not known).
-	TXTLimit int    `json:"txtlimit,omitempty"`
+	TXTLimit int    `json:"txtLimit,omitempty"`
 	Action   string `json:"action,omitempty"`
 	// Problems are what needs a person; none means all is well.
 	Problems []string `json:"problems,omitempty"`
