@@ -39,9 +39,24 @@ type serverFlags struct {
 	// acmehub knows; checkConfig only validates and prints the result.
 	strict      bool
 	checkConfig bool
+	// owned are the flags (without prefix) these settings were registered
+	// as: a command's own flag of the same name (admin tokens create
+	// --domain) is not the server's.
+	owned map[string]bool
+}
+
+// own records that name (without prefix) is one of these settings' flags.
+func (f *serverFlags) own(names ...string) {
+	if f.owned == nil {
+		f.owned = map[string]bool{}
+	}
+	for _, n := range names {
+		f.owned[n] = true
+	}
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, prefix string) {
+	f.own("config", "log-level", "log-format", "dns-listen", "dns-protocol", "domain", "api-listen", "db-engine", "db-connection", "metrics-listen")
 	if prefix == "" {
 		fs.StringVarP(&f.config, "config", "c", "", "acme-dns configuration file (config.cfg)")
 	} else {
@@ -71,12 +86,13 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 			return cfg, nil, err
 		}
 	}
+	changed := func(name string) bool { return f.owned[name] && fs.Changed(prefix+name) }
 	set := func(name string, dst *string, value string) {
-		if fs.Changed(prefix + name) {
+		if changed(name) {
 			*dst = value
 		}
 	}
-	if f.config == "" && fs.Changed(prefix+"domain") {
+	if f.config == "" && changed("domain") {
 		// The built-in default's name server and records are the demo zone's.
 		d := strings.TrimSuffix(f.domain, ".")
 		cfg.General.NSName, cfg.General.NSAdmin, cfg.General.Records = d, "hostmaster."+d, nil
@@ -89,7 +105,7 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 	set("metrics-listen", &cfg.AcmeHub.MetricsListen, f.metrics)
 	set("log-level", &cfg.Log.Level, f.logLevel)
 	set("log-format", &cfg.Log.Format, f.logFormat)
-	if fs.Changed(prefix + "api-listen") {
+	if changed("api-listen") {
 		host, port, err := net.SplitHostPort(f.apiListen)
 		if err != nil {
 			return cfg, nil, fmt.Errorf("--%sapi-listen %q: %w", prefix, f.apiListen, err)
@@ -102,7 +118,7 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 		name = f.config
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%s%s", name, namingFlags(fs, prefix, err), config.Explain(notices))
+		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%s%s", name, f.namingFlags(fs, prefix, err), config.Explain(notices))
 	}
 	if f.strict || f.checkConfig {
 		if unknown := config.Explain(notices); unknown != "" {
@@ -123,10 +139,10 @@ var flagKeys = map[string][]string{
 
 // namingFlags is err's text with each setting a flag gave named by the
 // flag the user typed: "--dns-listen ([general] listen) ...".
-func namingFlags(fs *pflag.FlagSet, prefix string, err error) string {
+func (f *serverFlags) namingFlags(fs *pflag.FlagSet, prefix string, err error) string {
 	var pairs []string
 	for flag, keys := range flagKeys {
-		if fs.Changed(prefix + flag) {
+		if f.owned[flag] && fs.Changed(prefix+flag) {
 			for _, k := range keys {
 				pairs = append(pairs, k, "--"+prefix+flag+" ("+k+")")
 			}

@@ -4,10 +4,12 @@
 // Package testutil holds what the tests share: it runs the real acmehub
 // binary (built once per test process) on ephemeral loopback ports and
 // reads the addresses it bound from its "ready" log line; it sets up a hub
-// with acmehub admin, fakes DigitalOcean's API, serves DNS on loopback and
-// reads the fixtures of testdata/. Its packages kubetest, hubtest and
-// pgtest start a control plane, an in-process server and a PostgreSQL
-// database.
+// with acmehub admin, drives a provider's Writer as the hub does, serves
+// DNS on loopback and reads the fixtures of testdata/. Its packages
+// kubetest, hubtest, nodetest and pgtest start a control plane, an
+// in-process server, a one-node cluster and a PostgreSQL database; fakes
+// holds the fakes of the providers' APIs, and providertest drives a
+// provider's Writer as the hub does.
 package testutil
 
 import (

@@ -43,7 +43,10 @@ var floors = map[string]int{
 	// Command wiring, and the binary.
 	"cmd": 6, "": 7,
 	// Tools, and the helpers of tests.
-	"hack": 7, "internal/testutil": 8, "test": 9,
+	"hack": 7, "internal/testutil": 8, "test": 10,
+	// The fakes of the providers' APIs, which serve DNS through the helpers,
+	// and a provider's Writer driven as the hub does.
+	"internal/testutil/fakes": 9, "internal/testutil/providertest": 9,
 	// The helpers' own leaf: the programs tests start, which the other
 	// helpers look up.
 	"internal/testutil/testdeps": 7,

@@ -17,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
 )
 
 // TestHubAdministeredWhileServing: acmehub admin sets up the hub's
@@ -79,7 +80,7 @@ func TestHubAdministeredWhileServing(t *testing.T) {
 // created, listed and deleted.
 func TestAdminConfigsAndAuthorisations(t *testing.T) {
 	dir := t.TempDir()
-	do := testutil.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
+	do := fakes.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
 	env := do.ProxyEnv(t)
 	run := func(args ...string) (int, string) {
 		t.Helper()

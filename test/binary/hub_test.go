@@ -17,6 +17,7 @@ import (
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
 	"github.com/acmehub/acmehub/internal/testutil/pgtest"
 )
 
@@ -61,7 +62,7 @@ func TestTokenChangesReachEveryReplica(t *testing.T) {
 // so the restarted server's sweep finds it and removes it from
 // DigitalOcean once cleanup_after has passed.
 func TestCrashBetweenProviderWriteAndBookkeeping(t *testing.T) {
-	do := testutil.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
+	do := fakes.NewFakeDigitalOcean(t, "dop_v1_good", "example.com")
 	h := testutil.NewHubSetup(t, testutil.HubOptions{Hub: `cleanup_after = "10s"`, Env: do.ProxyEnv(t)})
 	os.WriteFile(filepath.Join(h.Dir, "do.json"), []byte(`{"api_token": "dop_v1_good"}`), 0o600)
 	h.MustAdmin("configs", "put", "--id", "do", "--provider", "digitalocean", "--zone", "example.com", "--rule", ".example.com",
@@ -155,141 +156,125 @@ func TestRFC2136IntoBIND(t *testing.T) {
 	}
 }
 
-// TestCloudflareThroughTheHub: a config of provider cloudflare (the fake
-// API, reached through HTTPS_PROXY as the real one would be) through the
-// hub's httpreq door: two clients' values at one name coexist, a cleanup
-// removes exactly its client's value, a name outside the config's rules is
-// refused before Cloudflare is asked, and Cloudflare's own error reaches
-// the client in a 502.
-func TestCloudflareThroughTheHub(t *testing.T) {
-	cf := testutil.NewFakeCloudflare(t, "cf-token", "", "", "example.com")
-	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: cf.ProxyEnv(t)})
-	os.WriteFile(filepath.Join(h.Dir, "cf.json"), []byte(`{"api_token": "cf-token"}`), 0o600)
-	h.MustAdmin("configs", "put", "--id", "cf", "--provider", "cloudflare", "--zone", "example.com", "--rule", "www.example.com",
-		"--credentials-file", "cf.json")
-	if out := h.MustAdmin("configs", "test", "cf", "-o", "json"); !strings.Contains(out, `"ok": true`) {
-		t.Errorf("configs test cf: %s", out)
+// cloudRow is one cloud provider through the hub: its fake API (reached
+// through HTTPS_PROXY as the real one would be), the credentials it takes,
+// credentials its API refuses (with the refusal's words), and checks of
+// its own.
+type cloudRow struct {
+	provider, where string
+	// start starts the fake; it returns the processes' environment, the
+	// values the API holds at _acme-challenge.www.example.com and the
+	// credentials it takes.
+	start func(t *testing.T) (env []string, held func() []string, good map[string]string)
+	// refused are credentials the API refuses at present time, and what
+	// the refusal that reaches the client says.
+	refused map[string]string
+	refusal string
+	more    func(t *testing.T, h *testutil.HubSetup, server *testutil.Process, clientID, secret string)
+}
+
+// TestCloudProvidersThroughTheHub: for each cloud provider, a config
+// checked by `configs test`, then through the hub's httpreq door: two
+// clients' values at one name coexist, a cleanup removes exactly its
+// client's value, a name outside the config's rules is refused before the
+// API is asked (valuesCoexist), and the API's own refusal of a config's
+// credentials reaches the client in a 502.
+func TestCloudProvidersThroughTheHub(t *testing.T) {
+	var cf *fakes.FakeCloudflare
+	rows := []cloudRow{
+		{provider: "cloudflare", where: "Cloudflare",
+			start: func(t *testing.T) ([]string, func() []string, map[string]string) {
+				cf = fakes.NewFakeCloudflare(t, "cf-token", "", "", "example.com")
+				return cf.ProxyEnv(t), func() []string { return cf.TXT("_acme-challenge.www.example.com") },
+					map[string]string{"api_token": "cf-token"}
+			},
+			more: cloudflareRefusals(&cf)},
+		{provider: "route53", where: "Route 53",
+			start: func(t *testing.T) ([]string, func() []string, map[string]string) {
+				r53 := fakes.NewFakeRoute53(t, "AKIAHUBTEST", "example.com")
+				return r53.ProxyEnv(t), func() []string { return r53.TXT("_acme-challenge.www.example.com") },
+					map[string]string{"access_key_id": "AKIAHUBTEST", "secret_access_key": "s"}
+			},
+			refused: map[string]string{"access_key_id": "AKIAREVOKED", "secret_access_key": "s"}, refusal: "InvalidClientTokenId"},
+		{provider: "clouddns", where: "Cloud DNS",
+			start: func(t *testing.T) ([]string, func() []string, map[string]string) {
+				gcp := fakes.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
+				return gcp.ProxyEnv(t), func() []string { return gcp.TXT("_acme-challenge.www.example.com") },
+					map[string]string{"project": "acme-project", "managed_zone": "example-com", "service_account": string(gcp.ServiceAccount())}
+			}},
+		{provider: "azuredns", where: "Azure DNS",
+			start: func(t *testing.T) ([]string, func() []string, map[string]string) {
+				az := fakes.NewFakeAzureDNS(t, "tenant-1", "acmehub-sp", "sp-secret", "subscription-1", "dns-rg", "example.com")
+				return az.ProxyEnv(t), func() []string { return az.TXT("_acme-challenge.www") },
+					map[string]string{"subscription_id": "subscription-1", "resource_group": "dns-rg", "tenant_id": "tenant-1",
+						"client_id": "acmehub-sp", "client_secret": "sp-secret"}
+			},
+			refused: map[string]string{"subscription_id": "subscription-1", "resource_group": "dns-rg", "tenant_id": "tenant-1",
+				"client_id": "acmehub-sp", "client_secret": "expired"}, refusal: "AADSTS7000215"},
+		{provider: "akamai", where: "Edge DNS",
+			start: func(t *testing.T) ([]string, func() []string, map[string]string) {
+				edge := fakes.NewFakeAkamai(t, "akab-client-token", "client-secret", "akab-access-token", "example.com")
+				return edge.ProxyEnv(t), func() []string { return edge.TXT("_acme-challenge.www.example.com") },
+					map[string]string{"host": fakes.AkamaiHost, "client_token": "akab-client-token", "client_secret": "client-secret",
+						"access_token": "akab-access-token"}
+			},
+			refused: map[string]string{"host": fakes.AkamaiHost, "client_token": "akab-client-token", "client_secret": "revoked",
+				"access_token": "akab-access-token"}, refusal: "The signature does not match"},
 	}
-	os.WriteFile(filepath.Join(h.Dir, "bad.json"), []byte(`{"api_token": "cf-token", "zone_id": "x"}`), 0o600)
-	if code, out := h.Admin("configs", "put", "--id", "cf-bad", "--provider", "cloudflare", "--zone", "example.com", "--rule", "api.example.com",
-		"--credentials-file", "bad.json"); code == 0 || !strings.Contains(out, `provider cloudflare has no field "zone_id"`) {
-		t.Errorf("credentials with a field Cloudflare's provider does not know: exit %d\n%s", code, out)
-	}
-	server := h.Server()
-	a, aSecret := valuesCoexist(t, h, server, "Cloudflare", func() []string { return cf.TXT("_acme-challenge.www.example.com") })
-	const fqdn = "_acme-challenge.www.example.com."
-	calls := len(cf.Calls())
-	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.mail.example.com.", "v"); code != 403 {
-		t.Errorf("a name outside the config's rules: %d %s", code, out)
-	}
-	if n := len(cf.Calls()); n != calls {
-		t.Errorf("a refused request reached Cloudflare (%d calls)", n-calls)
-	}
-	cf.FailNextPost("DNS Validation Error")
-	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, fqdn, "refused value"); code != 502 ||
-		!strings.Contains(out, "81057: DNS Validation Error") {
-		t.Errorf("Cloudflare's refusal: %d %s", code, out)
+	for _, row := range rows {
+		t.Run(row.provider, func(t *testing.T) {
+			env, held, good := row.start(t)
+			h := testutil.NewHubSetup(t, testutil.HubOptions{Env: env})
+			put := func(id, rule string, creds map[string]string) {
+				raw, _ := json.Marshal(creds)
+				os.WriteFile(filepath.Join(h.Dir, id+".json"), raw, 0o600)
+				h.MustAdmin("configs", "put", "--id", id, "--provider", row.provider, "--zone", "example.com", "--rule", rule,
+					"--credentials-file", id+".json")
+			}
+			put("good", "www.example.com", good)
+			if row.refused != nil {
+				put("refused", "api.example.com", row.refused)
+			}
+			if out := h.MustAdmin("configs", "test", "good", "-o", "json"); !strings.Contains(out, `"ok": true`) {
+				t.Errorf("configs test: %s", out)
+			}
+			server := h.Server()
+			a, aSecret := valuesCoexist(t, h, server, row.where, held)
+			if row.refused != nil {
+				if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
+					!strings.Contains(out, row.refusal) {
+					t.Errorf("a config whose credentials %s refuses: %d %s, want 502 with %q", row.where, code, out, row.refusal)
+				}
+			}
+			if row.more != nil {
+				row.more(t, h, server, a, aSecret)
+			}
+		})
 	}
 }
 
-// TestRoute53ThroughTheHub: a config of provider route53 (the fake API,
-// reached through HTTPS_PROXY) through the hub's httpreq door: two
-// clients' values at one name share its record set, a cleanup removes
-// exactly its client's value, and Route 53's own refusal of the key
-// reaches the client in a 502.
-func TestRoute53ThroughTheHub(t *testing.T) {
-	r53 := testutil.NewFakeRoute53(t, "AKIAHUBTEST", "example.com")
-	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: r53.ProxyEnv(t)})
-	for id, key := range map[string]string{"r53": "AKIAHUBTEST", "r53-revoked": "AKIAREVOKED"} {
-		os.WriteFile(filepath.Join(h.Dir, id+".json"), []byte(`{"access_key_id": "`+key+`", "secret_access_key": "s"}`), 0o600)
-	}
-	h.MustAdmin("configs", "put", "--id", "r53", "--provider", "route53", "--zone", "example.com", "--rule", "www.example.com",
-		"--credentials-file", "r53.json")
-	h.MustAdmin("configs", "put", "--id", "r53-revoked", "--provider", "route53", "--zone", "example.com", "--rule", "api.example.com",
-		"--credentials-file", "r53-revoked.json")
-	if out := h.MustAdmin("configs", "test", "r53", "-o", "json"); !strings.Contains(out, `"ok": true`) {
-		t.Errorf("configs test r53: %s", out)
-	}
-	server := h.Server()
-	a, aSecret := valuesCoexist(t, h, server, "Route 53", func() []string { return r53.TXT("_acme-challenge.www.example.com") })
-	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
-		!strings.Contains(out, "InvalidClientTokenId") {
-		t.Errorf("a config whose key Route 53 refuses: %d %s", code, out)
-	}
-}
-
-// TestCloudDNSThroughTheHub: a config of provider clouddns (the fakes of
-// Google's token endpoint and Cloud DNS, reached through HTTPS_PROXY) with
-// a service account's key, through the hub's httpreq door: two clients'
-// values at one name share its record set, a cleanup removes exactly its
-// client's value.
-func TestCloudDNSThroughTheHub(t *testing.T) {
-	gcp := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
-	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: gcp.ProxyEnv(t)})
-	creds, _ := json.Marshal(map[string]string{"project": "acme-project", "managed_zone": "example-com", "service_account": string(gcp.ServiceAccount())})
-	os.WriteFile(filepath.Join(h.Dir, "gcp.json"), creds, 0o600)
-	h.MustAdmin("configs", "put", "--id", "gcp", "--provider", "clouddns", "--zone", "example.com", "--rule", "www.example.com",
-		"--credentials-file", "gcp.json")
-	if out := h.MustAdmin("configs", "test", "gcp", "-o", "json"); !strings.Contains(out, `"ok": true`) {
-		t.Errorf("configs test gcp: %s", out)
-	}
-	server := h.Server()
-	valuesCoexist(t, h, server, "Cloud DNS", func() []string { return gcp.TXT("_acme-challenge.www.example.com") })
-}
-
-// TestAzureDNSThroughTheHub: a config of provider azuredns (the fakes of
-// Entra ID and Azure Resource Manager, reached through HTTPS_PROXY) as a
-// service principal, through the hub's httpreq door: two clients' values
-// at one name share its record set, a cleanup removes exactly its client's
-// value, and Entra ID's refusal of a wrong secret reaches the client.
-func TestAzureDNSThroughTheHub(t *testing.T) {
-	az := testutil.NewFakeAzureDNS(t, "tenant-1", "acmehub-sp", "sp-secret", "subscription-1", "dns-rg", "example.com")
-	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: az.ProxyEnv(t)})
-	for id, secret := range map[string]string{"azure": "sp-secret", "azure-expired": "expired"} {
-		creds, _ := json.Marshal(map[string]string{"subscription_id": "subscription-1", "resource_group": "dns-rg", "tenant_id": "tenant-1",
-			"client_id": "acmehub-sp", "client_secret": secret})
-		os.WriteFile(filepath.Join(h.Dir, id+".json"), creds, 0o600)
-	}
-	h.MustAdmin("configs", "put", "--id", "azure", "--provider", "azuredns", "--zone", "example.com", "--rule", "www.example.com",
-		"--credentials-file", "azure.json")
-	h.MustAdmin("configs", "put", "--id", "azure-expired", "--provider", "azuredns", "--zone", "example.com", "--rule", "api.example.com",
-		"--credentials-file", "azure-expired.json")
-	if out := h.MustAdmin("configs", "test", "azure", "-o", "json"); !strings.Contains(out, `"ok": true`) {
-		t.Errorf("configs test azure: %s", out)
-	}
-	server := h.Server()
-	a, aSecret := valuesCoexist(t, h, server, "Azure DNS", func() []string { return az.TXT("_acme-challenge.www") })
-	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
-		!strings.Contains(out, "AADSTS7000215") {
-		t.Errorf("a config whose secret Entra ID refuses: %d %s", code, out)
-	}
-}
-
-// TestAkamaiThroughTheHub: a config of provider akamai (the fake Edge DNS,
-// reached through HTTPS_PROXY, checking each call's EdgeGrid signature),
-// through the hub's httpreq door: two clients' values at one name share
-// its record set, a cleanup removes exactly its client's value, and Edge
-// DNS's refusal of a wrong client secret reaches the client.
-func TestAkamaiThroughTheHub(t *testing.T) {
-	edge := testutil.NewFakeAkamai(t, "akab-client-token", "client-secret", "akab-access-token", "example.com")
-	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: edge.ProxyEnv(t)})
-	for id, secret := range map[string]string{"edge": "client-secret", "edge-revoked": "revoked"} {
-		creds, _ := json.Marshal(map[string]string{"host": testutil.AkamaiHost, "client_token": "akab-client-token",
-			"client_secret": secret, "access_token": "akab-access-token"})
-		os.WriteFile(filepath.Join(h.Dir, id+".json"), creds, 0o600)
-	}
-	h.MustAdmin("configs", "put", "--id", "edge", "--provider", "akamai", "--zone", "example.com", "--rule", "www.example.com",
-		"--credentials-file", "edge.json")
-	h.MustAdmin("configs", "put", "--id", "edge-revoked", "--provider", "akamai", "--zone", "example.com", "--rule", "api.example.com",
-		"--credentials-file", "edge-revoked.json")
-	if out := h.MustAdmin("configs", "test", "edge", "-o", "json"); !strings.Contains(out, `"ok": true`) {
-		t.Errorf("configs test edge: %s", out)
-	}
-	server := h.Server()
-	a, aSecret := valuesCoexist(t, h, server, "Edge DNS", func() []string { return edge.TXT("_acme-challenge.www.example.com") })
-	if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.api.example.com.", "v"); code != 502 ||
-		!strings.Contains(out, "The signature does not match") {
-		t.Errorf("a config whose secret Edge DNS refuses: %d %s", code, out)
+// cloudflareRefusals: credentials with a field Cloudflare's provider does
+// not know are refused before they are stored, a refused request never
+// reaches Cloudflare, and Cloudflare's own error reaches the client.
+func cloudflareRefusals(cf **fakes.FakeCloudflare) func(*testing.T, *testutil.HubSetup, *testutil.Process, string, string) {
+	return func(t *testing.T, h *testutil.HubSetup, server *testutil.Process, a, aSecret string) {
+		os.WriteFile(filepath.Join(h.Dir, "bad.json"), []byte(`{"api_token": "cf-token", "zone_id": "x"}`), 0o600)
+		if code, out := h.Admin("configs", "put", "--id", "cf-bad", "--provider", "cloudflare", "--zone", "example.com", "--rule", "api.example.com",
+			"--credentials-file", "bad.json"); code == 0 || !strings.Contains(out, `provider cloudflare has no field "zone_id"`) {
+			t.Errorf("credentials with a field Cloudflare's provider does not know: exit %d\n%s", code, out)
+		}
+		calls := len((*cf).Calls())
+		if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.mail.example.com.", "v"); code != 403 {
+			t.Errorf("a name outside the config's rules: %d %s", code, out)
+		}
+		if n := len((*cf).Calls()); n != calls {
+			t.Errorf("a refused request reached Cloudflare (%d calls)", n-calls)
+		}
+		(*cf).FailNextPost("DNS Validation Error")
+		if code, out := testutil.HTTPReq(t, server.Hub, "present", a, aSecret, "_acme-challenge.www.example.com.", "refused value"); code != 502 ||
+			!strings.Contains(out, "81057: DNS Validation Error") {
+			t.Errorf("Cloudflare's refusal: %d %s", code, out)
+		}
 	}
 }
 

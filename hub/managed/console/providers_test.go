@@ -13,18 +13,19 @@ import (
 
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 )
 
 // cloud is the fake cloud DNS API the test under way talks to.
-var cloud testutil.CurrentFake
+var cloud fakes.CurrentFake
 
 // TestMain sends the process's requests for the cloud providers' APIs to
 // the current fake, as their clients reach them through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &cloud, testutil.AWSEnv,
-		testutil.DigitalOceanHost, testutil.CloudflareHost, testutil.Route53Host, testutil.GoogleTokenHost, testutil.CloudDNSHost,
-		testutil.AzureLoginHost, testutil.AzureARMHost, testutil.AkamaiHost))
+	os.Exit(fakes.MainBehindProxy(m, &cloud, fakes.AWSEnv,
+		fakes.DigitalOceanHost, fakes.CloudflareHost, fakes.Route53Host, fakes.GoogleTokenHost, fakes.CloudDNSHost,
+		fakes.AzureLoginHost, fakes.AzureARMHost, fakes.AkamaiHost))
 }
 
 // TestEveryProviderThroughTheForm: for every provider the hub offers, a
@@ -94,28 +95,28 @@ func formRows() map[string]func(t *testing.T) (credentials map[string]string, se
 			return c, c["password"]
 		},
 		"akamai": func(t *testing.T) (map[string]string, string) {
-			cloud.Set(testutil.NewFakeAkamai(t, "akab-client-token", "edgegrid-client-secret", "akab-access-token", "example.com"))
-			return map[string]string{"host": testutil.AkamaiHost, "client_token": "akab-client-token",
+			cloud.Set(fakes.NewFakeAkamai(t, "akab-client-token", "edgegrid-client-secret", "akab-access-token", "example.com"))
+			return map[string]string{"host": fakes.AkamaiHost, "client_token": "akab-client-token",
 				"client_secret": "edgegrid-client-secret", "access_token": "akab-access-token"}, "edgegrid-client-secret"
 		},
 		"azuredns": func(t *testing.T) (map[string]string, string) {
-			cloud.Set(testutil.NewFakeAzureDNS(t, "tenant-1", "acmehub-sp", "azure-sp-secret", "subscription-1", "dns-rg", "example.com"))
+			cloud.Set(fakes.NewFakeAzureDNS(t, "tenant-1", "acmehub-sp", "azure-sp-secret", "subscription-1", "dns-rg", "example.com"))
 			return map[string]string{"subscription_id": "subscription-1", "resource_group": "dns-rg", "tenant_id": "tenant-1",
 				"client_id": "acmehub-sp", "client_secret": "azure-sp-secret"}, "azure-sp-secret"
 		},
 		"clouddns": func(t *testing.T) (map[string]string, string) {
-			gcp := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
+			gcp := fakes.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
 			cloud.Set(gcp)
 			// Pasted into a one-line password input: the key file's line breaks go.
 			key := strings.ReplaceAll(string(gcp.ServiceAccount()), "\n", "")
 			return map[string]string{"project": "acme-project", "managed_zone": "example-com", "service_account": key}, "PRIVATE KEY"
 		},
 		"cloudflare": func(t *testing.T) (map[string]string, string) {
-			cloud.Set(testutil.NewFakeCloudflare(t, "cf-form-token", "", "", "example.com"))
+			cloud.Set(fakes.NewFakeCloudflare(t, "cf-form-token", "", "", "example.com"))
 			return map[string]string{"api_token": "cf-form-token"}, "cf-form-token"
 		},
 		"digitalocean": func(t *testing.T) (map[string]string, string) {
-			cloud.Set(testutil.NewFakeDigitalOcean(t, "dop_v1_form", "example.com"))
+			cloud.Set(fakes.NewFakeDigitalOcean(t, "dop_v1_form", "example.com"))
 			return map[string]string{"api_token": "dop_v1_form"}, "dop_v1_form"
 		},
 		"rfc2136": func(t *testing.T) (map[string]string, string) {
@@ -123,7 +124,7 @@ func formRows() map[string]func(t *testing.T) (credentials map[string]string, se
 			return map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret}, bind.Secret
 		},
 		"route53": func(t *testing.T) (map[string]string, string) {
-			cloud.Set(testutil.NewFakeRoute53(t, "AKIAFORMTEST", "example.com"))
+			cloud.Set(fakes.NewFakeRoute53(t, "AKIAFORMTEST", "example.com"))
 			return map[string]string{"access_key_id": "AKIAFORMTEST", "secret_access_key": "route53-form-secret"}, "route53-form-secret"
 		},
 	}

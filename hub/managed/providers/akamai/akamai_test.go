@@ -5,52 +5,36 @@ package akamai_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/libdns/libdns"
 
 	"github.com/acmehub/acmehub/hub/managed/providers/akamai"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 // current is the fake Edge DNS the test under way talks to.
-var current testutil.CurrentFake
+var current fakes.CurrentFake
 
 // TestMain sends the process's requests for the API client's host to the
 // current fake: Akamai's client goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.AkamaiHost))
+	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.AkamaiHost))
 }
 
 var good = akamai.Credentials{
-	Host:         "https://" + testutil.AkamaiHost + "/", // as copied from a browser: trimmed
+	Host:         "https://" + fakes.AkamaiHost + "/", // as copied from a browser: trimmed
 	ClientToken:  "akab-client-token",
 	ClientSecret: "client-secret-base64=",
 	AccessToken:  "akab-access-token",
 }
 
-func fake(t *testing.T) *testutil.FakeAkamai {
-	f := testutil.NewFakeAkamai(t, good.ClientToken, good.ClientSecret, good.AccessToken, "example.com")
+func fake(t *testing.T) *fakes.FakeAkamai {
+	f := fakes.NewFakeAkamai(t, good.ClientToken, good.ClientSecret, good.AccessToken, "example.com")
 	current.Set(f)
 	return f
-}
-
-func provider(t *testing.T, c akamai.Credentials) *akamai.Writer {
-	t.Helper()
-	raw, _ := json.Marshal(c)
-	p, err := akamai.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func txt(name, value string) []libdns.Record {
-	return []libdns.Record{libdns.TXT{Name: name, Text: value, TTL: time.Minute}}
 }
 
 // TestValuesCoexist: values are added to the name's record set and removed
@@ -64,12 +48,12 @@ func TestValuesCoexist(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := fake(t)
-			p := provider(t, c)
+			p := providertest.NewWriter[*akamai.Writer](t, akamai.Name, "example.com", c)
 			zone := "example.com"
 			if c.Zone != "" {
 				zone = "www.example.com" // the config's zone, below Edge DNS's
 			}
-			testutil.ProviderConformance(t, p, zone, func() []string { return f.TXT("_acme-challenge.www." + zone) })
+			providertest.ProviderConformance(t, p, zone, func() []string { return f.TXT("_acme-challenge.www." + zone) })
 			if c.Zone == "" {
 				f.Took(t, "GET /config-dns/v2/zones/example.com", "GET "+set, "POST "+set, "PUT "+set, "DELETE "+set)
 			}
@@ -100,7 +84,7 @@ func TestAnotherWriterInBetween(t *testing.T) {
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			f := fake(t)
-			p := provider(t, good)
+			p := providertest.NewWriter[*akamai.Writer](t, akamai.Name, "example.com", good)
 			f.SetTXT("example.com", name, tc.before...)
 			other := func() { f.SetTXT("example.com", name, tc.other...) }
 			if tc.after {
@@ -110,9 +94,9 @@ func TestAnotherWriterInBetween(t *testing.T) {
 			}
 			var err error
 			if tc.append {
-				_, err = p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "second"))
+				_, err = p.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "second"))
 			} else {
-				_, err = p.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "first"))
+				_, err = p.DeleteRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "first"))
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -131,24 +115,24 @@ func TestErrorsNamed(t *testing.T) {
 	f := fake(t)
 	wrong := good
 	wrong.ClientSecret = "revoked"
-	bad := provider(t, wrong)
+	bad := providertest.NewWriter[*akamai.Writer](t, akamai.Name, "example.com", wrong)
 	if err := bad.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "The signature does not match") {
 		t.Errorf("Test with a wrong secret: %v", err)
 	}
-	if _, err := bad.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+	if _, err := bad.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil ||
 		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Not authorized") ||
 		strings.Contains(err.Error(), "\n") {
 		t.Errorf("append with a wrong secret: %q", err)
 	}
 	f.SetTXT("example.com", "_acme-challenge.www.example.com", "v")
-	if _, err := bad.DeleteRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "The signature does not match") {
+	if _, err := bad.DeleteRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "The signature does not match") {
 		t.Errorf("a cleanup with a wrong secret reports %v; the value is still there", err)
 	}
-	p := provider(t, good)
+	p := providertest.NewWriter[*akamai.Writer](t, akamai.Name, "example.com", good)
 	if err := p.Test(ctx, "example.org"); err == nil || !strings.Contains(err.Error(), `reading zone example.org: `) || !strings.Contains(err.Error(), `Zone "example.org" does not exist`) {
 		t.Errorf("Test of a zone the account does not hold: %v", err)
 	}
-	if _, err := p.AppendRecords(ctx, "example.org.", txt("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "attempts") {
+	if _, err := p.AppendRecords(ctx, "example.org.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "attempts") {
 		t.Errorf("a value in a zone the account does not hold: %v", err)
 	}
 }

@@ -5,24 +5,22 @@ package azuredns_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/libdns/libdns"
-
 	"github.com/acmehub/acmehub/hub/managed/providers/azuredns"
-	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 // current is the fake Entra ID and Azure DNS the test under way talks to.
-var current testutil.CurrentFake
+var current fakes.CurrentFake
 
 // TestMain sends the process's requests for Entra ID and Azure Resource
 // Manager to the current fake, through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.AzureARMHost, testutil.AzureLoginHost))
+	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.AzureARMHost, fakes.AzureLoginHost))
 }
 
 const (
@@ -30,27 +28,13 @@ const (
 	subscription = "00000000-0000-0000-0000-0000000000bb"
 )
 
-func fake(t *testing.T) *testutil.FakeAzureDNS {
-	f := testutil.NewFakeAzureDNS(t, tenant, "acmehub-sp", "sp-secret", subscription, "dns-rg", "example.com")
+func fake(t *testing.T) *fakes.FakeAzureDNS {
+	f := fakes.NewFakeAzureDNS(t, tenant, "acmehub-sp", "sp-secret", subscription, "dns-rg", "example.com")
 	current.Set(f)
 	return f
 }
 
-func provider(t *testing.T, c azuredns.Credentials) *azuredns.Writer {
-	t.Helper()
-	raw, _ := json.Marshal(c)
-	p, err := azuredns.New("example.com", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 var good = azuredns.Credentials{SubscriptionID: subscription, ResourceGroup: "dns-rg", TenantID: tenant, ClientID: "acmehub-sp", ClientSecret: "sp-secret"}
-
-func txt(name, value string) []libdns.Record {
-	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
-}
 
 // TestValuesCoexist: signed in as a service principal (Entra ID's
 // discovery and token endpoint), values are added to the name's record set
@@ -58,8 +42,8 @@ func txt(name, value string) []libdns.Record {
 // the credentials are checked without a change.
 func TestValuesCoexist(t *testing.T) {
 	f := fake(t)
-	p := provider(t, good)
-	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www") })
+	p := providertest.NewWriter[*azuredns.Writer](t, azuredns.Name, "example.com", good)
+	providertest.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www") })
 	rs := "/subscriptions/" + subscription + "/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com/TXT/_acme-challenge.www"
 	f.Took(t, "POST login.microsoftonline.com /"+tenant+"/oauth2/v2.0/token", "GET management.azure.com "+rs,
 		"PUT management.azure.com "+rs, "DELETE management.azure.com "+rs)
@@ -72,12 +56,12 @@ func TestErrorsNamed(t *testing.T) {
 	fake(t)
 	wrong := good
 	wrong.ClientSecret = "expired"
-	if err := provider(t, wrong).Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+	if err := providertest.NewWriter[*azuredns.Writer](t, azuredns.Name, "example.com", wrong).Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
 		t.Errorf("Test with a wrong secret: %v", err)
 	}
 	otherGroup := good
 	otherGroup.ResourceGroup = "other-rg"
-	if _, err := provider(t, otherGroup).AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+	if _, err := providertest.NewWriter[*azuredns.Writer](t, azuredns.Name, "example.com", otherGroup).AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil ||
 		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") {
 		t.Errorf("a resource group without the zone: %v", err)
 	}

@@ -5,44 +5,28 @@ package clouddns_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/libdns/libdns"
-
 	"github.com/acmehub/acmehub/hub/managed/providers/clouddns"
-	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 // current is the fake Google's token endpoint and Cloud DNS the test under way talks to.
-var current testutil.CurrentFake
+var current fakes.CurrentFake
 
 // TestMain sends the process's requests for Google's token endpoint and
 // Cloud DNS to the current fake, through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.CloudDNSHost, testutil.GoogleTokenHost))
+	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.CloudDNSHost, fakes.GoogleTokenHost))
 }
 
-func fake(t *testing.T) *testutil.FakeCloudDNS {
-	f := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
+func fake(t *testing.T) *fakes.FakeCloudDNS {
+	f := fakes.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com")
 	current.Set(f)
 	return f
-}
-
-func provider(t *testing.T, c clouddns.Credentials) *clouddns.Writer {
-	t.Helper()
-	raw, _ := json.Marshal(c)
-	p, err := clouddns.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func txt(name, value string) []libdns.Record {
-	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
 }
 
 // TestValuesCoexist: with a service account's key (its JWT checked by the
@@ -50,8 +34,8 @@ func txt(name, value string) []libdns.Record {
 // from it by value, and the credentials are checked without a change.
 func TestValuesCoexist(t *testing.T) {
 	f := fake(t)
-	p := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(f.ServiceAccount())})
-	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	p := providertest.NewWriter[*clouddns.Writer](t, clouddns.Name, "example.com", clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(f.ServiceAccount())})
+	providertest.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
 	f.Took(t,
 		"POST oauth2.googleapis.com /token",
 		"GET dns.googleapis.com /dns/v1/projects/acme-project/managedZones/example-com/rrsets?alt=json&name=_acme-challenge.www.example.com.&prettyPrint=false&type=TXT",
@@ -64,13 +48,13 @@ func TestValuesCoexist(t *testing.T) {
 func TestErrorsNamed(t *testing.T) {
 	ctx := context.Background()
 	f := fake(t)
-	other := testutil.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com") // another key
-	wrongKey := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(other.ServiceAccount())})
+	other := fakes.NewFakeCloudDNS(t, "acme-project", "example-com", "example.com") // another key
+	wrongKey := providertest.NewWriter[*clouddns.Writer](t, clouddns.Name, "example.com", clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(other.ServiceAccount())})
 	if err := wrongKey.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "Invalid JWT Signature") {
 		t.Errorf("Test with a key Google does not know: %v", err)
 	}
-	wrongZone := provider(t, clouddns.Credentials{Project: "acme-project", ManagedZone: "example-org", ServiceAccount: string(f.ServiceAccount())})
-	if _, err := wrongZone.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+	wrongZone := providertest.NewWriter[*clouddns.Writer](t, clouddns.Name, "example.com", clouddns.Credentials{Project: "acme-project", ManagedZone: "example-org", ServiceAccount: string(f.ServiceAccount())})
+	if _, err := wrongZone.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil ||
 		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "example-org") {
 		t.Errorf("a managed zone the project does not have: %v", err)
 	}

@@ -5,47 +5,31 @@ package cloudflare_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/libdns/libdns"
-
 	"github.com/acmehub/acmehub/hub/managed/providers/cloudflare"
-	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 const token = "cf-test-token-0123456789"
 
 // current is the fake Cloudflare's API the test under way talks to.
-var current testutil.CurrentFake
+var current fakes.CurrentFake
 
 // TestMain sends the process's requests for Cloudflare's API to the
 // current fake: cert-manager's client has the API's address built in, but
 // it goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.CloudflareHost))
+	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.CloudflareHost))
 }
 
-func fake(t *testing.T) *testutil.FakeCloudflare {
-	f := testutil.NewFakeCloudflare(t, token, "global-key", "ops@example.com", "example.com")
+func fake(t *testing.T) *fakes.FakeCloudflare {
+	f := fakes.NewFakeCloudflare(t, token, "global-key", "ops@example.com", "example.com")
 	current.Set(f)
 	return f
-}
-
-func provider(t *testing.T, credentials any) *cloudflare.Writer {
-	t.Helper()
-	raw, _ := json.Marshal(credentials)
-	p, err := cloudflare.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func txt(name, value string) []libdns.Record {
-	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
 }
 
 // TestAppendAndDeleteByValue: with a token or a global key, two values at
@@ -59,8 +43,8 @@ func TestAppendAndDeleteByValue(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := fake(t)
-			p := provider(t, creds)
-			testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
+			p := providertest.NewWriter[*cloudflare.Writer](t, cloudflare.Name, "example.com", creds)
+			providertest.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
 			f.Took(t,
 				"GET /client/v4/zones?name=example.com",
 				"GET /client/v4/zones/00000000000000000000000000000001/dns_records?per_page=100&type=TXT&name=_acme-challenge.www.example.com",
@@ -76,17 +60,17 @@ func TestAppendAndDeleteByValue(t *testing.T) {
 func TestErrorsNamed(t *testing.T) {
 	ctx := context.Background()
 	f := fake(t)
-	wrong := provider(t, cloudflare.Credentials{APIToken: "revoked"})
+	wrong := providertest.NewWriter[*cloudflare.Writer](t, cloudflare.Name, "example.com", cloudflare.Credentials{APIToken: "revoked"})
 	if err := wrong.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "9109: Invalid access token") {
 		t.Errorf("Test with a revoked token: %v", err)
 	}
-	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+	if _, err := wrong.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil ||
 		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "Invalid access token") {
 		t.Errorf("append with a revoked token: %v", err)
 	}
-	p := provider(t, cloudflare.Credentials{APIToken: token})
+	p := providertest.NewWriter[*cloudflare.Writer](t, cloudflare.Name, "example.com", cloudflare.Credentials{APIToken: token})
 	f.FailNextPost("DNS Validation Error")
-	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "81057: DNS Validation Error") ||
+	if _, err := p.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "81057: DNS Validation Error") ||
 		strings.Contains(err.Error(), "\n") {
 		t.Errorf("a refused record: %q", err)
 	}

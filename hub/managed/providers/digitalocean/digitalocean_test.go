@@ -22,35 +22,27 @@ import (
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/providers/digitalocean"
 	"github.com/acmehub/acmehub/hub/store"
-	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 const token = "dop_v1_test-token"
 
 // current is the fake DigitalOcean's API the test under way talks to.
-var current testutil.CurrentFake
+var current fakes.CurrentFake
 
 // TestMain sends the process's requests for DigitalOcean's API to the
 // current fake: the API client, made inside libdns/digitalocean, cannot be
 // given another address, but it goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &current, nil, testutil.DigitalOceanHost))
+	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.DigitalOceanHost))
 }
 
-func fake(t *testing.T) *testutil.FakeDigitalOcean {
-	f := testutil.NewFakeDigitalOcean(t, token, "example.com")
+func fake(t *testing.T) *fakes.FakeDigitalOcean {
+	f := fakes.NewFakeDigitalOcean(t, token, "example.com")
 	current.Set(f)
 	return f
-}
-
-func provider(t *testing.T, credentials string) *digitalocean.Writer {
-	t.Helper()
-	p, err := digitalocean.New([]byte(credentials))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func txt(name, value string, ttl time.Duration) libdns.Record {
@@ -64,7 +56,7 @@ func TestAppendAndDeleteByValue(t *testing.T) {
 		f.Add("example.com", "A", fmt.Sprintf("host%02d", i), "192.0.2.1")
 	}
 	f.Add("example.com", "TXT", "_acme-challenge.www", "someone else's value")
-	p := provider(t, `{"api_token": "`+token+`"}`)
+	p := providertest.NewWriter[*digitalocean.Writer](t, digitalocean.Name, "example.com", `{"api_token": "`+token+`"}`)
 	ctx := context.Background()
 
 	for _, v := range []string{"value-1", "value-2"} {
@@ -106,7 +98,7 @@ func TestAppendAndDeleteByValue(t *testing.T) {
 
 func TestRetries(t *testing.T) {
 	f := fake(t)
-	p := provider(t, `{"api_token": "`+token+`"}`)
+	p := providertest.NewWriter[*digitalocean.Writer](t, digitalocean.Name, "example.com", `{"api_token": "`+token+`"}`)
 	ctx := context.Background()
 
 	f.Fail(http.MethodPost, http.StatusTooManyRequests, "1")
@@ -144,7 +136,7 @@ func TestErrorsNamed(t *testing.T) {
 		{"an unknown zone", `{"api_token": "` + token + `"}`, "example.net.", "listing the records of example.net: 404 Not Found: The resource you were accessing could not be found."},
 		{"a wrong token", `{"api_token": "dop_v1_revoked"}`, "example.com.", "listing the records of example.com: 401 Unauthorized: Unable to authenticate you"},
 	} {
-		err := provider(t, tt.credentials).Test(ctx, tt.zone)
+		err := providertest.NewWriter[*digitalocean.Writer](t, digitalocean.Name, "example.com", tt.credentials).Test(ctx, tt.zone)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}

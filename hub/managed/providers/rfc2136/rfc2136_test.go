@@ -5,33 +5,17 @@ package rfc2136_test
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/libdns/libdns"
-
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/managed/providers/rfc2136"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 const challenge = "_acme-challenge.www.example.com"
-
-func provider(t *testing.T, c rfc2136.Credentials) *rfc2136.Writer {
-	t.Helper()
-	raw, _ := json.Marshal(c)
-	p, err := rfc2136.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func txt(name, value string) []libdns.Record {
-	return []libdns.Record{libdns.TXT{Name: name, Text: value}}
-}
 
 // TestAgainstRealServers: against BIND 9 and Knot DNS, each granting the
 // key TXT records at two challenge names only, two values at one name
@@ -51,7 +35,7 @@ func TestAgainstRealServers(t *testing.T) {
 func againstServer(t *testing.T, bind *testutil.Primary) {
 	ctx := context.Background()
 	good := rfc2136.Credentials{Nameserver: bind.Addr, TSIGKeyName: bind.KeyName, TSIGSecret: bind.Secret}
-	p := provider(t, good)
+	p := providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.com", good)
 	served := func(name string) []string {
 		t.Helper()
 		values, err := dnsclient.Resolver{}.ServedTXT(ctx, bind.Addr, name)
@@ -61,8 +45,8 @@ func againstServer(t *testing.T, bind *testutil.Primary) {
 		return values
 	}
 
-	testutil.ProviderConformance(t, p, "example.com", func() []string { return served(challenge) })
-	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "second client's value")); err != nil {
+	providertest.ProviderConformance(t, p, "example.com", func() []string { return served(challenge) })
+	if _, err := p.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "second client's value")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -81,8 +65,8 @@ func againstServer(t *testing.T, bind *testutil.Primary) {
 		{"a name the policy does not grant", good, "_acme-challenge.other", []string{"_acme-challenge.other.example.com", "grant key " + bind.KeyName + " this name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := provider(t, tc.c)
-			_, err := p.AppendRecords(ctx, "example.com.", txt(tc.label, "refused value"))
+			p := providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.com", tc.c)
+			_, err := p.AppendRecords(ctx, "example.com.", providertest.TXTRecord(tc.label, "refused value"))
 			if err == nil {
 				t.Fatal("the update was accepted")
 			}

@@ -5,51 +5,34 @@ package route53_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/libdns/libdns"
 
 	"github.com/acmehub/acmehub/hub/managed/providers/route53"
-	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 )
 
 const accessKey = "AKIAFAKEROUTE53TEST"
 
 // current is the fake Route 53 the test under way talks to.
-var current testutil.CurrentFake
+var current fakes.CurrentFake
 
 // TestMain sends the process's requests for Route 53 to the current fake:
 // the SDK goes through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(testutil.MainBehindProxy(m, &current, testutil.AWSEnv, testutil.Route53Host))
+	os.Exit(fakes.MainBehindProxy(m, &current, fakes.AWSEnv, fakes.Route53Host))
 }
 
-func fake(t *testing.T) *testutil.FakeRoute53 {
-	f := testutil.NewFakeRoute53(t, accessKey, "example.com", "example.org")
+func fake(t *testing.T) *fakes.FakeRoute53 {
+	f := fakes.NewFakeRoute53(t, accessKey, "example.com", "example.org")
 	current.Set(f)
 	return f
 }
 
-func provider(t *testing.T, c route53.Credentials) *route53.Writer {
-	t.Helper()
-	raw, _ := json.Marshal(c)
-	p, err := route53.New(context.Background(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 var good = route53.Credentials{AccessKeyID: accessKey, SecretAccessKey: "secret"}
-
-func txt(name, value string) []libdns.Record {
-	return []libdns.Record{libdns.TXT{Name: name, Text: value, TTL: time.Minute}}
-}
 
 // TestValuesCoexist: values are added to the name's record set and
 // removed from it by value, through the calls Route 53's API takes (the
@@ -57,8 +40,8 @@ func txt(name, value string) []libdns.Record {
 // batch that deletes the set read and creates the new one).
 func TestValuesCoexist(t *testing.T) {
 	f := fake(t)
-	p := provider(t, good)
-	testutil.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	p := providertest.NewWriter[*route53.Writer](t, route53.Name, "example.com", good)
+	providertest.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
 	f.Took(t,
 		"GET /2013-04-01/hostedzonesbyname?dnsname=example.com.",
 		"GET /2013-04-01/hostedzone/Z00000001EXAMPLE/rrset?maxitems=1&name=_acme-challenge.www.example.com.&type=TXT",
@@ -72,12 +55,12 @@ func TestValuesCoexist(t *testing.T) {
 func TestAnotherWriterInBetween(t *testing.T) {
 	ctx := context.Background()
 	f := fake(t)
-	p := provider(t, good)
-	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "first")); err != nil {
+	p := providertest.NewWriter[*route53.Writer](t, route53.Name, "example.com", good)
+	if _, err := p.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "first")); err != nil {
 		t.Fatal(err)
 	}
 	f.BeforeChange = func() { f.Put("example.com", "_acme-challenge.www.example.com", "first", "another writer's") }
-	if _, err := p.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "second")); err != nil {
+	if _, err := p.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "second")); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.TXT("_acme-challenge.www.example.com"); !slices.Equal(got, []string{"first", "another writer's", "second"}) {
@@ -90,20 +73,20 @@ func TestAnotherWriterInBetween(t *testing.T) {
 func TestErrorsNamed(t *testing.T) {
 	ctx := context.Background()
 	fake(t)
-	wrong := provider(t, route53.Credentials{AccessKeyID: "AKIAREVOKED", SecretAccessKey: "secret"})
+	wrong := providertest.NewWriter[*route53.Writer](t, route53.Name, "example.com", route53.Credentials{AccessKeyID: "AKIAREVOKED", SecretAccessKey: "secret"})
 	if err := wrong.Test(ctx, "example.com"); err == nil || !strings.Contains(err.Error(), "InvalidClientTokenId") {
 		t.Errorf("Test with a revoked key: %v", err)
 	}
-	if _, err := wrong.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil ||
+	if _, err := wrong.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil ||
 		!strings.Contains(err.Error(), "adding a TXT value at _acme-challenge.www.example.com") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
 		t.Errorf("append with a revoked key: %v", err)
 	}
-	p := provider(t, good)
+	p := providertest.NewWriter[*route53.Writer](t, route53.Name, "example.com", good)
 	if err := p.Test(ctx, "example.net"); err == nil || !strings.Contains(err.Error(), "no public hosted zone example.net.") {
 		t.Errorf("Test of a zone the account does not hold: %v", err)
 	}
-	byID := provider(t, route53.Credentials{AccessKeyID: accessKey, SecretAccessKey: "secret", HostedZoneID: "/hostedzone/ZNOSUCHZONE"})
-	if _, err := byID.AppendRecords(ctx, "example.com.", txt("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "NoSuchHostedZone") {
+	byID := providertest.NewWriter[*route53.Writer](t, route53.Name, "example.com", route53.Credentials{AccessKeyID: accessKey, SecretAccessKey: "secret", HostedZoneID: "/hostedzone/ZNOSUCHZONE"})
+	if _, err := byID.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "v")); err == nil || !strings.Contains(err.Error(), "NoSuchHostedZone") {
 		t.Errorf("a hosted zone ID the account does not hold: %v", err)
 	}
 }

@@ -1,15 +1,23 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package testutil
+// Package providertest drives a DNS provider's Writer as the hub does:
+// made from its registration and credentials (NewWriter), and through
+// ProviderConformance's presents and cleanups.
+package providertest
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/libdns/libdns"
+
+	"github.com/acmehub/acmehub/hub/managed/providers"
+	"github.com/acmehub/acmehub/hub/store"
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // TestedWriter is a provider's Writer as its tests drive it: it writes
@@ -39,7 +47,7 @@ func ProviderConformance(t *testing.T, p TestedWriter, zone string, held func() 
 			t.Fatalf("append %q: %v", v, err)
 		}
 	}
-	if got := held(); !SameElements(got, []string{"value one", "value two"}) {
+	if got := held(); !testutil.SameElements(got, []string{"value one", "value two"}) {
 		t.Fatalf("the provider holds %q after two values, one of them twice", got)
 	}
 	for _, v := range []string{"value one", "value one"} {
@@ -56,4 +64,39 @@ func ProviderConformance(t *testing.T, p TestedWriter, zone string, held func() 
 	if got := held(); len(got) != 0 {
 		t.Fatalf("the provider holds %q after every cleanup", got)
 	}
+}
+
+// NewWriter makes the Writer of a config of the registered provider name
+// in zone, from credentials marshalled to JSON (a string is taken as the
+// JSON itself), as the hub makes it: the credentials checked against the
+// provider's fields first.
+func NewWriter[W providers.Writer](t testing.TB, name, zone string, credentials any) W {
+	t.Helper()
+	raw, ok := credentials.(string)
+	if !ok {
+		b, err := json.Marshal(credentials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = string(b)
+	}
+	factory, ok := providers.Factories(providers.Env{})[name]
+	if !ok {
+		t.Fatalf("no provider %s is registered", name)
+	}
+	w, err := factory(store.ChallengeConfig{ID: "test", Provider: name, Zone: zone}, []byte(raw))
+	if err != nil {
+		t.Fatalf("provider %s: %v", name, err)
+	}
+	typed, ok := w.(W)
+	if !ok {
+		t.Fatalf("provider %s makes a %T", name, w)
+	}
+	return typed
+}
+
+// TXTRecord is one TXT value at name (relative to the zone), as the hub
+// writes it.
+func TXTRecord(name, value string) []libdns.Record {
+	return []libdns.Record{libdns.TXT{Name: name, Text: value, TTL: time.Minute}}
 }

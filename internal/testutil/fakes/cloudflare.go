@@ -1,7 +1,7 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package testutil
+package fakes
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
 // Copyright 2026 The acmehub Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package testutil
+package fakes
 
 import (
 	"encoding/json"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/acmehub/acmehub/internal/testutil"
 )
 
 // DigitalOceanHost is the host of DigitalOcean's API.
@@ -305,7 +307,7 @@ func (f *FakeDigitalOcean) create(domain string, call DOCall, answer func(int, a
 // they are visible, NODATA for other names of a domain, REFUSED elsewhere.
 // It returns the responder's UDP address.
 func (f *FakeDigitalOcean) ServeDNS(t testing.TB) string {
-	return DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
+	return testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		name := strings.ToLower(strings.TrimSuffix(q.Question[0].Name, "."))
