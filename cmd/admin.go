@@ -47,7 +47,7 @@ func (f *adminFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.server.dbEngine, "db-engine", "", "sqlite or postgres ([database] engine)")
 	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
 	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
-	f.server.own("config", "db-engine", "db-connection")
+	f.server.own("config", "db-engine", "db-connection", "keys-file")
 	f.output.register(fs)
 }
 

@@ -117,6 +117,12 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 	if f.config != "" {
 		name = f.config
 	}
+	for flag := range flagKeys {
+		if changed(flag) {
+			name = "the flags over the " + name
+			break
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%s%s", name, f.namingFlags(fs, prefix, err), config.Explain(notices))
 	}

@@ -467,7 +467,11 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 func splitHostPort(addr string) (string, int, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", 0, err
+		port := "53"
+		if _, err := strconv.Atoi(addr); err == nil {
+			port = addr // a port alone
+		}
+		return "", 0, fmt.Errorf("want host:port, such as \":%s\" (every address) or \"127.0.0.1:%s\"", port, port)
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 0 || n > 65535 {
