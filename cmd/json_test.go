@@ -59,6 +59,13 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 	admin("records", "records")
 	admin("configDeleted", "configs", "delete", "c1")
 
+	username := register(t, dir)
+	admin("accounts", "accounts", "list", "--unused-for", "0s")
+	admin("account", "accounts", "show", username)
+	admin("accountPassword", "accounts", "rotate", username)
+	admin("accountAllowFrom", "accounts", "allowfrom", username, "192.0.2.0/24")
+	admin("accountDeregistered", "accounts", "deregister", username)
+
 	key := strings.TrimSpace(run(t, "dnssec", "keygen", "--dir", dir, "auth.example.org"))
 	dnssec := func(def string, args ...string) {
 		t.Helper()
@@ -82,6 +89,29 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 			t.Errorf("no command's output (or no element of one) was validated against $defs/%s", def)
 		}
 	}
+}
+
+// register registers an acme-dns account in the database and gives it a
+// value; it returns its username.
+func register(t *testing.T, dir string) string {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Database.Connection = filepath.Join(dir, "hub.db")
+	cfg.Finish()
+	ctx := context.Background()
+	svc, closeSvc, err := server.OpenAccounts(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSvc()
+	reg, err := svc.Register(ctx, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AddTXT(ctx, reg.Subdomain, strings.Repeat("v", 43)); err != nil {
+		t.Fatal(err)
+	}
+	return reg.Username
 }
 
 // present has the hub place a value, so that records and the audit log

@@ -7,7 +7,9 @@
 // unchanged, plus acmehub's extensions: POST /present adds a value that no
 // newer value evicts until POST /delete removes it (or it expires), POST
 // /delete removes one TXT value, POST /txtlimit raises the number of values
-// an account keeps, POST /deregister deletes an account.
+// an account keeps, POST /rotate gives it a new password, POST /allowfrom
+// replaces its allowfrom, POST /deregister deletes it. Each endpoint is a
+// file of its own.
 package acmedns
 
 import (
@@ -92,6 +94,8 @@ func New(svc *accounts.Service, opts Options) *API {
 		"/delete":     {http.MethodPost: a.delete},
 		"/txtlimit":   {http.MethodPost: a.txtLimit},
 		"/deregister": {http.MethodPost: a.deregister},
+		"/rotate":     {http.MethodPost: a.rotate},
+		"/allowfrom":  {http.MethodPost: a.allowFrom},
 		"/health":     {http.MethodGet: a.health, http.MethodHead: a.health},
 	}
 	if !opts.DisableRegistration {

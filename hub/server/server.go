@@ -95,6 +95,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, e
 	return s, nil
 }
 
+// accountsOptions are the accounts service's settings in cfg.
+func accountsOptions(cfg config.Config, log *slog.Logger) accounts.Options {
+	return accounts.Options{
+		Domain:              cfg.General.Domain,
+		MaxTXTLimit:         cfg.AcmeHub.MaxTXTLimit,
+		CredentialCacheSize: cfg.AcmeHub.CredentialCacheSize,
+		AnyTXT:              cfg.AcmeHub.TXTFormat == config.TXTFormatAny,
+		PresentExpiry:       cfg.AcmeHub.PresentExpiry.Duration,
+		BcryptConcurrency:   cfg.AcmeHub.BcryptConcurrency,
+		ResyncInterval:      cfg.AcmeHub.ResyncInterval.Duration,
+		Log:                 log.With("component", "accounts"),
+	}
+}
+
+// OpenAccounts opens the database of cfg for administering its acme-dns
+// accounts (acmehub admin accounts): the service, and a function that
+// closes the database. No hub keys are needed.
+func OpenAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) (*accounts.Service, func(), error) {
+	st, err := store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
+		DefaultTXTLimit: cfg.AcmeHub.TXTLimit, HoldLimit: cfg.AcmeHub.PresentLimit, Log: log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return accounts.New(st, accountsOptions(cfg, log)), func() { st.Close() }, nil
+}
+
 // open opens the store and makes the accounts service, the metrics
 // registry and the DNS handler over the accounts' index.
 func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Registry, error) {
@@ -109,16 +136,7 @@ func (s *Server) open(ctx context.Context) (*dnsserver.Handler, *prometheus.Regi
 	if err != nil {
 		return nil, nil, err
 	}
-	s.accounts = accounts.New(s.store, accounts.Options{
-		Domain:              cfg.General.Domain,
-		MaxTXTLimit:         cfg.AcmeHub.MaxTXTLimit,
-		CredentialCacheSize: cfg.AcmeHub.CredentialCacheSize,
-		AnyTXT:              cfg.AcmeHub.TXTFormat == config.TXTFormatAny,
-		PresentExpiry:       cfg.AcmeHub.PresentExpiry.Duration,
-		BcryptConcurrency:   cfg.AcmeHub.BcryptConcurrency,
-		ResyncInterval:      cfg.AcmeHub.ResyncInterval.Duration,
-		Log:                 log.With("component", "accounts"),
-	})
+	s.accounts = accounts.New(s.store, accountsOptions(cfg, log))
 	signer, err := newSigner(ctx, cfg, s.store, log)
 	if err != nil {
 		return nil, nil, err

@@ -25,6 +25,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/acmehub/acmehub/hub/acmedns/accounts"
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
@@ -390,6 +391,9 @@ func TestExtensions(t *testing.T) {
 
 	t.Run("limit raised for an account that gained names", func(t *testing.T) { testTXTLimit(t, h, reg) })
 
+	t.Run("rotate", func(t *testing.T) { testRotate(t, h, &reg, auth) })
+	t.Run("allowfrom", func(t *testing.T) { testAllowFrom(t, h) })
+
 	t.Run("deregister", func(t *testing.T) {
 		if r := h.do("POST", "/deregister", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, ""); r.status != 401 {
 			t.Errorf("deregister with a wrong key: %d", r.status)
@@ -405,6 +409,52 @@ func TestExtensions(t *testing.T) {
 			t.Errorf("update after deregistration: %d %s (cached credentials must be dropped)", r.status, r.body)
 		}
 	})
+}
+
+// testRotate: POST /rotate gives the account a new password; the old one
+// is refused at once, the new one works.
+func testRotate(t *testing.T, h *testHub, reg *registration, auth map[string]string) {
+	if r := h.do("POST", "/rotate", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}, ""); r.status != 401 {
+		t.Errorf("rotate with a wrong key: %d", r.status)
+	}
+	r := h.do("POST", "/rotate", auth, "")
+	var rotated struct{ Username, Password string }
+	if err := json.Unmarshal([]byte(r.body), &rotated); r.status != 200 || err != nil || rotated.Username != reg.Username ||
+		!accounts.ValidAPIKey(rotated.Password) || rotated.Password == reg.Password {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	if r := h.update(*reg, valueC); r.status != 401 {
+		t.Errorf("update with the password rotated away: %d %s", r.status, r.body)
+	}
+	reg.Password = rotated.Password
+	auth["X-Api-Key"] = rotated.Password
+	if r := h.update(*reg, valueC); r.status != 200 {
+		t.Errorf("update with the new password: %d %s", r.status, r.body)
+	}
+	h.wantTXT(reg.FullDomain, valueC, valueB)
+}
+
+// testAllowFrom: POST /allowfrom replaces the list, refuses what is no
+// CIDR, and once the caller's address is outside it, the account refuses
+// the caller (its list too).
+func testAllowFrom(t *testing.T, h *testHub) {
+	reg := h.register("")
+	auth := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}
+	for _, tc := range []struct{ body, status, answer string }{
+		{`{"allowfrom": ["127.0.0.0/8", "[::1]/128"]}`, "200", `{"allowfrom":["127.0.0.0/8","::1/128"]}`},
+		{`{"allowfrom": ["not a cidr"]}`, "400", `{"error": "invalid_allowfrom_cidr"}`},
+		{`{"allow": []}`, "400", `{"error": "malformed_json_payload"}`},
+		{`{"allowfrom": ["10.0.0.0/8"]}`, "200", `{"allowfrom":["10.0.0.0/8"]}`},
+		// Now 127.0.0.1 may not change the account, nor its allowfrom.
+		{`{"allowfrom": []}`, "401", `{"error": "forbidden"}`},
+	} {
+		if r := h.do("POST", "/allowfrom", auth, tc.body); fmt.Sprint(r.status) != tc.status || r.body != tc.answer {
+			t.Errorf("allowfrom %s: %d %s, want %s %s", tc.body, r.status, r.body, tc.status, tc.answer)
+		}
+	}
+	if r := h.update(reg, valueA); r.status != 401 {
+		t.Errorf("update from outside the new allowfrom: %d %s", r.status, r.body)
+	}
 }
 
 // testTXTLimit: POST /txtlimit raises an account's limit (never lowers
@@ -762,6 +812,19 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		_, values := a.txt("udp", reg.FullDomain)
 		return slices.Equal(values, []string{valueB, valueA})
 	})
+	// A password rotated through B stops working on A at once.
+	r := b.do("POST", "/rotate", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}, "")
+	var rotated struct{ Password string }
+	if err := json.Unmarshal([]byte(r.body), &rotated); r.status != 200 || err != nil {
+		t.Fatalf("rotate through B: %d %s", r.status, r.body)
+	}
+	if r := a.update(reg, valueC); r.status != 401 {
+		t.Errorf("A still accepts the password rotated away: %d", r.status)
+	}
+	reg.Password = rotated.Password
+	if r := a.update(reg, valueC); r.status != 200 {
+		t.Errorf("A refuses the new password: %d %s", r.status, r.body)
+	}
 	if r := b.do("POST", "/deregister", map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}, ""); r.status != 200 {
 		t.Fatal(r.body)
 	}

@@ -33,6 +33,20 @@ type Account struct {
 	AllowFrom []string
 	// TXTLimit is how many values the account keeps; 0 means the store's default.
 	TXTLimit int
+	// Created is when the account was registered, LastUsed when a value
+	// was last added to it (/update, /present); zero when not known (an
+	// account acme-dns registered, or one never used).
+	Created, LastUsed time.Time
+}
+
+// AccountInfo is an account as an operator lists it: never its password.
+type AccountInfo struct {
+	Username, Subdomain string
+	AllowFrom           []string
+	TXTLimit            int
+	Created, LastUsed   time.Time
+	// Values is how many values the account holds now.
+	Values int
 }
 
 // TXTSet is the state of one account's TXT values.
@@ -62,7 +76,7 @@ func (s *sqlStore) Register(ctx context.Context, a Account) error {
 		limit = sql.NullInt64{Int64: int64(a.TXTLimit), Valid: true}
 	}
 	err = s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q.insertAccount, a.Username, string(a.PasswordHash), a.Subdomain, string(allow), limit); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.insertAccount, a.Username, string(a.PasswordHash), a.Subdomain, string(allow), limit, nanos(s.opts.Now())); err != nil {
 			return err
 		}
 		// Two free slots, as acme-dns creates, so acme-dns could still serve this database.
@@ -88,11 +102,12 @@ func nonNil(s []string) []string {
 
 func (s *sqlStore) Account(ctx context.Context, username string) (Account, error) {
 	var (
-		a     Account
-		allow sql.NullString
-		limit sql.NullInt64
+		a              Account
+		allow          sql.NullString
+		limit          sql.NullInt64
+		created, usedN int64
 	)
-	err := s.db.QueryRowContext(ctx, s.q.account, username).Scan(&a.Username, &a.PasswordHash, &a.Subdomain, &allow, &limit)
+	err := s.db.QueryRowContext(ctx, s.q.account, username).Scan(&a.Username, &a.PasswordHash, &a.Subdomain, &allow, &limit, &created, &usedN)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, ErrNotFound
 	}
@@ -105,7 +120,76 @@ func (s *sqlStore) Account(ctx context.Context, username string) (Account, error
 		}
 	}
 	a.TXTLimit = int(limit.Int64)
+	a.Created, a.LastUsed = fromNanos(created), fromNanos(usedN)
 	return a, nil
+}
+
+func (s *sqlStore) SetPassword(ctx context.Context, username string, hash []byte) error {
+	return s.updateAccount(ctx, "password", username, s.q.setPassword, string(hash))
+}
+
+func (s *sqlStore) SetAllowFrom(ctx context.Context, username string, allowFrom []string) error {
+	allow, err := json.Marshal(nonNil(allowFrom))
+	if err != nil {
+		return err
+	}
+	return s.updateAccount(ctx, "allowfrom", username, s.q.setAllowFrom, string(allow))
+}
+
+// updateAccount sets one column of username's account, and announces the
+// change, so that other servers drop what they remember of it.
+func (s *sqlStore) updateAccount(ctx context.Context, what, username, query, value string) error {
+	err := s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var sub string
+		if err := tx.QueryRowContext(ctx, s.q.subdomainOf, username).Scan(&sub); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, query, value, username); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, AccountsChanged, sub)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("setting the %s of account %s: %w", what, username, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Accounts(ctx context.Context) ([]AccountInfo, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.accounts)
+	if err != nil {
+		return nil, fmt.Errorf("listing accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []AccountInfo
+	for rows.Next() {
+		var (
+			a              AccountInfo
+			allow          sql.NullString
+			limit          sql.NullInt64
+			created, usedN int64
+		)
+		if err := rows.Scan(&a.Username, &a.Subdomain, &allow, &limit, &created, &usedN, &a.Values); err != nil {
+			return nil, fmt.Errorf("listing accounts: %w", err)
+		}
+		if allow.String != "" {
+			if err := json.Unmarshal([]byte(allow.String), &a.AllowFrom); err != nil {
+				return nil, fmt.Errorf("account %s: allowfrom %q is not a JSON list: %w", a.Username, allow.String, err)
+			}
+		}
+		a.TXTLimit, a.Created, a.LastUsed = int(limit.Int64), fromNanos(created), fromNanos(usedN)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing accounts: %w", err)
+	}
+	return out, nil
 }
 
 // readRows reads the txt rows of subdomain.
@@ -164,6 +248,11 @@ func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func
 				_, err = tx.ExecContext(ctx, s.q.updateRow, c.value, now, c.seq, c.expires, c.id)
 			}
 			if err != nil {
+				return err
+			}
+		}
+		if what != "deleting" {
+			if _, err := tx.ExecContext(ctx, s.q.used, nanos(s.opts.Now()), subdomain); err != nil {
 				return err
 			}
 		}

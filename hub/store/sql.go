@@ -60,17 +60,18 @@ func acmeDNSTables(rowid string) []string {
 // queries are the statements a store runs, in the dialect's placeholder style.
 type queries struct {
 	account, accountLimit, limitOf, setLimit, rows, insertAccount, insertRow, updateRow,
-	deleteRows, deleteAccount, subdomainOf, exists, allFrom, allBetween, expired, notify string
+	deleteRows, deleteAccount, subdomainOf, exists, allFrom, allBetween, expired, notify,
+	used, setPassword, setAllowFrom, accounts string
 }
 
 func newQueries(d dialect) queries {
 	q := queries{
-		account:       `SELECT username, password, subdomain, allowfrom, txtlimit FROM records WHERE username = ?`,
+		account:       `SELECT username, password, subdomain, allowfrom, txtlimit, created, lastused FROM records WHERE username = ?`,
 		accountLimit:  `SELECT txtlimit FROM records WHERE subdomain = ?` + d.lockAccount,
 		limitOf:       `SELECT txtlimit FROM records WHERE username = ?` + d.lockAccount,
 		setLimit:      `UPDATE records SET txtlimit = ? WHERE username = ?`,
 		rows:          `SELECT rowid, value, seq, COALESCE(lastupdate, 0), expires FROM txt WHERE subdomain = ?`,
-		insertAccount: `INSERT INTO records (username, password, subdomain, allowfrom, txtlimit) VALUES (?, ?, ?, ?, ?)`,
+		insertAccount: `INSERT INTO records (username, password, subdomain, allowfrom, txtlimit, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		insertRow:     `INSERT INTO txt (subdomain, value, lastupdate, seq, expires) VALUES (?, ?, ?, ?, ?)`,
 		updateRow:     `UPDATE txt SET value = ?, lastupdate = ?, seq = ?, expires = ? WHERE rowid = ?`,
 		deleteRows:    `DELETE FROM txt WHERE subdomain = ?`,
@@ -81,12 +82,18 @@ func newQueries(d dialect) queries {
 			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain WHERE r.subdomain >= ? ORDER BY r.subdomain`,
 		allBetween: `SELECT r.subdomain, t.rowid, t.value, t.seq, COALESCE(t.lastupdate, 0), COALESCE(t.expires, 0)
 			FROM records r LEFT JOIN txt t ON t.subdomain = r.subdomain WHERE r.subdomain >= ? AND r.subdomain < ? ORDER BY r.subdomain`,
-		expired: `SELECT DISTINCT subdomain FROM txt WHERE expires > 0 AND expires <= ? AND value <> ''`,
-		notify:  d.notify,
+		expired:      `SELECT DISTINCT subdomain FROM txt WHERE expires > 0 AND expires <= ? AND value <> ''`,
+		notify:       d.notify,
+		used:         `UPDATE records SET lastused = ? WHERE subdomain = ?`,
+		setPassword:  `UPDATE records SET password = ? WHERE username = ?`,
+		setAllowFrom: `UPDATE records SET allowfrom = ? WHERE username = ?`,
+		accounts: `SELECT r.username, r.subdomain, r.allowfrom, r.txtlimit, r.created, r.lastused,
+			(SELECT COUNT(*) FROM txt t WHERE t.subdomain = r.subdomain AND t.value <> '') FROM records r ORDER BY r.username`,
 	}
 	if d.positional {
 		for _, p := range []*string{&q.account, &q.accountLimit, &q.limitOf, &q.setLimit, &q.rows, &q.insertAccount, &q.insertRow,
-			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.allFrom, &q.allBetween, &q.expired, &q.notify} {
+			&q.updateRow, &q.deleteRows, &q.deleteAccount, &q.subdomainOf, &q.exists, &q.allFrom, &q.allBetween, &q.expired, &q.notify,
+			&q.used, &q.setPassword, &q.setAllowFrom, &q.accounts} {
 			*p = positional(*p)
 		}
 	}
@@ -170,6 +177,8 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	columns := []struct{ table, column, decl string }{
 		{"txt", "seq", "BIGINT NOT NULL DEFAULT 0"},
 		{"records", "txtlimit", "INTEGER"},
+		{"records", "created", "BIGINT NOT NULL DEFAULT 0"},
+		{"records", "lastused", "BIGINT NOT NULL DEFAULT 0"},
 		{"txt", "expires", "BIGINT NOT NULL DEFAULT 0"},
 		{"hub_records", "expires", "BIGINT NOT NULL DEFAULT 0"},
 		{"hub_records", "identifier", "TEXT NOT NULL DEFAULT ''"},

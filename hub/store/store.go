@@ -50,6 +50,15 @@ type Store interface {
 	// at or below that changes nothing; 0 only reports. ErrNotFound when there
 	// is no such account.
 	RaiseTXTLimit(ctx context.Context, username string, limit int) (int, error)
+	// SetPassword replaces the bcrypt hash of the account's password, or
+	// ErrNotFound; the old password stops working at once, in every
+	// process sharing the database (each reads the hash it checks).
+	SetPassword(ctx context.Context, username string, hash []byte) error
+	// SetAllowFrom replaces the CIDRs the account's updates may come from
+	// (none: anywhere), or ErrNotFound.
+	SetAllowFrom(ctx context.Context, username string, allowFrom []string) error
+	// Accounts lists every account, by username.
+	Accounts(ctx context.Context) ([]AccountInfo, error)
 	// Deregister deletes the account and its values and returns its subdomain, or ErrNotFound.
 	Deregister(ctx context.Context, username string) (string, error)
 	// TXT returns the current set of the account owning subdomain, or ErrNotFound.

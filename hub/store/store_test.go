@@ -222,6 +222,60 @@ func TestRaiseTXTLimit(t *testing.T) {
 	})
 }
 
+// TestAccountLifecycle: an account remembers when it was registered and
+// last given a value (not when one was deleted); its password and
+// allowfrom are replaced in place; Accounts lists every account with its
+// count of values.
+func TestAccountLifecycle(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	forEachEngineWith(t, store.Options{Now: clock}, func(t *testing.T, s store.Store, _ func() store.Store) {
+		a, b := account(1), account(2)
+		registered := now
+		for _, acct := range []store.Account{a, b} {
+			if err := s.Register(ctx, acct); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(time.Hour)
+		used := now
+		mustAdd(t, s, a.Subdomain, "A")
+		if _, err := s.HoldTXT(ctx, a.Subdomain, "B", now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+		if _, err := s.DeleteTXT(ctx, a.Subdomain, "B"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, a.Username, []byte("$2a$10$rotated")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetAllowFrom(ctx, a.Username, []string{"192.0.2.0/24"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Account(ctx, a.Username)
+		if err != nil || string(got.PasswordHash) != "$2a$10$rotated" || !slices.Equal(got.AllowFrom, []string{"192.0.2.0/24"}) ||
+			!got.Created.Equal(registered) || !got.LastUsed.Equal(used) {
+			t.Errorf("Account = %+v, %v; want the new hash and allowfrom, created %v, last used %v", got, err, registered, used)
+		}
+		list, err := s.Accounts(ctx)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("Accounts = %+v, %v", list, err)
+		}
+		if l := list[0]; l.Username != a.Username || l.Values != 1 || !l.LastUsed.Equal(used) || !slices.Equal(l.AllowFrom, []string{"192.0.2.0/24"}) {
+			t.Errorf("Accounts[0] = %+v, want %s holding 1 value, last used %v", l, a.Username, used)
+		}
+		if l := list[1]; l.Username != b.Username || l.Values != 0 || !l.LastUsed.IsZero() || !l.Created.Equal(registered) {
+			t.Errorf("Accounts[1] = %+v, want %s unused, created %v", l, b.Username, registered)
+		}
+		for _, err := range []error{s.SetPassword(ctx, "nobody", []byte("x")), s.SetAllowFrom(ctx, "nobody", nil)} {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("changing an unknown account: %v, want ErrNotFound", err)
+			}
+		}
+	})
+}
+
 func TestDeregister(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store, _ func() store.Store) {
 		a, b := account(1), account(2)
@@ -554,6 +608,16 @@ func TestAcmeDNSDatabases(t *testing.T) {
 				}
 				if !testutil.SameElements(set.Values, fa.Values) {
 					t.Errorf("%s values = %q, acme-dns served %q", fa.Subdomain, set.Values, fa.Values)
+				}
+			}
+			// acme-dns kept no times: a migrated account's are unknown.
+			list, err := s.Accounts(ctx)
+			if err != nil || len(list) != len(f.Accounts) {
+				t.Fatalf("Accounts = %d, %v; want the %d of the fixture", len(list), err, len(f.Accounts))
+			}
+			for _, a := range list {
+				if !a.Created.IsZero() || !a.LastUsed.IsZero() {
+					t.Errorf("migrated account %s: created %v, last used %v; want both unknown", a.Username, a.Created, a.LastUsed)
 				}
 			}
 			// Writes after the migration keep acme-dns's view consistent: its

@@ -115,6 +115,25 @@ func TestAcmeDNSConfigAndDatabase(t *testing.T) {
 	if strings.Contains(p.Output(), "unknown key") {
 		t.Errorf("acme-dns's own keys reported unknown:\n%s", p.Output())
 	}
+
+	// acme-dns kept no times: its accounts count as unused, except the one
+	// just given a value.
+	admin := testutil.Start(t, nil, "admin", "-c", cfg, "--db-connection", db, "accounts", "list", "--unused-for", "90d", "-o", "json")
+	if code := admin.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("admin accounts list: exit %d", code)
+	}
+	var unused []struct {
+		Username          string
+		Created, LastUsed *string
+	}
+	if err := json.Unmarshal([]byte(admin.Output()), &unused); err != nil || len(unused) != len(f.Accounts)-1 {
+		t.Fatalf("accounts unused for 90 days: %v\n%s", err, admin.Output())
+	}
+	for _, u := range unused {
+		if u.Username == first.Username || u.Created != nil || u.LastUsed != nil {
+			t.Errorf("unused: %+v, want acme-dns's other accounts with times unknown", u)
+		}
+	}
 }
 
 func TestUnknownKeysWarn(t *testing.T) {

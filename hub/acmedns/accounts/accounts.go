@@ -223,29 +223,16 @@ type Registration struct {
 // Register creates an account whose updates may come from allowFrom (CIDRs;
 // empty means anywhere) and which keeps txtLimit values (0: the default).
 func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int) (Registration, error) {
-	cidrs := make([]string, 0, len(allowFrom))
-	for _, c := range allowFrom {
-		c = strings.NewReplacer("[", "", "]", "").Replace(strings.TrimSpace(c))
-		if _, err := netip.ParsePrefix(c); err != nil {
-			return Registration{}, fmt.Errorf("%w: %q", ErrInvalidCIDR, c)
-		}
-		cidrs = append(cidrs, c)
+	cidrs, err := parseAllowFrom(allowFrom)
+	if err != nil {
+		return Registration{}, err
 	}
 	if txtLimit < 0 || txtLimit > s.opts.MaxTXTLimit {
 		return Registration{}, fmt.Errorf("%w: %d (must be 1 to %d, or 0 for the default)", ErrTXTLimit, txtLimit, s.opts.MaxTXTLimit)
 	}
-	password := NewPassword()
-	var (
-		hash []byte
-		err  error
-	)
-	// Registrations are rare and someone waits for them: they queue for a
-	// bcrypt slot longer than credential checks do.
-	if gerr := s.bcrypt.do(ctx, s.opts.RegisterWait, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost) }); gerr != nil {
-		return Registration{}, gerr
-	}
+	password, hash, err := s.newPassword(ctx)
 	if err != nil {
-		return Registration{}, fmt.Errorf("hashing password: %w", err)
+		return Registration{}, err
 	}
 	reg := Registration{
 		Username:  uuid.NewString(),
@@ -265,6 +252,82 @@ func (s *Service) Register(ctx context.Context, allowFrom []string, txtLimit int
 	s.index.Set(reg.Subdomain, store.TXTSet{})
 	s.log.Info("registered account", "username", reg.Username, "subdomain", reg.Subdomain, "allowfrom", cidrs)
 	return reg, nil
+}
+
+// parseAllowFrom reads an account's allowfrom: CIDRs, brackets around
+// IPv6 addresses tolerated, as acme-dns does.
+func parseAllowFrom(allowFrom []string) ([]string, error) {
+	cidrs := make([]string, 0, len(allowFrom))
+	for _, c := range allowFrom {
+		c = strings.NewReplacer("[", "", "]", "").Replace(strings.TrimSpace(c))
+		if _, err := netip.ParsePrefix(c); err != nil {
+			return nil, fmt.Errorf("%w: %q", ErrInvalidCIDR, c)
+		}
+		cidrs = append(cidrs, c)
+	}
+	return cidrs, nil
+}
+
+// newPassword makes a password and its bcrypt hash. Someone waits for
+// it, rarely: it queues for a bcrypt slot longer than credential checks do.
+func (s *Service) newPassword(ctx context.Context) (string, []byte, error) {
+	password := NewPassword()
+	var (
+		hash []byte
+		err  error
+	)
+	if gerr := s.bcrypt.do(ctx, s.opts.RegisterWait, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost) }); gerr != nil {
+		return "", nil, gerr
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("hashing password: %w", err)
+	}
+	return password, hash, nil
+}
+
+// Rotate gives the account of username a new password and returns it; the
+// old one stops working at once, on every server sharing the database.
+func (s *Service) Rotate(ctx context.Context, username string) (string, error) {
+	password, hash, err := s.newPassword(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.SetPassword(ctx, username, hash); err != nil {
+		return "", err
+	}
+	s.creds.drop(username)
+	s.log.Info("rotated the password of account", "username", username)
+	return password, nil
+}
+
+// SetAllowFrom replaces the CIDRs the updates of username's account may
+// come from (none: anywhere) and returns them as stored.
+func (s *Service) SetAllowFrom(ctx context.Context, username string, allowFrom []string) ([]string, error) {
+	cidrs, err := parseAllowFrom(allowFrom)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetAllowFrom(ctx, username, cidrs); err != nil {
+		return nil, err
+	}
+	s.log.Info("replaced the allowfrom of account", "username", username, "allowfrom", cidrs)
+	return cidrs, nil
+}
+
+// Accounts lists every account, by username.
+func (s *Service) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
+	return s.store.Accounts(ctx)
+}
+
+// TXT returns the values of the account owning subdomain, or
+// store.ErrNotFound.
+func (s *Service) TXT(ctx context.Context, subdomain string) (store.TXTSet, error) {
+	return s.store.TXT(ctx, subdomain)
+}
+
+// Account returns the account of username, or store.ErrNotFound.
+func (s *Service) Account(ctx context.Context, username string) (store.Account, error) {
+	return s.store.Account(ctx, username)
 }
 
 // Reserve makes sure the account owning subdomain exists: the server's
