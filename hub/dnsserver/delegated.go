@@ -9,17 +9,17 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Delegations are the names customers delegate to the hub by NS, each
+// DelegatedZones are the names customers delegate to the hub by NS, each
 // "_acme-challenge.<name>" the apex of a zone of its own whose only data
 // are TXT values.
-type Delegations interface {
+type DelegatedZones interface {
 	// Delegated returns the TXT values at apex (lower case, no trailing dot)
 	// and whether the hub answers for it.
 	Delegated(apex string) (values []string, ok bool)
 }
 
-// ServeDelegations answers, beside the zone, for the apexes d serves.
-func (h *Handler) ServeDelegations(d Delegations) { h.delegations = d }
+// ServeDelegatedZones answers, beside the zone, for the apexes d serves.
+func (h *Handler) ServeDelegatedZones(d DelegatedZones) { h.delegations = d }
 
 // delegationApex returns the apex a name outside the zone falls in: from
 // its right-most _acme-challenge label to the end.

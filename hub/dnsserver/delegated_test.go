@@ -25,7 +25,7 @@ func TestDelegatedNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ServeDelegations(delegationMap{
+	h.ServeDelegatedZones(delegationMap{
 		"_acme-challenge.www.example.com":   {valueA, valueB},
 		"_acme-challenge.empty.example.com": nil,
 	})

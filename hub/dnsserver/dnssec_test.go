@@ -202,7 +202,7 @@ func TestSignedZoneRefuses(t *testing.T) {
 // is Key.DSFor(apex).
 func TestSignedDelegations(t *testing.T) {
 	h, key := signedHandler(t)
-	h.ServeDelegations(delegationMap{"_acme-challenge.www.example.com": {valueA}})
+	h.ServeDelegatedZones(delegationMap{"_acme-challenge.www.example.com": {valueA}})
 	apex := "_acme-challenge.www.example.com."
 	apexKey := *key.DNSKEY
 	apexKey.Hdr.Name = apex

@@ -65,7 +65,7 @@ type Handler struct {
 	names  map[string]*node
 	src    Source
 	// delegations, when set, are answered for beside the zone.
-	delegations Delegations
+	delegations DelegatedZones
 	ttl         uint32
 	signer      *dnssec.Signer
 	// fastSigs are accounts' TXT signatures packed for the fast path.

@@ -24,4 +24,5 @@ const (
 	CodeRecordNotAllowed                 // the record name is not the identifier's
 	CodeProvider                         // the DNS provider failed
 	CodeBusy                             // the token's rate limit
+	CodeConflict                         // another record holds the name
 )

@@ -32,6 +32,40 @@ type zone struct {
 	credentials []byte
 	fail        error // of AppendRecords
 	failDelete  error
+	cnames      map[string]string // absolute name → target
+}
+
+func (z *zone) CNAME(_ context.Context, zoneName, name string) (string, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.cnames[strings.TrimSuffix(libdns.AbsoluteName(name, zoneName), ".")], nil
+}
+
+func (z *zone) SetCNAME(_ context.Context, zoneName, name, target string) error {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	abs := strings.TrimSuffix(libdns.AbsoluteName(name, zoneName), ".")
+	switch held := z.cnames[abs]; {
+	case held == target:
+		return nil
+	case held != "" || len(z.values[abs]) > 0:
+		return fmt.Errorf("%s: %w", abs, providers.ErrNameTaken)
+	}
+	if z.cnames == nil {
+		z.cnames = map[string]string{}
+	}
+	z.cnames[abs] = target
+	return nil
+}
+
+func (z *zone) DeleteCNAME(_ context.Context, zoneName, name, target string) error {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	abs := strings.TrimSuffix(libdns.AbsoluteName(name, zoneName), ".")
+	if z.cnames[abs] == target {
+		delete(z.cnames, abs)
+	}
+	return nil
 }
 
 func (z *zone) AppendRecords(_ context.Context, zoneName string, recs []libdns.Record) ([]libdns.Record, error) {

@@ -23,10 +23,13 @@ const (
 	RoleConsumer = "managed-challenge-consumer"
 	// RoleAdmin may manage principals, tokens and configs.
 	RoleAdmin = "managed-challenge-admin"
+	// RoleDelegate may have the hub write the CNAME of a name its domains
+	// allow to an acme-dns account (delegations).
+	RoleDelegate = "managed-challenge-delegate"
 )
 
 // Roles are every role there is.
-var Roles = []string{RoleConsumer, RoleAdmin}
+var Roles = []string{RoleConsumer, RoleDelegate, RoleAdmin}
 
 // Principal kinds.
 const (

@@ -17,5 +17,6 @@ import (
 
 	_ "github.com/acmehub/acmehub/hub/managed/doors/acmeproxy"
 	_ "github.com/acmehub/acmehub/hub/managed/doors/certify"
+	_ "github.com/acmehub/acmehub/hub/managed/doors/delegations"
 	_ "github.com/acmehub/acmehub/hub/managed/doors/httpreq"
 )

@@ -127,7 +127,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 	if err != nil {
 		return nil, err
 	}
-	dns.ServeDelegations(table)
+	dns.ServeDelegatedZones(table)
 
 	trusted, err := config.ParsePrefixes(m.TrustedProxies)
 	if err != nil {

@@ -28,6 +28,7 @@ type Managed interface {
 	Configs
 	Records
 	Authorisations
+	Delegations
 	AuditLog
 
 	// Exclusively runs fn unless another process sharing the database runs
@@ -66,6 +67,9 @@ func hubTables(serial string) []string {
 		`CREATE TABLE IF NOT EXISTS hub_authorisations(
 			name TEXT PRIMARY KEY, client_id TEXT NOT NULL, suffix_match INTEGER NOT NULL DEFAULT 0,
 			created BIGINT NOT NULL, created_by TEXT NOT NULL DEFAULT '')`,
+		`CREATE TABLE IF NOT EXISTS hub_delegations(
+			identifier TEXT PRIMARY KEY, target TEXT NOT NULL, config TEXT NOT NULL, zone TEXT NOT NULL,
+			owner TEXT NOT NULL, created BIGINT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS hub_audit(
 			id ` + serial + `, at BIGINT NOT NULL, action TEXT NOT NULL, principal TEXT NOT NULL DEFAULT '',
 			client_id TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '', identifier TEXT NOT NULL DEFAULT '',

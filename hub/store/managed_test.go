@@ -154,6 +154,37 @@ func TestAuthorisations(t *testing.T) {
 	})
 }
 
+// TestDelegations: a delegation per identifier, kept across a reopen,
+// listed by identifier, removed once.
+func TestDelegations(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, reopen func() store.Store) {
+		m := s.Managed()
+		d := store.Delegation{Identifier: "www.example.com", Target: "d420c923.auth.example.org", Config: "bind", Zone: "example.com",
+			Owner: "hub_1", Created: t0}
+		for _, d := range []store.Delegation{d, {Identifier: "app.example.com", Target: "x.auth.example.org", Config: "bind", Zone: "example.com", Owner: "cli:root", Created: t0}} {
+			if err := m.CreateDelegation(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := m.CreateDelegation(ctx, d); !errors.Is(err, store.ErrExists) {
+			t.Errorf("a second delegation of the name: %v", err)
+		}
+		m = reopen().Managed()
+		if got, err := m.Delegation(ctx, "www.example.com"); err != nil || got != d {
+			t.Errorf("delegation = %+v, %v; want %+v", got, err, d)
+		}
+		if list, err := m.Delegations(ctx); err != nil || len(list) != 2 || list[0].Identifier != "app.example.com" {
+			t.Errorf("delegations = %+v, %v", list, err)
+		}
+		if err := m.DeleteDelegation(ctx, "www.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.DeleteDelegation(ctx, "www.example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("deleting twice: %v", err)
+		}
+	})
+}
+
 // addRecordsAndAudit: concurrent writers; every record and every audit
 // entry is kept, with distinct, growing audit IDs.
 func addRecordsAndAudit(t *testing.T, m store.Managed) {

@@ -24,8 +24,8 @@ import (
 
 // Primary is a primary name server the test started on 127.0.0.1 (BIND 9
 // or Knot DNS, from Debian): authoritative for one zone, taking dynamic
-// updates (RFC 2136) signed with its TSIG key for TXT records at the names
-// its policy grants.
+// updates (RFC 2136) signed with its TSIG key for TXT and CNAME records at
+// the names its policy grants.
 type Primary struct {
 	Addr            string // host:port, UDP and TCP
 	Zone            string // without the trailing dot
@@ -33,14 +33,14 @@ type Primary struct {
 }
 
 // StartBIND starts named (Debian's bind9) as the primary of zone, whose
-// update-policy grants the key TXT records at exactly the names given, and
+// update-policy grants the key TXT and CNAME records at exactly the names given, and
 // stops it when the test ends.
 func StartBIND(t testing.TB, zone string, updatable ...string) *Primary {
 	t.Helper()
 	p, dir, port := newPrimary(t, zone)
 	var grants strings.Builder
 	for _, name := range updatable {
-		fmt.Fprintf(&grants, "    grant %s name %s. TXT;\n", p.KeyName, name)
+		fmt.Fprintf(&grants, "    grant %s name %s. TXT CNAME;\n", p.KeyName, name)
 	}
 	conf := fmt.Sprintf(`options {
   directory "%[1]s";
@@ -65,7 +65,7 @@ zone "%[5]s" {
 }
 
 // StartKnot starts knotd (Debian's knot) as the primary of zone, whose ACL
-// lets the key update TXT records at exactly the names given, and stops it
+// lets the key update TXT and CNAME records at exactly the names given, and stops it
 // when the test ends.
 func StartKnot(t testing.TB, zone string, updatable ...string) *Primary {
 	t.Helper()
@@ -90,7 +90,7 @@ acl:
   - id: update
     key: %[3]s
     action: update
-    update-type: TXT
+    update-type: [TXT, CNAME]
     update-owner: name
     update-owner-match: equal
     update-owner-name: [%[6]s]

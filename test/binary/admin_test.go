@@ -235,7 +235,7 @@ func TestCarefulDefaults(t *testing.T) {
 		t.Errorf("GET / on the hub: %d to %q, want 302 to /console/", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	for _, want := range []string{`"msg":"the zone is signed (DNSSEC)"`, `(CSK, algorithm 13)`, `"msg":"the API"`, `"registration":"open"`,
-		`"doors":["/acmeproxy","/api/v1/managedchallenge","/httpreq","/console"]`} {
+		`"doors":["/acmeproxy","/api/v1/managedchallenge","/api/v1/delegations","/httpreq","/console"]`} {
 		if !strings.Contains(p.Output(), want) {
 			t.Errorf("the start-up log lacks %s:\n%s", want, p.Output())
 		}

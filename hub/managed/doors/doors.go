@@ -101,6 +101,8 @@ func Status(err error) int {
 		return http.StatusBadGateway
 	case managed.CodeBusy:
 		return http.StatusTooManyRequests
+	case managed.CodeConflict:
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }

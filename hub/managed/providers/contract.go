@@ -6,6 +6,7 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -96,6 +97,27 @@ type Propagation interface {
 type FixedRecord interface {
 	Record() string
 }
+
+// CNAMEWriter is a Writer that can also hold the one CNAME at a name: the
+// delegation of _acme-challenge.<name> to an acme-dns account's
+// fulldomain, written for a team instead of by a ticket. Names are
+// relative to zone, as a Writer's records are; targets are absolute,
+// without the trailing dot.
+type CNAMEWriter interface {
+	// CNAME returns the target of the CNAME at name, "" when there is none.
+	CNAME(ctx context.Context, zone, name string) (string, error)
+	// SetCNAME makes name a CNAME to target. When the name already is
+	// that CNAME it changes nothing; when another record holds it (a
+	// CNAME elsewhere, TXT values, anything) it changes nothing and returns
+	// an error wrapping ErrNameTaken that says what holds it.
+	SetCNAME(ctx context.Context, zone, name, target string) error
+	// DeleteCNAME removes the CNAME at name when it points at target, and
+	// nothing else: a name gone, or holding something else, is no error.
+	DeleteCNAME(ctx context.Context, zone, name, target string) error
+}
+
+// ErrNameTaken is SetCNAME's refusal of a name another record holds.
+var ErrNameTaken = errors.New("another record holds the name")
 
 // PropagationSettings are a config's settings for the wait until a value
 // is served; stored as JSON.

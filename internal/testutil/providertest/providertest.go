@@ -9,7 +9,9 @@ package providertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +101,72 @@ func NewWriter[W providers.Writer](t testing.TB, name, zone string, credentials 
 // writes it.
 func TXTRecord(name, value string) []libdns.Record {
 	return []libdns.Record{libdns.TXT{Name: name, Text: value, TTL: time.Minute}}
+}
+
+// CNAMEWriter is a Writer that also holds CNAMEs, as its tests drive it.
+type CNAMEWriter interface {
+	TestedWriter
+	providers.CNAMEWriter
+}
+
+// CNAMEConformance drives w's CNAMEs as the hub's delegations do, in zone
+// (without the dot): at cnameLabel a CNAME is set (twice: the second
+// changes nothing), read back, kept when another target is asked for
+// (ErrNameTaken, naming the target held) or removed (DeleteCNAME of
+// another target), and removed (twice); at txtLabel, holding a TXT value,
+// a CNAME is refused and the value stays. held reads the values the
+// provider's server holds at txtLabel.
+func CNAMEConformance(t *testing.T, w CNAMEWriter, zone, cnameLabel, txtLabel string, held func() []string) {
+	t.Helper()
+	ctx := context.Background()
+	const target, other = "d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org", "0bd6f3ba-3c8e-4c6d-9d2f-7e0b5c3a4f11.auth.example.org"
+	cname := func() string {
+		t.Helper()
+		got, err := w.CNAME(ctx, zone+".", cnameLabel)
+		if err != nil {
+			t.Fatalf("CNAME: %v", err)
+		}
+		return got
+	}
+	if got := cname(); got != "" {
+		t.Fatalf("CNAME before any: %q", got)
+	}
+	for range 2 {
+		if err := w.SetCNAME(ctx, zone+".", cnameLabel, target); err != nil {
+			t.Fatalf("SetCNAME: %v", err)
+		}
+	}
+	if got := cname(); got != target {
+		t.Fatalf("CNAME = %q, want %q", got, target)
+	}
+	if err := w.SetCNAME(ctx, zone+".", cnameLabel, other); !errors.Is(err, providers.ErrNameTaken) || !strings.Contains(err.Error(), target) {
+		t.Errorf("SetCNAME to another target: %v, want ErrNameTaken naming %s", err, target)
+	}
+	if err := w.DeleteCNAME(ctx, zone+".", cnameLabel, other); err != nil {
+		t.Errorf("DeleteCNAME of a target not held: %v", err)
+	}
+	if got := cname(); got != target {
+		t.Fatalf("CNAME = %q after another target's removal, want %q", got, target)
+	}
+	for range 2 {
+		if err := w.DeleteCNAME(ctx, zone+".", cnameLabel, target); err != nil {
+			t.Fatalf("DeleteCNAME: %v", err)
+		}
+	}
+	if got := cname(); got != "" {
+		t.Fatalf("CNAME = %q after its removal", got)
+	}
+
+	if _, err := w.AppendRecords(ctx, zone+".", TXTRecord(txtLabel, "a value already there")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetCNAME(ctx, zone+".", txtLabel, target); !errors.Is(err, providers.ErrNameTaken) {
+		t.Errorf("SetCNAME at a name holding TXT values: %v, want ErrNameTaken", err)
+	}
+	if got := held(); !slices.Equal(got, []string{"a value already there"}) {
+		t.Errorf("the name holds %q after a refused CNAME", got)
+	}
+	if _, err := w.DeleteRecords(ctx, zone+".", TXTRecord(txtLabel, "a value already there")); err != nil {
+		t.Fatal(err)
+	}
 }

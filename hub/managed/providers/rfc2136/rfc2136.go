@@ -183,3 +183,83 @@ func (p *Writer) explain(what, zone string, err error) error {
 	}
 	return e
 }
+
+// CNAME asks the server for the CNAME at name.
+func (p *Writer) CNAME(ctx context.Context, zone, name string) (string, error) {
+	fqdn := libdns.AbsoluteName(name, zone)
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(fqdn), dns.TypeCNAME)
+	q.RecursionDesired = false
+	reply, _, err := (&dns.Client{Net: "tcp", Timeout: Timeout}).ExchangeContext(ctx, q, p.c.Nameserver)
+	if err != nil {
+		return "", p.explain("reading the CNAME at "+strings.TrimSuffix(fqdn, "."), zone, err)
+	}
+	for _, rr := range reply.Answer {
+		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, dns.Fqdn(fqdn)) {
+			return strings.TrimSuffix(strings.ToLower(c.Target), "."), nil
+		}
+	}
+	return "", nil
+}
+
+// SetCNAME adds the CNAME in one update whose prerequisite is that no
+// record holds the name (RFC 2136 2.4.5), so that nothing is overwritten:
+// a server answering YXDOMAIN holds the name already, and the CNAME there
+// (if any) tells whether that is this delegation.
+func (p *Writer) SetCNAME(ctx context.Context, zone, name, target string) error {
+	fqdn := dns.Fqdn(libdns.AbsoluteName(name, zone))
+	m := new(dns.Msg)
+	m.SetUpdate(dns.Fqdn(zone))
+	m.NameNotUsed([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: fqdn}}})
+	m.Insert([]dns.RR{&dns.CNAME{Hdr: dns.RR_Header{Name: fqdn, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 300}, Target: dns.Fqdn(target)}})
+	what := "adding the CNAME " + strings.TrimSuffix(fqdn, ".") + " → " + strings.TrimSuffix(target, ".")
+	rcode, err := p.update(ctx, m)
+	switch {
+	case err != nil:
+		return p.explain(what, zone, err)
+	case rcode == dns.RcodeSuccess:
+		return nil
+	case rcode != dns.RcodeYXDomain:
+		return p.explain(what, zone, fmt.Errorf("the server answered %s", dns.RcodeToString[rcode]))
+	}
+	held, err := p.CNAME(ctx, zone, name)
+	switch {
+	case err != nil:
+		return err
+	case strings.EqualFold(held, strings.TrimSuffix(target, ".")):
+		return nil
+	case held != "":
+		return fmt.Errorf("%s: %w: a CNAME to %s", strings.TrimSuffix(fqdn, "."), providers.ErrNameTaken, held)
+	}
+	return fmt.Errorf("%s: %w: records other than a CNAME", strings.TrimSuffix(fqdn, "."), providers.ErrNameTaken)
+}
+
+// DeleteCNAME removes the CNAME record with exactly that target (RFC 2136
+// 2.5.4): a name holding anything else is left as it is.
+func (p *Writer) DeleteCNAME(ctx context.Context, zone, name, target string) error {
+	fqdn := dns.Fqdn(libdns.AbsoluteName(name, zone))
+	m := new(dns.Msg)
+	m.SetUpdate(dns.Fqdn(zone))
+	m.Remove([]dns.RR{&dns.CNAME{Hdr: dns.RR_Header{Name: fqdn, Rrtype: dns.TypeCNAME, Class: dns.ClassINET}, Target: dns.Fqdn(target)}})
+	what := "removing the CNAME " + strings.TrimSuffix(fqdn, ".") + " → " + strings.TrimSuffix(target, ".")
+	rcode, err := p.update(ctx, m)
+	if err == nil && rcode != dns.RcodeSuccess {
+		err = fmt.Errorf("the server answered %s", dns.RcodeToString[rcode])
+	}
+	if err != nil {
+		return p.explain(what, zone, err)
+	}
+	return nil
+}
+
+// update sends m signed with the config's key and returns the answer's
+// code.
+func (p *Writer) update(ctx context.Context, m *dns.Msg) (int, error) {
+	m.SetTsig(dns.Fqdn(p.c.TSIGKeyName), p.alg, 300, time.Now().Unix())
+	c := &dns.Client{Net: "tcp", Timeout: Timeout, TsigSecret: map[string]string{dns.Fqdn(p.c.TSIGKeyName): p.c.TSIGSecret}}
+	reply, _, err := c.ExchangeContext(ctx, m, p.c.Nameserver)
+	if err != nil {
+		return 0, err
+	}
+	return reply.Rcode, nil
+}

@@ -18,8 +18,9 @@ import (
 const challenge = "_acme-challenge.www.example.com"
 
 // TestAgainstRealServers: against BIND 9 and Knot DNS, each granting the
-// key TXT records at two challenge names only, two values at one name
-// coexist, a cleanup removes exactly its value, and the key is checked
+// key TXT and CNAME records at two challenge names only, two values at one
+// name coexist, a cleanup removes exactly its value, a CNAME is set, kept,
+// refused where a name is taken and removed, and the key is checked
 // without a change; a wrong secret, a wrong algorithm and a name outside
 // the policy are errors that say so.
 func TestAgainstRealServers(t *testing.T) {
@@ -46,6 +47,7 @@ func againstServer(t *testing.T, bind *testutil.Primary) {
 	}
 
 	providertest.ProviderConformance(t, p, "example.com", func() []string { return served(challenge) })
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www", func() []string { return served(challenge) })
 	if _, err := p.AppendRecords(ctx, "example.com.", providertest.TXTRecord("_acme-challenge.www", "second client's value")); err != nil {
 		t.Fatal(err)
 	}
