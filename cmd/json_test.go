@@ -19,6 +19,7 @@ import (
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/server"
+	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
 
@@ -55,6 +56,14 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 	admin("authorisationSecret", "authorisations", "create", "www.example.com")
 	admin("authorisations", "authorisations", "list")
 	admin("authorisationDeleted", "authorisations", "delete", "www.example.com")
+	bind := testutil.StartBIND(t, "example.net", "_acme-challenge.app.example.net")
+	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
+	os.WriteFile(filepath.Join(dir, "bind.json"), creds, 0o600)
+	admin("config", "configs", "put", "--id", "bind", "--provider", "rfc2136", "--zone", "example.net", "--rule", ".example.net",
+		"--credentials-file", filepath.Join(dir, "bind.json"))
+	admin("delegation", "delegations", "create", "app.example.net", "--target", "d420c923.auth.example.org")
+	admin("delegations", "delegations", "list")
+	admin("delegation", "delegations", "delete", "app.example.net")
 	admin("audit", "audit", "--since", "1h")
 	admin("records", "records")
 	admin("configDeleted", "configs", "delete", "c1")

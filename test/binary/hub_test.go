@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/internal/testutil"
@@ -362,5 +366,99 @@ func TestSelfValuesFollowTheDatabase(t *testing.T) {
 	}
 	if serves(h.Server()) {
 		t.Error("a restarted replica serves the swept value")
+	}
+}
+
+// TestDelegationsIntoBIND: through the hub's delegations door, a token
+// with the delegate role has the hub write a CNAME into a real BIND 9; a
+// token without the role, a name outside the token's domains and a name
+// that holds TXT values are refused and nothing is written; the CNAME is
+// removed again, and every step is audited.
+func TestDelegationsIntoBIND(t *testing.T) {
+	bind := testutil.StartBIND(t, "example.com", "_acme-challenge.app.example.com", "_acme-challenge.www.example.com")
+	h := testutil.NewHubSetup(t, testutil.HubOptions{})
+	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
+	os.WriteFile(filepath.Join(h.Dir, "bind.json"), creds, 0o600)
+	h.MustAdmin("configs", "put", "--id", "bind", "--provider", "rfc2136", "--zone", "example.com", "--rule", ".example.com",
+		"--nameserver", bind.Addr, "--credentials-file", "bind.json")
+	principal := h.MustAdmin("principals", "create", "--title", "register job", "--role", "managed-challenge-delegate")
+	var tok struct{ ClientID, Secret string }
+	json.Unmarshal([]byte(h.MustAdmin("tokens", "create", "--principal", principal, "--scope", "managed-challenge-delegate",
+		"--domain", "app.example.com", "--domain", "www.example.com", "-o", "json")), &tok)
+	consumer, consumerSecret := h.Token()
+	server := h.Server()
+	cname := func(name string) string {
+		t.Helper()
+		q := new(dns.Msg)
+		q.SetQuestion(name+".", dns.TypeCNAME)
+		r, err := dns.Exchange(q, bind.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rr := range r.Answer {
+			if c, ok := rr.(*dns.CNAME); ok {
+				return strings.TrimSuffix(c.Target, ".")
+			}
+		}
+		return ""
+	}
+	const target = "d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org"
+	call := func(method, path, clientID, secret, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+server.Hub+"/api/v1/delegations"+path, strings.NewReader(body))
+		req.SetBasicAuth(clientID, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if code, out := call("POST", "", tok.ClientID, tok.Secret, `{"identifier": "app.example.com", "target": "`+target+`"}`); code != 200 ||
+		!strings.Contains(out, `"name":"_acme-challenge.app.example.com"`) {
+		t.Fatalf("delegate: %d %s", code, out)
+	}
+	if got := cname("_acme-challenge.app.example.com"); got != target {
+		t.Fatalf("BIND serves the CNAME %q, want %s", got, target)
+	}
+	if code, out := testutil.HTTPReq(t, server.Hub, "present", consumer, consumerSecret, "_acme-challenge.www.example.com.", "a value"); code != 200 {
+		t.Fatalf("present: %d %s", code, out)
+	}
+	for _, tc := range []struct {
+		name, clientID, secret, identifier string
+		code                               int
+	}{
+		{"a token without the role", consumer, consumerSecret, "app.example.com", 403},
+		{"a name outside the token's domains", tok.ClientID, tok.Secret, "api.example.com", 403},
+		{"a name holding TXT values", tok.ClientID, tok.Secret, "www.example.com", 409},
+		{"a wrong secret", tok.ClientID, "wrong", "app.example.com", 401},
+	} {
+		if code, out := call("POST", "", tc.clientID, tc.secret, `{"identifier": "`+tc.identifier+`", "target": "other.auth.example.org"}`); code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, out, tc.code)
+		}
+	}
+	for _, name := range []string{"_acme-challenge.api.example.com", "_acme-challenge.www.example.com"} {
+		if got := cname(name); got != "" {
+			t.Errorf("a refused delegation wrote %s CNAME %s", name, got)
+		}
+	}
+	if got := cname("_acme-challenge.app.example.com"); got != target {
+		t.Errorf("after the refusals BIND serves the CNAME %q, want %s", got, target)
+	}
+	if code, out := call("GET", "", tok.ClientID, tok.Secret, ""); code != 200 || !strings.Contains(out, target) {
+		t.Errorf("list: %d %s", code, out)
+	}
+	if code, out := call("DELETE", "/app.example.com", tok.ClientID, tok.Secret, ""); code != 200 {
+		t.Errorf("undelegate: %d %s", code, out)
+	}
+	if got := cname("_acme-challenge.app.example.com"); got != "" {
+		t.Errorf("after the removal BIND serves the CNAME %q", got)
+	}
+	audit := h.MustAdmin("audit", "--identifier", "app.example.com")
+	for _, want := range []string{"delegate", "undelegate", "CNAME to " + target, "refused"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit log lacks %q:\n%s", want, audit)
+		}
 	}
 }
