@@ -48,6 +48,7 @@ func (f *adminFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.server.dbConnection, "db-connection", "", "SQLite file or postgres:// URL ([database] connection)")
 	fs.StringVar(&f.keysFile, "keys-file", "", "the hub's keys ([hub] keys_file)")
 	f.server.own("config", "db-engine", "db-connection", "keys-file")
+	f.server.validate = (*config.Config).ValidateDatabase
 	f.output.register(fs)
 }
 
@@ -66,8 +67,9 @@ func (f *adminFlags) open(cmd *cobra.Command) (*managed.Service, func(), error) 
 }
 
 // config reads the server's configuration as acmehub server does (the
-// file or the built-in default, the flags over it, validated), and the
-// keys file the flag names.
+// file or the built-in default, the flags over it) with its [database]
+// validated (the rest may hold what only the server's process is given),
+// and the keys file the flag names.
 func (f *adminFlags) config(cmd *cobra.Command) (config.Config, error) {
 	if f.server.config == "" && !cmd.Flags().Changed("db-connection") {
 		return config.Config{}, errors.New("which hub? give the server's configuration, -c /etc/acme-dns/config.cfg, " +

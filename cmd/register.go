@@ -36,7 +36,13 @@ var registerEnv = map[string]string{
 	"secret-name":              "ACMEHUB_SECRET_NAME",
 	"secret-key":               "ACMEHUB_SECRET_KEY",
 	"wait":                     "ACMEHUB_WAIT",
+	"hub":                      "ACMEHUB_HUB",
+	"hub-client-id":            "ACMEHUB_HUB_CLIENT_ID",
+	"hub-secret-file":          "ACMEHUB_HUB_SECRET_FILE",
 }
+
+// hubSecretEnv holds the hub token's secret when no file is given.
+const hubSecretEnv = "ACMEHUB_HUB_SECRET"
 
 // basicAuthPasswordEnv holds the registration password when no file is given.
 const basicAuthPasswordEnv = "ACMEHUB_BASIC_AUTH_PASSWORD"
@@ -48,6 +54,8 @@ type registerFlags struct {
 	cfg          registration.Config
 	passwordFile string
 	kubeconfig   string
+	hub          registration.Hub
+	hubSecret    string // the file holding the hub token's secret
 }
 
 func (f *registerFlags) register(fs *pflag.FlagSet) {
@@ -62,6 +70,9 @@ func (f *registerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.Key, "secret-key", "acmedns.json", "Secret key of the account file")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account)")
 	fs.DurationVar(&f.cfg.Wait, "wait", 0, "wait this long for the API to answer GET /health first (a server starting beside the Job)")
+	fs.StringVar(&f.hub.URL, "hub", "", "a managed-challenge hub that writes the names' CNAMEs, e.g. https://hub.example.org:8443")
+	fs.StringVar(&f.hub.ClientID, "hub-client-id", "", "the client ID of a hub token with the managed-challenge-delegate role")
+	fs.StringVar(&f.hubSecret, "hub-secret-file", "", "file holding that token's secret (or $"+hubSecretEnv+")")
 }
 
 // fromEnv sets each flag not given from its environment variable.
@@ -104,6 +115,20 @@ func (f *registerFlags) complete() error {
 		f.cfg.BasicAuthPassword = strings.TrimRight(string(data), "\r\n")
 	} else {
 		f.cfg.BasicAuthPassword = os.Getenv(basicAuthPasswordEnv)
+	}
+	if f.hub.URL != "" {
+		f.hub.Secret = os.Getenv(hubSecretEnv)
+		if f.hubSecret != "" {
+			data, err := os.ReadFile(f.hubSecret)
+			if err != nil {
+				return fmt.Errorf("--hub-secret-file: %w", err)
+			}
+			f.hub.Secret = strings.TrimSpace(string(data))
+		}
+		if f.hub.ClientID == "" || f.hub.Secret == "" {
+			return fmt.Errorf("--hub needs a token: --hub-client-id (or $%s) and --hub-secret-file (or $%s)", registerEnv["hub-client-id"], hubSecretEnv)
+		}
+		f.cfg.Hub = &f.hub
 	}
 	if f.cfg.Namespace == "" {
 		data, err := os.ReadFile(inClusterNamespace)
@@ -205,7 +230,11 @@ func runRegister(ctx context.Context, out io.Writer, r *registration.Registrar, 
 	default:
 		fmt.Fprintf(out, "The account of client %s is up to date.\n", cfg.Client)
 	}
-	fmt.Fprintln(out, "Create these records in the zones of the names:")
+	if len(res.Delegated) > 0 {
+		fmt.Fprintln(out, "The hub wrote these records in the zones of the names:")
+	} else {
+		fmt.Fprintln(out, "Create these records in the zones of the names:")
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FQDN\tRECORD")
 	for _, row := range res.Rows {

@@ -39,6 +39,9 @@ type serverFlags struct {
 	// acmehub knows; checkConfig only validates and prints the result.
 	strict      bool
 	checkConfig bool
+	// validate checks the configuration; nil: all of it, as the server
+	// needs it.
+	validate func(*config.Config) error
 	// owned are the flags (without prefix) these settings were registered
 	// as: a command's own flag of the same name (admin tokens create
 	// --domain) is not the server's.
@@ -123,7 +126,11 @@ func (f *serverFlags) load(fs *pflag.FlagSet, prefix string) (config.Config, []c
 			break
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	validate := (*config.Config).Validate
+	if f.validate != nil {
+		validate = f.validate
+	}
+	if err := validate(&cfg); err != nil {
 		return cfg, nil, fmt.Errorf("invalid configuration (%s):\n%s%s", name, f.namingFlags(fs, prefix, err), config.Explain(notices))
 	}
 	if f.strict || f.checkConfig {

@@ -48,6 +48,15 @@ func (c *Config) Validate() error {
 	return errors.Join(p...)
 }
 
+// ValidateDatabase checks only [database]: what a command that reads the
+// database (acmehub admin) needs, without the secrets only the server's
+// process is given (a registration password in its environment).
+func (c *Config) ValidateDatabase() error {
+	var p problems
+	c.Database.validate(&p)
+	return errors.Join(p...)
+}
+
 // isACME reports whether a tls value has the server obtain its certificate.
 func isACME(tls string) bool { return tls == TLSLetsEncrypt || tls == TLSLetsEncryptStaging }
 

@@ -106,6 +106,11 @@ func (r *Resolver) answer(q *dns.Msg) *dns.Msg {
 			m.Answer = append(m.Answer, in.Answer...)
 			m.Ns = in.Ns
 			m.Rcode = in.Rcode
+			// A CNAME the server answered is followed, wherever it leads.
+			if next, ok := cnameOnly(in.Answer, qtype); ok {
+				name = next
+				continue
+			}
 		case apex && qtype == dns.TypeSOA:
 			m.Answer = append(m.Answer, &dns.SOA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 60},
 				Ns: "ns." + name, Mbox: "hostmaster." + name, Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: 60})
@@ -118,6 +123,23 @@ func (r *Resolver) answer(q *dns.Msg) *dns.Msg {
 	}
 	m.Rcode = dns.RcodeServerFailure
 	return m
+}
+
+// cnameOnly returns where a chain of CNAMEs in answer ends when answer
+// holds no record of qtype.
+func cnameOnly(answer []dns.RR, qtype uint16) (string, bool) {
+	target := ""
+	for _, rr := range answer {
+		switch c := rr.(type) {
+		case *dns.CNAME:
+			target = strings.ToLower(c.Target)
+		default:
+			if rr.Header().Rrtype == qtype {
+				return "", false
+			}
+		}
+	}
+	return target, target != "" && qtype != dns.TypeCNAME
 }
 
 // forwardFor is the server of the closest forwarded zone holding name.

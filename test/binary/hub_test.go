@@ -387,33 +387,10 @@ func TestDelegationsIntoBIND(t *testing.T) {
 		"--domain", "app.example.com", "--domain", "www.example.com", "-o", "json")), &tok)
 	consumer, consumerSecret := h.Token()
 	server := h.Server()
-	cname := func(name string) string {
-		t.Helper()
-		q := new(dns.Msg)
-		q.SetQuestion(name+".", dns.TypeCNAME)
-		r, err := dns.Exchange(q, bind.Addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, rr := range r.Answer {
-			if c, ok := rr.(*dns.CNAME); ok {
-				return strings.TrimSuffix(c.Target, ".")
-			}
-		}
-		return ""
-	}
+	cname := func(name string) string { return cnameAt(t, bind.Addr, name) }
 	const target = "d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org"
 	call := func(method, path, clientID, secret, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+server.Hub+"/api/v1/delegations"+path, strings.NewReader(body))
-		req.SetBasicAuth(clientID, secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(out)
+		return delegations(t, server.Hub, method, path, clientID, secret, body)
 	}
 	if code, out := call("POST", "", tok.ClientID, tok.Secret, `{"identifier": "app.example.com", "target": "`+target+`"}`); code != 200 ||
 		!strings.Contains(out, `"name":"_acme-challenge.app.example.com"`) {
@@ -461,4 +438,35 @@ func TestDelegationsIntoBIND(t *testing.T) {
 			t.Errorf("the audit log lacks %q:\n%s", want, audit)
 		}
 	}
+}
+
+// cnameAt asks the server at addr for the CNAME at name; "" when none.
+func cnameAt(t *testing.T, addr, name string) string {
+	t.Helper()
+	q := new(dns.Msg)
+	q.SetQuestion(name+".", dns.TypeCNAME)
+	r, err := dns.Exchange(q, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rr := range r.Answer {
+		if c, ok := rr.(*dns.CNAME); ok {
+			return strings.TrimSuffix(c.Target, ".")
+		}
+	}
+	return ""
+}
+
+// delegations calls the hub's delegations door at hub with a token.
+func delegations(t *testing.T, hub, method, path, clientID, secret, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+hub+"/api/v1/delegations"+path, strings.NewReader(body))
+	req.SetBasicAuth(clientID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
 }

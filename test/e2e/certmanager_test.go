@@ -69,6 +69,72 @@ func TestE2ECertManagerTenCertificatesOneAccount(t *testing.T) {
 	t.Run("the embedded server", func(t *testing.T) {
 		c.issueTen(t, "embedded", "", 3*time.Minute)
 	})
+	t.Run("no ticket: the hub writes the CNAME", c.issueWithoutTicket)
+}
+
+// issueWithoutTicket: the company's zone example.net lives in BIND, and
+// only a hub holds its key (an rfc2136 config). acmehub register, run as
+// the chart's Job runs it with a hub token of the delegate role, registers
+// the account with the webhook's embedded server, writes the Secret, and
+// has the hub write _acme-challenge.app.example.net's CNAME into BIND; the
+// Certificate becomes Ready with no record written by this test.
+func (c *certManagerE2E) issueWithoutTicket(t *testing.T) {
+	const ns, name = "noticket", "app.example.net"
+	c.namespace(t, ns)
+	bind := testutil.StartBIND(t, "example.net", "_acme-challenge."+name)
+	c.resolver.Forward("example.net", bind.Addr)
+	h := testutil.NewHubSetup(t, testutil.HubOptions{})
+	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
+	os.WriteFile(filepath.Join(h.Dir, "bind.json"), creds, 0o600)
+	h.MustAdmin("configs", "put", "--id", "company", "--provider", "rfc2136", "--zone", "example.net", "--rule", ".example.net",
+		"--credentials-file", "bind.json")
+	principal := h.MustAdmin("principals", "create", "--title", "cluster "+ns, "--role", "managed-challenge-delegate")
+	var tok struct{ ClientID, Secret string }
+	json.Unmarshal([]byte(h.MustAdmin("tokens", "create", "--principal", principal, "--scope", "managed-challenge-delegate",
+		"--domain", name, "-o", "json")), &tok)
+	hub := h.Server()
+
+	// The chart's register Job: its environment, its flags.
+	job := testutil.StartCmd(t, &exec.Cmd{Env: []string{"ACMEHUB_API=" + c.webhook.API, "ACMEHUB_CLIENT=app", "ACMEHUB_FQDNS=" + name,
+		"ACMEHUB_NAMESPACE=" + ns, "ACMEHUB_HUB=http://" + hub.Hub, "ACMEHUB_HUB_CLIENT_ID=" + tok.ClientID, "ACMEHUB_HUB_SECRET=" + tok.Secret,
+		"KUBECONFIG=" + c.kubeconfig}}, "register", "--wait=1m")
+	if code := job.Wait(2 * time.Minute); code != 0 {
+		t.Fatalf("acmehub register --hub: exit %d\n%s", code, job.Output())
+	}
+	if !strings.Contains(job.Output(), "The hub wrote these records") {
+		t.Errorf("register's output does not say the hub wrote the records:\n%s", job.Output())
+	}
+	raw, _ := json.Marshal(map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app-client", "key": "acmedns.json"}})
+	ca, err := os.ReadFile(c.pebble.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubetest.MustCreate(t, func() error {
+		_, err := c.cm.CertmanagerV1().Issuers(ns).Create(c.ctx, &cmapi.Issuer{
+			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
+			Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{ACME: &cmacme.ACMEIssuer{
+				Server: c.pebble.Directory, CABundle: ca, Email: "ops@example.net",
+				PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "pebble-account"}},
+				Solvers: []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{
+					Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: groupName, SolverName: "acme-dns", Config: &apiextensionsv1.JSON{Raw: raw}},
+				}}},
+			}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	kubetest.MustCreate(t, func() error {
+		_, err := c.cm.CertmanagerV1().Certificates(ns).Create(c.ctx, &cmapi.Certificate{
+			ObjectMeta: metav1.ObjectMeta{Name: "app"},
+			Spec: cmapi.CertificateSpec{DNSNames: []string{name}, SecretName: "app-tls",
+				IssuerRef: cmmeta.IssuerReference{Name: "pebble", Kind: cmapi.IssuerKind}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	if ready := c.waitReadyN(t, ns, 1, 3*time.Minute); ready != 1 {
+		c.describe(t, ns)
+		t.Fatalf("the Certificate is not Ready after 3 minutes; register said:\n%s", job.Output())
+	}
+	c.noneFailed(t, ns)
 }
 
 // certManagerE2E is a control plane with cert-manager's CRDs, the webhook
@@ -83,6 +149,8 @@ type certManagerE2E struct {
 	resolver *testutil.Resolver
 	pebble   *testutil.Pebble
 	plainAPI string // the plain acme-dns's API
+	// kubeconfig is the cluster administrator's, as cert-manager's.
+	kubeconfig string
 }
 
 func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E {
@@ -125,7 +193,8 @@ func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E 
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.StartCertManager(t, cmBin, writeKubeconfig(t, cmUser, filepath.Join(dir, "cert-manager.kubeconfig")), c.resolver.Addr)
+	c.kubeconfig = writeKubeconfig(t, cmUser, filepath.Join(dir, "cert-manager.kubeconfig"))
+	testutil.StartCertManager(t, cmBin, c.kubeconfig, c.resolver.Addr)
 	return c
 }
 
@@ -273,6 +342,12 @@ func (c *certManagerE2E) issueTen(t *testing.T, ns, api string, limit time.Durat
 // waitReady waits until every Certificate in ns is Ready, at most limit,
 // and returns how many are.
 func (c *certManagerE2E) waitReady(t *testing.T, ns string, limit time.Duration) int {
+	return c.waitReadyN(t, ns, tenCertificates, limit)
+}
+
+// waitReadyN waits until n Certificates in ns are Ready, at most limit,
+// and returns how many are.
+func (c *certManagerE2E) waitReadyN(t *testing.T, ns string, n int, limit time.Duration) int {
 	deadline := time.Now().Add(limit)
 	for {
 		list, err := c.cm.CertmanagerV1().Certificates(ns).List(c.ctx, metav1.ListOptions{})
@@ -287,7 +362,7 @@ func (c *certManagerE2E) waitReady(t *testing.T, ns string, limit time.Duration)
 				}
 			}
 		}
-		if ready == tenCertificates || time.Now().After(deadline) {
+		if ready == n || time.Now().After(deadline) {
 			return ready
 		}
 		time.Sleep(time.Second)

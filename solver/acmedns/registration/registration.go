@@ -56,6 +56,8 @@ type Config struct {
 	// anything is asked of it: a server installed with the Job is still
 	// starting. 0 asks at once.
 	Wait time.Duration
+	// Hub, when set, writes the names' CNAMEs once the account exists.
+	Hub *Hub
 }
 
 // withDefaults fills in the Secret's name and key and normalises the FQDNs.
@@ -127,6 +129,8 @@ type Result struct {
 	// which keeps two values, and 2 for an existing one there.
 	TXTLimit int
 	Rows     []Row
+	// Delegated are the CNAMEs the hub wrote (or found), with Config.Hub.
+	Delegated []string
 	// Warnings are problems that did not stop the registration.
 	Warnings []string
 }
@@ -137,8 +141,18 @@ const maxAttempts = 5
 // Register makes the Secret of cfg hold an account for each FQDN. An
 // account the Secret holds but an acmehub server no longer takes is
 // replaced at once by a new one (Result.Replaced); a plain acme-dns cannot
-// tell, and `acmehub check` finds it there.
+// tell, and `acmehub check` finds it there. With cfg.Hub, the hub then
+// writes each name's CNAME (Result.Delegated): no DNS change by hand.
 func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
+	res, err := r.registerSecret(ctx, cfg)
+	if err != nil || cfg.Hub == nil {
+		return res, err
+	}
+	res.Delegated, err = r.delegate(ctx, *cfg.Hub, res.Rows)
+	return res, err
+}
+
+func (r *Registrar) registerSecret(ctx context.Context, cfg Config) (Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Result{}, fmt.Errorf("registration of client %q: %w", cfg.Client, err)

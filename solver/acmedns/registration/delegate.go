@@ -1,0 +1,65 @@
+// Copyright 2026 The acmehub Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package registration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/acmehub/acmehub/hub/managed/doors/delegations"
+)
+
+// Hub is a managed-challenge hub that writes the CNAMEs of the client's
+// names (its delegations door), with a token carrying the
+// managed-challenge-delegate role whose domains cover them.
+type Hub struct {
+	// URL is the hub's base URL, e.g. https://hub.example.org:8443.
+	URL              string
+	ClientID, Secret string
+}
+
+// delegate asks the hub to write each row's CNAME; asking again for a
+// CNAME that is there changes nothing. It returns the CNAMEs written (or
+// found) and stops at the first refusal, which names the record.
+func (r *Registrar) delegate(ctx context.Context, h Hub, rows []Row) ([]string, error) {
+	var done []string
+	for _, row := range rows {
+		target := strings.TrimSuffix(row.FullDomain, ".")
+		body, _ := json.Marshal(delegations.Request{Identifier: row.FQDN, Target: target})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(h.URL, "/")+delegations.Base, bytes.NewReader(body))
+		if err != nil {
+			return done, err
+		}
+		req.SetBasicAuth(h.ClientID, h.Secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := r.httpClient().Do(req)
+		if err != nil {
+			return done, fmt.Errorf("hub %s: delegating %s: %w", h.URL, row.Record, err)
+		}
+		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			var problem struct{ Detail string }
+			if json.Unmarshal(answer, &problem) != nil || problem.Detail == "" {
+				problem.Detail = strings.TrimSpace(string(answer))
+			}
+			return done, fmt.Errorf("hub %s refused to write %s: %d %s", h.URL, row, resp.StatusCode, problem.Detail)
+		}
+		done = append(done, row.String())
+	}
+	return done, nil
+}
+
+func (r *Registrar) httpClient() *http.Client {
+	if r.HTTP != nil {
+		return r.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
