@@ -485,11 +485,58 @@ func TestChartClients(t *testing.T) {
 				t.Errorf("%s: the Role reaches Secrets %q, want exactly acme-dns-%s-client", client, names, client)
 			}
 		}
+		if env := containerEnv(job); env["ACMEHUB_HUB"] != "" {
+			t.Errorf("%s: the register Job asks a hub no value names: %v", client, env)
+		}
 		secret := first["Secret/acme-dns-"+client+"-client"]
 		if secret == nil || secret.GetNamespace() != ns || secret.GetAnnotations()["helm.sh/resource-policy"] != "keep" {
 			t.Errorf("%s: the client's Secret is not pre-created in %s and kept on uninstall: %v", client, ns, secret)
 		}
 	}
+}
+
+// TestChartClientThroughAHub: a client with a hub has its register Job
+// given the hub's URL and token (from the Secret the value names), so the
+// hub writes the names' CNAMEs.
+func TestChartClientThroughAHub(t *testing.T) {
+	_, objs := kinds(render(t, filepath.Join(chartDir, "ci", "everything-values.yaml"),
+		"acmeClients.team-a.hub.url=https://hub.example.org:8443", "acmeClients.team-a.hub.tokenSecret=team-a-hub-token"))
+	env := containerEnv(objs["Job/acmehub-team-a-register"])
+	if env["ACMEHUB_HUB"] != "https://hub.example.org:8443" || env["ACMEHUB_HUB_CLIENT_ID"] != "secret team-a-hub-token key clientID" ||
+		env["ACMEHUB_HUB_SECRET"] != "secret team-a-hub-token key secret" {
+		t.Errorf("the register Job's hub environment: %v", env)
+	}
+	out, err := helm(t, "template", "acmehub", chartDir, "--namespace", "acmehub", "-f", filepath.Join(chartDir, "ci", "everything-values.yaml"),
+		"--set", "acmeClients.team-a.hub.url=https://hub.example.org")
+	if err == nil || !strings.Contains(out+err.Error(), "tokenSecret") {
+		t.Errorf("a hub without a token is rendered: %v\n%s", err, out)
+	}
+}
+
+// containerEnv is the first container's environment of a Job or a
+// Deployment: values, and "secret NAME key KEY" for those from Secrets.
+func containerEnv(o *unstructured.Unstructured) map[string]string {
+	env := map[string]string{}
+	if o == nil {
+		return env
+	}
+	containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+	if len(containers) == 0 {
+		return env
+	}
+	list, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+	for _, e := range list {
+		e := e.(map[string]any)
+		name, _ := e["name"].(string)
+		if v, ok := e["value"].(string); ok {
+			env[name] = v
+			continue
+		}
+		s, _, _ := unstructured.NestedString(e, "valueFrom", "secretKeyRef", "name")
+		k, _, _ := unstructured.NestedString(e, "valueFrom", "secretKeyRef", "key")
+		env[name] = "secret " + s + " key " + k
+	}
+	return env
 }
 
 // prometheusOperator is the module whose CRDs define the ServiceMonitor.
