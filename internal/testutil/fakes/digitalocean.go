@@ -107,6 +107,18 @@ func (f *FakeDigitalOcean) TXT(domain, name string) []string {
 	return out
 }
 
+// CNAME returns the target of the CNAME at name of domain, "" when none.
+func (f *FakeDigitalOcean) CNAME(domain, name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.domains[domain] {
+		if r.Type == "CNAME" && r.Name == name {
+			return r.Data
+		}
+	}
+	return ""
+}
+
 // Fail makes the next call of method answer status, with Retry-After when
 // not empty; failures queue up in order.
 func (f *FakeDigitalOcean) Fail(method string, status int, retryAfter string) {
@@ -275,9 +287,18 @@ func (f *FakeDigitalOcean) create(domain string, call DOCall, answer func(int, a
 	str := func(k string) string { s, _ := call.Body[k].(string); return s }
 	ttl, _ := call.Body["ttl"].(float64)
 	rec := doRecord{Type: str("type"), Name: str("name"), Data: str("data"), TTL: int(ttl)}
+	f.mu.Lock()
+	shared := slices.ContainsFunc(f.domains[domain], func(r doRecord) bool { return r.Name == rec.Name && (r.Type == "CNAME" || rec.Type == "CNAME") })
+	f.mu.Unlock()
 	switch {
-	case rec.Type != "TXT":
-		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "type %q: the hub writes TXT records", rec.Type)
+	case rec.Type != "TXT" && rec.Type != "CNAME":
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "type %q: the hub writes TXT and CNAME records", rec.Type)
+		return
+	case rec.Type == "CNAME" && !strings.HasSuffix(rec.Data, "."):
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "Data needs to end with a dot (.)")
+		return
+	case shared:
+		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "CNAME records cannot share a name with other records.")
 		return
 	case rec.Name == "" || strings.HasSuffix(rec.Name, ".") || strings.HasSuffix(rec.Name, domain):
 		refuse(http.StatusUnprocessableEntity, "unprocessable_entity", "name %q is not relative to the domain", rec.Name)

@@ -171,3 +171,52 @@ func explain(err error) error {
 	}
 	return err
 }
+
+// cnameTTL is the TTL of the CNAMEs the hub writes: they stay for years.
+const cnameTTL = time.Hour
+
+// CNAME returns the target of the CNAME at name, from the zone's records.
+func (p *Writer) CNAME(ctx context.Context, zone, name string) (string, error) {
+	recs, err := p.GetRecords(ctx, zone)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range recs {
+		if rr := r.RR(); rr.Type == "CNAME" && sameName(rr.Name, name) {
+			return strings.ToLower(strings.TrimSuffix(rr.Data, ".")), nil
+		}
+	}
+	return "", nil
+}
+
+// SetCNAME adds the CNAME unless a record holds the name: DigitalOcean
+// itself refuses a CNAME beside other records, and this reads them first
+// to say which.
+func (p *Writer) SetCNAME(ctx context.Context, zone, name, target string) error {
+	recs, err := p.GetRecords(ctx, zone)
+	if err != nil {
+		return err
+	}
+	target = strings.ToLower(strings.TrimSuffix(target, "."))
+	for _, r := range recs {
+		rr := r.RR()
+		if !sameName(rr.Name, name) {
+			continue
+		}
+		if rr.Type == "CNAME" && strings.EqualFold(strings.TrimSuffix(rr.Data, "."), target) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w: a %s record (%s)", strings.TrimSuffix(libdns.AbsoluteName(name, zone), "."), providers.ErrNameTaken, rr.Type, rr.Data)
+	}
+	rec := libdns.CNAME{Name: name, Target: target + ".", TTL: cnameTTL}
+	return p.do("creating "+describe(rec.RR(), zone), func() error {
+		_, err := p.api.AppendRecords(ctx, zone, []libdns.Record{rec})
+		return err
+	})
+}
+
+// DeleteCNAME removes the CNAME at name that points at target.
+func (p *Writer) DeleteCNAME(ctx context.Context, zone, name, target string) error {
+	_, err := p.DeleteRecords(ctx, zone, []libdns.Record{libdns.CNAME{Name: name, Target: strings.TrimSuffix(target, ".") + "."}})
+	return err
+}

@@ -49,6 +49,21 @@ func txt(name, value string, ttl time.Duration) libdns.Record {
 	return libdns.TXT{Name: name, Text: value, TTL: ttl}
 }
 
+// TestCNAMEs: the CNAME of a delegation is written, kept and removed as
+// the hub's delegations do, through the calls DigitalOcean's API takes;
+// a name holding records is refused before DigitalOcean is asked.
+func TestCNAMEs(t *testing.T) {
+	f := fake(t)
+	p := providertest.NewWriter[*digitalocean.Writer](t, digitalocean.Name, "example.com", `{"api_token": "`+token+`"}`)
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("example.com", "_acme-challenge.www") })
+	for _, c := range f.Calls() {
+		if c.Method == http.MethodPost && c.Body["type"] == "CNAME" && (c.Body["name"] != "_acme-challenge" || c.Body["ttl"] != float64(3600)) {
+			t.Errorf("create body %v: want the relative name and a TTL of an hour", c.Body)
+		}
+	}
+}
+
 func TestAppendAndDeleteByValue(t *testing.T) {
 	f := fake(t)
 	// 45 records of the zone: the listing spans three pages of 20.
