@@ -4,6 +4,7 @@
 package fakes
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"maps"
@@ -18,11 +19,12 @@ import (
 const Route53Host = "route53.amazonaws.com"
 
 // FakeRoute53 is Amazon Route 53's API (2013-04-01) as the AWS SDK for Go
-// uses it for TXT records: hosted zones found by name, record sets listed
-// from a name and type, and change batches applied atomically: a DELETE
-// must name the record set exactly as it is, a CREATE one that is not
-// there, or the whole batch fails with InvalidChangeBatch, as Route 53
-// does. Requests must be signed (SigV4, service route53) with its access
+// uses it for TXT and CNAME records: hosted zones found by name, record
+// sets listed in order of name and type from a name (and type), and change
+// batches applied atomically: a DELETE must name the record set exactly as
+// it is, a CREATE one that is not there, a CNAME may share its name with
+// no other set, or the whole batch fails with InvalidChangeBatch, as
+// Route 53 does. Requests must be signed (SigV4, service route53) with its access
 // key; the calls are kept for the test.
 type FakeRoute53 struct {
 	t         testing.TB
@@ -30,8 +32,8 @@ type FakeRoute53 struct {
 
 	callLog // "METHOD path?query"
 	mu      sync.Mutex
-	zones   map[string]string // name with the dot → ID
-	sets    map[string]*route53Set
+	zones   map[string]string      // name with the dot → ID
+	sets    map[string]*route53Set // by name with the dot, "/", type
 	changes int
 	// BeforeChange, when set, runs once before the next change batch is
 	// applied (with the fake's lock held): another writer's change.
@@ -39,9 +41,9 @@ type FakeRoute53 struct {
 }
 
 type route53Set struct {
-	zone, name string
-	ttl        int64
-	values     []string // as Route 53 holds them: quoted
+	zone, name, typ string
+	ttl             int64
+	values          []string // as Route 53 holds them: quoted
 }
 
 // NewFakeRoute53 is an account holding zones, whose requests are signed
@@ -60,12 +62,23 @@ func (f *FakeRoute53) TXT(name string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
-	if s := f.sets[name+"."]; s != nil {
+	if s := f.sets[name+"./TXT"]; s != nil {
 		for _, v := range s.values {
 			out = append(out, strings.Trim(v, `"`))
 		}
 	}
 	return out
+}
+
+// CNAME is the target of the CNAME at name (without the trailing dot), ""
+// when none.
+func (f *FakeRoute53) CNAME(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sets[name+"./CNAME"]; s != nil && len(s.values) == 1 {
+		return s.values[0]
+	}
+	return ""
 }
 
 // Put sets the TXT values at name, as another client of the zone would.
@@ -74,7 +87,7 @@ func (f *FakeRoute53) Put(zone, name string, values ...string) {
 	for i, v := range values {
 		quoted[i] = `"` + v + `"`
 	}
-	f.sets[name+"."] = &route53Set{zone: f.zones[zone+"."], name: name + ".", ttl: 60, values: quoted}
+	f.sets[name+"./TXT"] = &route53Set{zone: f.zones[zone+"."], name: name + ".", typ: "TXT", ttl: 60, values: quoted}
 }
 
 // ProxyEnv is the environment that sends a child process's requests for
@@ -172,10 +185,7 @@ func (f *FakeRoute53) handle(r *http.Request) (int, string) {
 	}
 	switch r.Method {
 	case http.MethodGet:
-		if t := q.Get("type"); t != "" && t != "TXT" {
-			return refuse(http.StatusBadRequest, "a listing from type %q: the provider lists TXT", t)
-		}
-		return f.list(zone, q.Get("name"), q.Get("maxitems"))
+		return f.list(zone, q.Get("name"), q.Get("type"), q.Get("maxitems"))
 	case http.MethodPost:
 		var req route53ChangeRequest
 		if err := xml.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Changes) == 0 {
@@ -186,23 +196,26 @@ func (f *FakeRoute53) handle(r *http.Request) (int, string) {
 	return refuse(http.StatusMethodNotAllowed, "not a call the provider makes")
 }
 
-// list answers ListResourceRecordSets: the zone's record sets (all TXT
-// here) in order of name, from the first at or after name.
-func (f *FakeRoute53) list(zone, name, maxItems string) (int, string) {
+// list answers ListResourceRecordSets: the zone's record sets in order of
+// name and type, from the first at or after name (and typ).
+func (f *FakeRoute53) list(zone, name, typ, maxItems string) (int, string) {
 	var sets []*route53Set
+	name = strings.ToLower(name)
 	for _, s := range f.sets {
-		if s.zone == zone && (name == "" || s.name >= strings.ToLower(name)) {
+		if s.zone == zone && (name == "" || s.name > name || s.name == name && s.typ >= typ) {
 			sets = append(sets, s)
 		}
 	}
-	slices.SortFunc(sets, func(a, b *route53Set) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(sets, func(a, b *route53Set) int {
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.typ, b.typ))
+	})
 	limit := 100
 	fmt.Sscan(maxItems, &limit)
 	truncated := len(sets) > limit
 	sets = sets[:min(len(sets), limit)]
 	var b strings.Builder
 	for _, s := range sets {
-		fmt.Fprintf(&b, `<ResourceRecordSet><Name>%s</Name><Type>TXT</Type><TTL>%d</TTL><ResourceRecords>`, s.name, s.ttl)
+		fmt.Fprintf(&b, `<ResourceRecordSet><Name>%s</Name><Type>%s</Type><TTL>%d</TTL><ResourceRecords>`, s.name, s.typ, s.ttl)
 		for _, v := range s.values {
 			fmt.Fprintf(&b, `<ResourceRecord><Value>%s</Value></ResourceRecord>`, xmlText(v))
 		}
@@ -210,6 +223,21 @@ func (f *FakeRoute53) list(zone, name, maxItems string) (int, string) {
 	}
 	return http.StatusOK, fmt.Sprintf(`<ListResourceRecordSetsResponse xmlns="%s"><ResourceRecordSets>%s</ResourceRecordSets><IsTruncated>%v</IsTruncated><MaxItems>%d</MaxItems></ListResourceRecordSetsResponse>`,
 		route53NS, b.String(), truncated, limit)
+}
+
+// conflict is Route 53's refusal of a set of typ at name beside the sets
+// already there: a CNAME shares its name with no other set.
+func (f *FakeRoute53) conflict(sets map[string]*route53Set, zone, name, typ string) string {
+	for _, s := range sets {
+		switch {
+		case s.zone != zone || s.name != name || s.typ == typ:
+		case typ == "CNAME":
+			return fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted as it conflicts with other records with the same DNS name in zone %s", name, zone)
+		case s.typ == "CNAME":
+			return fmt.Sprintf("RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone %s", typ, name, zone)
+		}
+	}
+	return ""
 }
 
 type route53ChangeRequest struct {
@@ -239,23 +267,28 @@ func (f *FakeRoute53) change(zone string, req route53ChangeRequest, refuse func(
 		for _, rr := range s.ResourceRecords {
 			values = append(values, rr.Value)
 		}
-		cur := next[name]
+		key := name + "/" + s.Type
+		cur := next[key]
 		switch c.Action {
 		case "DELETE":
-			if cur == nil || cur.zone != zone || s.Type != "TXT" || cur.ttl != s.TTL || !slices.Equal(slices.Sorted(slices.Values(cur.values)), slices.Sorted(slices.Values(values))) {
+			if cur == nil || cur.zone != zone || cur.ttl != s.TTL || !slices.Equal(slices.Sorted(slices.Values(cur.values)), slices.Sorted(slices.Values(values))) {
 				problems = append(problems, fmt.Sprintf("Tried to delete resource record set [name='%s', type='%s'] but the values provided do not match the current values", name, s.Type))
 				continue
 			}
-			delete(next, name)
+			delete(next, key)
 		case "CREATE", "UPSERT":
 			if c.Action == "CREATE" && cur != nil {
 				problems = append(problems, fmt.Sprintf("Tried to create resource record set [name='%s', type='%s'] but it already exists", name, s.Type))
 				continue
 			}
-			if s.Type != "TXT" || len(values) == 0 {
-				return refuse(http.StatusBadRequest, "a TXT record set without values: %+v", s)
+			if s.Type != "TXT" && s.Type != "CNAME" || len(values) == 0 || s.Type == "CNAME" && len(values) != 1 {
+				return refuse(http.StatusBadRequest, "a record set the provider does not write: %+v", s)
 			}
-			next[name] = &route53Set{zone: zone, name: name, ttl: s.TTL, values: values}
+			if conflict := f.conflict(next, zone, name, s.Type); conflict != "" {
+				problems = append(problems, conflict)
+				continue
+			}
+			next[key] = &route53Set{zone: zone, name: name, typ: s.Type, ttl: s.TTL, values: values}
 		default:
 			return refuse(http.StatusBadRequest, "action %q", c.Action)
 		}

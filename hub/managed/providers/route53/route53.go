@@ -239,3 +239,93 @@ func withBatchMessages(err error) error {
 	}
 	return err
 }
+
+// cnameTTL is the TTL of the CNAMEs the hub writes: they stay for years.
+const cnameTTL = 3600
+
+// CNAME returns the target of the CNAME record set at name.
+func (p *Writer) CNAME(ctx context.Context, zone, name string) (string, error) {
+	_, sets, err := p.setsAt(ctx, zone, name)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range sets {
+		if s.Type == types.RRTypeCname && len(s.ResourceRecords) == 1 {
+			return strings.ToLower(strings.TrimSuffix(aws.ToString(s.ResourceRecords[0].Value), ".")), nil
+		}
+	}
+	return "", nil
+}
+
+// SetCNAME creates the CNAME record set unless a set holds the name;
+// Route 53 refuses a CNAME beside other sets too, and the read first says
+// which.
+func (p *Writer) SetCNAME(ctx context.Context, zone, name, target string) error {
+	id, sets, err := p.setsAt(ctx, zone, name)
+	if err != nil {
+		return err
+	}
+	fqdn := strings.TrimSuffix(strings.ToLower(libdns.AbsoluteName(name, zone)), ".")
+	target = strings.ToLower(strings.TrimSuffix(target, "."))
+	if len(sets) > 0 {
+		// A CNAME shares its name with no other set: the first says it all.
+		var values []string
+		for _, r := range sets[0].ResourceRecords {
+			values = append(values, strings.TrimSuffix(aws.ToString(r.Value), "."))
+		}
+		if sets[0].Type == types.RRTypeCname && len(values) == 1 && strings.EqualFold(values[0], target) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w: a %s record set (%s)", fqdn, providers.ErrNameTaken, sets[0].Type, strings.Join(values, " "))
+	}
+	set := &types.ResourceRecordSet{Name: aws.String(fqdn + "."), Type: types.RRTypeCname, TTL: aws.Int64(cnameTTL),
+		ResourceRecords: []types.ResourceRecord{{Value: aws.String(target + ".")}}}
+	return p.changeSets(ctx, id, "creating the CNAME "+fqdn, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: set})
+}
+
+// DeleteCNAME deletes the CNAME record set at name when it points at
+// target.
+func (p *Writer) DeleteCNAME(ctx context.Context, zone, name, target string) error {
+	id, sets, err := p.setsAt(ctx, zone, name)
+	if err != nil {
+		return err
+	}
+	for _, s := range sets {
+		if s.Type == types.RRTypeCname && len(s.ResourceRecords) == 1 &&
+			strings.EqualFold(strings.TrimSuffix(aws.ToString(s.ResourceRecords[0].Value), "."), strings.TrimSuffix(target, ".")) {
+			return p.changeSets(ctx, id, "deleting the CNAME "+aws.ToString(s.Name), types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &s})
+		}
+	}
+	return nil
+}
+
+// setsAt returns the hosted zone's ID and the record sets at name.
+func (p *Writer) setsAt(ctx context.Context, zone, name string) (string, []types.ResourceRecordSet, error) {
+	id, err := p.hostedZone(ctx, zone)
+	if err != nil {
+		return "", nil, err
+	}
+	fqdn := strings.ToLower(libdns.AbsoluteName(name, zone))
+	out, err := p.api.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &id, StartRecordName: &fqdn, MaxItems: aws.Int32(20)})
+	if err != nil {
+		return "", nil, providers.Explain("listing the record sets at "+strings.TrimSuffix(fqdn, "."), err)
+	}
+	var sets []types.ResourceRecordSet
+	for _, s := range out.ResourceRecordSets {
+		if strings.EqualFold(strings.TrimSuffix(aws.ToString(s.Name), "."), strings.TrimSuffix(fqdn, ".")) {
+			sets = append(sets, s)
+		}
+	}
+	return id, sets, nil
+}
+
+// changeSets applies one change, with what it attempted and Route 53's
+// messages in its error.
+func (p *Writer) changeSets(ctx context.Context, id, what string, change types.Change) error {
+	_, err := p.api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: &id,
+		ChangeBatch: &types.ChangeBatch{Changes: []types.Change{change}, Comment: aws.String("acmehub")}})
+	if err != nil {
+		return providers.Explain(what, withBatchMessages(err))
+	}
+	return nil
+}

@@ -49,6 +49,19 @@ func TestValuesCoexist(t *testing.T) {
 	)
 }
 
+// TestCNAMEs: the CNAME of a delegation is a record set of its own,
+// created, kept and deleted as the hub's delegations do; a name holding a
+// TXT set is refused before Route 53 is asked to change anything.
+func TestCNAMEs(t *testing.T) {
+	f := fake(t)
+	p := providertest.NewWriter[*route53.Writer](t, route53.Name, "example.com", good)
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	if got := f.CNAME("_acme-challenge.example.com"); got != "" {
+		t.Errorf("Route 53 holds the CNAME %q after its removal", got)
+	}
+}
+
 // TestAnotherWriterInBetween: a value another writer adds between the
 // provider's read and its change is kept: Route 53 refuses the batch (the
 // set deleted no longer matches), and the change is made again.
