@@ -4,6 +4,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -27,6 +28,9 @@ var checkEnv = map[string]string{
 	"nameservers":              "ACMEHUB_NAMESERVERS",
 	"basic-auth-user":          "ACMEHUB_BASIC_AUTH_USER",
 	"basic-auth-password-file": "ACMEHUB_BASIC_AUTH_PASSWORD_FILE",
+	"hub":                      "ACMEHUB_HUB",
+	"hub-client-id":            "ACMEHUB_HUB_CLIENT_ID",
+	"hub-secret-file":          "ACMEHUB_HUB_SECRET_FILE",
 }
 
 // checkFlags are the flags of `acmehub check`.
@@ -36,6 +40,7 @@ type checkFlags struct {
 	nameservers   []string
 	timeout       time.Duration
 	output        output
+	repair        bool
 }
 
 func newCheckCommand() *cobra.Command {
@@ -53,6 +58,7 @@ or in every Secret of the namespace labelled acmehub.io/client (as register labe
      --nameservers) serve the probe within --timeout;
   3. delegation: _acme-challenge.<fqdn> resolves by CNAME to the account
      through the recursive resolvers;
+     with --repair, a missing or wrong CNAME is written by the hub (--hub);
   4. the probe is removed (an acmehub server deletes it; on a plain acme-dns,
      which cannot delete, it stays as one of the account's two values).
 
@@ -86,6 +92,10 @@ func (f *checkFlags) flags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers host:port (default: /etc/resolv.conf)")
 	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "the acme-dns zone's authoritative servers host:port (default: from its NS records)")
 	fs.DurationVar(&f.timeout, "timeout", time.Minute, "how long the probe may take to be served")
+	fs.StringVar(&f.hub.URL, "hub", "", "the managed-challenge hub that wrote the names' CNAMEs (register --hub), for --repair")
+	fs.StringVar(&f.hub.ClientID, "hub-client-id", "", "the client ID of a hub token with the managed-challenge-delegate role")
+	fs.StringVar(&f.hubSecret, "hub-secret-file", "", "file holding that token's secret (or $"+hubSecretEnv+")")
+	fs.BoolVar(&f.repair, "repair", false, "have the hub (--hub) write a CNAME that is missing or wrong")
 	f.output.register(fs)
 }
 
@@ -99,6 +109,9 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	}
 	if err := f.output.check(); err != nil {
 		return err
+	}
+	if f.repair && f.cfg.Hub == nil {
+		return errors.New("--repair needs the hub that writes the CNAMEs: --hub (or $ACMEHUB_HUB) with its token")
 	}
 	if f.cfg.SecretName == "" && f.cfg.Client != "" {
 		f.cfg.SecretName = "acme-dns-" + f.cfg.Client + "-client"
@@ -118,7 +131,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 		Namespace: f.cfg.Namespace, SecretName: f.cfg.SecretName, Key: f.cfg.Key,
 		Resolver: r, Nameservers: f.nameservers, Timeout: f.timeout,
 		BasicAuthUser: f.cfg.BasicAuthUser, BasicAuthPassword: f.cfg.BasicAuthPassword,
-		API: f.cfg.API,
+		API: f.cfg.API, Hub: f.cfg.Hub, Repair: f.repair,
 	})
 	if err != nil {
 		return err

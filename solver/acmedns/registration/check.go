@@ -44,6 +44,10 @@ type CheckConfig struct {
 	// API is the acme-dns API of accounts whose entry gives no server_url,
 	// as account files of older registration scripts do.
 	API string
+	// Hub, with Repair, is asked to write the CNAME of a name whose CNAME
+	// is missing or wrong (drift), as register --hub wrote it.
+	Hub    *Hub
+	Repair bool
 }
 
 // Finding is what the check found for one FQDN.
@@ -200,11 +204,15 @@ func (r *Registrar) checkAccount(ctx context.Context, cfg CheckConfig, secret co
 
 	out := each(base, fqdns)
 	for i := range out {
-		if err := solver.CheckDelegation(ctx, cfg.Resolver, out[i].FQDN, acct.FullDomain); err != nil {
+		err := solver.CheckDelegation(ctx, cfg.Resolver, out[i].FQDN, acct.FullDomain)
+		switch {
+		case err == nil:
+			out[i].Delegation = "ok"
+		case cfg.Repair && cfg.Hub != nil:
+			out[i] = r.repair(ctx, *cfg.Hub, out[i], acct, err)
+		default:
 			out[i].Delegation = err.Error()
 			out[i].Problems = append(slices.Clone(out[i].Problems), err.Error())
-		} else {
-			out[i].Delegation = "ok"
 		}
 	}
 	return out, nil

@@ -20,8 +20,11 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
+	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/server"
+	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/hubtest"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -68,6 +71,7 @@ func TestCheck(t *testing.T) {
 	t.Run("no server_url: --api", f.noServerURL)
 	t.Run("allowfrom refuses the check's address: no new account", f.allowFromRefuses)
 	t.Run("a missing CNAME", f.missingCNAME)
+	t.Run("a missing CNAME repaired by the hub", f.repairedByTheHub)
 	t.Run("the probe not served", f.probeNotServed)
 	t.Run("credentials refused: registered anew", f.credentialsRefused)
 }
@@ -192,6 +196,36 @@ func (f *checkFixture) missingCNAME(t *testing.T) {
 	}
 	if len(bad) != 1 || bad[0].FQDN != "www.shop.example.com" || !strings.Contains(bad[0].Delegation, "must be a CNAME to "+strings.TrimSuffix(f.fulldomain, ".")) {
 		t.Errorf("findings %+v, want www.shop.example.com's delegation reported", findings)
+	}
+}
+
+// repairedByTheHub: a client whose names live in a zone only a hub may
+// write (BIND, through an rfc2136 config) has its missing CNAME written by
+// the hub with --repair, and the next check finds it in place.
+func (f *checkFixture) repairedByTheHub(t *testing.T) {
+	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.app.example.org")
+	f.rs.Forward("example.org", bind.Addr)
+	hub := hubtest.StartHub(t, nil)
+	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
+	if _, err := hub.Managed().PutConfig(ctx, hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "company",
+		Provider: "rfc2136", Zone: "example.org", Rules: []string{".example.org"}}, Credentials: creds}); err != nil {
+		t.Fatal(err)
+	}
+	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
+	if _, err := f.r.Register(ctx, Config{API: f.api, Client: "repair", FQDNs: []string{"app.example.org"}, Namespace: "certs"}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.cfg
+	c.SecretName = "acme-dns-repair-client"
+	c.Hub, c.Repair = &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}, true
+	findings, err := f.r.Check(ctx, c)
+	if err != nil || len(findings) != 1 || findings[0].Delegation != "repaired by the hub" || len(findings[0].Problems) != 0 ||
+		!strings.Contains(findings[0].Action, "the hub wrote _acme-challenge.app.example.org. CNAME") {
+		t.Fatalf("check --repair: %+v, %v", findings, err)
+	}
+	c.Repair = false
+	if findings, err := f.r.Check(ctx, c); err != nil || len(findings) != 1 || findings[0].Delegation != "ok" {
+		t.Errorf("the check after the repair: %+v, %v", findings, err)
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/acmehub/acmehub/hub/managed/doors/delegations"
+	"github.com/acmehub/acmehub/solver"
 )
 
 // Hub is a managed-challenge hub that writes the CNAMEs of the client's
@@ -62,4 +64,19 @@ func (r *Registrar) httpClient() *http.Client {
 		return r.HTTP
 	}
 	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// repair asks the hub to write the CNAME of a finding whose delegation
+// check failed with drift, and says what it did.
+func (r *Registrar) repair(ctx context.Context, h Hub, f Finding, acct solver.Account, drift error) Finding {
+	fqdn := strings.TrimPrefix(f.FQDN, "*.")
+	row := Row{FQDN: fqdn, Record: "_acme-challenge." + fqdn + ".", FullDomain: strings.TrimSuffix(acct.FullDomain, ".") + "."}
+	if _, err := r.delegate(ctx, h, []Row{row}); err != nil {
+		f.Delegation = drift.Error()
+		f.Problems = append(slices.Clone(f.Problems), drift.Error(), "repair: "+err.Error())
+		return f
+	}
+	f.Delegation = "repaired by the hub"
+	f.Action = join(f.Action, "the hub wrote "+row.String()+" ("+drift.Error()+")")
+	return f
 }
