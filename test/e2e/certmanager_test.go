@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/acmehub/acmehub/internal/testutil"
+	"github.com/acmehub/acmehub/internal/testutil/fakes"
 	"github.com/acmehub/acmehub/internal/testutil/kubetest"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -69,25 +70,41 @@ func TestE2ECertManagerTenCertificatesOneAccount(t *testing.T) {
 	t.Run("the embedded server", func(t *testing.T) {
 		c.issueTen(t, "embedded", "", 3*time.Minute)
 	})
-	t.Run("no ticket: the hub writes the CNAME", c.issueWithoutTicket)
+	t.Run("no ticket: the hub writes the CNAME into BIND", func(t *testing.T) { c.issueWithoutTicket(t, "bind", companyBIND) })
+	t.Run("no ticket: the hub writes the CNAME at DigitalOcean", func(t *testing.T) { c.issueWithoutTicket(t, "digitalocean", companyDigitalOcean) })
 }
 
-// issueWithoutTicket: the company's zone example.net lives in BIND, and
-// only a hub holds its key (an rfc2136 config). acmehub register, run as
-// the chart's Job runs it with a hub token of the delegate role, registers
-// the account with the webhook's embedded server, writes the Secret, and
-// has the hub write _acme-challenge.app.example.net's CNAME into BIND; the
-// Certificate becomes Ready with no record written by this test.
-func (c *certManagerE2E) issueWithoutTicket(t *testing.T) {
-	const ns, name = "noticket", "app.example.net"
-	c.namespace(t, ns)
+// companyDNS starts the company's DNS for example.net, only the hub
+// holding its credentials: it returns the hub's environment, the config's
+// provider and credentials, and the zone's name server.
+type companyDNS func(t *testing.T, name string) (env []string, provider string, credentials []byte, nameserver string)
+
+func companyBIND(t *testing.T, name string) ([]string, string, []byte, string) {
 	bind := testutil.StartBIND(t, "example.net", "_acme-challenge."+name)
-	c.resolver.Forward("example.net", bind.Addr)
-	h := testutil.NewHubSetup(t, testutil.HubOptions{})
 	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
-	os.WriteFile(filepath.Join(h.Dir, "bind.json"), creds, 0o600)
-	h.MustAdmin("configs", "put", "--id", "company", "--provider", "rfc2136", "--zone", "example.net", "--rule", ".example.net",
-		"--credentials-file", "bind.json")
+	return nil, "rfc2136", creds, bind.Addr
+}
+
+func companyDigitalOcean(t *testing.T, _ string) ([]string, string, []byte, string) {
+	do := fakes.NewFakeDigitalOcean(t, "do-token", "example.net")
+	return do.ProxyEnv(t), "digitalocean", []byte(`{"api_token": "do-token"}`), do.ServeDNS(t)
+}
+
+// issueWithoutTicket: the company's zone example.net lives in a DNS only
+// a hub holds credentials for (dns). acmehub register, run as the chart's
+// Job runs it with a hub token of the delegate role, registers the account
+// with the webhook's embedded server, writes the Secret, and has the hub
+// write _acme-challenge.app.example.net's CNAME there; the Certificate
+// becomes Ready with no record written by this test.
+func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns string, dns companyDNS) {
+	const name = "app.example.net"
+	c.namespace(t, ns)
+	env, provider, creds, nameserver := dns(t, name)
+	c.resolver.Forward("example.net", nameserver)
+	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: env})
+	os.WriteFile(filepath.Join(h.Dir, "company.json"), creds, 0o600)
+	h.MustAdmin("configs", "put", "--id", "company", "--provider", provider, "--zone", "example.net", "--rule", ".example.net",
+		"--credentials-file", "company.json")
 	principal := h.MustAdmin("principals", "create", "--title", "cluster "+ns, "--role", "managed-challenge-delegate")
 	var tok struct{ ClientID, Secret string }
 	json.Unmarshal([]byte(h.MustAdmin("tokens", "create", "--principal", principal, "--scope", "managed-challenge-delegate",

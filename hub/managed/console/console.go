@@ -115,6 +115,9 @@ func New(door *doors.Door, o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Base+"/tokens/secret", h.session(h.showSecret))
 	h.mux.HandleFunc("POST "+Base+"/tokens/{id}/revoke", h.session(h.revokeToken))
 	h.mux.HandleFunc("POST "+Base+"/tokens/{id}/rotate", h.session(h.rotateToken))
+	h.mux.HandleFunc("GET "+Base+"/delegations", h.session(h.delegations))
+	h.mux.HandleFunc("POST "+Base+"/delegations", h.session(h.delegate))
+	h.mux.HandleFunc("POST "+Base+"/delegations/{identifier}/delete", h.session(h.undelegate))
 	h.mux.HandleFunc("GET "+Base+"/audit", h.session(h.audit))
 	h.mux.HandleFunc("GET "+Base+"/audit/{id}", h.session(h.auditEntry))
 	return h, nil
@@ -272,6 +275,8 @@ var notices = map[string]string{
 	"principal-created": "The principal is created. Give it a token below.",
 	"roles-saved":       "The roles are saved.",
 	"token-revoked":     "The token is revoked: it is refused from now on, on every server.",
+	"delegated":         "The provider wrote the CNAME.",
+	"undelegated":       "The provider removed the CNAME.",
 }
 
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) {

@@ -173,7 +173,7 @@ func TestPagesAndCSRF(t *testing.T) {
 	b := newBrowser(t, f.srv)
 	b.signIn(f.admin)
 	for _, path := range []string{"/console/", "/console/configs", "/console/configs/new", "/console/configs/self-example", "/console/principals",
-		"/console/tokens", "/console/audit", "/console/signin"} {
+		"/console/tokens", "/console/delegations", "/console/audit", "/console/signin"} {
 		a := b.get(path)
 		if a.status != http.StatusOK {
 			t.Errorf("%s: %d", path, a.status)
@@ -251,6 +251,24 @@ func TestPagesAndCSRF(t *testing.T) {
 // TestTokenSecretShownOnce: a token made in the console shows its secret
 // on the next page only, with ready snippets; a reload, the token list and
 // the audit log never show it.
+// TestDelegationsPage: the page lists the delegations and its form asks
+// the config's provider; one that cannot write CNAMEs (self) is refused
+// with the cause, the form kept.
+func TestDelegationsPage(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	a := b.post("/console/delegations", url.Values{"csrf": {b.csrf("/console/delegations")}, "identifier": {"app.example.com"},
+		"target": {"d420c923.auth.example.org"}})
+	if a.status != http.StatusBadGateway || !strings.Contains(a.body, "provider self of config self-example cannot write CNAMEs") ||
+		!strings.Contains(a.body, `value="d420c923.auth.example.org"`) {
+		t.Errorf("a delegation through a provider without CNAMEs: %d\n%s", a.status, a.body)
+	}
+	if a := b.get("/console/delegations"); a.status != http.StatusOK || !strings.Contains(a.body, "No delegations yet") {
+		t.Errorf("the page after a refusal: %d\n%s", a.status, a.body)
+	}
+}
+
 func TestTokenSecretShownOnce(t *testing.T) {
 	f := newFixture(t)
 	b := newBrowser(t, f.srv)

@@ -325,8 +325,9 @@ func (f *FakeDigitalOcean) create(domain string, call DOCall, answer func(int, a
 }
 
 // ServeDNS answers as the domains' authoritative server: TXT records once
-// they are visible, NODATA for other names of a domain, REFUSED elsewhere.
-// It returns the responder's UDP address.
+// they are visible, a CNAME for any question at its name, NODATA for
+// other names of a domain, REFUSED elsewhere. It returns the responder's
+// UDP address.
 func (f *FakeDigitalOcean) ServeDNS(t testing.TB) string {
 	return testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
@@ -345,8 +346,17 @@ func (f *FakeDigitalOcean) ServeDNS(t testing.TB) string {
 			}
 			m.Rcode, m.Authoritative = dns.RcodeSuccess, true
 			for _, r := range recs {
-				if r.Type == "TXT" && r.Name == rel && q.Question[0].Qtype == dns.TypeTXT && !time.Now().Before(r.visible) {
-					m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: uint32(r.TTL)}, Txt: []string{r.Data}})
+				if r.Name != rel || time.Now().Before(r.visible) {
+					continue
+				}
+				hdr := dns.RR_Header{Name: q.Question[0].Name, Class: dns.ClassINET, Ttl: uint32(r.TTL)}
+				switch {
+				case r.Type == "CNAME":
+					hdr.Rrtype = dns.TypeCNAME
+					m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr, Target: r.Data})
+				case r.Type == "TXT" && q.Question[0].Qtype == dns.TypeTXT:
+					hdr.Rrtype = dns.TypeTXT
+					m.Answer = append(m.Answer, &dns.TXT{Hdr: hdr, Txt: []string{r.Data}})
 				}
 			}
 		}
