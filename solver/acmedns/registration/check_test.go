@@ -21,10 +21,12 @@ import (
 
 	"github.com/acmehub/acmehub/hub/dnsclient"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/managed/providers/rfc2136"
 	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/internal/testutil/providertest"
 	"github.com/acmehub/acmehub/solver"
 )
 
@@ -200,8 +202,10 @@ func (f *checkFixture) missingCNAME(t *testing.T) {
 }
 
 // repairedByTheHub: a client whose names live in a zone only a hub may
-// write (BIND, through an rfc2136 config) has its missing CNAME written by
-// the hub with --repair, and the next check finds it in place.
+// write (BIND, through an rfc2136 config) is registered with the hub
+// writing its CNAME; once that CNAME is deleted behind the hub's back, the
+// check reports the drift, --repair has the hub write it again, and the
+// next check finds it in place.
 func (f *checkFixture) repairedByTheHub(t *testing.T) {
 	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.app.example.org")
 	f.rs.Forward("example.org", bind.Addr)
@@ -212,12 +216,24 @@ func (f *checkFixture) repairedByTheHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
-	if _, err := f.r.Register(ctx, Config{API: f.api, Client: "repair", FQDNs: []string{"app.example.org"}, Namespace: "certs"}); err != nil {
-		t.Fatal(err)
+	h := &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}
+	res, err := f.r.Register(ctx, Config{API: f.api, Client: "repair", FQDNs: []string{"app.example.org"}, Namespace: "certs", Hub: h})
+	if err != nil || len(res.Delegated) != 1 {
+		t.Fatalf("register --hub: %+v, %v", res, err)
 	}
 	c := f.cfg
 	c.SecretName = "acme-dns-repair-client"
-	c.Hub, c.Repair = &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}, true
+	if findings, err := f.r.Check(ctx, c); err != nil || len(findings) != 1 || findings[0].Delegation != "ok" {
+		t.Fatalf("the check after register --hub: %+v, %v", findings, err)
+	}
+	w := providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
+	if err := w.DeleteCNAME(ctx, "example.org.", "_acme-challenge.app", strings.TrimSuffix(res.Rows[0].FullDomain, ".")); err != nil {
+		t.Fatal(err)
+	}
+	if findings, err := f.r.Check(ctx, c); err != nil || len(findings) != 1 || len(findings[0].Problems) == 0 {
+		t.Fatalf("the check after the CNAME was deleted: %+v, %v", findings, err)
+	}
+	c.Hub, c.Repair = h, true
 	findings, err := f.r.Check(ctx, c)
 	if err != nil || len(findings) != 1 || findings[0].Delegation != "repaired by the hub" || len(findings[0].Problems) != 0 ||
 		!strings.Contains(findings[0].Action, "the hub wrote _acme-challenge.app.example.org. CNAME") {
