@@ -18,7 +18,8 @@ import (
 const CloudflareHost = "api.cloudflare.com"
 
 // FakeCloudflare is Cloudflare's DNS API (v4) as cert-manager's client
-// uses it: zones found by name, TXT records listed by name, created and
+// and the hub's CNAMEs use it: zones found by name, TXT and CNAME records
+// listed by name (and type), created (a CNAME beside nothing else) and
 // deleted by ID, every answer in Cloudflare's envelope
 // ({"success", "errors", "result"}). It authenticates an API token
 // (Authorization: Bearer) or a global key with its e-mail (X-Auth-Key,
@@ -43,6 +44,18 @@ type CloudflareRecord struct {
 	Name    string `json:"name"`
 	Content string `json:"content"`
 	TTL     int    `json:"ttl"`
+}
+
+// CNAME is the target of the CNAME at name, "" when none.
+func (f *FakeCloudflare) CNAME(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, rec := range f.records {
+		if rec.Type == "CNAME" && rec.Name == name {
+			return rec.Content
+		}
+	}
+	return ""
 }
 
 // NewFakeCloudflare is an account holding zones, reached with token, or
@@ -137,12 +150,12 @@ func (f *FakeCloudflare) handle(r *http.Request) (int, any, []cloudflareError) {
 	zone := parts[0]
 	switch {
 	case len(parts) == 2 && r.Method == http.MethodGet:
-		if q.Get("type") != "TXT" || q.Get("name") == "" || q.Get("per_page") == "" {
-			return refuse(http.StatusBadRequest, "a listing without type=TXT, name and per_page")
+		if q.Get("name") == "" || q.Get("per_page") == "" {
+			return refuse(http.StatusBadRequest, "a listing without name and per_page")
 		}
 		out := []CloudflareRecord{}
 		for _, rec := range f.records {
-			if rec.ZoneID == zone && rec.Type == "TXT" && rec.Name == q.Get("name") {
+			if rec.ZoneID == zone && (q.Get("type") == "" || rec.Type == q.Get("type")) && rec.Name == q.Get("name") {
 				rec.ZoneID = "" // not in answers since 2024-11-30
 				out = append(out, rec)
 			}
@@ -150,8 +163,17 @@ func (f *FakeCloudflare) handle(r *http.Request) (int, any, []cloudflareError) {
 		return http.StatusOK, out, nil
 	case len(parts) == 2 && r.Method == http.MethodPost:
 		var rec CloudflareRecord
-		if err := json.NewDecoder(r.Body).Decode(&rec); err != nil || rec.Type != "TXT" || rec.Name == "" || rec.Content == "" {
-			return refuse(http.StatusBadRequest, "a record without type TXT, name and content (%v)", err)
+		if err := json.NewDecoder(r.Body).Decode(&rec); err != nil || rec.Type != "TXT" && rec.Type != "CNAME" || rec.Name == "" || rec.Content == "" {
+			return refuse(http.StatusBadRequest, "a record without type TXT or CNAME, name and content (%v)", err)
+		}
+		for _, other := range f.records {
+			switch {
+			case other.ZoneID != zone || other.Name != rec.Name:
+			case rec.Type == "CNAME" && other.Type == "CNAME":
+				return http.StatusBadRequest, nil, []cloudflareError{{Code: 81053, Message: "An A, AAAA, or CNAME record with that host already exists."}}
+			case rec.Type == "CNAME" || other.Type == "CNAME":
+				return http.StatusBadRequest, nil, []cloudflareError{{Code: 81054, Message: "A CNAME record with that host already exists."}}
+			}
 		}
 		if msg := f.failPost; msg != "" {
 			f.failPost = ""

@@ -5,7 +5,8 @@
 // cert-manager's Cloudflare client (pkg/issuer/acme/dns/cloudflare), with
 // an API token (Zone:Read and DNS:Edit on the zone) or a global API key
 // and its account's e-mail: one record per value, found and removed by its
-// value. The client goes through HTTPS_PROXY when it is set. Whether a
+// value; the CNAMEs of delegations through Cloudflare's API directly
+// (cname.go). The clients go through HTTPS_PROXY when it is set. Whether a
 // value is served is asked of Cloudflare's name servers through DNS.
 package cloudflare
 
@@ -52,6 +53,7 @@ type Credentials struct {
 type Writer struct {
 	providers.CertManager
 	api *cmcloudflare.DNSProvider
+	c   Credentials
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
@@ -70,7 +72,7 @@ func New(credentials []byte) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Writer{CertManager: providers.CertManager{Presenter: api}, api: api}, nil
+	return &Writer{CertManager: providers.CertManager{Presenter: api}, api: api, c: c}, nil
 }
 
 // Test checks the credentials against the zone: Cloudflare finds it by

@@ -36,6 +36,19 @@ func fake(t *testing.T) *fakes.FakeCloudflare {
 // one name coexist and a cleanup removes exactly its own, through the
 // calls Cloudflare's API takes (the zone found by name, the records listed
 // by type and name, created, deleted by ID).
+// TestCNAMEs: the CNAME of a delegation is written (not proxied), kept and
+// removed as the hub's delegations do; a name holding records is refused
+// before Cloudflare is asked to create anything.
+func TestCNAMEs(t *testing.T) {
+	f := fake(t)
+	p := providertest.NewWriter[*cloudflare.Writer](t, cloudflare.Name, "example.com", map[string]string{"api_token": token})
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	if got := f.CNAME("_acme-challenge.example.com"); got != "" {
+		t.Errorf("Cloudflare holds the CNAME %q after its removal", got)
+	}
+}
+
 func TestAppendAndDeleteByValue(t *testing.T) {
 	for name, creds := range map[string]cloudflare.Credentials{
 		"API token":  {APIToken: token},
