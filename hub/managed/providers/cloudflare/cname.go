@@ -57,11 +57,12 @@ func (p *Writer) SetCNAME(ctx context.Context, zone, name, target string) error 
 	}
 	fqdn := fqdnOf(zone, name)
 	target = strings.ToLower(strings.TrimSuffix(target, "."))
-	for _, r := range recs {
-		if r.Type == "CNAME" && strings.EqualFold(strings.TrimSuffix(r.Content, "."), target) {
+	if len(recs) > 0 {
+		// A CNAME shares its name with no other record: the first says it all.
+		if r := recs[0]; r.Type == "CNAME" && strings.EqualFold(strings.TrimSuffix(r.Content, "."), target) {
 			return nil
 		}
-		return fmt.Errorf("%s: %w: a %s record (%s)", fqdn, providers.ErrNameTaken, r.Type, r.Content)
+		return fmt.Errorf("%s: %w: a %s record (%s)", fqdn, providers.ErrNameTaken, recs[0].Type, recs[0].Content)
 	}
 	proxied := false
 	body, _ := json.Marshal(record{Type: "CNAME", Name: fqdn, Content: target, TTL: cnameTTL, Proxied: &proxied})
@@ -90,7 +91,7 @@ func (p *Writer) recordsAt(ctx context.Context, zone, name string) (string, []re
 		return "", nil, err
 	}
 	if len(zones) != 1 {
-		return "", nil, fmt.Errorf("Cloudflare: no zone %s for these credentials", z)
+		return "", nil, fmt.Errorf("cloudflare: no zone %s for these credentials", z)
 	}
 	var recs []record
 	fqdn := fqdnOf(zone, name)
@@ -115,7 +116,7 @@ func (p *Writer) call(ctx context.Context, method, path string, body []byte, out
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return fmt.Errorf("Cloudflare: %s: %w", what, err)
+		return fmt.Errorf("cloudflare: %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	var envelope struct {
@@ -128,14 +129,14 @@ func (p *Writer) call(ctx context.Context, method, path string, body []byte, out
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err := json.Unmarshal(raw, &envelope); err != nil {
-		return fmt.Errorf("Cloudflare: %s: %d, not JSON: %s", what, resp.StatusCode, raw)
+		return fmt.Errorf("cloudflare: %s: %d, not JSON: %s", what, resp.StatusCode, raw)
 	}
 	if !envelope.Success {
 		var msgs []string
 		for _, e := range envelope.Errors {
 			msgs = append(msgs, fmt.Sprintf("%d: %s", e.Code, e.Message))
 		}
-		return fmt.Errorf("Cloudflare: %s: %d %s", what, resp.StatusCode, strings.Join(msgs, "; "))
+		return fmt.Errorf("cloudflare: %s: %d %s", what, resp.StatusCode, strings.Join(msgs, "; "))
 	}
 	if out != nil {
 		return json.Unmarshal(envelope.Result, out)
