@@ -22,8 +22,8 @@ import (
 const AkamaiHost = "akab-acmehubtest.luna.akamaiapis.net"
 
 // FakeAkamai is Akamai's Edge DNS API (config-dns v2) as its Go client
-// uses it: zones read by name, a name's TXT record set read, created,
-// replaced and deleted, errors as RFC 7807 problems. Every call must carry
+// uses it: zones read by name, a name's TXT or CNAME record set read,
+// created (a CNAME beside no other set), replaced and deleted, errors as RFC 7807 problems. Every call must carry
 // an EdgeGrid (EG1-HMAC-SHA256) signature made with the client's secret
 // over the method, host, path and (for a POST) the body's hash, within a
 // minute of now; a call it would not accept fails the test. It keeps the
@@ -33,7 +33,7 @@ type FakeAkamai struct {
 	clientToken, clientSecret, accessToken string
 	callLog                                // "METHOD path"
 	mu                                     sync.Mutex
-	zones                                  map[string]map[string][]string // zone → name → TXT rdata
+	zones                                  map[string]map[string][]string // zone → "name/TYPE" → rdata
 	beforeWrite, afterWrite                func()                         // run (once) around the next write
 }
 
@@ -54,7 +54,7 @@ func (f *FakeAkamai) TXT(name string) []string {
 	defer f.mu.Unlock()
 	for _, z := range f.zones {
 		var out []string
-		for _, v := range z[name] {
+		for _, v := range z[name+"/TXT"] {
 			var s string
 			if json.Unmarshal([]byte(v), &s) != nil {
 				s = v
@@ -78,14 +78,27 @@ func (f *FakeAkamai) SetTXT(zone, name string, values ...string) {
 
 func (f *FakeAkamai) set(zone, name string, values []string) {
 	if len(values) == 0 {
-		delete(f.zones[zone], name)
+		delete(f.zones[zone], name+"/TXT")
 		return
 	}
 	quoted := make([]string, len(values))
 	for i, v := range values {
 		quoted[i] = `"` + v + `"`
 	}
-	f.zones[zone][name] = quoted
+	f.zones[zone][name+"/TXT"] = quoted
+}
+
+// CNAME is the target of the CNAME at name (fully qualified, without the
+// trailing dot), "" when none.
+func (f *FakeAkamai) CNAME(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, z := range f.zones {
+		if t := z[name+"/CNAME"]; len(t) == 1 {
+			return t[0]
+		}
+	}
+	return ""
 }
 
 // BeforeNextWrite runs fn before the next write (POST, PUT, DELETE) is
@@ -175,25 +188,25 @@ func (f *FakeAkamai) handle(r *http.Request) (int, any) {
 		}
 		return http.StatusOK, map[string]any{"zone": zone, "type": "PRIMARY", "activationState": "ACTIVE", "versionId": "1"}
 	}
-	if parts[1] != "names" || parts[3] != "types" || parts[4] != "TXT" {
-		return refuse(http.StatusNotFound, "only TXT record sets, at /zones/{zone}/names/{name}/types/TXT")
+	if parts[1] != "names" || parts[3] != "types" || parts[4] != "TXT" && parts[4] != "CNAME" {
+		return refuse(http.StatusNotFound, "only TXT and CNAME record sets, at /zones/{zone}/names/{name}/types/{TXT,CNAME}")
 	}
-	name := parts[2]
+	name, typ := parts[2], parts[4]
 	if name != zone && !strings.HasSuffix(name, "."+zone) {
 		return http.StatusBadRequest, problem("errors/bad-request", "Invalid Record Name", fmt.Sprintf("Record name %s is not in zone %s", name, zone))
 	}
-	if current, exists := names[name]; r.Method == http.MethodGet {
+	if current, exists := names[name+"/"+typ]; r.Method == http.MethodGet {
 		if !exists {
 			return http.StatusNotFound, problem("errors/not-found", "Not Found", "Recordset does not exist.")
 		}
-		return http.StatusOK, akamaiRecordSet{Name: name, Type: "TXT", TTL: 300, RData: current}
+		return http.StatusOK, akamaiRecordSet{Name: name, Type: typ, TTL: 300, RData: current}
 	}
-	return f.write(r, body, names, name)
+	return f.write(r, body, names, name, typ)
 }
 
 // write answers a write of the record set at name (the lock held): POST
 // creates, PUT replaces, DELETE removes.
-func (f *FakeAkamai) write(r *http.Request, body []byte, names map[string][]string, name string) (int, any) {
+func (f *FakeAkamai) write(r *http.Request, body []byte, names map[string][]string, name, typ string) (int, any) {
 	refuse := func(status int, format string, a ...any) (int, any) {
 		msg := fmt.Sprintf(format, a...)
 		f.t.Errorf("fake Akamai: %s %s: %s", r.Method, r.URL, msg)
@@ -209,25 +222,32 @@ func (f *FakeAkamai) write(r *http.Request, body []byte, names map[string][]stri
 		f.afterWrite = nil
 		defer func() { f.mu.Unlock(); fn(); f.mu.Lock() }()
 	}
-	_, exists := names[name]
+	key := name + "/" + typ
+	_, exists := names[key]
 	switch r.Method {
 	case http.MethodPost, http.MethodPut:
 		var set akamaiRecordSet
-		if err := json.Unmarshal(body, &set); err != nil || set.Name != name || set.Type != "TXT" || set.TTL < 1 || len(set.RData) == 0 {
-			return refuse(http.StatusBadRequest, "a record set is {name, type TXT, ttl, rdata}, for the path's name: %s", body)
+		if err := json.Unmarshal(body, &set); err != nil || set.Name != name || set.Type != typ || set.TTL < 1 || len(set.RData) == 0 ||
+			typ == "CNAME" && len(set.RData) != 1 {
+			return refuse(http.StatusBadRequest, "a record set is {name, type, ttl, rdata}, for the path's name and type: %s", body)
 		}
 		for _, v := range set.RData {
-			if !strings.HasPrefix(v, `"`) || !strings.HasSuffix(v, `"`) || len(v) < 2 {
+			if typ == "TXT" && (!strings.HasPrefix(v, `"`) || !strings.HasSuffix(v, `"`) || len(v) < 2) {
 				return refuse(http.StatusBadRequest, "TXT rdata %q is not one quoted string", v)
 			}
 		}
 		if r.Method == http.MethodPost && exists {
 			return http.StatusConflict, problem("errors/conflict", "Conflict", "Record set already exists")
 		}
+		for other := range names {
+			if n, t, _ := strings.Cut(other, "/"); n == name && t != typ && (t == "CNAME" || typ == "CNAME") {
+				return http.StatusBadRequest, problem("errors/bad-request", "Invalid Record", "CNAME records cannot coexist with other records at "+name)
+			}
+		}
 		if r.Method == http.MethodPut && !exists {
 			return http.StatusNotFound, problem("errors/not-found", "Not Found", "Recordset does not exist.")
 		}
-		names[name] = slices.Clone(set.RData)
+		names[key] = slices.Clone(set.RData)
 		if r.Method == http.MethodPost {
 			return http.StatusCreated, set
 		}
@@ -236,7 +256,7 @@ func (f *FakeAkamai) write(r *http.Request, body []byte, names map[string][]stri
 		if !exists {
 			return http.StatusNotFound, problem("errors/not-found", "Not Found", "Recordset does not exist.")
 		}
-		delete(names, name)
+		delete(names, key)
 		return http.StatusNoContent, nil
 	}
 	return refuse(http.StatusMethodNotAllowed, "no such method")

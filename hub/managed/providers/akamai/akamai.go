@@ -228,3 +228,80 @@ func (p *Writer) txt(ctx context.Context, zone, name string) ([]string, error) {
 	}
 	return values, nil
 }
+
+// cnameTTL is the TTL of the CNAMEs the hub writes: they stay for years.
+const cnameTTL = 3600
+
+// CNAME returns the target of the CNAME record set at name.
+func (p *Writer) CNAME(ctx context.Context, zone, name string) (string, error) {
+	z, fqdn := p.edgeZone(zone), p.name(zone, libdns.RR{Name: name})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cname(ctx, z, fqdn)
+}
+
+func (p *Writer) cname(ctx context.Context, zone, fqdn string) (string, error) {
+	rec, err := p.api.GetRecord(ctx, edgedns.GetRecordRequest{Zone: zone, Name: fqdn, RecordType: "CNAME"})
+	var apiErr *edgedns.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", providers.Explain("reading the CNAME at "+fqdn, err)
+	}
+	if len(rec.Target) != 1 {
+		return "", nil
+	}
+	return strings.ToLower(strings.TrimSuffix(rec.Target[0], ".")), nil
+}
+
+// SetCNAME creates the CNAME record set unless the name holds one already
+// (the same: nothing to do) or TXT values; Edge DNS refuses a CNAME beside
+// any other set, which is reported as the name taken.
+func (p *Writer) SetCNAME(ctx context.Context, zone, name, target string) error {
+	z, fqdn := p.edgeZone(zone), p.name(zone, libdns.RR{Name: name})
+	target = strings.ToLower(strings.TrimSuffix(target, "."))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	held, err := p.cname(ctx, z, fqdn)
+	switch {
+	case err != nil:
+		return err
+	case held == target:
+		return nil
+	case held != "":
+		return fmt.Errorf("%s: %w: a CNAME to %s", fqdn, providers.ErrNameTaken, held)
+	}
+	if values, err := p.txt(ctx, z, fqdn); err != nil {
+		return providers.Explain("reading the TXT values at "+fqdn, err)
+	} else if len(values) > 0 {
+		return fmt.Errorf("%s: %w: a TXT record set", fqdn, providers.ErrNameTaken)
+	}
+	ttl := cnameTTL
+	err = p.api.CreateRecord(ctx, edgedns.CreateRecordRequest{Zone: z, Record: &edgedns.RecordBody{Name: fqdn, RecordType: "CNAME", TTL: &ttl,
+		Target: []string{target + "."}}})
+	var apiErr *edgedns.Error
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusConflict) {
+		return fmt.Errorf("%s: %w: %s", fqdn, providers.ErrNameTaken, apiErr.Detail)
+	}
+	if err != nil {
+		return providers.Explain("creating the CNAME "+fqdn, err)
+	}
+	return nil
+}
+
+// DeleteCNAME deletes the CNAME record set at name when it points at
+// target.
+func (p *Writer) DeleteCNAME(ctx context.Context, zone, name, target string) error {
+	z, fqdn := p.edgeZone(zone), p.name(zone, libdns.RR{Name: name})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	held, err := p.cname(ctx, z, fqdn)
+	if err != nil || held != strings.ToLower(strings.TrimSuffix(target, ".")) {
+		return err
+	}
+	if err := p.api.DeleteRecord(ctx, edgedns.DeleteRecordRequest{Zone: z, Name: fqdn, RecordType: "CNAME"}); err != nil {
+		return providers.Explain("deleting the CNAME "+fqdn, err)
+	}
+	return nil
+}

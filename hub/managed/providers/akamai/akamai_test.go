@@ -65,6 +65,19 @@ func TestValuesCoexist(t *testing.T) {
 // another writer created or deleted between the provider's read and its
 // write refuses the write (409, 404); a stale write of another writer
 // landing after the provider's is found when the change is read back. The
+// TestCNAMEs: the CNAME of a delegation is a record set of its own,
+// created, kept and deleted as the hub's delegations do; a name holding a
+// TXT set is refused before Edge DNS is asked to create anything.
+func TestCNAMEs(t *testing.T) {
+	f := fake(t)
+	p := providertest.NewWriter[*akamai.Writer](t, akamai.Name, "example.com", good)
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	if got := f.CNAME("_acme-challenge.example.com"); got != "" {
+		t.Errorf("Edge DNS holds the CNAME %q after its removal", got)
+	}
+}
+
 // change is then made again on what is there.
 func TestAnotherWriterInBetween(t *testing.T) {
 	ctx := context.Background()
