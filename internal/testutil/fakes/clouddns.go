@@ -31,9 +31,10 @@ const (
 // as a service account uses them: the account signs a JWT with its key,
 // the token endpoint checks the signature and the scope and hands out an
 // access token, and the API takes that token for the project's managed
-// zone: record sets listed by name and type, and changes applied
+// zone: record sets listed by name (and type), and changes applied
 // atomically (a deletion must name a set exactly as it is, an addition one
-// that is not there; otherwise 412 or 409, as Cloud DNS answers).
+// that is not there, a CNAME beside no other set; otherwise 412, 409 or
+// 400, as Cloud DNS answers).
 type FakeCloudDNS struct {
 	t                   testing.TB
 	Project, Zone, Name string // the project, the managed zone's name, its DNS name with the dot
@@ -42,7 +43,7 @@ type FakeCloudDNS struct {
 	callLog // "METHOD host path?query"
 	mu      sync.Mutex
 	tokens  map[string]bool
-	sets    map[string]cloudDNSSet // name with the dot → TXT set
+	sets    map[string]cloudDNSSet // name with the dot, "/", type → set
 	changes int
 	// BeforeChange, when set, runs once before the next change is
 	// applied (with the fake's lock held): another writer's change.
@@ -85,7 +86,7 @@ func (f *FakeCloudDNS) TXT(name string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
-	for _, v := range f.sets[name+"."].Rrdatas {
+	for _, v := range f.sets[name+"./TXT"].Rrdatas {
 		out = append(out, strings.Trim(v, `"`))
 	}
 	return out
@@ -97,7 +98,17 @@ func (f *FakeCloudDNS) Put(name string, values ...string) {
 	for _, v := range values {
 		set.Rrdatas = append(set.Rrdatas, `"`+v+`"`)
 	}
-	f.sets[name+"."] = set
+	f.sets[name+"./TXT"] = set
+}
+
+// CNAME is the target of the CNAME at name (without the dot), "" when none.
+func (f *FakeCloudDNS) CNAME(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sets[name+"./CNAME"]; len(s.Rrdatas) == 1 {
+		return s.Rrdatas[0]
+	}
+	return ""
 }
 
 // ProxyEnv is the environment that sends a child process's requests for
@@ -179,12 +190,14 @@ func (f *FakeCloudDNS) api(r *http.Request) (int, any) {
 	q := r.URL.Query()
 	switch {
 	case what == "rrsets" && r.Method == http.MethodGet:
-		if q.Get("type") != "TXT" || q.Get("name") == "" {
-			f.t.Errorf("fake Cloud DNS: a listing without name and type TXT: %s", r.URL)
+		if q.Get("name") == "" {
+			f.t.Errorf("fake Cloud DNS: a listing without name: %s", r.URL)
 		}
 		sets := []cloudDNSSet{}
-		if s, ok := f.sets[q.Get("name")]; ok {
-			sets = append(sets, s)
+		for _, s := range f.sets {
+			if s.Name == q.Get("name") && (q.Get("type") == "" || s.Type == q.Get("type")) {
+				sets = append(sets, s)
+			}
 		}
 		return http.StatusOK, map[string]any{"kind": "dns#resourceRecordSetsListResponse", "rrsets": sets}
 	case what == "changes" && r.Method == http.MethodPost:
@@ -207,21 +220,26 @@ func (f *FakeCloudDNS) change(additions, deletions []cloudDNSSet) (int, any) {
 	}
 	next := maps.Clone(f.sets)
 	for i, d := range deletions {
-		cur, ok := next[d.Name]
-		if !ok || cur.Type != d.Type || cur.TTL != d.TTL || !slices.Equal(slices.Sorted(slices.Values(cur.Rrdatas)), slices.Sorted(slices.Values(d.Rrdatas))) {
+		cur, ok := next[d.Name+"/"+d.Type]
+		if !ok || cur.TTL != d.TTL || !slices.Equal(slices.Sorted(slices.Values(cur.Rrdatas)), slices.Sorted(slices.Values(d.Rrdatas))) {
 			return googleError(http.StatusPreconditionFailed, "conditionNotMet", fmt.Sprintf("Precondition not met for 'entity.change.deletions[%d]'", i))
 		}
-		delete(next, d.Name)
+		delete(next, d.Name+"/"+d.Type)
 	}
 	for i, a := range additions {
-		if _, ok := next[a.Name]; ok {
-			return googleError(http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'entity.change.additions[%d]' named '%s (TXT)' already exists", i, a.Name))
+		if _, ok := next[a.Name+"/"+a.Type]; ok {
+			return googleError(http.StatusConflict, "alreadyExists", fmt.Sprintf("The resource 'entity.change.additions[%d]' named '%s (%s)' already exists", i, a.Name, a.Type))
 		}
-		if a.Type != "TXT" || !strings.HasSuffix(a.Name, "."+f.Name) || len(a.Rrdatas) == 0 {
+		if a.Type != "TXT" && a.Type != "CNAME" || !strings.HasSuffix(a.Name, "."+f.Name) || len(a.Rrdatas) == 0 || a.Type == "CNAME" && len(a.Rrdatas) != 1 {
 			return googleError(http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid value for 'entity.change.additions[%d]'", i))
 		}
+		for _, s := range next {
+			if s.Name == a.Name && s.Type != a.Type && (s.Type == "CNAME" || a.Type == "CNAME") {
+				return googleError(http.StatusBadRequest, "cnameResourceRecordSetConflict", fmt.Sprintf("The resource 'entity.change.additions[%d]' named '%s (%s)' conflicts with a CNAME at that name", i, a.Name, a.Type))
+			}
+		}
 		a.Kind = "dns#resourceRecordSet"
-		next[a.Name] = a
+		next[a.Name+"/"+a.Type] = a
 	}
 	f.sets = next
 	f.changes++

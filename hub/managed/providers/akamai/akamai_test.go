@@ -61,10 +61,6 @@ func TestValuesCoexist(t *testing.T) {
 	}
 }
 
-// TestAnotherWriterInBetween: Edge DNS has no conditional write. A set
-// another writer created or deleted between the provider's read and its
-// write refuses the write (409, 404); a stale write of another writer
-// landing after the provider's is found when the change is read back. The
 // TestCNAMEs: the CNAME of a delegation is a record set of its own,
 // created, kept and deleted as the hub's delegations do; a name holding a
 // TXT set is refused before Edge DNS is asked to create anything.
@@ -78,6 +74,10 @@ func TestCNAMEs(t *testing.T) {
 	}
 }
 
+// TestAnotherWriterInBetween: Edge DNS has no conditional write. A set
+// another writer created or deleted between the provider's read and its
+// write refuses the write (409, 404); a stale write of another writer
+// landing after the provider's is found when the change is read back. The
 // change is then made again on what is there.
 func TestAnotherWriterInBetween(t *testing.T) {
 	ctx := context.Background()

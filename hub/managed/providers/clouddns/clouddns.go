@@ -13,9 +13,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	cmclouddns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/clouddns"
+	"golang.org/x/oauth2/google"
+	"golang.org/x/oauth2/jwt"
+	clouddns "google.golang.org/api/dns/v1"
+	"google.golang.org/api/option"
 
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
@@ -50,6 +55,10 @@ type Credentials struct {
 type Writer struct {
 	providers.CertManager
 	api *cmclouddns.DNSProvider
+	// svc writes the CNAMEs of delegations, which cert-manager's client
+	// does not; as the project's managed zone.
+	svc                  *clouddns.Service
+	project, managedZone string
 }
 
 // New makes a provider from a config's credentials (JSON, see Credentials).
@@ -64,18 +73,32 @@ func New(raw []byte) (*Writer, error) {
 	// The context is the token source's for the provider's life.
 	ctx := context.Background()
 	var (
-		api *cmclouddns.DNSProvider
-		err error
+		api    *cmclouddns.DNSProvider
+		client *http.Client
+		err    error
 	)
 	if c.ServiceAccount != "" {
 		api, err = cmclouddns.NewDNSProviderServiceAccountBytes(ctx, c.Project, []byte(c.ServiceAccount), nil, c.ManagedZone)
+		if err == nil {
+			var conf *jwt.Config
+			if conf, err = google.JWTConfigFromJSON([]byte(c.ServiceAccount), clouddns.NdevClouddnsReadwriteScope); err == nil {
+				client = conf.Client(ctx)
+			}
+		}
 	} else {
 		api, err = cmclouddns.NewDNSProviderCredentials(ctx, c.Project, nil, c.ManagedZone)
+		if err == nil {
+			client, err = google.DefaultClient(ctx, clouddns.NdevClouddnsReadwriteScope)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Writer{CertManager: providers.CertManager{Presenter: api}, api: api}, nil
+	svc, err := clouddns.NewService(ctx, option.WithHTTPClient(client))
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return &Writer{CertManager: providers.CertManager{Presenter: api}, api: api, svc: svc, project: c.Project, managedZone: c.ManagedZone}, nil
 }
 
 // Test checks the credentials against the managed zone without a change:

@@ -43,6 +43,20 @@ func TestValuesCoexist(t *testing.T) {
 	)
 }
 
+// TestCNAMEs: the CNAME of a delegation is a record set of its own,
+// added, kept and deleted as the hub's delegations do; a name holding a
+// TXT set is refused before Cloud DNS is asked to change anything.
+func TestCNAMEs(t *testing.T) {
+	f := fake(t)
+	p := providertest.NewWriter[*clouddns.Writer](t, clouddns.Name, "example.com",
+		clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com", ServiceAccount: string(f.ServiceAccount())})
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	if got := f.CNAME("_acme-challenge.example.com"); got != "" {
+		t.Errorf("Cloud DNS holds the CNAME %q after its removal", got)
+	}
+}
+
 // TestErrorsNamed: Google's refusals reach the caller with what was
 // attempted.
 func TestErrorsNamed(t *testing.T) {

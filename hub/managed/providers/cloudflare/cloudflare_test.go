@@ -32,10 +32,6 @@ func fake(t *testing.T) *fakes.FakeCloudflare {
 	return f
 }
 
-// TestAppendAndDeleteByValue: with a token or a global key, two values at
-// one name coexist and a cleanup removes exactly its own, through the
-// calls Cloudflare's API takes (the zone found by name, the records listed
-// by type and name, created, deleted by ID).
 // TestCNAMEs: the CNAME of a delegation is written (not proxied), kept and
 // removed as the hub's delegations do; a name holding records is refused
 // before Cloudflare is asked to create anything.
@@ -49,6 +45,10 @@ func TestCNAMEs(t *testing.T) {
 	}
 }
 
+// TestAppendAndDeleteByValue: with a token or a global key, two values at
+// one name coexist and a cleanup removes exactly its own, through the
+// calls Cloudflare's API takes (the zone found by name, the records listed
+// by type and name, created, deleted by ID).
 func TestAppendAndDeleteByValue(t *testing.T) {
 	for name, creds := range map[string]cloudflare.Credentials{
 		"API token":  {APIToken: token},
