@@ -21,10 +21,10 @@ const (
 
 // FakeAzureDNS is Azure DNS as a service principal uses it: Entra ID's
 // instance and tenant discovery and its client-credentials token
-// endpoint, then Azure Resource Manager's TXT record sets of one public
-// zone, read, written and deleted with ETags: a write whose If-Match no
-// longer holds (or whose If-None-Match: * finds a set) fails with 412, as
-// Azure's does.
+// endpoint, then Azure Resource Manager's TXT and CNAME record sets of
+// one public zone, read, written and deleted with ETags: a write whose
+// If-Match no longer holds (or whose If-None-Match: * finds a set) fails
+// with 412, and a CNAME beside another set with 409, as Azure's do.
 type FakeAzureDNS struct {
 	t                                 testing.TB
 	Tenant, ClientID, Secret          string
@@ -33,14 +33,14 @@ type FakeAzureDNS struct {
 	callLog // "METHOD host path"
 	mu      sync.Mutex
 	tokens  map[string]bool
-	sets    map[string]*azureSet // relative name → TXT set
+	sets    map[string]*azureSet // type "/" relative name → set
 	etag    int
 }
 
 type azureSet struct {
 	etag   string
 	ttl    int64
-	values []string
+	values []string // TXT values, or the CNAME's target
 }
 
 // NewFakeAzureDNS is zone in resourceGroup of subscription, written to by
@@ -54,16 +54,26 @@ func NewFakeAzureDNS(t testing.TB, tenant, clientID, secret, subscription, resou
 func (f *FakeAzureDNS) TXT(name string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if s := f.sets[name]; s != nil {
+	if s := f.sets["TXT/"+name]; s != nil {
 		return slices.Clone(s.values)
 	}
 	return nil
 }
 
+// CNAME is the target of the CNAME at name (relative), "" when none.
+func (f *FakeAzureDNS) CNAME(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sets["CNAME/"+name]; s != nil && len(s.values) == 1 {
+		return s.values[0]
+	}
+	return ""
+}
+
 // Put sets the values at name (relative), as another writer would.
 func (f *FakeAzureDNS) Put(name string, values ...string) {
 	f.etag++
-	f.sets[name] = &azureSet{etag: fmt.Sprintf("%08d-fake", f.etag), ttl: 60, values: values}
+	f.sets["TXT/"+name] = &azureSet{etag: fmt.Sprintf("%08d-fake", f.etag), ttl: 60, values: values}
 }
 
 // ProxyEnv is the environment that sends a child process's requests for
@@ -132,12 +142,14 @@ func (f *FakeAzureDNS) arm(r *http.Request) (int, any) {
 	if !f.tokens[bearer] {
 		return azureError(http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is invalid.")
 	}
-	prefix := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnsZones/%s/TXT/", f.Subscription, f.ResourceGroup, f.Zone)
-	name, ok := strings.CutPrefix(r.URL.Path, prefix)
-	if !ok || name == "" || r.URL.Query().Get("api-version") == "" {
+	prefix := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnsZones/%s/", f.Subscription, f.ResourceGroup, f.Zone)
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	typ, name, _ := strings.Cut(rest, "/")
+	if !ok || name == "" || typ != "TXT" && typ != "CNAME" || r.URL.Query().Get("api-version") == "" {
 		return azureError(http.StatusNotFound, "ResourceNotFound", "The Resource '"+r.URL.Path+"' was not found.")
 	}
-	cur := f.sets[name]
+	key := typ + "/" + name
+	cur := f.sets[key]
 	ifMatch, ifNoneMatch := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
 	precondition := func() bool {
 		return (ifMatch != "" && (cur == nil || cur.etag != ifMatch)) || (ifNoneMatch == "*" && cur != nil)
@@ -150,7 +162,7 @@ func (f *FakeAzureDNS) arm(r *http.Request) (int, any) {
 		if cur == nil {
 			return notFound()
 		}
-		return http.StatusOK, f.show(name, cur)
+		return http.StatusOK, f.show(typ, name, cur)
 	case http.MethodPut:
 		if precondition() {
 			return azureError(http.StatusPreconditionFailed, "PreconditionFailed", "The condition in the If-Match or If-None-Match header was not satisfied.")
@@ -161,24 +173,38 @@ func (f *FakeAzureDNS) arm(r *http.Request) (int, any) {
 				TXTRecords []struct {
 					Value []string `json:"value"`
 				} `json:"TXTRecords"`
+				CNAMERecord *struct {
+					CNAME string `json:"cname"`
+				} `json:"CNAMERecord"`
 			} `json:"properties"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Properties.TXTRecords) == 0 {
-			f.t.Errorf("fake Azure DNS: a record set without TXT records (%v)", err)
-			return azureError(http.StatusBadRequest, "BadRequest", "The record set has no records.")
-		}
+		err := json.NewDecoder(r.Body).Decode(&body)
 		var values []string
 		for _, rec := range body.Properties.TXTRecords {
 			values = append(values, strings.Join(rec.Value, ""))
 		}
+		if c := body.Properties.CNAMERecord; c != nil && typ == "CNAME" {
+			values = []string{c.CNAME}
+		}
+		if err != nil || len(values) == 0 {
+			f.t.Errorf("fake Azure DNS: a %s record set without records (%v)", typ, err)
+			return azureError(http.StatusBadRequest, "BadRequest", "The record set has no records.")
+		}
+		other := "CNAME/" + name
+		if typ == "CNAME" {
+			other = "TXT/" + name
+		}
+		if f.sets[other] != nil {
+			return azureError(http.StatusConflict, "Conflict", "The record set "+name+" conflicts with a CNAME record set of that name.")
+		}
 		f.etag++
 		set := &azureSet{etag: fmt.Sprintf("%08d-fake", f.etag), ttl: body.Properties.TTL, values: values}
-		f.sets[name] = set
+		f.sets[key] = set
 		status := http.StatusOK
 		if cur == nil {
 			status = http.StatusCreated
 		}
-		return status, f.show(name, set)
+		return status, f.show(typ, name, set)
 	case http.MethodDelete:
 		if precondition() {
 			return azureError(http.StatusPreconditionFailed, "PreconditionFailed", "The condition in the If-Match header was not satisfied.")
@@ -186,20 +212,25 @@ func (f *FakeAzureDNS) arm(r *http.Request) (int, any) {
 		if cur == nil {
 			return http.StatusNoContent, nil
 		}
-		delete(f.sets, name)
+		delete(f.sets, key)
 		return http.StatusOK, nil
 	}
 	return azureError(http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method)
 }
 
-func (f *FakeAzureDNS) show(name string, s *azureSet) map[string]any {
-	var recs []map[string][]string
-	for _, v := range s.values {
-		recs = append(recs, map[string][]string{"value": {v}})
+func (f *FakeAzureDNS) show(typ, name string, s *azureSet) map[string]any {
+	props := map[string]any{"fqdn": name + "." + f.Zone + ".", "TTL": s.ttl, "provisioningState": "Succeeded"}
+	if typ == "CNAME" {
+		props["CNAMERecord"] = map[string]string{"cname": s.values[0]}
+	} else {
+		var recs []map[string][]string
+		for _, v := range s.values {
+			recs = append(recs, map[string][]string{"value": {v}})
+		}
+		props["TXTRecords"] = recs
 	}
 	return map[string]any{
-		"id":   fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnszones/%s/TXT/%s", f.Subscription, f.ResourceGroup, f.Zone, name),
-		"name": name, "type": "Microsoft.Network/dnszones/TXT", "etag": s.etag,
-		"properties": map[string]any{"fqdn": name + "." + f.Zone + ".", "TTL": s.ttl, "TXTRecords": recs, "provisioningState": "Succeeded"},
+		"id":   fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnszones/%s/%s/%s", f.Subscription, f.ResourceGroup, f.Zone, typ, name),
+		"name": name, "type": "Microsoft.Network/dnszones/" + typ, "etag": s.etag, "properties": props,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/dns/armdns"
 	cmazuredns "github.com/cert-manager/cert-manager/pkg/issuer/acme/dns/azuredns"
 
 	"github.com/acmehub/acmehub/hub/managed/providers"
@@ -56,6 +57,9 @@ type Credentials struct {
 type Writer struct {
 	providers.CertManager
 	zone string
+	// sets and group write the CNAMEs of delegations (cname.go).
+	sets  *armdns.RecordSetsClient
+	group string
 }
 
 // New makes a provider for zone (the config's, as Azure DNS names it) from
@@ -77,7 +81,11 @@ func New(zone string, raw []byte) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return &Writer{CertManager: providers.CertManager{Presenter: api}, zone: zone}, nil
+	sets, err := recordSets(c)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return &Writer{CertManager: providers.CertManager{Presenter: api}, zone: zone, sets: sets, group: c.ResourceGroup}, nil
 }
 
 // Test checks the credentials against the zone without a change: a

@@ -49,6 +49,20 @@ func TestValuesCoexist(t *testing.T) {
 		"PUT management.azure.com "+rs, "DELETE management.azure.com "+rs)
 }
 
+// TestCNAMEs: the CNAME of a delegation is a record set of its own,
+// created (If-None-Match: *), kept and deleted (If-Match its ETag) as the
+// hub's delegations do; a name holding a TXT set is refused before Azure
+// is asked to create anything.
+func TestCNAMEs(t *testing.T) {
+	f := fake(t)
+	p := providertest.NewWriter[*azuredns.Writer](t, azuredns.Name, "example.com", good)
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www") })
+	if got := f.CNAME("_acme-challenge"); got != "" {
+		t.Errorf("Azure DNS holds the CNAME %q after its removal", got)
+	}
+}
+
 // TestErrorsNamed: Entra ID's and Azure's refusals reach the caller with
 // what was attempted.
 func TestErrorsNamed(t *testing.T) {
