@@ -77,7 +77,7 @@ func (s *Service) undelegate(ctx context.Context, caller Caller, identifier stri
 	d, err := s.store.Delegation(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			err = &Error{Code: CodeInvalid, Err: fmt.Errorf("%s has no delegation", id)}
+			err = &Error{Code: CodeNotFound, Err: fmt.Errorf("%s has no delegation", id)}
 		}
 		return store.Delegation{Identifier: id}, err
 	}

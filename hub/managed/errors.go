@@ -25,4 +25,5 @@ const (
 	CodeProvider                         // the DNS provider failed
 	CodeBusy                             // the token's rate limit
 	CodeConflict                         // another record holds the name
+	CodeNotFound                         // no such delegation
 )

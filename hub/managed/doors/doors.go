@@ -103,6 +103,8 @@ func Status(err error) int {
 		return http.StatusTooManyRequests
 	case managed.CodeConflict:
 		return http.StatusConflict
+	case managed.CodeNotFound:
+		return http.StatusNotFound
 	}
 	return http.StatusInternalServerError
 }

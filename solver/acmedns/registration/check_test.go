@@ -74,6 +74,7 @@ func TestCheck(t *testing.T) {
 	t.Run("allowfrom refuses the check's address: no new account", f.allowFromRefuses)
 	t.Run("a missing CNAME", f.missingCNAME)
 	t.Run("a missing CNAME repaired by the hub", f.repairedByTheHub)
+	t.Run("a name removed: its CNAME removed by the hub", f.nameRemovedThroughTheHub)
 	t.Run("the probe not served", f.probeNotServed)
 	t.Run("credentials refused: registered anew", f.credentialsRefused)
 }
@@ -242,6 +243,48 @@ func (f *checkFixture) repairedByTheHub(t *testing.T) {
 	c.Repair = false
 	if findings, err := f.r.Check(ctx, c); err != nil || len(findings) != 1 || findings[0].Delegation != "ok" {
 		t.Errorf("the check after the repair: %+v, %v", findings, err)
+	}
+}
+
+// nameRemovedThroughTheHub: register --hub writes the CNAMEs of a
+// client's two names; run again without one of them, it takes that name
+// out of the Secret and has the hub remove its CNAME, the other's kept.
+func (f *checkFixture) nameRemovedThroughTheHub(t *testing.T) {
+	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.one.example.org", "_acme-challenge.two.example.org")
+	hub := hubtest.StartHub(t, nil)
+	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
+	if _, err := hub.Managed().PutConfig(ctx, hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "company",
+		Provider: "rfc2136", Zone: "example.org", Rules: []string{".example.org"}}, Credentials: creds}); err != nil {
+		t.Fatal(err)
+	}
+	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
+	h := &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}
+	w := providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
+	cname := func(label string) string {
+		got, err := w.CNAME(ctx, "example.org.", label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	cfg := Config{API: f.api, Client: "pruned", FQDNs: []string{"one.example.org", "two.example.org"}, Namespace: "certs", Hub: h}
+	res, err := f.r.Register(ctx, cfg)
+	if err != nil || cname("_acme-challenge.one") == "" || cname("_acme-challenge.two") == "" {
+		t.Fatalf("register --hub of two names: %+v, %v; CNAMEs %q %q", res, err, cname("_acme-challenge.one"), cname("_acme-challenge.two"))
+	}
+	cfg.FQDNs = []string{"one.example.org"}
+	res, err = f.r.Register(ctx, cfg)
+	if err != nil || !slices.Equal(res.Removed, []string{"two.example.org"}) || !res.Changed {
+		t.Fatalf("register --hub without two.example.org: %+v, %v", res, err)
+	}
+	if cname("_acme-challenge.two") != "" || cname("_acme-challenge.one") == "" {
+		t.Errorf("after the removal BIND holds the CNAMEs %q (one) and %q (two)", cname("_acme-challenge.one"), cname("_acme-challenge.two"))
+	}
+	if _, accts := secretAccounts(t, f.kube, "acme-dns-pruned-client"); len(accts) != 1 || accts["one.example.org"].Username == "" {
+		t.Errorf("the Secret holds %v, want one.example.org only", accts)
+	}
+	if res, err := f.r.Register(ctx, cfg); err != nil || res.Changed || len(res.Removed) != 0 {
+		t.Errorf("a third run changed something: %+v, %v", res, err)
 	}
 }
 

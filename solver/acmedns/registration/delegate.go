@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -48,11 +49,7 @@ func (r *Registrar) delegate(ctx context.Context, h Hub, rows []Row) ([]string, 
 		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			var problem struct{ Detail string }
-			if json.Unmarshal(answer, &problem) != nil || problem.Detail == "" {
-				problem.Detail = strings.TrimSpace(string(answer))
-			}
-			return done, fmt.Errorf("hub %s refused to write %s: %d %s", h.URL, row, resp.StatusCode, problem.Detail)
+			return done, fmt.Errorf("hub %s refused to write %s: %d %s", h.URL, row, resp.StatusCode, problemDetail(answer))
 		}
 		done = append(done, row.String())
 	}
@@ -79,4 +76,35 @@ func (r *Registrar) repair(ctx context.Context, h Hub, f Finding, acct solver.Ac
 	f.Delegation = "repaired by the hub"
 	f.Action = join(f.Action, "the hub wrote "+row.String()+" ("+drift.Error()+")")
 	return f
+}
+
+// undelegate asks the hub to remove the delegations of names; a name
+// without one (404) is no error.
+func (r *Registrar) undelegate(ctx context.Context, h Hub, names []string) error {
+	for _, name := range names {
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimSuffix(h.URL, "/")+delegations.Base+"/"+url.PathEscape(name), nil)
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(h.ClientID, h.Secret)
+		resp, err := r.httpClient().Do(req)
+		if err != nil {
+			return fmt.Errorf("hub %s: removing the delegation of %s: %w", h.URL, name, err)
+		}
+		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+			return fmt.Errorf("hub %s refused to remove the CNAME of %s: %d %s", h.URL, name, resp.StatusCode, problemDetail(answer))
+		}
+	}
+	return nil
+}
+
+// problemDetail is an RFC 7807 problem's detail, else the body.
+func problemDetail(body []byte) string {
+	var problem struct{ Detail string }
+	if json.Unmarshal(body, &problem) != nil || problem.Detail == "" {
+		return strings.TrimSpace(string(body))
+	}
+	return problem.Detail
 }

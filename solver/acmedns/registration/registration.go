@@ -131,6 +131,9 @@ type Result struct {
 	Rows     []Row
 	// Delegated are the CNAMEs the hub wrote (or found), with Config.Hub.
 	Delegated []string
+	// Removed are the names the Secret held but the client no longer asks
+	// for, with Config.Hub: taken out of the Secret, their CNAMEs removed.
+	Removed []string
 	// Warnings are problems that did not stop the registration.
 	Warnings []string
 }
@@ -148,8 +151,10 @@ func (r *Registrar) Register(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil || cfg.Hub == nil {
 		return res, err
 	}
-	res.Delegated, err = r.delegate(ctx, *cfg.Hub, res.Rows)
-	return res, err
+	if res.Delegated, err = r.delegate(ctx, *cfg.Hub, res.Rows); err != nil {
+		return res, err
+	}
+	return res, r.undelegate(ctx, *cfg.Hub, res.Removed)
 }
 
 func (r *Registrar) registerSecret(ctx context.Context, cfg Config) (Result, error) {
@@ -205,6 +210,19 @@ func (r *Registrar) registerSecret(ctx context.Context, cfg Config) (Result, err
 			}
 		}
 		slices.Sort(missing)
+		// With a hub, the Secret holds exactly the names asked for: the
+		// others' delegations are removed once it is written.
+		var removed []string
+		if cfg.Hub != nil {
+			for f := range accounts {
+				if !slices.Contains(cfg.FQDNs, f) {
+					delete(accounts, f)
+					removed = append(removed, f)
+				}
+			}
+			slices.Sort(removed)
+		}
+		res.Removed = removed
 		if !res.Registered {
 			// Before the new names are written: an account that cannot keep
 			// their values must not be given them.
@@ -222,7 +240,7 @@ func (r *Registrar) registerSecret(ctx context.Context, cfg Config) (Result, err
 			}
 		}
 		res.Rows = rows(accounts, cfg.FQDNs)
-		if len(missing) == 0 && secret != nil && labelled(secret, cfg.Client) {
+		if len(missing) == 0 && len(removed) == 0 && secret != nil && labelled(secret, cfg.Client) {
 			return res, nil
 		}
 		err = r.write(ctx, cfg, secret, accounts, res.Rows)
