@@ -214,13 +214,7 @@ func (r *Registrar) registerSecret(ctx context.Context, cfg Config) (Result, err
 		// others' delegations are removed once it is written.
 		var removed []string
 		if cfg.Hub != nil {
-			for f := range accounts {
-				if !slices.Contains(cfg.FQDNs, f) {
-					delete(accounts, f)
-					removed = append(removed, f)
-				}
-			}
-			slices.Sort(removed)
+			removed = prune(accounts, cfg.FQDNs)
 		}
 		res.Removed = removed
 		if !res.Registered {
@@ -403,6 +397,20 @@ func (r *Registrar) post(ctx context.Context, cfg Config, body map[string]any) (
 }
 
 // rows are the CNAMEs fqdns need.
+// prune takes the names that are not fqdns out of accounts and returns
+// them, sorted.
+func prune(accounts map[string]solver.Account, fqdns []string) []string {
+	var removed []string
+	for f := range accounts {
+		if !slices.Contains(fqdns, f) {
+			delete(accounts, f)
+			removed = append(removed, f)
+		}
+	}
+	slices.Sort(removed)
+	return removed
+}
+
 func rows(accounts map[string]solver.Account, fqdns []string) []Row {
 	out := make([]Row, 0, len(fqdns))
 	for _, f := range fqdns {
