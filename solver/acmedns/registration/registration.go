@@ -196,20 +196,7 @@ func (r *Registrar) registerSecret(ctx context.Context, cfg Config) (Result, err
 			}
 			acct, res.Registered, res.TXTLimit = registered.Account, true, registered.TXTLimit
 		}
-		var missing []string
-		for f, a := range accounts {
-			if dead.Username != "" && a.Username == dead.Username {
-				accounts[f] = acct
-				missing = append(missing, f)
-			}
-		}
-		for _, f := range cfg.FQDNs {
-			if _, ok := accounts[f]; !ok {
-				accounts[f] = acct
-				missing = append(missing, f)
-			}
-		}
-		slices.Sort(missing)
+		missing := fill(accounts, acct, dead, cfg.FQDNs)
 		// With a hub, the Secret holds exactly the names asked for: the
 		// others' delegations are removed once it is written.
 		var removed []string
@@ -397,6 +384,26 @@ func (r *Registrar) post(ctx context.Context, cfg Config, body map[string]any) (
 }
 
 // rows are the CNAMEs fqdns need.
+// fill gives acct the names of fqdns accounts lacks and those of the dead
+// account, and returns them, sorted.
+func fill(accounts map[string]solver.Account, acct, dead solver.Account, fqdns []string) []string {
+	var missing []string
+	for f, a := range accounts {
+		if dead.Username != "" && a.Username == dead.Username {
+			accounts[f] = acct
+			missing = append(missing, f)
+		}
+	}
+	for _, f := range fqdns {
+		if _, ok := accounts[f]; !ok {
+			accounts[f] = acct
+			missing = append(missing, f)
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
 // prune takes the names that are not fqdns out of accounts and returns
 // them, sorted.
 func prune(accounts map[string]solver.Account, fqdns []string) []string {
