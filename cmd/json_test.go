@@ -74,6 +74,10 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 	admin("accountPassword", "accounts", "rotate", username)
 	admin("accountAllowFrom", "accounts", "allowfrom", username, "192.0.2.0/24")
 	admin("accountDeregistered", "accounts", "deregister", username)
+	if out := run(t, "admin", "--db-connection", filepath.Join(dir, "hub.db"), "--keys-file", keys, "audit"); !strings.Contains(out, "rotate the password of account "+username) ||
+		!strings.Contains(out, "deregister account "+username) {
+		t.Errorf("the accounts' changes are not audited:\n%s", out)
+	}
 
 	key := strings.TrimSpace(run(t, "dnssec", "keygen", "--dir", dir, "auth.example.org"))
 	dnssec := func(def string, args ...string) {
@@ -108,7 +112,7 @@ func register(t *testing.T, dir string) string {
 	cfg.Database.Connection = filepath.Join(dir, "hub.db")
 	cfg.Finish()
 	ctx := context.Background()
-	svc, closeSvc, err := server.OpenAccounts(ctx, cfg, slog.New(slog.DiscardHandler))
+	svc, _, closeSvc, err := server.OpenAccounts(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

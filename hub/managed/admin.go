@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
@@ -203,12 +204,24 @@ func (s *Service) snapshot() []*config {
 }
 
 func (s *Service) auditAdmin(ctx context.Context, actor Caller, what string, err error) {
+	s.writeAudit(ctx, AdminEntry(s.now(), actor, what, err))
+}
+
+// AuditAdmin audits an administrator's change made elsewhere than this
+// service (an acme-dns account rotated or deregistered in the console).
+func (s *Service) AuditAdmin(ctx context.Context, actor Caller, what string, err error) {
+	s.auditAdmin(ctx, actor, what, err)
+}
+
+// AdminEntry is the audit entry of an administrator's change: what actor
+// did at at, and its result.
+func AdminEntry(at time.Time, actor Caller, what string, err error) store.AuditEntry {
 	result := "ok"
 	if err != nil {
 		result = "failed: " + err.Error()
 	}
-	s.writeAudit(ctx, store.AuditEntry{At: s.now(), Action: "admin", Principal: actor.Principal,
-		ClientID: actor.ClientID, Address: actor.Address, Detail: what, Result: result})
+	return store.AuditEntry{At: at, Action: "admin", Principal: actor.Principal, ClientID: actor.ClientID, Address: actor.Address,
+		Detail: what, Result: result}
 }
 
 // AuditLog reads the audit log, newest first.

@@ -119,8 +119,8 @@ func OpenManaged(ctx context.Context, cfg config.Config, log *slog.Logger) (*man
 }
 
 // newManagedHub makes the service, has dns answer for the delegated names
-// and binds the hub's listener.
-func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, hubTLS *tls.Config,
+// and binds the hub's listener; its console manages accounts.
+func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *dnsserver.Handler, accounts console.Accounts, hubTLS *tls.Config,
 	log *slog.Logger) (*managedHub, error) {
 	m := cfg.Hub
 	svc, table, err := openManaged(ctx, m, st, log)
@@ -148,7 +148,7 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 			h.stops = append(h.stops, stop)
 		}
 	}
-	ui, err := console.New(door, console.Options{Log: log.With("component", "console")})
+	ui, err := console.New(door, console.Options{Log: log.With("component", "console"), Accounts: accounts})
 	if err != nil {
 		h.close()
 		return nil, err

@@ -110,16 +110,17 @@ func accountsOptions(cfg config.Config, log *slog.Logger) accounts.Options {
 }
 
 // OpenAccounts opens the database of cfg for administering its acme-dns
-// accounts (acmehub admin accounts): the service, and a function that
-// closes the database. No hub keys are needed.
-func OpenAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) (*accounts.Service, func(), error) {
+// accounts (acmehub admin accounts): the service, the audit log its
+// changes go to, and a function that closes the database. No hub keys are
+// needed.
+func OpenAccounts(ctx context.Context, cfg config.Config, log *slog.Logger) (*accounts.Service, store.AuditLog, func(), error) {
 	st, err := store.Open(ctx, cfg.Database.Engine, cfg.Database.Connection, store.Options{
 		DefaultTXTLimit: cfg.AcmeHub.TXTLimit, HoldLimit: cfg.AcmeHub.PresentLimit, Log: log,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return accounts.New(st, accountsOptions(cfg, log)), func() { st.Close() }, nil
+	return accounts.New(st, accountsOptions(cfg, log)), st.Managed(), func() { st.Close() }, nil
 }
 
 // open opens the store and makes the accounts service, the metrics
@@ -198,7 +199,7 @@ func (s *Server) bind(ctx context.Context, dns *dnsserver.Handler, reg *promethe
 		if err != nil {
 			return err
 		}
-		if s.hub, err = newManagedHub(ctx, cfg, s.store, dns, hubTLS, log.With("component", "hub")); err != nil {
+		if s.hub, err = newManagedHub(ctx, cfg, s.store, dns, s.accounts, hubTLS, log.With("component", "hub")); err != nil {
 			return err
 		}
 	}

@@ -54,6 +54,9 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // Options configure the console.
 type Options struct {
 	Log *slog.Logger
+	// Accounts, when set, are the server's acme-dns accounts: the
+	// Accounts page lists them, rotates a password, deregisters one.
+	Accounts Accounts
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -115,6 +118,11 @@ func New(door *doors.Door, o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Base+"/tokens/secret", h.session(h.showSecret))
 	h.mux.HandleFunc("POST "+Base+"/tokens/{id}/revoke", h.session(h.revokeToken))
 	h.mux.HandleFunc("POST "+Base+"/tokens/{id}/rotate", h.session(h.rotateToken))
+	if o.Accounts != nil {
+		h.mux.HandleFunc("GET "+Base+"/accounts", h.session(h.accounts))
+		h.mux.HandleFunc("POST "+Base+"/accounts/{username}/rotate", h.session(h.rotateAccount))
+		h.mux.HandleFunc("POST "+Base+"/accounts/{username}/deregister", h.session(h.deregisterAccount))
+	}
 	h.mux.HandleFunc("GET "+Base+"/delegations", h.session(h.delegations))
 	h.mux.HandleFunc("POST "+Base+"/delegations", h.session(h.delegate))
 	h.mux.HandleFunc("POST "+Base+"/delegations/{identifier}/delete", h.session(h.undelegate))
@@ -242,6 +250,9 @@ type page struct {
 	Notice string
 	Error  string
 	Data   any
+	// Accounts is whether the console manages the server's acme-dns
+	// accounts (the navigation's link).
+	Accounts bool
 }
 
 // render writes a page with status; a template failure is logged, never
@@ -264,7 +275,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, p page)
 
 // page starts a signed-in page.
 func (h *Handler) page(rq request, title, nav string, data any) page {
-	return page{Title: title, Nav: nav, Caller: rq.caller, Who: rq.who, CSRF: h.svc.CSRFToken(rq.session), Data: data}
+	return page{Title: title, Nav: nav, Caller: rq.caller, Who: rq.who, CSRF: h.svc.CSRFToken(rq.session), Data: data, Accounts: h.o.Accounts != nil}
 }
 
 // notices are the messages a redirect may ask for (?done=…): fixed texts,
@@ -277,6 +288,7 @@ var notices = map[string]string{
 	"token-revoked":     "The token is revoked: it is refused from now on, on every server.",
 	"delegated":         "The provider wrote the CNAME.",
 	"undelegated":       "The provider removed the CNAME.",
+	"deregistered":      "The account is deregistered and its values deleted.",
 }
 
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/managed/console"
@@ -531,5 +532,75 @@ func TestProviderCredentialFields(t *testing.T) {
 	}
 	if strings.Contains(b.get("/console/configs/bind").body, bind.Secret) {
 		t.Error("the edit form shows the secret back")
+	}
+}
+
+// fakeAccounts are acme-dns accounts as the Accounts page manages them.
+type fakeAccounts struct {
+	list     []store.AccountInfo
+	rotated  []string
+	password string
+}
+
+func (f *fakeAccounts) Accounts(context.Context) ([]store.AccountInfo, error) { return f.list, nil }
+
+func (f *fakeAccounts) Rotate(_ context.Context, username string) (string, error) {
+	f.rotated = append(f.rotated, username)
+	return f.password, nil
+}
+
+func (f *fakeAccounts) Deregister(_ context.Context, username string) error {
+	i := slices.IndexFunc(f.list, func(a store.AccountInfo) bool { return a.Username == username })
+	if i < 0 {
+		return store.ErrNotFound
+	}
+	f.list = slices.Delete(f.list, i, i+1)
+	return nil
+}
+
+// TestAccountsPage: the acme-dns accounts are listed, those unused for a
+// while found (unknown times counting as unused), a password rotated and
+// shown once, an account deregistered; each change audited.
+func TestAccountsPage(t *testing.T) {
+	now := time.Now()
+	accts := &fakeAccounts{password: strings.Repeat("p", 40), list: []store.AccountInfo{
+		{Username: "used-lately", Subdomain: "s1", Created: now.Add(-200 * 24 * time.Hour), LastUsed: now.Add(-time.Hour), Values: 1},
+		{Username: "stale", Subdomain: "s2", Created: now.Add(-200 * 24 * time.Hour), LastUsed: now.Add(-100 * 24 * time.Hour)},
+		{Username: "from-acme-dns", Subdomain: "s3"},
+	}}
+	svc, _ := hubtest.Managed(t)
+	h, err := console.New(&doors.Door{Service: svc}, console.Options{Accounts: accts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, srv)
+	b.signIn(hubtest.Token(t, svc, managed.RoleAdmin))
+	if a := b.get("/console/accounts?unused=90d"); a.status != http.StatusOK || strings.Contains(a.body, "used-lately") ||
+		!strings.Contains(a.body, "stale") || !strings.Contains(a.body, "from-acme-dns") {
+		t.Errorf("accounts unused for 90 days: %d\n%s", a.status, a.body)
+	}
+	if a := b.get("/console/accounts?unused=yesterday"); a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "a duration such as 90d") {
+		t.Errorf("an unreadable filter: %d", a.status)
+	}
+	a := b.post("/console/accounts/stale/rotate", url.Values{"csrf": {b.csrf("/console/accounts")}})
+	if a.status != http.StatusOK || !strings.Contains(a.body, accts.password) || !slices.Equal(accts.rotated, []string{"stale"}) ||
+		a.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("rotate: %d %v\n%s", a.status, accts.rotated, a.body)
+	}
+	if a := b.post("/console/accounts/stale/deregister", url.Values{"csrf": {b.csrf("/console/accounts")}}); a.status != http.StatusSeeOther {
+		t.Errorf("deregister: %d\n%s", a.status, a.body)
+	}
+	if a := b.get("/console/accounts?done=deregistered"); strings.Contains(a.body, "<code>stale</code>") || !strings.Contains(a.body, "is deregistered") {
+		t.Errorf("after the deregistration: %d\n%s", a.status, a.body)
+	}
+	entries, _ := svc.AuditLog(context.Background(), store.AuditQuery{})
+	var details []string
+	for _, e := range entries {
+		details = append(details, e.Detail)
+	}
+	if !slices.Contains(details, "rotate the password of account stale") || !slices.Contains(details, "deregister account stale") {
+		t.Errorf("the audit log: %q", details)
 	}
 }
