@@ -4,6 +4,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ type registerFlags struct {
 	kubeconfig   string
 	hub          registration.Hub
 	hubSecret    string // the file holding the hub token's secret
+	remove       bool
 }
 
 func (f *registerFlags) register(fs *pflag.FlagSet) {
@@ -73,6 +75,7 @@ func (f *registerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hub.URL, "hub", "", "a managed-challenge hub that writes the names' CNAMEs, e.g. https://hub.example.org:8443")
 	fs.StringVar(&f.hub.ClientID, "hub-client-id", "", "the client ID of a hub token with the managed-challenge-delegate role")
 	fs.StringVar(&f.hubSecret, "hub-secret-file", "", "file holding that token's secret (or $"+hubSecretEnv+")")
+	fs.BoolVar(&f.remove, "remove", false, "the client goes: have the hub remove the CNAMEs of every name its Secret holds (the Secret stays)")
 }
 
 // fromEnv sets each flag not given from its environment variable.
@@ -93,7 +96,11 @@ func fromEnv(fs *pflag.FlagSet, env map[string]string) error {
 // tried.
 func (f *registerFlags) required() error {
 	var missing []string
-	for name, empty := range map[string]bool{"api": f.cfg.API == "", "client": f.cfg.Client == "", "fqdn": len(f.cfg.FQDNs) == 0} {
+	need := map[string]bool{"api": f.cfg.API == "", "client": f.cfg.Client == "", "fqdn": len(f.cfg.FQDNs) == 0}
+	if f.remove {
+		need = map[string]bool{"client": f.cfg.Client == "", "hub": f.hub.URL == ""}
+	}
+	for name, empty := range need {
 		if empty {
 			missing = append(missing, "--"+name+" (or $"+registerEnv[name]+")")
 		}
@@ -197,6 +204,13 @@ environment variable named in its help, for a Job.`,
 			}
 			r, err := f.registrar(cmd.ErrOrStderr())
 			if err != nil {
+				return err
+			}
+			if f.remove {
+				names, err := r.Remove(cmd.Context(), f.cfg)
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "The hub removed the CNAMEs of the names of client %s: %s\n", f.cfg.Client, cmp.Or(strings.Join(names, ", "), "none"))
+				}
 				return err
 			}
 			return runRegister(cmd.Context(), cmd.OutOrStdout(), r, f.cfg)

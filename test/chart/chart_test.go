@@ -497,10 +497,20 @@ func TestChartClients(t *testing.T) {
 
 // TestChartClientThroughAHub: a client with a hub has its register Job
 // given the hub's URL and token (from the Secret the value names), so the
-// hub writes the names' CNAMEs.
+// hub writes the names' CNAMEs, and a pre-delete Job that has the hub
+// remove them on uninstall.
 func TestChartClientThroughAHub(t *testing.T) {
 	_, objs := kinds(render(t, filepath.Join(chartDir, "ci", "everything-values.yaml"),
 		"acmeClients.team-a.hub.url=https://hub.example.org:8443", "acmeClients.team-a.hub.tokenSecret=team-a-hub-token"))
+	remove := objs["Job/acmehub-team-a-remove"]
+	if remove == nil || remove.GetAnnotations()["helm.sh/hook"] != "pre-delete" || containerEnv(remove)["ACMEHUB_HUB"] != "https://hub.example.org:8443" {
+		t.Errorf("no pre-delete Job that has the hub remove the client's CNAMEs: %v", remove)
+	} else if args, _, _ := unstructured.NestedSlice(remove.Object, "spec", "template", "spec", "containers"); fmt.Sprint(args[0].(map[string]any)["args"]) != "[register --remove]" {
+		t.Errorf("the pre-delete Job runs %v", args[0].(map[string]any)["args"])
+	}
+	if _, plain := kinds(render(t, filepath.Join(chartDir, "ci", "everything-values.yaml"))); plain["Job/acmehub-team-a-remove"] != nil {
+		t.Error("a client without a hub has a pre-delete Job")
+	}
 	env := containerEnv(objs["Job/acmehub-team-a-register"])
 	if env["ACMEHUB_HUB"] != "https://hub.example.org:8443" || env["ACMEHUB_HUB_CLIENT_ID"] != "secret team-a-hub-token key clientID" ||
 		env["ACMEHUB_HUB_SECRET"] != "secret team-a-hub-token key secret" {

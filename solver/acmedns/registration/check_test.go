@@ -248,7 +248,8 @@ func (f *checkFixture) repairedByTheHub(t *testing.T) {
 
 // nameRemovedThroughTheHub: register --hub writes the CNAMEs of a
 // client's two names; run again without one of them, it takes that name
-// out of the Secret and has the hub remove its CNAME, the other's kept.
+// out of the Secret and has the hub remove its CNAME, the other's kept;
+// removing the client removes the last CNAME and keeps the Secret.
 func (f *checkFixture) nameRemovedThroughTheHub(t *testing.T) {
 	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.one.example.org", "_acme-challenge.two.example.org")
 	hub := hubtest.StartHub(t, nil)
@@ -285,6 +286,16 @@ func (f *checkFixture) nameRemovedThroughTheHub(t *testing.T) {
 	}
 	if res, err := f.r.Register(ctx, cfg); err != nil || res.Changed || len(res.Removed) != 0 {
 		t.Errorf("a third run changed something: %+v, %v", res, err)
+	}
+	// The client goes: its CNAMEs go, its Secret stays.
+	if names, err := f.r.Remove(ctx, Config{Client: "pruned", Namespace: "certs", Hub: h}); err != nil || !slices.Equal(names, []string{"one.example.org"}) {
+		t.Fatalf("Remove: %q, %v", names, err)
+	}
+	if got := cname("_acme-challenge.one"); got != "" {
+		t.Errorf("after the client's removal BIND holds the CNAME %q", got)
+	}
+	if _, accts := secretAccounts(t, f.kube, "acme-dns-pruned-client"); len(accts) != 1 {
+		t.Errorf("the client's removal took its Secret: %v", accts)
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -107,4 +109,26 @@ func problemDetail(body []byte) string {
 		return strings.TrimSpace(string(body))
 	}
 	return problem.Detail
+}
+
+// Remove has the hub remove the delegations of every name the client's
+// Secret holds, when the client goes (the chart's uninstall); the Secret,
+// and so the account, stays for an install that adopts it. It returns the
+// names.
+func (r *Registrar) Remove(ctx context.Context, cfg Config) ([]string, error) {
+	if cfg.Hub == nil {
+		return nil, errors.New("removing a client's delegations needs the hub that wrote them")
+	}
+	if cfg.SecretName == "" {
+		cfg.SecretName = "acme-dns-" + cfg.Client + "-client"
+	}
+	if cfg.Key == "" {
+		cfg.Key = "acmedns.json"
+	}
+	_, accounts, err := r.read(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	names := slices.Sorted(maps.Keys(accounts))
+	return names, r.undelegate(ctx, *cfg.Hub, names)
 }
