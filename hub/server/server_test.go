@@ -440,6 +440,10 @@ func testRotate(t *testing.T, h *testHub, reg *registration, auth map[string]str
 func testAllowFrom(t *testing.T, h *testHub) {
 	reg := h.register("")
 	auth := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": reg.Password}
+	wrong := map[string]string{"X-Api-User": reg.Username, "X-Api-Key": strings.Repeat("x", 40)}
+	if r := h.do("POST", "/allowfrom", wrong, `{"allowfrom": ["10.0.0.0/8"]}`); r.status != 401 || r.body != `{"error": "forbidden"}` {
+		t.Errorf("allowfrom with a wrong key: %d %s", r.status, r.body)
+	}
 	for _, tc := range []struct{ body, status, answer string }{
 		{`{"allowfrom": ["127.0.0.0/8", "[::1]/128"]}`, "200", `{"allowfrom":["127.0.0.0/8","::1/128"]}`},
 		{`{"allowfrom": ["not a cidr"]}`, "400", `{"error": "invalid_allowfrom_cidr"}`},
