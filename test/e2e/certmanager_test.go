@@ -121,24 +121,7 @@ func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns string, dns company
 	if !strings.Contains(job.Output(), "The hub wrote these records") {
 		t.Errorf("register's output does not say the hub wrote the records:\n%s", job.Output())
 	}
-	raw, _ := json.Marshal(map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app-client", "key": "acmedns.json"}})
-	ca, err := os.ReadFile(c.pebble.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubetest.MustCreate(t, func() error {
-		_, err := c.cm.CertmanagerV1().Issuers(ns).Create(c.ctx, &cmapi.Issuer{
-			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
-			Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{ACME: &cmacme.ACMEIssuer{
-				Server: c.pebble.Directory, CABundle: ca, Email: "ops@example.net",
-				PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "pebble-account"}},
-				Solvers: []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{
-					Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: groupName, SolverName: "acme-dns", Config: &apiextensionsv1.JSON{Raw: raw}},
-				}}},
-			}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	c.issuer(t, ns, map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app-client", "key": "acmedns.json"}})
 	kubetest.MustCreate(t, func() error {
 		_, err := c.cm.CertmanagerV1().Certificates(ns).Create(c.ctx, &cmapi.Certificate{
 			ObjectMeta: metav1.ObjectMeta{Name: "app"},
@@ -303,24 +286,7 @@ func (c *certManagerE2E) issueTen(t *testing.T, ns, api string, limit time.Durat
 	if api != "" {
 		config["host"] = api
 	}
-	raw, _ := json.Marshal(config)
-	ca, err := os.ReadFile(c.pebble.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubetest.MustCreate(t, func() error {
-		_, err := c.cm.CertmanagerV1().Issuers(ns).Create(c.ctx, &cmapi.Issuer{
-			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
-			Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{ACME: &cmacme.ACMEIssuer{
-				Server: c.pebble.Directory, CABundle: ca, Email: "ops@example.com",
-				PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "pebble-account"}},
-				Solvers: []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{
-					Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: groupName, SolverName: "acme-dns", Config: &apiextensionsv1.JSON{Raw: raw}},
-				}}},
-			}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	c.issuer(t, ns, config)
 
 	const nudge = "told a waiting challenge that a slot is free"
 	nudgedBefore := strings.Count(c.webhook.Output(), nudge)
@@ -354,6 +320,29 @@ func (c *certManagerE2E) issueTen(t *testing.T, ns, api string, limit time.Durat
 			t.Errorf("Certificate app%d: no certificate in its Secret: %v", i, err)
 		}
 	}
+}
+
+// issuer creates, in ns, the Issuer pebble whose webhook solver acme-dns
+// has config.
+func (c *certManagerE2E) issuer(t *testing.T, ns string, config map[string]any) {
+	raw, _ := json.Marshal(config)
+	ca, err := os.ReadFile(c.pebble.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubetest.MustCreate(t, func() error {
+		_, err := c.cm.CertmanagerV1().Issuers(ns).Create(c.ctx, &cmapi.Issuer{
+			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
+			Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{ACME: &cmacme.ACMEIssuer{
+				Server: c.pebble.Directory, CABundle: ca, Email: "ops@example.com",
+				PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "pebble-account"}},
+				Solvers: []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{
+					Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: groupName, SolverName: "acme-dns", Config: &apiextensionsv1.JSON{Raw: raw}},
+				}}},
+			}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
 }
 
 // waitReady waits until every Certificate in ns is Ready, at most limit,

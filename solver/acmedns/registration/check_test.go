@@ -202,13 +202,12 @@ func (f *checkFixture) missingCNAME(t *testing.T) {
 	}
 }
 
-// repairedByTheHub: a client whose names live in a zone only a hub may
-// write (BIND, through an rfc2136 config) is registered with the hub
-// writing its CNAME; once that CNAME is deleted behind the hub's back, the
-// check reports the drift, --repair has the hub write it again, and the
-// next check finds it in place.
-func (f *checkFixture) repairedByTheHub(t *testing.T) {
-	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.app.example.org")
+// companyZone starts the company's zone example.org in BIND, granting the
+// names, which the resolver forwards to; and a hub holding its key (an
+// rfc2136 config). It returns the hub with a token of the delegate role,
+// and a Writer of the zone to look at it and change it behind the hub.
+func (f *checkFixture) companyZone(t *testing.T, names ...string) (*Hub, *rfc2136.Writer) {
+	bind := testutil.StartBIND(t, "example.org", names...)
 	f.rs.Forward("example.org", bind.Addr)
 	hub := hubtest.StartHub(t, nil)
 	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
@@ -217,7 +216,17 @@ func (f *checkFixture) repairedByTheHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
-	h := &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}
+	return &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret},
+		providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
+}
+
+// repairedByTheHub: a client whose names live in a zone only a hub may
+// write (BIND, through an rfc2136 config) is registered with the hub
+// writing its CNAME; once that CNAME is deleted behind the hub's back, the
+// check reports the drift, --repair has the hub write it again, and the
+// next check finds it in place.
+func (f *checkFixture) repairedByTheHub(t *testing.T) {
+	h, w := f.companyZone(t, "_acme-challenge.app.example.org")
 	res, err := f.r.Register(ctx, Config{API: f.api, Client: "repair", FQDNs: []string{"app.example.org"}, Namespace: "certs", Hub: h})
 	if err != nil || len(res.Delegated) != 1 {
 		t.Fatalf("register --hub: %+v, %v", res, err)
@@ -227,7 +236,6 @@ func (f *checkFixture) repairedByTheHub(t *testing.T) {
 	if findings, err := f.r.Check(ctx, c); err != nil || len(findings) != 1 || findings[0].Delegation != "ok" {
 		t.Fatalf("the check after register --hub: %+v, %v", findings, err)
 	}
-	w := providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
 	if err := w.DeleteCNAME(ctx, "example.org.", "_acme-challenge.app", strings.TrimSuffix(res.Rows[0].FullDomain, ".")); err != nil {
 		t.Fatal(err)
 	}
@@ -251,16 +259,7 @@ func (f *checkFixture) repairedByTheHub(t *testing.T) {
 // out of the Secret and has the hub remove its CNAME, the other's kept;
 // removing the client removes the last CNAME and keeps the Secret.
 func (f *checkFixture) nameRemovedThroughTheHub(t *testing.T) {
-	bind := testutil.StartBIND(t, "example.org", "_acme-challenge.one.example.org", "_acme-challenge.two.example.org")
-	hub := hubtest.StartHub(t, nil)
-	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
-	if _, err := hub.Managed().PutConfig(ctx, hubtest.Admin, managed.ConfigInput{ChallengeConfig: store.ChallengeConfig{ID: "company",
-		Provider: "rfc2136", Zone: "example.org", Rules: []string{".example.org"}}, Credentials: creds}); err != nil {
-		t.Fatal(err)
-	}
-	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
-	h := &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}
-	w := providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
+	h, w := f.companyZone(t, "_acme-challenge.one.example.org", "_acme-challenge.two.example.org")
 	cname := func(label string) string {
 		got, err := w.CNAME(ctx, "example.org.", label)
 		if err != nil {
