@@ -64,46 +64,55 @@ func TestE2ECertManagerTenCertificatesOneAccount(t *testing.T) {
 		t.Fatal("$TEST_ASSET_CERT_MANAGER or $TEST_ASSET_PEBBLE is not set: run `make test-e2e`")
 	}
 	c := startCertManagerE2E(t, cmBin, pebbleBin)
-	t.Run("a plain acme-dns, two values an account", func(t *testing.T) {
-		c.issueTen(t, "plain", c.plainAPI, 10*time.Minute)
-	})
 	t.Run("the embedded server", func(t *testing.T) {
 		c.issueTen(t, "embedded", "", 3*time.Minute)
 	})
-	t.Run("no ticket: the hub writes the CNAME into BIND", func(t *testing.T) { c.issueWithoutTicket(t, "bind", companyBIND) })
-	t.Run("no ticket: the hub writes the CNAME at DigitalOcean", func(t *testing.T) { c.issueWithoutTicket(t, "digitalocean", companyDigitalOcean) })
+	// The rest wait mostly (for acme-dns's two values, for the CA): side
+	// by side, each in its namespace and zone.
+	t.Run("a plain acme-dns, two values an account", func(t *testing.T) {
+		t.Parallel()
+		c.issueTen(t, "plain", c.plainAPI, 10*time.Minute)
+	})
+	t.Run("no ticket: the hub writes the CNAME into BIND", func(t *testing.T) {
+		t.Parallel()
+		c.issueWithoutTicket(t, "bind", "example.net", companyBIND)
+	})
+	t.Run("no ticket: the hub writes the CNAME at DigitalOcean", func(t *testing.T) {
+		t.Parallel()
+		c.issueWithoutTicket(t, "digitalocean", "example.io", companyDigitalOcean)
+	})
 }
 
-// companyDNS starts the company's DNS for example.net, only the hub
-// holding its credentials: it returns the hub's environment, the config's
-// provider and credentials, and the zone's name server.
-type companyDNS func(t *testing.T, name string) (env []string, provider string, credentials []byte, nameserver string)
+// companyDNS starts the company's DNS for zone, only the hub holding its
+// credentials: it returns the hub's environment, the config's provider and
+// credentials, and the zone's name server.
+type companyDNS func(t *testing.T, zone, name string) (env []string, provider string, credentials []byte, nameserver string)
 
-func companyBIND(t *testing.T, name string) ([]string, string, []byte, string) {
-	bind := testutil.StartBIND(t, "example.net", "_acme-challenge."+name)
+func companyBIND(t *testing.T, zone, name string) ([]string, string, []byte, string) {
+	bind := testutil.StartBIND(t, zone, "_acme-challenge."+name)
 	creds, _ := json.Marshal(map[string]string{"nameserver": bind.Addr, "tsig_key_name": bind.KeyName, "tsig_secret": bind.Secret})
 	return nil, "rfc2136", creds, bind.Addr
 }
 
-func companyDigitalOcean(t *testing.T, _ string) ([]string, string, []byte, string) {
-	do := fakes.NewFakeDigitalOcean(t, "do-token", "example.net")
+func companyDigitalOcean(t *testing.T, zone, _ string) ([]string, string, []byte, string) {
+	do := fakes.NewFakeDigitalOcean(t, "do-token", zone)
 	return do.ProxyEnv(t), "digitalocean", []byte(`{"api_token": "do-token"}`), do.ServeDNS(t)
 }
 
-// issueWithoutTicket: the company's zone example.net lives in a DNS only
-// a hub holds credentials for (dns). acmehub register, run as the chart's
-// Job runs it with a hub token of the delegate role, registers the account
-// with the webhook's embedded server, writes the Secret, and has the hub
-// write _acme-challenge.app.example.net's CNAME there; the Certificate
-// becomes Ready with no record written by this test.
-func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns string, dns companyDNS) {
-	const name = "app.example.net"
+// issueWithoutTicket: the company's zone lives in a DNS only a hub holds
+// credentials for (dns). acmehub register, run as the chart's Job runs it
+// with a hub token of the delegate role, registers the account with the
+// webhook's embedded server, writes the Secret, and has the hub write
+// _acme-challenge.app.<zone>'s CNAME there; the Certificate becomes Ready
+// with no record written by this test.
+func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns, zone string, dns companyDNS) {
+	name := "app." + zone
 	c.namespace(t, ns)
-	env, provider, creds, nameserver := dns(t, name)
-	c.resolver.Forward("example.net", nameserver)
+	env, provider, creds, nameserver := dns(t, zone, name)
+	c.resolver.Forward(zone, nameserver)
 	h := testutil.NewHubSetup(t, testutil.HubOptions{Env: env})
 	os.WriteFile(filepath.Join(h.Dir, "company.json"), creds, 0o600)
-	h.MustAdmin("configs", "put", "--id", "company", "--provider", provider, "--zone", "example.net", "--rule", ".example.net",
+	h.MustAdmin("configs", "put", "--id", "company", "--provider", provider, "--zone", zone, "--rule", "."+zone,
 		"--credentials-file", "company.json")
 	principal := h.MustAdmin("principals", "create", "--title", "cluster "+ns, "--role", "managed-challenge-delegate")
 	var tok struct{ ClientID, Secret string }
