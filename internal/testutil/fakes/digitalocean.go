@@ -324,9 +324,9 @@ func (f *FakeDigitalOcean) create(domain string, call DOCall, answer func(int, a
 	answer(http.StatusCreated, map[string]any{"domain_record": rec})
 }
 
-// ServeDNS answers as the domains' authoritative server: TXT records once
-// they are visible, a CNAME for any question at its name, NODATA for
-// other names of a domain, REFUSED elsewhere. It returns the responder's
+// ServeDNS answers as the domains' authoritative server: the apex's SOA,
+// TXT records once they are visible, a CNAME for any question at its name,
+// NODATA for other names of a domain, REFUSED elsewhere. It returns the responder's
 // UDP address.
 func (f *FakeDigitalOcean) ServeDNS(t testing.TB) string {
 	return testutil.DNS(t, func(w dns.ResponseWriter, q *dns.Msg) {
@@ -345,6 +345,11 @@ func (f *FakeDigitalOcean) ServeDNS(t testing.TB) string {
 				continue
 			}
 			m.Rcode, m.Authoritative = dns.RcodeSuccess, true
+			soa := &dns.SOA{Hdr: dns.RR_Header{Name: dns.Fqdn(domain), Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 1800},
+				Ns: "ns1.digitalocean.com.", Mbox: "hostmaster." + dns.Fqdn(domain), Serial: 1, Refresh: 10800, Retry: 3600, Expire: 604800, Minttl: 1800}
+			if rel == "@" && q.Question[0].Qtype == dns.TypeSOA {
+				m.Answer = append(m.Answer, soa)
+			}
 			for _, r := range recs {
 				if r.Name != rel || time.Now().Before(r.visible) {
 					continue
