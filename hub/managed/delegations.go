@@ -81,6 +81,9 @@ func (s *Service) undelegate(ctx context.Context, caller Caller, identifier stri
 		}
 		return store.Delegation{Identifier: id}, err
 	}
+	if caller.ClientID != "" && !caller.Can(RoleAdmin) && d.Owner != owner(caller) {
+		return d, &Error{Code: CodeForbidden, Err: fmt.Errorf("the delegation of %s is %s's: only its owner or an admin removes it", id, d.Owner)}
+	}
 	if err := w.DeleteCNAME(ctx, c.Zone+".", relative(ChallengeName(id), c.Zone), d.Target); err != nil {
 		return d, &Error{Code: CodeProvider, Err: fmt.Errorf("provider %s of config %s: %w", c.Provider, c.ID, err)}
 	}
@@ -138,14 +141,9 @@ func relative(name, zone string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(name, zone), ".")
 }
 
-// owner is who a delegation belongs to: the token's client ID, or the
-// command line's principal.
-func owner(c Caller) string {
-	if c.ClientID != "" {
-		return c.ClientID
-	}
-	return c.Principal
-}
+// owner is who a delegation belongs to: the principal the token acts for
+// (a cluster, whichever of its tokens asks), or the command line's.
+func owner(c Caller) string { return c.Principal }
 
 // delegationRequest is a delegation as the audit log records it: its
 // challenge name, and the CNAME's target as the detail.

@@ -14,7 +14,8 @@ import (
 // name has the config's provider write its CNAME, once (asking again is
 // no change), audited; another target, a name holding values, a token
 // without the role and one whose domains exclude the name are refused and
-// nothing is written; removal deletes exactly that CNAME.
+// nothing is written; removal, by its owner only, deletes exactly that
+// CNAME.
 func TestDelegations(t *testing.T) {
 	f := newFixture(t)
 	f.config(t, "team", "example.com", false, ".example.com")
@@ -25,7 +26,7 @@ func TestDelegations(t *testing.T) {
 
 	for range 2 {
 		d, err := f.svc.Delegate(ctx, caller, "App.Team.example.com.", target+".")
-		if err != nil || d.Identifier != "app.team.example.com" || d.Target != target || d.Config != "team" || d.Owner != caller.ClientID {
+		if err != nil || d.Identifier != "app.team.example.com" || d.Target != target || d.Config != "team" || d.Owner != caller.Principal {
 			t.Fatalf("Delegate = %+v, %v", d, err)
 		}
 	}
@@ -64,6 +65,10 @@ func TestDelegations(t *testing.T) {
 	}
 	if list, err := f.svc.Delegations(ctx, f.admin); err != nil || len(list) != 1 {
 		t.Errorf("Delegations = %+v, %v", list, err)
+	}
+	_, another := f.token(t, delegate, delegate, ".team.example.com")
+	if _, err := f.svc.Undelegate(ctx, another, "app.team.example.com"); code(err) != managed.CodeForbidden {
+		t.Errorf("another principal's removal: %v, want refused", err)
 	}
 	if _, err := f.svc.Undelegate(ctx, caller, "app.team.example.com"); err != nil {
 		t.Fatal(err)

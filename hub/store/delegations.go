@@ -20,7 +20,7 @@ type Delegation struct {
 	Target     string
 	// Config is the config whose provider wrote it, Zone that config's zone.
 	Config, Zone string
-	// Owner is the client ID (or "cli:<user>") that asked for it.
+	// Owner is the principal that asked for it (or "cli:<user>").
 	Owner   string
 	Created time.Time
 }
