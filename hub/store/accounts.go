@@ -34,8 +34,9 @@ type Account struct {
 	// TXTLimit is how many values the account keeps; 0 means the store's default.
 	TXTLimit int
 	// Created is when the account was registered, LastUsed when a value
-	// was last added to it (/update, /present); zero when not known (an
-	// account acme-dns registered, or one never used).
+	// was last added to it (/update, /present; to the minute, neither a
+	// deletion nor an expiry counts); zero when not known (an account
+	// acme-dns registered, or one never used).
 	Created, LastUsed time.Time
 }
 
@@ -215,14 +216,23 @@ func readRows(ctx context.Context, q interface {
 // errHoldLimit ends a write that would hold more values than the account may.
 var errHoldLimit = errors.New("hold limit")
 
+// usedResolution is how precisely an account's last use is kept: a write
+// within it of the last one does not write the time again, so that an
+// account written often costs no extra statement each time.
+const usedResolution = time.Minute
+
 // change runs plan on the rows of subdomain's account inside a write and
 // returns the resulting set. plan gets the account's rolling-value limit and
-// the time of the write.
-func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func(rows []row, limit int, now int64) ([]change, error)) (TXTSet, error) {
+// the time of the write. use marks a client's write (adding, holding):
+// the account's last use is then kept.
+func (s *sqlStore) change(ctx context.Context, what, subdomain string, use bool, plan func(rows []row, limit int, now int64) ([]change, error)) (TXTSet, error) {
 	var set TXTSet
 	err := s.w.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var limit sql.NullInt64
-		if err := tx.QueryRowContext(ctx, s.q.accountLimit, subdomain).Scan(&limit); err != nil {
+		var (
+			limit sql.NullInt64
+			used  int64
+		)
+		if err := tx.QueryRowContext(ctx, s.q.accountLimit, subdomain).Scan(&limit, &used); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
@@ -251,8 +261,8 @@ func (s *sqlStore) change(ctx context.Context, what, subdomain string, plan func
 				return err
 			}
 		}
-		if what != "deleting" {
-			if _, err := tx.ExecContext(ctx, s.q.used, nanos(s.opts.Now()), subdomain); err != nil {
+		if at := s.opts.Now(); use && at.Sub(fromNanos(used)) >= usedResolution {
+			if _, err := tx.ExecContext(ctx, s.q.used, nanos(at), subdomain); err != nil {
 				return err
 			}
 		}
@@ -279,7 +289,7 @@ func (s *sqlStore) AddTXT(ctx context.Context, subdomain, value string) (TXTSet,
 	if value == "" {
 		return TXTSet{}, errors.New("adding TXT: empty value")
 	}
-	return s.change(ctx, "adding", subdomain, func(rows []row, limit int, now int64) ([]change, error) {
+	return s.change(ctx, "adding", subdomain, true, func(rows []row, limit int, now int64) ([]change, error) {
 		return planAdd(rows, value, limit, now), nil
 	})
 }
@@ -288,7 +298,7 @@ func (s *sqlStore) HoldTXT(ctx context.Context, subdomain, value string, until t
 	if value == "" {
 		return TXTSet{}, errors.New("holding TXT: empty value")
 	}
-	return s.change(ctx, "holding", subdomain, func(rows []row, _ int, now int64) ([]change, error) {
+	return s.change(ctx, "holding", subdomain, true, func(rows []row, _ int, now int64) ([]change, error) {
 		changes, ok := planHold(rows, value, max(until.Unix(), now+1), int64(s.opts.HoldLimit), now)
 		if !ok {
 			return nil, errHoldLimit
@@ -298,7 +308,7 @@ func (s *sqlStore) HoldTXT(ctx context.Context, subdomain, value string, until t
 }
 
 func (s *sqlStore) DeleteTXT(ctx context.Context, subdomain, value string) (TXTSet, error) {
-	return s.change(ctx, "deleting", subdomain, func(rows []row, _ int, _ int64) ([]change, error) {
+	return s.change(ctx, "deleting", subdomain, false, func(rows []row, _ int, _ int64) ([]change, error) {
 		return planDelete(rows, value), nil
 	})
 }
@@ -323,7 +333,7 @@ func (s *sqlStore) ExpireTXT(ctx context.Context) (map[string]TXTSet, error) {
 	}
 	out := make(map[string]TXTSet, len(subs))
 	for _, sub := range subs {
-		set, err := s.change(ctx, "expiring", sub, func(rows []row, _ int, now int64) ([]change, error) {
+		set, err := s.change(ctx, "expiring", sub, false, func(rows []row, _ int, now int64) ([]change, error) {
 			return planExpire(rows, now), nil
 		})
 		if errors.Is(err, ErrNotFound) {

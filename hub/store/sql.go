@@ -67,7 +67,7 @@ type queries struct {
 func newQueries(d dialect) queries {
 	q := queries{
 		account:       `SELECT username, password, subdomain, allowfrom, txtlimit, created, lastused FROM records WHERE username = ?`,
-		accountLimit:  `SELECT txtlimit FROM records WHERE subdomain = ?` + d.lockAccount,
+		accountLimit:  `SELECT txtlimit, lastused FROM records WHERE subdomain = ?` + d.lockAccount,
 		limitOf:       `SELECT txtlimit FROM records WHERE username = ?` + d.lockAccount,
 		setLimit:      `UPDATE records SET txtlimit = ? WHERE username = ?`,
 		rows:          `SELECT rowid, value, seq, COALESCE(lastupdate, 0), expires FROM txt WHERE subdomain = ?`,

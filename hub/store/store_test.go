@@ -223,7 +223,8 @@ func TestRaiseTXTLimit(t *testing.T) {
 }
 
 // TestAccountLifecycle: an account remembers when it was registered and
-// last given a value (not when one was deleted); its password and
+// last given a value, to the minute (not when one was deleted or expired);
+// its password and
 // allowfrom are replaced in place; Accounts lists every account with its
 // count of values.
 func TestAccountLifecycle(t *testing.T) {
@@ -243,9 +244,18 @@ func TestAccountLifecycle(t *testing.T) {
 		if _, err := s.HoldTXT(ctx, a.Subdomain, "B", now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
+		// Within the minute the last use is kept to, a write changes nothing.
+		now = now.Add(30 * time.Second)
+		if _, err := s.HoldTXT(ctx, a.Subdomain, "D", now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		// Neither a deletion nor an expiry is a use.
 		now = now.Add(time.Hour)
 		if _, err := s.DeleteTXT(ctx, a.Subdomain, "B"); err != nil {
 			t.Fatal(err)
+		}
+		if expired, err := s.ExpireTXT(ctx); err != nil || len(expired) != 1 {
+			t.Fatalf("ExpireTXT = %v, %v; want D expired", expired, err)
 		}
 		if err := s.SetPassword(ctx, a.Username, []byte("$2a$10$rotated")); err != nil {
 			t.Fatal(err)

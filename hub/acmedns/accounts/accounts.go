@@ -33,7 +33,7 @@ var (
 	// ErrBadTXT is a TXT value that is not an ACME key authorisation digest.
 	ErrBadTXT = errors.New("bad_txt")
 	// ErrInvalidCIDR is an allowfrom entry that is not a CIDR.
-	ErrInvalidCIDR = errors.New("invalid_allowfrom_cidr")
+	ErrInvalidCIDR = errors.New("not a CIDR (address/bits, such as 192.0.2.0/24)")
 	// ErrTXTLimit is a requested per-account limit out of range.
 	ErrTXTLimit = errors.New("invalid_txtlimit")
 )
