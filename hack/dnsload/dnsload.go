@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,14 @@ func (r FloodResult) String() string {
 // Flood sends the questions question(i) makes from each source to target
 // until ctx ends, without waiting for answers, at most perSecond a source
 // (0: as fast as it can), and counts what comes back.
+//
+// Its goroutines are held to the first CPU (pin): they stand for packets
+// arriving from a network, which cost the server its reception of them,
+// not the cores it answers on. Each holds a thread of its own, and gets a
+// P of its own for the flood's length, so that the goroutines of the same
+// process that measure (Probe) never wait behind them.
 func Flood(ctx context.Context, sources []string, target string, perSecond int, question func(i int) *dns.Msg) (FloodResult, error) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 2*len(sources)))
 	var res FloodResult
 	var wg sync.WaitGroup
 	errs := make(chan error, len(sources))
@@ -60,6 +68,7 @@ func Flood(ctx context.Context, sources []string, target string, perSecond int, 
 			return res, fmt.Errorf("flood source %s: %w", src, err)
 		}
 		wg.Go(func() { // the answers
+			pin()
 			buf := make([]byte, 65535)
 			for {
 				n, err := conn.Read(buf)
@@ -71,6 +80,7 @@ func Flood(ctx context.Context, sources []string, target string, perSecond int, 
 			}
 		})
 		wg.Go(func() {
+			pin()
 			defer func() { _ = conn.Close() }()
 			var packets [][]byte
 			for i := range 256 {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -25,96 +24,36 @@ import (
 // leaves everything else to the general path: other types, names that do
 // not exist or hold no value, EDNS options, an answer that would not fit,
 // anything unusual. In a signed zone it answers DO queries too, with the
-// TXT set's signatures packed once per set (fastSigs).
+// TXT set's signatures packed once per set (fastSigs). The UDP reader
+// (udp.go) calls it for every packet before anything else.
 
-// fastReader reads a UDP socket for a miekg/dns server, answering the
-// packets the fast path can and passing on the others. Each server reads
-// its socket from one goroutine, so the buffers are the reader's own.
-type fastReader struct {
-	dns.Reader
-	h       *Handler
-	in, out []byte
-	lowered []byte // the question's name in lower case
-}
-
-func newFastReader(h *Handler) func(dns.Reader) dns.Reader {
-	return func(r dns.Reader) dns.Reader {
-		return &fastReader{Reader: r, h: h, in: make([]byte, dns.MaxMsgSize), out: make([]byte, maxUDPSize), lowered: make([]byte, 0, 256)}
-	}
-}
-
-// ReadUDP answers packets until one needs the general path, and returns it.
-// It sets no read deadline: the server's shutdown unblocks the read with a
-// deadline in the past, and the error ends the server's loop. Its session
-// carries the address the question was sent to, which the answer is sent
-// from: a socket bound to every address of a host with several answers
-// from the one asked.
-func (f *fastReader) ReadUDP(conn *net.UDPConn, _ time.Duration) ([]byte, *dns.SessionUDP, error) {
-	for {
-		n, session, err := dns.ReadFromSessionUDP(conn, f.in)
-		if err != nil {
-			return nil, nil, err
-		}
-		var client netip.AddrPort
-		if a, ok := session.RemoteAddr().(*net.UDPAddr); ok {
-			client = a.AddrPort()
-		}
-		if f.serve(f.in[:n], client, func(b []byte) error { _, err := dns.WriteToSessionUDP(conn, b, session); return err }) {
-			continue
-		}
-		return append([]byte(nil), f.in[:n]...), session, nil
-	}
-}
-
-// ReadPacketConn does the same for a socket bound to one address, which
-// answers from it (boundConn): no session to read or write, and nothing
-// allocated for a packet the fast path answers.
-func (f *fastReader) ReadPacketConn(conn net.PacketConn, _ time.Duration) ([]byte, net.Addr, error) {
-	uc := conn.(boundConn).UDPConn
-	for {
-		n, client, err := uc.ReadFromUDPAddrPort(f.in)
-		if err != nil {
-			return nil, nil, err
-		}
-		if f.serve(f.in[:n], client, func(b []byte) error { _, err := uc.WriteToUDPAddrPort(b, client); return err }) {
-			continue
-		}
-		return append([]byte(nil), f.in[:n]...), net.UDPAddrFromAddrPort(client), nil
-	}
-}
-
-// serve answers pkt from client through write when the fast path can,
-// within the client's rate limit, and reports whether it did.
-func (f *fastReader) serve(pkt []byte, client netip.AddrPort, write func([]byte) error) bool {
+// serveFast answers pkt from client into out when the fast path can,
+// within the client's rate limit: answered is false when the general path
+// must answer, size is the answer's length, 0 when the limit drops it.
+// lowered is the caller's buffer for the question's name.
+func (h *Handler) serveFast(pkt, out []byte, lowered *[]byte, client netip.AddrPort) (size int, answered bool) {
 	start := time.Now()
-	size, ok := f.h.fastAnswer(pkt, f.out, &f.lowered)
+	size, ok := h.fastAnswer(pkt, out, lowered)
 	if !ok {
-		return false
+		return 0, false
 	}
-	v := f.h.limiter.judge(client.Addr(), classResponses)
+	v := h.limiter.judge(client.Addr(), classResponses)
 	switch v {
 	case slip:
-		size = truncateFast(f.out, size)
+		size = truncateFast(out, size)
 	case drop:
 		size = 0
 	}
 	if v != drop {
-		if err := write(f.out[:size]); err != nil {
-			f.h.log.Debug("writing DNS answer", "remote", client, "err", err)
-		}
-		f.h.metrics.count(dns.TypeTXT, dns.RcodeSuccess, false, time.Since(start))
+		// Counted before it is sent: whoever got the answer finds it counted.
+		h.metrics.count(dns.TypeTXT, dns.RcodeSuccess, false, time.Since(start))
 	}
-	if f.h.queryLog.sample() {
+	if h.queryLog.sample() {
 		name, _, _ := dns.UnpackDomainName(pkt, 12)
-		f.h.queryLog.write(start, client.Addr().Unmap(), name, dns.TypeTXT, dns.RcodeSuccess, size, v)
+		h.queryLog.write(start, client.Addr().Unmap(), name, dns.TypeTXT, dns.RcodeSuccess, size, v)
 	}
-	return true
+	return size, true
 }
-
-// boundConn is a UDP socket bound to one address: miekg/dns reads it
-// through ReadPacketConn (it is no *net.UDPConn to it) and answers with
-// WriteTo, from that address.
-type boundConn struct{ *net.UDPConn }
 
 // Header bits of a DNS message.
 const (
@@ -133,12 +72,14 @@ type fastQuery struct {
 	nameEnd int    // where the question's name ends in the packet
 	extra   uint16 // 1 with an OPT, 0 without
 	limit   int    // the largest answer the client takes
-	signed  bool   // DO, asked of a signed zone
+	qtype   uint16
+	signed  bool // DO, asked of a signed zone
+	co      bool // EDNS's CO flag (compact denial of existence)
 }
 
-// readQuery reads pkt when it is a plain query with one question for TXT
-// in class IN, with at most an OPT without options (EDNS version 0): the
-// question's name goes into lowered, in lower case.
+// readQuery reads pkt when it is a plain query with one question in class
+// IN, with at most an OPT without options (EDNS version 0): the question's
+// name goes into lowered, in lower case.
 func (h *Handler) readQuery(pkt []byte, lowered *[]byte) (q fastQuery, ok bool) {
 	if len(pkt) < 12+1+4 {
 		return q, false
@@ -177,9 +118,10 @@ func (h *Handler) readQuery(pkt []byte, lowered *[]byte) (q fastQuery, ok bool) 
 		off += 1 + l
 	}
 	*lowered, q.nameEnd = name, off
-	if off+4 > len(pkt) || binary.BigEndian.Uint16(pkt[off:]) != dns.TypeTXT || binary.BigEndian.Uint16(pkt[off+2:]) != dns.ClassINET {
+	if off+4 > len(pkt) || binary.BigEndian.Uint16(pkt[off+2:]) != dns.ClassINET {
 		return q, false
 	}
+	q.qtype = binary.BigEndian.Uint16(pkt[off:])
 	off += 4
 	q.limit = dns.MinMsgSize
 	switch {
@@ -188,6 +130,7 @@ func (h *Handler) readQuery(pkt []byte, lowered *[]byte) (q fastQuery, ok bool) 
 		pkt[off+5] == 0 && pkt[off+6] == 0 && binary.BigEndian.Uint16(pkt[off+9:]) == 0:
 		// DO asks for nothing more of an unsigned zone.
 		q.signed = h.signer != nil && binary.BigEndian.Uint16(pkt[off+7:])&ednsDO != 0
+		q.co = binary.BigEndian.Uint16(pkt[off+7:])&ednsCO != 0
 		q.limit = max(q.limit, min(int(binary.BigEndian.Uint16(pkt[off+3:])), maxUDPSize))
 	default:
 		return q, false
@@ -203,7 +146,7 @@ func (h *Handler) fastAnswer(pkt, out []byte, lowered *[]byte) (size int, ok boo
 		return 0, false
 	}
 	q, ok := h.readQuery(pkt, lowered)
-	if !ok {
+	if !ok || q.qtype != dns.TypeTXT {
 		return 0, false
 	}
 	// One label below the origin, an account with values, nothing static.

@@ -198,3 +198,129 @@ func TestFastPathTakesTheTXTQuestions(t *testing.T) {
 		}
 	}
 }
+
+// prejudgeSeeds are questions of floods and their neighbours: ANY with DO,
+// names of the zone that exist or not (with CO), out of the zone,
+// delegated.
+func prejudgeSeeds() []*dns.Msg {
+	var seeds []*dns.Msg
+	for _, name := range []string{"auth.example.org.", "AUTH.example.org.", "r1f2e3-7.auth.example.org.", "a.b.auth.example.org.",
+		withValues + ".auth.example.org.", noValues + ".auth.example.org.", "x.example.com.", "_acme-challenge.app.example.com.", "c9.auth.example.org."} {
+		for _, qtype := range []uint16{dns.TypeANY, dns.TypeTXT, dns.TypeSOA, dns.TypeNS, dns.TypeA, dns.TypeDNSKEY, dns.TypeAXFR} {
+			seeds = append(seeds, question(name, qtype))
+			do := question(name, qtype)
+			do.SetEdns0(4096, true)
+			co := question(name, qtype)
+			co.SetEdns0(1232, true)
+			co.IsEdns0().Hdr.Ttl |= ednsCO
+			seeds = append(seeds, do, co)
+		}
+	}
+	return seeds
+}
+
+// generalSlip is the general path's answer over UDP to req, from a client
+// without a cookie, and the class it is counted in; slipped, the answer
+// as the rate limit makes it truncated.
+func generalSlip(h *Handler, req *dns.Msg) (m *dns.Msg, class answerClass, slipped []byte, err error) {
+	m = h.answerWith(req, false, true)
+	class = classErrors
+	if m.Rcode == dns.RcodeSuccess && (len(m.Answer) > 0 || m.Truncated) {
+		class = classResponses
+	}
+	t := m.Copy()
+	emptyTruncated(t)
+	slipped, err = t.Pack()
+	return m, class, slipped, err
+}
+
+// FuzzPrejudge holds the reader's judgement of a limited prefix to the
+// general path: for every packet whose answer it classifies, the general
+// path's answer has that class, rcode and AA flag, and its slipped answer
+// is the same, byte for byte, with the zone signed or not.
+func FuzzPrejudge(f *testing.F) {
+	for _, q := range prejudgeSeeds() {
+		b, err := q.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	src := &mapSource{m: map[string][]string{withValues: {valueA}, noValues: nil}}
+	plain, err := NewHandler(testZone, src, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	signed, _ := signedHandler(f)
+	signed.src = src
+	out, lowered := make([]byte, maxUDPSize), make([]byte, 0, 256)
+	f.Fuzz(func(t *testing.T, data []byte, sign bool) {
+		h := plain
+		if sign {
+			h = signed
+		}
+		q, ok := h.readQuery(data, &lowered)
+		if !ok {
+			return
+		}
+		c, ok := h.classify(q, lowered)
+		if !ok {
+			return
+		}
+		req := new(dns.Msg)
+		if err := req.Unpack(data); err != nil {
+			t.Fatalf("classified a packet the general path cannot read: %v", err)
+		}
+		m, class, want, err := generalSlip(h, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if class != c.class || m.Rcode != c.rcode || m.Authoritative != c.authoritative {
+			t.Fatalf("classified as %s, rcode %s, AA %v; the general path answers (%s)\n%v",
+				classNames[c.class], dns.RcodeToString[c.rcode], c.authoritative, classNames[class], m)
+		}
+		if n := h.slipped(data, out, q, c); !bytes.Equal(out[:n], want) {
+			got, general := new(dns.Msg), new(dns.Msg)
+			got.Unpack(out[:n])
+			general.Unpack(want)
+			t.Fatalf("slipped by the reader\n%v\nby the general path\n%v", got, general)
+		}
+	})
+}
+
+// TestPrejudgeTakesTheFloods: the questions of the floods port 53 gets
+// (ANY with DO, random names below the zone, names of other zones) are
+// classified from the packet, so that a limited prefix's flood is judged
+// before it is unpacked; questions whose answer needs the general path
+// (an account's, a delegated zone's, the DNSKEY) are not.
+func TestPrejudgeTakesTheFloods(t *testing.T) {
+	signed, _ := signedHandler(t)
+	lowered := make([]byte, 0, 256)
+	for _, tc := range []struct {
+		name  string
+		qtype uint16
+		want  bool
+	}{
+		{"auth.example.org.", dns.TypeANY, true},
+		{"r1f2e3-7.auth.example.org.", dns.TypeTXT, true},
+		{"a.b.auth.example.org.", dns.TypeA, true},
+		{"x.example.com.", dns.TypeA, true},
+		{"auth.example.org.", dns.TypeSOA, true},
+		{withValues + ".auth.example.org.", dns.TypeA, false},
+		{noValues + ".auth.example.org.", dns.TypeTXT, false},
+		{"_acme-challenge.app.example.com.", dns.TypeTXT, false},
+		{"auth.example.org.", dns.TypeDNSKEY, false},
+	} {
+		m := question(tc.name, tc.qtype)
+		m.SetEdns0(4096, true)
+		b, _ := m.Pack()
+		q, ok := signed.readQuery(b, &lowered)
+		if ok {
+			_, ok = signed.classify(q, lowered)
+		}
+		if ok != tc.want {
+			t.Errorf("%s %s: classified %v, want %v", tc.name, dns.TypeToString[tc.qtype], ok, tc.want)
+		}
+	}
+}

@@ -231,6 +231,22 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 }
 
+// formatError answers a query that does not unpack with FORMERR, its
+// header alone, as miekg/dns's server does; over UDP within the client's
+// rate limit.
+func (h *Handler) formatError(w dns.ResponseWriter, req *dns.Msg) {
+	start := time.Now()
+	m := new(dns.Msg)
+	m.Id, m.Opcode, m.Response, m.Rcode = req.Id, req.Opcode, true, dns.RcodeFormatError
+	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp && h.limitUDP(m, remoteAddr(w.RemoteAddr()), cookieState{}) == drop {
+		return
+	}
+	h.metrics.observe(req, m, time.Since(start))
+	if err := w.WriteMsg(m); err != nil {
+		h.log.Debug("writing DNS answer", "remote", w.RemoteAddr(), "err", err)
+	}
+}
+
 // limitUDP holds an answer over UDP to the client's rate limit, unless
 // the client returned a valid server cookie: it is then no spoofed
 // source. It says what becomes of the answer, which it may make truncated

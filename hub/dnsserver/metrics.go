@@ -17,6 +17,7 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	tcpRefuse *prometheus.CounterVec
 	tcpConns  prometheus.Gauge
+	shed      prometheus.Counter
 	limited   [2]map[string]prometheus.Counter // per class, per action
 	counters  sync.Map                         // counterKey -> prometheus.Counter, saving label lookups per answer
 }
@@ -41,6 +42,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "acmehub_dns_tcp_connections",
 			Help: "TCP connections open.",
 		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acmehub_dns_udp_shed_total",
+			Help: "UDP questions dropped unanswered because the workers that answer everything but accounts' TXT were a full queue behind.",
+		}),
 	}
 	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "acmehub_dns_rate_limited_total",
@@ -52,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.limited[c][action] = limited.WithLabelValues(class, action)
 		}
 	}
-	reg.MustRegister(m.questions, m.duration, m.tcpRefuse, m.tcpConns, limited)
+	reg.MustRegister(m.questions, m.duration, m.tcpRefuse, m.tcpConns, m.shed, limited)
 	return m
 }
 
@@ -60,6 +65,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) rateLimited(class answerClass, action string) {
 	if m != nil {
 		m.limited[class][action].Inc()
+	}
+}
+
+// overloaded counts a question dropped for a full queue.
+func (m *Metrics) overloaded() {
+	if m != nil {
+		m.shed.Inc()
 	}
 }
 

@@ -125,13 +125,31 @@ func newRateLimiter(cfg RateLimit, m *Metrics, log *slog.Logger) *rateLimiter {
 // judge counts an answer of class to addr and says what becomes of it.
 // A nil limiter sends everything.
 func (l *rateLimiter) judge(addr netip.Addr, class answerClass) verdict {
+	v, _ := l.account(addr, class, false)
+	return v
+}
+
+// judgeOwing judges an answer of class to addr as judge does when addr's
+// prefix is past its limit for the class already, and reports whether it
+// did: otherwise it counts nothing. In log-only mode it never judges.
+func (l *rateLimiter) judgeOwing(addr netip.Addr, class answerClass) (verdict, bool) {
+	if l == nil || l.cfg.LogOnly {
+		return send, false
+	}
+	return l.account(addr, class, true)
+}
+
+// account counts an answer of class to addr, when owing is false or the
+// prefix is past its limit, and says what becomes of it; counted reports
+// whether it counted the answer.
+func (l *rateLimiter) account(addr netip.Addr, class answerClass, owing bool) (v verdict, counted bool) {
 	if l == nil || l.rate[class] == 0 {
-		return send
+		return send, !owing
 	}
 	addr = addr.Unmap()
 	for _, p := range l.cfg.Exempt {
 		if p.Contains(addr) {
-			return send
+			return send, !owing
 		}
 	}
 	bits := l.cfg.IPv6Prefix
@@ -140,7 +158,7 @@ func (l *rateLimiter) judge(addr netip.Addr, class answerClass) verdict {
 	}
 	p, err := addr.Prefix(bits)
 	if err != nil {
-		return send // no address: nothing to count it under
+		return send, !owing // no address: nothing to count it under
 	}
 	k := p.Addr().As16()
 	h := maphash.Comparable(l.seed, k)
@@ -148,7 +166,15 @@ func (l *rateLimiter) judge(addr netip.Addr, class answerClass) verdict {
 
 	s := &l.shards[h%rlShards]
 	s.mu.Lock()
-	e := s.slot(k, uint8(bits), int(h/rlShards))
+	var e *rlEntry
+	if owing {
+		if e = s.find(k, uint8(bits), int(h/rlShards)); e == nil {
+			s.mu.Unlock()
+			return send, false
+		}
+	} else {
+		e = s.slot(k, uint8(bits), int(h/rlShards))
+	}
 	if e.bits == 0 {
 		*e = rlEntry{key: k, bits: uint8(bits), seen: now}
 		for c := range e.balance {
@@ -161,16 +187,20 @@ func (l *rateLimiter) judge(addr netip.Addr, class answerClass) verdict {
 	for c := range e.balance {
 		e.balance[c] = min(e.balance[c]+elapsed*l.rate[c], l.rate[c]*milli)
 	}
+	if owing && e.balance[class]-milli >= 0 {
+		s.mu.Unlock()
+		return send, false
+	}
 	e.balance[class] = max(e.balance[class]-milli, l.floor[class])
 	if e.balance[class] >= 0 {
 		e.limited[class] = false
 		s.mu.Unlock()
-		return send
+		return send, true
 	}
 	first := !e.limited[class]
 	e.limited[class] = true
 	e.limits++
-	v := drop
+	v = drop
 	if l.cfg.Slip > 0 && e.limits%uint32(l.cfg.Slip) == 0 {
 		v = slip
 	}
@@ -182,14 +212,24 @@ func (l *rateLimiter) judge(addr netip.Addr, class answerClass) verdict {
 	}
 	if l.cfg.LogOnly {
 		l.m.rateLimited(class, "logged")
-		return send
+		return send, true
 	}
 	if v == slip {
 		l.m.rateLimited(class, "slipped")
 	} else {
 		l.m.rateLimited(class, "dropped")
 	}
-	return v
+	return v, true
+}
+
+// find is the entry of key in the shard, from slot at; nil when it has none.
+func (s *rlShard) find(key [16]byte, bits uint8, at int) *rlEntry {
+	for i := range rlProbe {
+		if e := &s.slots[(at+i)&rlSlotMask]; e.bits == bits && e.key == key {
+			return e
+		}
+	}
+	return nil
 }
 
 // slot finds the entry of key in the shard, from slot at: its own, else a

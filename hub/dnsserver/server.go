@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,19 +19,23 @@ import (
 
 // Server serves a handler on UDP and TCP sockets.
 type Server struct {
-	servers []*dns.Server
+	servers []*dns.Server // TCP's
+	udp     []*udpSocket
 	addrs   []net.Addr
+	done    chan struct{} // closed by Shutdown: the UDP workers stop
+	workers sync.WaitGroup
+	closing sync.Once
 }
 
 // Listen binds addr on each network ("udp", "tcp4", …). It fails at once,
-// naming the address, when one cannot be bound. UDP is read through the
-// fast path, on one socket per core where the platform lets sockets share
+// naming the address, when one cannot be bound. UDP is read in batches
+// (udp.go), on one socket per core where the platform lets sockets share
 // a port (SO_REUSEPORT), so that no single reader is the bottleneck. TCP
 // clients are held to limits.
 func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Server, error) {
-	s := &Server{}
+	s := &Server{done: make(chan struct{})}
+	work := make(chan udpQuestion, udpQueue)
 	for _, network := range networks {
-		srv := &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries}
 		switch network {
 		case "udp", "udp4", "udp6":
 			conns, err := listenUDP(network, addr)
@@ -39,23 +44,16 @@ func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
 			for _, pc := range conns {
-				// A socket bound to one address answers from it: it is read
-				// without the sessions that name the address asked.
-				if uc, ok := pc.(*net.UDPConn); ok && !uc.LocalAddr().(*net.UDPAddr).IP.IsUnspecified() {
-					pc = boundConn{uc}
-				}
-				s.servers = append(s.servers, &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries,
-					PacketConn: pc, DecorateReader: newFastReader(h)})
+				s.udp = append(s.udp, newUDPSocket(pc.(*net.UDPConn), h, work))
 			}
 			s.addrs = append(s.addrs, conns[0].LocalAddr())
-			continue
 		case "tcp", "tcp4", "tcp6":
 			l, err := net.Listen(network, addr)
 			if err != nil {
 				s.Close()
 				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
 			}
-			srv.Listener = newLimitListener(l, limits, h.metrics)
+			srv := &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries, Listener: newLimitListener(l, limits, h.metrics)}
 			srv.ReadTimeout, srv.WriteTimeout = tcpIOTimeout, tcpIOTimeout
 			if limits.IdleTimeout > 0 {
 				srv.IdleTimeout = func() time.Duration { return limits.IdleTimeout }
@@ -65,11 +63,18 @@ func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 				srv.MaxTCPQueries = -1 // miekg/dns: no limit
 			}
 			s.addrs = append(s.addrs, l.Addr())
+			s.servers = append(s.servers, srv)
 		default:
 			s.Close()
 			return nil, fmt.Errorf("DNS: unknown network %q", network)
 		}
-		s.servers = append(s.servers, srv)
+	}
+	if len(s.udp) > 0 {
+		// The general path is work for the cores: more workers than
+		// cores would only wait for them.
+		for range 2 * runtime.GOMAXPROCS(0) {
+			s.workers.Go(func() { udpWorker(work, s.done) })
+		}
 	}
 	return s, nil
 }
@@ -141,12 +146,15 @@ func (s *Server) Addrs() []net.Addr { return s.addrs }
 
 // Serve answers until Shutdown; it returns the first serving error.
 func (s *Server) Serve() error {
-	errs := make(chan error, len(s.servers))
+	errs := make(chan error, len(s.servers)+len(s.udp))
 	for _, srv := range s.servers {
 		go func() { errs <- srv.ActivateAndServe() }()
 	}
+	for _, u := range s.udp {
+		go func() { errs <- u.serve() }()
+	}
 	var first error
-	for range s.servers {
+	for range len(s.servers) + len(s.udp) {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 			s.Close()
@@ -166,17 +174,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.Close()
+	finished := make(chan struct{})
+	go func() { s.workers.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("DNS: answers under way at shutdown: %w", ctx.Err()))
+	}
 	return errors.Join(errs...)
 }
 
-// Close releases the sockets of a server that is not serving.
+// Close releases the sockets of a server that is not serving, and stops
+// its workers.
 func (s *Server) Close() {
 	for _, srv := range s.servers {
-		if srv.PacketConn != nil {
-			srv.PacketConn.Close()
-		}
-		if srv.Listener != nil {
-			srv.Listener.Close()
-		}
+		srv.Listener.Close()
 	}
+	for _, u := range s.udp {
+		_ = u.conn.Close()
+	}
+	s.closing.Do(func() { close(s.done) })
 }
