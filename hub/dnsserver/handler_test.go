@@ -680,3 +680,23 @@ func TestBothReadPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestPortZeroPicksOnePort: a client answered truncated over UDP asks
+// again over TCP at the same port, so port 0 picks one port for both.
+func TestPortZeroPicksOnePort(t *testing.T) {
+	h, err := NewHandler(testZone, &mapSource{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		srv, err := Listen([]string{"udp", "tcp"}, "127.0.0.1:0", h, TCPLimits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		udp, tcp := srv.Addrs()[0].(*net.UDPAddr).Port, srv.Addrs()[1].(*net.TCPAddr).Port
+		srv.Close()
+		if udp != tcp {
+			t.Fatalf("UDP on port %d, TCP on %d", udp, tcp)
+		}
+	}
+}

@@ -28,11 +28,43 @@ type Server struct {
 }
 
 // Listen binds addr on each network ("udp", "tcp4", …). It fails at once,
-// naming the address, when one cannot be bound. UDP is read in batches
-// (udp.go), on one socket per core where the platform lets sockets share
-// a port (SO_REUSEPORT), so that no single reader is the bottleneck. TCP
-// clients are held to limits.
+// naming the address, when one cannot be bound. Port 0 picks one port
+// for every network, as a client that is answered truncated over UDP
+// asks again over TCP at the same port. UDP is read in batches (udp.go),
+// on one socket per core where the platform lets sockets share a port
+// (SO_REUSEPORT), so that no single reader is the bottleneck. TCP clients
+// are held to limits.
 func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Server, error) {
+	for try := 1; ; try++ {
+		s, err := listen(networks, addr, h, limits)
+		if !errors.Is(err, errPickedTaken) || try == 10 {
+			return s, err
+		}
+	}
+}
+
+// errPickedTaken: the port picked for the first network is taken on another.
+var errPickedTaken = errors.New("the port picked is taken on another network")
+
+func listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Server, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("DNS: listening on %s: %w", addr, err)
+	}
+	picked := port == "0"
+	// bound makes the port picked for the first network every other's.
+	bound := func(a net.Addr) {
+		if picked {
+			_, p, _ := net.SplitHostPort(a.String())
+			addr = net.JoinHostPort(host, p)
+		}
+	}
+	taken := func(err error) error {
+		if picked && len(networks) > 1 && errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: %w", errPickedTaken, err)
+		}
+		return err
+	}
 	s := &Server{done: make(chan struct{})}
 	work := make(chan udpQuestion, udpQueue)
 	for _, network := range networks {
@@ -41,8 +73,9 @@ func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 			conns, err := listenUDP(network, addr)
 			if err != nil {
 				s.Close()
-				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
+				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, taken(err))
 			}
+			bound(conns[0].LocalAddr())
 			for _, pc := range conns {
 				s.udp = append(s.udp, newUDPSocket(pc.(*net.UDPConn), h, work))
 			}
@@ -51,8 +84,9 @@ func Listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 			l, err := net.Listen(network, addr)
 			if err != nil {
 				s.Close()
-				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, err)
+				return nil, fmt.Errorf("DNS: listening on %s %s: %w", network, addr, taken(err))
 			}
+			bound(l.Addr())
 			srv := &dns.Server{Handler: h, Net: network, MsgAcceptFunc: acceptQueries, Listener: newLimitListener(l, limits, h.metrics)}
 			srv.ReadTimeout, srv.WriteTimeout = tcpIOTimeout, tcpIOTimeout
 			if limits.IdleTimeout > 0 {

@@ -190,3 +190,80 @@ keys = [%s]
 %s`, filepath.Join(dir, "acmehub.db"), strings.Join(keys, ", "), strings.Join(extra, "\n"))), 0o644)
 	return StartServer(t, "-c", cfg), ds
 }
+
+// StartBINDResolver starts BIND's named on 127.0.0.1 as a validating
+// resolver that forwards each zone of forwards (zone → host:port) to its
+// server and trusts only anchor (a DS record in presentation form), and
+// stops it when the test ends. It returns its address. named sends DNS
+// cookies to the servers it asks, and keeps the server cookies they give.
+func StartBINDResolver(t testing.TB, anchor string, forwards map[string]string) string {
+	t.Helper()
+	bin := testdeps.Program(t, "named")
+	rr, err := dns.NewRR(anchor)
+	ds, ok := rr.(*dns.DS)
+	if err != nil || !ok {
+		t.Fatalf("trust anchor %q: want a DS record (%v)", anchor, err)
+	}
+	dir := t.TempDir()
+	port := FreeDualPort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var zones strings.Builder
+	for zone, server := range forwards {
+		host, p, _ := net.SplitHostPort(server)
+		fmt.Fprintf(&zones, "zone %q { type forward; forward only; forwarders { %s port %s; }; };\n", zone, host, p)
+	}
+	conf := fmt.Sprintf(`options {
+  directory "%[1]s";
+  pid-file "%[1]s/named.pid";
+  listen-on port %[2]d { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion yes;
+  allow-query { 127.0.0.0/8; };
+  dnssec-validation yes;
+  max-cache-ttl 1;
+  max-ncache-ttl 1;
+  notify no;
+};
+controls { };
+trust-anchors { %[3]q static-ds %[4]d %[5]d %[6]d %[7]q; };
+%[8]s`, dir, port, ds.Hdr.Name, ds.KeyTag, ds.Algorithm, ds.DigestType, ds.Digest, zones.String())
+	confPath := filepath.Join(dir, "named.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "named.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "-g", "-n", "1", "-c", confPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting named: %v", err)
+	}
+	log := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("named's output:\n%s", log())
+		}
+	})
+	// Ready when it answers its version, which asks no other server.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	m := new(dns.Msg)
+	m.SetQuestion("version.bind.", dns.TypeTXT)
+	m.Question[0].Qclass = dns.ClassCHAOS
+	for {
+		if _, _, err := (&dns.Client{Net: "tcp", Timeout: time.Second}).ExchangeContext(ctx, m, addr); err == nil {
+			return addr
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("named did not answer at %s:\n%s", addr, log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
