@@ -43,13 +43,19 @@ func (r FloodResult) String() string {
 // until ctx ends, without waiting for answers, at most perSecond a source
 // (0: as fast as it can), and counts what comes back.
 //
-// Its goroutines are held to the first CPU (pin): they stand for packets
-// arriving from a network, which cost the server its reception of them,
-// not the cores it answers on. Each holds a thread of its own, and gets a
-// P of its own for the flood's length, so that the goroutines of the same
-// process that measure (Probe) never wait behind them.
+// As fast as it can, its goroutines are held to the first CPU (pin): they
+// stand for packets arriving from a network, which cost the server its
+// reception of them, not the cores it answers on. Each then holds a
+// thread of its own, and gets a P of its own for the flood's length, so
+// that the goroutines of the same process that measure (Probe) never wait
+// behind them. At a set rate they take what that rate costs, where the
+// scheduler puts them.
 func Flood(ctx context.Context, sources []string, target string, perSecond int, question func(i int) *dns.Msg) (FloodResult, error) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 2*len(sources)))
+	hold := func() {}
+	if perSecond == 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 2*len(sources)))
+		hold = pin
+	}
 	var res FloodResult
 	var wg sync.WaitGroup
 	errs := make(chan error, len(sources))
@@ -68,7 +74,7 @@ func Flood(ctx context.Context, sources []string, target string, perSecond int, 
 			return res, fmt.Errorf("flood source %s: %w", src, err)
 		}
 		wg.Go(func() { // the answers
-			pin()
+			hold()
 			buf := make([]byte, 65535)
 			for {
 				n, err := conn.Read(buf)
@@ -80,7 +86,7 @@ func Flood(ctx context.Context, sources []string, target string, perSecond int, 
 			}
 		})
 		wg.Go(func() {
-			pin()
+			hold()
 			defer func() { _ = conn.Close() }()
 			var packets [][]byte
 			for i := range 256 {
