@@ -104,8 +104,8 @@ func listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 		}
 	}
 	if len(s.udp) > 0 {
-		// The general path is work for the cores: more workers than
-		// cores would only wait for them.
+		// The general path is work for the cores: two workers a core
+		// keep them busy while one writes; more would only wait.
 		for range 2 * runtime.GOMAXPROCS(0) {
 			s.workers.Go(func() { udpWorker(work, s.done) })
 		}
