@@ -159,7 +159,10 @@ func (r ProbeResult) String() string {
 // Probe asks question, perSecond times a second from each source, until
 // ctx ends: each question once, over UDP, waiting up to timeout for a
 // complete answer (a truncated one counts as not answered: a CA would
-// have to ask again over TCP).
+// have to ask again over TCP). An answer's latency runs from just before
+// its question is written to the answer's arrival as the kernel stamped
+// it, so that the time this process waits for a core to read it (which a
+// flood on the same machine lengthens) is not counted as the server's.
 func Probe(ctx context.Context, sources []string, target string, perSecond int, timeout time.Duration, question func() *dns.Msg) ProbeResult {
 	var (
 		mu  sync.Mutex
@@ -167,9 +170,12 @@ func Probe(ctx context.Context, sources []string, target string, perSecond int, 
 		wg  sync.WaitGroup
 	)
 	every := time.Second / time.Duration(perSecond)
+	raddr, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		return res
+	}
 	for _, src := range sources {
 		wg.Go(func() {
-			c := &dns.Client{Net: "udp", Timeout: timeout, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(src)}, Timeout: timeout}}
 			tick := time.NewTicker(every)
 			defer tick.Stop()
 			var inflight sync.WaitGroup
@@ -181,15 +187,11 @@ func Probe(ctx context.Context, sources []string, target string, perSecond int, 
 				case <-tick.C:
 				}
 				inflight.Go(func() {
-					q := question()
-					q.Id = dns.Id()
-					start := time.Now()
-					r, _, err := c.Exchange(q, target)
-					d := time.Since(start)
+					d, ok := exchange(question(), &net.UDPAddr{IP: net.ParseIP(src)}, raddr, timeout)
 					mu.Lock()
 					defer mu.Unlock()
 					res.Asked++
-					if err == nil && r.Id == q.Id && !r.Truncated && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
+					if ok {
 						res.Answered++
 						res.Latencies = append(res.Latencies, d)
 					}
@@ -200,6 +202,43 @@ func Probe(ctx context.Context, sources []string, target string, perSecond int, 
 	wg.Wait()
 	slices.Sort(res.Latencies)
 	return res
+}
+
+// exchange asks q from src and reports how long its complete answer took
+// to arrive, and whether one did within timeout.
+func exchange(q *dns.Msg, src, target *net.UDPAddr, timeout time.Duration) (time.Duration, bool) {
+	q.Id = dns.Id()
+	b, err := q.Pack()
+	if err != nil {
+		return 0, false
+	}
+	conn, err := net.DialUDP("udp", src, target)
+	if err != nil {
+		return 0, false
+	}
+	defer func() { _ = conn.Close() }()
+	stampArrivals(conn)
+	start := time.Now()
+	_ = conn.SetDeadline(start.Add(timeout))
+	if _, err := conn.Write(b); err != nil {
+		return 0, false
+	}
+	buf, oob := make([]byte, 65535), make([]byte, 128)
+	for {
+		n, oobn, _, _, err := conn.ReadMsgUDP(buf, oob)
+		if err != nil {
+			return 0, false
+		}
+		at := arrival(oob[:oobn])
+		if at.IsZero() {
+			at = time.Now()
+		}
+		r := new(dns.Msg)
+		if r.Unpack(buf[:n]) != nil || r.Id != q.Id {
+			continue // not the answer to this question
+		}
+		return at.Sub(start), !r.Truncated && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0
+	}
 }
 
 // Contest is a flood and the CAs' steady questions at once.

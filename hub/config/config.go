@@ -220,13 +220,14 @@ type AcmeHub struct {
 	TCPIdleTimeout          Duration `toml:"tcp_idle_timeout"`
 	// RateLimit* is response rate limiting over UDP: answers a second per
 	// client prefix, with data (Responses) and negative or errors (Errors),
-	// debt allowed for Window, every Slip-th limited answer sent truncated,
-	// prefixes of IPv4Prefix and IPv6Prefix bits, Exempt CIDRs, and LogOnly
+	// debt allowed for Window, every Slip-th limited answer sent truncated
+	// but at most Slips of them a second, prefixes of IPv4Prefix and IPv6Prefix bits, Exempt CIDRs, and LogOnly
 	// to only count and log. 0 per second: no limit.
 	RateLimitResponses  int      `toml:"rate_limit_responses"`
 	RateLimitErrors     int      `toml:"rate_limit_errors"`
 	RateLimitWindow     Duration `toml:"rate_limit_window"`
 	RateLimitSlip       int      `toml:"rate_limit_slip"`
+	RateLimitSlips      int      `toml:"rate_limit_slips"`
 	RateLimitIPv4Prefix int      `toml:"rate_limit_ipv4_prefix"`
 	RateLimitIPv6Prefix int      `toml:"rate_limit_ipv6_prefix"`
 	RateLimitExempt     []string `toml:"rate_limit_exempt"`
@@ -334,7 +335,7 @@ func baseline() Config {
 			PresentExpiry: Duration{time.Hour}, PresentLimit: 100, ResyncInterval: Duration{5 * time.Minute},
 			RegisterPerMinute: 60, FailedAuthPerMinute: 120, FailedAuthPerAddressPerMinute: 1200,
 			TCPConnections: 1000, TCPConnectionsPerPrefix: 64, TCPQueriesPerConnection: 128, TCPIdleTimeout: Duration{10 * time.Second},
-			RateLimitResponses: 100, RateLimitErrors: 20, RateLimitWindow: Duration{15 * time.Second}, RateLimitSlip: 2,
+			RateLimitResponses: 100, RateLimitErrors: 20, RateLimitWindow: Duration{15 * time.Second}, RateLimitSlip: 2, RateLimitSlips: 1000,
 			RateLimitIPv4Prefix: 24, RateLimitIPv6Prefix: 56, RateLimitExempt: []string{"127.0.0.0/8", "::1/128"},
 			ANYOverTCP: ANYMinimal, QueryLogSample: 1,
 		},

@@ -111,9 +111,9 @@ func TestParse(t *testing.T) {
 				t.Errorf("present_expiry, present_limit = %s, %d", c.AcmeHub.PresentExpiry.Duration, c.AcmeHub.PresentLimit)
 			}
 		}, nil},
-		{"rate limit settings; an empty exempt list exempts no one", "[general]\ndomain='a.example'\n[acmehub]\nrate_limit_responses=50\nrate_limit_errors=0\nrate_limit_window='30s'\nrate_limit_slip=0\nrate_limit_exempt=[]\nany_over_tcp='full'\n[database]\nconnection='x.db'", func(t *testing.T, c Config) {
+		{"rate limit settings; an empty exempt list exempts no one", "[general]\ndomain='a.example'\n[acmehub]\nrate_limit_responses=50\nrate_limit_errors=0\nrate_limit_window='30s'\nrate_limit_slip=0\nrate_limit_slips=10\nrate_limit_exempt=[]\nany_over_tcp='full'\n[database]\nconnection='x.db'", func(t *testing.T, c Config) {
 			h := c.AcmeHub
-			if h.RateLimitResponses != 50 || h.RateLimitErrors != 0 || h.RateLimitWindow.Duration != 30*time.Second || h.RateLimitSlip != 0 ||
+			if h.RateLimitResponses != 50 || h.RateLimitErrors != 0 || h.RateLimitWindow.Duration != 30*time.Second || h.RateLimitSlip != 0 || h.RateLimitSlips != 10 ||
 				len(h.RateLimitExempt) != 0 || h.ANYOverTCP != ANYFull {
 				t.Errorf("acmehub = %+v", h)
 			}

@@ -212,9 +212,9 @@ func (h AcmeHub) validate(p *problems) {
 		bad("[acmehub] tcp_connections %d, tcp_connections_per_prefix %d, tcp_queries_per_connection %d, tcp_idle_timeout %s: must not be negative (0: no limit)",
 			h.TCPConnections, h.TCPConnectionsPerPrefix, h.TCPQueriesPerConnection, h.TCPIdleTimeout.Duration)
 	}
-	if h.RateLimitResponses < 0 || h.RateLimitErrors < 0 || h.RateLimitSlip < 0 {
-		bad("[acmehub] rate_limit_responses %d, rate_limit_errors %d, rate_limit_slip %d: must not be negative (0: no limit, or no slip)",
-			h.RateLimitResponses, h.RateLimitErrors, h.RateLimitSlip)
+	if h.RateLimitResponses < 0 || h.RateLimitErrors < 0 || h.RateLimitSlip < 0 || h.RateLimitSlips < 0 {
+		bad("[acmehub] rate_limit_responses %d, rate_limit_errors %d, rate_limit_slip %d, rate_limit_slips %d: must not be negative (0: no limit, no slip, no cap)",
+			h.RateLimitResponses, h.RateLimitErrors, h.RateLimitSlip, h.RateLimitSlips)
 	}
 	if h.RateLimitWindow.Duration < time.Second {
 		bad("[acmehub] rate_limit_window %s: must be at least 1s", h.RateLimitWindow.Duration)

@@ -28,6 +28,13 @@ type RateLimit struct {
 	// Slip: every Slip-th limited answer is sent truncated; 0 drops them
 	// all, 1 truncates them all.
 	Slip int
+	// SlipsPerSecond caps the truncated answers one prefix is sent, as
+	// BIND's all-per-second caps its answers of every kind: past it its
+	// limited answers are all dropped. A truncated answer is as large as
+	// its question, so without a cap a flood spoofing a victim's address
+	// is reflected at half its rate, and each one costs the server a
+	// write. 0: no cap.
+	SlipsPerSecond int
 	// IPv4Prefix and IPv6Prefix are the prefix lengths clients are counted
 	// under.
 	IPv4Prefix, IPv6Prefix int
@@ -66,6 +73,7 @@ type rateLimiter struct {
 	cfg    RateLimit
 	rate   [2]int64 // milli-answers earned a millisecond, per class: the rate
 	floor  [2]int64 // the deepest debt, in milli-answers
+	slips  int64    // milli-slips earned a millisecond
 	seed   maphash.Seed
 	start  time.Time
 	now    func() time.Time
@@ -95,6 +103,7 @@ type rlEntry struct {
 	limited [2]bool  // in debt, per class: logged once each time
 	seen    int64    // milliseconds since start
 	balance [2]int64 // milli-answers
+	slips   int64    // milli-slips in hand, when they are capped
 	limits  uint32   // limited answers, for Slip
 }
 
@@ -119,6 +128,7 @@ func newRateLimiter(cfg RateLimit, m *Metrics, log *slog.Logger) *rateLimiter {
 		l.rate[c] = int64(rate)
 		l.floor[c] = -int64(rate) * cfg.Window.Milliseconds()
 	}
+	l.slips = int64(max(cfg.SlipsPerSecond, 0))
 	return l
 }
 
@@ -180,6 +190,7 @@ func (l *rateLimiter) account(addr netip.Addr, class answerClass, owing bool) (v
 		for c := range e.balance {
 			e.balance[c] = l.rate[c] * milli
 		}
+		e.slips = l.slips * milli
 	}
 	// Earn what the time since the last answer is worth, up to a second's.
 	elapsed := now - e.seen
@@ -187,6 +198,7 @@ func (l *rateLimiter) account(addr netip.Addr, class answerClass, owing bool) (v
 	for c := range e.balance {
 		e.balance[c] = min(e.balance[c]+elapsed*l.rate[c], l.rate[c]*milli)
 	}
+	e.slips = min(e.slips+elapsed*l.slips, l.slips*milli)
 	if owing && e.balance[class]-milli >= 0 {
 		s.mu.Unlock()
 		return send, false
@@ -199,11 +211,7 @@ func (l *rateLimiter) account(addr netip.Addr, class answerClass, owing bool) (v
 	}
 	first := !e.limited[class]
 	e.limited[class] = true
-	e.limits++
-	v = drop
-	if l.cfg.Slip > 0 && e.limits%uint32(l.cfg.Slip) == 0 {
-		v = slip
-	}
+	v = l.limited(e)
 	s.mu.Unlock()
 
 	if first {
@@ -220,6 +228,23 @@ func (l *rateLimiter) account(addr netip.Addr, class answerClass, owing bool) (v
 		l.m.rateLimited(class, "dropped")
 	}
 	return v, true
+}
+
+// limited is what becomes of a limited answer to e's prefix: every
+// Slip-th is slipped, while the prefix has slips in hand; the others are
+// dropped. The caller holds e's shard.
+func (l *rateLimiter) limited(e *rlEntry) verdict {
+	e.limits++
+	if l.cfg.Slip == 0 || e.limits%uint32(l.cfg.Slip) != 0 {
+		return drop
+	}
+	if l.slips > 0 {
+		if e.slips < milli {
+			return drop
+		}
+		e.slips -= milli
+	}
+	return slip
 }
 
 // find is the entry of key in the shard, from slot at; nil when it has none.

@@ -123,6 +123,25 @@ func TestRateLimitSettings(t *testing.T) {
 			}
 		}
 	})
+	t.Run("truncated answers capped a second per prefix", func(t *testing.T) {
+		cfg := base
+		cfg.SlipsPerSecond = 3
+		l, clock, _ := testLimiter(t, cfg)
+		// 10 sent, then 90 limited: every second one would slip, 3 may.
+		if sent, dropped, slipped := verdicts(l, "192.0.2.1", classResponses, 100); [3]int{sent, dropped, slipped} != [3]int{10, 87, 3} {
+			t.Errorf("a flood of 100: sent, dropped, slipped %v, want [10 87 3]", [3]int{sent, dropped, slipped})
+		}
+		if _, _, slipped := verdicts(l, "192.0.2.99", classErrors, 100); slipped != 0 {
+			t.Errorf("the same prefix's errors slipped %d past the cap its answers used up, want 0", slipped)
+		}
+		if _, _, slipped := verdicts(l, "198.51.100.1", classResponses, 100); slipped != 3 {
+			t.Errorf("another prefix slipped %d, want its own 3", slipped)
+		}
+		clock.t = clock.t.Add(time.Second)
+		if _, _, slipped := verdicts(l, "192.0.2.1", classResponses, 100); slipped != 3 {
+			t.Errorf("a second later: slipped %d, want 3 again", slipped)
+		}
+	})
 	t.Run("exempt prefixes and log-only", func(t *testing.T) {
 		cfg := base
 		cfg.Exempt = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}

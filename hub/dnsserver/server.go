@@ -78,6 +78,14 @@ func listen(networks []string, addr string, h *Handler, limits TCPLimits) (*Serv
 			bound(conns[0].LocalAddr())
 			for _, pc := range conns {
 				s.udp = append(s.udp, newUDPSocket(pc.(*net.UDPConn), h, work))
+				for range udpReaders - 1 {
+					dup, err := dupUDP(pc.(*net.UDPConn))
+					if err != nil {
+						s.Close()
+						return nil, fmt.Errorf("DNS: a second reader of %s %s: %w", network, addr, err)
+					}
+					s.udp = append(s.udp, newUDPSocket(dup, h, work))
+				}
 			}
 			s.addrs = append(s.addrs, conns[0].LocalAddr())
 		case "tcp", "tcp4", "tcp6":

@@ -15,8 +15,9 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// DNS over UDP. Each socket is read by one goroutine, in batches
-// (recvmmsg where the platform has it). That reader answers what the fast
+// DNS over UDP. Each socket is read by udpReaders goroutines, each
+// through a descriptor of its own, in batches (recvmmsg where the
+// platform has it). A reader answers what the fast
 // path answers at once, its answers written in batches too (sendmmsg),
 // judges the questions of client prefixes past their rate limit
 // (prejudge.go), and hands every other question to a fixed set of workers through a bounded
@@ -27,6 +28,9 @@ import (
 
 const (
 	udpBatch = 32 // packets read, and answers written, at once
+	// udpReaders read each socket, each through a descriptor of its own,
+	// so that a flood arriving on one socket is read on two cores.
+	udpReaders = 2
 	// udpReadSize is the longest question read; a longer one is dropped
 	// unanswered (a query needs a few hundred bytes).
 	udpReadSize = 4096
@@ -49,7 +53,7 @@ type batchConn interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-// udpSocket is one UDP socket served by a reader.
+// udpSocket is one descriptor of a UDP socket, served by a reader.
 type udpSocket struct {
 	h     *Handler
 	conn  *net.UDPConn
@@ -93,6 +97,20 @@ func newUDPSocket(conn *net.UDPConn, h *Handler, work chan<- udpQuestion) *udpSo
 		s.batch = p
 	}
 	return s
+}
+
+// dupUDP is a second descriptor of conn's socket.
+func dupUDP(conn *net.UDPConn) (*net.UDPConn, error) {
+	f, err := conn.File()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pc, err := net.FilePacketConn(f)
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
 }
 
 // serve reads the socket until it is closed.

@@ -34,7 +34,8 @@ func dnsProtection(ctx context.Context, cfg config.AcmeHub, st store.Store, log 
 		RateLimit: dnsserver.RateLimit{
 			ResponsesPerSecond: cfg.RateLimitResponses, ErrorsPerSecond: cfg.RateLimitErrors,
 			Window: cfg.RateLimitWindow.Duration, Slip: cfg.RateLimitSlip,
-			IPv4Prefix: cfg.RateLimitIPv4Prefix, IPv6Prefix: cfg.RateLimitIPv6Prefix,
+			SlipsPerSecond: cfg.RateLimitSlips,
+			IPv4Prefix:     cfg.RateLimitIPv4Prefix, IPv6Prefix: cfg.RateLimitIPv6Prefix,
 			Exempt: exempt, LogOnly: cfg.RateLimitLogOnly,
 		},
 		FullANYOverTCP: cfg.ANYOverTCP == config.ANYFull,
