@@ -37,7 +37,7 @@ A running server applies config changes within 5 seconds; token changes at once.
 	}
 	f.register(cmd.PersistentFlags())
 	cmd.AddCommand(newAdminKeygen(), newAdminPrincipals(&f), newAdminTokens(&f), newAdminConfigs(&f), newAdminProviders(&f),
-		newAdminAuthorisations(&f), newAdminAudit(&f), newAdminRecords(&f), newAdminAccounts(&f), newAdminDelegations(&f))
+		newAdminAuthorisations(&f), newAdminAudit(&f), newAdminRecords(&f), newAdminAccounts(&f), newAdminDelegations(&f), newAdminIssuers(&f), newAdminBindings(&f))
 	return cmd
 }
 

@@ -34,9 +34,9 @@ func newAdminAudit(f *adminFlags) *cobra.Command {
 			q.Result = store.ResultFailed
 		}
 		entries, err := svc.AuditLog(ctx, q)
-		r := result{Value: entries, Header: "TIME\tACTION\tPRINCIPAL\tCLIENT ID\tADDRESS\tIDENTIFIER\tRECORD\tCONFIG\tRESULT\tDETAIL"}
+		r := result{Value: entries, Header: "TIME\tACTION\tPRINCIPAL\tCREDENTIAL\tADDRESS\tIDENTIFIER\tRECORD\tCONFIG\tRESULT\tDETAIL"}
 		for _, e := range entries {
-			r.Rows = append(r.Rows, []string{when(e.At), e.Action, e.Principal, e.ClientID, e.Address, e.Identifier, e.Record, e.Config, e.Result, e.Detail})
+			r.Rows = append(r.Rows, []string{when(e.At), e.Action, e.Principal, managed.Credential(e), e.Address, e.Identifier, e.Record, e.Config, e.Result, e.Detail})
 		}
 		return r, err
 	})

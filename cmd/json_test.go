@@ -64,6 +64,15 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 	admin("delegation", "delegations", "create", "app.example.net", "--target", "d420c923.auth.example.org")
 	admin("delegations", "delegations", "list")
 	admin("delegation", "delegations", "delete", "app.example.net")
+	os.WriteFile(filepath.Join(dir, "jwks.json"), []byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"k1",`+
+		`"x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`), 0o600)
+	admin("issuer", "issuers", "add", "cluster-b", "--url", "https://kubernetes.default.svc.cluster.local", "--jwks-file",
+		filepath.Join(dir, "jwks.json"), "--audience", "https://hub.example.com")
+	admin("issuers", "issuers", "list")
+	bindingID := admin("binding", "bindings", "add", "--issuer", "cluster-b", "--principal", principal, "--service-account", "acmehub/acmehub-webhook")["id"].(string)
+	admin("bindings", "bindings", "list")
+	admin("bindingRemoved", "bindings", "remove", bindingID)
+	admin("issuerRemoved", "issuers", "remove", "cluster-b")
 	admin("audit", "audit", "--since", "1h")
 	admin("records", "records")
 	admin("configDeleted", "configs", "delete", "c1")

@@ -60,6 +60,10 @@ type Hub struct {
 	Enabled bool `toml:"enabled"`
 	// Listen is the hub's HTTPS address, host:port.
 	Listen string `toml:"listen"`
+	// URL is where clients reach the hub (https://hub.example.com): the
+	// audience trusted issuers' tokens must name unless an issuer says
+	// otherwise.
+	URL string `toml:"url"`
 	// TLS is "cert" (TLSCertFullchain, TLSCertPrivkey) or "none", for
 	// loopback or behind a proxy that terminates TLS.
 	TLS              string `toml:"tls"`

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -261,6 +262,11 @@ func (m Hub) validate(p *problems) {
 	}
 	if _, err := ParsePrefixes(m.TrustedProxies); err != nil {
 		bad("[hub] trusted_proxies: %w", err)
+	}
+	if m.URL != "" {
+		if u, err := url.Parse(m.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("[hub] url %q: must be the URL clients reach the hub at, such as https://hub.example.com", m.URL)
+		}
 	}
 	if m.RequestsPerMinute < 0 {
 		bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)

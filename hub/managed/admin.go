@@ -220,8 +220,8 @@ func AdminEntry(at time.Time, actor Caller, what string, err error) store.AuditE
 	if err != nil {
 		result = "failed: " + err.Error()
 	}
-	return store.AuditEntry{At: at, Action: "admin", Principal: actor.Principal, ClientID: actor.ClientID, Address: actor.Address,
-		Detail: what, Result: result}
+	return store.AuditEntry{At: at, Action: "admin", Principal: actor.Principal, ClientID: actor.ClientID,
+		Issuer: actor.Issuer, Subject: actor.Subject, TokenID: actor.TokenID, Address: actor.Address, Detail: what, Result: result}
 }
 
 // AuditLog reads the audit log, newest first.

@@ -19,6 +19,19 @@ func ValueHash(v string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// Credential names what an audit entry's caller came with: its API
+// token's client ID, or its issuer's token (issuer, subject and ID).
+func Credential(e store.AuditEntry) string {
+	if e.Issuer == "" {
+		return e.ClientID
+	}
+	c := e.Issuer + ": " + e.Subject
+	if e.TokenID != "" {
+		c += " (token " + e.TokenID + ")"
+	}
+	return c
+}
+
 // audit appends the outcome of a request to the audit log.
 func (s *Service) audit(ctx context.Context, action string, caller Caller, req Request, configID string, start time.Time, err error) {
 	s.writeAudit(ctx, s.entry(action, caller, req, configID, start, err))
@@ -34,7 +47,8 @@ func (s *Service) entry(action string, caller Caller, req Request, configID stri
 			result = "refused: " + err.Error()
 		}
 	}
-	e := store.AuditEntry{At: start, Action: action, Principal: caller.Principal, ClientID: caller.ClientID, Address: req.Address,
+	e := store.AuditEntry{At: start, Action: action, Principal: caller.Principal, ClientID: caller.ClientID,
+		Issuer: caller.Issuer, Subject: caller.Subject, TokenID: caller.TokenID, Address: req.Address,
 		Identifier: req.Identifier, Record: req.Record, Config: configID, Result: result, Detail: req.Via, Duration: s.now().Sub(start)}
 	if req.Value != "" {
 		e.ValueHash = ValueHash(req.Value)

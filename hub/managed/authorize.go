@@ -16,7 +16,7 @@ import (
 // may leave the value out.
 func (s *Service) authorize(ctx context.Context, caller Caller, req *Request, cleanup bool) (*config, string, error) {
 	if !caller.Can(RoleConsumer) {
-		return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role", caller.ClientID, RoleConsumer)}
+		return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("%s does not carry the %s role", caller.Name(), RoleConsumer)}
 	}
 	if err := checkValue(req.Value); err != nil && (req.Value != "" || !cleanup) {
 		return nil, "", invalid(err)
@@ -45,8 +45,8 @@ func (s *Service) authorize(ctx context.Context, caller Caller, req *Request, cl
 	req.Identifier = id
 	if caller.Domains != nil {
 		if _, ok := caller.Domains.Allows(id); !ok {
-			return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s may not answer for %s (its domains: %s)",
-				caller.ClientID, id, strings.Join(caller.Domains.Strings(), ", "))}
+			return nil, "", &Error{Code: CodeForbidden, Err: fmt.Errorf("%s may not answer for %s (its domains: %s)",
+				caller.Name(), id, strings.Join(caller.Domains.Strings(), ", "))}
 		}
 	}
 	c, ok := s.configFor(id)

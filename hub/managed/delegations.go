@@ -114,12 +114,12 @@ func (s *Service) delegation(caller Caller, identifier string) (*config, provide
 		return nil, nil, identifier, invalid(fmt.Errorf("identifier: %w", err))
 	}
 	if caller.ClientID != "" && !caller.Can(RoleDelegate) && !caller.Can(RoleAdmin) {
-		return nil, nil, id, &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s does not carry the %s role", caller.ClientID, RoleDelegate)}
+		return nil, nil, id, &Error{Code: CodeForbidden, Err: fmt.Errorf("%s does not carry the %s role", caller.Name(), RoleDelegate)}
 	}
 	if caller.Domains != nil {
 		if _, ok := caller.Domains.Allows(id); !ok {
-			return nil, nil, id, &Error{Code: CodeForbidden, Err: fmt.Errorf("API token %s may not delegate %s (its domains: %s)",
-				caller.ClientID, id, strings.Join(caller.Domains.Strings(), ", "))}
+			return nil, nil, id, &Error{Code: CodeForbidden, Err: fmt.Errorf("%s may not delegate %s (its domains: %s)",
+				caller.Name(), id, strings.Join(caller.Domains.Strings(), ", "))}
 		}
 	}
 	c, ok := s.configFor(id)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/libdns/libdns"
 
+	"github.com/acmehub/acmehub/hub/idtoken"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -58,17 +59,29 @@ func (s *Service) Check(ctx context.Context, caller Caller, req Request) error {
 
 // Refused audits a request a front door refused before Present or CleanUp:
 // its token unknown, wrong, revoked or expired, or over its rate limit. At
-// most one entry per client ID (one for all unknown ones) every 10
-// seconds, so that a flood of bad requests cannot flood the log.
-func (s *Service) Refused(ctx context.Context, action, clientID string, req Request, err error) {
+// most one entry per client ID (one for all unknown ones), or per issuer
+// and failed check, every 10 seconds, so that a flood of bad requests
+// cannot flood the log.
+func (s *Service) Refused(ctx context.Context, action string, who Caller, req Request, err error) {
 	now := s.now()
-	// A known token's refusals are its principal's, limited by token;
-	// unknown ones share one limit.
-	caller, key := Caller{ClientID: clientID}, clientID
-	if tok, lookErr := s.store.Token(ctx, clientID); lookErr == nil {
-		caller.Principal = tok.Principal
-	} else {
-		key = ""
+	caller, key := who, who.ClientID
+	switch {
+	case who.Issuer != "":
+		// An issuer's tokens: limited per issuer and check failed, which
+		// a forger cannot vary without end.
+		check := ""
+		if e := (*idtoken.Error)(nil); errors.As(err, &e) {
+			check = e.Check
+		}
+		key = "bearer " + who.Issuer + " " + check
+	case who.ClientID != "":
+		// A known token's refusals are its principal's, limited by token;
+		// unknown ones share one limit.
+		if tok, lookErr := s.store.Token(ctx, who.ClientID); lookErr == nil {
+			caller.Principal = tok.Principal
+		} else {
+			key = ""
+		}
 	}
 	s.mu.Lock()
 	if len(s.refused) > 1<<14 {

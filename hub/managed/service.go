@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/idtoken"
 	"github.com/acmehub/acmehub/hub/managed/providers"
 	"github.com/acmehub/acmehub/hub/store"
 )
@@ -35,8 +36,11 @@ type Options struct {
 	// a value is served; nil refuses such record names, and waits only on
 	// providers that know themselves (Propagation).
 	DNS DNS
-	Now func() time.Time
-	Log *slog.Logger
+	// HubURL is where clients reach the hub: the audience issuers' tokens
+	// must name unless an issuer says otherwise.
+	HubURL string
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service decides who may present which value where, has the provider
@@ -46,6 +50,8 @@ type Service struct {
 	keys      *Keyring
 	providers map[string]providers.Factory
 	dns       DNS
+	hubURL    string
+	keySets   *idtoken.KeySets
 	records   *records
 	now       func() time.Time
 	log       *slog.Logger
@@ -70,8 +76,8 @@ type config struct {
 
 // New makes a Service and loads the configs.
 func New(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, now: o.Now, log: o.Log,
-		touched: map[string]time.Time{}, refused: map[string]time.Time{}}
+	s := &Service{store: o.Store, keys: o.Keys, providers: o.Providers, dns: o.DNS, hubURL: o.HubURL, keySets: idtoken.NewKeySets(),
+		now: o.Now, log: o.Log, touched: map[string]time.Time{}, refused: map[string]time.Time{}}
 	s.records = newRecords(func(ctx context.Context, name string) ([]store.HubRecord, error) {
 		if name == "" {
 			return o.Store.Records(ctx)

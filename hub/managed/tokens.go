@@ -37,16 +37,31 @@ const (
 	KindApplication = "application"
 )
 
-// Caller is who an authenticated request acts for.
+// Caller is who an authenticated request acts for: an API token's
+// (ClientID), or a bound issuer's token's (Issuer, Subject, TokenID and
+// the Binding it matched).
 type Caller struct {
 	Principal string
 	ClientID  string
-	Scopes    []string
+	// Issuer is a trusted issuer's ID ("?" for a token of none), Subject
+	// and TokenID its token's sub and jti.
+	Issuer, Subject, TokenID string
+	Binding                  string
+	Scopes                   []string
 	// Domains narrow the names the token may answer for; nil: the configs decide.
 	Domains Rules
 	// Address is where an administrator's change came from, for the audit
 	// log ("" from the command line).
 	Address string
+}
+
+// Name names the caller's credential in refusals: its API token, or its
+// issuer's token.
+func (c Caller) Name() string {
+	if c.Issuer != "" {
+		return fmt.Sprintf("the token of %s (issuer %s)", c.Subject, c.Issuer)
+	}
+	return "API token " + c.ClientID
 }
 
 // Can reports whether the caller's token carries role.

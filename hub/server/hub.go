@@ -94,7 +94,7 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 		return svc.Values(c.ID, apex), true
 	}}
 	svc, err = managed.New(ctx, managed.Options{
-		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver,
+		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver, HubURL: m.URL,
 		Providers: providers.Factories(providers.Env{Resolver: resolver, Served: table}),
 	})
 	if err != nil {

@@ -13,14 +13,18 @@ import (
 
 // AuditEntry is one line of the append-only audit log.
 type AuditEntry struct {
-	ID         int64
-	At         time.Time
-	Action     string // present, cleanup, sweep, refused, admin…
-	Principal  string
-	ClientID   string
-	Address    string
-	Identifier string
-	Record     string
+	ID        int64
+	At        time.Time
+	Action    string // present, cleanup, sweep, refused, admin…
+	Principal string
+	ClientID  string
+	// Issuer, Subject and TokenID name a caller who came with an issuer's
+	// signed token (an Issuer's ID, the token's sub and jti) instead of
+	// an API token's client ID.
+	Issuer, Subject, TokenID string
+	Address                  string
+	Identifier               string
+	Record                   string
 	// ValueHash identifies the value without revealing it.
 	ValueHash string
 	Config    string
@@ -74,10 +78,10 @@ func (m managedStore) Audit(ctx context.Context, e AuditEntry) error {
 
 // audit appends e in tx.
 func (m managedStore) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
-	_, err := tx.ExecContext(ctx, m.q(`INSERT INTO hub_audit (at, action, principal, client_id, address, identifier, record,
-		value_hash, config, result, detail, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		nanos(e.At), e.Action, e.Principal, e.ClientID, e.Address, e.Identifier, e.Record, e.ValueHash, e.Config, e.Result, e.Detail,
-		e.Duration.Microseconds())
+	_, err := tx.ExecContext(ctx, m.q(`INSERT INTO hub_audit (at, action, principal, client_id, issuer, subject, token_id, address,
+		identifier, record, value_hash, config, result, detail, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		nanos(e.At), e.Action, e.Principal, e.ClientID, e.Issuer, e.Subject, e.TokenID, e.Address, e.Identifier, e.Record, e.ValueHash,
+		e.Config, e.Result, e.Detail, e.Duration.Microseconds())
 	return err
 }
 
@@ -115,7 +119,8 @@ func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry,
 	if limit <= 0 {
 		limit = 100
 	}
-	query := `SELECT id, at, action, principal, client_id, address, identifier, record, value_hash, config, result, detail, duration_us FROM hub_audit`
+	query := `SELECT id, at, action, principal, client_id, issuer, subject, token_id, address, identifier, record, value_hash, config,
+		result, detail, duration_us FROM hub_audit`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -130,8 +135,8 @@ func (m managedStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry,
 			e      AuditEntry
 			at, us int64
 		)
-		if err := rows.Scan(&e.ID, &at, &e.Action, &e.Principal, &e.ClientID, &e.Address, &e.Identifier, &e.Record, &e.ValueHash,
-			&e.Config, &e.Result, &e.Detail, &us); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Action, &e.Principal, &e.ClientID, &e.Issuer, &e.Subject, &e.TokenID, &e.Address,
+			&e.Identifier, &e.Record, &e.ValueHash, &e.Config, &e.Result, &e.Detail, &us); err != nil {
 			return nil, fmt.Errorf("reading the audit log: %w", err)
 		}
 		e.At, e.Duration = fromNanos(at), time.Duration(us)*time.Microsecond

@@ -29,6 +29,7 @@ type Managed interface {
 	Records
 	Authorisations
 	Delegations
+	Issuers
 	AuditLog
 
 	// Exclusively runs fn unless another process sharing the database runs
@@ -70,6 +71,14 @@ func hubTables(serial string) []string {
 		`CREATE TABLE IF NOT EXISTS hub_delegations(
 			identifier TEXT PRIMARY KEY, target TEXT NOT NULL, config TEXT NOT NULL, zone TEXT NOT NULL,
 			owner TEXT NOT NULL, created BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS hub_issuers(
+			id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, jwks_url TEXT NOT NULL DEFAULT '', jwks TEXT NOT NULL DEFAULT '',
+			ca TEXT NOT NULL DEFAULT '', audience TEXT NOT NULL DEFAULT '', skew_ms BIGINT NOT NULL DEFAULT 0,
+			max_lifetime_ms BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS hub_bindings(
+			id TEXT PRIMARY KEY, issuer TEXT NOT NULL, principal TEXT NOT NULL, claims TEXT NOT NULL,
+			scopes TEXT NOT NULL, domains TEXT NOT NULL DEFAULT '[]', created BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS idx_hub_bindings_issuer ON hub_bindings (issuer)`,
 		`CREATE TABLE IF NOT EXISTS hub_audit(
 			id ` + serial + `, at BIGINT NOT NULL, action TEXT NOT NULL, principal TEXT NOT NULL DEFAULT '',
 			client_id TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '', identifier TEXT NOT NULL DEFAULT '',

@@ -182,6 +182,9 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		{"txt", "expires", "BIGINT NOT NULL DEFAULT 0"},
 		{"hub_records", "expires", "BIGINT NOT NULL DEFAULT 0"},
 		{"hub_records", "identifier", "TEXT NOT NULL DEFAULT ''"},
+		{"hub_audit", "issuer", "TEXT NOT NULL DEFAULT ''"},
+		{"hub_audit", "subject", "TEXT NOT NULL DEFAULT ''"},
+		{"hub_audit", "token_id", "TEXT NOT NULL DEFAULT ''"},
 	}
 	for _, c := range columns {
 		ok, err := s.d.hasColumn(ctx, tx, c.table, c.column)

@@ -27,7 +27,7 @@ const module = "github.com/acmehub/acmehub"
 // a front door), whose "/*" entry places every folder added there.
 var floors = map[string]int{
 	// Leaves: what several parts share, importing no package of acmehub.
-	"hub/config": 0, "hub/store": 0, "hub/dnsclient": 0, "hub/clientip": 0, "hub/ratelimit": 0,
+	"hub/config": 0, "hub/store": 0, "hub/dnsclient": 0, "hub/clientip": 0, "hub/ratelimit": 0, "hub/idtoken": 0,
 	"hub/certifyapi": 0, "hub/acmedns/client": 0, "hub/dnssec": 0, "hub/apicert": 0,
 	// The cores: acme-dns's accounts and DNS answers; the providers'
 	// contract and registry.

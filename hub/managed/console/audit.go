@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acmehub/acmehub/hub/config"
+	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -121,7 +122,7 @@ func (h *Handler) auditEntry(w http.ResponseWriter, r *http.Request, rq request)
 		return
 	}
 	e := entries[0]
-	d := auditEntryData{Entry: e, Principal: principalName{ID: e.Principal, ClientID: e.ClientID}}
+	d := auditEntryData{Entry: e, Principal: principalName{ID: e.Principal, ClientID: managed.Credential(e)}}
 	if p, err := h.svc.Principal(r.Context(), e.Principal); err == nil {
 		d.Principal.Title = p.Title
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acmehub/acmehub/hub/managed"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -31,7 +32,7 @@ var funcs = template.FuncMap{
 	"ok":    func(result string) bool { return result == "ok" },
 	"input": credentialInput,
 	"principal": func(titles map[string]string, e store.AuditEntry) principalName {
-		return principalName{ID: e.Principal, Title: titles[e.Principal], ClientID: e.ClientID}
+		return principalName{ID: e.Principal, Title: titles[e.Principal], ClientID: managed.Credential(e)}
 	},
 }
 

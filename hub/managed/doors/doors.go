@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/acmehub/acmehub/hub/clientip"
@@ -42,22 +43,52 @@ type Door struct {
 type Authenticator func(ctx context.Context) (managed.Caller, error)
 
 // Admit lets a request in: it records the caller's address in req,
-// authenticates with auth, and takes a request from the caller's rate limit
-// (a caller without a token: from its address's). A refusal of action is
-// audited under the token the authenticator named, else credential (the
-// client ID the request gave), and returned.
+// authenticates with auth (or, for a request with an Authorization:
+// Bearer token, with that token of a trusted issuer: every door takes
+// one), and takes a request from the caller's rate limit (a caller
+// without a token: from its address's). A refusal of action is audited
+// under the token the authenticator named, else credential (the client
+// ID the request gave), and returned.
 func (d *Door) Admit(r *http.Request, action, credential string, req *managed.Request, auth Authenticator) (managed.Caller, error) {
 	req.Address = d.Address(r)
+	if token, ok := Bearer(r); ok {
+		auth = func(ctx context.Context) (managed.Caller, error) { return d.Service.AuthenticateBearer(ctx, token) }
+	}
 	caller, err := auth(r.Context())
-	if err == nil && !d.Limits.Allow(cmp.Or(caller.ClientID, "address "+req.Address)) {
+	if err == nil && !d.Limits.Allow(limitKey(caller, req.Address)) {
 		err = &managed.Error{Code: managed.CodeBusy, Err: &RetryAfterError{Wait: d.Limits.RetryAfter()}}
 	}
 	if err != nil {
-		d.Service.Refused(r.Context(), action, cmp.Or(caller.ClientID, credential), *req, err)
+		if caller.Issuer == "" {
+			caller.ClientID = cmp.Or(caller.ClientID, credential)
+		}
+		d.Service.Refused(r.Context(), action, caller, *req, err)
 		return managed.Caller{}, err
 	}
 	caller.Address = req.Address
 	return caller, nil
+}
+
+// Bearer is the request's Authorization: Bearer token, when it has one.
+func Bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// limitKey is what a caller's requests are limited under: its API token,
+// its issuer's token's subject, or without either its address.
+func limitKey(c managed.Caller, address string) string {
+	switch {
+	case c.ClientID != "":
+		return c.ClientID
+	case c.Issuer != "":
+		return "issuer " + c.Issuer + " subject " + c.Subject
+	}
+	return "address " + address
 }
 
 // Address is the caller's address as the audit log records it; "" when
@@ -127,7 +158,11 @@ func (d *Door) Explain(w http.ResponseWriter, r *http.Request, err error) (int, 
 		w.Header().Set("Retry-After", ratelimit.Seconds(ra.Wait))
 	}
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="acmehub"`)
+		if _, ok := Bearer(r); ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="acmehub", error="invalid_token"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Basic realm="acmehub"`)
+		}
 	}
 	return status, detail
 }

@@ -142,6 +142,10 @@ func (h *handler) caller(r *http.Request, action string) (managed.Caller, store.
 
 func (h *handler) expireAuthorisation(w http.ResponseWriter, r *http.Request) {
 	caller, a, _, err := h.caller(r, "expire_authorisation")
+	if err == nil && a.Name == "" {
+		// Admitted by an issuer's token, which holds no authorisation.
+		err = doors.Invalid("expire_authorisation needs the authorisation's name and secret, not a bearer token")
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
