@@ -31,6 +31,7 @@ var checkEnv = map[string]string{
 	"hub":                      "ACMEHUB_HUB",
 	"hub-client-id":            "ACMEHUB_HUB_CLIENT_ID",
 	"hub-secret-file":          "ACMEHUB_HUB_SECRET_FILE",
+	"hub-token-file":           "ACMEHUB_HUB_TOKEN_FILE",
 }
 
 // checkFlags are the flags of `acmehub check`.
@@ -95,6 +96,7 @@ func (f *checkFlags) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hub.URL, "hub", "", "the managed-challenge hub that wrote the names' CNAMEs (register --hub), for --repair")
 	fs.StringVar(&f.hub.ClientID, "hub-client-id", "", "the client ID of a hub token with the managed-challenge-delegate role")
 	fs.StringVar(&f.hubSecret, "hub-secret-file", "", "file holding that token's secret (or $"+hubSecretEnv+")")
+	fs.StringVar(&f.hub.TokenFile, "hub-token-file", "", hubTokenFileUsage)
 	fs.BoolVar(&f.repair, "repair", false, "have the hub (--hub) write a CNAME that is missing or wrong")
 	f.output.register(fs)
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/acmehub/acmehub/solver"
 	"github.com/acmehub/acmehub/solver/acmedns/registration"
 )
 
@@ -40,7 +41,11 @@ var registerEnv = map[string]string{
 	"hub":                      "ACMEHUB_HUB",
 	"hub-client-id":            "ACMEHUB_HUB_CLIENT_ID",
 	"hub-secret-file":          "ACMEHUB_HUB_SECRET_FILE",
+	"hub-token-file":           "ACMEHUB_HUB_TOKEN_FILE",
 }
+
+const hubTokenFileUsage = "instead of a hub token: the pod's projected ServiceAccount token, bound at the hub (the chart mounts it at " +
+	solver.DefaultTokenPath + ")"
 
 // hubSecretEnv holds the hub token's secret when no file is given.
 const hubSecretEnv = "ACMEHUB_HUB_SECRET"
@@ -75,6 +80,7 @@ func (f *registerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hub.URL, "hub", "", "a managed-challenge hub that writes the names' CNAMEs, e.g. https://hub.example.org:8443")
 	fs.StringVar(&f.hub.ClientID, "hub-client-id", "", "the client ID of a hub token with the managed-challenge-delegate role")
 	fs.StringVar(&f.hubSecret, "hub-secret-file", "", "file holding that token's secret (or $"+hubSecretEnv+")")
+	fs.StringVar(&f.hub.TokenFile, "hub-token-file", "", hubTokenFileUsage)
 	fs.BoolVar(&f.remove, "remove", false, "the client goes: have the hub remove the CNAMEs of every name its Secret holds (the Secret stays)")
 }
 
@@ -123,7 +129,12 @@ func (f *registerFlags) complete() error {
 	} else {
 		f.cfg.BasicAuthPassword = os.Getenv(basicAuthPasswordEnv)
 	}
-	if f.hub.URL != "" {
+	if f.hub.URL != "" && f.hub.TokenFile != "" {
+		if f.hub.ClientID != "" || f.hubSecret != "" {
+			return errors.New("--hub-token-file and --hub-client-id/--hub-secret-file both name the hub's credentials: give one")
+		}
+		f.cfg.Hub = &f.hub
+	} else if f.hub.URL != "" {
 		f.hub.Secret = os.Getenv(hubSecretEnv)
 		if f.hubSecret != "" {
 			data, err := os.ReadFile(f.hubSecret)
@@ -133,7 +144,8 @@ func (f *registerFlags) complete() error {
 			f.hub.Secret = strings.TrimSpace(string(data))
 		}
 		if f.hub.ClientID == "" || f.hub.Secret == "" {
-			return fmt.Errorf("--hub needs a token: --hub-client-id (or $%s) and --hub-secret-file (or $%s)", registerEnv["hub-client-id"], hubSecretEnv)
+			return fmt.Errorf("--hub needs credentials: --hub-token-file (or $%s), or a hub token: --hub-client-id (or $%s) and --hub-secret-file (or $%s)",
+				registerEnv["hub-token-file"], registerEnv["hub-client-id"], hubSecretEnv)
 		}
 		f.cfg.Hub = &f.hub
 	}

@@ -43,6 +43,7 @@ type webhookFlags struct {
 	delegationCheck string
 	resolvers       []string
 	metricsListen   string
+	hub             hubsolver.Options
 }
 
 func (f *webhookFlags) flagSet() *pflag.FlagSet {
@@ -52,6 +53,8 @@ func (f *webhookFlags) flagSet() *pflag.FlagSet {
 	fs.StringVar(&f.delegationCheck, "delegation-check", "warn", "check that _acme-challenge.<name> is a CNAME to the account before presenting: off, warn or enforce (an Issuer's delegationCheck overrides it)")
 	fs.StringSliceVar(&f.resolvers, "resolvers", nil, "recursive resolvers (host:port) for the delegation check; default: /etc/resolv.conf")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "also serve the webhook's /metrics over plain HTTP on this address (host:port), for scrapers without a token; the secure port serves them too")
+	fs.StringVar(&f.hub.TokenPath, "hub-token-file", solver.DefaultTokenPath, "the projected ServiceAccount token the hub solver shows with serviceAccountToken")
+	fs.StringSliceVar(&f.hub.TokenURLs, "hub-token-url", nil, "a hub URL that token may be shown to besides the hubs its audiences name (repeat)")
 	return fs
 }
 
@@ -112,7 +115,8 @@ func runWebhook(ctx context.Context, stderr io.Writer, fs *pflag.FlagSet, f *web
 		defer stop()
 		log.Info("serving webhook metrics", "addr", f.metricsListen)
 	}
-	apiserver, embeddedRun := webhookServers(groupName, apiserverArgs, srv, mode, resolver, log)
+	f.hub.Log = log
+	apiserver, embeddedRun := webhookServers(groupName, apiserverArgs, srv, mode, resolver, f.hub)
 	if err := runTogether(ctx, apiserver, embeddedRun); err != nil {
 		log.Error("webhook stopped", "err", err)
 		return exitError{code: 1}
@@ -173,7 +177,8 @@ func (f *webhookFlags) embeddedServer(fs *pflag.FlagSet, stderr io.Writer) (bool
 // webhookServers makes the two solvers and returns the extension
 // apiserver serving them, and the embedded server's Run (nil without one).
 func webhookServers(groupName string, apiserverArgs []string, srv *server.Server, mode solver.DelegationMode, resolver dnsclient.Resolver,
-	log *slog.Logger) (apiserver, embedded func(context.Context) error) {
+	hub hubsolver.Options) (apiserver, embedded func(context.Context) error) {
+	log := hub.Log
 	var (
 		svc   *accounts.Service
 		ready func(context.Context) error
@@ -189,7 +194,7 @@ func webhookServers(groupName string, apiserverArgs []string, srv *server.Server
 		Registerer: legacyregistry.Registerer(),
 		Log:        log,
 	})
-	hs := hubsolver.New(hubsolver.Options{Log: log})
+	hs := hubsolver.New(hub)
 	log.Info("starting cert-manager webhook", "group", groupName, "solvers", []string{s.Name(), hs.Name()}, "embedded_server", srv != nil)
 	apiserver = func(ctx context.Context) error {
 		// What cert-manager's RunWebhookServer does, without its process-wide

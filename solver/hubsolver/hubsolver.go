@@ -3,8 +3,9 @@
 
 // Package hubsolver is the cert-manager webhook solver "hub": it forwards
 // each challenge to an acmehub managed-challenge hub, with an API token
-// from a Secret in the challenge's namespace, through the hub's Certify
-// API (requestbegin, then requeststatus until the value is served; the
+// from a Secret in the challenge's namespace or the webhook's own
+// ServiceAccount token (which the hub trusts through its cluster's
+// issuer), through the hub's Certify API (requestbegin, then requeststatus until the value is served; the
 // synchronous request where a hub has no requestbegin; cleanup).
 package hubsolver
 
@@ -21,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,11 +42,21 @@ type Config struct {
 	// URL is the hub's base URL, e.g. https://hub.example.org.
 	URL string `json:"url"`
 	// CredentialsSecretRef names the Secret, in the challenge's resource
-	// namespace, holding the API token.
-	CredentialsSecretRef CredentialsRef `json:"credentialsSecretRef"`
+	// namespace, holding an API token; or
+	CredentialsSecretRef *CredentialsRef `json:"credentialsSecretRef,omitempty"`
+	// ServiceAccountToken shows the hub the webhook's ServiceAccount
+	// token, which the chart projects for the hub's audience: no secret
+	// of the hub's is kept in the cluster.
+	ServiceAccountToken *TokenConfig `json:"serviceAccountToken,omitempty"`
 	// CABundle, PEM (base64 in JSON), verifies the hub's certificate
 	// instead of the system's roots.
 	CABundle []byte `json:"caBundle,omitempty"`
+}
+
+// TokenConfig is the ServiceAccount token a hub is shown.
+type TokenConfig struct {
+	// Audience the token must be for; "": the url.
+	Audience string `json:"audience,omitempty"`
 }
 
 // CredentialsRef is where the token's client ID and secret are.
@@ -73,14 +85,24 @@ func ParseConfig(raw []byte) (Config, error) {
 		return c, fmt.Errorf("the webhook config's url %q must be the hub's https:// URL", c.URL)
 	}
 	c.URL = strings.TrimSuffix(c.URL, "/")
-	if c.CredentialsSecretRef.Name == "" {
+	switch ref := c.CredentialsSecretRef; {
+	case ref != nil && c.ServiceAccountToken != nil:
+		return c, errors.New("the webhook config names both credentialsSecretRef and serviceAccountToken: give one")
+	case c.ServiceAccountToken != nil:
+		if c.ServiceAccountToken.Audience == "" {
+			c.ServiceAccountToken.Audience = c.URL
+		}
+	case ref == nil:
+		return c, errors.New("the webhook config needs serviceAccountToken: {} (the webhook's ServiceAccount token, bound at the hub) or credentialsSecretRef (an API token)")
+	case ref.Name == "":
 		return c, errors.New("the webhook config has no credentialsSecretRef.name")
-	}
-	if c.CredentialsSecretRef.ClientIDKey == "" {
-		c.CredentialsSecretRef.ClientIDKey = DefaultClientIDKey
-	}
-	if c.CredentialsSecretRef.ClientSecretKey == "" {
-		c.CredentialsSecretRef.ClientSecretKey = DefaultClientSecretKey
+	default:
+		if ref.ClientIDKey == "" {
+			ref.ClientIDKey = DefaultClientIDKey
+		}
+		if ref.ClientSecretKey == "" {
+			ref.ClientSecretKey = DefaultClientSecretKey
+		}
 	}
 	if len(c.CABundle) > 0 && !x509.NewCertPool().AppendCertsFromPEM(c.CABundle) {
 		return c, errors.New("the webhook config's caBundle holds no PEM certificate")
@@ -93,7 +115,14 @@ type Options struct {
 	// Timeout bounds one Present, the wait for the value included (default 50 s,
 	// under the 60 s cert-manager's request to the webhook may take).
 	Timeout time.Duration
-	Log     *slog.Logger
+	// TokenPath is the webhook's projected ServiceAccount token (default
+	// solver.DefaultTokenPath).
+	TokenPath string
+	// TokenURLs are hubs the token may be shown besides those its
+	// audiences name. It is never sent elsewhere: an Issuer naming
+	// another url would otherwise be handed the webhook's identity.
+	TokenURLs []string
+	Log       *slog.Logger
 }
 
 // Solver implements cert-manager's webhook.Solver.
@@ -112,6 +141,9 @@ func New(opts Options) *Solver {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 50 * time.Second
 	}
+	if opts.TokenPath == "" {
+		opts.TokenPath = solver.DefaultTokenPath
+	}
 	return &Solver{opts: opts, log: opts.Log.With("solver", Name)}
 }
 
@@ -129,12 +161,23 @@ type target struct {
 	cfg    Config
 	client *http.Client
 	body   certifyapi.Request
+	bearer string // the ServiceAccount token, else the body carries an API token
 }
 
 func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target, error) {
 	cfg, err := solver.DecodeConfig(ch, ParseConfig)
 	if err != nil {
 		return target{}, err
+	}
+	t := target{cfg: cfg, client: s.client(cfg.CABundle), body: certifyapi.Request{
+		ChallengeType: "dns-01",
+		Identifier:    strings.TrimPrefix(strings.TrimSuffix(ch.DNSName, "."), "*."),
+		ResponseKey:   strings.TrimSuffix(ch.ResolvedFQDN, "."),
+		ResponseValue: ch.Key,
+	}}
+	if cfg.ServiceAccountToken != nil {
+		t.bearer, err = s.token(cfg)
+		return t, err
 	}
 	ref := cfg.CredentialsSecretRef
 	id, err := s.cluster.Secret(ctx, ch, ref.Name, ref.ClientIDKey)
@@ -145,14 +188,25 @@ func (s *Solver) target(ctx context.Context, ch *whapi.ChallengeRequest) (target
 	if err != nil {
 		return target{}, err
 	}
-	return target{cfg: cfg, client: s.client(cfg.CABundle), body: certifyapi.Request{
-		ChallengeType: "dns-01",
-		Identifier:    strings.TrimPrefix(strings.TrimSuffix(ch.DNSName, "."), "*."),
-		ResponseKey:   strings.TrimSuffix(ch.ResolvedFQDN, "."),
-		ResponseValue: ch.Key,
-		AuthKey:       strings.TrimSpace(string(id)),
-		AuthSecret:    strings.TrimSpace(string(secret)),
-	}}, nil
+	t.body.AuthKey, t.body.AuthSecret = strings.TrimSpace(string(id)), strings.TrimSpace(string(secret))
+	return t, nil
+}
+
+// token is the webhook's ServiceAccount token for cfg's hub, which it may
+// be shown only when one of its audiences, or the webhook's own list,
+// names that hub.
+func (s *Solver) token(cfg Config) (string, error) {
+	token, audiences, err := solver.ProjectedToken{Path: s.opts.TokenPath}.Read(cfg.ServiceAccountToken.Audience, time.Now())
+	if err != nil {
+		return "", err
+	}
+	trim := func(u string) string { return strings.TrimSuffix(u, "/") }
+	if !slices.ContainsFunc(audiences, func(a string) bool { return trim(a) == cfg.URL }) &&
+		!slices.ContainsFunc(s.opts.TokenURLs, func(u string) bool { return trim(u) == cfg.URL }) {
+		return "", fmt.Errorf("the webhook's ServiceAccount token is shown only to the hub it is for (%s), not to %s: "+
+			"set url to it, or list this URL in the webhook's --hub-token-url", strings.Join(audiences, ", "), cfg.URL)
+	}
+	return token, nil
 }
 
 func (s *Solver) client(caBundle []byte) *http.Client {
@@ -224,6 +278,9 @@ func (t target) post(ctx context.Context, call string, out any) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if t.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+t.bearer)
+	}
 	return t.do(req, call, out)
 }
 

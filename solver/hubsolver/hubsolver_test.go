@@ -32,6 +32,7 @@ import (
 	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/internal/testutil/issuertest"
 )
 
 const key = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
@@ -197,7 +198,9 @@ func TestParseConfig(t *testing.T) {
 	for raw, want := range map[string]string{
 		`{"credentialsSecretRef":{"name":"t"}}`:                                                               "must be the hub's https:// URL",
 		`{"url":"ftp://hub","credentialsSecretRef":{"name":"t"}}`:                                             "must be the hub's https:// URL",
-		`{"url":"https://hub.example.org"}`:                                                                   "no credentialsSecretRef.name",
+		`{"url":"https://hub.example.org"}`:                                                                   "needs serviceAccountToken: {}",
+		`{"url":"https://hub.example.org","credentialsSecretRef":{}}`:                                         "no credentialsSecretRef.name",
+		`{"url":"https://hub.example.org","credentialsSecretRef":{"name":"t"},"serviceAccountToken":{}}`:      "give one",
 		`{"url":"https://hub.example.org","credentialsSecretRef":{"name":"t"},"x":1}`:                         `unknown field "x"`,
 		`{"url":"https://hub.example.org","credentialsSecretRef":{"name":"t"},"caBundle":"bm90IGEgY2VydA=="}`: "holds no PEM certificate",
 	} {
@@ -208,5 +211,68 @@ func TestParseConfig(t *testing.T) {
 	c, err := ParseConfig([]byte(`{"url":"https://hub.example.org/","credentialsSecretRef":{"name":"t"}}`))
 	if err != nil || c.URL != "https://hub.example.org" || c.CredentialsSecretRef.ClientIDKey != "clientID" || c.CredentialsSecretRef.ClientSecretKey != "clientSecret" {
 		t.Errorf("defaults: %+v, %v", c, err)
+	}
+	c, err = ParseConfig([]byte(`{"url":"https://hub.example.org/","serviceAccountToken":{}}`))
+	if err != nil || c.ServiceAccountToken.Audience != "https://hub.example.org" {
+		t.Errorf("serviceAccountToken's audience defaults to the url: %+v, %v", c.ServiceAccountToken, err)
+	}
+}
+
+// TestServiceAccountToken: with serviceAccountToken, the solver shows the
+// hub the projected token, read anew for each request, and no Secret is
+// read; it refuses to show it to a hub it is not for, and names a token
+// of the wrong audience or expired before the hub would.
+func TestServiceAccountToken(t *testing.T) {
+	srv, _ := startHub(t)
+	hub := "http://" + srv.HubAddr().String()
+	cluster := issuertest.New(t)
+	ctx, admin, svc := context.Background(), managed.Caller{Principal: "test"}, srv.Managed()
+	if _, err := svc.AddIssuer(ctx, admin, store.Issuer{ID: "cluster", URL: cluster.URL, Audience: hub}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := svc.CreatePrincipal(ctx, admin, store.Principal{Kind: managed.KindApplication, Title: "webhook", Roles: []string{managed.RoleConsumer}})
+	if _, err := svc.Bind(ctx, admin, managed.BindingOptions{Issuer: "cluster", Principal: p.ID, Scopes: []string{managed.RoleConsumer},
+		Claims: map[string]string{"sub": managed.ServiceAccountSubject("acmehub", "acmehub")}}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "token")
+	project := func(audience string, iat time.Time) {
+		tok := cluster.Sign(t, "rsa-1", cluster.ServiceAccount("acmehub", "acmehub", audience, iat, nil))
+		if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newSolver(t, "", "") // its Secret is never read: it holds no token
+	s.opts.TokenPath = path
+	ch := challenge(hub, map[string]any{"credentialsSecretRef": nil, "serviceAccountToken": map[string]string{}})
+
+	project(hub, time.Now())
+	if err := s.Present(ch); err != nil {
+		t.Fatal(err)
+	}
+	if got := txt(t, srv, "_acme-challenge.app.example.com"); !slices.Equal(got, []string{key}) {
+		t.Fatalf("after Present the hub's DNS serves %q", got)
+	}
+	project(hub, time.Now()) // the kubelet's refresh: a new token, read for the cleanup
+	if err := s.CleanUp(ch); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := svc.AuditLog(ctx, store.AuditQuery{Identifier: "app.example.com"})
+	if len(entries) == 0 || entries[0].Subject != "system:serviceaccount:acmehub:acmehub" || entries[0].Issuer != "cluster" {
+		t.Errorf("audit: %+v", entries)
+	}
+
+	elsewhere := challenge("https://hub.attacker.example", map[string]any{"credentialsSecretRef": nil,
+		"serviceAccountToken": map[string]string{"audience": hub}})
+	if err := s.Present(elsewhere); err == nil || !strings.Contains(err.Error(), "shown only to the hub it is for") {
+		t.Errorf("an Issuer naming another url: %v", err)
+	}
+	project("vault", time.Now())
+	if err := s.Present(ch); err == nil || !strings.Contains(err.Error(), `is for [vault], not "`+hub+`"`) {
+		t.Errorf("a token of another audience: %v", err)
+	}
+	project(hub, time.Now().Add(-time.Hour))
+	if err := s.Present(ch); err == nil || !strings.Contains(err.Error(), "expired at") {
+		t.Errorf("an expired token: %v", err)
 	}
 }

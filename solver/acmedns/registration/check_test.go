@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ import (
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/internal/testutil/issuertest"
 	"github.com/acmehub/acmehub/internal/testutil/providertest"
 	"github.com/acmehub/acmehub/solver"
 )
@@ -207,6 +210,37 @@ func (f *checkFixture) missingCNAME(t *testing.T) {
 // rfc2136 config). It returns the hub with a token of the delegate role,
 // and a Writer of the zone to look at it and change it behind the hub.
 func (f *checkFixture) companyZone(t *testing.T, names ...string) (*Hub, *rfc2136.Writer) {
+	hub, w := f.companyHub(t, names...)
+	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
+	return &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret}, w
+}
+
+// companyZoneByServiceAccount is companyZone where the hub trusts the
+// cluster's issuer and binds the Jobs' ServiceAccount to the delegate
+// role: the Hub holds a projected token's file, no hub token.
+func (f *checkFixture) companyZoneByServiceAccount(t *testing.T, names ...string) (*Hub, *rfc2136.Writer) {
+	hub, w := f.companyHub(t, names...)
+	cluster, svc := issuertest.New(t), hub.Managed()
+	url := "http://" + hub.HubAddr().String()
+	if _, err := svc.AddIssuer(ctx, hubtest.Admin, store.Issuer{ID: "cluster", URL: cluster.URL, Audience: url}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.CreatePrincipal(ctx, hubtest.Admin, store.Principal{Kind: managed.KindApplication, Title: "register Job", Roles: []string{managed.RoleDelegate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Bind(ctx, hubtest.Admin, managed.BindingOptions{Issuer: "cluster", Principal: p.ID, Scopes: []string{managed.RoleDelegate},
+		Claims: map[string]string{"sub": managed.ServiceAccountSubject("certs", "acmehub-register")}}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(cluster.Sign(t, "rsa-1", cluster.ServiceAccount("certs", "acmehub-register", url, time.Now(), nil))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &Hub{URL: url, TokenFile: file}, w
+}
+
+func (f *checkFixture) companyHub(t *testing.T, names ...string) (*server.Server, *rfc2136.Writer) {
 	bind := testutil.StartBIND(t, "example.org", names...)
 	f.rs.Forward("example.org", bind.Addr)
 	hub := hubtest.StartHub(t, nil)
@@ -215,18 +249,17 @@ func (f *checkFixture) companyZone(t *testing.T, names ...string) (*Hub, *rfc213
 		Provider: "rfc2136", Zone: "example.org", Rules: []string{".example.org"}}, Credentials: creds}); err != nil {
 		t.Fatal(err)
 	}
-	tok := hubtest.Token(t, hub.Managed(), managed.RoleDelegate)
-	return &Hub{URL: "http://" + hub.HubAddr().String(), ClientID: tok.ClientID, Secret: tok.Secret},
-		providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
+	return hub, providertest.NewWriter[*rfc2136.Writer](t, rfc2136.Name, "example.org", string(creds))
 }
 
 // repairedByTheHub: a client whose names live in a zone only a hub may
 // write (BIND, through an rfc2136 config) is registered with the hub
 // writing its CNAME; once that CNAME is deleted behind the hub's back, the
 // check reports the drift, --repair has the hub write it again, and the
-// next check finds it in place.
+// next check finds it in place. Register and check show the hub their
+// ServiceAccount's token, as the chart's Jobs do.
 func (f *checkFixture) repairedByTheHub(t *testing.T) {
-	h, w := f.companyZone(t, "_acme-challenge.app.example.org")
+	h, w := f.companyZoneByServiceAccount(t, "_acme-challenge.app.example.org")
 	res, err := f.r.Register(ctx, Config{API: f.api, Client: "repair", FQDNs: []string{"app.example.org"}, Namespace: "certs", Hub: h})
 	if err != nil || len(res.Delegated) != 1 {
 		t.Fatalf("register --hub: %+v, %v", res, err)

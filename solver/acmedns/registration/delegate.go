@@ -26,8 +26,27 @@ import (
 // managed-challenge-delegate role whose domains cover them.
 type Hub struct {
 	// URL is the hub's base URL, e.g. https://hub.example.org:8443.
-	URL              string
+	URL string
+	// ClientID and Secret are an API token's; or
 	ClientID, Secret string
+	// TokenFile is a projected ServiceAccount token the hub trusts through
+	// the cluster's issuer, read for every request.
+	TokenFile string
+}
+
+// authorize sets req's credentials: the ServiceAccount token, or the API
+// token's.
+func (h Hub) authorize(req *http.Request) error {
+	if h.TokenFile == "" {
+		req.SetBasicAuth(h.ClientID, h.Secret)
+		return nil
+	}
+	token, _, err := solver.ProjectedToken{Path: h.TokenFile}.Read("", time.Now())
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return nil
 }
 
 // delegate asks the hub to write each row's CNAME; asking again for a
@@ -42,7 +61,9 @@ func (r *Registrar) delegate(ctx context.Context, h Hub, rows []Row) ([]string, 
 		if err != nil {
 			return done, err
 		}
-		req.SetBasicAuth(h.ClientID, h.Secret)
+		if err := h.authorize(req); err != nil {
+			return done, err
+		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := r.httpClient().Do(req)
 		if err != nil {
@@ -88,7 +109,9 @@ func (r *Registrar) undelegate(ctx context.Context, h Hub, names []string) error
 		if err != nil {
 			return err
 		}
-		req.SetBasicAuth(h.ClientID, h.Secret)
+		if err := h.authorize(req); err != nil {
+			return err
+		}
 		resp, err := r.httpClient().Do(req)
 		if err != nil {
 			return fmt.Errorf("hub %s: removing the delegation of %s: %w", h.URL, name, err)
