@@ -516,10 +516,63 @@ func TestChartClientThroughAHub(t *testing.T) {
 		env["ACMEHUB_HUB_SECRET"] != "secret team-a-hub-token key secret" {
 		t.Errorf("the register Job's hub environment: %v", env)
 	}
-	out, err := helm(t, "template", "acmehub", chartDir, "--namespace", "acmehub", "-f", filepath.Join(chartDir, "ci", "everything-values.yaml"),
-		"--set", "acmeClients.team-a.hub.url=https://hub.example.org")
-	if err == nil || !strings.Contains(out+err.Error(), "tokenSecret") {
-		t.Errorf("a hub without a token is rendered: %v\n%s", err, out)
+}
+
+// TestChartServiceAccountTokenForAHub: given a hub's URL and no token
+// Secret, the webhook and every pod of a client's Jobs get a ServiceAccount
+// token projected for the hub (10 minutes, refreshed by the kubelet) where
+// acmehub reads it, and no hub secret is referenced anywhere.
+func TestChartServiceAccountTokenForAHub(t *testing.T) {
+	const hub = "https://hub.example.org:8443"
+	_, objs := kinds(render(t, filepath.Join(chartDir, "ci", "everything-values.yaml"),
+		"webhook.hub.url="+hub, "acmeClients.team-a.hub.url="+hub, "acmeClients.team-a.hub.audience=acmehub"))
+	for name, audience := range map[string]string{"Deployment/acmehub": hub, "Job/acmehub-team-a-register": "acmehub",
+		"Job/acmehub-team-a-remove": "acmehub", "CronJob/acmehub-team-a-check": "acmehub"} {
+		o := objs[name]
+		if o == nil {
+			t.Fatalf("no %s", name)
+		}
+		spec := []string{"spec", "template", "spec"}
+		if o.GetKind() == "CronJob" {
+			spec = []string{"spec", "jobTemplate", "spec", "template", "spec"}
+		}
+		volumes, _, _ := unstructured.NestedSlice(o.Object, append(spec, "volumes")...)
+		var projected map[string]any
+		for _, v := range volumes {
+			if v := v.(map[string]any); v["name"] == "hub-token" {
+				sources, _, _ := unstructured.NestedSlice(v, "projected", "sources")
+				projected, _ = sources[0].(map[string]any)["serviceAccountToken"].(map[string]any)
+			}
+		}
+		if projected["audience"] != audience || fmt.Sprint(projected["expirationSeconds"]) != "600" || projected["path"] != "token" {
+			t.Errorf("%s: the projected token %v, want audience %s for 600 s", name, projected, audience)
+		}
+		containers, _, _ := unstructured.NestedSlice(o.Object, append(spec, "containers")...)
+		c := containers[0].(map[string]any)
+		mounts, _, _ := unstructured.NestedSlice(c, "volumeMounts")
+		if !slices.ContainsFunc(mounts, func(m any) bool {
+			return m.(map[string]any)["name"] == "hub-token" && m.(map[string]any)["mountPath"] == "/var/run/secrets/acmehub/hub"
+		}) {
+			t.Errorf("%s: the token is not mounted where acmehub reads it: %v", name, mounts)
+		}
+		env := containerEnv(o)
+		if o.GetKind() == "CronJob" {
+			env = map[string]string{}
+			for _, e := range c["env"].([]any) {
+				e := e.(map[string]any)
+				env[e["name"].(string)], _ = e["value"].(string)
+			}
+		}
+		if name != "Deployment/acmehub" && (env["ACMEHUB_HUB_TOKEN_FILE"] != "/var/run/secrets/acmehub/hub/token" || env["ACMEHUB_HUB_CLIENT_ID"] != "") {
+			t.Errorf("%s: environment %v, want the token file and no hub token", name, env)
+		}
+	}
+	args, _, _ := unstructured.NestedSlice(objs["Deployment/acmehub"].Object, "spec", "template", "spec", "containers")
+	if !slices.Contains(args[0].(map[string]any)["args"].([]any), any("--hub-token-url="+hub)) {
+		t.Errorf("the webhook may not show its token to %s: %v", hub, args[0].(map[string]any)["args"])
+	}
+	if _, plain := kinds(render(t, filepath.Join(chartDir, "ci", "everything-values.yaml"))); strings.Contains(fmt.Sprint(plain["Deployment/acmehub"].Object), "hub-token") {
+		t.Error("without webhook.hub.url the webhook gets a token for a hub")
 	}
 }
 

@@ -217,6 +217,10 @@ imagePullSecrets are on every pod, the component's added.
 {{- define "acmehub.podSpec" -}}
 {{- $p := .p -}}
 serviceAccountName: {{ .serviceAccountName }}
+{{- with .volumes }}
+volumes:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- with concat .root.Values.imagePullSecrets (default list .extraPullSecrets) | uniq }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -269,4 +273,24 @@ readOnlyRootFilesystem: true
 runAsNonRoot: true
 capabilities:
   drop: [ALL]
+{{- end -}}
+
+{{/* A ServiceAccount token projected for a hub, for the pod's volumes;
+call with the hub's settings (url, audience, expirationSeconds). The
+kubelet refreshes it before it expires; acmehub reads it where the mount
+below puts it (its default --hub-token-file). */}}
+{{- define "acmehub.hubToken.volume" -}}
+- name: hub-token
+  projected:
+    sources:
+      - serviceAccountToken:
+          path: token
+          audience: {{ default .url .audience | quote }}
+          expirationSeconds: {{ default 600 .expirationSeconds }}
+{{- end -}}
+
+{{- define "acmehub.hubToken.mount" -}}
+- name: hub-token
+  mountPath: /var/run/secrets/acmehub/hub
+  readOnly: true
 {{- end -}}
