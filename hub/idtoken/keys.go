@@ -178,7 +178,9 @@ func getJSON(ctx context.Context, c *http.Client, url string, v any) error {
 	if err != nil {
 		return fmt.Errorf("fetching %s: %w", url, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	// A kube-apiserver answers its key set only to a client that takes
+	// application/jwk-set+json (406 otherwise).
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("fetching %s: %w", url, err)

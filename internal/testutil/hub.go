@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -31,6 +32,8 @@ type HubSetup struct {
 type HubOptions struct {
 	// Database is a postgres:// URL, or "" for SQLite in the directory.
 	Database string
+	// Listen is the hub's address; "": a port of the kernel's on 127.0.0.1.
+	Listen string
 	// Hub is appended to the [hub] section.
 	Hub string
 	// TLS serves the hub over HTTPS with a self-signed certificate for
@@ -71,7 +74,8 @@ func NewHubSetup(t testing.TB, o HubOptions) *HubSetup {
 		h.key = filepath.Join(h.Dir, strings.TrimSpace(keygen.Output()))
 		dnssec = fmt.Sprintf("[dnssec]\nkeys = [%q]", h.key)
 	}
-	cfg := Fixture(t, "configs/hub.cfg", map[string]string{"Database": db, "TLS": tls, "Hub": o.Hub, "DNSSEC": dnssec})
+	cfg := Fixture(t, "configs/hub.cfg", map[string]string{"Database": db, "TLS": tls, "Hub": o.Hub, "DNSSEC": dnssec,
+		"Listen": cmp.Or(o.Listen, "127.0.0.1:0")})
 	if err := os.WriteFile(filepath.Join(h.Dir, "config.cfg"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +145,19 @@ func (h *HubSetup) Server() *Process {
 // to the hub at addr, and returns the status and the problem's detail.
 func HTTPReq(t testing.TB, addr, action, clientID, secret, fqdn, value string) (int, string) {
 	t.Helper()
+	return httpreq(addr, action, fqdn, value, func(r *http.Request) { r.SetBasicAuth(clientID, secret) })
+}
+
+// HTTPReqBearer is HTTPReq with an issuer's token instead of an API token.
+func HTTPReqBearer(t testing.TB, addr, action, token, fqdn, value string) (int, string) {
+	t.Helper()
+	return httpreq(addr, action, fqdn, value, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) })
+}
+
+func httpreq(addr, action, fqdn, value string, authorize func(*http.Request)) (int, string) {
 	body, _ := json.Marshal(map[string]string{"fqdn": fqdn, "value": value})
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/httpreq/"+action, bytes.NewReader(body))
-	req.SetBasicAuth(clientID, secret)
+	authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err.Error()

@@ -32,6 +32,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/acmehub/acmehub/internal/testutil"
@@ -80,6 +81,10 @@ func TestE2ECertManagerTenCertificatesOneAccount(t *testing.T) {
 	t.Run("no ticket: the hub writes the CNAME at DigitalOcean", func(t *testing.T) {
 		t.Parallel()
 		c.issueWithoutTicket(t, "digitalocean", "example.io", companyDigitalOcean)
+	})
+	t.Run("no hub secret: the webhook's ServiceAccount token, bound at the hub", func(t *testing.T) {
+		t.Parallel()
+		c.issueByServiceAccount(t, "identity", "id.example.com")
 	})
 }
 
@@ -130,7 +135,7 @@ func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns, zone string, dns c
 	if !strings.Contains(job.Output(), "The hub wrote these records") {
 		t.Errorf("register's output does not say the hub wrote the records:\n%s", job.Output())
 	}
-	c.issuer(t, ns, map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app-client", "key": "acmedns.json"}})
+	c.issuer(t, ns, "acme-dns", map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app-client", "key": "acmedns.json"}})
 	kubetest.MustCreate(t, func() error {
 		_, err := c.cm.CertmanagerV1().Certificates(ns).Create(c.ctx, &cmapi.Certificate{
 			ObjectMeta: metav1.ObjectMeta{Name: "app"},
@@ -160,6 +165,11 @@ type certManagerE2E struct {
 	plainAPI string // the plain acme-dns's API
 	// kubeconfig is the cluster administrator's, as cert-manager's.
 	kubeconfig string
+	admin      *rest.Config
+	env        *envtest.Environment
+	// hubToken is where the webhook reads its ServiceAccount token for a
+	// hub (--hub-token-file), as the kubelet projects it in a pod.
+	hubToken string
 }
 
 func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E {
@@ -167,7 +177,8 @@ func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E 
 	env, admin := kubetest.StartAggregatingControlPlane(t, dir, testutil.CertManagerCRDs(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	t.Cleanup(cancel)
-	c := &certManagerE2E{ctx: ctx, kube: kubernetes.NewForConfigOrDie(admin), cm: cmclient.NewForConfigOrDie(admin)}
+	c := &certManagerE2E{ctx: ctx, kube: kubernetes.NewForConfigOrDie(admin), cm: cmclient.NewForConfigOrDie(admin),
+		admin: admin, env: env, hubToken: filepath.Join(dir, "hub-token")}
 
 	c.resolver = testutil.NewResolver(t)
 	c.resolver.Zone("example.com")
@@ -186,7 +197,7 @@ func startCertManagerE2E(t *testing.T, cmBin, pebbleBin string) *certManagerE2E 
 		"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
 		"--server-domain", "auth.example.org", "--server-dns-listen", "127.0.0.1:0", "--server-api-listen", "127.0.0.1:0",
 		"--server-db-connection", filepath.Join(dir, "data", "acmehub.db"), "--server-log-format", "json",
-		"--resolvers", c.resolver.Addr, "--delegation-check", "enforce")
+		"--resolvers", c.resolver.Addr, "--delegation-check", "enforce", "--hub-token-file", c.hubToken)
 	if err := c.webhook.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +306,7 @@ func (c *certManagerE2E) issueTen(t *testing.T, ns, api string, limit time.Durat
 	if api != "" {
 		config["host"] = api
 	}
-	c.issuer(t, ns, config)
+	c.issuer(t, ns, "acme-dns", config)
 
 	const nudge = "told a waiting challenge that a slot is free"
 	nudgedBefore := strings.Count(c.webhook.Output(), nudge)
@@ -333,7 +344,7 @@ func (c *certManagerE2E) issueTen(t *testing.T, ns, api string, limit time.Durat
 
 // issuer creates, in ns, the Issuer pebble whose webhook solver acme-dns
 // has config.
-func (c *certManagerE2E) issuer(t *testing.T, ns string, config map[string]any) {
+func (c *certManagerE2E) issuer(t *testing.T, ns, solverName string, config map[string]any) {
 	raw, _ := json.Marshal(config)
 	ca, err := os.ReadFile(c.pebble.CAFile)
 	if err != nil {
@@ -346,7 +357,7 @@ func (c *certManagerE2E) issuer(t *testing.T, ns string, config map[string]any) 
 				Server: c.pebble.Directory, CABundle: ca, Email: "ops@example.com",
 				PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "pebble-account"}},
 				Solvers: []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{
-					Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: groupName, SolverName: "acme-dns", Config: &apiextensionsv1.JSON{Raw: raw}},
+					Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: groupName, SolverName: solverName, Config: &apiextensionsv1.JSON{Raw: raw}},
 				}}},
 			}}},
 		}, metav1.CreateOptions{})

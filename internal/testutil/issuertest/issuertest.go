@@ -52,7 +52,13 @@ func New(t testing.TB) *Issuer {
 		case "/.well-known/openid-configuration":
 			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": i.URL, "jwks_uri": i.URL + "/openid/v1/jwks"})
 		case "/openid/v1/jwks":
+			// As a kube-apiserver: only to a client that takes a key set.
+			if !strings.Contains(r.Header.Get("Accept"), "application/jwk-set+json") {
+				http.Error(w, "not acceptable", http.StatusNotAcceptable)
+				return
+			}
 			i.Fetches.Add(1)
+			w.Header().Set("Content-Type", "application/jwk-set+json")
 			_, _ = w.Write(i.JWKS())
 		default:
 			http.NotFound(w, r)
