@@ -189,7 +189,7 @@ func (c *certManagerE2E) forgedTokens(t *testing.T, h *testutil.HubSetup, hub *t
 // claimsOf are a token's claims, edited.
 func claimsOf(t *testing.T, token string, edit func(map[string]any)) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func claimsOf(t *testing.T, token string, edit func(map[string]any)) map[string]
 // could have issued.
 func (c *certManagerE2E) resign(t *testing.T, token string, edit func(map[string]any)) string {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
