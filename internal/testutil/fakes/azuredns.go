@@ -33,7 +33,10 @@ type FakeAzureDNS struct {
 	callLog // "METHOD host path"
 	mu      sync.Mutex
 	tokens  map[string]bool
-	sets    map[string]*azureSet // type "/" relative name → set
+	// federated is the workload's token Entra ID accepts as the client
+	// assertion of ClientID (Federate).
+	federated string
+	sets      map[string]*azureSet // type "/" relative name → set
 	etag    int
 }
 
@@ -48,6 +51,15 @@ type azureSet struct {
 func NewFakeAzureDNS(t testing.TB, tenant, clientID, secret, subscription, resourceGroup, zone string) *FakeAzureDNS {
 	return &FakeAzureDNS{t: t, Tenant: tenant, ClientID: clientID, Secret: secret, Subscription: subscription, ResourceGroup: resourceGroup,
 		Zone: zone, tokens: map[string]bool{}, sets: map[string]*azureSet{}}
+}
+
+// Federate has Entra ID accept assertion, a workload's token (a cluster's
+// ServiceAccount token), in place of ClientID's secret, as a federated
+// identity credential of the application does.
+func (f *FakeAzureDNS) Federate(assertion string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.federated = assertion
 }
 
 // TXT are the values at name (relative to the zone).
@@ -116,12 +128,17 @@ func (f *FakeAzureDNS) login(r *http.Request) (int, any) {
 		if r.PostForm.Get("grant_type") != "client_credentials" || !strings.Contains(r.PostForm.Get("scope"), "https://management.core.windows.net//.default") {
 			f.t.Errorf("fake Entra ID: a token request %v", r.PostForm)
 		}
-		if r.PostForm.Get("client_id") != f.ClientID || r.PostForm.Get("client_secret") != f.Secret {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if r.PostForm.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+			if r.PostForm.Get("client_id") != f.ClientID || f.federated == "" || r.PostForm.Get("client_assertion") != f.federated {
+				return http.StatusUnauthorized, map[string]any{"error": "invalid_client", "error_codes": []int{700213},
+					"error_description": "AADSTS700213: No matching federated identity record found for presented assertion subject."}
+			}
+		} else if r.PostForm.Get("client_id") != f.ClientID || r.PostForm.Get("client_secret") != f.Secret {
 			return http.StatusUnauthorized, map[string]any{"error": "invalid_client", "error_codes": []int{7000215},
 				"error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."}
 		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
 		tok := fmt.Sprintf("fake-arm-token-%d", len(f.tokens)+1)
 		f.tokens[tok] = true
 		return http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok}

@@ -21,9 +21,11 @@ import (
 	"testing"
 )
 
-// Hosts of Google's OAuth 2.0 token endpoint and Cloud DNS API.
+// Hosts of Google's OAuth 2.0 token endpoint, its Security Token Service
+// (workload identity federation) and Cloud DNS API.
 const (
 	GoogleTokenHost = "oauth2.googleapis.com"
+	GoogleSTSHost   = "sts.googleapis.com"
 	CloudDNSHost    = "dns.googleapis.com"
 )
 
@@ -43,7 +45,10 @@ type FakeCloudDNS struct {
 	callLog // "METHOD host path?query"
 	mu      sync.Mutex
 	tokens  map[string]bool
-	sets    map[string]cloudDNSSet // name with the dot, "/", type → set
+	// pool and subject: the workload identity pool provider (its
+	// audience) and the token it accepts (Federate).
+	pool, subject string
+	sets          map[string]cloudDNSSet // name with the dot, "/", type → set
 	changes int
 	// BeforeChange, when set, runs once before the next change is
 	// applied (with the fake's lock held): another writer's change.
@@ -77,6 +82,28 @@ func (f *FakeCloudDNS) ServiceAccount() []byte {
 		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		"client_email": "acmehub@" + f.Project + ".iam.gserviceaccount.com", "client_id": "1",
 		"token_uri": "https://" + GoogleTokenHost + "/token",
+	})
+	return raw
+}
+
+// Federate has Google's Security Token Service exchange subject, a
+// workload's token (a cluster's ServiceAccount token), for an access
+// token, for the workload identity pool provider audience.
+func (f *FakeCloudDNS) Federate(audience, subject string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pool, f.subject = audience, subject
+}
+
+// ExternalAccount is the credential configuration of workload identity
+// federation, as gcloud iam workload-identity-pools create-cred-config
+// writes it: the workload's token read from tokenFile.
+func (f *FakeCloudDNS) ExternalAccount(audience, tokenFile string) []byte {
+	raw, _ := json.Marshal(map[string]any{
+		"type": "external_account", "audience": audience,
+		"subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+		"token_url":          "https://" + GoogleSTSHost + "/v1/token",
+		"credential_source":  map[string]string{"file": tokenFile},
 	})
 	return raw
 }
@@ -124,9 +151,12 @@ func (f *FakeCloudDNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status int
 		body   any
 	)
-	if r.Host == GoogleTokenHost {
+	switch r.Host {
+	case GoogleTokenHost:
 		status, body = f.token(r)
-	} else {
+	case GoogleSTSHost:
+		status, body = f.exchange(r)
+	default:
 		status, body = f.api(r)
 	}
 	f.record(r.Method + " " + r.Host + " " + r.URL.RequestURI())
@@ -168,6 +198,30 @@ func (f *FakeCloudDNS) token(r *http.Request) (int, any) {
 	tok := fmt.Sprintf("ya29.fake-%d", len(f.tokens)+1)
 	f.tokens[tok] = true
 	return http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3599}
+}
+
+// exchange answers the Security Token Service's token exchange (RFC 8693)
+// of a federated workload: its token must be the one Federate accepts,
+// for the pool's audience.
+func (f *FakeCloudDNS) exchange(r *http.Request) (int, any) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/token" || r.ParseForm() != nil ||
+		r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange" ||
+		r.PostForm.Get("requested_token_type") != "urn:ietf:params:oauth:token-type:access_token" {
+		f.t.Errorf("fake Google STS: %s %s %v: not a token exchange", r.Method, r.URL, r.PostForm)
+		return http.StatusBadRequest, map[string]string{"error": "invalid_request"}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.pool == "" || r.PostForm.Get("audience") != f.pool:
+		return http.StatusBadRequest, map[string]string{"error": "invalid_target", "error_description": "The target service indicated by the \"audience\" parameters is invalid."}
+	case r.PostForm.Get("subject_token") != f.subject || r.PostForm.Get("subject_token_type") != "urn:ietf:params:oauth:token-type:jwt":
+		return http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "The audience in ID Token does not match the expected audience."}
+	}
+	tok := fmt.Sprintf("ya29.federated-%d", len(f.tokens)+1)
+	f.tokens[tok] = true
+	return http.StatusOK, map[string]any{"access_token": tok, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+		"token_type": "Bearer", "expires_in": 3599}
 }
 
 // api answers a Cloud DNS call.

@@ -6,6 +6,7 @@ package azuredns_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -47,6 +48,35 @@ func TestValuesCoexist(t *testing.T) {
 	rs := "/subscriptions/" + subscription + "/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com/TXT/_acme-challenge.www"
 	f.Took(t, "POST login.microsoftonline.com /"+tenant+"/oauth2/v2.0/token", "GET management.azure.com "+rs,
 		"PUT management.azure.com "+rs, "DELETE management.azure.com "+rs)
+}
+
+// TestWorkloadIdentity: with no client secret in the config, the
+// provider takes the ambient credentials; here Azure workload identity's
+// (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID, as its
+// webhook sets them in a pod), whose token the Azure SDK presents to
+// Entra ID as the application's client assertion. No secret of Azure's
+// is held anywhere.
+func TestWorkloadIdentity(t *testing.T) {
+	f := fake(t)
+	file := filepath.Join(t.TempDir(), "azure-identity-token")
+	os.WriteFile(file, []byte("eyJhbGciOiJSUzI1NiJ9.a-projected-serviceaccount-token.sig"), 0o600)
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", file)
+	t.Setenv("AZURE_CLIENT_ID", "acmehub-sp")
+	t.Setenv("AZURE_TENANT_ID", tenant)
+	t.Setenv("AZURE_AUTHORITY_HOST", "https://"+fakes.AzureLoginHost+"/")
+	f.Federate("eyJhbGciOiJSUzI1NiJ9.a-projected-serviceaccount-token.sig")
+
+	ambient := azuredns.Credentials{SubscriptionID: subscription, ResourceGroup: "dns-rg"}
+	p := providertest.NewWriter[*azuredns.Writer](t, azuredns.Name, "example.com", ambient)
+	providertest.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www") })
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www") })
+
+	f.Federate("another workload's token")
+	refused := providertest.NewWriter[*azuredns.Writer](t, azuredns.Name, "example.com", ambient)
+	if err := refused.Test(context.Background(), "example.com"); err == nil || !strings.Contains(err.Error(), "AADSTS700213") {
+		t.Errorf("a token Entra ID has no federated credential for: %v", err)
+	}
 }
 
 // TestCNAMEs: the CNAME of a delegation is a record set of its own,

@@ -6,6 +6,7 @@ package clouddns_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ var current fakes.CurrentFake
 // TestMain sends the process's requests for Google's token endpoint and
 // Cloud DNS to the current fake, through HTTPS_PROXY.
 func TestMain(m *testing.M) {
-	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.CloudDNSHost, fakes.GoogleTokenHost))
+	os.Exit(fakes.MainBehindProxy(m, &current, nil, fakes.CloudDNSHost, fakes.GoogleTokenHost, fakes.GoogleSTSHost))
 }
 
 func fake(t *testing.T) *fakes.FakeCloudDNS {
@@ -41,6 +42,37 @@ func TestValuesCoexist(t *testing.T) {
 		"GET dns.googleapis.com /dns/v1/projects/acme-project/managedZones/example-com/rrsets?alt=json&name=_acme-challenge.www.example.com.&prettyPrint=false&type=TXT",
 		"POST dns.googleapis.com /dns/v1/projects/acme-project/managedZones/example-com/changes?alt=json&prettyPrint=false",
 	)
+}
+
+// TestWorkloadIdentityFederation: with no key in the config, the provider
+// takes the application default credentials; here workload identity
+// federation's (GOOGLE_APPLICATION_CREDENTIALS naming an external account
+// whose token is a projected ServiceAccount token), which Google's own
+// client exchanges at the Security Token Service for an access token.
+// No key of Google's is held anywhere.
+func TestWorkloadIdentityFederation(t *testing.T) {
+	f := fake(t)
+	const pool = "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/clusters/providers/cluster-a"
+	dir := t.TempDir()
+	tokenFile, config := filepath.Join(dir, "token"), filepath.Join(dir, "external-account.json")
+	os.WriteFile(tokenFile, []byte("eyJhbGciOiJSUzI1NiJ9.a-projected-serviceaccount-token.sig"), 0o600)
+	os.WriteFile(config, f.ExternalAccount(pool, tokenFile), 0o600)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", config)
+	f.Federate(pool, "eyJhbGciOiJSUzI1NiJ9.a-projected-serviceaccount-token.sig")
+
+	p := providertest.NewWriter[*clouddns.Writer](t, clouddns.Name, "example.com", clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com"})
+	providertest.ProviderConformance(t, p, "example.com", func() []string { return f.TXT("_acme-challenge.www.example.com") })
+	if calls := f.Calls(); len(calls) == 0 || !strings.HasPrefix(calls[0], "POST sts.googleapis.com /v1/token") {
+		t.Errorf("the first call is not the token exchange: %q", calls)
+	}
+	providertest.CNAMEConformance(t, p, "example.com", "_acme-challenge", "_acme-challenge.www",
+		func() []string { return f.TXT("_acme-challenge.www.example.com") })
+
+	f.Federate(pool, "another workload's token")
+	refused := providertest.NewWriter[*clouddns.Writer](t, clouddns.Name, "example.com", clouddns.Credentials{Project: "acme-project", ManagedZone: "example-com"})
+	if err := refused.Test(context.Background(), "example.com"); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("a token the pool does not accept: %v", err)
+	}
 }
 
 // TestCNAMEs: the CNAME of a delegation is a record set of its own,
