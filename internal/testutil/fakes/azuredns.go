@@ -37,7 +37,7 @@ type FakeAzureDNS struct {
 	// assertion of ClientID (Federate).
 	federated string
 	sets      map[string]*azureSet // type "/" relative name → set
-	etag    int
+	etag      int
 }
 
 type azureSet struct {

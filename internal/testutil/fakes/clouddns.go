@@ -49,7 +49,7 @@ type FakeCloudDNS struct {
 	// audience) and the token it accepts (Federate).
 	pool, subject string
 	sets          map[string]cloudDNSSet // name with the dot, "/", type → set
-	changes int
+	changes       int
 	// BeforeChange, when set, runs once before the next change is
 	// applied (with the fake's lock held): another writer's change.
 	BeforeChange func()
