@@ -97,7 +97,26 @@ type Hub struct {
 	// Resolvers (host:port) follow CNAMEs and find zones' name servers;
 	// empty: those of /etc/resolv.conf.
 	Resolvers []string `toml:"resolvers"`
+	// SSO* sign people in to the console through an OpenID provider
+	// (authorization code flow with PKCE): its issuer, this client's ID
+	// and secret (a file, or $ACMEHUB_HUB_SSO_CLIENT_SECRET), the scopes
+	// asked for, the claim listing a person's groups, and the roles each
+	// group gives (a person needs managed-challenge-admin); SSOName
+	// names the provider on the sign-in page.
+	SSOIssuer           string              `toml:"sso_issuer"`
+	SSOClientID         string              `toml:"sso_client_id"`
+	SSOClientSecretFile string              `toml:"sso_client_secret_file"`
+	SSOScopes           []string            `toml:"sso_scopes"`
+	SSOGroupsClaim      string              `toml:"sso_groups_claim"`
+	SSORoles            map[string][]string `toml:"sso_roles"`
+	SSOName             string              `toml:"sso_name"`
+	// ConsoleTokenSignin lets administrators sign in to the console with
+	// an API token (break-glass beside single sign-on).
+	ConsoleTokenSignin bool `toml:"console_token_signin"`
 }
+
+// SSOClientSecretEnv may hold the console's OpenID client secret.
+const SSOClientSecretEnv = "ACMEHUB_HUB_SSO_CLIENT_SECRET"
 
 // HubKeysEnv is the environment variable that may hold the hub's keys.
 const HubKeysEnv = "ACMEHUB_HUB_KEYS"
@@ -347,6 +366,7 @@ func baseline() Config {
 		Hub: Hub{
 			Listen: "127.0.0.1:8443", TLS: "cert", RequestsPerMinute: 600,
 			CleanupAfter: Duration{30 * time.Minute}, RequestTimeout: Duration{5 * time.Minute}, HTTPReqPrefix: "/httpreq", AcmeproxyPrefix: "/acmeproxy",
+			SSOScopes: []string{"openid", "profile", "email"}, SSOGroupsClaim: "groups", ConsoleTokenSignin: true,
 		},
 	}
 }

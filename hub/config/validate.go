@@ -268,6 +268,7 @@ func (m Hub) validate(p *problems) {
 			bad("[hub] url %q: must be the URL clients reach the hub at, such as https://hub.example.com", m.URL)
 		}
 	}
+	m.validateSSO(bad)
 	if m.RequestsPerMinute < 0 {
 		bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)
 	}
@@ -292,4 +293,29 @@ func (m Hub) validate(p *problems) {
 		bad("[hub] httpreq_prefix and acmeproxy_prefix are both %q", m.HTTPReqPrefix)
 	}
 
+}
+
+// validateSSO checks the console's single sign-on settings.
+func (m Hub) validateSSO(bad func(string, ...any)) {
+	if m.SSOIssuer == "" {
+		if !m.ConsoleTokenSignin {
+			bad("[hub] console_token_signin = false needs sso_issuer: nobody could sign in to the console")
+		}
+		return
+	}
+	if u, err := url.Parse(m.SSOIssuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		bad("[hub] sso_issuer %q: must be the OpenID provider's issuer URL", m.SSOIssuer)
+	}
+	if m.SSOClientID == "" {
+		bad("[hub] sso_issuer needs sso_client_id, the console's client at the provider")
+	}
+	if m.URL == "" {
+		bad("[hub] sso_issuer needs url: the provider sends people back to <url>/console/signin/callback")
+	}
+	if len(m.SSORoles) == 0 {
+		bad("[hub] sso_issuer needs sso_roles, the roles each group gives (at least one group with managed-challenge-admin)")
+	}
+	if !slices.Contains(m.SSOScopes, "openid") {
+		bad("[hub] sso_scopes %q: must hold openid", m.SSOScopes)
+	}
 }

@@ -131,21 +131,11 @@ func fetch(ctx context.Context, iss Issuer) ([]jose.JSONWebKey, error) {
 	}
 	jwksURL := iss.JWKSURL
 	if jwksURL == "" {
-		discovery := strings.TrimSuffix(iss.URL, "/") + "/.well-known/openid-configuration"
-		var doc struct {
-			Issuer  string `json:"issuer"`
-			JWKSURI string `json:"jwks_uri"`
-		}
-		if err := getJSON(ctx, client, discovery, &doc); err != nil {
+		p, err := discover(ctx, client, iss.URL)
+		if err != nil {
 			return nil, err
 		}
-		if doc.Issuer != iss.URL {
-			return nil, fmt.Errorf("discovery %s names issuer %q, not %q", discovery, doc.Issuer, iss.URL)
-		}
-		if doc.JWKSURI == "" {
-			return nil, fmt.Errorf("discovery %s names no jwks_uri", discovery)
-		}
-		jwksURL = doc.JWKSURI
+		jwksURL = p.JWKSURI
 	}
 	var raw json.RawMessage
 	if err := getJSON(ctx, client, jwksURL, &raw); err != nil {
@@ -156,6 +146,39 @@ func fetch(ctx context.Context, iss Issuer) ([]jose.JSONWebKey, error) {
 		return nil, fmt.Errorf("%s: %w", jwksURL, err)
 	}
 	return keys, nil
+}
+
+// Provider is what an OpenID provider's discovery document names.
+type Provider struct {
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+}
+
+// Discover reads issuer's OpenID discovery document, with ca as the roots
+// of its certificate (none: the system's).
+func Discover(ctx context.Context, issuer string, ca []byte) (Provider, error) {
+	client, err := httpClient(ca)
+	if err != nil {
+		return Provider{}, err
+	}
+	return discover(ctx, client, issuer)
+}
+
+func discover(ctx context.Context, client *http.Client, issuer string) (Provider, error) {
+	url := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	var p Provider
+	if err := getJSON(ctx, client, url, &p); err != nil {
+		return p, err
+	}
+	switch {
+	case p.Issuer != issuer:
+		return p, fmt.Errorf("discovery %s names issuer %q, not %q", url, p.Issuer, issuer)
+	case p.JWKSURI == "":
+		return p, fmt.Errorf("discovery %s names no jwks_uri", url)
+	}
+	return p, nil
 }
 
 func httpClient(ca []byte) (*http.Client, error) {

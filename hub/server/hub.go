@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -148,7 +149,13 @@ func newManagedHub(ctx context.Context, cfg config.Config, st store.Store, dns *
 			h.stops = append(h.stops, stop)
 		}
 	}
-	ui, err := console.New(door, console.Options{Log: log.With("component", "console"), Accounts: accounts})
+	sso, err := consoleSSO(m)
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	ui, err := console.New(door, console.Options{Log: log.With("component", "console"), Accounts: accounts, SSO: sso,
+		NoTokenSignin: !m.ConsoleTokenSignin})
 	if err != nil {
 		h.close()
 		return nil, err
@@ -248,4 +255,30 @@ func (s *Server) HubAddr() net.Addr {
 		return nil
 	}
 	return s.hub.ln.Addr()
+}
+
+// consoleSSO is the console's single sign-on of [hub]'s sso_* settings;
+// nil without sso_issuer.
+func consoleSSO(m config.Hub) (*console.SSO, error) {
+	if m.SSOIssuer == "" {
+		return nil, nil
+	}
+	secret := os.Getenv(config.SSOClientSecretEnv)
+	if m.SSOClientSecretFile != "" {
+		data, err := os.ReadFile(m.SSOClientSecretFile)
+		if err != nil {
+			return nil, config.FileError("[hub] sso_client_secret_file", m.SSOClientSecretFile, err)
+		}
+		secret = strings.TrimSpace(string(data))
+	}
+	for group, roles := range m.SSORoles {
+		for _, r := range roles {
+			if !slices.Contains(managed.Roles, r) {
+				return nil, fmt.Errorf("[hub] sso_roles: group %q: unknown role %q (the roles: %s)", group, r, strings.Join(managed.Roles, ", "))
+			}
+		}
+	}
+	return &console.SSO{Issuer: m.SSOIssuer, ClientID: m.SSOClientID, ClientSecret: secret,
+		RedirectURL: strings.TrimSuffix(m.URL, "/") + console.Base + "/signin/callback", Scopes: m.SSOScopes,
+		GroupsClaim: m.SSOGroupsClaim, Roles: m.SSORoles, Name: m.SSOName}, nil
 }

@@ -59,6 +59,10 @@ type Options struct {
 	Accounts Accounts
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// SSO, when set, signs people in through an OpenID provider.
+	SSO *SSO
+	// NoTokenSignin switches signing in with an API token off.
+	NoTokenSignin bool
 }
 
 // Handler serves the console.
@@ -102,6 +106,10 @@ func New(door *doors.Door, o Options) (*Handler, error) {
 	h.mux.Handle("GET "+Base+"/static/", http.StripPrefix(Base+"/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET "+Base+"/signin", h.signinForm)
 	h.mux.HandleFunc("POST "+Base+"/signin", h.signin)
+	if o.SSO != nil {
+		h.mux.HandleFunc("GET "+Base+"/signin/sso", h.ssoStart)
+		h.mux.HandleFunc("GET "+Base+"/signin/callback", h.ssoCallback)
+	}
 	h.mux.HandleFunc("GET "+Base+"/{$}", h.session(h.dashboard))
 	h.mux.HandleFunc("POST "+Base+"/signout", h.session(h.signout))
 	h.mux.HandleFunc("GET "+Base+"/configs", h.session(h.configs))
@@ -215,6 +223,7 @@ var refusalTitles = map[int]string{
 	http.StatusUnauthorized:        "Not signed in",
 	http.StatusForbidden:           "Refused",
 	http.StatusNotFound:            "Not found",
+	http.StatusBadGateway:          "Identity provider unreachable",
 	http.StatusInternalServerError: "Internal error",
 }
 
