@@ -142,7 +142,8 @@ func (b *browserSession) listen(ev any) {
 			return
 		}
 		b.mu.Lock()
-		expected := e.Source == cdplog.EntrySourceNetwork && b.refused[strings.TrimPrefix(e.URL, b.base)]
+		path, _, _ := strings.Cut(strings.TrimPrefix(e.URL, b.base), "?")
+		expected := e.Source == cdplog.EntrySourceNetwork && b.refused[path]
 		b.mu.Unlock()
 		if expected {
 			return
@@ -171,8 +172,8 @@ func (b *browserSession) listen(ev any) {
 	b.mu.Unlock()
 }
 
-// expectRefusal tells the listener that path answers an error status on
-// purpose.
+// expectRefusal tells the listener that path (its query aside; a URL of
+// another site) answers an error status on purpose.
 func (b *browserSession) expectRefusal(path string) {
 	b.mu.Lock()
 	b.refused[path] = true
