@@ -6,7 +6,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/acmehub/acmehub/hub/config"
 	"github.com/acmehub/acmehub/hub/managed"
+	"github.com/acmehub/acmehub/hub/server"
 	"github.com/acmehub/acmehub/hub/store"
 )
 
@@ -27,18 +27,8 @@ func newAdminIssuers(f *adminFlags) *cobra.Command {
 	add := f.command("add ID", "Trust an issuer: its tokens are checked against its keys (discovery, --jwks-url or --jwks-file)",
 		cobra.ExactArgs(1), func(ctx context.Context, svc *managed.Service, arg string) (result, error) {
 			i.ID, i.Skew, i.MaxLifetime = arg, skew.Duration, maxLifetime.Duration
-			for _, file := range []struct {
-				flag, path string
-				into       *string
-			}{{"--jwks-file", jwksFile, &i.JWKS}, {"--ca-file", caFile, &i.CA}} {
-				if file.path == "" {
-					continue
-				}
-				data, err := os.ReadFile(file.path)
-				if err != nil {
-					return result{}, fmt.Errorf("%s: %w", file.flag, err)
-				}
-				*file.into = string(data)
+			if err := server.ReadIssuerFiles(&i, jwksFile, caFile, func(key string) string { return "--" + strings.ReplaceAll(key, "_", "-") }); err != nil {
+				return result{}, err
 			}
 			added, err := svc.AddIssuer(ctx, actor(), i)
 			return result{Value: shownIssuer(added), Text: fmt.Sprintf("issuer %s (%s) trusted; its tokens must be for %s", added.ID, added.URL, added.Audience)}, err

@@ -113,6 +113,25 @@ type Hub struct {
 	// ConsoleTokenSignin lets administrators sign in to the console with
 	// an API token (break-glass beside single sign-on).
 	ConsoleTokenSignin bool `toml:"console_token_signin"`
+	// Issuers are trusted issuers declared here ([[hub.issuers]]), beside
+	// those acmehub admin issuers add keeps in the database.
+	Issuers []Issuer `toml:"issuers"`
+}
+
+// Issuer is a trusted OpenID issuer of the configuration: its ID, its
+// URL (the tokens' iss), where its keys are (discovery at URL; JWKSURL; or
+// a JWKSFile, read at start), the roots to fetch them with (CAFile), the
+// audience required (default [hub] url), the clock skew allowed and the
+// longest token lifetime accepted.
+type Issuer struct {
+	ID          string   `toml:"id"`
+	URL         string   `toml:"url"`
+	JWKSURL     string   `toml:"jwks_url"`
+	JWKSFile    string   `toml:"jwks_file"`
+	CAFile      string   `toml:"ca_file"`
+	Audience    string   `toml:"audience"`
+	Skew        Duration `toml:"skew"`
+	MaxLifetime Duration `toml:"max_lifetime"`
 }
 
 // SSOClientSecretEnv may hold the console's OpenID client secret.

@@ -118,6 +118,19 @@ func TestParse(t *testing.T) {
 				t.Errorf("acmehub = %+v", h)
 			}
 		}, nil},
+		{"hub: issuers and single sign-on", "[general]\ndomain='a.example'\n[database]\nconnection='x.db'\n[hub]\nurl='https://hub.example'\n" +
+			"sso_issuer='https://id.example'\nsso_client_id='console'\nsso_roles={ admins = ['managed-challenge-admin'] }\nconsole_token_signin=false\n" +
+			"[[hub.issuers]]\nid='cluster-b'\nurl='https://oidc.b.example'\njwks_file='b.jwks'\nskew='2m'\nmax_lifetime='1h'", func(t *testing.T, c Config) {
+			h := c.Hub
+			if len(h.Issuers) != 1 || h.Issuers[0].ID != "cluster-b" || h.Issuers[0].JWKSFile != "b.jwks" || h.Issuers[0].Skew.Duration != 2*time.Minute ||
+				h.Issuers[0].MaxLifetime.Duration != time.Hour {
+				t.Errorf("issuers = %+v", h.Issuers)
+			}
+			if h.SSOIssuer != "https://id.example" || h.SSORoles["admins"][0] != "managed-challenge-admin" || h.ConsoleTokenSignin ||
+				!slices.Equal(h.SSOScopes, []string{"openid", "profile", "email"}) || h.SSOGroupsClaim != "groups" {
+				t.Errorf("sso settings = %+v", h)
+			}
+		}, nil},
 		{"unknown keys warn", "[general]\ndomain='a.example'\ncolour='blue'\n[database]\nengine='sqlite'\nconnection='x.db'", nil,
 			[]string{"unknown key colour in [general]"}},
 	}
@@ -190,6 +203,14 @@ func TestValidateErrors(t *testing.T) {
 			c.Hub.Enabled, c.Hub.KeysFile, c.Hub.CleanupAfter.Duration = true, "k", time.Second
 		}, "cleanup_after 1s"},
 		{"hub prefix", func(c *Config) { c.Hub.Enabled, c.Hub.KeysFile, c.Hub.HTTPReqPrefix = true, "k", "httpreq" }, "httpreq_prefix"},
+		{"hub issuer without audience", func(c *Config) {
+			c.Hub.Enabled, c.Hub.KeysFile, c.Hub.Issuers = true, "k", []Issuer{{ID: "b", URL: "https://b.example"}}
+		}, "[[hub.issuers]] b: needs an audience, or [hub] url"},
+		{"hub single sign-on without url", func(c *Config) {
+			c.Hub.Enabled, c.Hub.KeysFile, c.Hub.SSOIssuer, c.Hub.SSOClientID = true, "k", "https://id.example", "console"
+		}, "sso_issuer needs url"},
+		{"hub with no way into the console", func(c *Config) { c.Hub.Enabled, c.Hub.KeysFile, c.Hub.ConsoleTokenSignin = true, "k", false },
+			"console_token_signin = false needs sso_issuer"},
 		{"dnssec validity too short", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Validity.Duration = []string{"K"}, time.Minute }, "[dnssec] validity 1m0s: must be at least 1h"},
 		{"dnssec refresh past validity", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Refresh.Duration = []string{"K"}, 30*24*time.Hour }, "[dnssec] refresh 720h0m0s: must be positive and shorter"},
 		{"dnssec no skew", func(c *Config) { c.DNSSEC.Keys, c.DNSSEC.Skew.Duration = []string{"K"}, 0 }, "[dnssec] skew 0s: must be positive"},

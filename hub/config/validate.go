@@ -269,6 +269,18 @@ func (m Hub) validate(p *problems) {
 		}
 	}
 	m.validateSSO(bad)
+	ids := map[string]bool{}
+	for i, is := range m.Issuers {
+		switch {
+		case is.ID == "" || is.URL == "":
+			bad("[[hub.issuers]] %d: needs id and url", i+1)
+		case ids[is.ID]:
+			bad("[[hub.issuers]] %s: declared twice", is.ID)
+		case is.Audience == "" && m.URL == "":
+			bad("[[hub.issuers]] %s: needs an audience, or [hub] url as the default", is.ID)
+		}
+		ids[is.ID] = true
+	}
 	if m.RequestsPerMinute < 0 {
 		bad("[hub] requests_per_minute %d: must not be negative (0: no limit)", m.RequestsPerMinute)
 	}

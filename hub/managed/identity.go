@@ -37,6 +37,9 @@ var issuerIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 // its tokens.
 func (s *Service) AddIssuer(ctx context.Context, actor Caller, i store.Issuer) (store.Issuer, error) {
 	i, err := s.checkIssuer(i)
+	if err == nil && slices.ContainsFunc(s.issuers, func(c store.Issuer) bool { return c.ID == i.ID || c.URL == i.URL }) {
+		err = &Error{Code: CodeConflict, Err: fmt.Errorf("issuer %s (%s): the configuration file declares an issuer of that ID or URL", i.ID, i.URL)}
+	}
 	if err == nil {
 		i.Created = s.now()
 		err = s.store.CreateIssuer(ctx, i)
@@ -99,12 +102,21 @@ func checkFetchURL(what, raw string) error {
 	return invalid(fmt.Errorf("%s %q: must be https (http only on loopback)", what, raw))
 }
 
-// Issuers lists the trusted issuers.
-func (s *Service) Issuers(ctx context.Context) ([]store.Issuer, error) { return s.store.Issuers(ctx) }
+// Issuers lists the trusted issuers: the configuration file's, then the
+// database's.
+func (s *Service) Issuers(ctx context.Context) ([]store.Issuer, error) {
+	stored, err := s.store.Issuers(ctx)
+	return append(slices.Clone(s.issuers), stored...), err
+}
 
 // RemoveIssuer stops trusting an issuer, and removes its bindings.
 func (s *Service) RemoveIssuer(ctx context.Context, actor Caller, id string) error {
-	err := notFound(s.store.DeleteIssuer(ctx, id))
+	var err error
+	if slices.ContainsFunc(s.issuers, func(c store.Issuer) bool { return c.ID == id }) {
+		err = invalid(fmt.Errorf("issuer %s is declared in the configuration file: remove it there", id))
+	} else {
+		err = notFound(s.store.DeleteIssuer(ctx, id))
+	}
 	s.auditAdmin(ctx, actor, "remove issuer "+id+" and its bindings", err)
 	return err
 }
@@ -137,7 +149,7 @@ func (s *Service) Bind(ctx context.Context, actor Caller, o BindingOptions) (sto
 }
 
 func (s *Service) binding(ctx context.Context, o BindingOptions) (store.Binding, error) {
-	issuers, err := s.store.Issuers(ctx)
+	issuers, err := s.Issuers(ctx)
 	if err != nil {
 		return store.Binding{}, err
 	}
@@ -193,7 +205,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, raw string) (Caller, e
 	if err != nil {
 		return Caller{Issuer: "?"}, bearerRefusal("", err)
 	}
-	issuers, err := s.store.Issuers(ctx)
+	issuers, err := s.Issuers(ctx)
 	if err != nil {
 		return Caller{}, fmt.Errorf("reading issuers: %w", err)
 	}

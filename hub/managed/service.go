@@ -39,6 +39,9 @@ type Options struct {
 	// HubURL is where clients reach the hub: the audience issuers' tokens
 	// must name unless an issuer says otherwise.
 	HubURL string
+	// Issuers are trusted issuers of the configuration file, beside the
+	// database's.
+	Issuers []store.Issuer
 	Now    func() time.Time
 	Log    *slog.Logger
 }
@@ -51,6 +54,7 @@ type Service struct {
 	providers map[string]providers.Factory
 	dns       DNS
 	hubURL    string
+	issuers   []store.Issuer // the configuration's
 	keySets   *idtoken.KeySets
 	records   *records
 	now       func() time.Time
@@ -89,6 +93,14 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, i := range o.Issuers {
+		checked, err := s.checkIssuer(i)
+		if err != nil {
+			return nil, fmt.Errorf("[[hub.issuers]] %s: %w", i.ID, err)
+		}
+		checked.Config = true
+		s.issuers = append(s.issuers, checked)
 	}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err

@@ -94,8 +94,12 @@ func openManaged(ctx context.Context, m config.Hub, st store.Store, log *slog.Lo
 		}
 		return svc.Values(c.ID, apex), true
 	}}
+	issuers, err := configIssuers(m.Issuers)
+	if err != nil {
+		return nil, nil, err
+	}
 	svc, err = managed.New(ctx, managed.Options{
-		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver, HubURL: m.URL,
+		Store: st.Managed(), Keys: keys, Log: log, DNS: resolver, HubURL: m.URL, Issuers: issuers,
 		Providers: providers.Factories(providers.Env{Resolver: resolver, Served: table}),
 	})
 	if err != nil {
@@ -281,4 +285,37 @@ func consoleSSO(m config.Hub) (*console.SSO, error) {
 	return &console.SSO{Issuer: m.SSOIssuer, ClientID: m.SSOClientID, ClientSecret: secret,
 		RedirectURL: strings.TrimSuffix(m.URL, "/") + console.Base + "/signin/callback", Scopes: m.SSOScopes,
 		GroupsClaim: m.SSOGroupsClaim, Roles: m.SSORoles, Name: m.SSOName}, nil
+}
+
+// configIssuers are the configuration's trusted issuers, their files read.
+func configIssuers(declared []config.Issuer) ([]store.Issuer, error) {
+	var out []store.Issuer
+	for _, d := range declared {
+		i := store.Issuer{ID: d.ID, URL: d.URL, JWKSURL: d.JWKSURL, Audience: d.Audience, Skew: d.Skew.Duration, MaxLifetime: d.MaxLifetime.Duration}
+		if err := ReadIssuerFiles(&i, d.JWKSFile, d.CAFile, func(key string) string { return "[[hub.issuers]] " + d.ID + " " + key }); err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+// ReadIssuerFiles reads an issuer's key set and CA from their files (""
+// for none) into i; an error names the file as what(key) does, key
+// jwks_file or ca_file.
+func ReadIssuerFiles(i *store.Issuer, jwksFile, caFile string, what func(key string) string) error {
+	for _, f := range []struct {
+		key, path string
+		into      *string
+	}{{"jwks_file", jwksFile, &i.JWKS}, {"ca_file", caFile, &i.CA}} {
+		if f.path == "" {
+			continue
+		}
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			return config.FileError(what(f.key), f.path, err)
+		}
+		*f.into = string(data)
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -173,5 +175,43 @@ func TestForgedBearerTokens(t *testing.T) {
 		}) {
 			t.Errorf("%s: no audit entry of issuer %s naming the %s check in %+v", tt.name, tt.issuer, tt.check, entries)
 		}
+	}
+}
+
+// TestIssuersOfTheConfigFile: an issuer declared in the configuration,
+// its keys given as a file, is trusted beside the database's: its tokens
+// pass once bound, it is listed as the configuration's, and the command
+// line can neither replace nor remove it.
+func TestIssuersOfTheConfigFile(t *testing.T) {
+	cluster := issuertest.New(t)
+	jwks := filepath.Join(t.TempDir(), "cluster.jwks")
+	if err := os.WriteFile(jwks, cluster.JWKS(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Down.Store(true) // nothing is fetched: the keys are given
+	srv, _ := startManaged(t, func(c *config.Config) {
+		c.Hub.URL = hubAudience
+		c.Hub.Issuers = []config.Issuer{{ID: "cluster-c", URL: cluster.URL, JWKSFile: jwks}}
+	})
+	svc, ctx := srv.Managed(), context.Background()
+	issuers, err := svc.Issuers(ctx)
+	if err != nil || len(issuers) != 1 || !issuers[0].Config || issuers[0].Audience != hubAudience || issuers[0].Skew != managed.DefaultSkew {
+		t.Fatalf("issuers %+v, %v: want cluster-c of the configuration, with the defaults", issuers, err)
+	}
+	if _, err := svc.AddIssuer(ctx, hubtest.Admin, store.Issuer{ID: "cluster-c", URL: "https://other.example"}); err == nil ||
+		!strings.Contains(err.Error(), "the configuration file declares") {
+		t.Errorf("adding an issuer of the configuration's ID: %v", err)
+	}
+	if err := svc.RemoveIssuer(ctx, hubtest.Admin, "cluster-c"); err == nil || !strings.Contains(err.Error(), "declared in the configuration file") {
+		t.Errorf("removing the configuration's issuer: %v", err)
+	}
+	p, _ := svc.CreatePrincipal(ctx, hubtest.Admin, store.Principal{Kind: managed.KindApplication, Title: "c", Roles: []string{managed.RoleConsumer}})
+	if _, err := svc.Bind(ctx, hubtest.Admin, managed.BindingOptions{Issuer: "cluster-c", Principal: p.ID, Scopes: []string{managed.RoleConsumer},
+		Claims: map[string]string{"sub": managed.ServiceAccountSubject("acmehub", "*")}}); err != nil {
+		t.Fatal(err)
+	}
+	token := cluster.Sign(t, "rsa-1", cluster.ServiceAccount("acmehub", "acmehub", hubAudience, time.Now(), nil))
+	if resp, answer := postBearer(t, hubURL(srv, "/httpreq/present"), token, map[string]string{"fqdn": "_acme-challenge.www.example.com.", "value": digest}); resp.StatusCode != 200 {
+		t.Errorf("a bound token of the configuration's issuer: %d %s", resp.StatusCode, answer)
 	}
 }

@@ -34,6 +34,8 @@ type Issuer struct {
 	// a longer one is refused.
 	MaxLifetime time.Duration
 	Created     time.Time
+	// Config: declared in the configuration file, not kept here.
+	Config bool
 }
 
 // Binding binds the tokens of an issuer whose claims match to a
