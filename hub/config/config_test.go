@@ -118,19 +118,6 @@ func TestParse(t *testing.T) {
 				t.Errorf("acmehub = %+v", h)
 			}
 		}, nil},
-		{"hub: issuers and single sign-on", "[general]\ndomain='a.example'\n[database]\nconnection='x.db'\n[hub]\nurl='https://hub.example'\n" +
-			"sso_issuer='https://id.example'\nsso_client_id='console'\nsso_roles={ admins = ['managed-challenge-admin'] }\nconsole_token_signin=false\n" +
-			"[[hub.issuers]]\nid='cluster-b'\nurl='https://oidc.b.example'\njwks_file='b.jwks'\nskew='2m'\nmax_lifetime='1h'", func(t *testing.T, c Config) {
-			h := c.Hub
-			if len(h.Issuers) != 1 || h.Issuers[0].ID != "cluster-b" || h.Issuers[0].JWKSFile != "b.jwks" || h.Issuers[0].Skew.Duration != 2*time.Minute ||
-				h.Issuers[0].MaxLifetime.Duration != time.Hour {
-				t.Errorf("issuers = %+v", h.Issuers)
-			}
-			if h.SSOIssuer != "https://id.example" || h.SSORoles["admins"][0] != "managed-challenge-admin" || h.ConsoleTokenSignin ||
-				!slices.Equal(h.SSOScopes, []string{"openid", "profile", "email"}) || h.SSOGroupsClaim != "groups" {
-				t.Errorf("sso settings = %+v", h)
-			}
-		}, nil},
 		{"unknown keys warn", "[general]\ndomain='a.example'\ncolour='blue'\n[database]\nengine='sqlite'\nconnection='x.db'", nil,
 			[]string{"unknown key colour in [general]"}},
 	}
@@ -156,6 +143,27 @@ func TestParse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseHubIdentity: trusted issuers of the configuration file and
+// the console's single sign-on, with their defaults.
+func TestParseHubIdentity(t *testing.T) {
+	c, warnings, err := Parse([]byte("[general]\ndomain='a.example'\n[database]\nconnection='x.db'\n[hub]\nurl='https://hub.example'\n"+
+		"sso_issuer='https://id.example'\nsso_client_id='console'\nsso_roles={ admins = ['managed-challenge-admin'] }\nconsole_token_signin=false\n"+
+		"[[hub.issuers]]\nid='cluster-b'\nurl='https://oidc.b.example'\njwks_file='b.jwks'\nskew='2m'\nmax_lifetime='1h'"), "test.cfg")
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("Parse: %v %v", warnings, err)
+	}
+	c.Finish()
+	h := c.Hub
+	if len(h.Issuers) != 1 || h.Issuers[0].ID != "cluster-b" || h.Issuers[0].JWKSFile != "b.jwks" || h.Issuers[0].Skew.Duration != 2*time.Minute ||
+		h.Issuers[0].MaxLifetime.Duration != time.Hour {
+		t.Errorf("issuers = %+v", h.Issuers)
+	}
+	if h.SSOIssuer != "https://id.example" || h.SSORoles["admins"][0] != "managed-challenge-admin" || h.ConsoleTokenSignin ||
+		!slices.Equal(h.SSOScopes, []string{"openid", "profile", "email"}) || h.SSOGroupsClaim != "groups" {
+		t.Errorf("sso settings = %+v", h)
 	}
 }
 

@@ -42,8 +42,8 @@ type Options struct {
 	// Issuers are trusted issuers of the configuration file, beside the
 	// database's.
 	Issuers []store.Issuer
-	Now    func() time.Time
-	Log    *slog.Logger
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Service decides who may present which value where, has the provider
