@@ -22,7 +22,8 @@ import (
 // TestE2EConsoleSingleSignOnInABrowser: in headless Chromium, a person
 // signs in to the hub console through a real OpenID provider
 // (zitadel/oidc's, with its login page), their group giving them the
-// admin role, lands on the dashboard under their name and signs out; a
+// admin role, lands on the dashboard under their name, opens the
+// workload identity page and signs out; a
 // colleague whose groups give no role is refused with the reason. Both
 // sign-ins are audited by name, and every console page passes axe-core
 // without a serious or critical violation.
@@ -46,6 +47,9 @@ func TestE2EConsoleSingleSignOnInABrowser(tt *testing.T) {
 		t.Errorf("the console names the person %q", who)
 	}
 	b.shot("sso-dashboard")
+	b.load("the workload identity page", chromedp.Click(chromedp.CSS(`nav a[href="/console/identity"]`)))
+	b.heading("Workload identity")
+	b.shot("identity")
 	b.load("signing out", chromedp.Click(chromedp.CSS("form.signout button")))
 	b.do("the sign-in page again", chromedp.WaitVisible(chromedp.CSS(`a[href^="/console/signin/sso"]`)))
 

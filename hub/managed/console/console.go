@@ -134,6 +134,11 @@ func New(door *doors.Door, o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Base+"/delegations", h.session(h.delegations))
 	h.mux.HandleFunc("POST "+Base+"/delegations", h.session(h.delegate))
 	h.mux.HandleFunc("POST "+Base+"/delegations/{identifier}/delete", h.session(h.undelegate))
+	h.mux.HandleFunc("GET "+Base+"/identity", h.session(h.identity))
+	h.mux.HandleFunc("POST "+Base+"/identity/issuers", h.session(h.addIssuer))
+	h.mux.HandleFunc("POST "+Base+"/identity/issuers/{id}/remove", h.session(h.removeIssuer))
+	h.mux.HandleFunc("POST "+Base+"/identity/bindings", h.session(h.bind))
+	h.mux.HandleFunc("POST "+Base+"/identity/bindings/{id}/remove", h.session(h.unbind))
 	h.mux.HandleFunc("GET "+Base+"/audit", h.session(h.audit))
 	h.mux.HandleFunc("GET "+Base+"/audit/{id}", h.session(h.auditEntry))
 	return h, nil
@@ -298,6 +303,10 @@ var notices = map[string]string{
 	"delegated":         "The provider wrote the CNAME.",
 	"undelegated":       "The provider removed the CNAME.",
 	"deregistered":      "The account is deregistered and its values deleted.",
+	"issuer-added":      "The issuer is trusted. Bind its tokens to a principal below.",
+	"issuer-removed":    "The issuer and its bindings are removed: its tokens are refused from now on.",
+	"bound":             "The binding is added: the tokens it matches act for its principal.",
+	"unbound":           "The binding is removed: its tokens are refused from now on.",
 }
 
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) {

@@ -24,6 +24,7 @@ import (
 	"github.com/acmehub/acmehub/hub/store"
 	"github.com/acmehub/acmehub/internal/testutil"
 	"github.com/acmehub/acmehub/internal/testutil/hubtest"
+	"github.com/acmehub/acmehub/internal/testutil/issuertest"
 )
 
 var ctx = context.Background()
@@ -602,5 +603,49 @@ func TestAccountsPage(t *testing.T) {
 	}
 	if !slices.Contains(details, "rotate the password of account stale") || !slices.Contains(details, "deregister account stale") {
 		t.Errorf("the audit log: %q", details)
+	}
+}
+
+// TestWorkloadIdentityPage: an administrator trusts an issuer with its
+// key set given, binds a ServiceAccount to a principal, sees both, and
+// removes them; a claim that is not NAME=VALUE is refused with the form
+// kept.
+func TestWorkloadIdentityPage(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv)
+	b.signIn(f.admin)
+	cluster := issuertest.New(t)
+	if a := b.post("/console/identity/issuers", url.Values{"csrf": {b.csrf("/console/identity")}, "id": {"cluster-b"}, "url": {cluster.URL},
+		"jwks": {string(cluster.JWKS())}, "audience": {"https://hub.example"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("adding an issuer: %d\n%s", a.status, a.body)
+	}
+	p, _ := f.svc.CreatePrincipal(ctx, hubtest.Admin, store.Principal{Kind: managed.KindApplication, Title: "cluster b", Roles: []string{managed.RoleConsumer}})
+	form := url.Values{"csrf": {b.csrf("/console/identity")}, "issuer": {"cluster-b"}, "principal": {p.ID},
+		"claims": {"sub=system:serviceaccount:acmehub:acmehub\nnot a claim"}, "scope": {managed.RoleConsumer}, "domains": {".b.example.com"}}
+	if a := b.post("/console/identity/bindings", form); a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "write NAME=VALUE") ||
+		!strings.Contains(a.body, "not a claim") {
+		t.Errorf("a claim that is not NAME=VALUE: %d", a.status)
+	}
+	form.Set("claims", "sub=system:serviceaccount:acmehub:acmehub")
+	if a := b.post("/console/identity/bindings", form); a.status != http.StatusSeeOther {
+		t.Fatalf("binding: %d\n%s", a.status, a.body)
+	}
+	page := b.get("/console/identity")
+	if !strings.Contains(page.body, "<code>cluster-b</code>") || !strings.Contains(page.body, "sub=system:serviceaccount:acmehub:acmehub") ||
+		!strings.Contains(page.body, "given") {
+		t.Errorf("the page does not list the issuer and its binding:\n%s", page.body)
+	}
+	bindings, _ := f.svc.Bindings(ctx, "cluster-b")
+	if len(bindings) != 1 || bindings[0].Domains[0] != ".b.example.com" {
+		t.Fatalf("bindings %+v", bindings)
+	}
+	if a := b.post("/console/identity/bindings/"+bindings[0].ID+"/remove", url.Values{"csrf": {b.csrf("/console/identity")}}); a.status != http.StatusSeeOther {
+		t.Errorf("removing the binding: %d", a.status)
+	}
+	if a := b.post("/console/identity/issuers/cluster-b/remove", url.Values{"csrf": {b.csrf("/console/identity")}}); a.status != http.StatusSeeOther {
+		t.Errorf("removing the issuer: %d", a.status)
+	}
+	if issuers, _ := f.svc.Issuers(ctx); len(issuers) != 0 {
+		t.Errorf("issuers left: %+v", issuers)
 	}
 }

@@ -38,13 +38,16 @@ func FuzzConsole(f *testing.F) {
 	routes := []string{"POST /console/configs", "POST /console/configs/self-example/test", "POST /console/configs/x/delete",
 		"POST /console/principals", "POST /console/principals/p/roles", "POST /console/tokens", "POST /console/tokens/" + admin.ClientID + "/rotate",
 		"POST /console/tokens/t/revoke", "GET /console/audit", "GET /console/configs/self-example", "GET /console/tokens", "GET /console/",
-		"GET /console/tokens/secret", "POST /console/signin"}
+		"GET /console/tokens/secret", "POST /console/signin", "GET /console/identity", "POST /console/identity/issuers",
+		"POST /console/identity/issuers/x/remove", "POST /console/identity/bindings", "POST /console/identity/bindings/b/remove"}
 	for _, seed := range []string{
 		"new=true&id=c1&provider=self&zone=example.com&rules=.example.com&ttl=60",
 		"new=false&id=self-example&provider=digitalocean&zone=example.com&rules=*.*.x&ttl=-1&credentials=%7B",
 		"kind=user&title=t&role=managed-challenge-consumer&role=nope",
 		"principal=prn_x&scope=managed-challenge-admin&ttl=1h&domains=!x",
 		"since=24h&until=2026-01-02T15:04&result=failed&identifier=%00&before=-5&principal=%27",
+		"id=cluster-b&url=https://oidc.b.example&jwks=%7B%22keys%22%3A%5B%5D%7D&audience=",
+		"issuer=cluster-b&principal=prn_x&claims=sub%3Dsystem%3Aserviceaccount%3Aa%3A*%0Anope&scope=managed-challenge-consumer&domains=.x",
 		"", "%zz", "id=" + strings.Repeat("a", 5000),
 	} {
 		for i := range routes {
