@@ -24,6 +24,10 @@ import (
 // first binding whose claims it matches; the binding carries the roles
 // and Domain Match Rules a token would.
 
+// CheckBinding is the check a token of a trusted issuer fails when no
+// binding matches it, beside idtoken's.
+const CheckBinding = "binding"
+
 // Issuer defaults.
 const (
 	DefaultSkew        = time.Minute
@@ -227,14 +231,14 @@ func (s *Service) AuthenticateBearer(ctx context.Context, raw string) (Caller, e
 	}
 	b, ok := bestBinding(bindings, claims)
 	if !ok {
-		return who, bearerRefusal(issuer.ID, &idtoken.Error{Check: "binding",
+		return who, bearerRefusal(issuer.ID, &idtoken.Error{Check: CheckBinding,
 			Err: fmt.Errorf("no binding of issuer %s matches subject %q", issuer.ID, claims.Subject)})
 	}
 	domains, err := ParseRules(b.Domains)
 	if err != nil {
 		return who, fmt.Errorf("binding %s: %w", b.ID, err)
 	}
-	who.Principal, who.Scopes, who.Domains, who.Binding = b.Principal, b.Scopes, domains, b.ID
+	who.Principal, who.Scopes, who.Domains = b.Principal, b.Scopes, domains
 	return who, nil
 }
 

@@ -38,15 +38,13 @@ const (
 )
 
 // Caller is who an authenticated request acts for: an API token's
-// (ClientID), or a bound issuer's token's (Issuer, Subject, TokenID and
-// the Binding it matched).
+// (ClientID), or a bound issuer's token's (Issuer, Subject, TokenID).
 type Caller struct {
 	Principal string
 	ClientID  string
 	// Issuer is a trusted issuer's ID ("?" for a token of none), Subject
 	// and TokenID its token's sub and jti.
 	Issuer, Subject, TokenID string
-	Binding                  string
 	Scopes                   []string
 	// Domains narrow the names the token may answer for; nil: the configs decide.
 	Domains Rules
