@@ -14,10 +14,10 @@
 #     (hack/dnsflood), the rate limit on with its defaults and loopback not
 #     exempt, while five CAs ask an account's TXT with DO 50 times a second
 #     each: ANY with DO from one source, and random names below the zone
-#     from 50 sources, each at 500,000 questions/s and as fast as the
+#     from 50 sources, each at 400,000 questions/s and as fast as the
 #     generator can send from the one core it is held to (goals: 99.9 % of
 #     the CAs' questions answered, for ANY as fast as it can with p99 within
-#     10 ms, for random names at 500,000/s; at most one byte back to the
+#     10 ms, for random names at 400,000/s; at most one byte back to the
 #     flood for each sent); 1,000 idle TCP connections from one prefix and
 #     a client from another;
 #   - the managed-challenge hub: httpreq present+cleanup pairs/s with 16 clients
@@ -180,7 +180,7 @@ if part flood; then
   field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$reg"; }
   curl -sf -X POST -H "X-Api-User: $(field username)" -H "X-Api-Key: $(field password)" \
     -d "{\"subdomain\":\"$(field subdomain)\",\"txt\":\"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0\"}" "http://$API/update" >/dev/null
-  for rate in 500000 0; do
+  for rate in 400000 0; do
     "$work/dnsflood" -udp "$DNS" -tcp "$DNS" -name "$(field fulldomain)" -duration "${DURATION}s" -ca-rate 50 -flood-rate "$rate"
     sleep 16 # the flood's sources forgiven (rate_limit_window)
   done
