@@ -136,6 +136,15 @@ func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns, zone string, dns c
 		t.Errorf("register's output does not say the hub wrote the records:\n%s", job.Output())
 	}
 	c.issuer(t, ns, "acme-dns", map[string]any{"accountSecretRef": map[string]string{"name": "acme-dns-app-client", "key": "acmedns.json"}})
+	c.issueOne(t, ns, name, "register said:\n"+job.Output())
+	c.noneFailed(t, ns)
+}
+
+// issueOne asks for a Certificate of name in ns from the Issuer pebble
+// and waits until it is Ready, at most 3 minutes; otherwise the test fails
+// with the Certificate described and context.
+func (c *certManagerE2E) issueOne(t *testing.T, ns, name, context string) {
+	t.Helper()
 	kubetest.MustCreate(t, func() error {
 		_, err := c.cm.CertmanagerV1().Certificates(ns).Create(c.ctx, &cmapi.Certificate{
 			ObjectMeta: metav1.ObjectMeta{Name: "app"},
@@ -146,9 +155,8 @@ func (c *certManagerE2E) issueWithoutTicket(t *testing.T, ns, zone string, dns c
 	})
 	if ready := c.waitReadyN(t, ns, 1, 3*time.Minute); ready != 1 {
 		c.describe(t, ns)
-		t.Fatalf("the Certificate is not Ready after 3 minutes; register said:\n%s", job.Output())
+		t.Fatalf("the Certificate is not Ready after 3 minutes; %s", context)
 	}
-	c.noneFailed(t, ns)
 }
 
 // certManagerE2E is a control plane with cert-manager's CRDs, the webhook

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	jose "github.com/go-jose/go-jose/v4"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -68,18 +66,7 @@ func (c *certManagerE2E) issueByServiceAccount(t *testing.T, ns, zone string) {
 
 	name := "app." + zone
 	c.issuer(t, ns, "hub", map[string]any{"url": hubURL, "serviceAccountToken": map[string]string{}})
-	kubetest.MustCreate(t, func() error {
-		_, err := c.cm.CertmanagerV1().Certificates(ns).Create(c.ctx, &cmapi.Certificate{
-			ObjectMeta: metav1.ObjectMeta{Name: "app"},
-			Spec: cmapi.CertificateSpec{DNSNames: []string{name}, SecretName: "app-tls",
-				IssuerRef: cmmeta.IssuerReference{Name: "pebble", Kind: cmapi.IssuerKind}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	if ready := c.waitReadyN(t, ns, 1, 3*time.Minute); ready != 1 {
-		c.describe(t, ns)
-		t.Fatalf("the Certificate is not Ready after 3 minutes; the hub's audit:\n%s", h.MustAdmin("audit"))
-	}
+	c.issueOne(t, ns, name, "the hub's audit:\n"+h.MustAdmin("audit"))
 	c.noneFailed(t, ns)
 	c.noHubSecret(t)
 	var audit []struct{ Action, Issuer, Subject, TokenID, Identifier, Result string }
