@@ -26,7 +26,7 @@ type signinData struct {
 	TokenSignin bool
 }
 
-func (h *Handler) signinData(next, clientID string) signinData {
+func (h *Handler) signinFields(next, clientID string) signinData {
 	d := signinData{Next: safeNext(next), ClientID: clientID, TokenSignin: !h.o.NoTokenSignin}
 	if h.o.SSO != nil {
 		d.SSO = cmp.Or(h.o.SSO.Name, "single sign-on")
@@ -48,19 +48,19 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 		token = c.Value
 	}
 	setCookie(w, signinCookie, token, "/", h.o.Now().Add(time.Hour))
-	h.render(w, http.StatusOK, "signin", page{Title: "Sign in", CSRF: token, Data: h.signinData(r.URL.Query().Get("next"), "")})
+	h.render(w, http.StatusOK, "signin", page{Title: "Sign in", CSRF: token, Data: h.signinFields(r.URL.Query().Get("next"), "")})
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	if h.o.NoTokenSignin {
-		h.refuse(w, http.StatusForbidden, "Signing in with an API token is switched off: sign in with "+h.signinData("", "").SSO+".")
+		h.refuse(w, http.StatusForbidden, "Signing in with an API token is switched off: sign in with "+h.signinFields("", "").SSO+".")
 		return
 	}
 	c, err := r.Cookie(signinCookie)
 	if !h.form(w, r, 16<<10, func(token string) bool { return err == nil && sameString(c.Value, token) }) {
 		return
 	}
-	data := h.signinData(r.PostForm.Get("next"), strings.TrimSpace(r.PostForm.Get("client_id")))
+	data := h.signinFields(r.PostForm.Get("next"), strings.TrimSpace(r.PostForm.Get("client_id")))
 	req := managed.Request{Via: "console"}
 	caller, err := h.door.Admit(r, "sign in", data.ClientID, &req, func(ctx context.Context) (managed.Caller, error) {
 		return h.svc.AuthenticateAdmin(ctx, data.ClientID, r.PostForm.Get("secret"))

@@ -145,7 +145,7 @@ func (h *Handler) ssoFlow(r *http.Request) (ssoFlow, error) {
 		return flow, errors.New("this browser started no sign-in, or took longer than 10 minutes")
 	}
 	raw, err := h.svc.OpenNote(c.Value)
-	if err != nil || json.Unmarshal(raw, &flow) != nil {
+	if err != nil || json.Unmarshal(raw, &flow) != nil || flow.State == "" || flow.Nonce == "" || flow.Verifier == "" {
 		return flow, errors.New("the sign-in's cookie is not the console's")
 	}
 	if h.o.Now().Sub(time.Unix(flow.Started, 0)) > ssoFlowLifetime {
