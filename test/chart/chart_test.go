@@ -715,7 +715,10 @@ func TestChartAppliesToKubeAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	renders := map[string][]*unstructured.Unstructured{"longest names": longestNames(t)}
+	renders := map[string][]*unstructured.Unstructured{"longest names": longestNames(t),
+		// ServiceAccount tokens projected for a hub, in the webhook and in a client's Jobs.
+		"a hub by ServiceAccount tokens": render(t, filepath.Join(chartDir, "ci", "everything-values.yaml"),
+			"webhook.hub.url=https://hub.example.org", "acmeClients.team-a.hub.url=https://hub.example.org")}
 	for _, f := range valuesFiles(t) {
 		renders[filepath.Base(f)] = render(t, f)
 	}
